@@ -1,0 +1,92 @@
+/** A growable byte buffer. Appends only; `finish()` returns a view of what was written. */
+export class ByteWriter {
+  private buffer: Uint8Array
+  private length = 0
+
+  constructor(initialByteLength = 256) {
+    this.buffer = new Uint8Array(Math.max(16, initialByteLength))
+  }
+
+  get byteLength(): number {
+    return this.length
+  }
+
+  private reserve(extraByteLength: number): void {
+    const needed = this.length + extraByteLength
+    if (needed <= this.buffer.length) return
+    let capacity = this.buffer.length * 2
+    while (capacity < needed) capacity *= 2
+    const grown = new Uint8Array(capacity)
+    grown.set(this.buffer.subarray(0, this.length))
+    this.buffer = grown
+  }
+
+  byte(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`byte: ${value}`)
+    this.reserve(1)
+    this.buffer[this.length++] = value
+  }
+
+  bytes(value: Uint8Array): void {
+    this.reserve(value.length)
+    this.buffer.set(value, this.length)
+    this.length += value.length
+  }
+
+  /** A 32-bit unsigned integer, little-endian. */
+  uint32(value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`uint32: ${value}`)
+    this.reserve(4)
+    const b = this.buffer
+    b[this.length] = value & 0xff
+    b[this.length + 1] = (value >>> 8) & 0xff
+    b[this.length + 2] = (value >>> 16) & 0xff
+    b[this.length + 3] = (value >>> 24) & 0xff
+    this.length += 4
+  }
+
+  varint(value: number): void {
+    writeVarint(this, value)
+  }
+
+  /** A varint byte length followed by the UTF-8 bytes of `value`. */
+  string(value: string): void {
+    const encoded = new TextEncoder().encode(value)
+    this.varint(encoded.length)
+    this.bytes(encoded)
+  }
+
+  /** A view of the bytes written so far (valid until the next write). */
+  view(): Uint8Array {
+    return this.buffer.subarray(0, this.length)
+  }
+
+  /** A copy of the bytes written, sized exactly. */
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length)
+  }
+}
+
+/** Largest value a varint may carry: 7 bytes of 7 bits. */
+export const MAX_VARINT = 2 ** 49 - 1
+
+export function writeVarint(writer: ByteWriter, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_VARINT) throw new RangeError(`varint: ${value}`)
+  let rest = value
+  while (rest >= 0x80) {
+    writer.byte(0x80 + (rest % 0x80))
+    rest = Math.floor(rest / 0x80)
+  }
+  writer.byte(rest)
+}
+
+/** How many bytes `value` takes as a varint. */
+export function varintByteLength(value: number): number {
+  let byteLength = 1
+  let rest = value
+  while (rest >= 0x80) {
+    byteLength++
+    rest = Math.floor(rest / 0x80)
+  }
+  return byteLength
+}
