@@ -24,6 +24,8 @@ export interface TextLocation {
   /** The record's half-open range in the group's decompressed content. */
   readonly recordStart: number
   readonly recordEnd: number
+  /** Bytes the decoder produces from that read (the record's end, rounded up to the read chunk). */
+  readonly decodedByteLength: number
   readonly textByteLength: number
   /** SHA-256 of the text, truncated to 20 bytes. */
   readonly hash: Uint8Array

@@ -1,0 +1,192 @@
+import { ByteWriter } from '../bytes/index.js'
+
+/**
+ * The source side of a group delta: the group's content so far, with a hash index of its literal
+ * bytes (fulltexts and delta inserts) that grows as records are appended. `encode()` turns a new
+ * text into a delta body whose copies point into this content (formats/delta.md).
+ *
+ * Index: every `BLOCK_BYTE_LENGTH`-byte block of literal bytes, aligned to the start of each literal
+ * run, is hashed into a bucket chain (newest first, so the most recently added text, usually the
+ * next-newer version of the same file, is tried first). The target is scanned at every byte with a
+ * rolling hash of the same width, so every match of at least 2 × BLOCK - 1 bytes is found.
+ */
+export const BLOCK_BYTE_LENGTH = 16
+const HASH_BASE = 0x01000193
+/** HASH_BASE ** (BLOCK_BYTE_LENGTH - 1), mod 2^32. */
+const HASH_BASE_TOP = powerMod32(HASH_BASE, BLOCK_BYTE_LENGTH - 1)
+
+function powerMod32(base: number, exponent: number): number {
+  let result = 1
+  for (let i = 0; i < exponent; i++) result = Math.imul(result, base)
+  return result
+}
+
+export interface MatcherOptions {
+  /** Copies shorter than this are left as inserts, for the entropy coder to find. */
+  readonly minCopyByteLength: number
+  /** How many chained candidates are compared per position. */
+  readonly maxCandidates: number
+  /** Expected content size; sizes the hash table. */
+  readonly expectedContentByteLength: number
+}
+
+export const DEFAULT_MATCHER_OPTIONS: MatcherOptions = {
+  minCopyByteLength: 32,
+  maxCandidates: 8,
+  expectedContentByteLength: 2 * 1024 * 1024,
+}
+
+/** Where the literal bytes of a delta body sit, relative to the body's start. */
+export interface EncodedDelta {
+  readonly body: Uint8Array
+  readonly literalRanges: readonly (readonly [start: number, end: number])[]
+}
+
+export class DeltaSource {
+  private content: Uint8Array
+  private contentByteLength = 0
+  private readonly heads: Int32Array
+  private readonly mask: number
+  private nextBlock: Int32Array
+  private blockOffsets: Int32Array
+  private blockCount = 0
+
+  constructor(private readonly options: MatcherOptions = DEFAULT_MATCHER_OPTIONS) {
+    if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new RangeError(`minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`)
+    if (!(options.maxCandidates >= 1)) throw new RangeError(`maxCandidates must be >= 1, got ${options.maxCandidates}`)
+    const wantedBuckets = Math.max(4096, Math.min(1 << 22, options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
+    let buckets = 4096
+    while (buckets < wantedBuckets) buckets *= 2
+    this.heads = new Int32Array(buckets).fill(-1)
+    this.mask = buckets - 1
+    const blocks = Math.max(1024, Math.ceil(options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
+    this.nextBlock = new Int32Array(blocks)
+    this.blockOffsets = new Int32Array(blocks)
+    this.content = new Uint8Array(Math.max(4096, options.expectedContentByteLength))
+  }
+
+  get byteLength(): number {
+    return this.contentByteLength
+  }
+
+  /** The content so far (a view, valid until the next append). */
+  view(): Uint8Array {
+    return this.content.subarray(0, this.contentByteLength)
+  }
+
+  /** Appends bytes that copies must not point into (record headers, instruction bytes). */
+  appendOpaque(bytes: Uint8Array): void {
+    this.reserve(bytes.length)
+    this.content.set(bytes, this.contentByteLength)
+    this.contentByteLength += bytes.length
+  }
+
+  /** Appends bytes and indexes `literalRanges` of them (offsets relative to `bytes`). */
+  append(bytes: Uint8Array, literalRanges: readonly (readonly [number, number])[]): void {
+    const base = this.contentByteLength
+    this.appendOpaque(bytes)
+    for (const [start, end] of literalRanges) this.indexRange(base + start, base + end)
+  }
+
+  private reserve(extraByteLength: number): void {
+    const needed = this.contentByteLength + extraByteLength
+    if (needed <= this.content.length) return
+    let capacity = this.content.length * 2
+    while (capacity < needed) capacity *= 2
+    const grown = new Uint8Array(capacity)
+    grown.set(this.content.subarray(0, this.contentByteLength))
+    this.content = grown
+  }
+
+  private indexRange(start: number, end: number): void {
+    const content = this.content
+    for (let offset = start; offset + BLOCK_BYTE_LENGTH <= end; offset += BLOCK_BYTE_LENGTH) {
+      let hash = 0
+      for (let i = 0; i < BLOCK_BYTE_LENGTH; i++) hash = (Math.imul(hash, HASH_BASE) + (content[offset + i] as number)) | 0
+      if (this.blockCount === this.blockOffsets.length) {
+        const grownOffsets = new Int32Array(this.blockCount * 2)
+        grownOffsets.set(this.blockOffsets)
+        this.blockOffsets = grownOffsets
+        const grownNext = new Int32Array(this.blockCount * 2)
+        grownNext.set(this.nextBlock)
+        this.nextBlock = grownNext
+      }
+      const bucket = hash & this.mask
+      const block = this.blockCount++
+      this.blockOffsets[block] = offset
+      this.nextBlock[block] = this.heads[bucket] as number
+      this.heads[bucket] = block
+    }
+  }
+
+  /** Encodes `target` as a delta body against the current content. Does not change the source. */
+  encode(target: Uint8Array): EncodedDelta {
+    const writer = new ByteWriter(Math.min(target.length + 16, 1 << 20))
+    writer.varint(target.length)
+    const literalRanges: [number, number][] = []
+    const source = this.content
+    const sourceEnd = this.contentByteLength
+    const targetEnd = target.length
+    const { minCopyByteLength, maxCandidates } = this.options
+    const heads = this.heads
+    const nextBlock = this.nextBlock
+    const blockOffsets = this.blockOffsets
+    const mask = this.mask
+
+    const emitInsert = (start: number, end: number): void => {
+      if (end <= start) return
+      writer.varint((end - start) * 2)
+      const literalStart = writer.byteLength
+      writer.bytes(target.subarray(start, end))
+      literalRanges.push([literalStart, writer.byteLength])
+    }
+
+    let pending = 0
+    let position = 0
+    let hash = 0
+    const rehash = (at: number): void => {
+      hash = 0
+      for (let i = 0; i < BLOCK_BYTE_LENGTH; i++) hash = (Math.imul(hash, HASH_BASE) + (target[at + i] as number)) | 0
+    }
+    if (targetEnd >= BLOCK_BYTE_LENGTH && this.blockCount > 0) {
+      rehash(0)
+      while (true) {
+        let bestLength = 0
+        let bestSource = 0
+        let bestBack = 0
+        let block = heads[hash & mask] as number
+        for (let tries = 0; block >= 0 && tries < maxCandidates; tries++, block = nextBlock[block] as number) {
+          const candidate = blockOffsets[block] as number
+          let forward = 0
+          const forwardLimit = Math.min(sourceEnd - candidate, targetEnd - position)
+          while (forward < forwardLimit && source[candidate + forward] === target[position + forward]) forward++
+          if (forward < BLOCK_BYTE_LENGTH) continue
+          let back = 0
+          const backLimit = Math.min(candidate, position - pending)
+          while (back < backLimit && source[candidate - back - 1] === target[position - back - 1]) back++
+          if (forward + back > bestLength) {
+            bestLength = forward + back
+            bestSource = candidate - back
+            bestBack = back
+          }
+        }
+        if (bestLength >= minCopyByteLength) {
+          const copyStart = position - bestBack
+          emitInsert(pending, copyStart)
+          writer.varint(bestLength * 2 + 1)
+          writer.varint(bestSource)
+          position = copyStart + bestLength
+          pending = position
+          if (position + BLOCK_BYTE_LENGTH > targetEnd) break
+          rehash(position)
+          continue
+        }
+        if (position + BLOCK_BYTE_LENGTH >= targetEnd) break
+        hash = (Math.imul(hash - Math.imul(target[position] as number, HASH_BASE_TOP), HASH_BASE) + (target[position + BLOCK_BYTE_LENGTH] as number)) | 0
+        position++
+      }
+    }
+    emitInsert(pending, targetEnd)
+    return { body: writer.finish(), literalRanges }
+  }
+}

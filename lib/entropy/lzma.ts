@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module'
+import type { Duplex } from 'node:stream'
+import { corruptStream, type EntropyCodec } from './codec.js'
+import { CODEC_LZMA } from './node-zlib.js'
+
+// lzma-native is CommonJS with a native addon; load it only when this codec is used.
+interface LzmaNative {
+  FILTER_LZMA2: number
+  createStream(coder: string, options: object): Duplex
+}
+const require = createRequire(import.meta.url)
+function lzmaNative(): LzmaNative {
+  return require('lzma-native') as LzmaNative
+}
+
+function run(stream: Duplex, input: Uint8Array, maxOutputByteLength: number): Promise<{ output: Uint8Array; error?: Error }> {
+  return new Promise(resolve => {
+    const chunks: Uint8Array[] = []
+    let produced = 0
+    let settled = false
+    const finish = (error?: Error) => {
+      if (settled) return
+      settled = true
+      const output = Buffer.concat(chunks).subarray(0, maxOutputByteLength)
+      resolve(error ? { output, error } : { output })
+    }
+    stream.on('data', (chunk: Uint8Array) => {
+      chunks.push(chunk)
+      produced += chunk.length
+      if (produced > maxOutputByteLength) {
+        stream.destroy()
+        finish(new Error(`decodes past ${maxOutputByteLength} bytes`))
+      }
+    })
+    stream.on('error', error => finish(error))
+    stream.on('end', () => finish())
+    stream.end(input)
+  })
+}
+
+function dictionaryByteLength(contentByteLength: number): number {
+  return Math.min(64 * 1024 * 1024, Math.max(4096, contentByteLength))
+}
+
+/** Raw LZMA2 (no .xz container: the group header already holds lengths and a checksum). */
+export function lzmaCodec(preset = 6): EntropyCodec {
+  if (!(preset >= 0 && preset <= 9)) throw new RangeError(`lzma preset must be 0..9, got ${preset}`)
+  // The dictionary never needs to exceed the content; the decoder sizes its own from the content length.
+  const filters = (contentByteLength: number) => [{ id: lzmaNative().FILTER_LZMA2, preset, dict_size: dictionaryByteLength(contentByteLength) }]
+  return {
+    id: CODEC_LZMA,
+    name: 'lzma',
+    async encode(content) {
+      const { output, error } = await run(lzmaNative().createStream('rawEncoder', { filters: filters(content.length) }), content, Number.MAX_SAFE_INTEGER)
+      if (error) throw new Error(`vstore bug: lzma encoder failed: ${error.message}`, { cause: error })
+      return output
+    },
+    async decodePrefix(stored, maxOutputByteLength, where) {
+      const { output, error } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
+      // A prefix ends mid-stream, which the decoder reports as "no progress"; what it produced stands.
+      if (error && !/progress/i.test(error.message)) throw corruptStream('lzma', where, error)
+      return output
+    },
+    createDecoder: contentByteLength => lzmaNative().createStream('rawDecoder', { filters: filters(contentByteLength) }),
+  }
+}

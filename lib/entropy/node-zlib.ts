@@ -1,0 +1,70 @@
+import { promisify } from 'node:util'
+import zlib from 'node:zlib'
+import { corruptStream, type EntropyCodec } from './codec.js'
+
+const brotliCompress = promisify(zlib.brotliCompress)
+const deflateRaw = promisify(zlib.deflateRaw)
+
+export const CODEC_NONE = 0
+export const CODEC_ZLIB = 1
+export const CODEC_BROTLI = 2
+export const CODEC_LZMA = 3
+
+function tooLarge(error: unknown): boolean {
+  return error instanceof RangeError || (error as { code?: string } | null)?.code === 'ERR_BUFFER_TOO_LARGE'
+}
+
+export interface BrotliOptions {
+  /** 0–11. */
+  readonly quality: number
+  /** log2 of the window, 10–24. */
+  readonly lgwin: number
+}
+
+export function brotliCodec(options: BrotliOptions = { quality: 9, lgwin: 24 }): EntropyCodec {
+  const { quality, lgwin } = options
+  if (!(quality >= 0 && quality <= 11)) throw new RangeError(`brotli quality must be 0..11, got ${quality}`)
+  if (!(lgwin >= 10 && lgwin <= 24)) throw new RangeError(`brotli lgwin must be 10..24, got ${lgwin}`)
+  return {
+    id: CODEC_BROTLI,
+    name: 'brotli',
+    async encode(content) {
+      return brotliCompress(content, {
+        params: {
+          [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
+          [zlib.constants.BROTLI_PARAM_LGWIN]: lgwin,
+          [zlib.constants.BROTLI_PARAM_SIZE_HINT]: content.length,
+        },
+      })
+    },
+    async decodePrefix(stored, maxOutputByteLength, where) {
+      try {
+        return zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) })
+      } catch (error) {
+        if (tooLarge(error)) throw corruptStream('brotli', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
+        throw corruptStream('brotli', where, error)
+      }
+    },
+    createDecoder: () => zlib.createBrotliDecompress(),
+  }
+}
+
+export function zlibCodec(level = 9): EntropyCodec {
+  if (!(level >= 0 && level <= 9)) throw new RangeError(`zlib level must be 0..9, got ${level}`)
+  return {
+    id: CODEC_ZLIB,
+    name: 'zlib',
+    async encode(content) {
+      return deflateRaw(content, { level, memLevel: 9 })
+    },
+    async decodePrefix(stored, maxOutputByteLength, where) {
+      try {
+        return zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) })
+      } catch (error) {
+        if (tooLarge(error)) throw corruptStream('zlib', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
+        throw corruptStream('zlib', where, error)
+      }
+    },
+    createDecoder: () => zlib.createInflateRaw(),
+  }
+}

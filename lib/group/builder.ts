@@ -1,0 +1,61 @@
+import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
+import { encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from './records.js'
+
+export interface GroupBuilderOptions {
+  /** Close the group before a record would take its content past this many bytes (a lone record may exceed it). */
+  readonly maxContentByteLength: number
+  readonly matcher?: Partial<MatcherOptions>
+}
+
+export interface RecordRange {
+  readonly recordStart: number
+  readonly recordEnd: number
+  readonly kind: 'fulltext' | 'delta'
+}
+
+/**
+ * Builds one group's decompressed content: each text becomes a delta against the content so far,
+ * or a fulltext when the delta is no smaller.
+ */
+export class GroupBuilder {
+  private readonly source: DeltaSource
+  private readonly records: RecordRange[] = []
+
+  constructor(private readonly options: GroupBuilderOptions) {
+    if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
+    this.source = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: options.maxContentByteLength, ...options.matcher })
+  }
+
+  get contentByteLength(): number {
+    return this.source.byteLength
+  }
+
+  get recordCount(): number {
+    return this.records.length
+  }
+
+  /** The content so far (a view, valid until the next add). */
+  content(): Uint8Array {
+    return this.source.view()
+  }
+
+  /**
+   * Appends `text` and returns its record range, or `undefined` (changing nothing) when the group is
+   * not empty and the record would take it past the cap.
+   */
+  tryAdd(text: Uint8Array): RecordRange | undefined {
+    const delta = this.source.byteLength > 0 ? this.source.encode(text) : undefined
+    const useDelta = delta !== undefined && delta.body.length < text.length
+    const bodyByteLength = useDelta ? delta.body.length : text.length
+    const header = encodeRecordHeader(useDelta ? RECORD_DELTA : RECORD_FULLTEXT, bodyByteLength)
+    const recordStart = this.source.byteLength
+    const recordEnd = recordStart + header.length + bodyByteLength
+    if (this.records.length > 0 && recordEnd > this.options.maxContentByteLength) return undefined
+    this.source.appendOpaque(header)
+    if (useDelta) this.source.append(delta.body, delta.literalRanges)
+    else this.source.append(text, [[0, text.length]])
+    const range: RecordRange = { recordStart, recordEnd, kind: useDelta ? 'delta' : 'fulltext' }
+    this.records.push(range)
+    return range
+  }
+}

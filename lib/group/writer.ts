@@ -1,0 +1,109 @@
+import { measurePrefixes, type EntropyCodec } from '../entropy/index.js'
+import type { MatcherOptions } from '../delta/matcher.js'
+import { GroupBuilder, type RecordRange } from './builder.js'
+import { encodeGroup } from './frame.js'
+
+export interface GroupPolicy {
+  /** Decompressed content cap of a group (a lone text may exceed it). */
+  readonly maxContentByteLength: number
+  /**
+   * Most bytes (group header plus compressed prefix) one text's extraction may read. A group is cut
+   * before the first record whose read would pass it, unless that record is the group's first.
+   */
+  readonly maxReadByteLength: number
+  /** Granularity of the compressed prefix a record's read is rounded up to. */
+  readonly readChunkByteLength: number
+  readonly codec: EntropyCodec
+  readonly matcher?: Partial<MatcherOptions>
+}
+
+export interface SealedRecord<Id> extends RecordRange {
+  readonly id: Id
+  readonly textByteLength: number
+  /** Bytes from the group's start that rebuild this record. */
+  readonly readByteLength: number
+  /** Bytes the decoder produces from that read. */
+  readonly decodedByteLength: number
+}
+
+export interface SealedGroup<Id> {
+  /** The framed group, ready to append to a pack. */
+  readonly bytes: Uint8Array
+  readonly contentByteLength: number
+  readonly records: readonly SealedRecord<Id>[]
+}
+
+interface Pending<Id> {
+  readonly id: Id
+  readonly text: Uint8Array
+  readonly range: RecordRange
+}
+
+/**
+ * Packs texts, in the order given, into groups under `policy`, handing each sealed group to `onSealed`
+ * (awaited, so a slow sink holds the writer back and memory stays at one group).
+ */
+export class GroupWriter<Id> {
+  private builder: GroupBuilder
+  private pending: Pending<Id>[] = []
+
+  constructor(private readonly policy: GroupPolicy, private readonly onSealed: (group: SealedGroup<Id>) => Promise<void>) {
+    if (!(policy.maxReadByteLength > 0)) throw new RangeError(`maxReadByteLength must be > 0, got ${policy.maxReadByteLength}`)
+    if (!(policy.readChunkByteLength > 0)) throw new RangeError(`readChunkByteLength must be > 0, got ${policy.readChunkByteLength}`)
+    this.builder = this.newBuilder()
+  }
+
+  private newBuilder(): GroupBuilder {
+    return new GroupBuilder(this.policy.matcher === undefined
+      ? { maxContentByteLength: this.policy.maxContentByteLength }
+      : { maxContentByteLength: this.policy.maxContentByteLength, matcher: this.policy.matcher })
+  }
+
+  async add(id: Id, text: Uint8Array): Promise<void> {
+    let range = this.builder.tryAdd(text)
+    if (range === undefined) {
+      await this.seal()
+      range = this.builder.tryAdd(text)
+      if (range === undefined) throw new Error('vstore bug: an empty group refused a text')
+    }
+    this.pending.push({ id, text, range })
+  }
+
+  /** Seals the group being built, if any. */
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) await this.seal()
+  }
+
+  private async seal(): Promise<void> {
+    let records = this.pending
+    let content = this.builder.content()
+    this.pending = []
+    this.builder = this.newBuilder()
+    let leftover: Pending<Id>[] = []
+    for (;;) {
+      const { bytes, headerByteLength } = await encodeGroup(content, this.policy.codec)
+      const measures = await measurePrefixes(this.policy.codec, bytes.subarray(headerByteLength), records.map(r => r.range.recordEnd), this.policy.readChunkByteLength)
+      const reads = measures.map(m => headerByteLength + m.storedByteLength)
+      const cutAt = reads.findIndex((read, i) => i > 0 && read > this.policy.maxReadByteLength)
+      if (cutAt < 0) {
+        await this.onSealed({
+          bytes,
+          contentByteLength: content.length,
+          records: records.map((record, i) => ({
+            ...record.range,
+            id: record.id,
+            textByteLength: record.text.length,
+            readByteLength: reads[i] as number,
+            decodedByteLength: Math.min(content.length, (measures[i] as { decodedByteLength: number }).decodedByteLength),
+          })),
+        })
+        break
+      }
+      // The first `cutAt` records' content is a prefix of this content; the rest must be deltaed afresh.
+      leftover = records.slice(cutAt).concat(leftover)
+      records = records.slice(0, cutAt)
+      content = content.subarray(0, (records[records.length - 1] as Pending<Id>).range.recordEnd)
+    }
+    for (const { id, text } of leftover) await this.add(id, text)
+  }
+}

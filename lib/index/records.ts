@@ -1,0 +1,215 @@
+import { ByteReader, ByteWriter, crc32, toHex } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { TextEntry, TextKey, TextLocation } from '../store/types.js'
+
+/**
+ * LevelDB keys and values of the index (formats/index.md). Keys start with one tag byte:
+ * `T` text (file, rev) → TextEntry; `H` content hash → TextLocation (identical texts stored once);
+ * `P` pack id → committed length; `M` name → store-wide values. Every value starts with a
+ * version byte and ends with a CRC-32 of the key and the value before it.
+ */
+export const INDEX_VALUE_VERSION = 1
+export const HASH_BYTE_LENGTH = 20
+export const TAG_TEXT = 0x54 // 'T'
+export const TAG_HASH = 0x48 // 'H'
+export const TAG_PACK = 0x50 // 'P'
+export const TAG_META = 0x4d // 'M'
+export const MAX_ID_BYTE_LENGTH = 4096
+const MAX_PARENTS = 1024
+
+const encoder = new TextEncoder()
+
+function utf8(value: string, what: string): Uint8Array {
+  const bytes = encoder.encode(value)
+  if (bytes.length === 0) throw new RangeError(`${what} must not be empty`)
+  if (bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
+  return bytes
+}
+
+export function describeKey(key: TextKey): string {
+  return `${key.file}@${key.rev}`
+}
+
+/** Prefix of every text key of `file`. */
+export function encodeFilePrefix(file: string): Uint8Array {
+  const writer = new ByteWriter(16 + file.length * 3)
+  writer.byte(TAG_TEXT)
+  const fileBytes = utf8(file, 'file id')
+  writer.varint(fileBytes.length)
+  writer.bytes(fileBytes)
+  return writer.finish()
+}
+
+export function encodeTextKey(key: TextKey): Uint8Array {
+  const writer = new ByteWriter(16 + (key.file.length + key.rev.length) * 3)
+  writer.bytes(encodeFilePrefix(key.file))
+  writer.bytes(utf8(key.rev, 'revision id'))
+  return writer.finish()
+}
+
+export function decodeTextKey(bytes: Uint8Array): TextKey {
+  const reader = new ByteReader(bytes, 'index key')
+  if (reader.byte() !== TAG_TEXT) throw reader.error('VSTORE_CORRUPT', 'not a text key')
+  const file = reader.string(MAX_ID_BYTE_LENGTH)
+  const revBytes = reader.take(reader.remainingByteLength)
+  const rev = new TextDecoder('utf-8', { fatal: false }).decode(revBytes)
+  if (file.length === 0 || rev.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file or revision id in key')
+  return { file, rev }
+}
+
+export function encodeHashKey(hash: Uint8Array): Uint8Array {
+  return Uint8Array.of(TAG_HASH, ...hash)
+}
+
+export function encodePackKey(packId: number): Uint8Array {
+  const writer = new ByteWriter(8)
+  writer.byte(TAG_PACK)
+  writer.varint(packId)
+  return writer.finish()
+}
+
+export function decodePackKey(bytes: Uint8Array): number {
+  const reader = new ByteReader(bytes, 'index key')
+  if (reader.byte() !== TAG_PACK) throw reader.error('VSTORE_CORRUPT', 'not a pack key')
+  const packId = reader.varint()
+  reader.expectEnd('pack key')
+  return packId
+}
+
+export function encodeMetaKey(name: string): Uint8Array {
+  return Uint8Array.of(TAG_META, ...encoder.encode(name))
+}
+
+function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
+  writer.uint32(crc32(writer.view(), crc32(key)))
+  return writer.finish()
+}
+
+/** Checks version and checksum; returns a reader positioned after the version byte over the body. */
+function openValue(key: Uint8Array, value: Uint8Array, where: string): ByteReader {
+  const reader = new ByteReader(value, where)
+  const version = reader.byte()
+  if (version !== INDEX_VALUE_VERSION) throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${INDEX_VALUE_VERSION}`)
+  if (value.length < 5) throw reader.error('VSTORE_CORRUPT', 'index value too short')
+  const body = value.subarray(0, value.length - 4)
+  const stored = new ByteReader(value.subarray(value.length - 4), where).uint32()
+  if (crc32(body, crc32(key)) !== stored) throw new VstoreError('VSTORE_CORRUPT', 'index value checksum mismatch', where)
+  return new ByteReader(body.subarray(1), where, 1)
+}
+
+function writeLocation(writer: ByteWriter, location: TextLocation): void {
+  writer.varint(location.packId)
+  writer.varint(location.groupOffset)
+  writer.varint(location.readByteLength)
+  writer.varint(location.recordStart)
+  writer.varint(location.recordEnd - location.recordStart)
+  writer.varint(location.decodedByteLength)
+  writer.varint(location.textByteLength)
+  if (location.hash.length !== HASH_BYTE_LENGTH) throw new RangeError(`hash must be ${HASH_BYTE_LENGTH} bytes`)
+  writer.bytes(location.hash)
+}
+
+function readLocation(reader: ByteReader): TextLocation {
+  const packId = reader.varint()
+  const groupOffset = reader.varint()
+  const readByteLength = reader.varint()
+  const recordStart = reader.varint()
+  const recordByteLength = reader.varint()
+  if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
+  const decodedByteLength = reader.varint()
+  const textByteLength = reader.varint()
+  const hash = reader.take(HASH_BYTE_LENGTH).slice()
+  const recordEnd = recordStart + recordByteLength
+  if (decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)
+  return { packId, groupOffset, readByteLength, recordStart, recordEnd, decodedByteLength, textByteLength, hash }
+}
+
+export function encodeTextValue(key: Uint8Array, entry: TextEntry): Uint8Array {
+  const writer = new ByteWriter(64)
+  writer.byte(INDEX_VALUE_VERSION)
+  writeLocation(writer, entry)
+  writer.varint(entry.parents.length)
+  for (const parent of entry.parents) {
+    const bytes = utf8(parent, 'parent revision id')
+    writer.varint(bytes.length)
+    writer.bytes(bytes)
+  }
+  return sealValue(key, writer)
+}
+
+/** @throws VSTORE_CORRUPT on a checksum mismatch or malformed value, VSTORE_UNSUPPORTED for another version. */
+export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: string): TextEntry {
+  const reader = openValue(key, value, where)
+  const location = readLocation(reader)
+  const parentCount = reader.varint()
+  if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
+  const parents: string[] = []
+  for (let i = 0; i < parentCount; i++) parents.push(reader.string(MAX_ID_BYTE_LENGTH))
+  reader.expectEnd('text entry')
+  return { ...location, parents }
+}
+
+export function encodeLocationValue(key: Uint8Array, location: TextLocation): Uint8Array {
+  const writer = new ByteWriter(48)
+  writer.byte(INDEX_VALUE_VERSION)
+  writeLocation(writer, location)
+  return sealValue(key, writer)
+}
+
+export function decodeLocationValue(key: Uint8Array, value: Uint8Array, where: string): TextLocation {
+  const reader = openValue(key, value, where)
+  const location = readLocation(reader)
+  reader.expectEnd('location')
+  return location
+}
+
+/** A pack's committed state: bytes the index vouches for, and how many groups they hold. */
+export interface PackState {
+  readonly committedByteLength: number
+  readonly groupCount: number
+}
+
+export function encodePackValue(key: Uint8Array, state: PackState): Uint8Array {
+  const writer = new ByteWriter(16)
+  writer.byte(INDEX_VALUE_VERSION)
+  writer.varint(state.committedByteLength)
+  writer.varint(state.groupCount)
+  return sealValue(key, writer)
+}
+
+export function decodePackValue(key: Uint8Array, value: Uint8Array, where: string): PackState {
+  const reader = openValue(key, value, where)
+  const committedByteLength = reader.varint()
+  const groupCount = reader.varint()
+  reader.expectEnd('pack state')
+  return { committedByteLength, groupCount }
+}
+
+/** Store-wide totals, kept so that `stats` need not scan. */
+export interface Totals {
+  readonly textCount: number
+  readonly rawByteLength: number
+  readonly groupCount: number
+}
+
+export function encodeTotalsValue(key: Uint8Array, totals: Totals): Uint8Array {
+  const writer = new ByteWriter(16)
+  writer.byte(INDEX_VALUE_VERSION)
+  writer.varint(totals.textCount)
+  writer.varint(totals.rawByteLength)
+  writer.varint(totals.groupCount)
+  return sealValue(key, writer)
+}
+
+export function decodeTotalsValue(key: Uint8Array, value: Uint8Array, where: string): Totals {
+  const reader = openValue(key, value, where)
+  const textCount = reader.varint()
+  const rawByteLength = reader.varint()
+  const groupCount = reader.varint()
+  reader.expectEnd('totals')
+  return { textCount, rawByteLength, groupCount }
+}
+
+export function describeHash(hash: Uint8Array): string {
+  return toHex(hash)
+}

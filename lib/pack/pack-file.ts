@@ -1,0 +1,139 @@
+import { open, type FileHandle } from 'node:fs/promises'
+import { ByteReader } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+
+/**
+ * A pack file: an 8-byte header (`Magic` F6 76 70 00, `Version` 1, three reserved zero bytes), then
+ * opaque records appended one after another. The pack knows nothing of what the records are; the
+ * index remembers where each one starts and how long the pack is. See formats/pack.md.
+ */
+export const PACK_MAGIC = Uint8Array.of(0xf6, 0x76, 0x70, 0x00)
+export const PACK_VERSION = 1
+export const PACK_HEADER_BYTE_LENGTH = 8
+
+export function encodePackHeader(): Uint8Array {
+  return Uint8Array.of(...PACK_MAGIC, PACK_VERSION, 0, 0, 0)
+}
+
+/** @throws VSTORE_CORRUPT for a short or foreign header, VSTORE_UNSUPPORTED for another version. */
+export function decodePackHeader(bytes: Uint8Array, where: string): void {
+  const reader = new ByteReader(bytes, where)
+  const magic = reader.take(4)
+  if (magic.some((byte, i) => byte !== PACK_MAGIC[i])) throw reader.error('VSTORE_CORRUPT', 'not a vstore pack (bad magic)')
+  const version = reader.byte()
+  if (version !== PACK_VERSION) throw reader.error('VSTORE_UNSUPPORTED', `pack version ${version}, this build reads ${PACK_VERSION}`)
+  for (let i = 0; i < 3; i++) if (reader.byte() !== 0) throw reader.error('VSTORE_CORRUPT', 'reserved header byte is not zero')
+}
+
+function ioError(error: unknown, where: string, doing: string): VstoreError {
+  const code = (error as { code?: string } | null)?.code
+  const message = error instanceof Error ? error.message : String(error)
+  return new VstoreError(code === 'ENOENT' ? 'VSTORE_NOT_FOUND' : 'VSTORE_IO', `${doing}: ${message}`, where, { cause: error })
+}
+
+/** Counts what readers take from disk, so tests and stats can see the read bound hold. */
+export interface ReadCounter {
+  readCount: number
+  readByteLength: number
+}
+
+export class PackFile {
+  private constructor(private readonly handle: FileHandle, readonly where: string, private length: number, private readonly counter: ReadCounter) {}
+
+  /** Opens an existing pack for reading (and appending at `committedByteLength`, if writable). */
+  static async open(path: string, where: string, options: { writable: boolean; counter: ReadCounter }): Promise<PackFile> {
+    let handle: FileHandle
+    try {
+      handle = await open(path, options.writable ? 'r+' : 'r')
+    } catch (error) {
+      throw ioError(error, where, 'cannot open pack')
+    }
+    try {
+      const { size } = await handle.stat()
+      const header = new Uint8Array(PACK_HEADER_BYTE_LENGTH)
+      const { bytesRead } = await handle.read(header, 0, PACK_HEADER_BYTE_LENGTH, 0)
+      decodePackHeader(header.subarray(0, bytesRead), where)
+      return new PackFile(handle, where, size, options.counter)
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
+  }
+
+  /** Creates a new pack holding only its header; fails if the file exists. */
+  static async create(path: string, where: string, counter: ReadCounter): Promise<PackFile> {
+    let handle: FileHandle
+    try {
+      handle = await open(path, 'wx+')
+      await handle.write(encodePackHeader(), 0, PACK_HEADER_BYTE_LENGTH, 0)
+    } catch (error) {
+      throw ioError(error, where, 'cannot create pack')
+    }
+    return new PackFile(handle, where, PACK_HEADER_BYTE_LENGTH, counter)
+  }
+
+  /** Bytes in the file now (including any tail not yet committed to the index). */
+  get byteLength(): number {
+    return this.length
+  }
+
+  /**
+   * Reads exactly `byteLength` bytes at `offset`.
+   * @throws VSTORE_CORRUPT when the file ends first.
+   */
+  async read(offset: number, byteLength: number): Promise<Uint8Array> {
+    const bytes = new Uint8Array(byteLength)
+    let done = 0
+    try {
+      while (done < byteLength) {
+        const { bytesRead } = await this.handle.read(bytes, done, byteLength - done, offset + done)
+        if (bytesRead === 0) break
+        done += bytesRead
+      }
+    } catch (error) {
+      throw ioError(error, `${this.where}@${offset}`, 'cannot read pack')
+    }
+    this.counter.readCount++
+    this.counter.readByteLength += done
+    if (done < byteLength) {
+      throw new VstoreError('VSTORE_CORRUPT', `pack ends after ${done} of ${byteLength} bytes`, `${this.where}@${offset}`)
+    }
+    return bytes
+  }
+
+  /** Appends `bytes` at `offset` (the committed end) and returns the offset. Not durable until `sync()`. */
+  async writeAt(offset: number, bytes: Uint8Array): Promise<void> {
+    try {
+      let done = 0
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, offset + done)
+        done += bytesWritten
+      }
+    } catch (error) {
+      throw ioError(error, `${this.where}@${offset}`, 'cannot write pack')
+    }
+    this.length = Math.max(this.length, offset + bytes.length)
+  }
+
+  /** Drops everything after `byteLength` (an uncommitted tail left by a writer that died). */
+  async truncate(byteLength: number): Promise<void> {
+    try {
+      await this.handle.truncate(byteLength)
+    } catch (error) {
+      throw ioError(error, this.where, 'cannot truncate pack')
+    }
+    this.length = byteLength
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.handle.sync()
+    } catch (error) {
+      throw ioError(error, this.where, 'cannot sync pack')
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close()
+  }
+}

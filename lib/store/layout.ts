@@ -1,0 +1,24 @@
+import { join } from 'node:path'
+
+/** Where things live inside a store directory. */
+export function indexPath(dir: string): string {
+  return join(dir, 'index')
+}
+
+export function packsPath(dir: string): string {
+  return join(dir, 'packs')
+}
+
+export function packName(packId: number): string {
+  return `packs/${String(packId).padStart(6, '0')}.vpk`
+}
+
+export function packPath(dir: string, packId: number): string {
+  return join(dir, packName(packId))
+}
+
+/** The pack id of a file name in packs/, or undefined for anything else. */
+export function parsePackFileName(name: string): number | undefined {
+  const match = /^(\d{6,})\.vpk$/.exec(name)
+  return match ? Number(match[1]) : undefined
+}

@@ -1,0 +1,749 @@
+import { createHash } from 'node:crypto'
+import { mkdir, open as openFile, readdir, rm, stat } from 'node:fs/promises'
+import { bytesEqual, toHex } from '../bytes/index.js'
+import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
+import { VstoreError } from '../errors.js'
+import { decodeRecord, dumpRecords, type DumpedRecord } from '../group/records.js'
+import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
+import { GroupWriter, type SealedGroup } from '../group/writer.js'
+import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
+import {
+  HASH_BYTE_LENGTH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey,
+  encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
+} from '../index/records.js'
+import { writeOrder } from '../order/graph.js'
+import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
+import { indexPath, packName, packPath, packsPath, parsePackFileName } from './layout.js'
+import type {
+  ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
+} from './types.js'
+
+/** The store format this build writes and reads (kept in the index under `M format`). */
+export const STORE_FORMAT_VERSION = 1
+
+export interface StoreOptions {
+  /** Create the store if it does not exist (default false). */
+  readonly create?: boolean
+  /** Entropy coder for new groups: `brotli[:quality[:lgwin]]`, `lzma[:preset]`, `zlib[:level]`, `none`. */
+  readonly codec?: string
+  /** Decompressed content cap of a group, in bytes. */
+  readonly maxContentByteLength?: number
+  /** Most bytes one extraction may read (a text larger than this is read alone). */
+  readonly maxReadByteLength?: number
+  /** Granularity of compressed prefix reads, in bytes. */
+  readonly readChunkByteLength?: number
+  /** Copies shorter than this stay literal, for the entropy coder. */
+  readonly minCopyByteLength?: number
+  /** Start a new pack file when the current one would pass this. */
+  readonly maxPackByteLength?: number
+}
+
+type Settings = Required<Omit<StoreOptions, 'create'>>
+
+export const DEFAULT_STORE_OPTIONS: Settings = {
+  codec: 'brotli:9:24',
+  maxContentByteLength: 2 * 1024 * 1024,
+  maxReadByteLength: 512 * 1024,
+  readChunkByteLength: 4096,
+  minCopyByteLength: 32,
+  maxPackByteLength: 1024 * 1024 * 1024,
+}
+
+interface Pending {
+  readonly file: string
+  readonly rev: string
+  readonly parents: readonly string[]
+  readonly text: Uint8Array
+  readonly hash: Uint8Array
+}
+
+export interface GroupDump {
+  readonly pack: string
+  readonly groupOffset: number
+  readonly groupByteLength: number
+  readonly codec: number
+  readonly contentByteLength: number
+  readonly storedByteLength: number
+  readonly records: readonly (DumpedRecord & { readonly keys: readonly TextKey[] })[]
+}
+
+export interface IndexDumpRow extends TextKey {
+  readonly pack: string
+  readonly groupOffset: number
+  readonly readByteLength: number
+  readonly recordStart: number
+  readonly recordEnd: number
+  readonly decodedByteLength: number
+  readonly textByteLength: number
+  readonly hash: string
+  readonly parents: readonly string[]
+}
+
+export function hashText(text: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(text).digest().subarray(0, HASH_BYTE_LENGTH))
+}
+
+function groupKeyOf(location: TextLocation): string {
+  return `${location.packId}:${location.groupOffset}`
+}
+
+function distribution(values: number[]): ByteDistribution {
+  if (values.length === 0) return { median: 0, max: 0 }
+  values.sort((a, b) => a - b)
+  return { median: values[Math.floor((values.length - 1) / 2)] as number, max: values[values.length - 1] as number }
+}
+
+async function directoryByteLength(path: string): Promise<number> {
+  let total = 0
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = `${path}/${entry.name}`
+    if (entry.isDirectory()) total += await directoryByteLength(child)
+    else if (entry.isFile()) total += (await stat(child)).size
+  }
+  return total
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await openFile(path, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * A vstore: texts keyed by (file id, revision id), delta-compressed in groups appended to pack files,
+ * found through a LevelDB index. One process at a time may open a store.
+ */
+export class Store {
+  /** Bytes and reads taken from pack files since the store was opened. */
+  readonly readCounter: ReadCounter = { readCount: 0, readByteLength: 0 }
+  private readonly packs = new Map<number, PackFile>()
+  private readonly packStates = new Map<number, PackState>()
+  private closed = false
+
+  private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: Settings & { codecInstance: EntropyCodec }) {}
+
+  /**
+   * Opens the store in `dir`, creating it when `options.create` is set.
+   * @throws VSTORE_NOT_FOUND when there is no store and `create` is not set; VSTORE_LOCKED when another
+   * process has it open; VSTORE_UNSUPPORTED for another format version.
+   */
+  static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
+    const { create: _create, ...given } = options
+    const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
+    for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
+      const value = settings[name]
+      if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+    }
+    const codecInstance = parseCodecSetting(settings.codec)
+    if (!(await exists(indexPath(dir)))) {
+      if (!options.create) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
+      await mkdir(packsPath(dir), { recursive: true })
+    }
+    await mkdir(packsPath(dir), { recursive: true })
+    const db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: options.create === true })
+    const store = new Store(dir, db, { ...settings, codecInstance })
+    try {
+      await store.load(options.create === true)
+    } catch (error) {
+      await store.close()
+      throw error
+    }
+    return store
+  }
+
+  private async load(create: boolean): Promise<void> {
+    const formatKey = encodeMetaKey('format')
+    const format = await this.db.get(formatKey)
+    if (format === undefined) {
+      if (!create) throw new VstoreError('VSTORE_CORRUPT', 'index has no format record', `${this.dir}/index`)
+      await this.db.write([{ key: formatKey, value: Uint8Array.of(STORE_FORMAT_VERSION) }], { sync: true })
+    } else if (format.length !== 1 || format[0] !== STORE_FORMAT_VERSION) {
+      throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${format[0]}, this build reads ${STORE_FORMAT_VERSION}`, `${this.dir}/index`)
+    }
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_PACK))) {
+      const packId = decodePackKey(key)
+      this.packStates.set(packId, decodePackValue(key, value, `index:${packName(packId)}`))
+    }
+    // A writer that died may have left a pack tail, or a whole pack, that no index batch names.
+    for (const name of await readdir(packsPath(this.dir))) {
+      const packId = parsePackFileName(name)
+      if (packId === undefined) continue
+      const state = this.packStates.get(packId)
+      if (state === undefined) {
+        await rm(packPath(this.dir, packId), { force: true })
+        continue
+      }
+      const pack = await PackFile.open(packPath(this.dir, packId), packName(packId), { writable: true, counter: this.readCounter })
+      this.packs.set(packId, pack)
+      if (pack.byteLength > state.committedByteLength) await pack.truncate(state.committedByteLength)
+      else if (pack.byteLength < state.committedByteLength) {
+        throw new VstoreError('VSTORE_CORRUPT', `pack has ${pack.byteLength} bytes, index vouches for ${state.committedByteLength}`, packName(packId))
+      }
+    }
+    for (const packId of this.packStates.keys()) {
+      if (!this.packs.has(packId)) throw new VstoreError('VSTORE_CORRUPT', 'pack named by the index is missing', packName(packId))
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const pack of this.packs.values()) await pack.close()
+    this.packs.clear()
+    await this.db.close()
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new VstoreError('VSTORE_IO', 'store is closed', this.dir)
+  }
+
+  // ---- reading ----
+
+  /** The index entry of a key, or undefined. */
+  async tryGetEntry(file: string, rev: string): Promise<TextEntry | undefined> {
+    this.checkOpen()
+    const key = encodeTextKey({ file, rev })
+    const value = await this.db.get(key)
+    return value === undefined ? undefined : decodeTextValue(key, value, `index:${describeKey({ file, rev })}`)
+  }
+
+  /** @throws VSTORE_NOT_FOUND when the key is not stored. */
+  async getEntry(file: string, rev: string): Promise<TextEntry> {
+    const entry = await this.tryGetEntry(file, rev)
+    if (entry === undefined) throw new VstoreError('VSTORE_NOT_FOUND', 'no such text', describeKey({ file, rev }))
+    return entry
+  }
+
+  async has(file: string, rev: string): Promise<boolean> {
+    return (await this.tryGetEntry(file, rev)) !== undefined
+  }
+
+  /**
+   * The text of one version: one index lookup, one read of at most `readByteLength` bytes, a prefix
+   * decode, one delta applied, and the content hash checked.
+   * @throws VSTORE_NOT_FOUND for an unknown key; VSTORE_CORRUPT (naming the key) when the bytes are damaged.
+   */
+  async get(file: string, rev: string): Promise<Uint8Array> {
+    const entry = await this.getEntry(file, rev)
+    const bytes = await this.readGroupBytes(entry, entry.readByteLength, { file, rev })
+    return this.rebuild(bytes, [{ key: { file, rev }, location: entry }], entry.recordEnd).then(texts => texts[0] as Uint8Array)
+  }
+
+  /** Like get, but undefined for a key that is not stored. */
+  async tryGet(file: string, rev: string): Promise<Uint8Array | undefined> {
+    return (await this.has(file, rev)) ? this.get(file, rev) : undefined
+  }
+
+  /**
+   * The texts of many keys, reading each group once however many of its keys are asked. Yields in
+   * group order (not the order asked).
+   * @throws VSTORE_NOT_FOUND, before reading anything, if any key is not stored.
+   */
+  async *getMany(keys: Iterable<TextKey> | AsyncIterable<TextKey>): AsyncGenerator<TextKey & { text: Uint8Array }> {
+    const byGroup = new Map<string, { key: TextKey; location: TextEntry }[]>()
+    for await (const key of keys) {
+      const location = await this.getEntry(key.file, key.rev)
+      const list = byGroup.get(groupKeyOf(location))
+      if (list) list.push({ key, location })
+      else byGroup.set(groupKeyOf(location), [{ key, location }])
+    }
+    for (const wanted of byGroup.values()) {
+      const first = wanted[0] as { key: TextKey; location: TextEntry }
+      const readByteLength = Math.max(...wanted.map(w => w.location.readByteLength))
+      const recordEnd = Math.max(...wanted.map(w => w.location.recordEnd))
+      const bytes = await this.readGroupBytes(first.location, readByteLength, first.key)
+      const texts = await this.rebuild(bytes, wanted, recordEnd)
+      for (let i = 0; i < wanted.length; i++) yield { ...(wanted[i] as { key: TextKey }).key, text: texts[i] as Uint8Array }
+    }
+  }
+
+  private pack(packId: number, key: TextKey): PackFile {
+    const pack = this.packs.get(packId)
+    if (pack === undefined) throw new VstoreError('VSTORE_CORRUPT', `index points into missing pack ${packId}`, describeKey(key))
+    return pack
+  }
+
+  private async readGroupBytes(location: TextLocation, readByteLength: number, key: TextKey): Promise<Uint8Array> {
+    this.checkOpen()
+    const pack = this.pack(location.packId, key)
+    const state = this.packStates.get(location.packId)
+    if (state === undefined || location.groupOffset + readByteLength > state.committedByteLength) {
+      throw new VstoreError('VSTORE_CORRUPT', `index points past the end of ${packName(location.packId)}`, describeKey(key))
+    }
+    return pack.read(location.groupOffset, readByteLength)
+  }
+
+  private async rebuild(groupBytes: Uint8Array, wanted: readonly { key: TextKey; location: TextLocation }[], recordEnd: number): Promise<Uint8Array[]> {
+    const first = wanted[0] as { key: TextKey; location: TextLocation }
+    const where = `${packName(first.location.packId)}@${first.location.groupOffset}`
+    let content: Uint8Array
+    try {
+      content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS)
+    } catch (error) {
+      throw this.naming(error, first.key)
+    }
+    return wanted.map(({ key, location }) => {
+      try {
+        const text = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS)
+        if (text.length !== location.textByteLength) {
+          throw new VstoreError('VSTORE_CORRUPT', `rebuilt ${text.length} bytes, index says ${location.textByteLength}`, where)
+        }
+        if (!bytesEqual(hashText(text), location.hash)) throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its content hash', where)
+        return text
+      } catch (error) {
+        throw this.naming(error, key)
+      }
+    })
+  }
+
+  /** Re-labels a decoding error with the key it affects. */
+  private naming(error: unknown, key: TextKey): unknown {
+    if (!(error instanceof VstoreError)) return error
+    return new VstoreError(error.code, `${error.where}: ${error.message}`, describeKey(key), { cause: error })
+  }
+
+  /** @throws VSTORE_NOT_FOUND for an unknown key. */
+  async parents(file: string, rev: string): Promise<readonly string[]> {
+    return (await this.getEntry(file, rev)).parents
+  }
+
+  /** Index entries of one file, in key order. */
+  private async *fileEntries(file: string): AsyncGenerator<TextKey & { entry: TextEntry }> {
+    this.checkOpen()
+    for await (const [key, value] of this.db.entries(encodeFilePrefix(file))) {
+      const textKey = decodeTextKey(key)
+      yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+    }
+  }
+
+  /** Revisions of `file`, parents before children (empty for an unknown file). */
+  async revisions(file: string): Promise<string[]> {
+    const items: { file: string; rev: string; parents: readonly string[] }[] = []
+    for await (const { rev, entry } of this.fileEntries(file)) items.push({ file, rev, parents: entry.parents })
+    return writeOrder(items).reverse().map(i => (items[i] as { rev: string }).rev)
+  }
+
+  /**
+   * The one stored revision of `file` that starts with `prefix` (a whole revision id always matches itself).
+   * @throws VSTORE_NOT_FOUND when none does, VSTORE_USAGE when several do.
+   */
+  async resolveRevision(file: string, prefix: string): Promise<string> {
+    if (await this.has(file, prefix)) return prefix
+    const from = encodeTextKey({ file, rev: prefix })
+    const matches: string[] = []
+    for await (const [key] of this.db.entries(from)) {
+      matches.push(decodeTextKey(key).rev)
+      if (matches.length > 1) break
+    }
+    if (matches.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such revision', describeKey({ file, rev: prefix }))
+    if (matches.length > 1) throw new VstoreError('VSTORE_USAGE', `revision prefix is ambiguous (${matches.join(', ')})`, describeKey({ file, rev: prefix }))
+    return matches[0] as string
+  }
+
+  /** Every key with its index entry, in index order. */
+  async *entries(filePrefix?: string): AsyncGenerator<TextKey & { entry: TextEntry }> {
+    this.checkOpen()
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
+      const textKey = decodeTextKey(key)
+      if (filePrefix !== undefined && !textKey.file.startsWith(filePrefix)) continue
+      yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+    }
+  }
+
+  /** Distinct file ids, sorted. */
+  async files(): Promise<string[]> {
+    const files = new Set<string>()
+    for await (const { file } of this.entries()) files.add(file)
+    return [...files].sort()
+  }
+
+  private async totals(): Promise<Totals> {
+    const key = encodeMetaKey('totals')
+    const value = await this.db.get(key)
+    return value === undefined ? { textCount: 0, rawByteLength: 0, groupCount: 0 } : decodeTotalsValue(key, value, 'index:totals')
+  }
+
+  async stats(): Promise<StoreStats> {
+    const files = new Set<string>()
+    const reads: number[] = []
+    const decoded: number[] = []
+    let rawByteLength = 0
+    for await (const { file, entry } of this.entries()) {
+      files.add(file)
+      reads.push(entry.readByteLength)
+      decoded.push(entry.decodedByteLength)
+      rawByteLength += entry.textByteLength
+    }
+    const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
+    const indexByteLength = await directoryByteLength(indexPath(this.dir))
+    return {
+      textCount: reads.length,
+      fileCount: files.size,
+      groupCount: (await this.totals()).groupCount,
+      packCount: this.packStates.size,
+      storeByteLength: packByteLength + indexByteLength,
+      packByteLength,
+      indexByteLength,
+      rawByteLength,
+      readByteLength: distribution(reads),
+      decompressedByteLength: distribution(decoded),
+    }
+  }
+
+  // ---- writing ----
+
+  /**
+   * Stores a batch of texts. Nothing of the batch is visible until all of it is durable; a key already
+   * stored with the same content is skipped, so an insert can be repeated.
+   * @throws VSTORE_MISSING_PARENT when a parent is neither stored nor earlier in the batch;
+   * VSTORE_EXISTS when a key is already stored (or repeated in the batch) with other content.
+   * In both cases nothing of the batch is stored.
+   */
+  async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>): Promise<InsertSummary> {
+    this.checkOpen()
+    const batch: Pending[] = []
+    const seen = new Map<string, Map<string, Uint8Array>>()
+    let textCount = 0
+    let rawByteLength = 0
+    for await (const record of records) {
+      checkRecord(record)
+      textCount++
+      const hash = hashText(record.text)
+      const inBatch = seen.get(record.file)?.get(record.rev)
+      const stored = inBatch ?? (await this.tryGetEntry(record.file, record.rev))?.hash
+      if (stored !== undefined) {
+        if (!bytesEqual(stored, hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is already stored with other content', describeKey(record))
+        continue
+      }
+      for (const parent of record.parents) {
+        if (seen.get(record.file)?.has(parent) || (await this.has(record.file, parent))) continue
+        throw new VstoreError('VSTORE_MISSING_PARENT', `parent ${parent} is neither stored nor earlier in this batch`, describeKey(record))
+      }
+      const revs = seen.get(record.file) ?? new Map<string, Uint8Array>()
+      revs.set(record.rev, hash)
+      seen.set(record.file, revs)
+      batch.push({ file: record.file, rev: record.rev, parents: [...new Set(record.parents)], text: record.text, hash })
+      rawByteLength += record.text.length
+    }
+    return this.writeBatch(batch, textCount, rawByteLength)
+  }
+
+  private async writeBatch(batch: readonly Pending[], textCount: number, rawByteLength: number): Promise<InsertSummary> {
+    const locations = new Map<number, TextLocation>()
+    const sameAs = new Map<number, number>()
+    const firstWithHash = new Map<string, number>()
+    const newHashes: number[] = []
+    const operations: { key: Uint8Array; value: Uint8Array | undefined }[] = []
+    const touched = new Map<number, PackState>()
+    const created: number[] = []
+    let groupCount = 0
+    let storedByteLength = 0
+
+    const onSealed = async (group: SealedGroup<number>): Promise<void> => {
+      const { packId, offset } = await this.appendGroup(group.bytes, touched, created)
+      groupCount++
+      storedByteLength += group.bytes.length
+      for (const record of group.records) {
+        const item = batch[record.id] as Pending
+        locations.set(record.id, {
+          packId,
+          groupOffset: offset,
+          readByteLength: record.readByteLength,
+          recordStart: record.recordStart,
+          recordEnd: record.recordEnd,
+          decodedByteLength: record.decodedByteLength,
+          textByteLength: record.textByteLength,
+          hash: item.hash,
+        })
+      }
+    }
+    const writer = new GroupWriter<number>({
+      maxContentByteLength: this.settings.maxContentByteLength,
+      maxReadByteLength: this.settings.maxReadByteLength,
+      readChunkByteLength: this.settings.readChunkByteLength,
+      codec: this.settings.codecInstance,
+      matcher: { minCopyByteLength: this.settings.minCopyByteLength },
+    }, onSealed)
+
+    try {
+      for (const index of writeOrder(batch)) {
+        const item = batch[index] as Pending
+        const hashHex = toHex(item.hash)
+        const earlier = firstWithHash.get(hashHex)
+        if (earlier !== undefined) {
+          sameAs.set(index, earlier)
+          continue
+        }
+        firstWithHash.set(hashHex, index)
+        const hashKey = encodeHashKey(item.hash)
+        const known = await this.db.get(hashKey)
+        if (known !== undefined) {
+          locations.set(index, decodeLocationValue(hashKey, known, `index:hash ${hashHex}`))
+          continue
+        }
+        newHashes.push(index)
+        await writer.add(index, item.text)
+      }
+      await writer.flush()
+      for (const packId of touched.keys()) await (this.packs.get(packId) as PackFile).sync()
+      if (created.length > 0) await syncDirectory(packsPath(this.dir))
+    } catch (error) {
+      await this.rollback(touched)
+      throw error
+    }
+
+    for (const [index, earlier] of sameAs) locations.set(index, locations.get(earlier) as TextLocation)
+    batch.forEach((item, index) => {
+      const key = encodeTextKey(item)
+      operations.push({ key, value: encodeTextValue(key, { ...(locations.get(index) as TextLocation), parents: item.parents }) })
+    })
+    for (const index of newHashes) {
+      const key = encodeHashKey((batch[index] as Pending).hash)
+      operations.push({ key, value: encodeLocationValue(key, locations.get(index) as TextLocation) })
+    }
+    for (const [packId, state] of touched) {
+      const key = encodePackKey(packId)
+      operations.push({ key, value: encodePackValue(key, state) })
+    }
+    const before = await this.totals()
+    const totalsKey = encodeMetaKey('totals')
+    operations.push({
+      key: totalsKey,
+      value: encodeTotalsValue(totalsKey, {
+        textCount: before.textCount + batch.length,
+        rawByteLength: before.rawByteLength + rawByteLength,
+        groupCount: before.groupCount + groupCount,
+      }),
+    })
+    try {
+      await this.db.write(operations, { sync: true })
+    } catch (error) {
+      await this.rollback(touched)
+      throw error
+    }
+    for (const [packId, state] of touched) this.packStates.set(packId, state)
+    return {
+      textCount,
+      newTextCount: batch.length,
+      duplicateTextCount: batch.length - newHashes.length,
+      rawByteLength,
+      groupCount,
+      storedByteLength,
+    }
+  }
+
+  /** Appends one framed group to the current pack (or a new one past the pack cap). */
+  private async appendGroup(bytes: Uint8Array, touched: Map<number, PackState>, created: number[]): Promise<{ packId: number; offset: number }> {
+    const ids = [...new Set([...this.packStates.keys(), ...touched.keys()])]
+    let packId = ids.length === 0 ? 0 : Math.max(...ids)
+    let state = touched.get(packId) ?? this.packStates.get(packId)
+    if (state === undefined || (state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + bytes.length > this.settings.maxPackByteLength)) {
+      packId++
+      const pack = await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter)
+      this.packs.set(packId, pack)
+      created.push(packId)
+      state = { committedByteLength: PACK_HEADER_BYTE_LENGTH, groupCount: 0 }
+    }
+    const pack = this.packs.get(packId) as PackFile
+    const offset = state.committedByteLength
+    await pack.writeAt(offset, bytes)
+    touched.set(packId, { committedByteLength: offset + bytes.length, groupCount: state.groupCount + 1 })
+    return { packId, offset }
+  }
+
+  /** Undoes the pack appends of a batch that failed before its index write. */
+  private async rollback(touched: Map<number, PackState>): Promise<void> {
+    for (const packId of touched.keys()) {
+      const state = this.packStates.get(packId)
+      const pack = this.packs.get(packId)
+      try {
+        if (state === undefined) {
+          await pack?.close()
+          this.packs.delete(packId)
+          await rm(packPath(this.dir, packId), { force: true })
+        } else {
+          await pack?.truncate(state.committedByteLength)
+        }
+      } catch {
+        // The next open truncates what the index does not vouch for.
+      }
+    }
+  }
+
+  // ---- inspection ----
+
+  /** Group headers of every pack, in pack order. */
+  async *groups(): AsyncGenerator<{ packId: number; groupOffset: number; header: GroupHeader }> {
+    this.checkOpen()
+    for (const packId of [...this.packStates.keys()].sort((a, b) => a - b)) {
+      const state = this.packStates.get(packId) as PackState
+      const pack = this.packs.get(packId) as PackFile
+      let offset = PACK_HEADER_BYTE_LENGTH
+      while (offset < state.committedByteLength) {
+        const where = `${packName(packId)}@${offset}`
+        const headerBytes = await pack.read(offset, Math.min(MAX_GROUP_HEADER_BYTE_LENGTH, state.committedByteLength - offset))
+        const header = decodeGroupHeader(headerBytes, where, DEFAULT_GROUP_LIMITS)
+        if (offset + header.headerByteLength + header.storedByteLength > state.committedByteLength) {
+          throw new VstoreError('VSTORE_CORRUPT', 'group runs past the committed end of the pack', where)
+        }
+        yield { packId, groupOffset: offset, header }
+        offset += header.headerByteLength + header.storedByteLength
+      }
+    }
+  }
+
+  private async readWholeGroup(packId: number, groupOffset: number): Promise<{ header: GroupHeader; content: Uint8Array }> {
+    const where = `${packName(packId)}@${groupOffset}`
+    const pack = this.packs.get(packId)
+    const state = this.packStates.get(packId)
+    if (pack === undefined || state === undefined) throw new VstoreError('VSTORE_NOT_FOUND', 'no such pack', where)
+    if (groupOffset < PACK_HEADER_BYTE_LENGTH || groupOffset >= state.committedByteLength) throw new VstoreError('VSTORE_NOT_FOUND', 'offset outside the pack', where)
+    const headerBytes = await pack.read(groupOffset, Math.min(MAX_GROUP_HEADER_BYTE_LENGTH, state.committedByteLength - groupOffset))
+    const header = decodeGroupHeader(headerBytes, where, DEFAULT_GROUP_LIMITS)
+    const groupByteLength = header.headerByteLength + header.storedByteLength
+    if (groupOffset + groupByteLength > state.committedByteLength) throw new VstoreError('VSTORE_CORRUPT', 'group runs past the committed end of the pack', where)
+    return decodeGroup(await pack.read(groupOffset, groupByteLength), where, DEFAULT_GROUP_LIMITS)
+  }
+
+  /** Keys by group (`packId:groupOffset`), for dumps and verify. */
+  private async keysByGroup(): Promise<Map<string, (TextKey & { entry: TextEntry })[]>> {
+    const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
+    for await (const item of this.entries()) {
+      const list = byGroup.get(groupKeyOf(item.entry))
+      if (list) list.push(item)
+      else byGroup.set(groupKeyOf(item.entry), [item])
+    }
+    return byGroup
+  }
+
+  /** One group's header and records, with the delta instructions and the keys that point at each record. */
+  async dumpGroup(packId: number, groupOffset: number): Promise<GroupDump> {
+    const { header, content } = await this.readWholeGroup(packId, groupOffset)
+    const where = `${packName(packId)}@${groupOffset}`
+    const keys = (await this.keysByGroup()).get(`${packId}:${groupOffset}`) ?? []
+    return {
+      pack: packName(packId),
+      groupOffset,
+      groupByteLength: header.headerByteLength + header.storedByteLength,
+      codec: header.codecId,
+      contentByteLength: header.contentByteLength,
+      storedByteLength: header.storedByteLength,
+      records: dumpRecords(content, where, DEFAULT_GROUP_LIMITS, true).map(record => ({
+        ...record,
+        keys: keys.filter(k => k.entry.recordStart === record.recordStart).map(({ file, rev }) => ({ file, rev })),
+      })),
+    }
+  }
+
+  async *dumpIndex(filePrefix?: string): AsyncGenerator<IndexDumpRow> {
+    for await (const { file, rev, entry } of this.entries(filePrefix)) {
+      yield {
+        file,
+        rev,
+        pack: packName(entry.packId),
+        groupOffset: entry.groupOffset,
+        readByteLength: entry.readByteLength,
+        recordStart: entry.recordStart,
+        recordEnd: entry.recordEnd,
+        decodedByteLength: entry.decodedByteLength,
+        textByteLength: entry.textByteLength,
+        hash: toHex(entry.hash),
+        parents: entry.parents,
+      }
+    }
+  }
+
+  /**
+   * Reads every group whole (checksum, decode, record structure) and rebuilds every text, checking its
+   * length and content hash. Problems name the keys they affect; nothing is repaired.
+   */
+  async verify(): Promise<VerifyReport> {
+    this.checkOpen()
+    const problems: VerifyProblem[] = []
+    const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
+    let textCount = 0
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
+      let textKey: TextKey
+      try {
+        textKey = decodeTextKey(key)
+      } catch (error) {
+        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
+        continue
+      }
+      textCount++
+      try {
+        const entry = decodeTextValue(key, value, `index:${describeKey(textKey)}`)
+        const list = byGroup.get(groupKeyOf(entry))
+        if (list) list.push({ ...textKey, entry })
+        else byGroup.set(groupKeyOf(entry), [{ ...textKey, entry }])
+      } catch (error) {
+        problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
+      }
+    }
+    let groupCount = 0
+    const visited = new Set<string>()
+    try {
+      for await (const { packId, groupOffset } of this.groups()) {
+        groupCount++
+        const groupKey = `${packId}:${groupOffset}`
+        visited.add(groupKey)
+        const keys = byGroup.get(groupKey) ?? []
+        const where = `${packName(packId)}@${groupOffset}`
+        let content: Uint8Array
+        try {
+          content = (await this.readWholeGroup(packId, groupOffset)).content
+          dumpRecords(content, where, DEFAULT_GROUP_LIMITS)
+        } catch (error) {
+          problems.push(problemOf(error, where, keys))
+          continue
+        }
+        for (const { file, rev, entry } of keys) {
+          try {
+            const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS)
+            if (text.length !== entry.textByteLength || !bytesEqual(hashText(text), entry.hash)) {
+              throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its length and content hash', where)
+            }
+          } catch (error) {
+            problems.push(problemOf(error, describeKey({ file, rev }), [{ file, rev }]))
+          }
+        }
+      }
+    } catch (error) {
+      problems.push(problemOf(error, 'packs', []))
+    }
+    for (const [groupKey, keys] of byGroup) {
+      if (!visited.has(groupKey)) problems.push({ code: 'VSTORE_CORRUPT', where: groupKey, message: 'index points at no group', keys: keys.map(({ file, rev }) => ({ file, rev })) })
+    }
+    return { textCount, groupCount, problems }
+  }
+}
+
+function problemOf(error: unknown, where: string, keys: readonly TextKey[]): VerifyProblem {
+  const plainKeys = keys.map(({ file, rev }) => ({ file, rev }))
+  if (error instanceof VstoreError) return { code: error.code, where: error.where || where, message: error.message, keys: plainKeys }
+  throw error
+}
+
+function checkRecord(record: TextRecord): void {
+  if (typeof record !== 'object' || record === null) throw new TypeError('a record must be an object { file, rev, parents, text }')
+  if (typeof record.file !== 'string' || record.file.length === 0) throw new TypeError('record.file must be a non-empty string')
+  if (typeof record.rev !== 'string' || record.rev.length === 0) throw new TypeError(`record.rev must be a non-empty string (${record.file})`)
+  if (!Array.isArray(record.parents) || record.parents.some(p => typeof p !== 'string' || p.length === 0)) {
+    throw new TypeError(`record.parents must be an array of revision ids (${record.file}@${record.rev})`)
+  }
+  if (!(record.text instanceof Uint8Array)) throw new TypeError(`record.text must be a Uint8Array (${record.file}@${record.rev})`)
+  if (record.parents.includes(record.rev)) throw new TypeError(`a text cannot be its own parent (${record.file}@${record.rev})`)
+}
