@@ -8,6 +8,8 @@ export interface KeyValueStore {
   write(operations: readonly { key: Uint8Array; value: Uint8Array | undefined }[], options: { sync: boolean }): Promise<void>
   /** Entries whose keys start with `prefix`, in key order, optionally from `from` (inclusive). */
   entries(prefix: Uint8Array, from?: Uint8Array): AsyncIterable<[Uint8Array, Uint8Array]>
+  /** Rewrites the log and tables into compacted, compressed tables. */
+  compact(): Promise<void>
   close(): Promise<void>
 }
 
@@ -82,6 +84,13 @@ export async function openLevelDb(path: string, where: string, options: { create
         for await (const [key, value] of db.iterator(range)) yield [view(key), view(value)]
       } catch (error) {
         throw translate(error, where, 'cannot read index')
+      }
+    },
+    async compact() {
+      try {
+        await db.compactRange(Uint8Array.of(0), Uint8Array.of(0xff, 0xff, 0xff, 0xff))
+      } catch (error) {
+        throw translate(error, where, 'cannot compact index')
       }
     },
     async close() {

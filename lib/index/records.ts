@@ -1,10 +1,11 @@
-import { ByteReader, ByteWriter, crc32, toHex } from '../bytes/index.js'
+import { ByteReader, ByteWriter, crc32, fromHex, toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextEntry, TextKey, TextLocation } from '../store/types.js'
 
 /**
  * LevelDB keys and values of the index (formats/index.md). Keys start with one tag byte:
- * `T` text (file, rev) → TextEntry; `H` content hash → TextLocation (identical texts stored once);
+ * `T` text (file, rev) → TextEntry; `H` first 8 bytes of a content hash → TextLocation (identical
+ * texts stored once; the location carries the whole hash, which a lookup compares);
  * `P` pack id → committed length; `M` name → store-wide values. Every value starts with a
  * version byte and ends with a CRC-32 of the key and the value before it.
  */
@@ -15,6 +16,11 @@ export const TAG_HASH = 0x48 // 'H'
 export const TAG_PACK = 0x50 // 'P'
 export const TAG_META = 0x4d // 'M'
 export const MAX_ID_BYTE_LENGTH = 4096
+export const HASH_KEY_BYTE_LENGTH = 8
+/** How a revision id is stored: as UTF-8 text, or as the bytes of a lowercase SHA-1 or SHA-256 hex id. */
+export const REV_TEXT = 0x00
+export const REV_SHA1 = 0x01
+export const REV_SHA256 = 0x02
 const MAX_PARENTS = 1024
 
 const encoder = new TextEncoder()
@@ -40,25 +46,75 @@ export function encodeFilePrefix(file: string): Uint8Array {
   return writer.finish()
 }
 
+const HEX_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+
+/**
+ * A revision id as `Rev_Kind` then its bytes: the raw 20 or 32 bytes of a lowercase hex SHA-1 or
+ * SHA-256 id (git commit ids, half the size of their hex), else its UTF-8 text. With `lengthPrefixed`
+ * (in values) text is preceded by its varint byte length; in keys it runs to the key's end.
+ */
+function writeRev(writer: ByteWriter, rev: string, lengthPrefixed: boolean): void {
+  if (HEX_ID.test(rev)) {
+    writer.byte(rev.length === 40 ? REV_SHA1 : REV_SHA256)
+    writer.bytes(fromHex(rev))
+    return
+  }
+  const bytes = utf8(rev, 'revision id')
+  writer.byte(REV_TEXT)
+  if (lengthPrefixed) writer.varint(bytes.length)
+  writer.bytes(bytes)
+}
+
+function readRev(reader: ByteReader, lengthPrefixed: boolean): string {
+  const kind = reader.byte()
+  if (kind === REV_SHA1) return toHex(reader.take(20))
+  if (kind === REV_SHA256) return toHex(reader.take(32))
+  if (kind !== REV_TEXT) throw reader.error('VSTORE_CORRUPT', `unknown revision kind ${kind}`)
+  const byteLength = lengthPrefixed ? reader.varint() : reader.remainingByteLength
+  if (byteLength === 0 || byteLength > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_CORRUPT', `revision id of ${byteLength} bytes`)
+  const bytes = reader.take(byteLength)
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw reader.error('VSTORE_CORRUPT', 'revision id is not valid UTF-8')
+  }
+}
+
 export function encodeTextKey(key: TextKey): Uint8Array {
   const writer = new ByteWriter(16 + (key.file.length + key.rev.length) * 3)
   writer.bytes(encodeFilePrefix(key.file))
-  writer.bytes(utf8(key.rev, 'revision id'))
+  writeRev(writer, key.rev, false)
   return writer.finish()
+}
+
+/**
+ * Key prefixes under which the stored revisions of `file` that start with `revPrefix` lie; a caller
+ * still filters with `startsWith` (a hex prefix of odd length covers a half byte).
+ */
+export function encodeRevisionPrefixes(file: string, revPrefix: string): Uint8Array[] {
+  const filePrefix = encodeFilePrefix(file)
+  const prefixes = [Uint8Array.of(...filePrefix, REV_TEXT, ...encoder.encode(revPrefix))]
+  if (/^[0-9a-f]*$/.test(revPrefix)) {
+    const whole = fromHex(revPrefix.slice(0, revPrefix.length - (revPrefix.length % 2)))
+    if (revPrefix.length <= 40) prefixes.push(Uint8Array.of(...filePrefix, REV_SHA1, ...whole))
+    if (revPrefix.length <= 64) prefixes.push(Uint8Array.of(...filePrefix, REV_SHA256, ...whole))
+  }
+  return prefixes
 }
 
 export function decodeTextKey(bytes: Uint8Array): TextKey {
   const reader = new ByteReader(bytes, 'index key')
   if (reader.byte() !== TAG_TEXT) throw reader.error('VSTORE_CORRUPT', 'not a text key')
   const file = reader.string(MAX_ID_BYTE_LENGTH)
-  const revBytes = reader.take(reader.remainingByteLength)
-  const rev = new TextDecoder('utf-8', { fatal: false }).decode(revBytes)
-  if (file.length === 0 || rev.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file or revision id in key')
+  if (file.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file id in key')
+  const rev = readRev(reader, false)
+  reader.expectEnd('text key')
   return { file, rev }
 }
 
+/** The `H` key of a content hash: its first HASH_KEY_BYTE_LENGTH bytes. */
 export function encodeHashKey(hash: Uint8Array): Uint8Array {
-  return Uint8Array.of(TAG_HASH, ...hash)
+  return Uint8Array.of(TAG_HASH, ...hash.subarray(0, HASH_KEY_BYTE_LENGTH))
 }
 
 export function encodePackKey(packId: number): Uint8Array {
@@ -129,11 +185,7 @@ export function encodeTextValue(key: Uint8Array, entry: TextEntry): Uint8Array {
   writer.byte(INDEX_VALUE_VERSION)
   writeLocation(writer, entry)
   writer.varint(entry.parents.length)
-  for (const parent of entry.parents) {
-    const bytes = utf8(parent, 'parent revision id')
-    writer.varint(bytes.length)
-    writer.bytes(bytes)
-  }
+  for (const parent of entry.parents) writeRev(writer, parent, true)
   return sealValue(key, writer)
 }
 
@@ -144,7 +196,7 @@ export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: strin
   const parentCount = reader.varint()
   if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
   const parents: string[] = []
-  for (let i = 0; i < parentCount; i++) parents.push(reader.string(MAX_ID_BYTE_LENGTH))
+  for (let i = 0; i < parentCount; i++) parents.push(readRev(reader, true))
   reader.expectEnd('text entry')
   return { ...location, parents }
 }

@@ -1,0 +1,126 @@
+import { parseArgs } from 'node:util'
+import { VstoreError } from '../errors.js'
+
+export const USAGE = `usage: vstore [--store DIR] COMMAND [ARGS]
+
+Commands:
+  init                                  create an empty store
+  import-git REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]
+                                        store every version of every file of a git history
+  extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+)
+  extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
+  log FILE                              revisions of FILE, newest first, with their parents
+  stats [--json]                        sizes, counts and read costs
+  verify                                read every group and rebuild every text
+  dump-group [PACK@OFFSET] [--json]     list groups, or show one group's records and delta instructions
+  dump-index [--prefix FILE] [--json]   show index entries (key → pack, offset, lengths)
+
+Options:
+  --store DIR    the store (default ./.vstore)
+  --codec C      entropy coder for new groups: brotli[:quality[:lgwin]] (default brotli:9:24), lzma[:preset], zlib[:level], none
+  -h, --help     this text
+
+Exit status: 0 ok, 2 usage, 3 not found, 4 corrupt or unsupported data, 5 store locked, 6 other errors, 1 bug.`
+
+export interface Command {
+  readonly name: string
+  readonly store: string
+  readonly positionals: readonly string[]
+  readonly refs: readonly string[]
+  readonly all: boolean
+  readonly paths: string | undefined
+  readonly prefix: string | undefined
+  readonly codec: string | undefined
+  readonly batch: boolean
+  readonly json: boolean
+  readonly quiet: boolean
+  readonly help: boolean
+}
+
+const COMMANDS: Record<string, { readonly positionals: readonly [min: number, max: number]; readonly options: readonly string[] }> = {
+  init: { positionals: [0, 0], options: ['codec'] },
+  'import-git': { positionals: [1, 1], options: ['ref', 'all', 'paths', 'quiet', 'json', 'codec'] },
+  extract: { positionals: [0, 1], options: ['batch'] },
+  log: { positionals: [1, 1], options: ['json'] },
+  stats: { positionals: [0, 0], options: ['json'] },
+  verify: { positionals: [0, 0], options: ['json'] },
+  'dump-group': { positionals: [0, 1], options: ['json'] },
+  'dump-index': { positionals: [0, 0], options: ['prefix', 'json'] },
+  help: { positionals: [0, 1], options: [] },
+}
+
+function usage(message: string): VstoreError {
+  return new VstoreError('VSTORE_USAGE', `${message} (see vstore --help)`, 'command line')
+}
+
+/**
+ * Parses the command line (without `node` and the script).
+ * @throws VSTORE_USAGE for an unknown command or option, or a wrong number of arguments.
+ */
+export function parseCommandLine(argv: readonly string[]): Command {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        store: { type: 'string' },
+        ref: { type: 'string', multiple: true },
+        all: { type: 'boolean' },
+        paths: { type: 'string' },
+        prefix: { type: 'string' },
+        codec: { type: 'string' },
+        batch: { type: 'boolean' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (error) {
+    throw usage(error instanceof Error ? error.message : String(error))
+  }
+  const { values, positionals } = parsed
+  const [name, ...rest] = positionals
+  const help = values.help === true || name === undefined || name === 'help'
+  const command: Command = {
+    name: name ?? 'help',
+    store: values.store ?? '.vstore',
+    positionals: rest,
+    refs: values.ref ?? [],
+    all: values.all === true,
+    paths: values.paths,
+    prefix: values.prefix,
+    codec: values.codec,
+    batch: values.batch === true,
+    json: values.json === true,
+    quiet: values.quiet === true,
+    help,
+  }
+  if (help) return command
+  const spec = COMMANDS[command.name]
+  if (spec === undefined) throw usage(`unknown command "${command.name}"`)
+  const [min, max] = spec.positionals
+  if (rest.length < min || rest.length > max) throw usage(`${command.name} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
+  for (const option of ['ref', 'all', 'paths', 'prefix', 'codec', 'batch', 'json', 'quiet'] as const) {
+    if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
+  }
+  if (command.name === 'extract' && command.batch === (rest.length === 1)) throw usage('extract takes FILE@REV or --batch')
+  if (command.all && command.refs.length > 0) throw usage('--all and --ref exclude each other')
+  return command
+}
+
+/**
+ * Splits `FILE@REV` at its last `@` (file ids may contain `@`).
+ * @throws VSTORE_USAGE when there is no `@`, or the file or revision is empty.
+ */
+export function parseKeySpec(spec: string): { file: string; rev: string } {
+  const at = spec.lastIndexOf('@')
+  if (at <= 0 || at === spec.length - 1) {
+    throw new VstoreError('VSTORE_USAGE', 'expected FILE@REV (the last @ separates the revision)', JSON.stringify(spec))
+  }
+  return { file: spec.slice(0, at), rev: spec.slice(at + 1) }
+}
+
+/** Revision prefixes shorter than this are taken only as whole revision ids. */
+export const MIN_REVISION_PREFIX = 7

@@ -1,0 +1,196 @@
+import { createInterface } from 'node:readline'
+import { Store, VstoreError, importGit, type StoreOptions } from '../vstore.js'
+import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
+import { describeError, exitStatusFor } from './exit.js'
+import { formatBytes, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
+
+/** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
+export interface Output {
+  write(bytes: Uint8Array | string): Promise<void>
+  error(line: string): void
+}
+
+function storeOptions(command: Command, create: boolean): StoreOptions {
+  return command.codec === undefined ? { create } : { create, codec: command.codec }
+}
+
+async function withStore<T>(command: Command, create: boolean, body: (store: Store) => Promise<T>): Promise<T> {
+  const store = await Store.open(command.store, storeOptions(command, create))
+  try {
+    return await body(store)
+  } finally {
+    await store.close()
+  }
+}
+
+async function resolveKey(store: Store, spec: string): Promise<{ file: string; rev: string }> {
+  const { file, rev } = parseKeySpec(spec)
+  if (await store.has(file, rev)) return { file, rev }
+  if (rev.length < MIN_REVISION_PREFIX) {
+    throw new VstoreError('VSTORE_NOT_FOUND', `no such revision (a prefix needs at least ${MIN_REVISION_PREFIX} characters)`, spec)
+  }
+  return { file, rev: await store.resolveRevision(file, rev) }
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`
+}
+
+/** Runs one command; returns the exit status. */
+export async function run(argv: readonly string[], output: Output, stdin: NodeJS.ReadableStream): Promise<number> {
+  const command = parseCommandLine(argv)
+  if (command.help) {
+    await output.write(`${USAGE}\n`)
+    return 0
+  }
+  switch (command.name) {
+    case 'init': {
+      await withStore(command, true, async () => undefined)
+      await output.write(`initialized vstore in ${command.store}\n`)
+      return 0
+    }
+    case 'import-git': {
+      const repo = command.positionals[0] as string
+      let pathFilter: RegExp | undefined
+      if (command.paths !== undefined) {
+        try {
+          pathFilter = new RegExp(command.paths)
+        } catch (error) {
+          throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${(error as Error).message}`, command.paths)
+        }
+      }
+      const started = performance.now()
+      const summary = await withStore(command, true, async store => {
+        const result = await store.insert(importGit(repo, {
+          ...(command.refs.length > 0 ? { refs: command.refs } : {}),
+          all: command.all,
+          ...(pathFilter ? { pathFilter } : {}),
+        }))
+        return { ...result, storeByteLength: (await store.stats()).storeByteLength }
+      })
+      const seconds = (performance.now() - started) / 1000
+      if (command.json) {
+        await output.write(json({ ...summary, seconds }))
+      } else if (!command.quiet) {
+        await output.write(`imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
+          + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} groups, store now ${formatBytes(summary.storeByteLength)}, `
+          + `${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`)
+      }
+      return 0
+    }
+    case 'extract': {
+      return withStore(command, false, async store => {
+        if (!command.batch) {
+          const { file, rev } = await resolveKey(store, command.positionals[0] as string)
+          await output.write(await store.get(file, rev))
+          return 0
+        }
+        const lines = createInterface({ input: stdin, crlfDelay: Infinity })
+        for await (const line of lines) {
+          if (line === '') continue
+          let key: { file: string; rev: string }
+          try {
+            key = await resolveKey(store, line)
+          } catch (error) {
+            if (error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE')) {
+              await output.write(`${line} missing\n`)
+              continue
+            }
+            throw error
+          }
+          const text = await store.get(key.file, key.rev)
+          await output.write(`${line} ${text.length}\n`)
+          await output.write(text)
+          await output.write('\n')
+        }
+        return 0
+      })
+    }
+    case 'log': {
+      return withStore(command, false, async store => {
+        const file = command.positionals[0] as string
+        const revisions = (await store.revisions(file)).reverse()
+        if (revisions.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no revisions of this file', file)
+        const rows = []
+        for (const rev of revisions) rows.push({ rev, parents: await store.parents(file, rev) })
+        if (command.json) await output.write(json(rows))
+        else for (const { rev, parents } of rows) await output.write(`${rev}${parents.length > 0 ? ` ${parents.join(' ')}` : ''}\n`)
+        return 0
+      })
+    }
+    case 'stats': {
+      return withStore(command, false, async store => {
+        const stats = await store.stats()
+        await output.write(command.json ? json(stats) : renderStats(stats))
+        return 0
+      })
+    }
+    case 'verify': {
+      return withStore(command, false, async store => {
+        const report = await store.verify()
+        await output.write(command.json ? json(report) : renderVerify(report))
+        return report.problems.length === 0 ? 0 : 4
+      })
+    }
+    case 'dump-group': {
+      return withStore(command, false, async store => {
+        const spec = command.positionals[0]
+        if (spec === undefined) {
+          const groups = []
+          for await (const group of store.groups()) groups.push(group)
+          await output.write(command.json ? json(groups) : renderGroupList(groups))
+          return 0
+        }
+        const match = /^(?:packs\/)?(\d+)(?:\.vpk)?@(\d+)$/.exec(spec)
+        if (!match) throw new VstoreError('VSTORE_USAGE', 'expected PACK@OFFSET, e.g. 1@8 or packs/000001.vpk@8', spec)
+        const dump = await store.dumpGroup(Number(match[1]), Number(match[2]))
+        await output.write(command.json ? json(dump) : renderGroupDump(dump))
+        return 0
+      })
+    }
+    case 'dump-index': {
+      return withStore(command, false, async store => {
+        const rows = []
+        for await (const row of store.dumpIndex(command.prefix)) rows.push(row)
+        if (command.json) await output.write(json(rows))
+        else {
+          for (const row of rows) {
+            await output.write(`${row.file}@${row.rev} → ${row.pack}@${row.groupOffset} read ${row.readByteLength} record ${row.recordStart}..${row.recordEnd} `
+              + `text ${row.textByteLength} sha256/20 ${row.hash}${row.parents.length > 0 ? ` parents ${row.parents.join(' ')}` : ''}\n`)
+          }
+        }
+        return 0
+      })
+    }
+    default:
+      throw new Error(`vstore bug: command ${command.name} parsed but not handled`)
+  }
+}
+
+function processOutput(): Output {
+  return {
+    write(bytes) {
+      return new Promise((resolve, reject) => {
+        process.stdout.write(bytes, error => (error ? reject(error) : resolve()))
+      })
+    },
+    error(line) {
+      process.stderr.write(`${line}\n`)
+    },
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const output = processOutput()
+  // A closed pipe (`vstore extract ... | head`) ends the program quietly.
+  process.stdout.on('error', error => {
+    if ((error as { code?: string }).code === 'EPIPE') process.exit(0)
+  })
+  try {
+    process.exitCode = await run(argv, output, process.stdin)
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EPIPE') return
+    output.error(describeError(error))
+    process.exitCode = exitStatusFor(error)
+  }
+}

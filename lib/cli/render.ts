@@ -1,0 +1,47 @@
+import type { GroupDump, StoreStats, VerifyReport } from '../vstore.js'
+
+export function formatBytes(byteLength: number): string {
+  if (byteLength < 1024) return `${byteLength} B`
+  if (byteLength < 1024 * 1024) return `${(byteLength / 1024).toFixed(1)} KiB`
+  return `${(byteLength / 1024 / 1024).toFixed(2)} MiB`
+}
+
+export function renderStats(stats: StoreStats): string {
+  const ratio = stats.storeByteLength > 0 ? (stats.rawByteLength / stats.storeByteLength).toFixed(1) : '-'
+  return [
+    `texts          ${stats.textCount} in ${stats.fileCount} files`,
+    `groups         ${stats.groupCount} in ${stats.packCount} pack${stats.packCount === 1 ? '' : 's'}`,
+    `raw            ${formatBytes(stats.rawByteLength)}`,
+    `stored         ${formatBytes(stats.storeByteLength)} (packs ${formatBytes(stats.packByteLength)}, index ${formatBytes(stats.indexByteLength)}), ${ratio}:1`,
+    `read per text  median ${formatBytes(stats.readByteLength.median)}, max ${formatBytes(stats.readByteLength.max)} compressed`,
+    `decoded        median ${formatBytes(stats.decompressedByteLength.median)}, max ${formatBytes(stats.decompressedByteLength.max)} per text`,
+    '',
+  ].join('\n')
+}
+
+export function renderVerify(report: VerifyReport): string {
+  if (report.problems.length === 0) return `ok: ${report.textCount} texts in ${report.groupCount} groups verified\n`
+  const lines = [`${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.textCount} texts, ${report.groupCount} groups:`]
+  for (const problem of report.problems) {
+    const keys = problem.keys.map(k => `${k.file}@${k.rev}`)
+    const shown = keys.slice(0, 5).join(', ') + (keys.length > 5 ? `, and ${keys.length - 5} more` : '')
+    lines.push(`${problem.code} (${problem.where}): ${problem.message}${keys.length > 0 ? `; affects ${shown}` : ''}`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+export function renderGroupList(groups: readonly { packId: number; groupOffset: number; header: { codecId: number; contentByteLength: number; storedByteLength: number } }[]): string {
+  return groups.map(g => `${g.packId}@${g.groupOffset} codec ${g.header.codecId} content ${g.header.contentByteLength} stored ${g.header.storedByteLength}\n`).join('')
+}
+
+export function renderGroupDump(dump: GroupDump): string {
+  const lines = [`${dump.pack}@${dump.groupOffset}: codec ${dump.codec}, ${dump.groupByteLength} bytes, content ${dump.contentByteLength}, stored ${dump.storedByteLength}, ${dump.records.length} records`]
+  for (const record of dump.records) {
+    const keys = record.keys.map(k => `${k.file}@${k.rev}`).join(' ')
+    lines.push(`  ${record.recordStart}..${record.recordEnd} ${record.kind} text ${record.textByteLength} body ${record.bodyByteLength}${keys ? ` ${keys}` : ''}`)
+    for (const instruction of record.instructions ?? []) {
+      lines.push(instruction.kind === 'copy' ? `    copy ${instruction.byteLength} from ${instruction.offset}` : `    insert ${instruction.byteLength}`)
+    }
+  }
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,460 @@
+/**
+ * Turns a git repository's history into per-file text records, parents first.
+ *
+ * Three git processes, each started once: `git rev-list --parents` counts every commit's children (so a
+ * commit's path→version map is dropped after its last child), one `git log --raw -z` streams each commit's
+ * changed paths, and one `git cat-file --batch` serves the blobs. Memory is bounded by the maps of commits
+ * that still have unvisited children plus one commit's changes, not by history length or text bytes.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { isUtf8 } from 'node:buffer'
+import type { Readable } from 'node:stream'
+import { VstoreError } from '../errors.js'
+import type { TextRecord } from '../store/types.js'
+
+export interface GitImportOptions {
+  /**
+   * Revisions whose history to import, as git spells them (`main`, `v1.2`, a commit id); default `['HEAD']`,
+   * or none when `all` is set. Each names a tip: its whole ancestry is imported, because every version's
+   * parents must be imported before it (so an exclusion such as `^v1` or `v1..main` does not cut history).
+   */
+  readonly refs?: readonly string[]
+  /** Every ref and HEAD, as `git log --all`, plus any `refs`. */
+  readonly all?: boolean
+  /** Keep only the paths this matches; the others are not looked at. A `g` or `y` flag is ignored. */
+  readonly pathFilter?: RegExp
+  /** The git binary; default `'git'`. */
+  readonly git?: string
+}
+
+/**
+ * Yields one record per new version of a regular file in the history of `repoPath` (a bare repository or a
+ * work tree), every record after its parents. `file` is the path as git spells it, `rev` the full id of the
+ * commit that made the version, `text` the blob's bytes, and `parents` the path's version along each of the
+ * commit's parents, in parent order, without duplicates.
+ *
+ * Commits are walked parents first. A commit makes a new version of each path that differs from its first
+ * parent (regular files only, modes 100644/100755; symlinks and submodules are not files here), unless the
+ * path holds the same blob as in another parent, whose version it then takes; a mode-only change is not a new
+ * version. The other paths keep the first parent's version. A root commit makes a version of every file.
+ *
+ * Stopping early (`break`, `return()`) kills the git processes before the generator finishes.
+ *
+ * @throws VstoreError `VSTORE_IMPORT` (where = `repoPath`) when git cannot run or fails, e.g. no repository
+ *   at `repoPath` or an unknown ref; the message starts with git's first line of stderr. Also for a path that
+ *   is not UTF-8.
+ * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break.
+ */
+export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
+  const revisionArguments = revisionArgumentsFor(options)
+  const keepPath = pathTesterFor(options.pathFilter)
+  const gitBinary = options.git ?? 'git'
+
+  const remainingChildren = await countChildren(gitBinary, repoPath, revisionArguments)
+  const tipIds = [...remainingChildren].filter(([, childCount]) => childCount === 0).map(([commitId]) => commitId)
+  if (tipIds.length === 0) return
+
+  const log = new GitProcess(gitBinary, repoPath, [
+    'log', '--stdin', '--reverse', '--topo-order', '-z', '--raw', '-r', '--root', '--no-renames', '--no-abbrev',
+    '--diff-merges=first-parent', '--format=commit %H %P', '--no-color', '--no-show-signature', '--no-relative',
+    '--no-ext-diff', '--no-textconv',
+  ])
+  const catFile = new GitProcess(gitBinary, repoPath, ['cat-file', '--batch'])
+  try {
+    log.writeInput(`${tipIds.join('\n')}\n`)
+    log.endInput()
+    const walk: HistoryWalk = { versionsByCommit: new Map(), remainingChildren, keepPath, where: repoPath }
+    for await (const commit of readCommits(log, repoPath)) {
+      const newTexts = visitCommit(walk, commit)
+      if (newTexts.length === 0) continue
+      // Ask for all of the commit's blobs at once, so cat-file works while the consumer handles each text.
+      catFile.writeInput(newTexts.map(newText => `${newText.blobId}\n`).join(''))
+      for (const newText of newTexts) {
+        const text = await readBlob(catFile, newText.blobId, repoPath)
+        yield { file: newText.path, rev: commit.id, parents: newText.parents, text }
+      }
+    }
+    await log.finish()
+    catFile.endInput()
+  } finally {
+    await Promise.all([log.stop(), catFile.stop()])
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The per-file version graph
+
+/** One entry of `git log --raw` for a commit: what the commit holds at `path` (mode 0 when deleted). */
+interface GitChange {
+  readonly path: string
+  readonly mode: number
+  readonly blobId: string
+}
+
+interface GitCommit {
+  readonly id: string
+  readonly parentIds: readonly string[]
+  readonly changes: readonly GitChange[]
+}
+
+/** The version a commit holds at a path: its blob, and the commit that made that version. */
+interface PathVersion {
+  readonly blobId: string
+  readonly rev: string
+}
+
+type PathVersions = Map<string, PathVersion>
+
+interface NewText {
+  readonly path: string
+  readonly blobId: string
+  readonly parents: readonly string[]
+}
+
+interface HistoryWalk {
+  /** Path→version for each visited commit that still has unvisited children. */
+  readonly versionsByCommit: Map<string, PathVersions>
+  /** Unvisited children of each commit the rev-list pass walked; a commit absent here is kept for good. */
+  readonly remainingChildren: Map<string, number>
+  readonly keepPath: (path: string) => boolean
+  readonly where: string
+}
+
+const EMPTY_VERSIONS: ReadonlyMap<string, PathVersion> = new Map()
+
+/**
+ * Applies the graph rule to one commit, whose parents have all been visited: records its path→version map
+ * (if it has children), frees parents' maps after their last child, and returns the new texts it makes.
+ */
+function visitCommit(walk: HistoryWalk, commit: GitCommit): NewText[] {
+  const parentIds = [...new Set(commit.parentIds)]
+  const parentVersions = parentIds.map(parentId => {
+    const versions = walk.versionsByCommit.get(parentId)
+    if (versions === undefined) {
+      throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id} came before its parent ${parentId}`, walk.where)
+    }
+    return versions
+  })
+  const firstVersions: ReadonlyMap<string, PathVersion> = parentVersions[0] ?? EMPTY_VERSIONS
+  const otherVersions = parentVersions.slice(1)
+
+  // Decide every path against the parents' maps before any map changes.
+  const newTexts: NewText[] = []
+  const updates: Array<readonly [path: string, version: PathVersion | undefined]> = []
+  for (const change of commit.changes) {
+    if (!walk.keepPath(change.path)) continue
+    if (!isRegularFileMode(change.mode)) {
+      updates.push([change.path, undefined])
+      continue
+    }
+    if (firstVersions.get(change.path)?.blobId === change.blobId) continue // a mode-only change
+    const takenVersion = otherVersions
+      .map(versions => versions.get(change.path))
+      .find(version => version?.blobId === change.blobId)
+    if (takenVersion !== undefined) {
+      updates.push([change.path, takenVersion])
+      continue
+    }
+    const parents = new Set<string>()
+    for (const versions of parentVersions) {
+      const version = versions.get(change.path)
+      if (version !== undefined) parents.add(version.rev)
+    }
+    updates.push([change.path, { blobId: change.blobId, rev: commit.id }])
+    newTexts.push({ path: change.path, blobId: change.blobId, parents: [...parents] })
+  }
+
+  const childCount = walk.remainingChildren.get(commit.id)
+  if (childCount !== 0) {
+    // When this is the first parent's last child, its map is about to be freed: take it over instead of copying.
+    const firstParentId = parentIds[0]
+    const ownsFirstVersions = firstParentId !== undefined && walk.remainingChildren.get(firstParentId) === 1
+    const versions = ownsFirstVersions && parentVersions[0] !== undefined ? parentVersions[0] : new Map(firstVersions)
+    for (const [path, version] of updates) {
+      if (version === undefined) versions.delete(path)
+      else versions.set(path, version)
+    }
+    walk.versionsByCommit.set(commit.id, versions)
+  } else {
+    walk.remainingChildren.delete(commit.id)
+  }
+  for (const parentId of parentIds) {
+    const parentChildCount = walk.remainingChildren.get(parentId)
+    if (parentChildCount === undefined) continue
+    if (parentChildCount > 1) {
+      walk.remainingChildren.set(parentId, parentChildCount - 1)
+    } else {
+      walk.remainingChildren.delete(parentId)
+      walk.versionsByCommit.delete(parentId)
+    }
+  }
+  return newTexts
+}
+
+/** 100644 and 100755 (and the legacy 100664): any mode of type "regular file". */
+function isRegularFileMode(mode: number): boolean {
+  return (mode & 0o170000) === 0o100000
+}
+
+function revisionArgumentsFor(options: GitImportOptions): string[] {
+  const refs = options.refs ?? (options.all === true ? [] : ['HEAD'])
+  if (refs.length === 0 && options.all !== true) throw new RangeError('refs must name a revision, or all must be set')
+  for (const ref of refs) {
+    if (ref === '' || /[\n\r\0]/.test(ref)) throw new RangeError(`refs: not a revision: ${JSON.stringify(ref)}`)
+  }
+  // --end-of-options: a ref starting with '-' is a ref, not an option; '--': never a path.
+  return [...(options.all === true ? ['--all'] : []), '--end-of-options', ...refs, '--']
+}
+
+function pathTesterFor(pathFilter: RegExp | undefined): (path: string) => boolean {
+  if (pathFilter === undefined) return () => true
+  // RegExp.test with a g or y flag moves lastIndex, so the same path would alternate between kept and not.
+  const pattern = new RegExp(pathFilter.source, pathFilter.flags.replace(/[gy]/g, ''))
+  return path => pattern.test(path)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading git's output
+
+const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+const NUL = 0x00
+const LINE_FEED = 0x0a
+
+/** Every commit `revisionArguments` reach, with its number of children among them (tips have 0). */
+async function countChildren(gitBinary: string, repoPath: string, revisionArguments: readonly string[]): Promise<Map<string, number>> {
+  const revList = new GitProcess(gitBinary, repoPath, ['rev-list', '--parents', ...revisionArguments])
+  try {
+    revList.endInput()
+    const childCounts = new Map<string, number>()
+    const walkedIds = new Set<string>()
+    for (;;) {
+      const line = await revList.stdout.readUntil(LINE_FEED)
+      if (line === undefined) break
+      const ids = parseObjectIds(line, 'rev-list', repoPath)
+      const [commitId, ...parentIds] = ids
+      if (commitId === undefined) continue
+      walkedIds.add(commitId)
+      if (!childCounts.has(commitId)) childCounts.set(commitId, 0)
+      for (const parentId of new Set(parentIds)) childCounts.set(parentId, (childCounts.get(parentId) ?? 0) + 1)
+    }
+    await revList.finish()
+    // A parent outside the walk (cut off by an exclusion) has an unknown number of children: forget its count,
+    // so its map is kept rather than freed too early.
+    for (const commitId of childCounts.keys()) if (!walkedIds.has(commitId)) childCounts.delete(commitId)
+    return childCounts
+  } finally {
+    await revList.stop()
+  }
+}
+
+/**
+ * Parses `git log -z --raw --format='commit %H %P'`: a header token per commit, then per changed path a
+ * `:srcmode dstmode srcid dstid status` token and a path token. The first entry after a header starts with
+ * a line feed; paths are taken verbatim, so a path may hold any byte but NUL.
+ */
+async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitCommit> {
+  let commit: { id: string; parentIds: string[]; changes: GitChange[] } | undefined
+  for (;;) {
+    const token = await log.stdout.readUntil(NUL)
+    if (token === undefined) break
+    const text = token.toString('latin1').replace(/^\n+/, '')
+    if (text === '') continue
+    if (text.startsWith('commit ')) {
+      if (commit !== undefined) yield commit
+      const [id, ...parentIds] = text.slice('commit '.length).split(' ').filter(field => field !== '')
+      if (id === undefined || !OBJECT_ID.test(id) || !parentIds.every(parentId => OBJECT_ID.test(parentId))) {
+        throw new VstoreError('VSTORE_IMPORT', `git log: bad commit line ${JSON.stringify(text)}`, where)
+      }
+      commit = { id, parentIds, changes: [] }
+    } else if (text.startsWith(':') && commit !== undefined) {
+      const fields = text.slice(1).split(' ')
+      const pathBytes = await log.stdout.readUntil(NUL)
+      const [, dstModeText, , blobId] = fields
+      if (fields.length !== 5 || dstModeText === undefined || !/^[0-7]{6}$/.test(dstModeText) ||
+        blobId === undefined || !OBJECT_ID.test(blobId) || pathBytes === undefined) {
+        throw new VstoreError('VSTORE_IMPORT', `git log: bad change line ${JSON.stringify(text)} in commit ${commit.id}`, where)
+      }
+      if (!isUtf8(pathBytes)) {
+        throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${pathBytes.toString('latin1')}`, where)
+      }
+      commit.changes.push({ path: pathBytes.toString('utf8'), mode: Number.parseInt(dstModeText, 8), blobId })
+    } else {
+      throw new VstoreError('VSTORE_IMPORT', `git log: unexpected output ${JSON.stringify(text.slice(0, 100))}`, where)
+    }
+  }
+  if (commit !== undefined) yield commit
+}
+
+function parseObjectIds(line: Buffer, command: string, where: string): string[] {
+  const ids = line.toString('latin1').split(' ').filter(field => field !== '')
+  if (!ids.every(id => OBJECT_ID.test(id))) {
+    throw new VstoreError('VSTORE_IMPORT', `git ${command}: bad line ${JSON.stringify(line.toString('latin1'))}`, where)
+  }
+  return ids
+}
+
+/** Reads the answer to one `<blobId>\n` request: `<id> blob <byteLength>\n<bytes>\n`. */
+async function readBlob(catFile: GitProcess, blobId: string, where: string): Promise<Uint8Array> {
+  const header = await catFile.stdout.readUntil(LINE_FEED)
+  if (header === undefined) throw await catFile.failure(`git cat-file ended before blob ${blobId}`)
+  const headerText = header.toString('latin1')
+  const [id, type, byteLengthText] = headerText.split(' ')
+  if (id !== blobId || type !== 'blob' || byteLengthText === undefined || !/^\d{1,15}$/.test(byteLengthText)) {
+    throw new VstoreError('VSTORE_IMPORT', `git cat-file: expected blob ${blobId}, got ${JSON.stringify(headerText)}`, where)
+  }
+  const text = await catFile.stdout.readExactly(Number(byteLengthText))
+  const terminator = await catFile.stdout.readExactly(1)
+  if (text === undefined || terminator === undefined) throw await catFile.failure(`git cat-file ended inside blob ${blobId}`)
+  if (terminator[0] !== LINE_FEED) throw new VstoreError('VSTORE_IMPORT', `git cat-file: no line feed after blob ${blobId}`, where)
+  return text
+}
+
+/** Reads a byte stream by delimiter or by length, copying large reads once and never re-scanning. */
+class ByteStreamReader {
+  readonly #chunks: AsyncIterator<unknown>
+  #buffer: Buffer = Buffer.alloc(0)
+  #offset = 0
+
+  constructor(stream: Readable) {
+    this.#chunks = stream[Symbol.asyncIterator]()
+  }
+
+  /** The bytes before the next `delimiter` (consumed, not returned); at the end, the rest; undefined when none. */
+  async readUntil(delimiter: number): Promise<Buffer | undefined> {
+    let searchFrom = this.#offset
+    for (;;) {
+      const end = this.#buffer.indexOf(delimiter, searchFrom)
+      if (end !== -1) {
+        const token = this.#buffer.subarray(this.#offset, end)
+        this.#offset = end + 1
+        return token
+      }
+      const restByteLength = this.#buffer.byteLength - this.#offset
+      if (!(await this.#pull())) {
+        if (restByteLength === 0) return undefined
+        const token = this.#buffer.subarray(this.#offset)
+        this.#offset = this.#buffer.byteLength
+        return token
+      }
+      searchFrom = restByteLength
+    }
+  }
+
+  /** Exactly `byteLength` bytes in a new array, or undefined when the stream ends first. */
+  async readExactly(byteLength: number): Promise<Uint8Array | undefined> {
+    const bytes = new Uint8Array(byteLength)
+    let filled = 0
+    while (filled < byteLength) {
+      if (this.#offset === this.#buffer.byteLength && !(await this.#pull())) return undefined
+      const take = Math.min(byteLength - filled, this.#buffer.byteLength - this.#offset)
+      bytes.set(this.#buffer.subarray(this.#offset, this.#offset + take), filled)
+      this.#offset += take
+      filled += take
+    }
+    return bytes
+  }
+
+  /** Appends the next chunk to the unread bytes; false at the end of the stream. */
+  async #pull(): Promise<boolean> {
+    const next = await this.#chunks.next()
+    if (next.done === true) return false
+    const chunk: unknown = next.value
+    if (!(chunk instanceof Uint8Array)) throw new Error('vstore bug: git output stream is not in byte mode')
+    const chunkBytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    this.#buffer = this.#offset === this.#buffer.byteLength
+      ? chunkBytes
+      : Buffer.concat([this.#buffer.subarray(this.#offset), chunkBytes])
+    this.#offset = 0
+    return true
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running git
+
+/** Variables that would make git use another repository than `-C repoPath` names (set inside git hooks). */
+const REPOSITORY_VARIABLES = [
+  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_IMPLICIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_PREFIX', 'GIT_INTERNAL_SUPER_PREFIX',
+  'GIT_GRAFT_FILE', 'GIT_SHALLOW_FILE', 'GIT_NAMESPACE',
+]
+const STDERR_KEPT_BYTE_LENGTH = 64 * 1024
+const KILL_GRACE_MILLISECONDS = 2000
+
+interface GitExit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly error?: Error
+}
+
+/** One git child process: stdout as a ByteStreamReader, stderr kept for error messages. */
+class GitProcess {
+  readonly stdout: ByteStreamReader
+  readonly #child: ChildProcessWithoutNullStreams
+  readonly #command: string
+  readonly #where: string
+  readonly #exit: Promise<GitExit>
+  #exited = false
+  #stderr = ''
+
+  constructor(gitBinary: string, repoPath: string, args: readonly string[]) {
+    this.#command = `git ${args[0] ?? ''}`
+    this.#where = repoPath
+    const environment: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' }
+    for (const name of REPOSITORY_VARIABLES) delete environment[name]
+    this.#child = spawn(gitBinary, ['-C', repoPath, ...args], { env: environment, stdio: 'pipe', windowsHide: true })
+    this.#exit = new Promise<GitExit>(resolve => {
+      this.#child.on('error', error => resolve({ code: null, signal: null, error }))
+      this.#child.on('close', (code, signal) => resolve({ code, signal }))
+    }).finally(() => { this.#exited = true })
+    // EPIPE when git has exited: its exit status or stderr says why.
+    this.#child.stdin.on('error', () => {})
+    this.#child.stderr.on('error', () => {})
+    this.#child.stderr.on('data', (chunk: Buffer) => {
+      if (this.#stderr.length < STDERR_KEPT_BYTE_LENGTH) this.#stderr += chunk.toString('utf8')
+    })
+    this.stdout = new ByteStreamReader(this.#child.stdout)
+  }
+
+  writeInput(text: string): void {
+    this.#child.stdin.write(text)
+  }
+
+  endInput(): void {
+    this.#child.stdin.end()
+  }
+
+  /** Waits for git to exit, after its output was read. @throws VstoreError VSTORE_IMPORT unless it exited 0. */
+  async finish(): Promise<void> {
+    const exit = await this.#exit
+    if (exit.error !== undefined || exit.code !== 0) throw this.#errorFor(exit, undefined)
+  }
+
+  /** The error to throw when git's output stopped early: waits for git, then says why. */
+  async failure(reason: string): Promise<VstoreError> {
+    return this.#errorFor(await this.#exit, reason)
+  }
+
+  /** Ends git if it still runs (SIGTERM, then SIGKILL after a grace period) and waits until it is gone. */
+  async stop(): Promise<void> {
+    if (!this.#exited) {
+      this.#child.kill('SIGTERM')
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), KILL_GRACE_MILLISECONDS)
+      timer.unref()
+      void this.#exit.finally(() => clearTimeout(timer))
+    }
+    this.#child.stdin.destroy()
+    this.#child.stdout.destroy()
+    await this.#exit
+  }
+
+  #errorFor(exit: GitExit, reason: string | undefined): VstoreError {
+    const stderrLine = this.#stderr.split('\n').map(line => line.trim()).find(line => line !== '')
+    const status = exit.error !== undefined
+      ? `cannot run ${this.#command}: ${exit.error.message}`
+      : `${this.#command} exited with ${exit.code ?? exit.signal ?? 'unknown status'}`
+    const details = [reason, status].filter(part => part !== undefined).join('; ')
+    const message = stderrLine === undefined ? details : `${stderrLine} (${details})`
+    return new VstoreError('VSTORE_IMPORT', message, this.#where, exit.error === undefined ? undefined : { cause: exit.error })
+  }
+}

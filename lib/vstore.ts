@@ -1,0 +1,17 @@
+/**
+ * vstore's public API: a versioned-text store in the style of Bazaar's groupcompress.
+ *
+ * ```ts
+ * import { Store } from 'vstore'
+ * const store = await Store.open('.vstore', { create: true })
+ * await store.insert([{ file: 'README', rev: 'r1', parents: [], text: new TextEncoder().encode('hello\n') }])
+ * const text = await store.get('README', 'r1')
+ * await store.close()
+ * ```
+ */
+export { Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, type StoreOptions, type GroupDump, type IndexDumpRow } from './store/store.js'
+export type {
+  TextRecord, TextKey, TextLocation, TextEntry, InsertSummary, StoreStats, ByteDistribution, VerifyProblem, VerifyReport,
+} from './store/types.js'
+export { VstoreError, VSTORE_CODES, isVstoreError, type VstoreCode } from './errors.js'
+export { importGit, type GitImportOptions } from './import/git.js'
