@@ -73,7 +73,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         await output.write(json({ ...summary, seconds }))
       } else if (!command.quiet) {
         await output.write(`imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
-          + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} groups, store now ${formatBytes(summary.storeByteLength)}, `
+          + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}, store now ${formatBytes(summary.storeByteLength)}, `
           + `${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`)
       }
       return 0

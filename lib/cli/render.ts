@@ -20,7 +20,7 @@ export function renderStats(stats: StoreStats): string {
 }
 
 export function renderVerify(report: VerifyReport): string {
-  if (report.problems.length === 0) return `ok: ${report.textCount} texts in ${report.groupCount} groups verified\n`
+  if (report.problems.length === 0) return `ok: ${report.textCount} texts in ${report.groupCount} group${report.groupCount === 1 ? '' : 's'} verified\n`
   const lines = [`${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.textCount} texts, ${report.groupCount} groups:`]
   for (const problem of report.problems) {
     const keys = problem.keys.map(k => `${k.file}@${k.rev}`)

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter, crc32, fromHex, toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
-import type { TextEntry, TextKey, TextLocation } from '../store/types.js'
+import type { TextEntry, TextKey, TextLocation } from './types.js'
 
 /**
  * LevelDB keys and values of the index (formats/index.md). Keys start with one tag byte:

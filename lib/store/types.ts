@@ -9,31 +9,9 @@ export interface TextRecord {
   readonly text: Uint8Array
 }
 
-export interface TextKey {
-  readonly file: string
-  readonly rev: string
-}
+import type { TextKey } from '../index/types.js'
 
-/** Where a text lives, what it costs to read, and what it is: one index record, decoded. */
-export interface TextLocation {
-  readonly packId: number
-  /** Offset of the group's header in the pack file. */
-  readonly groupOffset: number
-  /** Bytes to read from `groupOffset` to rebuild this text: group header plus the compressed prefix. */
-  readonly readByteLength: number
-  /** The record's half-open range in the group's decompressed content. */
-  readonly recordStart: number
-  readonly recordEnd: number
-  /** Bytes the decoder produces from that read (the record's end, rounded up to the read chunk). */
-  readonly decodedByteLength: number
-  readonly textByteLength: number
-  /** SHA-256 of the text, truncated to 20 bytes. */
-  readonly hash: Uint8Array
-}
-
-export interface TextEntry extends TextLocation {
-  readonly parents: readonly string[]
-}
+export type { TextKey, TextLocation, TextEntry } from '../index/types.js'
 
 export interface InsertSummary {
   /** Records received. */
