@@ -107,6 +107,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   if (command.name === 'extract' && command.batch === (rest.length === 1)) throw usage('extract takes FILE@REV or --batch')
   if (command.all && command.refs.length > 0) throw usage('--all and --ref exclude each other')
+  for (const ref of command.refs) if (ref === '' || /[\0\r\n]/.test(ref)) throw usage(`--ref ${JSON.stringify(ref)} is not a revision`)
   return command
 }
 

@@ -1,4 +1,6 @@
+import { rm, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
 import { Store, VstoreError, importGit, type StoreOptions } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
@@ -14,8 +16,18 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
   return command.codec === undefined ? { create } : { create, codec: command.codec }
 }
 
+async function openStore(command: Command, create: boolean): Promise<Store> {
+  try {
+    return await Store.open(command.store, storeOptions(command, create))
+  } catch (error) {
+    // The only settings the CLI passes through are the store path and --codec.
+    if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, '--codec')
+    throw error
+  }
+}
+
 async function withStore<T>(command: Command, create: boolean, body: (store: Store) => Promise<T>): Promise<T> {
-  const store = await Store.open(command.store, storeOptions(command, create))
+  const store = await openStore(command, create)
   try {
     return await body(store)
   } finally {
@@ -30,6 +42,15 @@ async function resolveKey(store: Store, spec: string): Promise<{ file: string; r
     throw new VstoreError('VSTORE_NOT_FOUND', `no such revision (a prefix needs at least ${MIN_REVISION_PREFIX} characters)`, spec)
   }
   return { file, rev: await store.resolveRevision(file, rev) }
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function json(value: unknown): string {
@@ -60,14 +81,22 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         }
       }
       const started = performance.now()
-      const summary = await withStore(command, true, async store => {
-        const result = await store.insert(importGit(repo, {
-          ...(command.refs.length > 0 ? { refs: command.refs } : {}),
-          all: command.all,
-          ...(pathFilter ? { pathFilter } : {}),
-        }))
-        return { ...result, storeByteLength: (await store.stats()).storeByteLength }
-      })
+      const existed = await pathExists(command.store)
+      let summary
+      try {
+        summary = await withStore(command, true, async store => {
+          const result = await store.insert(importGit(repo, {
+            ...(command.refs.length > 0 ? { refs: command.refs } : {}),
+            all: command.all,
+            ...(pathFilter ? { pathFilter } : {}),
+          }))
+          return { ...result, storeByteLength: (await store.stats()).storeByteLength }
+        })
+      } catch (error) {
+        // A failed first import leaves no empty store behind (one that existed is left as it was).
+        if (!existed) await rm(command.store, { recursive: true, force: true })
+        throw error
+      }
       const seconds = (performance.now() - started) / 1000
       if (command.json) {
         await output.write(json({ ...summary, seconds }))
@@ -194,3 +223,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = exitStatusFor(error)
   }
 }
+
+// `node dist/lib/cli/main.js ARGS` works as well as bin/vstore.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2))

@@ -12,6 +12,12 @@ export interface EntropyCodec {
    * @throws VSTORE_CORRUPT when the bytes are not a valid stream (prefix) of this codec.
    */
   decodePrefix(stored: Uint8Array, maxOutputByteLength: number, where: string): Promise<Uint8Array>
+  /**
+   * Decodes a whole stored content strictly: one complete stream, nothing after it, at most
+   * `maxOutputByteLength` bytes.
+   * @throws VSTORE_CORRUPT for a truncated stream, trailing bytes or an invalid stream.
+   */
+  decodeWhole(stored: Uint8Array, maxOutputByteLength: number, where: string): Promise<Uint8Array>
   /** A streaming decoder for content of `contentByteLength` bytes, for measuring how much stored input each output offset needs. */
   createDecoder(contentByteLength: number): Duplex
 }

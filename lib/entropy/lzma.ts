@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
 import { corruptStream, type EntropyCodec } from './codec.js'
-import { CODEC_LZMA } from './node-zlib.js'
+import { CODEC_LZMA, plain } from './node-zlib.js'
 
 // lzma-native is CommonJS with a native addon; load it only when this codec is used.
 interface LzmaNative {
@@ -21,7 +21,7 @@ function run(stream: Duplex, input: Uint8Array, maxOutputByteLength: number): Pr
     const finish = (error?: Error) => {
       if (settled) return
       settled = true
-      const output = Buffer.concat(chunks).subarray(0, maxOutputByteLength)
+      const output = plain(Buffer.concat(chunks).subarray(0, maxOutputByteLength))
       resolve(error ? { output, error } : { output })
     }
     stream.on('data', (chunk: Uint8Array) => {
@@ -59,6 +59,12 @@ export function lzmaCodec(preset = 6): EntropyCodec {
       const { output, error } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
       // A prefix ends mid-stream, which the decoder reports as "no progress"; what it produced stands.
       if (error && !/progress/i.test(error.message)) throw corruptStream('lzma', where, error)
+      return output
+    },
+    async decodeWhole(stored, maxOutputByteLength, where) {
+      // liblzma's raw decoder stops at the LZMA2 end marker; a truncated stream is an error here.
+      const { output, error } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
+      if (error) throw corruptStream('lzma', where, error)
       return output
     },
     createDecoder: contentByteLength => lzmaNative().createStream('rawDecoder', { filters: filters(contentByteLength) }),

@@ -10,6 +10,31 @@ export const CODEC_ZLIB = 1
 export const CODEC_BROTLI = 2
 export const CODEC_LZMA = 3
 
+/** Buffers stay at this edge: the core passes plain Uint8Array views. */
+export function plain(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+}
+
+/** What Node's zlib returns with `info: true`: the output and the engine, which counts input consumed. */
+interface Decoded {
+  readonly buffer: Uint8Array
+  readonly engine: { readonly bytesWritten: number }
+}
+
+/** A whole-stream decode that must end exactly at the end of `stored`. */
+function strictly(codecName: string, where: string, stored: Uint8Array, decode: () => Decoded): Uint8Array {
+  let decoded: Decoded
+  try {
+    decoded = decode()
+  } catch (error) {
+    throw corruptStream(codecName, where, tooLarge(error) ? new Error('decodes past the content length') : error)
+  }
+  if (decoded.engine.bytesWritten !== stored.length) {
+    throw corruptStream(codecName, where, new Error(`stream ends after ${decoded.engine.bytesWritten} of ${stored.length} stored bytes`))
+  }
+  return plain(decoded.buffer)
+}
+
 function tooLarge(error: unknown): boolean {
   return error instanceof RangeError || (error as { code?: string } | null)?.code === 'ERR_BUFFER_TOO_LARGE'
 }
@@ -29,21 +54,24 @@ export function brotliCodec(options: BrotliOptions = { quality: 9, lgwin: 24 }):
     id: CODEC_BROTLI,
     name: 'brotli',
     async encode(content) {
-      return brotliCompress(content, {
+      return plain(await brotliCompress(content, {
         params: {
           [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
           [zlib.constants.BROTLI_PARAM_LGWIN]: lgwin,
           [zlib.constants.BROTLI_PARAM_SIZE_HINT]: content.length,
         },
-      })
+      }))
     },
     async decodePrefix(stored, maxOutputByteLength, where) {
       try {
-        return zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) })
+        return plain(zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
       } catch (error) {
         if (tooLarge(error)) throw corruptStream('brotli', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
         throw corruptStream('brotli', where, error)
       }
+    },
+    async decodeWhole(stored, maxOutputByteLength, where) {
+      return strictly('brotli', where, stored, () => zlib.brotliDecompressSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) } as zlib.BrotliOptions) as unknown as Decoded)
     },
     createDecoder: () => zlib.createBrotliDecompress(),
   }
@@ -55,15 +83,18 @@ export function zlibCodec(level = 9): EntropyCodec {
     id: CODEC_ZLIB,
     name: 'zlib',
     async encode(content) {
-      return deflateRaw(content, { level, memLevel: 9 })
+      return plain(await deflateRaw(content, { level, memLevel: 9 }))
     },
     async decodePrefix(stored, maxOutputByteLength, where) {
       try {
-        return zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) })
+        return plain(zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
       } catch (error) {
         if (tooLarge(error)) throw corruptStream('zlib', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
         throw corruptStream('zlib', where, error)
       }
+    },
+    async decodeWhole(stored, maxOutputByteLength, where) {
+      return strictly('zlib', where, stored, () => zlib.inflateRawSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) }) as unknown as Decoded)
     },
     createDecoder: () => zlib.createInflateRaw(),
   }

@@ -111,7 +111,7 @@ export async function decodeGroup(bytes: Uint8Array, where: string, limits: Grou
   if (actual !== header.checksum) {
     throw new VstoreError('VSTORE_CORRUPT', `checksum ${hex8(actual)}, header says ${hex8(header.checksum)}`, where)
   }
-  const content = await codecForId(header.codecId, where).decodePrefix(stored, header.contentByteLength, where)
+  const content = await codecForId(header.codecId, where).decodeWhole(stored, header.contentByteLength, where)
   if (content.length !== header.contentByteLength) {
     throw new VstoreError('VSTORE_CORRUPT', `content decodes to ${content.length} bytes, header says ${header.contentByteLength}`, where)
   }

@@ -61,17 +61,20 @@ export class GroupWriter<Id> {
 
   async add(id: Id, text: Uint8Array): Promise<void> {
     let range = this.builder.tryAdd(text)
-    if (range === undefined) {
+    // Sealing may carry records cut at the read budget into the new group, which can leave it too
+    // full for this text again: seal until it fits (an empty group takes any text).
+    while (range === undefined) {
+      if (this.pending.length === 0) throw new Error('vstore bug: an empty group refused a text')
       await this.seal()
       range = this.builder.tryAdd(text)
-      if (range === undefined) throw new Error('vstore bug: an empty group refused a text')
     }
     this.pending.push({ id, text, range })
   }
 
   /** Seals the group being built, if any. */
   async flush(): Promise<void> {
-    if (this.pending.length > 0) await this.seal()
+    // A seal may carry cut records into a new group, which must be sealed too.
+    while (this.pending.length > 0) await this.seal()
   }
 
   private async seal(): Promise<void> {

@@ -21,7 +21,9 @@ export const HASH_KEY_BYTE_LENGTH = 8
 export const REV_TEXT = 0x00
 export const REV_SHA1 = 0x01
 export const REV_SHA256 = 0x02
-const MAX_PARENTS = 1024
+export const MAX_PARENTS = 1024
+/** Bytes of a pack file's header (formats/pack.md); no committed length is shorter. */
+const PACK_HEADER_BYTE_LENGTH = 8
 
 const encoder = new TextEncoder()
 
@@ -71,13 +73,18 @@ function readRev(reader: ByteReader, lengthPrefixed: boolean): string {
   if (kind === REV_SHA256) return toHex(reader.take(32))
   if (kind !== REV_TEXT) throw reader.error('VSTORE_CORRUPT', `unknown revision kind ${kind}`)
   const byteLength = lengthPrefixed ? reader.varint() : reader.remainingByteLength
-  if (byteLength === 0 || byteLength > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_CORRUPT', `revision id of ${byteLength} bytes`)
+  if (byteLength > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_LIMIT', `revision id of ${byteLength} bytes`)
+  if (byteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty revision id')
   const bytes = reader.take(byteLength)
+  let rev: string
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    rev = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     throw reader.error('VSTORE_CORRUPT', 'revision id is not valid UTF-8')
   }
+  // A hex id is always stored in its binary form; a text form of one could never be looked up.
+  if (HEX_ID.test(rev)) throw reader.error('VSTORE_CORRUPT', 'hex revision id stored as text')
+  return rev
 }
 
 export function encodeTextKey(key: TextKey): Uint8Array {
@@ -232,6 +239,7 @@ export function encodePackValue(key: Uint8Array, state: PackState): Uint8Array {
 export function decodePackValue(key: Uint8Array, value: Uint8Array, where: string): PackState {
   const reader = openValue(key, value, where)
   const committedByteLength = reader.varint()
+  if (committedByteLength < PACK_HEADER_BYTE_LENGTH) throw reader.error('VSTORE_CORRUPT', `committed length ${committedByteLength} is shorter than a pack header`)
   const groupCount = reader.varint()
   reader.expectEnd('pack state')
   return { committedByteLength, groupCount }

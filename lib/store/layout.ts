@@ -17,8 +17,10 @@ export function packPath(dir: string, packId: number): string {
   return join(dir, packName(packId))
 }
 
-/** The pack id of a file name in packs/, or undefined for anything else. */
+/** The pack id of a file name in packs/, or undefined for anything else (including non-canonical names). */
 export function parsePackFileName(name: string): number | undefined {
   const match = /^(\d{6,})\.vpk$/.exec(name)
-  return match ? Number(match[1]) : undefined
+  if (!match) return undefined
+  const packId = Number(match[1])
+  return `packs/${name}` === packName(packId) ? packId : undefined
 }

@@ -8,7 +8,7 @@ import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decode
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
-  HASH_BYTE_LENGTH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  HASH_BYTE_LENGTH, MAX_PARENTS, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeRevisionPrefixes, encodeLocationValue, encodeMetaKey, encodePackKey,
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
@@ -172,7 +172,9 @@ export class Store {
     if (format === undefined) {
       if (!create) throw new VstoreError('VSTORE_CORRUPT', 'index has no format record', `${this.dir}/index`)
       await this.db.write([{ key: formatKey, value: Uint8Array.of(STORE_FORMAT_VERSION) }], { sync: true })
-    } else if (format.length !== 1 || format[0] !== STORE_FORMAT_VERSION) {
+    } else if (format.length !== 1) {
+      throw new VstoreError('VSTORE_CORRUPT', `format record of ${format.length} bytes, expected 1`, `${this.dir}/index`)
+    } else if (format[0] !== STORE_FORMAT_VERSION) {
       throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${format[0]}, this build reads ${STORE_FORMAT_VERSION}`, `${this.dir}/index`)
     }
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_PACK))) {
@@ -419,7 +421,7 @@ export class Store {
   async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>): Promise<InsertSummary> {
     this.checkOpen()
     const batch: Pending[] = []
-    const seen = new Map<string, Map<string, Uint8Array>>()
+    const seen = new Map<string, Map<string, { hash: Uint8Array; parents: readonly string[] }>>()
     let textCount = 0
     let rawByteLength = 0
     for await (const record of records) {
@@ -427,19 +429,23 @@ export class Store {
       textCount++
       const hash = hashText(record.text)
       const inBatch = seen.get(record.file)?.get(record.rev)
-      const stored = inBatch ?? (await this.tryGetEntry(record.file, record.rev))?.hash
+      const stored = inBatch ?? (await this.tryGetEntry(record.file, record.rev))
       if (stored !== undefined) {
-        if (!bytesEqual(stored, hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is already stored with other content', describeKey(record))
+        if (!bytesEqual(stored.hash, hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is already stored with other content', describeKey(record))
+        if (!sameParents(stored.parents, record.parents)) {
+          throw new VstoreError('VSTORE_EXISTS', `this key is already stored with parents [${stored.parents.join(', ')}]`, describeKey(record))
+        }
         continue
       }
       for (const parent of record.parents) {
         if (seen.get(record.file)?.has(parent) || (await this.has(record.file, parent))) continue
         throw new VstoreError('VSTORE_MISSING_PARENT', `parent ${parent} is neither stored nor earlier in this batch`, describeKey(record))
       }
-      const revs = seen.get(record.file) ?? new Map<string, Uint8Array>()
-      revs.set(record.rev, hash)
+      const parents = [...new Set(record.parents)]
+      const revs = seen.get(record.file) ?? new Map<string, { hash: Uint8Array; parents: readonly string[] }>()
+      revs.set(record.rev, { hash, parents })
       seen.set(record.file, revs)
-      batch.push({ file: record.file, rev: record.rev, parents: [...new Set(record.parents)], text: record.text, hash })
+      batch.push({ file: record.file, rev: record.rev, parents, text: record.text, hash })
       rawByteLength += record.text.length
     }
     return this.writeBatch(batch, textCount, rawByteLength)
@@ -504,49 +510,44 @@ export class Store {
         if (location === undefined) newHashes.push(index)
         storedTextCount++
         await writer.add(index, item.text)
-        continue
       }
       await writer.flush()
       for (const packId of touched.keys()) await (this.packs.get(packId) as PackFile).sync()
       if (created.length > 0) await syncDirectory(packsPath(this.dir))
-    } catch (error) {
-      await this.rollback(touched)
-      throw error
-    }
 
-    for (const [index, earlier] of sameAs) locations.set(index, locations.get(earlier) as TextLocation)
-    batch.forEach((item, index) => {
-      const key = encodeTextKey(item)
-      operations.push({ key, value: encodeTextValue(key, { ...(locations.get(index) as TextLocation), parents: item.parents }) })
-    })
-    for (const index of newHashes) {
-      const key = encodeHashKey((batch[index] as Pending).hash)
-      operations.push({ key, value: encodeLocationValue(key, locations.get(index) as TextLocation) })
-    }
-    for (const [packId, state] of touched) {
-      const key = encodePackKey(packId)
-      operations.push({ key, value: encodePackValue(key, state) })
-    }
-    const before = await this.totals()
-    const totalsKey = encodeMetaKey('totals')
-    operations.push({
-      key: totalsKey,
-      value: encodeTotalsValue(totalsKey, {
-        textCount: before.textCount + batch.length,
-        rawByteLength: before.rawByteLength + rawByteLength,
-        groupCount: before.groupCount + groupCount,
-      }),
-    })
-    try {
+      for (const [index, earlier] of sameAs) locations.set(index, locations.get(earlier) as TextLocation)
+      batch.forEach((item, index) => {
+        const key = encodeTextKey(item)
+        operations.push({ key, value: encodeTextValue(key, { ...(locations.get(index) as TextLocation), parents: item.parents }) })
+      })
+      for (const index of newHashes) {
+        const key = encodeHashKey((batch[index] as Pending).hash)
+        operations.push({ key, value: encodeLocationValue(key, locations.get(index) as TextLocation) })
+      }
+      for (const [packId, state] of touched) {
+        const key = encodePackKey(packId)
+        operations.push({ key, value: encodePackValue(key, state) })
+      }
+      const before = await this.totals()
+      const totalsKey = encodeMetaKey('totals')
+      operations.push({
+        key: totalsKey,
+        value: encodeTotalsValue(totalsKey, {
+          textCount: before.textCount + batch.length,
+          rawByteLength: before.rawByteLength + rawByteLength,
+          groupCount: before.groupCount + groupCount,
+        }),
+      })
       await this.db.write(operations, { sync: true })
     } catch (error) {
+      // Nothing of the batch is indexed: drop what it appended to the packs.
       await this.rollback(touched)
       throw error
     }
     for (const [packId, state] of touched) this.packStates.set(packId, state)
     // LevelDB keeps a fresh batch in its uncompressed log until the log fills; a large batch is
-    // worth turning into compressed tables now (jq: 750 KiB of log became 605 KiB of tables; cors:
-    // 58.6 KiB became 39 KiB). Small batches are left to LevelDB.
+    // worth turning into tables now (jq: 750 KiB of log became 605 KiB of tables). Small batches
+    // are left to LevelDB.
     if (operations.length >= COMPACT_AFTER_OPERATIONS) await this.db.compact()
     return {
       textCount,
@@ -644,6 +645,9 @@ export class Store {
 
   /** One group's header and records, with the delta instructions and the keys that point at each record. */
   async dumpGroup(packId: number, groupOffset: number): Promise<GroupDump> {
+    let starts = false
+    for await (const group of this.groups()) starts ||= group.packId === packId && group.groupOffset === groupOffset
+    if (!starts) throw new VstoreError('VSTORE_NOT_FOUND', 'no group starts here', `${packName(packId)}@${groupOffset}`)
     const { header, content } = await this.readWholeGroup(packId, groupOffset)
     const where = `${packName(packId)}@${groupOffset}`
     const keys = (await this.keysByGroup()).get(`${packId}:${groupOffset}`) ?? []
@@ -750,6 +754,11 @@ function problemOf(error: unknown, where: string, keys: readonly TextKey[]): Ver
   throw error
 }
 
+function sameParents(stored: readonly string[], given: readonly string[]): boolean {
+  const unique = [...new Set(given)]
+  return unique.length === stored.length && unique.every((parent, i) => parent === stored[i])
+}
+
 function checkRecord(record: TextRecord): void {
   if (typeof record !== 'object' || record === null) throw new TypeError('a record must be an object { file, rev, parents, text }')
   if (typeof record.file !== 'string' || record.file.length === 0) throw new TypeError('record.file must be a non-empty string')
@@ -759,4 +768,7 @@ function checkRecord(record: TextRecord): void {
   }
   if (!(record.text instanceof Uint8Array)) throw new TypeError(`record.text must be a Uint8Array (${record.file}@${record.rev})`)
   if (record.parents.includes(record.rev)) throw new TypeError(`a text cannot be its own parent (${record.file}@${record.rev})`)
+  if (record.parents.length > MAX_PARENTS) {
+    throw new VstoreError('VSTORE_LIMIT', `${record.parents.length} parents, at most ${MAX_PARENTS}`, describeKey(record))
+  }
 }

@@ -1,0 +1,367 @@
+/**
+ * The format vectors of formats/vectors/ (written by scripts/make-vectors.ts): every good vector decodes
+ * to its .json and re-encodes to the same bytes, every bad vector throws the code its folder's README
+ * table names, every unsupported vector throws VSTORE_UNSUPPORTED, and the files on disk are what the
+ * script would write now.
+ */
+import test from 'ava'
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ByteReader, ByteWriter, bytesEqual, fromHex, toHex } from '../lib/bytes/index.js'
+import { applyDelta, decodeDeltaInstructions, encodeDelta, type DeltaInstruction } from '../lib/delta/group-delta.js'
+import { DEFAULT_DECODE_LIMITS } from '../lib/delta/limits.js'
+import { DEFAULT_MATCHER_OPTIONS, DeltaSource } from '../lib/delta/matcher.js'
+import { codecForId, parseCodecSetting } from '../lib/entropy/index.js'
+import { VstoreError } from '../lib/errors.js'
+import {
+  DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, encodeGroup,
+} from '../lib/group/frame.js'
+import { decodeRecord, dumpRecords, encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
+import {
+  TAG_HASH, TAG_META, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey,
+  encodeTextValue, encodeTotalsValue,
+} from '../lib/index/records.js'
+import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH } from '../lib/pack/pack-file.js'
+import { hashText, STORE_FORMAT_VERSION } from '../lib/store/store.js'
+import {
+  buildVectors, VECTOR_FOLDERS, type GroupJson, type InstructionJson, type LocationJson, type RecordJson,
+} from '../scripts/make-vectors.js'
+
+const VECTORS = path.resolve(fileURLToPath(import.meta.url), '../../../formats/vectors')
+/** A hang guard, not a benchmark: a bad vector must fail long before this. */
+const BAD_VECTOR_TIMEOUT_MS = 10_000
+
+type Folder = (typeof VECTOR_FOLDERS)[number]
+
+interface Row {
+  readonly file: string
+  readonly what: string
+  readonly code: string | undefined
+}
+
+/** Rows of a folder's README table: `| \`file\` | what it is | \`CODE\` or — |`. */
+function readTable(folder: Folder): Row[] {
+  const rows: Row[] = []
+  for (const line of readFileSync(path.join(VECTORS, folder, 'README.md'), 'utf8').split('\n')) {
+    const match = /^\| `([^`]+)` \| (.+) \| (?:`(VSTORE_[A-Z_]+)`|—) \|$/.exec(line)
+    if (match) rows.push({ file: match[1] as string, what: match[2] as string, code: match[3] })
+  }
+  return rows
+}
+
+function readVector(folder: Folder, file: string): Uint8Array {
+  return new Uint8Array(readFileSync(path.join(VECTORS, folder, file)))
+}
+
+function readJson(folder: Folder, file: string): unknown {
+  return JSON.parse(readFileSync(path.join(VECTORS, folder, file.replace(/\.bin$/, '.json')), 'utf8')) as unknown
+}
+
+/** The decoded part of a .json (what a decoder can know from the bytes alone): without `encoder` and `reads`, at any depth. */
+function decodedPart(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decodedPart)
+  if (typeof value !== 'object' || value === null) return value
+  return Object.fromEntries(Object.entries(value).filter(([name]) => name !== 'encoder' && name !== 'reads').map(([name, field]) => [name, decodedPart(field)]))
+}
+
+function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  const writer = new ByteWriter(parts.reduce((sum, part) => sum + part.length, 0))
+  for (const part of parts) writer.bytes(part)
+  return writer.finish()
+}
+
+function instructionJson(instruction: DeltaInstruction): InstructionJson {
+  return instruction.kind === 'insert'
+    ? { kind: 'insert', hex: toHex(instruction.bytes) }
+    : { kind: 'copy', offset: instruction.offset, byteLength: instruction.byteLength }
+}
+
+function instructionOf(json: InstructionJson): DeltaInstruction {
+  return json.kind === 'insert' ? { kind: 'insert', bytes: fromHex(json.hex) } : { kind: 'copy', offset: json.offset, byteLength: json.byteLength }
+}
+
+// ---- decoders and encoders per format, from lib ----
+
+const deltaSource = (): Uint8Array => readVector('delta', 'source.bin')
+
+function decodeDeltaVector(body: Uint8Array, where: string) {
+  const source = deltaSource()
+  const target = applyDelta(source, body, where, DEFAULT_DECODE_LIMITS)
+  const { targetByteLength, instructions } = decodeDeltaInstructions(body, where, DEFAULT_DECODE_LIMITS)
+  return { sourceHex: toHex(source), targetByteLength, instructions: instructions.map(instructionJson), targetHex: toHex(target) }
+}
+
+interface DeltaJson {
+  readonly targetByteLength: number
+  readonly instructions: readonly InstructionJson[]
+  readonly targetHex: string
+  readonly encoder: { readonly fromMatcher: boolean }
+}
+
+async function decodeGroupVector(bytes: Uint8Array, where: string): Promise<GroupJson> {
+  const { header, content } = await decodeGroup(bytes, where, DEFAULT_GROUP_LIMITS)
+  const records = dumpRecords(content, where, DEFAULT_GROUP_LIMITS).map((record): RecordJson => {
+    const text = decodeRecord(content, record.recordStart, record.recordEnd, where, DEFAULT_GROUP_LIMITS)
+    const base = { kind: record.kind, recordStart: record.recordStart, recordEnd: record.recordEnd, textHex: toHex(text) }
+    if (record.kind === 'fulltext') return base
+    const body = content.subarray(record.recordEnd - record.bodyByteLength, record.recordEnd)
+    return { ...base, instructions: decodeDeltaInstructions(body, where, DEFAULT_GROUP_LIMITS).instructions.map(instructionJson) }
+  })
+  return {
+    codec: codecForId(header.codecId, where).name,
+    codecId: header.codecId,
+    contentByteLength: header.contentByteLength,
+    storedByteLength: header.storedByteLength,
+    headerByteLength: header.headerByteLength,
+    checksum: header.checksum.toString(16).padStart(8, '0'),
+    records,
+  }
+}
+
+type GroupVectorJson = GroupJson & {
+  readonly encoder: { readonly codecSetting: string }
+  readonly reads?: readonly { readonly recordIndex: number; readonly readByteLength: number; readonly decodedByteLength: number }[]
+}
+
+async function encodeGroupJson(json: GroupVectorJson): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for (const record of json.records) {
+    const text = fromHex(record.textHex)
+    const body = record.kind === 'fulltext' ? text : encodeDelta(text.length, (record.instructions ?? []).map(instructionOf))
+    parts.push(encodeRecordHeader(record.kind === 'fulltext' ? RECORD_FULLTEXT : RECORD_DELTA, body.length), body)
+  }
+  return (await encodeGroup(concat(...parts), parseCodecSetting(json.encoder.codecSetting))).bytes
+}
+
+/** Checks the pack header, then decodes every group from offset 8 to the end (taken as the committed length). */
+async function decodePackVector(bytes: Uint8Array, where: string) {
+  decodePackHeader(bytes, where)
+  const groups: (GroupJson & { groupOffset: number; groupByteLength: number })[] = []
+  let offset = PACK_HEADER_BYTE_LENGTH
+  while (offset < bytes.length) {
+    const groupWhere = `${where}@${offset}`
+    const header = decodeGroupHeader(bytes.subarray(offset, offset + MAX_GROUP_HEADER_BYTE_LENGTH), groupWhere, DEFAULT_GROUP_LIMITS)
+    const groupByteLength = header.headerByteLength + header.storedByteLength
+    if (offset + groupByteLength > bytes.length) throw new VstoreError('VSTORE_CORRUPT', 'group runs past the committed end of the pack', groupWhere)
+    groups.push({ groupOffset: offset, groupByteLength, ...(await decodeGroupVector(bytes.subarray(offset, offset + groupByteLength), groupWhere)) })
+    offset += groupByteLength
+  }
+  return { magicHex: toHex(bytes.subarray(0, 4)), version: bytes[4], byteLength: bytes.length, groups }
+}
+
+interface PackJson {
+  readonly groups: readonly (GroupVectorJson & { readonly groupOffset: number })[]
+}
+
+/** Splits an index vector: `Key_Byte_Length` varint, key, value. */
+function splitIndexVector(bytes: Uint8Array, where: string): { key: Uint8Array; value: Uint8Array } {
+  const reader = new ByteReader(bytes, where)
+  const key = reader.take(reader.varint())
+  return { key, value: reader.take(reader.remainingByteLength) }
+}
+
+function locationJson(location: ReturnType<typeof decodeLocationValue>): LocationJson {
+  const { hash, ...rest } = location
+  return { ...rest, hashHex: toHex(hash) }
+}
+
+/** Decodes an index record by its key's tag, as the store reads it. */
+function decodeIndexVector(bytes: Uint8Array, where: string) {
+  const { key, value } = splitIndexVector(bytes, where)
+  const common = { keyHex: toHex(key), valueHex: toHex(value) }
+  switch (key[0]) {
+    case TAG_TEXT: {
+      const textKey = decodeTextKey(key)
+      const { parents, ...location } = decodeTextValue(key, value, where)
+      return { kind: 'text', ...common, key: { ...textKey }, value: { ...locationJson(location), parents: [...parents] } }
+    }
+    case TAG_HASH:
+      return { kind: 'hash', ...common, key: { hashPrefixHex: toHex(key.subarray(1)) }, value: locationJson(decodeLocationValue(key, value, where)) }
+    case TAG_PACK:
+      return { kind: 'pack', ...common, key: { packId: decodePackKey(key) }, value: decodePackValue(key, value, where) }
+    case TAG_META: {
+      const name = new TextDecoder().decode(key.subarray(1))
+      if (name === 'totals') return { kind: 'totals', ...common, key: { name }, value: decodeTotalsValue(key, value, where) }
+      if (name !== 'format') throw new VstoreError('VSTORE_CORRUPT', `unknown meta record ${name}`, where)
+      // As Store.open checks it (lib/store/store.ts).
+      if (value.length !== 1 || value[0] !== STORE_FORMAT_VERSION) {
+        throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${value[0]}, this build reads ${STORE_FORMAT_VERSION}`, where)
+      }
+      return { kind: 'format', ...common, key: { name }, value: { storeFormat: value[0] } }
+    }
+    default:
+      throw new VstoreError('VSTORE_CORRUPT', `unknown key tag ${key[0]}`, where)
+  }
+}
+
+type IndexJson =
+  | { kind: 'text'; key: { file: string; rev: string }; value: LocationJson & { parents: string[] } }
+  | { kind: 'hash'; key: { hashPrefixHex: string }; value: LocationJson }
+  | { kind: 'pack'; key: { packId: number }; value: { committedByteLength: number; groupCount: number } }
+  | { kind: 'format'; key: { name: string }; value: { storeFormat: number } }
+  | { kind: 'totals'; key: { name: string }; value: { textCount: number; rawByteLength: number; groupCount: number } }
+
+function locationOf(json: LocationJson) {
+  const { hashHex, ...rest } = json
+  return { ...rest, hash: fromHex(hashHex) }
+}
+
+function encodeIndexJson(json: IndexJson): Uint8Array {
+  let key: Uint8Array
+  let value: Uint8Array
+  switch (json.kind) {
+    case 'text':
+      key = encodeTextKey(json.key)
+      value = encodeTextValue(key, { ...locationOf(json.value), parents: json.value.parents })
+      break
+    case 'hash':
+      key = encodeHashKey(fromHex(json.value.hashHex))
+      value = encodeLocationValue(key, locationOf(json.value))
+      break
+    case 'pack':
+      key = encodePackKey(json.key.packId)
+      value = encodePackValue(key, json.value)
+      break
+    case 'format':
+      key = encodeMetaKey('format')
+      value = Uint8Array.of(json.value.storeFormat)
+      break
+    case 'totals':
+      key = encodeMetaKey('totals')
+      value = encodeTotalsValue(key, json.value)
+      break
+  }
+  const writer = new ByteWriter(key.length + value.length + 8)
+  writer.varint(key.length)
+  writer.bytes(key)
+  writer.bytes(value)
+  return writer.finish()
+}
+
+const decoders: Record<Folder, (bytes: Uint8Array, where: string) => unknown> = {
+  delta: decodeDeltaVector,
+  group: decodeGroupVector,
+  pack: decodePackVector,
+  index: decodeIndexVector,
+}
+
+async function reencode(folder: Folder, json: unknown): Promise<Uint8Array> {
+  switch (folder) {
+    case 'delta': {
+      const delta = json as DeltaJson
+      return encodeDelta(delta.targetByteLength, delta.instructions.map(instructionOf))
+    }
+    case 'group':
+      return encodeGroupJson(json as GroupVectorJson)
+    case 'pack': {
+      const groups: Uint8Array[] = []
+      for (const group of (json as PackJson).groups) groups.push(await encodeGroupJson(group))
+      return concat(encodePackHeader(), ...groups)
+    }
+    case 'index':
+      return encodeIndexJson(json as IndexJson)
+  }
+}
+
+// ---- the tests ----
+
+for (const folder of VECTOR_FOLDERS) {
+  const rows = readTable(folder)
+
+  test(`${folder}: the README table lists every .bin in the folder, with a code that fits its name`, t => {
+    const onDisk = readdirSync(path.join(VECTORS, folder)).filter(name => name.endsWith('.bin')).sort()
+    t.deepEqual(rows.map(row => row.file).sort(), onDisk)
+    for (const row of rows) {
+      if (row.file.startsWith('good-')) {
+        t.is(row.code, undefined, row.file)
+        t.notThrows(() => readJson(folder, row.file), `${row.file} has a .json`)
+      } else if (row.file.startsWith('unsupported-')) t.is(row.code, 'VSTORE_UNSUPPORTED', row.file)
+      else if (row.file.startsWith('bad-')) t.true(row.code === 'VSTORE_CORRUPT' || row.code === 'VSTORE_LIMIT', row.file)
+      else t.is(row.code, undefined, `${row.file} is not a vector`)
+    }
+    t.true(rows.some(row => row.file.startsWith('good-')) && rows.some(row => row.file.startsWith('bad-')))
+  })
+
+  for (const row of rows) {
+    const where = `vectors/${folder}/${row.file}`
+    if (row.file.startsWith('good-')) {
+      test(`${folder}: ${row.file} decodes to its .json and re-encodes to the same bytes`, async t => {
+        const bytes = readVector(folder, row.file)
+        const json = readJson(folder, row.file)
+        t.deepEqual(await decoders[folder](bytes, where), decodedPart(json))
+        t.true(bytesEqual(await reencode(folder, json), bytes), 're-encoded bytes differ')
+      })
+    } else if (row.code !== undefined) {
+      const code = row.code
+      test(`${folder}: ${row.file} throws ${code} (${row.what})`, async t => {
+        t.timeout(BAD_VECTOR_TIMEOUT_MS)
+        const bytes = readVector(folder, row.file)
+        const error = await t.throwsAsync(async () => { await decoders[folder](bytes, where) }, { instanceOf: VstoreError })
+        t.is(error?.code as string | undefined, code, error?.message)
+      })
+    }
+  }
+}
+
+test('delta: the vectors marked fromMatcher are what the matcher writes for their target', t => {
+  let checked = 0
+  for (const row of readTable('delta')) {
+    if (!row.file.startsWith('good-')) continue
+    const json = readJson('delta', row.file) as DeltaJson
+    if (!json.encoder.fromMatcher) continue
+    const source = deltaSource()
+    const matcher = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: 4096 })
+    matcher.append(source, [[0, source.length]])
+    t.true(bytesEqual(matcher.encode(fromHex(json.targetHex)).body, readVector('delta', row.file)), row.file)
+    checked++
+  }
+  t.true(checked >= 2)
+})
+
+test('group: each listed prefix read rebuilds its record without the rest of the group', async t => {
+  let checked = 0
+  for (const row of readTable('group')) {
+    if (!row.file.startsWith('good-')) continue
+    const json = readJson('group', row.file) as GroupVectorJson
+    const bytes = readVector('group', row.file)
+    for (const read of json.reads ?? []) {
+      const record = json.records[read.recordIndex] as RecordJson
+      const where = `vectors/group/${row.file}`
+      t.true(read.readByteLength <= bytes.length)
+      const content = await decodeGroupPrefix(bytes.subarray(0, read.readByteLength), record.recordEnd, where, DEFAULT_GROUP_LIMITS)
+      t.is(content.length, read.decodedByteLength)
+      t.is(toHex(decodeRecord(content, record.recordStart, record.recordEnd, where, DEFAULT_GROUP_LIMITS)), record.textHex)
+      checked++
+    }
+  }
+  t.true(checked >= 3)
+  const first = (readJson('group', 'good-brotli-three-texts.bin') as GroupVectorJson).reads?.[0]
+  t.true(first !== undefined && first.readByteLength < readVector('group', 'good-brotli-three-texts.bin').length, 'the first text reads less than the whole group')
+})
+
+test('index: the text and hash vectors locate their texts in pack vector good-two-groups', async t => {
+  const pack = readVector('pack', 'good-two-groups.bin')
+  for (const file of ['good-text.bin', 'good-text-sha1.bin', 'good-hash.bin']) {
+    const { value } = readJson('index', file) as { value: LocationJson }
+    const where = `vectors/pack/good-two-groups.bin@${value.groupOffset}`
+    const prefix = pack.subarray(value.groupOffset, value.groupOffset + value.readByteLength)
+    t.is(prefix.length, value.readByteLength)
+    const content = await decodeGroupPrefix(prefix, value.recordEnd, where, DEFAULT_GROUP_LIMITS)
+    const text = decodeRecord(content, value.recordStart, value.recordEnd, where, DEFAULT_GROUP_LIMITS)
+    t.is(text.length, value.textByteLength, file)
+    t.is(toHex(hashText(text)), value.hashHex, file)
+  }
+})
+
+test('the vector files on disk are exactly what scripts/make-vectors.ts writes now', async t => {
+  const expected = await buildVectors()
+  const onDisk = VECTOR_FOLDERS.flatMap(folder => readdirSync(path.join(VECTORS, folder)).map(name => `${folder}/${name}`)).sort()
+  t.deepEqual(onDisk, [...expected.keys()].sort(), 'run `npm run vectors`')
+  for (const [name, content] of expected) {
+    const actual = new Uint8Array(readFileSync(path.join(VECTORS, name)))
+    const wanted = typeof content === 'string' ? new TextEncoder().encode(content) : content
+    t.true(bytesEqual(actual, wanted), `${name} differs from what make-vectors writes (run \`npm run vectors\`)`)
+  }
+})
