@@ -6,14 +6,15 @@ import { CODEC_LZMA, plain } from './node-zlib.js'
 // lzma-native is CommonJS with a native addon; load it only when this codec is used.
 interface LzmaNative {
   FILTER_LZMA2: number
-  createStream(coder: string, options: object): Duplex
+  createStream(coder: string, options: object): LzmaStream
 }
+type LzmaStream = Duplex & { totalIn(): number }
 const require = createRequire(import.meta.url)
 function lzmaNative(): LzmaNative {
   return require('lzma-native') as LzmaNative
 }
 
-function run(stream: Duplex, input: Uint8Array, maxOutputByteLength: number): Promise<{ output: Uint8Array; error?: Error }> {
+function run(stream: LzmaStream, input: Uint8Array, maxOutputByteLength: number): Promise<{ output: Uint8Array; error?: Error; inputByteLength: number }> {
   return new Promise(resolve => {
     const chunks: Uint8Array[] = []
     let produced = 0
@@ -22,7 +23,8 @@ function run(stream: Duplex, input: Uint8Array, maxOutputByteLength: number): Pr
       if (settled) return
       settled = true
       const output = plain(Buffer.concat(chunks).subarray(0, maxOutputByteLength))
-      resolve(error ? { output, error } : { output })
+      const inputByteLength = stream.totalIn()
+      resolve(error ? { output, error, inputByteLength } : { output, inputByteLength })
     }
     stream.on('data', (chunk: Uint8Array) => {
       chunks.push(chunk)
@@ -62,9 +64,11 @@ export function lzmaCodec(preset = 6): EntropyCodec {
       return output
     },
     async decodeWhole(stored, maxOutputByteLength, where) {
-      // liblzma's raw decoder stops at the LZMA2 end marker; a truncated stream is an error here.
-      const { output, error } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
+      // liblzma's raw decoder stops at the LZMA2 end marker; a truncated stream is an error here, and
+      // so are bytes after the marker.
+      const { output, error, inputByteLength } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
       if (error) throw corruptStream('lzma', where, error)
+      if (inputByteLength !== stored.length) throw corruptStream('lzma', where, new Error(`stream ends after ${inputByteLength} of ${stored.length} stored bytes`))
       return output
     },
     createDecoder: contentByteLength => lzmaNative().createStream('rawDecoder', { filters: filters(contentByteLength) }),

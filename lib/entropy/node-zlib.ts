@@ -22,17 +22,28 @@ interface Decoded {
 }
 
 /** A whole-stream decode that must end exactly at the end of `stored`. */
-function strictly(codecName: string, where: string, stored: Uint8Array, decode: () => Decoded): Uint8Array {
+function strictly(codecName: string, where: string, stored: Uint8Array, maxOutputByteLength: number, decode: () => Decoded): Uint8Array {
   let decoded: Decoded
+  let output: Uint8Array
   try {
     decoded = decode()
+    output = atMost(maxOutputByteLength, decoded.buffer)
   } catch (error) {
     throw corruptStream(codecName, where, tooLarge(error) ? new Error('decodes past the content length') : error)
   }
   if (decoded.engine.bytesWritten !== stored.length) {
     throw corruptStream(codecName, where, new Error(`stream ends after ${decoded.engine.bytesWritten} of ${stored.length} stored bytes`))
   }
-  return plain(decoded.buffer)
+  return output
+}
+
+/**
+ * Node's zlib takes no output limit of 0 (it asks for at least 1), so the limit is checked here too.
+ * @throws RangeError, turned into VSTORE_CORRUPT by the callers, when `output` passes `maxOutputByteLength`.
+ */
+function atMost(maxOutputByteLength: number, output: Uint8Array): Uint8Array {
+  if (output.length > maxOutputByteLength) throw new RangeError(`decodes past ${maxOutputByteLength} bytes`)
+  return plain(output)
 }
 
 function tooLarge(error: unknown): boolean {
@@ -64,14 +75,14 @@ export function brotliCodec(options: BrotliOptions = { quality: 9, lgwin: 24 }):
     },
     async decodePrefix(stored, maxOutputByteLength, where) {
       try {
-        return plain(zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
+        return atMost(maxOutputByteLength, zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
       } catch (error) {
         if (tooLarge(error)) throw corruptStream('brotli', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
         throw corruptStream('brotli', where, error)
       }
     },
     async decodeWhole(stored, maxOutputByteLength, where) {
-      return strictly('brotli', where, stored, () => zlib.brotliDecompressSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) } as zlib.BrotliOptions) as unknown as Decoded)
+      return strictly('brotli', where, stored, maxOutputByteLength, () => zlib.brotliDecompressSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) } as zlib.BrotliOptions) as unknown as Decoded)
     },
     createDecoder: () => zlib.createBrotliDecompress(),
   }
@@ -87,14 +98,14 @@ export function zlibCodec(level = 9): EntropyCodec {
     },
     async decodePrefix(stored, maxOutputByteLength, where) {
       try {
-        return plain(zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
+        return atMost(maxOutputByteLength, zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
       } catch (error) {
         if (tooLarge(error)) throw corruptStream('zlib', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
         throw corruptStream('zlib', where, error)
       }
     },
     async decodeWhole(stored, maxOutputByteLength, where) {
-      return strictly('zlib', where, stored, () => zlib.inflateRawSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) }) as unknown as Decoded)
+      return strictly('zlib', where, stored, maxOutputByteLength, () => zlib.inflateRawSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) }) as unknown as Decoded)
     },
     createDecoder: () => zlib.createInflateRaw(),
   }

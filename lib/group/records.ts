@@ -74,6 +74,7 @@ export function dumpRecords(content: Uint8Array, where: string, limits: DecodeLi
     const body = reader.take(bodyByteLength)
     const recordEnd = reader.offset
     if (kind === RECORD_FULLTEXT) {
+      if (bodyByteLength > limits.maxTextByteLength) throw reader.error('VSTORE_LIMIT', `text is ${bodyByteLength} bytes`)
       records.push({ recordStart, recordEnd, kind: 'fulltext', bodyByteLength, textByteLength: bodyByteLength })
     } else {
       const { targetByteLength, instructions } = decodeDeltaInstructions(body, `${where}@${recordStart}`, limits)

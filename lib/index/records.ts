@@ -27,7 +27,11 @@ const PACK_HEADER_BYTE_LENGTH = 8
 
 const encoder = new TextEncoder()
 
+/** A UTF-16 surrogate without its partner: TextEncoder would turn it into U+FFFD, merging distinct ids. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 function utf8(value: string, what: string): Uint8Array {
+  if (LONE_SURROGATE.test(value)) throw new RangeError(`${what} is not well-formed Unicode (a lone surrogate)`)
   const bytes = encoder.encode(value)
   if (bytes.length === 0) throw new RangeError(`${what} must not be empty`)
   if (bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)

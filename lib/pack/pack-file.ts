@@ -65,8 +65,14 @@ export class PackFile {
     let handle: FileHandle
     try {
       handle = await open(path, 'wx+')
+    } catch (error) {
+      if ((error as { code?: string } | null)?.code === 'EEXIST') throw new VstoreError('VSTORE_EXISTS', 'pack file already exists', where, { cause: error })
+      throw ioError(error, where, 'cannot create pack')
+    }
+    try {
       await handle.write(encodePackHeader(), 0, PACK_HEADER_BYTE_LENGTH, 0)
     } catch (error) {
+      await handle.close()
       throw ioError(error, where, 'cannot create pack')
     }
     return new PackFile(handle, where, PACK_HEADER_BYTE_LENGTH, counter)

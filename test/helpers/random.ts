@@ -158,31 +158,11 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
-/**
- * Writes `texts` through a GroupWriter (each id is the text's index) and returns the sealed groups.
- * It works around two GroupWriter bugs (see test/unit/group/writer.test.ts) so that tests can check
- * everything else: flush() may leave texts that a read-budget cut re-added, so it flushes until
- * nothing more is sealed; add() may throw "an empty group refused a text" when those re-added texts
- * leave no room, so it then flushes and adds again.
- */
+/** Writes `texts` through a GroupWriter (each id is the text's index), flushes once, and returns the sealed groups. */
 export async function writeGroups(policy: GroupPolicy, texts: readonly Uint8Array[]): Promise<SealedGroup<number>[]> {
   const groups: SealedGroup<number>[] = []
   const writer = new GroupWriter<number>(policy, async group => { groups.push(group) })
-  const flushAll = async () => {
-    for (let before = -1; before !== groups.length;) {
-      before = groups.length
-      await writer.flush()
-    }
-  }
-  for (const [id, text] of texts.entries()) {
-    try {
-      await writer.add(id, text)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.includes('an empty group refused a text')) throw error
-      await flushAll()
-      await writer.add(id, text)
-    }
-  }
-  await flushAll()
+  for (const [id, text] of texts.entries()) await writer.add(id, text)
+  await writer.flush()
   return groups
 }

@@ -1,0 +1,98 @@
+import test, { type ExecutionContext } from 'ava'
+import { VstoreError } from '../../../lib/errors.js'
+import { writeOrder, type Versioned } from '../../../lib/order/graph.js'
+import { randomInt, seededRandom } from '../../helpers/random.js'
+
+const text = (file: string, rev: string, ...parents: string[]): Versioned => ({ file, rev, parents })
+
+/** Fails unless `order` lists each index once, files in code-unit order, and every text before its parents in the batch. */
+function checkOrder(t: ExecutionContext, items: readonly Versioned[], order: readonly number[]): void {
+  t.deepEqual([...order].sort((a, b) => a - b), items.map((_, i) => i), 'not a permutation')
+  const files = order.map(i => items[i]?.file as string)
+  for (let i = 1; i < files.length; i++) t.true((files[i - 1] as string) <= (files[i] as string), `${files[i - 1]} after ${files[i]}`)
+  const position = new Map(order.map((index, at) => [`${items[index]?.file}\u0000${items[index]?.rev}`, at]))
+  order.forEach((index, at) => {
+    const item = items[index] as Versioned
+    for (const parent of item.parents) {
+      const parentAt = position.get(`${item.file}\u0000${parent}`)
+      if (parentAt !== undefined && parent !== item.rev) t.true(at < parentAt, `${item.file}@${item.rev} comes after its parent ${parent}`)
+    }
+  })
+}
+
+test('files come out sorted by code unit', t => {
+  const items = [text('b', '1'), text('a', '1'), text('é', '1'), text('B', '1'), text('a/b', '1'), text('a', '2', '1')]
+  const order = writeOrder(items)
+  t.deepEqual(order.map(i => items[i]?.file), ['B', 'a', 'a', 'a/b', 'b', 'é'])
+  checkOrder(t, items, order)
+})
+
+test('a linear history given oldest-first comes out newest-first', t => {
+  const items = Array.from({ length: 8 }, (_, i) => text('f', `r${i}`, ...(i > 0 ? [`r${i - 1}`] : [])))
+  t.deepEqual(writeOrder(items), [7, 6, 5, 4, 3, 2, 1, 0])
+})
+
+test('a linear history given newest-first stays newest-first', t => {
+  const items = Array.from({ length: 5 }, (_, i) => text('f', `r${4 - i}`, ...(i < 4 ? [`r${3 - i}`] : [])))
+  t.deepEqual(writeOrder(items), [0, 1, 2, 3, 4])
+})
+
+test('within a file each text comes before its parents, for merges and branches', t => {
+  const items = [
+    text('f', 'root'),
+    text('f', 'left', 'root'),
+    text('f', 'right', 'root'),
+    text('f', 'merge', 'left', 'right'),
+    text('f', 'after', 'merge'),
+    text('g', 'other'),
+    text('f', 'side', 'left'),
+  ]
+  checkOrder(t, items, writeOrder(items))
+})
+
+test('random histories in shuffled order keep every text before its parents', t => {
+  const random = seededRandom(101)
+  for (let round = 0; round < 30; round++) {
+    const items: Versioned[] = []
+    for (let i = 0; i < 40; i++) {
+      const file = `file${randomInt(random, 3)}`
+      const earlier = items.filter(item => item.file === file)
+      const parents = earlier.length === 0 ? [] : Array.from({ length: 1 + randomInt(random, 2) }, () => (earlier[randomInt(random, earlier.length)] as Versioned).rev)
+      items.push(text(file, `${file}-r${i}`, ...new Set(parents)))
+    }
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = randomInt(random, i + 1)
+      ;[items[i], items[j]] = [items[j] as Versioned, items[i] as Versioned]
+    }
+    checkOrder(t, items, writeOrder(items))
+  }
+})
+
+test('parents outside the batch do not constrain the order', t => {
+  const items = [text('f', 'r2', 'r1'), text('f', 'r3', 'r2'), text('f', 'r4', 'missing')]
+  const order = writeOrder(items)
+  checkOrder(t, items, order)
+  t.true(order.indexOf(1) < order.indexOf(0))
+})
+
+test('a text naming itself as parent is not a cycle', t => {
+  t.deepEqual(writeOrder([text('f', 'a', 'a'), text('f', 'b', 'a')]), [1, 0])
+})
+
+test('a cycle in a file\'s ancestry is VSTORE_CORRUPT', t => {
+  const error = t.throws(() => writeOrder([text('f', 'a', 'b'), text('f', 'b', 'a'), text('g', 'x')]), { instanceOf: VstoreError, code: 'VSTORE_CORRUPT' })
+  t.is(error?.where, 'f')
+})
+
+test('an empty batch has an empty order', t => {
+  t.deepEqual(writeOrder([]), [])
+})
+
+// Regression: ties go to the later item (graphlib's node object once reordered number-like names).
+test('texts with no ancestry between them come out later-first', t => {
+  t.deepEqual(writeOrder([text('f', 'a'), text('f', 'b'), text('f', 'c')]), [2, 1, 0])
+})
+
+test('sibling branches come out later-first, before their common parent', t => {
+  t.deepEqual(writeOrder([text('f', 'root'), text('f', 'left', 'root'), text('f', 'right', 'root')]), [2, 1, 0])
+})
