@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { Store } from '../lib/vstore.js'
+import { percentile, seededRandom } from './stats.js'
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { sample: { type: 'string' }, seed: { type: 'string' } } })
 const dir = positionals[0]
@@ -14,15 +15,7 @@ const store = await Store.open(dir)
 const keys: { file: string; rev: string }[] = []
 for await (const { file, rev } of store.entries()) keys.push({ file, rev })
 
-// mulberry32: a small fixed-seed generator, so runs pick the same keys.
-let state = Number(values.seed ?? 1) >>> 0
-const random = () => {
-  state = (state + 0x6d2b79f5) >>> 0
-  let t = state
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
+const random = seededRandom(Number(values.seed ?? 1))
 const sampleSize = Math.min(keys.length, Number(values.sample ?? 1000))
 const times: number[] = []
 const reads: number[] = []
@@ -35,7 +28,6 @@ for (let i = 0; i < sampleSize; i++) {
   reads.push(store.readCounter.readByteLength - before)
 }
 await store.close()
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))] as number
 console.log(JSON.stringify({
   keys: keys.length,
   sample: sampleSize,

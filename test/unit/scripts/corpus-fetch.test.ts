@@ -305,6 +305,8 @@ test('a tarball that differs from its pin is a clear error', async t => {
   const error = await t.throwsAsync(fetchNpmCorpus({ name: 'demo', specs: [], client: registry.client, ...dirs, log: quiet }))
   t.true(isCode('VSTORE_CORRUPT')(error), String(error))
   t.is((error as VstoreError).where, 'demo@1.1.0')
+  // The failed run left the corpus of the good run in place.
+  t.deepEqual(readable(await readBack(dirs.corpusDir)), expectedTexts().filter(text => text.file.startsWith('demo/')))
 })
 
 test('specs that differ from the pin need --update, which re-resolves', async t => {
