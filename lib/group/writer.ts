@@ -35,19 +35,27 @@ export interface SealedGroup<Id> {
 
 interface Pending<Id> {
   readonly id: Id
-  readonly text: Uint8Array
+  /** Kept only when the writer has no `reload`. */
+  readonly text: Uint8Array | undefined
+  readonly textByteLength: number
   readonly range: RecordRange
 }
 
 /**
  * Packs texts, in the order given, into groups under `policy`, handing each sealed group to `onSealed`
- * (awaited, so a slow sink holds the writer back and memory stays at one group).
+ * (awaited, so a slow sink holds the writer back and memory stays at one group). With `reload`, the
+ * writer keeps no texts: the few it must delta again after a cut at the read budget are asked for
+ * again by id.
  */
 export class GroupWriter<Id> {
   private builder: GroupBuilder
   private pending: Pending<Id>[] = []
 
-  constructor(private readonly policy: GroupPolicy, private readonly onSealed: (group: SealedGroup<Id>) => Promise<void>) {
+  constructor(
+    private readonly policy: GroupPolicy,
+    private readonly onSealed: (group: SealedGroup<Id>) => Promise<void>,
+    private readonly reload?: (id: Id) => Promise<Uint8Array>,
+  ) {
     if (!(policy.maxReadByteLength > 0)) throw new RangeError(`maxReadByteLength must be > 0, got ${policy.maxReadByteLength}`)
     if (!(policy.readChunkByteLength > 0)) throw new RangeError(`readChunkByteLength must be > 0, got ${policy.readChunkByteLength}`)
     this.builder = this.newBuilder()
@@ -68,7 +76,7 @@ export class GroupWriter<Id> {
       await this.seal()
       range = this.builder.tryAdd(text)
     }
-    this.pending.push({ id, text, range })
+    this.pending.push({ id, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range })
   }
 
   /** Seals the group being built, if any. */
@@ -95,7 +103,7 @@ export class GroupWriter<Id> {
           records: records.map((record, i) => ({
             ...record.range,
             id: record.id,
-            textByteLength: record.text.length,
+            textByteLength: record.textByteLength,
             readByteLength: reads[i] as number,
             decodedByteLength: Math.min(content.length, (measures[i] as { decodedByteLength: number }).decodedByteLength),
           })),
@@ -107,6 +115,6 @@ export class GroupWriter<Id> {
       records = records.slice(0, cutAt)
       content = content.subarray(0, (records[records.length - 1] as Pending<Id>).range.recordEnd)
     }
-    for (const { id, text } of leftover) await this.add(id, text)
+    for (const { id, text } of leftover) await this.add(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)))
   }
 }

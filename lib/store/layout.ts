@@ -9,6 +9,11 @@ export function packsPath(dir: string): string {
   return join(dir, 'packs')
 }
 
+/** Temporary files of the writer (insert spills); whatever is here when a store is opened is a dead writer's. */
+export function tmpPath(dir: string): string {
+  return join(dir, 'tmp')
+}
+
 export function packName(packId: number): string {
   return `packs/${String(packId).padStart(6, '0')}.vpk`
 }

@@ -14,7 +14,8 @@ import {
 } from '../index/records.js'
 import { writeOrder } from '../order/graph.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
-import { indexPath, packName, packPath, packsPath, parsePackFileName } from './layout.js'
+import { indexPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
+import { TextSpill, type SpillRef } from './spill.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
 } from './types.js'
@@ -56,8 +57,31 @@ interface Pending {
   readonly file: string
   readonly rev: string
   readonly parents: readonly string[]
-  readonly text: Uint8Array
+  readonly ref: SpillRef
   readonly hash: Uint8Array
+}
+
+/** Texts an insert keeps in memory before it spills them to a temporary file. */
+const SPILL_MEMORY_BYTE_LENGTH = 64 * 1024 * 1024
+
+export interface InsertOptions {
+  /** Called as records arrive and as texts are written; cheap to call, so the caller throttles any rendering. */
+  readonly onProgress?: (progress: InsertProgress) => void
+}
+
+export interface InsertProgress {
+  readonly phase: 'reading' | 'writing'
+  /** Records received so far, and their bytes. */
+  readonly textCount: number
+  readonly rawByteLength: number
+  /** New keys among them (the rest were stored already). */
+  readonly newTextCount: number
+  /** New texts placed in groups so far, and their bytes. */
+  readonly writtenTextCount: number
+  readonly writtenRawByteLength: number
+  readonly groupCount: number
+  /** Pack bytes this insert has written so far. */
+  readonly storedByteLength: number
 }
 
 export interface GroupDump {
@@ -181,7 +205,9 @@ export class Store {
       const packId = decodePackKey(key)
       this.packStates.set(packId, decodePackValue(key, value, `index:${packName(packId)}`))
     }
-    // A writer that died may have left a pack tail, or a whole pack, that no index batch names.
+    // A writer that died may have left spill files, a pack tail, or a whole pack that no index batch
+    // names. This process holds the lock, so none of it belongs to a live writer.
+    await rm(tmpPath(this.dir), { recursive: true, force: true })
     for (const name of await readdir(packsPath(this.dir))) {
       const packId = parsePackFileName(name)
       if (packId === undefined) continue
@@ -418,40 +444,61 @@ export class Store {
    * VSTORE_EXISTS when a key is already stored (or repeated in the batch) with other content.
    * In both cases nothing of the batch is stored.
    */
-  async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>): Promise<InsertSummary> {
+  async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions = {}): Promise<InsertSummary> {
     this.checkOpen()
-    const batch: Pending[] = []
-    const seen = new Map<string, Map<string, { hash: Uint8Array; parents: readonly string[] }>>()
-    let textCount = 0
-    let rawByteLength = 0
-    for await (const record of records) {
-      checkRecord(record)
-      textCount++
-      const hash = hashText(record.text)
-      const inBatch = seen.get(record.file)?.get(record.rev)
-      const stored = inBatch ?? (await this.tryGetEntry(record.file, record.rev))
-      if (stored !== undefined) {
-        if (!bytesEqual(stored.hash, hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is already stored with other content', describeKey(record))
-        if (!sameParents(stored.parents, record.parents)) {
-          throw new VstoreError('VSTORE_EXISTS', `this key is already stored with parents [${stored.parents.join(', ')}]`, describeKey(record))
+    await mkdir(tmpPath(this.dir), { recursive: true })
+    const spill = new TextSpill(tmpPath(this.dir), `insert-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
+    try {
+      const batch: Pending[] = []
+      const seen = new Map<string, Map<string, { hash: Uint8Array; parents: readonly string[] }>>()
+      let textCount = 0
+      let rawByteLength = 0
+      let newRawByteLength = 0
+      const progress = { phase: 'reading' as const, writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0 }
+      for await (const record of records) {
+        checkRecord(record)
+        textCount++
+        rawByteLength += record.text.length
+        const hash = hashText(record.text)
+        const inBatch = seen.get(record.file)?.get(record.rev)
+        const stored = inBatch ?? (await this.tryGetEntry(record.file, record.rev))
+        if (stored !== undefined) {
+          if (!bytesEqual(stored.hash, hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is already stored with other content', describeKey(record))
+          if (!sameParents(stored.parents, record.parents)) {
+            throw new VstoreError('VSTORE_EXISTS', `this key is already stored with parents [${stored.parents.join(', ')}]`, describeKey(record))
+          }
+        } else {
+          for (const parent of record.parents) {
+            if (seen.get(record.file)?.has(parent) || (await this.has(record.file, parent))) continue
+            throw new VstoreError('VSTORE_MISSING_PARENT', `parent ${parent} is neither stored nor earlier in this batch`, describeKey(record))
+          }
+          const parents = [...new Set(record.parents)]
+          const revs = seen.get(record.file) ?? new Map<string, { hash: Uint8Array; parents: readonly string[] }>()
+          revs.set(record.rev, { hash, parents })
+          seen.set(record.file, revs)
+          batch.push({ file: record.file, rev: record.rev, parents, ref: await spill.append(record.text), hash })
+          newRawByteLength += record.text.length
         }
-        continue
+        options.onProgress?.({ ...progress, textCount, rawByteLength, newTextCount: batch.length })
       }
-      for (const parent of record.parents) {
-        if (seen.get(record.file)?.has(parent) || (await this.has(record.file, parent))) continue
-        throw new VstoreError('VSTORE_MISSING_PARENT', `parent ${parent} is neither stored nor earlier in this batch`, describeKey(record))
-      }
-      const parents = [...new Set(record.parents)]
-      const revs = seen.get(record.file) ?? new Map<string, { hash: Uint8Array; parents: readonly string[] }>()
-      revs.set(record.rev, { hash, parents })
-      seen.set(record.file, revs)
-      batch.push({ file: record.file, rev: record.rev, parents, text: record.text, hash })
-      rawByteLength += record.text.length
+      return await this.writeBatch(batch, spill, { textCount, rawByteLength, newRawByteLength }, options)
+    } finally {
+      await spill.close()
     }
-    return this.writeBatch(batch, textCount, rawByteLength)
   }
 
-  private async writeBatch(batch: readonly Pending[], textCount: number, rawByteLength: number): Promise<InsertSummary> {
+  private async writeBatch(
+    batch: readonly Pending[],
+    spill: TextSpill,
+    counts: { textCount: number; rawByteLength: number; newRawByteLength: number },
+    options: InsertOptions,
+  ): Promise<InsertSummary> {
+    const { textCount, rawByteLength, newRawByteLength } = counts
+    let writtenTextCount = 0
+    let writtenRawByteLength = 0
+    const report = () => options.onProgress?.({
+      phase: 'writing', textCount, rawByteLength, newTextCount: batch.length, writtenTextCount, writtenRawByteLength, groupCount, storedByteLength,
+    })
     const locations = new Map<number, TextLocation>()
     const sameAs = new Map<number, number>()
     const firstWithHash = new Map<string, number>()
@@ -487,7 +534,7 @@ export class Store {
       readChunkByteLength: this.settings.readChunkByteLength,
       codec: this.settings.codecInstance,
       matcher: { minCopyByteLength: this.settings.minCopyByteLength },
-    }, onSealed)
+    }, onSealed, id => spill.read((batch[id] as Pending).ref))
 
     try {
       for (const index of writeOrder(batch)) {
@@ -509,7 +556,10 @@ export class Store {
         }
         if (location === undefined) newHashes.push(index)
         storedTextCount++
-        await writer.add(index, item.text)
+        await writer.add(index, await spill.read(item.ref))
+        writtenTextCount++
+        writtenRawByteLength += item.ref.byteLength
+        report()
       }
       await writer.flush()
       for (const packId of touched.keys()) await (this.packs.get(packId) as PackFile).sync()
@@ -534,7 +584,7 @@ export class Store {
         key: totalsKey,
         value: encodeTotalsValue(totalsKey, {
           textCount: before.textCount + batch.length,
-          rawByteLength: before.rawByteLength + rawByteLength,
+          rawByteLength: before.rawByteLength + newRawByteLength,
           groupCount: before.groupCount + groupCount,
         }),
       })
@@ -549,11 +599,13 @@ export class Store {
     // worth turning into tables now (jq: 750 KiB of log became 605 KiB of tables). Small batches
     // are left to LevelDB.
     if (operations.length >= COMPACT_AFTER_OPERATIONS) await this.db.compact()
+    report()
     return {
       textCount,
       newTextCount: batch.length,
       duplicateTextCount: batch.length - storedTextCount,
       rawByteLength,
+      newRawByteLength,
       groupCount,
       storedByteLength,
     }

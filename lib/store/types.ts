@@ -20,7 +20,10 @@ export interface InsertSummary {
   readonly newTextCount: number
   /** New keys whose content was already stored under another key (stored once). */
   readonly duplicateTextCount: number
+  /** Bytes of every record received (the input). */
   readonly rawByteLength: number
+  /** Bytes of the new keys' texts. */
+  readonly newRawByteLength: number
   readonly groupCount: number
   readonly storedByteLength: number
 }

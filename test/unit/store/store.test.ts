@@ -1,5 +1,6 @@
 import test, { type ExecutionContext } from 'ava'
 import { appendFile, open as openFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
 import { Store, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
@@ -670,4 +671,28 @@ test('a file in packs/ under a non-canonical pack name is left alone and never o
   const again = await openStore(t, dir)
   t.deepEqual(await packFiles(dir), ['0000001.vpk', '000001.vpk', '0000099.vpk'])
   await expectTexts(t, again, records)
+})
+
+test('an insert leaves no temporary file behind, and a dead writer\'s are removed on open', async t => {
+  const { dir, store } = await newStore(t)
+  const records = sampleHistory()
+  await store.insert(records)
+  t.deepEqual(await readdir(join(dir, 'tmp')), [])
+  await store.close()
+  await writeFile(join(dir, 'tmp', 'insert-1-2.spill'), Buffer.from('left by a killed import'))
+  const again = await openStore(t, dir)
+  t.false(existsSync(join(dir, 'tmp')))
+  await expectTexts(t, again, records)
+})
+
+test('insert reports progress: reading every record, then writing every new text', async t => {
+  const { store } = await newStore(t)
+  const records = sampleHistory()
+  const seen: { phase: string; textCount: number; writtenTextCount: number }[] = []
+  await store.insert(records, { onProgress: p => seen.push({ phase: p.phase, textCount: p.textCount, writtenTextCount: p.writtenTextCount }) })
+  const reading = seen.filter(p => p.phase === 'reading')
+  t.deepEqual(reading.map(p => p.textCount), records.map((_, i) => i + 1))
+  const last = seen[seen.length - 1]!
+  t.is(last.phase, 'writing')
+  t.true(last.writtenTextCount > 0 && last.writtenTextCount <= records.length)
 })
