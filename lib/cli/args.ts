@@ -7,7 +7,8 @@ Commands:
   init                                  create an empty store
   import-git REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]
                                         store every version of every file of a git history
-  extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+)
+  extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+;
+                                        the last @ splits, unless an exact key splits at an earlier one)
   extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
   log FILE                              revisions of FILE, newest first, with their parents
   stats [--json]                        sizes, counts and read costs

@@ -38,6 +38,11 @@ async function withStore<T>(command: Command, create: boolean, body: (store: Sto
 async function resolveKey(store: Store, spec: string): Promise<{ file: string; rev: string }> {
   const { file, rev } = parseKeySpec(spec)
   if (await store.has(file, rev)) return { file, rev }
+  // Revision ids may hold `@` too (`express@4.18.2`): an exact key split at an earlier `@` also counts.
+  for (let at = file.lastIndexOf('@'); at > 0; at = file.lastIndexOf('@', at - 1)) {
+    const candidate = { file: spec.slice(0, at), rev: spec.slice(at + 1) }
+    if (await store.has(candidate.file, candidate.rev)) return candidate
+  }
   if (rev.length < MIN_REVISION_PREFIX) {
     throw new VstoreError('VSTORE_NOT_FOUND', `no such revision (a prefix needs at least ${MIN_REVISION_PREFIX} characters)`, spec)
   }
