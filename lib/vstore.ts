@@ -9,7 +9,9 @@
  * await store.close()
  * ```
  */
-export { Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, type StoreOptions, type GroupDump, type IndexDumpRow } from './store/store.js'
+export {
+  Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
+} from './store/store.js'
 export type {
   TextRecord, TextKey, TextLocation, TextEntry, InsertSummary, StoreStats, ByteDistribution, VerifyProblem, VerifyReport,
 } from './store/types.js'

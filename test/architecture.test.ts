@@ -29,6 +29,7 @@ const ADAPTER_OF: Record<string, string> = {
   'classic-level': 'lib/index/leveldb.ts',
   level: 'lib/index/leveldb.ts',
   '@dagrejs/graphlib': 'lib/order/graph.ts',
+  'cli-progress': 'lib/cli/progress.ts',
 }
 
 const PURE_LAYERS = ['bytes', 'delta', 'entropy', 'group', 'order']

@@ -1,15 +1,20 @@
 import { rm, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
-import { Store, VstoreError, importGit, type StoreOptions } from '../vstore.js'
+import { Store, VstoreError, importGit, type StoreOptions, type TextRecord } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
+import { jsonProgress, terminalProgress, type ProgressView } from './progress.js'
 import { formatBytes, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
 
 /** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
 export interface Output {
   write(bytes: Uint8Array | string): Promise<void>
   error(line: string): void
+  /** A live progress line where stderr is a terminal (nothing elsewhere). */
+  terminalProgress(): ProgressView
+  /** Progress as JSON lines on stderr. */
+  jsonProgress(): ProgressView
 }
 
 function storeOptions(command: Command, create: boolean): StoreOptions {
@@ -62,6 +67,39 @@ function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`
 }
 
+/**
+ * Inserts `records` into the command's store (created if missing), with progress on stderr and one
+ * summary line (or JSON) on stdout.
+ */
+async function runImport(command: Command, output: Output, records: AsyncIterable<TextRecord>): Promise<number> {
+  const started = performance.now()
+  const existed = await pathExists(command.store)
+  const progress = command.json ? output.jsonProgress() : command.quiet ? undefined : output.terminalProgress()
+  let summary
+  try {
+    summary = await withStore(command, true, async store => {
+      const result = await store.insert(records, progress === undefined ? {} : { onProgress: p => progress.update(p) })
+      return { ...result, storeByteLength: (await store.stats()).storeByteLength }
+    })
+  } catch (error) {
+    // A failed first import leaves no empty store behind (one that existed is left as it was).
+    if (!existed) await rm(command.store, { recursive: true, force: true })
+    throw error
+  } finally {
+    progress?.stop()
+  }
+  const seconds = (performance.now() - started) / 1000
+  if (command.json) {
+    await output.write(json({ ...summary, seconds }))
+  } else if (!command.quiet) {
+    const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
+    await output.write(`imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
+      + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}, store now ${formatBytes(summary.storeByteLength)} `
+      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`)
+  }
+  return 0
+}
+
 /** Runs one command; returns the exit status. */
 export async function run(argv: readonly string[], output: Output, stdin: NodeJS.ReadableStream): Promise<number> {
   const command = parseCommandLine(argv)
@@ -85,32 +123,11 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${(error as Error).message}`, command.paths)
         }
       }
-      const started = performance.now()
-      const existed = await pathExists(command.store)
-      let summary
-      try {
-        summary = await withStore(command, true, async store => {
-          const result = await store.insert(importGit(repo, {
-            ...(command.refs.length > 0 ? { refs: command.refs } : {}),
-            all: command.all,
-            ...(pathFilter ? { pathFilter } : {}),
-          }))
-          return { ...result, storeByteLength: (await store.stats()).storeByteLength }
-        })
-      } catch (error) {
-        // A failed first import leaves no empty store behind (one that existed is left as it was).
-        if (!existed) await rm(command.store, { recursive: true, force: true })
-        throw error
-      }
-      const seconds = (performance.now() - started) / 1000
-      if (command.json) {
-        await output.write(json({ ...summary, seconds }))
-      } else if (!command.quiet) {
-        await output.write(`imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
-          + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}, store now ${formatBytes(summary.storeByteLength)}, `
-          + `${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`)
-      }
-      return 0
+      return runImport(command, output, importGit(repo, {
+        ...(command.refs.length > 0 ? { refs: command.refs } : {}),
+        all: command.all,
+        ...(pathFilter ? { pathFilter } : {}),
+      }))
     }
     case 'extract': {
       return withStore(command, false, async store => {
@@ -211,6 +228,8 @@ function processOutput(): Output {
     error(line) {
       process.stderr.write(`${line}\n`)
     },
+    terminalProgress: () => terminalProgress(process.stderr),
+    jsonProgress: () => jsonProgress(line => process.stderr.write(line)),
   }
 }
 

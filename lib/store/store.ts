@@ -74,8 +74,9 @@ export interface InsertProgress {
   /** Records received so far, and their bytes. */
   readonly textCount: number
   readonly rawByteLength: number
-  /** New keys among them (the rest were stored already). */
+  /** New keys among them (the rest were stored already), and their bytes. */
   readonly newTextCount: number
+  readonly newRawByteLength: number
   /** New texts placed in groups so far, and their bytes. */
   readonly writtenTextCount: number
   readonly writtenRawByteLength: number
@@ -479,7 +480,7 @@ export class Store {
           batch.push({ file: record.file, rev: record.rev, parents, ref: await spill.append(record.text), hash })
           newRawByteLength += record.text.length
         }
-        options.onProgress?.({ ...progress, textCount, rawByteLength, newTextCount: batch.length })
+        options.onProgress?.({ ...progress, textCount, rawByteLength, newTextCount: batch.length, newRawByteLength })
       }
       return await this.writeBatch(batch, spill, { textCount, rawByteLength, newRawByteLength }, options)
     } finally {
@@ -497,7 +498,7 @@ export class Store {
     let writtenTextCount = 0
     let writtenRawByteLength = 0
     const report = () => options.onProgress?.({
-      phase: 'writing', textCount, rawByteLength, newTextCount: batch.length, writtenTextCount, writtenRawByteLength, groupCount, storedByteLength,
+      phase: 'writing', textCount, rawByteLength, newTextCount: batch.length, newRawByteLength, writtenTextCount, writtenRawByteLength, groupCount, storedByteLength,
     })
     const locations = new Map<number, TextLocation>()
     const sameAs = new Map<number, number>()
@@ -539,6 +540,8 @@ export class Store {
     try {
       for (const index of writeOrder(batch)) {
         const item = batch[index] as Pending
+        writtenTextCount++
+        writtenRawByteLength += item.ref.byteLength
         const hashHex = toHex(item.hash)
         const earlier = firstWithHash.get(hashHex)
         if (earlier !== undefined) {
@@ -557,8 +560,6 @@ export class Store {
         if (location === undefined) newHashes.push(index)
         storedTextCount++
         await writer.add(index, await spill.read(item.ref))
-        writtenTextCount++
-        writtenRawByteLength += item.ref.byteLength
         report()
       }
       await writer.flush()

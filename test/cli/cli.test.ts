@@ -328,7 +328,7 @@ interface GroupDumpJson {
   }[]
 }
 
-const SUMMARY_LINE = /^imported (\d+) texts \((\d+) new, (\d+) stored once\): \d+(?:\.\d+)? (?:B|KiB|MiB) in, (\d+) groups?, store now \d+(?:\.\d+)? (?:B|KiB|MiB), \d+\.\d s, \d+\.\d MB\/s\n$/
+const SUMMARY_LINE = /^imported (\d+) texts \((\d+) new, (\d+) stored once\): \d+(?:\.\d+)? (?:B|KiB|MiB) in, (\d+) groups?, store now \d+(?:\.\d+)? (?:B|KiB|MiB) \(\d+\.\d:1\), \d+\.\d s, \d+\.\d MB\/s\n$/
 
 // ---------------------------------------------------------------------------------------------------------
 // init and import-git
@@ -348,7 +348,12 @@ test.serial('init then import-git prints one summary line with the counts', t =>
 test.serial('import-git --json prints the insert summary as JSON', t => {
   const { repo, keys } = fixture()
   const store = join(newDirectory('json-import'), 'store')
-  const summary = parseJson<Record<string, unknown>>(t, inStore(store, 'import-git', repo.dir, '--json'))
+  const run = inStore(store, 'import-git', repo.dir, '--json')
+  // Progress goes to stderr as JSON lines, the last one the finished write.
+  const events = run.stderr.trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>)
+  t.true(events.length >= 1 && events.every(e => e['event'] === 'progress'))
+  t.like(events[events.length - 1], { phase: 'writing', textCount: keys.length, writtenTextCount: keys.length })
+  const summary = parseJson<Record<string, unknown>>(t, { ...run, stderr: '' })
   const rawByteLength = sum(keys.map(key => blobOf(key).length))
   t.like(summary, { textCount: keys.length, newTextCount: keys.length, duplicateTextCount: 1, rawByteLength })
   t.is(typeof summary['seconds'], 'number')
@@ -358,7 +363,7 @@ test.serial('import-git --json prints the insert summary as JSON', t => {
   t.true(typeof summary['storeByteLength'] === 'number' && summary['storeByteLength'] > (summary['storedByteLength'] as number))
 
   // Importing again stores nothing new and says so.
-  const again = parseJson<Record<string, unknown>>(t, inStore(store, 'import-git', repo.dir, '--json'))
+  const again = parseJson<Record<string, unknown>>(t, { ...inStore(store, 'import-git', repo.dir, '--json'), stderr: '' })
   t.like(again, { textCount: keys.length, newTextCount: 0, newRawByteLength: 0, groupCount: 0 })
   t.is(again['rawByteLength'], summary['rawByteLength'])
 })

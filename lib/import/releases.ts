@@ -1,0 +1,215 @@
+/**
+ * Release histories: a sequence of snapshots (tarballs, npm package versions, plain folders) turned into
+ * per-file text records, parents first.
+ *
+ * History is linear per file: releases come in the order given, and a file's new version names its previous
+ * version (in this import, or else the one the caller's `previous` reports from an earlier import) as its one
+ * parent. A file whose bytes did not change makes no text; a file missing from a release and back later
+ * continues from its last version.
+ *
+ * A release's top folder is known only once all of its paths are: so each release is read twice when it can
+ * be (its `files` is a function). The first read lists every path with its SHA-256 and nothing else; the
+ * second, skipped when nothing changed, yields the changed texts. Memory is then one file's bytes plus, per
+ * release, a path and a hash per file, plus for the whole import a file id and a hash per file id seen.
+ */
+import { createHash } from 'node:crypto'
+import { VstoreError } from '../errors.js'
+import type { TextRecord } from '../store/types.js'
+
+/** One regular file of a release: its path inside the release (`/`-separated) and its bytes. */
+export interface ReleaseFile {
+  readonly path: string
+  readonly text: Uint8Array
+}
+
+export type ReleaseFiles = AsyncIterable<ReleaseFile> | Iterable<ReleaseFile>
+
+export interface Release {
+  /** The revision id of every text this release makes, e.g. `zstd-1.5.6` or `express@4.18.2`. Not empty. */
+  readonly rev: string
+  /**
+   * The release's files, in any order. A function is called up to twice and must give the same files each
+   * time (an archive opened afresh): memory stays at one file. A plain iterable is read once, and the
+   * release's texts are held until its end (its top folder is known only then).
+   */
+  readonly files: ReleaseFiles | (() => ReleaseFiles)
+  /** Names the release in errors, as `<where>:<path>`; default `rev`. An archive's path, usually. */
+  readonly where?: string
+  /** Put before every file id of the release (after the top folder is stripped), e.g. `express/`. */
+  readonly filePrefix?: string
+}
+
+/** A version of a file stored by an earlier import: its revision and its content hash. */
+export interface StoredVersion {
+  readonly rev: string
+  /**
+   * SHA-256 of the text, whole (32 bytes) or a prefix of at least 16 bytes: the store's `TextEntry.hash`
+   * (20 bytes) fits as it is.
+   */
+  readonly hash: Uint8Array
+}
+
+/**
+ * The version the next release of `file` descends from, when an earlier import stored one: for an import
+ * that adds newer releases, the file's newest stored version. `undefined` when the file is new.
+ */
+export type PreviousVersionLookup = (file: string) => Promise<StoredVersion | undefined>
+
+export interface ReleaseImportOptions {
+  /**
+   * Asked once per file id, the first time a release of this import holds it, so that importing a history
+   * again adds only what is new. Without it, the import starts from nothing.
+   */
+  readonly previous?: PreviousVersionLookup
+}
+
+/**
+ * Yields one record per new file version across `releases`, every record after its parent.
+ *
+ * File id = `filePrefix` + the path inside the release, with the top folder stripped when every path of the
+ * release lies in one folder (`package/`, `zstd-1.5.6/`); so a file keeps its id across releases whose top
+ * folders are named after their versions. Revision = the release's `rev`. Within a release, texts come in
+ * the order of its files.
+ *
+ * @throws VstoreError `VSTORE_IMPORT` (where = `<where>:<path>`) for a path that is absolute or escapes the
+ *   release (`..`), or that is empty; a path given twice in one release with different bytes; a file whose
+ *   previous version already has this release's rev but other bytes (the release was imported before with
+ *   other content); a release whose files differ between the two reads. Also (where = `<where>`) for a
+ *   `rev` given to two releases. Errors of `files` and `previous` pass through.
+ * @throws RangeError for an empty `rev`, or a `previous` hash that is not 16 to 32 bytes.
+ */
+export async function* importReleases(
+  releases: AsyncIterable<Release> | Iterable<Release>,
+  options: ReleaseImportOptions = {},
+): AsyncGenerator<TextRecord> {
+  const latest = new Map<string, StoredVersion>()
+  const revs = new Set<string>()
+  for await (const release of releases) {
+    if (release.rev === '') throw new RangeError('a release rev must not be empty')
+    const where = release.where ?? release.rev
+    if (revs.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, where)
+    revs.add(release.rev)
+
+    const files = release.files
+    const canReread = typeof files === 'function'
+    const listing = await listRelease(canReread ? files() : files, where, !canReread)
+    const stripByteLength = topFolderLength(listing.keys())
+    const prefix = release.filePrefix ?? ''
+
+    // Decide every file against its last version before reading any text again.
+    const changed = new Map<string, { readonly file: string; readonly parents: readonly string[] }>()
+    for (const [path, listed] of listing) {
+      const file = prefix + path.slice(stripByteLength)
+      let last = latest.get(file)
+      if (last === undefined && options.previous !== undefined) {
+        last = await options.previous(file)
+        if (last !== undefined) checkStoredVersion(last, file)
+      }
+      if (last !== undefined && hashesMatch(last.hash, listed.hash)) {
+        latest.set(file, last)
+        continue
+      }
+      if (last?.rev === release.rev) {
+        throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
+      }
+      changed.set(path, { file, parents: last === undefined ? [] : [last.rev] })
+      latest.set(file, { rev: release.rev, hash: listed.hash })
+    }
+    if (changed.size === 0) continue
+
+    if (!canReread) {
+      for (const [path, { file, parents }] of changed) {
+        const text = listing.get(path)?.text
+        if (text === undefined) throw new Error(`vstore bug: release text of ${path} was not kept`)
+        yield { file, rev: release.rev, parents, text }
+      }
+      continue
+    }
+    for await (const entry of files()) {
+      const path = normalizeEntryPath(entry.path, where)
+      const wanted = changed.get(path)
+      if (wanted === undefined) continue // unchanged, or a duplicate already yielded
+      if (!hashesMatch(listing.get(path)?.hash ?? new Uint8Array(32), sha256(entry.text))) {
+        throw new VstoreError('VSTORE_IMPORT', 'the file changed between two reads of the release', `${where}:${path}`)
+      }
+      changed.delete(path)
+      yield { file: wanted.file, rev: release.rev, parents: wanted.parents, text: entry.text }
+    }
+    const [missingPath] = changed.keys()
+    if (missingPath !== undefined) {
+      throw new VstoreError('VSTORE_IMPORT', 'the file was gone on the second read of the release', `${where}:${missingPath}`)
+    }
+  }
+}
+
+interface ListedFile {
+  readonly hash: Uint8Array
+  /** Kept only when the release cannot be read again. */
+  readonly text?: Uint8Array
+}
+
+/** Path → hash (and text, when `keepTexts`) of every file; a path given twice must have the same bytes. */
+async function listRelease(files: ReleaseFiles, where: string, keepTexts: boolean): Promise<Map<string, ListedFile>> {
+  const listing = new Map<string, ListedFile>()
+  for await (const entry of files) {
+    const path = normalizeEntryPath(entry.path, where)
+    const hash = sha256(entry.text)
+    const earlier = listing.get(path)
+    if (earlier !== undefined) {
+      if (!hashesMatch(earlier.hash, hash)) {
+        throw new VstoreError('VSTORE_IMPORT', 'the path is given twice in one release, with different bytes', `${where}:${path}`)
+      }
+      continue
+    }
+    listing.set(path, keepTexts ? { hash, text: entry.text } : { hash })
+  }
+  return listing
+}
+
+/** Byte length of `<top>/` when every path lies inside one folder `<top>`; else 0. */
+export function topFolderLength(paths: Iterable<string>): number {
+  let top: string | undefined
+  for (const path of paths) {
+    const slash = path.indexOf('/')
+    if (slash <= 0) return 0
+    const folder = path.slice(0, slash + 1)
+    if (top === undefined) top = folder
+    else if (folder !== top) return 0
+  }
+  return top?.length ?? 0
+}
+
+/**
+ * A release path made canonical: `/`-separated, without empty or `.` segments (so `./a//b` is `a/b`).
+ * @throws VstoreError `VSTORE_IMPORT` (where = `<where>:<path>`) for an absolute path (`/…`, `C:…`), one with
+ *   a `..` segment, a backslash segment `..`, a NUL, or one that names no file (`.`, ``).
+ */
+export function normalizeEntryPath(path: string, where: string): string {
+  const fail = (reason: string): never => {
+    throw new VstoreError('VSTORE_IMPORT', `${reason}: ${JSON.stringify(path)}`, `${where}:${path}`)
+  }
+  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) fail('absolute path')
+  if (path.includes('\0')) fail('NUL in path')
+  const segments = path.split('/').filter(segment => segment !== '' && segment !== '.')
+  if (segments.some(segment => segment === '..' || segment.split('\\').includes('..'))) fail('path escapes the root')
+  if (segments.length === 0) fail('path names no file')
+  return segments.join('/')
+}
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest())
+}
+
+/** Whether a stored hash (a prefix of SHA-256) matches a whole SHA-256. */
+function hashesMatch(storedHash: Uint8Array, wholeHash: Uint8Array): boolean {
+  if (storedHash.length > wholeHash.length) return false
+  for (let index = 0; index < storedHash.length; index++) if (storedHash[index] !== wholeHash[index]) return false
+  return true
+}
+
+function checkStoredVersion(version: StoredVersion, file: string): void {
+  if (!(version.hash instanceof Uint8Array) || version.hash.length < 16 || version.hash.length > 32) {
+    throw new RangeError(`previous(${JSON.stringify(file)}): hash must be 16 to 32 bytes of SHA-256`)
+  }
+  if (typeof version.rev !== 'string' || version.rev === '') throw new RangeError(`previous(${JSON.stringify(file)}): rev must be a non-empty string`)
+}
