@@ -27,6 +27,7 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string' },
     codec: { type: 'string' },
     'cli-sample': { type: 'string' },
+    'large-text-factor': { type: 'string' },
   },
 })
 const [corpus, work] = positionals
@@ -39,7 +40,11 @@ const entries = await readManifest(corpus)
 const rawByteLength = entries.reduce((sum, e) => sum + e.byteLength, 0)
 
 const importStarted = performance.now()
-const store = await Store.open(storeDir, { create: true, ...(values.codec === undefined ? {} : { codec: values.codec }) })
+const store = await Store.open(storeDir, {
+  create: true,
+  ...(values.codec === undefined ? {} : { codec: values.codec }),
+  ...(values['large-text-factor'] === undefined ? {} : { largeTextFactor: Number(values['large-text-factor']) }),
+})
 await store.insert(readCorpus(corpus))
 const importSeconds = (performance.now() - importStarted) / 1000
 const stats = await store.stats()

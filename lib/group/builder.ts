@@ -2,8 +2,14 @@ import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../de
 import { encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from './records.js'
 
 export interface GroupBuilderOptions {
-  /** Close the group before a record would take its content past this many bytes (a lone record may exceed it). */
+  /**
+   * Close the group before a record would take its content past this many bytes (a lone record may
+   * exceed it). For versions of the same file as the group's largest text, the cap is instead
+   * `largeTextFactor` times that text's length, when that is more.
+   */
   readonly maxContentByteLength: number
+  /** Lets versions of a file larger than the cap share a group (as deltas) instead of each sitting alone. */
+  readonly largeTextFactor?: number
   readonly matcher?: Partial<MatcherOptions>
 }
 
@@ -20,6 +26,7 @@ export interface RecordRange {
 export class GroupBuilder {
   private readonly source: DeltaSource
   private readonly records: RecordRange[] = []
+  private largest: { byteLength: number; file: string | undefined } = { byteLength: 0, file: undefined }
 
   constructor(private readonly options: GroupBuilderOptions) {
     if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
@@ -43,14 +50,18 @@ export class GroupBuilder {
    * Appends `text` and returns its record range, or `undefined` (changing nothing) when the group is
    * not empty and the record would take it past the cap.
    */
-  tryAdd(text: Uint8Array): RecordRange | undefined {
+  tryAdd(text: Uint8Array, file?: string): RecordRange | undefined {
     const delta = this.source.byteLength > 0 ? this.source.encode(text) : undefined
     const useDelta = delta !== undefined && delta.body.length < text.length
     const bodyByteLength = useDelta ? delta.body.length : text.length
     const header = encodeRecordHeader(useDelta ? RECORD_DELTA : RECORD_FULLTEXT, bodyByteLength)
     const recordStart = this.source.byteLength
     const recordEnd = recordStart + header.length + bodyByteLength
-    if (this.records.length > 0 && recordEnd > this.options.maxContentByteLength) return undefined
+    const largest = text.length > this.largest.byteLength ? { byteLength: text.length, file } : this.largest
+    const sameFile = file !== undefined && file === largest.file
+    const cap = sameFile ? Math.max(this.options.maxContentByteLength, Math.floor((this.options.largeTextFactor ?? 0) * largest.byteLength)) : this.options.maxContentByteLength
+    if (this.records.length > 0 && recordEnd > cap) return undefined
+    this.largest = largest
     this.source.appendOpaque(header)
     if (useDelta) this.source.append(delta.body, delta.literalRanges)
     else this.source.append(text, [[0, text.length]])

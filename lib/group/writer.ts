@@ -7,10 +7,13 @@ export interface GroupPolicy {
   /** Decompressed content cap of a group (a lone text may exceed it). */
   readonly maxContentByteLength: number
   /**
-   * Most bytes (group header plus compressed prefix) one text's extraction may read. A group is cut
-   * before the first record whose read would pass it, unless that record is the group's first.
+   * Most bytes (group header plus compressed prefix) one text's extraction may read, or the text's own
+   * length if that is larger. A group is cut before the first record whose read would pass it, unless
+   * that record is the group's first.
    */
   readonly maxReadByteLength: number
+  /** See GroupBuilderOptions.largeTextFactor. */
+  readonly largeTextFactor?: number
   /** Granularity of the compressed prefix a record's read is rounded up to. */
   readonly readChunkByteLength: number
   readonly codec: EntropyCodec
@@ -35,6 +38,7 @@ export interface SealedGroup<Id> {
 
 interface Pending<Id> {
   readonly id: Id
+  readonly file: string | undefined
   /** Kept only when the writer has no `reload`. */
   readonly text: Uint8Array | undefined
   readonly textByteLength: number
@@ -62,21 +66,24 @@ export class GroupWriter<Id> {
   }
 
   private newBuilder(): GroupBuilder {
-    return new GroupBuilder(this.policy.matcher === undefined
-      ? { maxContentByteLength: this.policy.maxContentByteLength }
-      : { maxContentByteLength: this.policy.maxContentByteLength, matcher: this.policy.matcher })
+    return new GroupBuilder({
+      maxContentByteLength: this.policy.maxContentByteLength,
+      ...(this.policy.largeTextFactor === undefined ? {} : { largeTextFactor: this.policy.largeTextFactor }),
+      ...(this.policy.matcher === undefined ? {} : { matcher: this.policy.matcher }),
+    })
   }
 
-  async add(id: Id, text: Uint8Array): Promise<void> {
-    let range = this.builder.tryAdd(text)
+  /** Adds a text; `file` (its file id) lets versions of a file larger than the cap share a group. */
+  async add(id: Id, text: Uint8Array, file?: string): Promise<void> {
+    let range = this.builder.tryAdd(text, file)
     // Sealing may carry records cut at the read budget into the new group, which can leave it too
     // full for this text again: seal until it fits (an empty group takes any text).
     while (range === undefined) {
       if (this.pending.length === 0) throw new Error('vstore bug: an empty group refused a text')
       await this.seal()
-      range = this.builder.tryAdd(text)
+      range = this.builder.tryAdd(text, file)
     }
-    this.pending.push({ id, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range })
+    this.pending.push({ id, file, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range })
   }
 
   /** Seals the group being built, if any. */
@@ -95,7 +102,7 @@ export class GroupWriter<Id> {
       const { bytes, headerByteLength } = await encodeGroup(content, this.policy.codec)
       const measures = await measurePrefixes(this.policy.codec, bytes.subarray(headerByteLength), records.map(r => r.range.recordEnd), this.policy.readChunkByteLength)
       const reads = measures.map(m => headerByteLength + m.storedByteLength)
-      const cutAt = reads.findIndex((read, i) => i > 0 && read > this.policy.maxReadByteLength)
+      const cutAt = reads.findIndex((read, i) => i > 0 && read > Math.max(this.policy.maxReadByteLength, (records[i] as Pending<Id>).textByteLength))
       if (cutAt < 0) {
         await this.onSealed({
           bytes,
@@ -115,6 +122,6 @@ export class GroupWriter<Id> {
       records = records.slice(0, cutAt)
       content = content.subarray(0, (records[records.length - 1] as Pending<Id>).range.recordEnd)
     }
-    for (const { id, text } of leftover) await this.add(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)))
+    for (const { id, text, file } of leftover) await this.add(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file)
   }
 }

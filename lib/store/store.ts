@@ -40,6 +40,11 @@ export interface StoreOptions {
   readonly minCopyByteLength?: number
   /** Start a new pack file when the current one would pass this. */
   readonly maxPackByteLength?: number
+  /**
+   * A group may grow to this many times its largest text, when that is more than the content cap, so
+   * that versions of a text larger than the cap are deltas against each other (0: never).
+   */
+  readonly largeTextFactor?: number
 }
 
 type Settings = Required<Omit<StoreOptions, 'create'>>
@@ -51,6 +56,7 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   readChunkByteLength: 4096,
   minCopyByteLength: 32,
   maxPackByteLength: 1024 * 1024 * 1024,
+  largeTextFactor: 1.5,
 }
 
 interface Pending {
@@ -170,6 +176,7 @@ export class Store {
   static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
     const { create: _create, ...given } = options
     const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
+    if (!(settings.largeTextFactor >= 0)) throw new RangeError(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
     for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
       const value = settings[name]
       if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
@@ -535,6 +542,7 @@ export class Store {
       readChunkByteLength: this.settings.readChunkByteLength,
       codec: this.settings.codecInstance,
       matcher: { minCopyByteLength: this.settings.minCopyByteLength },
+      largeTextFactor: this.settings.largeTextFactor,
     }, onSealed, id => spill.read((batch[id] as Pending).ref))
 
     try {
@@ -559,7 +567,7 @@ export class Store {
         }
         if (location === undefined) newHashes.push(index)
         storedTextCount++
-        await writer.add(index, await spill.read(item.ref))
+        await writer.add(index, await spill.read(item.ref), item.file)
         report()
       }
       await writer.flush()

@@ -32,7 +32,7 @@ async function checkHistory(codec: EntropyCodec, texts: readonly Uint8Array[]): 
     const { content } = await decodeGroup(group.bytes, 'property', limits)
     if (content.length !== group.contentByteLength) throw new Error('group content length differs')
     for (const [i, record] of group.records.entries()) {
-      if (i > 0 && record.readByteLength > policy.maxReadByteLength) throw new Error(`record ${record.id} reads ${record.readByteLength} bytes`)
+      if (i > 0 && record.readByteLength > Math.max(policy.maxReadByteLength, record.textByteLength)) throw new Error(`record ${record.id} reads ${record.readByteLength} bytes`)
       const read = group.bytes.slice(0, record.readByteLength)
       const prefix = await decodeGroupPrefix(read, record.recordEnd, 'property', limits)
       const text = decodeRecord(prefix, record.recordStart, record.recordEnd, 'property', limits)

@@ -114,3 +114,17 @@ test('a cap that is not positive is a RangeError', t => {
     t.throws(() => new GroupBuilder({ maxContentByteLength }), { instanceOf: RangeError }, String(maxContentByteLength))
   }
 })
+
+test('versions of a file larger than the cap share a group as deltas, up to largeTextFactor times its length; other files do not', t => {
+  const big = Uint8Array.from({ length: 2000 }, (_, i) => (i * 7919) % 251)
+  const older = big.slice()
+  older[1000] = (older[1000]! + 1) % 256
+  const builder = new GroupBuilder({ maxContentByteLength: 1000, largeTextFactor: 1.5 })
+  t.truthy(builder.tryAdd(big, 'big.bin'))
+  const second = builder.tryAdd(older, 'big.bin')
+  t.is(second?.kind, 'delta')
+  t.is(builder.tryAdd(Uint8Array.of(1, 2, 3), 'other.txt'), undefined)
+  const alone = new GroupBuilder({ maxContentByteLength: 1000 })
+  t.truthy(alone.tryAdd(big, 'big.bin'))
+  t.is(alone.tryAdd(older, 'big.bin'), undefined)
+})
