@@ -55,12 +55,25 @@ export interface StoredVersion {
  */
 export type PreviousVersionLookup = (file: string) => Promise<StoredVersion | undefined>
 
+/**
+ * The content hash (SHA-256, whole or a prefix of 16+ bytes) stored under the key (`file`, `rev`), or
+ * `undefined` when that key is not stored: for a store, `(await store.tryGetEntry(file, rev))?.hash`.
+ */
+export type StoredHashLookup = (file: string, rev: string) => Promise<Uint8Array | undefined>
+
 export interface ReleaseImportOptions {
   /**
-   * Asked once per file id, the first time a release of this import holds it, so that importing a history
-   * again adds only what is new. Without it, the import starts from nothing.
+   * Asked once per file id, the first time a release of this import holds it (and `stored` does not know it
+   * at that release), so that importing newer releases continues the stored history. Without it, the
+   * import starts from nothing.
    */
   readonly previous?: PreviousVersionLookup
+  /**
+   * Asked for each file of each release: a key already stored makes no text and becomes the file's last
+   * version. So importing a list of releases again, with a new one at its end, adds only the new one's
+   * texts (without it, `previous` would make the old releases descend from the newest stored version).
+   */
+  readonly stored?: StoredHashLookup
 }
 
 /**
@@ -73,10 +86,10 @@ export interface ReleaseImportOptions {
  *
  * @throws VstoreError `VSTORE_IMPORT` (where = `<where>:<path>`) for a path that is absolute or escapes the
  *   release (`..`), or that is empty; a path given twice in one release with different bytes; a file whose
- *   previous version already has this release's rev but other bytes (the release was imported before with
- *   other content); a release whose files differ between the two reads. Also (where = `<where>`) for a
+ *   stored version at this release's rev has other bytes (the release was imported before with other
+ *   content); a release whose files differ between the two reads. Also (where = `<where>`) for a
  *   `rev` given to two releases. Errors of `files` and `previous` pass through.
- * @throws RangeError for an empty `rev`, or a `previous` hash that is not 16 to 32 bytes.
+ * @throws RangeError for an empty `rev`, or a `previous` or `stored` hash that is not 16 to 32 bytes.
  */
 export async function* importReleases(
   releases: AsyncIterable<Release> | Iterable<Release>,
@@ -100,6 +113,15 @@ export async function* importReleases(
     const changed = new Map<string, { readonly file: string; readonly parents: readonly string[] }>()
     for (const [path, listed] of listing) {
       const file = prefix + path.slice(stripByteLength)
+      const storedHash = options.stored === undefined ? undefined : await options.stored(file, release.rev)
+      if (storedHash !== undefined) {
+        checkHash(storedHash, `stored(${JSON.stringify(file)}, ${JSON.stringify(release.rev)})`)
+        if (!hashesMatch(storedHash, listed.hash)) {
+          throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
+        }
+        latest.set(file, { rev: release.rev, hash: listed.hash })
+        continue
+      }
       let last = latest.get(file)
       if (last === undefined && options.previous !== undefined) {
         last = await options.previous(file)
@@ -208,8 +230,10 @@ function hashesMatch(storedHash: Uint8Array, wholeHash: Uint8Array): boolean {
 }
 
 function checkStoredVersion(version: StoredVersion, file: string): void {
-  if (!(version.hash instanceof Uint8Array) || version.hash.length < 16 || version.hash.length > 32) {
-    throw new RangeError(`previous(${JSON.stringify(file)}): hash must be 16 to 32 bytes of SHA-256`)
-  }
+  checkHash(version.hash, `previous(${JSON.stringify(file)})`)
   if (typeof version.rev !== 'string' || version.rev === '') throw new RangeError(`previous(${JSON.stringify(file)}): rev must be a non-empty string`)
+}
+
+function checkHash(hash: unknown, what: string): void {
+  if (!(hash instanceof Uint8Array) || hash.length < 16 || hash.length > 32) throw new RangeError(`${what}: hash must be 16 to 32 bytes of SHA-256`)
 }

@@ -20,7 +20,7 @@ import { createGunzip, inflateRawSync } from 'node:zlib'
 import { crc32 } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
-import { importReleases, normalizeEntryPath, type PreviousVersionLookup, type Release } from './releases.js'
+import { importReleases, normalizeEntryPath, type Release, type ReleaseImportOptions } from './releases.js'
 
 /** One regular file of an archive: its canonical path (`a/b`, no `.` or empty segments) and its bytes. */
 export interface ArchiveEntry {
@@ -711,11 +711,9 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
 // ---------------------------------------------------------------------------------------------------------
 // Tarball histories
 
-export interface TarballImportOptions {
+export interface TarballImportOptions extends ReleaseImportOptions {
   /** One revision per path, in the same order, instead of each archive's release name (a `--rev` per archive). */
   readonly revs?: readonly string[]
-  /** The last stored version of a file, from an earlier import: see `importReleases`. */
-  readonly previous?: PreviousVersionLookup
   readonly maxEntryByteLength?: number
   readonly commands?: ArchiveReadOptions['commands']
 }
@@ -743,5 +741,13 @@ export async function* importTarballs(paths: readonly string[], options: Tarball
     where: path,
     files: () => openArchive(path, archiveOptions),
   }))
-  yield* importReleases(releases, options.previous === undefined ? {} : { previous: options.previous })
+  yield* importReleases(releases, releaseOptionsOf(options))
+}
+
+/** Only the options `importReleases` reads (exactOptionalPropertyTypes: no `undefined` values). */
+export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOptions {
+  return {
+    ...(options.previous === undefined ? {} : { previous: options.previous }),
+    ...(options.stored === undefined ? {} : { stored: options.stored }),
+  }
 }

@@ -73,6 +73,13 @@ const SPILL_MEMORY_BYTE_LENGTH = 64 * 1024 * 1024
 export interface InsertOptions {
   /** Called as records arrive and as texts are written; cheap to call, so the caller throttles any rendering. */
   readonly onProgress?: (progress: InsertProgress) => void
+  /**
+   * Commit whenever this many bytes of new texts have been placed since the last commit (at the next
+   * file boundary, so that each file's texts become visible with their parents). A long import killed
+   * half-way then keeps what it committed, and running it again adds only the rest. Without it, an
+   * insert is all or nothing.
+   */
+  readonly checkpointByteLength?: number
 }
 
 export interface InsertProgress {
@@ -510,13 +517,18 @@ export class Store {
     const locations = new Map<number, TextLocation>()
     const sameAs = new Map<number, number>()
     const firstWithHash = new Map<string, number>()
-    const newHashes: number[] = []
+    let newHashes: number[] = []
     let storedTextCount = 0
-    const operations: { key: Uint8Array; value: Uint8Array | undefined }[] = []
-    const touched = new Map<number, PackState>()
-    const created: number[] = []
+    let touched = new Map<number, PackState>()
+    let created: number[] = []
     let groupCount = 0
     let storedByteLength = 0
+    let operationCount = 0
+    /** Texts placed since the last commit, in write order. */
+    let uncommitted: number[] = []
+    let committedGroupCount = 0
+    let committedRawByteLength = 0
+    let lastCheckpointRawByteLength = 0
 
     const onSealed = async (group: SealedGroup<number>): Promise<void> => {
       const { packId, offset } = await this.appendGroup(group.bytes, touched, created)
@@ -545,11 +557,67 @@ export class Store {
       largeTextFactor: this.settings.largeTextFactor,
     }, onSealed, id => spill.read((batch[id] as Pending).ref))
 
+    /**
+     * Makes every text placed so far durable and visible: seals the open group, fsyncs the packs (and
+     * the packs directory after a new pack), then one synced LevelDB batch. Only ever called between
+     * files, so each file's texts become visible together with their parents.
+     */
+    const commit = async (): Promise<void> => {
+      await writer.flush()
+      for (const packId of touched.keys()) await (this.packs.get(packId) as PackFile).sync()
+      if (created.length > 0) await syncDirectory(packsPath(this.dir))
+      const operations: { key: Uint8Array; value: Uint8Array | undefined }[] = []
+      let rawBytes = 0
+      for (const index of uncommitted) {
+        const item = batch[index] as Pending
+        const earlier = sameAs.get(index)
+        const location = locations.get(earlier ?? index) as TextLocation
+        const key = encodeTextKey(item)
+        operations.push({ key, value: encodeTextValue(key, { ...location, parents: item.parents }) })
+        rawBytes += item.ref.byteLength
+      }
+      for (const index of newHashes) {
+        const key = encodeHashKey((batch[index] as Pending).hash)
+        operations.push({ key, value: encodeLocationValue(key, locations.get(index) as TextLocation) })
+      }
+      for (const [packId, state] of touched) {
+        const key = encodePackKey(packId)
+        operations.push({ key, value: encodePackValue(key, state) })
+      }
+      const before = await this.totals()
+      const totalsKey = encodeMetaKey('totals')
+      operations.push({
+        key: totalsKey,
+        value: encodeTotalsValue(totalsKey, {
+          textCount: before.textCount + uncommitted.length,
+          rawByteLength: before.rawByteLength + rawBytes,
+          groupCount: before.groupCount + groupCount - committedGroupCount,
+        }),
+      })
+      await this.db.write(operations, { sync: true })
+      for (const [packId, state] of touched) this.packStates.set(packId, state)
+      operationCount += operations.length
+      committedGroupCount = groupCount
+      committedRawByteLength += rawBytes
+      lastCheckpointRawByteLength = writtenRawByteLength
+      uncommitted = []
+      newHashes = []
+      touched = new Map()
+      created = []
+    }
+
     try {
+      let previousFile: string | undefined
       for (const index of writeOrder(batch)) {
         const item = batch[index] as Pending
+        if (options.checkpointByteLength !== undefined && item.file !== previousFile && uncommitted.length > 0
+          && writtenRawByteLength - lastCheckpointRawByteLength >= options.checkpointByteLength) {
+          await commit()
+        }
+        previousFile = item.file
         writtenTextCount++
         writtenRawByteLength += item.ref.byteLength
+        uncommitted.push(index)
         const hashHex = toHex(item.hash)
         const earlier = firstWithHash.get(hashHex)
         if (earlier !== undefined) {
@@ -570,51 +638,23 @@ export class Store {
         await writer.add(index, await spill.read(item.ref), item.file)
         report()
       }
-      await writer.flush()
-      for (const packId of touched.keys()) await (this.packs.get(packId) as PackFile).sync()
-      if (created.length > 0) await syncDirectory(packsPath(this.dir))
-
-      for (const [index, earlier] of sameAs) locations.set(index, locations.get(earlier) as TextLocation)
-      batch.forEach((item, index) => {
-        const key = encodeTextKey(item)
-        operations.push({ key, value: encodeTextValue(key, { ...(locations.get(index) as TextLocation), parents: item.parents }) })
-      })
-      for (const index of newHashes) {
-        const key = encodeHashKey((batch[index] as Pending).hash)
-        operations.push({ key, value: encodeLocationValue(key, locations.get(index) as TextLocation) })
-      }
-      for (const [packId, state] of touched) {
-        const key = encodePackKey(packId)
-        operations.push({ key, value: encodePackValue(key, state) })
-      }
-      const before = await this.totals()
-      const totalsKey = encodeMetaKey('totals')
-      operations.push({
-        key: totalsKey,
-        value: encodeTotalsValue(totalsKey, {
-          textCount: before.textCount + batch.length,
-          rawByteLength: before.rawByteLength + newRawByteLength,
-          groupCount: before.groupCount + groupCount,
-        }),
-      })
-      await this.db.write(operations, { sync: true })
+      await commit()
     } catch (error) {
-      // Nothing of the batch is indexed: drop what it appended to the packs.
+      // What was not committed is not indexed: drop what it appended to the packs.
       await this.rollback(touched)
       throw error
     }
-    for (const [packId, state] of touched) this.packStates.set(packId, state)
     // LevelDB keeps a fresh batch in its uncompressed log until the log fills; a large batch is
     // worth turning into tables now (jq: 750 KiB of log became 605 KiB of tables). Small batches
     // are left to LevelDB.
-    if (operations.length >= COMPACT_AFTER_OPERATIONS) await this.db.compact()
+    if (operationCount >= COMPACT_AFTER_OPERATIONS) await this.db.compact()
     report()
     return {
       textCount,
       newTextCount: batch.length,
       duplicateTextCount: batch.length - storedTextCount,
       rawByteLength,
-      newRawByteLength,
+      newRawByteLength: committedRawByteLength,
       groupCount,
       storedByteLength,
     }

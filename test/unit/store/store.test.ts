@@ -696,3 +696,54 @@ test('insert reports progress: reading every record, then writing every new text
   t.is(last.phase, 'writing')
   t.true(last.writtenTextCount > 0 && last.writtenTextCount <= records.length)
 })
+
+/** Twelve files of five versions each, enough pack bytes per file to pass a 1-byte checkpoint. */
+function manyFiles(): TextRecord[] {
+  const records: TextRecord[] = []
+  for (let f = 0; f < 12; f++) {
+    let text = prose(60, 100 + f)
+    for (let v = 1; v <= 5; v++) {
+      records.push(record(`dir/file-${String(f).padStart(2, '0')}.txt`, `v${v}`, v === 1 ? [] : [`v${v - 1}`], text))
+      text = `${text}${prose(3, 200 + f * 10 + v)}`
+    }
+  }
+  return records
+}
+
+test('with checkpoints, an insert that fails half-way keeps whole files it committed; running it again adds only the rest', async t => {
+  const { dir, store } = await newStore(t)
+  const records = manyFiles()
+  let written = 0
+  const broken = store.insert(records, {
+    checkpointByteLength: 1,
+    onProgress: p => {
+      written = p.writtenTextCount
+      if (p.phase === 'writing' && p.writtenTextCount === 33) throw new Error('killed')
+    },
+  })
+  await t.throwsAsync(broken, { message: 'killed' })
+  t.is(written, 33)
+  // Whole files only: every file is either all there or all absent.
+  const files = new Map<string, number>()
+  for (const row of await dumpIndex(store)) files.set(row.file, (files.get(row.file) ?? 0) + 1)
+  t.true(files.size > 0 && files.size < 12, `${files.size} files committed`)
+  for (const count of files.values()) t.is(count, 5)
+  t.deepEqual((await store.verify()).problems, [])
+  const packBytes = await packBytesOnDisk(dir)
+
+  const again = await store.insert(records, { checkpointByteLength: 1 })
+  t.is(again.newTextCount, records.length - files.size * 5)
+  t.true((await packBytesOnDisk(dir)) > packBytes)
+  await expectTexts(t, store, records)
+  t.deepEqual((await store.verify()).problems, [])
+  // Nothing stored twice: each record range holds one distinct text.
+  const rows = await dumpIndex(store)
+  const places = new Map<string, string>()
+  for (const row of rows) {
+    const place = `${row.pack}@${row.groupOffset}:${row.recordStart}`
+    const previous = places.get(place)
+    t.true(previous === undefined || previous === row.hash, place)
+    places.set(place, row.hash)
+  }
+  t.is(new Set(rows.map(r => r.hash)).size, places.size)
+})

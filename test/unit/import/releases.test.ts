@@ -1,0 +1,145 @@
+import test from 'ava'
+import { createHash } from 'node:crypto'
+import { VstoreError } from '../../../lib/errors.js'
+import { importReleases, normalizeEntryPath, topFolderLength, type Release, type ReleaseFile, type ReleaseImportOptions } from '../../../lib/import/releases.js'
+import type { TextRecord } from '../../../lib/store/types.js'
+
+const encoder = new TextEncoder()
+
+function files(tree: Readonly<Record<string, string>>): ReleaseFile[] {
+  return Object.entries(tree).map(([path, text]) => ({ path, text: encoder.encode(text) }))
+}
+
+/** A release read through a function, counting the reads. */
+function rereadable(rev: string, tree: Readonly<Record<string, string>>, reads: { count: number } = { count: 0 }): Release {
+  return {
+    rev,
+    files: () => {
+      reads.count += 1
+      return files(tree)
+    },
+  }
+}
+
+async function rows(releases: Iterable<Release> | AsyncIterable<Release>, options?: ReleaseImportOptions): Promise<Array<[string, string, readonly string[], string]>> {
+  const collected: Array<[string, string, readonly string[], string]> = []
+  for await (const record of importReleases(releases, options)) {
+    collected.push([record.file, record.rev, record.parents, new TextDecoder().decode(record.text)])
+  }
+  return collected
+}
+
+function sha256(text: string, byteLength = 32): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(text).digest().subarray(0, byteLength))
+}
+
+test('each file\'s history is linear over the releases, in the order given', async t => {
+  t.deepEqual(await rows([
+    rereadable('r1', { 'p-1/a': 'a1', 'p-1/b': 'b1', 'p-1/gone': 'g1' }),
+    rereadable('r2', { 'p-2/a': 'a2', 'p-2/b': 'b1' }),
+    rereadable('r3', { 'p-3/a': 'a2', 'p-3/b': 'b3', 'p-3/gone': 'g3' }),
+  ]), [
+    ['a', 'r1', [], 'a1'], ['b', 'r1', [], 'b1'], ['gone', 'r1', [], 'g1'],
+    ['a', 'r2', ['r1'], 'a2'],
+    ['b', 'r3', ['r1'], 'b3'], ['gone', 'r3', ['r1'], 'g3'],
+  ])
+})
+
+test('a release whose files are a plain iterable is read once and gives the same records', async t => {
+  const asFunction = await rows([rereadable('r1', { 'x/a': 'a1' }), rereadable('r2', { 'x/a': 'a2', 'x/b': 'b' })])
+  async function* oneShot(tree: Record<string, string>): AsyncGenerator<ReleaseFile> { yield* files(tree) }
+  const asIterables = await rows([{ rev: 'r1', files: oneShot({ 'x/a': 'a1' }) }, { rev: 'r2', files: oneShot({ 'x/a': 'a2', 'x/b': 'b' }) }])
+  t.deepEqual(asIterables, asFunction)
+})
+
+test('a release with nothing new is read once; one with new texts twice', async t => {
+  const unchanged = { count: 0 }
+  const changed = { count: 0 }
+  await rows([rereadable('r1', { a: '1' }), rereadable('r2', { a: '1' }, unchanged), rereadable('r3', { a: '3' }, changed)])
+  t.is(unchanged.count, 1)
+  t.is(changed.count, 2)
+})
+
+test('the top folder is stripped only when every path shares it', async t => {
+  t.is(topFolderLength(['package/a', 'package/lib/b']), 'package/'.length)
+  t.is(topFolderLength(['package/a', 'other/b']), 0)
+  t.is(topFolderLength(['package/a', 'README']), 0)
+  t.is(topFolderLength(['README']), 0)
+  t.is(topFolderLength([]), 0)
+  t.deepEqual((await rows([rereadable('r', { 'one/a': 'a', 'two/b': 'b' })])).map(([file]) => file), ['one/a', 'two/b'])
+})
+
+test('filePrefix is put before every file id', async t => {
+  const release: Release = { rev: 'pkg@1.0.0', files: () => files({ 'package/index.js': 'x' }), filePrefix: 'pkg/' }
+  t.deepEqual(await rows([release]), [['pkg/index.js', 'pkg@1.0.0', [], 'x']])
+})
+
+test('paths are made canonical; escaping ones are VSTORE_IMPORT', async t => {
+  t.is(normalizeEntryPath('./a//b/./c', 'w'), 'a/b/c')
+  for (const path of ['../a', 'a/../../b', '/abs', 'C:/x', '\\\\server\\x', 'a/..\\..\\b', '.', '', 'a\0b']) {
+    const error = t.throws(() => normalizeEntryPath(path, 'archive.tar'), { instanceOf: VstoreError }, JSON.stringify(path))
+    t.is(error?.code, 'VSTORE_IMPORT')
+    t.is(error?.where, `archive.tar:${path}`)
+  }
+})
+
+test('previous continues a history stored by an earlier import; its hash may be a 20-byte prefix', async t => {
+  const asked: string[] = []
+  const previous = async (file: string) => {
+    asked.push(file)
+    return file === 'a' ? { rev: 'r1', hash: sha256('a1', 20) } : file === 'b' ? { rev: 'r1', hash: sha256('b1') } : undefined
+  }
+  t.deepEqual(await rows([rereadable('r2', { a: 'a1', b: 'b2', c: 'c2' }), rereadable('r3', { a: 'a3', b: 'b2', c: 'c2' })], { previous }), [
+    ['b', 'r2', ['r1'], 'b2'], ['c', 'r2', [], 'c2'],
+    ['a', 'r3', ['r1'], 'a3'],
+  ])
+  t.deepEqual(asked, ['a', 'b', 'c']) // once per file
+})
+
+test('stored makes an already stored key no text and the file\'s last version', async t => {
+  const stored = async (file: string, rev: string) => (file === 'a' && rev === 'r1' ? sha256('a1', 20) : undefined)
+  t.deepEqual(await rows([rereadable('r1', { a: 'a1' }), rereadable('r2', { a: 'a2' })], { stored }), [['a', 'r2', ['r1'], 'a2']])
+  const otherBytes = async () => sha256('something else', 20)
+  await t.throwsAsync(rows([rereadable('r1', { a: 'a1' })], { stored: otherBytes }), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+})
+
+test('previous naming this very release with other bytes is VSTORE_IMPORT', async t => {
+  const previous = async () => ({ rev: 'r1', hash: sha256('old') })
+  await t.throwsAsync(rows([rereadable('r1', { a: 'new' })], { previous }), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+})
+
+test('a path twice with different bytes is VSTORE_IMPORT; with the same bytes it counts once', async t => {
+  const twice: Release = { rev: 'r', where: 'r.tar', files: () => [...files({ 'p/a': 'x' }), ...files({ 'p/a': 'y' })] }
+  const error = await t.throwsAsync(rows([twice]), { instanceOf: VstoreError })
+  t.is(error?.code, 'VSTORE_IMPORT')
+  t.is(error?.where, 'r.tar:p/a')
+  const same: Release = { rev: 'r', files: () => [...files({ 'p/a': 'x' }), ...files({ './p//a': 'x' })] }
+  t.deepEqual(await rows([same]), [['a', 'r', [], 'x']])
+})
+
+test('a rev given twice is VSTORE_IMPORT; an empty rev or a bad hash is a RangeError', async t => {
+  await t.throwsAsync(rows([rereadable('r', { a: '1' }), rereadable('r', { a: '2' })]), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  await t.throwsAsync(rows([rereadable('', { a: '1' })]), { instanceOf: RangeError })
+  await t.throwsAsync(rows([rereadable('r', { a: '1' })], { previous: async () => ({ rev: 'q', hash: new Uint8Array(8) }) }), { instanceOf: RangeError })
+})
+
+test('files that differ between the two reads are VSTORE_IMPORT', async t => {
+  let read = 0
+  const shifting: Release = { rev: 'r', files: () => files({ a: `read ${read++}` }) }
+  await t.throwsAsync(rows([shifting]), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  let vanishing = 0
+  const vanishes: Release = { rev: 'r', files: () => (vanishing++ === 0 ? files({ a: 'a' }) : []) }
+  await t.throwsAsync(rows([vanishes]), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+})
+
+test('records come parents first and each key once', async t => {
+  const records: TextRecord[] = []
+  const releases = Array.from({ length: 20 }, (_, index) => rereadable(`v${index}`, { [`t/f${index % 3}`]: `${index % 4}`, 't/const': 'c' }))
+  for await (const record of importReleases(releases)) records.push(record)
+  const seen = new Set<string>()
+  for (const record of records) {
+    for (const parent of record.parents) t.true(seen.has(`${record.file}\0${parent}`))
+    t.false(seen.has(`${record.file}\0${record.rev}`))
+    seen.add(`${record.file}\0${record.rev}`)
+  }
+})
