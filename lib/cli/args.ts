@@ -7,6 +7,12 @@ Commands:
   init                                  create an empty store
   import-git REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]
                                         store every version of every file of a git history
+  import-tar ARCHIVE|DIR ... [--rev REV ...] [--quiet] [--json]
+                                        releases in the order given (.tar, .tar.gz, .tgz, .tar.xz, .zip, a folder);
+                                        revision = archive name without its extension, or --rev per archive
+  import-npm NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]
+                                        every stable version in semver order (revision NAME@VERSION), through npm
+  import-fast-export [--quiet] [--json] a git fast-export stream on stdin (git, brz, hg exporters)
   extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+;
                                         the last @ splits, unless an exact key splits at an earlier one)
   extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
@@ -28,6 +34,8 @@ export interface Command {
   readonly store: string
   readonly positionals: readonly string[]
   readonly refs: readonly string[]
+  readonly revs: readonly string[]
+  readonly cache: string | undefined
   readonly all: boolean
   readonly paths: string | undefined
   readonly prefix: string | undefined
@@ -41,6 +49,9 @@ export interface Command {
 const COMMANDS: Record<string, { readonly positionals: readonly [min: number, max: number]; readonly options: readonly string[] }> = {
   init: { positionals: [0, 0], options: ['codec'] },
   'import-git': { positionals: [1, 1], options: ['ref', 'all', 'paths', 'quiet', 'json', 'codec'] },
+  'import-tar': { positionals: [1, Infinity], options: ['rev', 'quiet', 'json', 'codec'] },
+  'import-npm': { positionals: [1, Infinity], options: ['cache', 'quiet', 'json', 'codec'] },
+  'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec'] },
   extract: { positionals: [0, 1], options: ['batch'] },
   log: { positionals: [1, 1], options: ['json'] },
   stats: { positionals: [0, 0], options: ['json'] },
@@ -68,6 +79,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       options: {
         store: { type: 'string' },
         ref: { type: 'string', multiple: true },
+        rev: { type: 'string', multiple: true },
+        cache: { type: 'string' },
         all: { type: 'boolean' },
         paths: { type: 'string' },
         prefix: { type: 'string' },
@@ -89,6 +102,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
     store: values.store ?? '.vstore',
     positionals: rest,
     refs: values.ref ?? [],
+    revs: values.rev ?? [],
+    cache: values.cache,
     all: values.all === true,
     paths: values.paths,
     prefix: values.prefix,
@@ -102,12 +117,16 @@ export function parseCommandLine(argv: readonly string[]): Command {
   const spec = COMMANDS[command.name]
   if (spec === undefined) throw usage(`unknown command "${command.name}"`)
   const [min, max] = spec.positionals
-  if (rest.length < min || rest.length > max) throw usage(`${command.name} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
-  for (const option of ['ref', 'all', 'paths', 'prefix', 'codec', 'batch', 'json', 'quiet'] as const) {
+  if (rest.length < min || rest.length > max) {
+    const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
+    throw usage(`${command.name} takes ${wanted} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
+  }
+  for (const option of ['ref', 'rev', 'cache', 'all', 'paths', 'prefix', 'codec', 'batch', 'json', 'quiet'] as const) {
     if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
   }
   if (command.name === 'extract' && command.batch === (rest.length === 1)) throw usage('extract takes FILE@REV or --batch')
   if (command.all && command.refs.length > 0) throw usage('--all and --ref exclude each other')
+  if (command.revs.length > 0 && command.revs.length !== rest.length) throw usage(`--rev is given ${command.revs.length} times for ${rest.length} archives`)
   for (const ref of command.refs) if (ref === '' || /[\0\r\n]/.test(ref)) throw usage(`--ref ${JSON.stringify(ref)} is not a revision`)
   return command
 }

@@ -1,7 +1,12 @@
 import { rm, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
-import { Store, VstoreError, importGit, type StoreOptions, type TextRecord } from '../vstore.js'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { importFastExport } from '../import/fast-export.js'
+import { importNpm } from '../import/npm.js'
+import { importTarballs } from '../import/tar.js'
+import { Store, VstoreError, importGit, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
 import { jsonProgress, terminalProgress, type ProgressView } from './progress.js'
@@ -68,17 +73,38 @@ function json(value: unknown): string {
 }
 
 /**
+ * Imports commit at file boundaries every 256 MiB of new text: a killed import keeps what it
+ * committed, and running it again adds only the rest.
+ */
+const IMPORT_CHECKPOINT_BYTE_LENGTH = 256 * 1024 * 1024
+
+/** What a release import needs to know of the store: each file's latest version, and stored keys. */
+function releaseLookups(store: Store): { previous: (file: string) => Promise<{ rev: string; hash: Uint8Array } | undefined>; stored: (file: string, rev: string) => Promise<Uint8Array | undefined> } {
+  return {
+    previous: async file => {
+      const [head] = await store.heads(file)
+      if (head === undefined) return undefined
+      return { rev: head, hash: (await store.getEntry(file, head)).hash }
+    },
+    stored: async (file, rev) => (await store.tryGetEntry(file, rev))?.hash,
+  }
+}
+
+/**
  * Inserts `records` into the command's store (created if missing), with progress on stderr and one
  * summary line (or JSON) on stdout.
  */
-async function runImport(command: Command, output: Output, records: AsyncIterable<TextRecord>): Promise<number> {
+async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>): Promise<number> {
   const started = performance.now()
   const existed = await pathExists(command.store)
   const progress = command.json ? output.jsonProgress() : command.quiet ? undefined : output.terminalProgress()
   let summary
   try {
     summary = await withStore(command, true, async store => {
-      const result = await store.insert(records, progress === undefined ? {} : { onProgress: p => progress.update(p) })
+      const result = await store.insert(records(store), {
+        checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
+        ...(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }),
+      })
       return { ...result, storeByteLength: (await store.stats()).storeByteLength }
     })
   } catch (error) {
@@ -123,11 +149,28 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${(error as Error).message}`, command.paths)
         }
       }
-      return runImport(command, output, importGit(repo, {
+      return runImport(command, output, () => importGit(repo, {
         ...(command.refs.length > 0 ? { refs: command.refs } : {}),
         all: command.all,
         ...(pathFilter ? { pathFilter } : {}),
       }))
+    }
+    case 'import-tar': {
+      return runImport(command, output, store => importTarballs(command.positionals, {
+        ...(command.revs.length > 0 ? { revs: command.revs } : {}),
+        ...releaseLookups(store),
+      }))
+    }
+    case 'import-npm': {
+      const cacheDir = command.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vstore', 'npm')
+      return runImport(command, output, store => importNpm(command.positionals, {
+        cacheDir,
+        ...releaseLookups(store),
+        ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index + 1}/${event.count})`) } }),
+      }))
+    }
+    case 'import-fast-export': {
+      return runImport(command, output, () => importFastExport(stdin))
     }
     case 'extract': {
       return withStore(command, false, async store => {

@@ -381,6 +381,17 @@ export class Store {
     return writeOrder(items).reverse().map(i => (items[i] as { rev: string }).rev)
   }
 
+  /** Revisions of `file` that no other revision of it names as a parent, newest first (empty for an unknown file). */
+  async heads(file: string): Promise<string[]> {
+    const items: { file: string; rev: string; parents: readonly string[] }[] = []
+    const named = new Set<string>()
+    for await (const { rev, entry } of this.fileEntries(file)) {
+      items.push({ file, rev, parents: entry.parents })
+      for (const parent of entry.parents) named.add(parent)
+    }
+    return writeOrder(items).map(i => (items[i] as { rev: string }).rev).filter(rev => !named.has(rev))
+  }
+
   /**
    * The one stored revision of `file` that starts with `prefix` (a whole revision id always matches itself).
    * @throws VSTORE_NOT_FOUND when none does, VSTORE_USAGE when several do.
