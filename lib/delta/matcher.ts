@@ -32,7 +32,7 @@ export interface MatcherOptions {
 
 export const DEFAULT_MATCHER_OPTIONS: MatcherOptions = {
   minCopyByteLength: 32,
-  maxCandidates: 8,
+  maxCandidates: 4,
   expectedContentByteLength: 2 * 1024 * 1024,
 }
 
@@ -42,26 +42,33 @@ export interface EncodedDelta {
   readonly literalRanges: readonly (readonly [start: number, end: number])[]
 }
 
+/** The bucket of a block hash: its top bits after a multiplicative mix (the low bits of a polynomial hash mix poorly). */
+function bucketOf(hash: number, shift: number): number {
+  return Math.imul(hash, 0x9e3779b1) >>> shift
+}
+
 export class DeltaSource {
   private content: Uint8Array
   private contentByteLength = 0
-  private readonly heads: Int32Array
-  private readonly mask: number
+  private heads: Int32Array
+  /** 32 - log2(bucket count). */
+  private shift: number
   private nextBlock: Int32Array
   private blockOffsets: Int32Array
+  private blockHashes: Int32Array
   private blockCount = 0
 
   constructor(private readonly options: MatcherOptions = DEFAULT_MATCHER_OPTIONS) {
     if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new RangeError(`minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`)
     if (!(options.maxCandidates >= 1)) throw new RangeError(`maxCandidates must be >= 1, got ${options.maxCandidates}`)
-    const wantedBuckets = Math.max(4096, Math.min(1 << 22, options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
-    let buckets = 4096
-    while (buckets < wantedBuckets) buckets *= 2
-    this.heads = new Int32Array(buckets).fill(-1)
-    this.mask = buckets - 1
     const blocks = Math.max(1024, Math.ceil(options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
+    let bits = 12
+    while (bits < 22 && 2 ** bits < blocks) bits++
+    this.heads = new Int32Array(2 ** bits).fill(-1)
+    this.shift = 32 - bits
     this.nextBlock = new Int32Array(blocks)
     this.blockOffsets = new Int32Array(blocks)
+    this.blockHashes = new Int32Array(blocks)
     this.content = new Uint8Array(Math.max(4096, options.expectedContentByteLength))
   }
 
@@ -103,17 +110,35 @@ export class DeltaSource {
     for (let offset = start; offset + BLOCK_BYTE_LENGTH <= end; offset += BLOCK_BYTE_LENGTH) {
       let hash = 0
       for (let i = 0; i < BLOCK_BYTE_LENGTH; i++) hash = (Math.imul(hash, HASH_BASE) + (content[offset + i] as number)) | 0
-      if (this.blockCount === this.blockOffsets.length) {
-        const grownOffsets = new Int32Array(this.blockCount * 2)
-        grownOffsets.set(this.blockOffsets)
-        this.blockOffsets = grownOffsets
-        const grownNext = new Int32Array(this.blockCount * 2)
-        grownNext.set(this.nextBlock)
-        this.nextBlock = grownNext
-      }
-      const bucket = hash & this.mask
+      if (this.blockCount === this.blockOffsets.length) this.growBlocks()
       const block = this.blockCount++
       this.blockOffsets[block] = offset
+      this.blockHashes[block] = hash
+      const bucket = bucketOf(hash, this.shift)
+      this.nextBlock[block] = this.heads[bucket] as number
+      this.heads[bucket] = block
+    }
+    // Keep chains short as a group grows past what it was sized for (a group of versions of a large
+    // file): at two blocks a bucket, four times the buckets.
+    if (this.blockCount > 2 * this.heads.length && this.shift > 8) this.rehash(this.shift - 2)
+  }
+
+  private growBlocks(): void {
+    const grow = (array: Int32Array) => {
+      const grown = new Int32Array(array.length * 2)
+      grown.set(array)
+      return grown
+    }
+    this.blockOffsets = grow(this.blockOffsets)
+    this.nextBlock = grow(this.nextBlock)
+    this.blockHashes = grow(this.blockHashes)
+  }
+
+  private rehash(shift: number): void {
+    this.shift = shift
+    this.heads = new Int32Array(2 ** (32 - shift)).fill(-1)
+    for (let block = 0; block < this.blockCount; block++) {
+      const bucket = bucketOf(this.blockHashes[block] as number, shift)
       this.nextBlock[block] = this.heads[bucket] as number
       this.heads[bucket] = block
     }
@@ -131,7 +156,8 @@ export class DeltaSource {
     const heads = this.heads
     const nextBlock = this.nextBlock
     const blockOffsets = this.blockOffsets
-    const mask = this.mask
+    const blockHashes = this.blockHashes
+    const shift = this.shift
 
     const emitInsert = (start: number, end: number): void => {
       if (end <= start) return
@@ -154,11 +180,18 @@ export class DeltaSource {
         let bestLength = 0
         let bestSource = 0
         let bestBack = 0
-        let block = heads[hash & mask] as number
-        for (let tries = 0; block >= 0 && tries < maxCandidates; tries++, block = nextBlock[block] as number) {
+        let bestForward = 0
+        let block = heads[bucketOf(hash, shift)] as number
+        for (let tries = 0; block >= 0 && tries < maxCandidates; block = nextBlock[block] as number) {
+          // Blocks of other hashes share the bucket; only equal hashes are worth comparing (and counting).
+          if (blockHashes[block] !== hash) continue
+          tries++
           const candidate = blockOffsets[block] as number
-          let forward = 0
           const forwardLimit = Math.min(sourceEnd - candidate, targetEnd - position)
+          // A candidate that cannot pass the best match's forward length by its byte there is not worth
+          // a full comparison (versions of a large file match many candidates for megabytes).
+          if (bestForward > 0 && (forwardLimit <= bestForward || source[candidate + bestForward] !== target[position + bestForward])) continue
+          let forward = 0
           while (forward < forwardLimit && source[candidate + forward] === target[position + forward]) forward++
           if (forward < BLOCK_BYTE_LENGTH) continue
           let back = 0
@@ -168,6 +201,8 @@ export class DeltaSource {
             bestLength = forward + back
             bestSource = candidate - back
             bestBack = back
+            bestForward = forward
+            if (forward === targetEnd - position) break
           }
         }
         if (bestLength >= minCopyByteLength) {
