@@ -59,6 +59,20 @@ async function resolveKey(store: Store, spec: string): Promise<{ file: string; r
   return { file, rev: await store.resolveRevision(file, rev) }
 }
 
+/** Texts a store holds, or 0 when it cannot be opened. */
+async function committedTextCount(dir: string): Promise<number> {
+  try {
+    const store = await Store.open(dir)
+    try {
+      return (await store.stats()).textCount
+    } finally {
+      await store.close()
+    }
+  } catch {
+    return 0
+  }
+}
+
 async function pathExists(path: string): Promise<boolean> {
   try {
     await stat(path)
@@ -108,8 +122,9 @@ async function runImport(command: Command, output: Output, records: (store: Stor
       return { ...result, storeByteLength: (await store.stats()).storeByteLength }
     })
   } catch (error) {
-    // A failed first import leaves no empty store behind (one that existed is left as it was).
-    if (!existed) await rm(command.store, { recursive: true, force: true })
+    // A failed first import leaves no empty store behind; one that existed, or that holds texts this
+    // import committed at a checkpoint, is kept.
+    if (!existed && (await committedTextCount(command.store)) === 0) await rm(command.store, { recursive: true, force: true })
     throw error
   } finally {
     progress?.stop()
@@ -166,7 +181,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       return runImport(command, output, store => importNpm(command.positionals, {
         cacheDir,
         ...releaseLookups(store),
-        ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index + 1}/${event.count})`) } }),
+        ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index}/${event.count})`) } }),
       }))
     }
     case 'import-fast-export': {

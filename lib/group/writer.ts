@@ -47,13 +47,16 @@ interface Pending<Id> {
 
 /**
  * Packs texts, in the order given, into groups under `policy`, handing each sealed group to `onSealed`
- * (awaited, so a slow sink holds the writer back and memory stays at one group). With `reload`, the
+ * in order (awaited, so a slow sink holds the writer back: memory stays at two groups, one being
+ * built and one compressing). With `reload`, the
  * writer keeps no texts: the few it must delta again after a cut at the read budget are asked for
  * again by id.
  */
 export class GroupWriter<Id> {
   private builder: GroupBuilder
   private pending: Pending<Id>[] = []
+  /** The previous group, compressing while the next is built; resolves to the records its cut left over. */
+  private inFlight: Promise<Pending<Id>[]> | undefined
 
   constructor(
     private readonly policy: GroupPolicy,
@@ -86,17 +89,62 @@ export class GroupWriter<Id> {
     this.pending.push({ id, file, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range })
   }
 
-  /** Seals the group being built, if any. */
+  /** Seals every group, including those made of records that a cut carried over, and waits for them all. */
   async flush(): Promise<void> {
-    // A seal may carry cut records into a new group, which must be sealed too.
-    while (this.pending.length > 0) await this.seal()
+    for (;;) {
+      if (this.pending.length > 0) await this.seal()
+      const leftover = await this.settle()
+      if (leftover.length > 0) await this.readdBefore(leftover)
+      else if (this.pending.length === 0) return
+    }
   }
 
+  /**
+   * Starts compressing the group being built (on libuv's threadpool) and starts a new one, so that
+   * building the next group overlaps compressing this one. At most one group compresses at a time:
+   * the previous one is awaited first. If it had to be cut at the read budget, the group built
+   * meanwhile is given up and its texts follow the cut ones into new groups, so texts are still
+   * sealed in the order they were added.
+   */
   private async seal(): Promise<void> {
-    let records = this.pending
-    let content = this.builder.content()
+    const leftover = await this.settle()
+    if (leftover.length > 0) {
+      await this.readdBefore(leftover)
+      return
+    }
+    const records = this.pending
+    const content = this.builder.content()
     this.pending = []
     this.builder = this.newBuilder()
+    const flight = this.compress(records, content)
+    flight.catch(() => undefined) // the next settle() awaits it; this only keeps it from counting as unhandled meanwhile
+    this.inFlight = flight
+  }
+
+  private async settle(): Promise<Pending<Id>[]> {
+    const flight = this.inFlight
+    this.inFlight = undefined
+    return flight === undefined ? [] : flight
+  }
+
+  /**
+   * Gives up the group being built and adds `leftover` (records a cut carried over, which came
+   * earlier) and then that group's texts again, so texts keep their order.
+   */
+  private async readdBefore(leftover: readonly Pending<Id>[]): Promise<void> {
+    const records = leftover.concat(this.pending)
+    this.pending = []
+    this.builder = this.newBuilder()
+    for (const { id, text, file } of records) await this.add(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file)
+  }
+
+  /**
+   * Compresses a group, measures each record's read, and hands on the longest prefix of records whose
+   * reads keep to the budget; returns the records cut after it (to be deltaed afresh).
+   */
+  private async compress(initial: Pending<Id>[], initialContent: Uint8Array): Promise<Pending<Id>[]> {
+    let records = initial
+    let content = initialContent
     let leftover: Pending<Id>[] = []
     for (;;) {
       const { bytes, headerByteLength } = await encodeGroup(content, this.policy.codec)
@@ -115,13 +163,12 @@ export class GroupWriter<Id> {
             decodedByteLength: Math.min(content.length, (measures[i] as { decodedByteLength: number }).decodedByteLength),
           })),
         })
-        break
+        return leftover
       }
       // The first `cutAt` records' content is a prefix of this content; the rest must be deltaed afresh.
       leftover = records.slice(cutAt).concat(leftover)
       records = records.slice(0, cutAt)
       content = content.subarray(0, (records[records.length - 1] as Pending<Id>).range.recordEnd)
     }
-    for (const { id, text, file } of leftover) await this.add(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file)
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open as openFile, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
@@ -153,6 +153,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM'
+  }
+}
+
 async function syncDirectory(path: string): Promise<void> {
   const handle = await openFile(path, 'r')
   try {
@@ -191,13 +200,13 @@ export class Store {
     const codecInstance = parseCodecSetting(settings.codec)
     if (!(await exists(indexPath(dir)))) {
       if (!options.create) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
-      await mkdir(packsPath(dir), { recursive: true })
+      await Store.createIndex(dir)
     }
     await mkdir(packsPath(dir), { recursive: true })
-    const db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: options.create === true })
+    const db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
     const store = new Store(dir, db, { ...settings, codecInstance })
     try {
-      await store.load(options.create === true)
+      await store.load()
     } catch (error) {
       await store.close()
       throw error
@@ -205,12 +214,36 @@ export class Store {
     return store
   }
 
-  private async load(create: boolean): Promise<void> {
+  /**
+   * Makes a new store's index whole before it exists under its name: a LevelDB with its format record
+   * is built beside it, closed, renamed into place, and the directory synced. A creator killed half-way
+   * leaves only a staging folder (removed by a later open), never an index without its format record.
+   */
+  private static async createIndex(dir: string): Promise<void> {
+    await mkdir(packsPath(dir), { recursive: true })
+    const staging = `${indexPath(dir)}.new-${process.pid}-${Date.now()}`
+    const db = await openLevelDb(staging, staging, { create: true })
+    try {
+      await db.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) }], { sync: true })
+    } finally {
+      await db.close()
+    }
+    try {
+      await rename(staging, indexPath(dir))
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true })
+      // Another process created the store first: use its index.
+      const code = (error as { code?: string }).code
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new VstoreError('VSTORE_IO', `cannot create the index: ${(error as Error).message}`, dir, { cause: error })
+    }
+    await syncDirectory(dir)
+  }
+
+  private async load(): Promise<void> {
     const formatKey = encodeMetaKey('format')
     const format = await this.db.get(formatKey)
     if (format === undefined) {
-      if (!create) throw new VstoreError('VSTORE_CORRUPT', 'index has no format record', `${this.dir}/index`)
-      await this.db.write([{ key: formatKey, value: Uint8Array.of(STORE_FORMAT_VERSION) }], { sync: true })
+      throw new VstoreError('VSTORE_CORRUPT', 'index has no format record', `${this.dir}/index`)
     } else if (format.length !== 1) {
       throw new VstoreError('VSTORE_CORRUPT', `format record of ${format.length} bytes, expected 1`, `${this.dir}/index`)
     } else if (format[0] !== STORE_FORMAT_VERSION) {
@@ -223,6 +256,10 @@ export class Store {
     // A writer that died may have left spill files, a pack tail, or a whole pack that no index batch
     // names. This process holds the lock, so none of it belongs to a live writer.
     await rm(tmpPath(this.dir), { recursive: true, force: true })
+    for (const name of await readdir(this.dir)) {
+      const staging = /^index\.new-(\d+)-\d+$/.exec(name)
+      if (staging && !processAlive(Number(staging[1]))) await rm(`${this.dir}/${name}`, { recursive: true, force: true })
+    }
     for (const name of await readdir(packsPath(this.dir))) {
       const packId = parsePackFileName(name)
       if (packId === undefined) continue
