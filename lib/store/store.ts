@@ -68,7 +68,7 @@ interface Pending {
 }
 
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
-const SPILL_MEMORY_BYTE_LENGTH = 64 * 1024 * 1024
+const SPILL_MEMORY_BYTE_LENGTH = 16 * 1024 * 1024
 
 export interface InsertOptions {
   /** Called as records arrive and as texts are written; cheap to call, so the caller throttles any rendering. */
