@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { GroupWriter, type GroupPolicy, type SealedGroup } from '../../lib/group/writer.js'
+import { seededRandom } from '../../scripts/stats.js'
 
 /**
  * Shared generators for unit and property tests: a seeded PRNG for unit tests that want fixed
@@ -12,17 +13,8 @@ export const PROPERTY_RUNS = Number(process.env.PROPERTY_RUNS ?? 200)
 /** Every property uses this seed, so a failure reproduces. */
 export const PROPERTY_SEED = 7
 
-/** mulberry32: a small deterministic PRNG giving numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32, the generator the benchmark also samples keys with. */
+export { seededRandom }
 
 /** An integer in [0, end). */
 export function randomInt(random: () => number, end: number): number {
