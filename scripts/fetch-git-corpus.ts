@@ -10,21 +10,17 @@
  * since, and check the bundle's sha256. `--commit` states the tip: the run fails if REF resolves elsewhere.
  * `--update` re-resolves REF. REPO may be left out when the pin file names it.
  */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { VstoreError } from '../lib/errors.js'
 import { importGit } from '../lib/import/git.js'
-import { corpusDir } from './corpus.js'
 import {
-  checkCorpusName, CountingWriter, DEFAULT_PIN_DIR, describeSummary, runMain, tryReadJson, writeJson, type CorpusSummary,
-} from './fetch-npm-corpus.js'
+  CountingWriter, describeSummary, isMainModule, isRecord, parseCommandLine, runCommand, runMain, startFetch, writeJson, type CorpusSummary,
+  type FetchOptions,
+} from './corpus.js'
 
 export interface GitPin {
   readonly kind: 'git'
@@ -44,8 +40,8 @@ export function decodeGitPin(value: unknown, where: string): GitPin {
   const bad = (what: string): never => {
     throw new VstoreError('VSTORE_CORRUPT', `not a git pin file: ${what}`, where)
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('not an object')
-  const { kind, name, repo, ref, commit, bundleSha256, commitCount, resolvedAt } = value as Record<string, unknown>
+  if (!isRecord(value)) return bad('not an object')
+  const { kind, name, repo, ref, commit, bundleSha256, commitCount, resolvedAt } = value
   if (kind !== 'git') return bad(`kind is ${JSON.stringify(kind)}`)
   if (typeof name !== 'string' || typeof repo !== 'string' || typeof ref !== 'string' || typeof resolvedAt !== 'string') return bad('name, repo, ref or resolvedAt')
   if (typeof commit !== 'string' || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return bad('commit')
@@ -54,14 +50,8 @@ export function decodeGitPin(value: unknown, where: string): GitPin {
   return { kind, name, repo, ref, commit, commitCount, resolvedAt, ...(bundleSha256 === undefined ? {} : { bundleSha256 }) }
 }
 
-function runGit(args: readonly string[], where: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    execFile('git', [...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error === null) return resolvePromise(stdout.trim())
-      const firstLine = stderr.split('\n').find(line => line.trim() !== '') ?? error.message
-      reject(new VstoreError('VSTORE_IMPORT', `git ${args.join(' ')}: ${firstLine.trim()}`, where, { cause: error }))
-    })
-  })
+async function runGit(args: readonly string[], where: string): Promise<string> {
+  return (await runCommand('git', args, where)).trim()
 }
 
 async function sha256OfFile(path: string): Promise<string> {
@@ -95,21 +85,13 @@ async function pointHeadAtOnlyBranch(repoDir: string): Promise<void> {
   if (branches.length === 1 && branches[0] !== undefined) await runGit(['-C', repoDir, 'symbolic-ref', 'HEAD', branches[0]], repoDir)
 }
 
-export interface GitFetchOptions {
-  readonly name: string
+export interface GitFetchOptions extends FetchOptions {
   /** A repository or a `.bundle` file; default: the pin's. */
   readonly repo?: string
   /** Default: the pin's, else HEAD. */
   readonly ref?: string
   /** The tip REF must resolve to (a full or abbreviated id). */
   readonly commit?: string
-  readonly update?: boolean
-  /** Default `scripts/corpora/`. */
-  readonly pinDir?: string
-  /** Default `.corpora/<name>/`; replaced when the new corpus is whole. */
-  readonly corpusDir?: string
-  readonly now?: () => Date
-  readonly log?: (line: string) => void
 }
 
 /**
@@ -120,15 +102,8 @@ export interface GitFetchOptions {
  *   not in the repository.
  */
 export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSummary> {
-  const started = Date.now()
-  const now = options.now ?? (() => new Date())
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-  checkCorpusName(options.name)
-  const pinPath = join(options.pinDir ?? DEFAULT_PIN_DIR, `${options.name}.json`)
-  const dir = options.corpusDir ?? corpusDir(options.name)
-
-  const pinValue = await tryReadJson(pinPath)
-  const pin = pinValue === undefined ? undefined : decodeGitPin(pinValue, pinPath)
+  const start = await startFetch(options, decodeGitPin)
+  const { pin, pinPath, log } = start
   const usePin = pin !== undefined && options.update !== true
   const repo = options.repo ?? pin?.repo
   if (repo === undefined) throw new VstoreError('VSTORE_USAGE', 'no REPO given and no pin file names one', pinPath)
@@ -177,12 +152,12 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
     const mergeCount = Number(await runGit(['-C', repoDir, 'rev-list', '--count', '--merges', tip], repoDir))
     log(`${options.name}: ${ref} at ${tip}, ${commitCount} commits (${mergeCount} merges)`)
 
-    const writer = await CountingWriter.create(dir)
+    const writer = await CountingWriter.create(start.dir)
     for await (const record of importGit(repoDir, { refs: [tip] })) {
       await writer.add(record)
       if (writer.fileVersionCount % 5000 === 0) log(`${options.name}: ${writer.fileVersionCount} file versions`)
     }
-    const fetchedAt = now().toISOString()
+    const fetchedAt = start.now().toISOString()
     await writer.finish({
       kind: 'git',
       name: options.name,
@@ -203,20 +178,7 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
       const newPin: GitPin = { kind: 'git', name: options.name, repo, ref, commit: tip, ...(bundleSha256 === undefined ? {} : { bundleSha256 }), commitCount, resolvedAt: fetchedAt }
       await writeJson(pinPath, newPin)
     }
-    return {
-      name: options.name,
-      dir,
-      pinPath,
-      revisionCount: commitCount,
-      fileVersionCount: writer.fileVersionCount,
-      fileCount: writer.fileCount,
-      rawByteLength: writer.rawByteLength,
-      blobCount: writer.blobCount,
-      blobByteLength: writer.blobByteLength,
-      sourceByteLength: 0,
-      downloadedCount: 0,
-      elapsedMilliseconds: Date.now() - started,
-    }
+    return writer.summary(start, options.name, { revisionCount: commitCount, sourceByteLength: 0, downloadedCount: 0 })
   } finally {
     if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true })
   }
@@ -225,23 +187,9 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
 const USAGE = 'usage: fetch-git-corpus NAME [REPO] [--ref REF] [--commit SHA] [--update] [--pins DIR]   (REPO: a repository or a .bundle file)'
 
 async function main(argv: readonly string[]): Promise<void> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        ref: { type: 'string' }, commit: { type: 'string' }, update: { type: 'boolean' }, pins: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    })
-  } catch (error) {
-    throw new VstoreError('VSTORE_USAGE', `${(error as Error).message}; ${USAGE}`, 'arguments', { cause: error })
-  }
+  const parsed = parseCommandLine(argv, { ref: { type: 'string' }, commit: { type: 'string' }, update: { type: 'boolean' }, pins: { type: 'string' } }, USAGE)
+  if (parsed === undefined) return
   const { values, positionals } = parsed
-  if (values.help === true) {
-    process.stdout.write(`${USAGE}\n`)
-    return
-  }
   const [name, repo, ...rest] = positionals
   if (name === undefined || rest.length > 0) throw new VstoreError('VSTORE_USAGE', USAGE, 'arguments')
   const summary = await fetchGitCorpus({
@@ -255,7 +203,4 @@ async function main(argv: readonly string[]): Promise<void> {
   process.stdout.write(`${describeSummary(summary, 'commits')}\n`)
 }
 
-const invokedAs = process.argv[1]
-if (invokedAs !== undefined && import.meta.url === pathToFileURL(realpathSync(invokedAs)).href) {
-  await runMain('fetch-git-corpus', () => main(process.argv.slice(2)))
-}
+if (isMainModule(import.meta.url)) await runMain('fetch-git-corpus', () => main(process.argv.slice(2)))

@@ -5,12 +5,13 @@ import { copyFile, mkdir, readFile, writeFile as writeFileAsync } from 'node:fs/
 import { basename, dirname, join } from 'node:path'
 import { VstoreError, type VstoreCode } from '../../../lib/errors.js'
 import { importGit } from '../../../lib/import/git.js'
+import { compareVersions } from '../../../lib/import/npm.js'
+import { importReleases } from '../../../lib/import/releases.js'
 import type { TextRecord } from '../../../lib/store/types.js'
 import { readCorpus, readManifest } from '../../../scripts/corpus.js'
 import { decodeGitPin, fetchGitCorpus } from '../../../scripts/fetch-git-corpus.js'
 import {
-  checkTarball, compareVersions, decodeNpmPin, fetchNpmCorpus, integrityOf, packagePath, parseSpec, parseVersion, readPackageFiles,
-  releaseTexts, selectVersions, type LatestVersion, type NpmClient,
+  checkTarball, decodeNpmPin, fetchNpmCorpus, integrityOf, parseSpec, readRelease, selectSpecVersions, type NpmClient,
 } from '../../../scripts/fetch-npm-corpus.js'
 import { commit, expectedFileVersions, git, makeGitRepo, merge, branch, switchTo, writeFile, writeSymlink, deleteFile } from '../../helpers/git.js'
 import { makeTempDir } from '../../helpers/tmp.js'
@@ -33,49 +34,49 @@ async function throwsCode(t: ExecutionContext, run: () => unknown, code: VstoreC
 // ---------------------------------------------------------------------------------------------------------
 // Versions
 
+// compareVersions is lib/import/npm.ts's (tested in test/unit/import/npm.test.ts); the fetcher's pins rely on
+// the full SemVer 2.0 order, which these cases check beyond that file's.
 test('compareVersions follows semver precedence, prereleases before their release', t => {
   const ordered = ['0.9.0', '1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0', '1.2.0', '1.10.0', '2.0.0', '10.0.0']
   const shuffled = [...ordered].reverse().sort((a, b) => (a.length % 3) - (b.length % 3))
   t.deepEqual(shuffled.sort(compareVersions), ordered)
   t.is(compareVersions('1.0.0+build.2', '1.0.0+build.1'), 1) // equal precedence, ordered by text so sorting is stable
-})
-
-test('parseVersion accepts only semver versions', t => {
-  t.deepEqual(parseVersion('4.17.21'), { major: 4, minor: 17, patch: 21, prerelease: [] })
-  t.deepEqual(parseVersion('5.0.0-beta.3')?.prerelease, ['beta', 3])
-  for (const text of ['1.0', '01.0.0', '1.0.0-', 'latest', '1.0.0.0', '']) t.is(parseVersion(text), undefined, text)
-  t.throws(() => compareVersions('1.0', '1.0.0'), { instanceOf: RangeError })
+  for (const text of ['1.0', '01.0.0', '1.0.0-', 'latest', '1.0.0.0', '']) t.throws(() => compareVersions(text, '1.0.0'), { instanceOf: RangeError }, text)
 })
 
 const PUBLISHED = ['0.1.0', '2.0.0', '1.0.0', '1.1.0-rc.1', '1.1.0', '1.2.0', '2.0.0-beta.1', '1.10.0', '2.1.0', '3.0.0-dev.20240101']
 
 test('a bare package name selects every stable version in semver order', t => {
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo').selector), ['0.1.0', '1.0.0', '1.1.0', '1.2.0', '1.10.0', '2.0.0', '2.1.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo').selector), ['0.1.0', '1.0.0', '1.1.0', '1.2.0', '1.10.0', '2.0.0', '2.1.0'])
 })
 
-test('pkg@MAJOR selects the stable versions of that major', t => {
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@1').selector), ['1.0.0', '1.1.0', '1.2.0', '1.10.0'])
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@3').selector), [])
+test('pkg@MAJOR selects the stable versions of that major; pkg@RANGE those of the range', t => {
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@1').selector), ['1.0.0', '1.1.0', '1.2.0', '1.10.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@3').selector), [])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@^1.1').selector), ['1.1.0', '1.2.0', '1.10.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@>=1.2 <2.1').selector), ['1.2.0', '1.10.0', '2.0.0'])
 })
 
 test('pkg@everyN takes every N-th stable version from the first, and always the last', t => {
   const stable = ['0.1.0', '1.0.0', '1.1.0', '1.2.0', '1.10.0', '2.0.0', '2.1.0']
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@every3').selector), ['0.1.0', '1.2.0', '2.1.0'])
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@every4').selector), ['0.1.0', '1.10.0', '2.1.0'])
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@every1').selector), stable)
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@every100').selector), ['0.1.0', '2.1.0'])
-  t.deepEqual(selectVersions(['1.0.0'], parseSpec('demo@every2').selector), ['1.0.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@every3').selector), ['0.1.0', '1.2.0', '2.1.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@every4').selector), ['0.1.0', '1.10.0', '2.1.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@every1').selector), stable)
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@every100').selector), ['0.1.0', '2.1.0'])
+  t.deepEqual(selectSpecVersions(['1.0.0'], parseSpec('demo@every2').selector), ['1.0.0'])
 })
 
 test('pkg@X.Y.Z selects that version, even a prerelease', t => {
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@2.0.0-beta.1').selector), ['2.0.0-beta.1'])
-  t.deepEqual(selectVersions(PUBLISHED, parseSpec('demo@9.9.9').selector), [])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@2.0.0-beta.1').selector), ['2.0.0-beta.1'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@1.2.0').selector), ['1.2.0'])
+  t.deepEqual(selectSpecVersions(PUBLISHED, parseSpec('demo@9.9.9').selector), [])
 })
 
-test('parseSpec reads scoped names and rejects anything else', t => {
-  t.deepEqual(parseSpec('@types/node@20'), { packageName: '@types/node', selector: { kind: 'major', major: 20 } })
-  t.deepEqual(parseSpec('@types/node'), { packageName: '@types/node', selector: { kind: 'all' } })
-  for (const spec of ['demo@every0', 'demo@latest', 'demo@^1.0.0', '-rf', 'a b', '', 'demo@']) {
+test('parseSpec reads scoped names and rejects anything else as VSTORE_USAGE', t => {
+  t.deepEqual(parseSpec('@types/node@20'), { packageName: '@types/node', selector: { kind: 'range', range: '20' } })
+  t.deepEqual(parseSpec('@types/node'), { packageName: '@types/node', selector: { kind: 'range', range: '*' } })
+  t.deepEqual(parseSpec('@types/node@every5'), { packageName: '@types/node', selector: { kind: 'every', step: 5 } })
+  for (const spec of ['demo@every0', 'demo@every', 'demo@1@every2', 'demo@latest', '-rf', 'a b', '', '@']) {
     t.throws(() => parseSpec(spec), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, spec)
   }
 })
@@ -83,8 +84,14 @@ test('parseSpec reads scoped names and rejects anything else', t => {
 // ---------------------------------------------------------------------------------------------------------
 // Tarballs
 
-/** Writes `files` under `<dir>/package/` and packs them with the system tar; returns the .tgz bytes. */
-async function makeTgz(t: ExecutionContext, files: Record<string, string>, options: { format?: string; extra?: (root: string) => void; tarArguments?: string[] } = {}): Promise<Uint8Array> {
+/**
+ * Writes `files` under `<dir>/package/` and packs them with the system tar (`members` in their order, default
+ * the whole folder); returns the .tgz bytes.
+ */
+async function makeTgz(
+  t: ExecutionContext, files: Record<string, string>,
+  options: { extra?: (root: string) => void; tarArguments?: string[]; members?: string[] } = {},
+): Promise<Uint8Array> {
   const root = await makeTempDir(t, 'vstore-tgz-')
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, 'package', path)), { recursive: true })
@@ -92,50 +99,38 @@ async function makeTgz(t: ExecutionContext, files: Record<string, string>, optio
   }
   options.extra?.(root)
   const output = join(root, 'out.tgz')
-  execFileSync('tar', ['-czf', output, ...(options.format === undefined ? [] : [`--format=${options.format}`]), ...(options.tarArguments ?? []), '-C', root, 'package'], { stdio: 'pipe' })
+  execFileSync('tar', ['-czf', output, ...(options.tarArguments ?? []), '-C', root, ...(options.members ?? ['package'])], { stdio: 'pipe' })
   return new Uint8Array(await readFile(output))
 }
 
-const LONG_PATH = `${'deep/'.repeat(30)}file-with-a-long-name.js` // > 100 bytes: needs the ustar prefix, a GNU long name or pax
-
-for (const format of ['gnu', 'posix', 'ustar']) {
-  test(`readPackageFiles strips package/ and keeps regular files only (tar --format=${format})`, async t => {
-    const tgz = await makeTgz(t, { 'package.json': '{}', 'lib/a.js': 'a', [LONG_PATH]: 'long', 'empty.txt': '' }, {
-      format,
-      extra: root => execFileSync('ln', ['-s', 'lib/a.js', join(root, 'package', 'link.js')]),
-    })
-    const files = readPackageFiles(tgz, 'demo@1.0.0')
-    t.deepEqual([...files.keys()], [LONG_PATH, 'empty.txt', 'lib/a.js', 'package.json'])
-    t.deepEqual(Buffer.from(files.get(LONG_PATH) as Uint8Array).toString(), 'long')
-    t.is(files.get('empty.txt')?.length, 0)
-  })
+/** The .tgz of `makeTgz`, written as `<dir>/demo-1.0.0.tgz` for `readRelease`. */
+async function makeTgzFile(t: ExecutionContext, files: Record<string, string>, options: Parameters<typeof makeTgz>[2] = {}): Promise<string> {
+  const path = join(await makeTempDir(t, 'vstore-tgz-file-'), 'demo-1.0.0.tgz')
+  await writeFileAsync(path, await makeTgz(t, files, options))
+  return path
 }
 
-test('a tarball entry with a .. segment is rejected', async t => {
-  const tgz = await makeTgz(t, { 'a.js': 'a', evil: 'x' }, { tarArguments: ['--transform', 's,^package/evil$,package/../evil,'] })
-  t.throws(() => readPackageFiles(tgz, 'demo@1.0.0'), { code: 'VSTORE_IMPORT' })
+async function readReleaseRecords(path: string): Promise<TextRecord[]> {
+  const records: TextRecord[] = []
+  for await (const record of importReleases([await readRelease('demo', '1.0.0', path)])) records.push(record)
+  return records
+}
+
+test('readRelease gives the regular files sorted by path, whatever order the tarball lists them', async t => {
+  const path = await makeTgzFile(t, { 'z.js': 'z', 'lib/a.js': 'a', 'package.json': '{}', 'empty.txt': '' }, {
+    members: ['package/z.js', 'package/package.json', 'package/link.js', 'package/lib/a.js', 'package/empty.txt'],
+    extra: root => execFileSync('ln', ['-s', 'lib/a.js', join(root, 'package', 'link.js')]),
+  })
+  const records = await readReleaseRecords(path)
+  t.deepEqual(records.map(record => record.file), ['demo/empty.txt', 'demo/lib/a.js', 'demo/package.json', 'demo/z.js'])
+  t.true(records.every(record => record.rev === 'demo@1.0.0' && record.parents.length === 0))
 })
 
-test('a tarball entry with an absolute path is rejected', async t => {
-  const tgz = await makeTgz(t, { 'a.js': 'a', evil: 'x' }, { tarArguments: ['-P', '--transform', 's,^package/evil$,/etc/evil,'] })
-  t.throws(() => readPackageFiles(tgz, 'demo@1.0.0'), { code: 'VSTORE_IMPORT' })
-})
-
-test('packagePath strips the top folder, whatever its name, and refuses to leave it', t => {
-  t.is(packagePath('package/lib/a.js', 'w'), 'lib/a.js')
-  t.is(packagePath('./package/./lib//a.js', 'w'), 'lib/a.js')
-  t.is(packagePath('express-1.0/index.js', 'w'), 'index.js') // old tarballs did not all use package/
-  t.is(packagePath('package', 'w'), undefined)
-  t.is(packagePath('README', 'w'), undefined)
-  for (const path of ['../x', 'package/../../x', 'package/a/../../b', '/etc/passwd', 'C:/x', 'package/..\\..\\x', '\\x']) {
-    t.throws(() => packagePath(path, 'w'), { code: 'VSTORE_IMPORT' }, path)
+test('a tarball entry with a .. segment or an absolute path is refused', async t => {
+  for (const target of ['package/../evil', '/etc/evil']) {
+    const path = await makeTgzFile(t, { 'a.js': 'a', evil: 'x' }, { tarArguments: ['-P', '--transform', `s,^package/evil$,${target},`] })
+    await t.throwsAsync(readReleaseRecords(path), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' }, target)
   }
-})
-
-test('a damaged tarball is an error, not a crash', async t => {
-  const tgz = await makeTgz(t, { 'a.js': 'a'.repeat(2000) })
-  t.throws(() => readPackageFiles(tgz.subarray(0, 10), 'w'), { instanceOf: VstoreError })
-  t.throws(() => readPackageFiles(utf8('not gzip'), 'w'), { code: 'VSTORE_CORRUPT' })
 })
 
 test('checkTarball compares the strongest integrity hash and the sha256', t => {
@@ -148,7 +143,7 @@ test('checkTarball compares the strongest integrity hash and the sha256', t => {
 })
 
 // ---------------------------------------------------------------------------------------------------------
-// Per-file linear history
+// A package's releases, for fetchNpmCorpus
 
 const RELEASES: Record<string, Record<string, string>> = {
   '1.0.0': { 'a.txt': 'A1', 'b.txt': 'B1', 'lib/c.js': 'C1' },
@@ -156,7 +151,11 @@ const RELEASES: Record<string, Record<string, string>> = {
   '2.0.0': { 'a.txt': 'A2', 'b.txt': 'B3', 'lib/c.js': 'C3' }, // a unchanged, b changes, c back
 }
 
-/** What the rule gives for RELEASES of `demo` then `other@1.0.0` (with its own a.txt). */
+/**
+ * What `importReleases`' rule gives for RELEASES of `demo` then `other@1.0.0` (with its own a.txt): each file
+ * version names its previous stored version, unchanged files make no text, and c.js, missing from 1.1.0,
+ * continues from 1.0.0 when it comes back.
+ */
 function expectedTexts(): { file: string; rev: string; parents: string[]; text: string }[] {
   return [
     { file: 'demo/a.txt', rev: 'demo@1.0.0', parents: [], text: 'A1' },
@@ -171,16 +170,6 @@ function expectedTexts(): { file: string; rev: string; parents: string[]; text: 
 
 const readable = (records: readonly Pick<TextRecord, 'file' | 'rev' | 'parents' | 'text'>[]) =>
   records.map(({ file, rev, parents, text }) => ({ file, rev, parents: [...parents], text: Buffer.from(text).toString() }))
-
-test('each file version names its previous stored version; unchanged files make no text; a returning file continues', async t => {
-  const latest = new Map<string, LatestVersion>()
-  const records: TextRecord[] = []
-  for (const [version, files] of Object.entries(RELEASES)) {
-    records.push(...releaseTexts(latest, 'demo', version, readPackageFiles(await makeTgz(t, files), version)))
-  }
-  records.push(...releaseTexts(latest, 'other', '1.0.0', readPackageFiles(await makeTgz(t, { 'a.txt': 'A1' }), 'other')))
-  t.deepEqual(readable(records), expectedTexts())
-})
 
 // ---------------------------------------------------------------------------------------------------------
 // fetchNpmCorpus with a stand-in registry (no network)
