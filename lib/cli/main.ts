@@ -3,13 +3,10 @@ import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { importFastExport } from '../import/fast-export.js'
-import { importNpm } from '../import/npm.js'
-import { importTarballs } from '../import/tar.js'
 import { Store, VstoreError, importGit, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
-import { jsonProgress, terminalProgress, type ProgressView } from './progress.js'
+import type { ProgressView } from './progress.js'
 import { formatBytes, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
 
 /** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
@@ -17,9 +14,9 @@ export interface Output {
   write(bytes: Uint8Array | string): Promise<void>
   error(line: string): void
   /** A live progress line where stderr is a terminal (nothing elsewhere). */
-  terminalProgress(): ProgressView
+  terminalProgress(): Promise<ProgressView>
   /** Progress as JSON lines on stderr. */
-  jsonProgress(): ProgressView
+  jsonProgress(): Promise<ProgressView>
 }
 
 function storeOptions(command: Command, create: boolean): StoreOptions {
@@ -111,7 +108,7 @@ function releaseLookups(store: Store): { previous: (file: string) => Promise<{ r
 async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>): Promise<number> {
   const started = performance.now()
   const existed = await pathExists(command.store)
-  const progress = command.json ? output.jsonProgress() : command.quiet ? undefined : output.terminalProgress()
+  const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
   try {
     summary = await withStore(command, true, async store => {
@@ -171,6 +168,8 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       }))
     }
     case 'import-tar': {
+      // Importers and the progress line load only for the commands that use them: start-up counts for extract.
+      const { importTarballs } = await import('../import/tar.js')
       return runImport(command, output, store => importTarballs(command.positionals, {
         ...(command.revs.length > 0 ? { revs: command.revs } : {}),
         ...releaseLookups(store),
@@ -178,6 +177,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'import-npm': {
       const cacheDir = command.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vstore', 'npm')
+      const { importNpm } = await import('../import/npm.js')
       return runImport(command, output, store => importNpm(command.positionals, {
         cacheDir,
         ...releaseLookups(store),
@@ -185,6 +185,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       }))
     }
     case 'import-fast-export': {
+      const { importFastExport } = await import('../import/fast-export.js')
       return runImport(command, output, () => importFastExport(stdin))
     }
     case 'extract': {
@@ -286,8 +287,8 @@ function processOutput(): Output {
     error(line) {
       process.stderr.write(`${line}\n`)
     },
-    terminalProgress: () => terminalProgress(process.stderr),
-    jsonProgress: () => jsonProgress(line => process.stderr.write(line)),
+    terminalProgress: async () => (await import('./progress.js')).terminalProgress(process.stderr),
+    jsonProgress: async () => (await import('./progress.js')).jsonProgress(line => process.stderr.write(line)),
   }
 }
 
