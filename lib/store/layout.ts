@@ -9,6 +9,11 @@ export function packsPath(dir: string): string {
   return join(dir, 'packs')
 }
 
+/** Who has the store open (informational: LevelDB's lock on index/ is the lock). */
+export function ownerPath(dir: string): string {
+  return join(dir, 'owner.json')
+}
+
 /** Temporary files of the writer (insert spills); whatever is here when a store is opened is a dead writer's. */
 export function tmpPath(dir: string): string {
   return join(dir, 'tmp')

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open as openFile, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
@@ -14,7 +15,7 @@ import {
 } from '../index/records.js'
 import { writeOrder } from '../order/graph.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
-import { indexPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
+import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { TextSpill, type SpillRef } from './spill.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
@@ -153,6 +154,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Who the owner file says holds the store, in words. */
+async function describeOwner(dir: string): Promise<string> {
+  try {
+    const owner = JSON.parse(await readFile(ownerPath(dir), 'utf8')) as { pid?: unknown; host?: unknown; since?: unknown; command?: unknown }
+    return `pid ${String(owner.pid)} on ${String(owner.host)} since ${String(owner.since)}: ${String(owner.command)}`
+  } catch {
+    return 'holder unknown'
+  }
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -203,7 +214,18 @@ export class Store {
       await Store.createIndex(dir)
     }
     await mkdir(packsPath(dir), { recursive: true })
-    const db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
+    let db: KeyValueStore
+    try {
+      db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
+    } catch (error) {
+      if (error instanceof VstoreError && error.code === 'VSTORE_LOCKED') {
+        throw new VstoreError('VSTORE_LOCKED', `store is open in another process (${await describeOwner(dir)})`, dir, { cause: error })
+      }
+      throw error
+    }
+    // LevelDB's lock is the lock (the kernel drops it when its process dies, so a dead owner never
+    // blocks anyone); this file only says who holds it, for the next process's error message.
+    await writeFile(ownerPath(dir), `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), command: process.argv.slice(1).join(' ') })}\n`)
     const store = new Store(dir, db, { ...settings, codecInstance })
     try {
       await store.load()
