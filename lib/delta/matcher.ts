@@ -120,7 +120,9 @@ export class DeltaSource {
     }
     // Keep chains short as a group grows past what it was sized for (a group of versions of a large
     // file): at two blocks a bucket, four times the buckets.
-    if (this.blockCount > 2 * this.heads.length && this.shift > 8) this.rehash(this.shift - 2)
+    let shift = this.shift
+    while (this.blockCount > 2 * 2 ** (32 - shift) && shift > 8) shift -= 2
+    if (shift !== this.shift) this.rehash(shift)
   }
 
   private growBlocks(): void {

@@ -57,11 +57,14 @@ export class GroupBuilder {
     const header = encodeRecordHeader(useDelta ? RECORD_DELTA : RECORD_FULLTEXT, bodyByteLength)
     const recordStart = this.source.byteLength
     const recordEnd = recordStart + header.length + bodyByteLength
-    const largest = text.length > this.largest.byteLength ? { byteLength: text.length, file } : this.largest
-    const sameFile = file !== undefined && file === largest.file
-    const cap = sameFile ? Math.max(this.options.maxContentByteLength, Math.floor((this.options.largeTextFactor ?? 0) * largest.byteLength)) : this.options.maxContentByteLength
+    // Only versions of the file the group's largest text so far belongs to may pass the cap.
+    const previous = this.largest
+    const sameFile = file !== undefined && file === previous.file
+    const cap = sameFile
+      ? Math.max(this.options.maxContentByteLength, Math.floor((this.options.largeTextFactor ?? 0) * Math.max(previous.byteLength, text.length)))
+      : this.options.maxContentByteLength
     if (this.records.length > 0 && recordEnd > cap) return undefined
-    this.largest = largest
+    if (text.length > previous.byteLength) this.largest = { byteLength: text.length, file }
     this.source.appendOpaque(header)
     if (useDelta) this.source.append(delta.body, delta.literalRanges)
     else this.source.append(text, [[0, text.length]])

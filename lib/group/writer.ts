@@ -59,6 +59,7 @@ export class GroupWriter<Id> {
   private inFlight: Promise<Pending<Id>[]> | undefined
   /** Stored bytes per content byte of the last group compressed: how much content the read budget holds. */
   private storedPerContentByte = 0.25
+  private aborted = false
 
   constructor(
     private readonly policy: GroupPolicy,
@@ -129,6 +130,16 @@ export class GroupWriter<Id> {
     this.inFlight = flight
   }
 
+  /**
+   * Stops the writer after its caller failed: the group compressing in the background is waited for
+   * and never handed on, so nothing reaches the sink once the caller starts undoing what it wrote.
+   */
+  async abort(): Promise<void> {
+    this.aborted = true
+    this.pending = []
+    await this.settle().catch(() => undefined)
+  }
+
   private async settle(): Promise<Pending<Id>[]> {
     const flight = this.inFlight
     this.inFlight = undefined
@@ -156,11 +167,13 @@ export class GroupWriter<Id> {
     let leftover: Pending<Id>[] = []
     for (;;) {
       const { bytes, headerByteLength } = await encodeGroup(content, this.policy.codec)
-      if (content.length > 0) this.storedPerContentByte = bytes.length / content.length
+      // A small group (the last before a commit) says little about the next one.
+      if (content.length >= 64 * 1024) this.storedPerContentByte = (bytes.length - headerByteLength) / content.length
       const measures = await measurePrefixes(this.policy.codec, bytes.subarray(headerByteLength), records.map(r => r.range.recordEnd), this.policy.readChunkByteLength)
       const reads = measures.map(m => headerByteLength + m.storedByteLength)
       const cutAt = reads.findIndex((read, i) => i > 0 && read > Math.max(this.policy.maxReadByteLength, (records[i] as Pending<Id>).textByteLength))
       if (cutAt < 0) {
+        if (this.aborted) return []
         await this.onSealed({
           bytes,
           contentByteLength: content.length,

@@ -192,6 +192,7 @@ export class Store {
   private readonly packs = new Map<number, PackFile>()
   private readonly packStates = new Map<number, PackState>()
   private closed = false
+  private inserting = false
 
   private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: Settings & { codecInstance: EntropyCodec }) {}
 
@@ -531,6 +532,17 @@ export class Store {
    */
   async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions = {}): Promise<InsertSummary> {
     this.checkOpen()
+    // Two inserts would append at the same pack offsets; one process has one writer at a time.
+    if (this.inserting) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
+    this.inserting = true
+    try {
+      return await this.insertAlone(records, options)
+    } finally {
+      this.inserting = false
+    }
+  }
+
+  private async insertAlone(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions): Promise<InsertSummary> {
     await mkdir(tmpPath(this.dir), { recursive: true })
     const spill = new TextSpill(tmpPath(this.dir), `insert-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
     try {
@@ -710,7 +722,9 @@ export class Store {
       }
       await commit()
     } catch (error) {
-      // What was not committed is not indexed: drop what it appended to the packs.
+      // What was not committed is not indexed: stop the group still compressing in the background
+      // (it would append after the rollback), then drop what this insert appended to the packs.
+      await writer.abort()
       await this.rollback(touched)
       throw error
     }

@@ -128,3 +128,9 @@ test('versions of a file larger than the cap share a group as deltas, up to larg
   t.truthy(alone.tryAdd(big, 'big.bin'))
   t.is(alone.tryAdd(older, 'big.bin'), undefined)
 })
+
+test('a text of another file larger than the cap does not join a group past the cap', t => {
+  const builder = new GroupBuilder({ maxContentByteLength: 1000, largeTextFactor: 1.5 })
+  t.truthy(builder.tryAdd(Uint8Array.from({ length: 600 }, (_, i) => i % 251), 'a.txt'))
+  t.is(builder.tryAdd(Uint8Array.from({ length: 1200 }, (_, i) => (i * 13) % 241), 'b.bin'), undefined)
+})

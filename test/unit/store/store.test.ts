@@ -749,3 +749,29 @@ test('with checkpoints, an insert that fails half-way keeps whole files it commi
   }
   t.is(new Set(rows.map(r => r.hash)).size, places.size)
 })
+
+test('an insert that fails while a group compresses in the background writes nothing after its rollback; the next insert works', async t => {
+  const { dir, store } = await newStore(t)
+  // Six 1.5 MB texts of different files: groups seal while later texts are being deltaed.
+  const records = Array.from({ length: 6 }, (_, i) => record(`f${i}`, 'r', [], prose(30_000, 300 + i)))
+  const failing = store.insert(records, {
+    onProgress: p => {
+      if (p.phase === 'writing' && p.writtenTextCount === 2) throw new Error('cancelled')
+    },
+  })
+  await t.throwsAsync(failing, { message: 'cancelled' })
+  const right = await packFiles(dir)
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  t.deepEqual(await packFiles(dir), right, 'no group appears after the rollback')
+  await store.insert([record('g', 'r', [], 'after')])
+  sameBytes(t, await store.get('g', 'r'), utf8('after'), 'the next insert')
+  t.deepEqual((await store.verify()).problems, [])
+})
+
+test('two inserts at once on one store: the second is refused with VSTORE_LOCKED', async t => {
+  const { store } = await newStore(t)
+  const first = store.insert(sampleHistory())
+  await expectCode(t, store.insert([record('z', 'r', [], 'z')]), 'VSTORE_LOCKED')
+  await first
+  await expectTexts(t, store, sampleHistory())
+})
