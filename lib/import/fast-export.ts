@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
-import { ByteStreamReader } from './tar.js'
+import { ByteStreamReader } from './byte-stream.js'
 
 export interface FastExportImportOptions {
   /** Names the stream in errors, as `<where>@<byte offset>`; default `fast-export`. */

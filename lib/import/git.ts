@@ -8,9 +8,9 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { isUtf8 } from 'node:buffer'
-import type { Readable } from 'node:stream'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
+import { ByteStreamReader } from './byte-stream.js'
 
 export interface GitImportOptions {
   /**
@@ -228,7 +228,7 @@ async function countChildren(gitBinary: string, repoPath: string, revisionArgume
     const childCounts = new Map<string, number>()
     const walkedIds = new Set<string>()
     for (;;) {
-      const line = await revList.stdout.readUntil(LINE_FEED)
+      const line = (await revList.stdout.readUntil(LINE_FEED))?.bytes
       if (line === undefined) break
       const ids = parseObjectIds(line, 'rev-list', repoPath)
       const [commitId, ...parentIds] = ids
@@ -255,9 +255,9 @@ async function countChildren(gitBinary: string, repoPath: string, revisionArgume
 async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitCommit> {
   let commit: { id: string; parentIds: string[]; changes: GitChange[] } | undefined
   for (;;) {
-    const token = await log.stdout.readUntil(NUL)
+    const token = (await log.stdout.readUntil(NUL))?.bytes
     if (token === undefined) break
-    const text = token.toString('latin1').replace(/^\n+/, '')
+    const text = latin1(token).replace(/^\n+/, '')
     if (text === '') continue
     if (text.startsWith('commit ')) {
       if (commit !== undefined) yield commit
@@ -268,16 +268,16 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
       commit = { id, parentIds, changes: [] }
     } else if (text.startsWith(':') && commit !== undefined) {
       const fields = text.slice(1).split(' ')
-      const pathBytes = await log.stdout.readUntil(NUL)
+      const pathBytes = (await log.stdout.readUntil(NUL))?.bytes
       const [, dstModeText, , blobId] = fields
       if (fields.length !== 5 || dstModeText === undefined || !/^[0-7]{6}$/.test(dstModeText) ||
         blobId === undefined || !OBJECT_ID.test(blobId) || pathBytes === undefined) {
         throw new VstoreError('VSTORE_IMPORT', `git log: bad change line ${JSON.stringify(text)} in commit ${commit.id}`, where)
       }
       if (!isUtf8(pathBytes)) {
-        throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${pathBytes.toString('latin1')}`, where)
+        throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${latin1(pathBytes)}`, where)
       }
-      commit.changes.push({ path: pathBytes.toString('utf8'), mode: Number.parseInt(dstModeText, 8), blobId })
+      commit.changes.push({ path: new TextDecoder().decode(pathBytes), mode: Number.parseInt(dstModeText, 8), blobId })
     } else {
       throw new VstoreError('VSTORE_IMPORT', `git log: unexpected output ${JSON.stringify(text.slice(0, 100))}`, where)
     }
@@ -285,88 +285,33 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
   if (commit !== undefined) yield commit
 }
 
-function parseObjectIds(line: Buffer, command: string, where: string): string[] {
-  const ids = line.toString('latin1').split(' ').filter(field => field !== '')
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+function parseObjectIds(line: Uint8Array, command: string, where: string): string[] {
+  const ids = latin1(line).split(' ').filter(field => field !== '')
   if (!ids.every(id => OBJECT_ID.test(id))) {
-    throw new VstoreError('VSTORE_IMPORT', `git ${command}: bad line ${JSON.stringify(line.toString('latin1'))}`, where)
+    throw new VstoreError('VSTORE_IMPORT', `git ${command}: bad line ${JSON.stringify(latin1(line))}`, where)
   }
   return ids
 }
 
 /** Reads the answer to one `<blobId>\n` request: `<id> blob <byteLength>\n<bytes>\n`. */
 async function readBlob(catFile: GitProcess, blobId: string, where: string): Promise<Uint8Array> {
-  const header = await catFile.stdout.readUntil(LINE_FEED)
+  const header = (await catFile.stdout.readUntil(LINE_FEED))?.bytes
   if (header === undefined) throw await catFile.failure(`git cat-file ended before blob ${blobId}`)
-  const headerText = header.toString('latin1')
+  const headerText = latin1(header)
   const [id, type, byteLengthText] = headerText.split(' ')
   if (id !== blobId || type !== 'blob' || byteLengthText === undefined || !/^\d{1,15}$/.test(byteLengthText)) {
     throw new VstoreError('VSTORE_IMPORT', `git cat-file: expected blob ${blobId}, got ${JSON.stringify(headerText)}`, where)
   }
-  const text = await catFile.stdout.readExactly(Number(byteLengthText))
-  const terminator = await catFile.stdout.readExactly(1)
-  if (text === undefined || terminator === undefined) throw await catFile.failure(`git cat-file ended inside blob ${blobId}`)
+  const byteLength = Number(byteLengthText)
+  const text = await catFile.stdout.read(byteLength)
+  const terminator = await catFile.stdout.read(1)
+  if (text.length !== byteLength || terminator.length !== 1) throw await catFile.failure(`git cat-file ended inside blob ${blobId}`)
   if (terminator[0] !== LINE_FEED) throw new VstoreError('VSTORE_IMPORT', `git cat-file: no line feed after blob ${blobId}`, where)
   return text
-}
-
-/** Reads a byte stream by delimiter or by length, copying large reads once and never re-scanning. */
-class ByteStreamReader {
-  readonly #chunks: AsyncIterator<unknown>
-  #buffer: Buffer = Buffer.alloc(0)
-  #offset = 0
-
-  constructor(stream: Readable) {
-    this.#chunks = stream[Symbol.asyncIterator]()
-  }
-
-  /** The bytes before the next `delimiter` (consumed, not returned); at the end, the rest; undefined when none. */
-  async readUntil(delimiter: number): Promise<Buffer | undefined> {
-    let searchFrom = this.#offset
-    for (;;) {
-      const end = this.#buffer.indexOf(delimiter, searchFrom)
-      if (end !== -1) {
-        const token = this.#buffer.subarray(this.#offset, end)
-        this.#offset = end + 1
-        return token
-      }
-      const restByteLength = this.#buffer.byteLength - this.#offset
-      if (!(await this.#pull())) {
-        if (restByteLength === 0) return undefined
-        const token = this.#buffer.subarray(this.#offset)
-        this.#offset = this.#buffer.byteLength
-        return token
-      }
-      searchFrom = restByteLength
-    }
-  }
-
-  /** Exactly `byteLength` bytes in a new array, or undefined when the stream ends first. */
-  async readExactly(byteLength: number): Promise<Uint8Array | undefined> {
-    const bytes = new Uint8Array(byteLength)
-    let filled = 0
-    while (filled < byteLength) {
-      if (this.#offset === this.#buffer.byteLength && !(await this.#pull())) return undefined
-      const take = Math.min(byteLength - filled, this.#buffer.byteLength - this.#offset)
-      bytes.set(this.#buffer.subarray(this.#offset, this.#offset + take), filled)
-      this.#offset += take
-      filled += take
-    }
-    return bytes
-  }
-
-  /** Appends the next chunk to the unread bytes; false at the end of the stream. */
-  async #pull(): Promise<boolean> {
-    const next = await this.#chunks.next()
-    if (next.done === true) return false
-    const chunk: unknown = next.value
-    if (!(chunk instanceof Uint8Array)) throw new Error('vstore bug: git output stream is not in byte mode')
-    const chunkBytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    this.#buffer = this.#offset === this.#buffer.byteLength
-      ? chunkBytes
-      : Buffer.concat([this.#buffer.subarray(this.#offset), chunkBytes])
-    this.#offset = 0
-    return true
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
