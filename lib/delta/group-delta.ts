@@ -28,26 +28,48 @@ export function encodeDelta(targetByteLength: number, instructions: readonly Del
   return writer.finish()
 }
 
-/** Parses a delta body without applying it (for dumps and tests). */
-export function decodeDeltaInstructions(body: Uint8Array, where: string, limits: DecodeLimits): {
-  targetByteLength: number
-  instructions: DeltaInstruction[]
-} {
+interface DeltaVisitor {
+  /** Called once with the target length, before any instruction. */
+  start(targetByteLength: number, reader: ByteReader): void
+  insert(bytes: Uint8Array, produced: number): void
+  copy(offset: number, byteLength: number, produced: number, reader: ByteReader): void
+}
+
+/**
+ * Reads a delta body, handing each instruction to `visitor`, and checks what every reader of the
+ * format must: the target length within `limits`, no zero-length instruction, never more than the
+ * target, and exactly the target in the end.
+ */
+function walkDelta(body: Uint8Array, where: string, limits: DecodeLimits, visitor: DeltaVisitor): void {
   const reader = new ByteReader(body, where)
   const targetByteLength = reader.varint()
   if (targetByteLength > limits.maxTextByteLength) throw reader.error('VSTORE_LIMIT', `target is ${targetByteLength} bytes`)
-  const instructions: DeltaInstruction[] = []
+  visitor.start(targetByteLength, reader)
   let produced = 0
   while (!reader.atEnd) {
     const op = reader.varint()
     const byteLength = Math.floor(op / 2)
     if (byteLength === 0) throw reader.error('VSTORE_CORRUPT', 'zero-length instruction')
     if (produced + byteLength > targetByteLength) throw reader.error('VSTORE_CORRUPT', 'instructions produce more than the target length')
-    if (op % 2 === 0) instructions.push({ kind: 'insert', bytes: reader.take(byteLength) })
-    else instructions.push({ kind: 'copy', offset: reader.varint(), byteLength })
+    if (op % 2 === 0) visitor.insert(reader.take(byteLength), produced)
+    else visitor.copy(reader.varint(), byteLength, produced, reader)
     produced += byteLength
   }
   if (produced !== targetByteLength) throw reader.error('VSTORE_CORRUPT', `instructions produce ${produced} bytes, target is ${targetByteLength}`)
+}
+
+/** Parses a delta body without applying it (for dumps and tests). */
+export function decodeDeltaInstructions(body: Uint8Array, where: string, limits: DecodeLimits): {
+  targetByteLength: number
+  instructions: DeltaInstruction[]
+} {
+  let targetByteLength = 0
+  const instructions: DeltaInstruction[] = []
+  walkDelta(body, where, limits, {
+    start: length => { targetByteLength = length },
+    insert: bytes => { instructions.push({ kind: 'insert', bytes }) },
+    copy: (offset, byteLength) => { instructions.push({ kind: 'copy', offset, byteLength }) },
+  })
   return { targetByteLength, instructions }
 }
 
@@ -56,31 +78,22 @@ export function decodeDeltaInstructions(body: Uint8Array, where: string, limits:
  * @throws VSTORE_CORRUPT for a copy outside the source or a length mismatch; VSTORE_LIMIT past `limits`.
  */
 export function applyDelta(source: Uint8Array, body: Uint8Array, where: string, limits: DecodeLimits): Uint8Array {
-  const reader = new ByteReader(body, where)
-  const targetByteLength = reader.varint()
-  if (targetByteLength > limits.maxTextByteLength) throw reader.error('VSTORE_LIMIT', `target is ${targetByteLength} bytes`)
-  // A delta cannot produce more than its insert bytes plus copies; bound the allocation by what the body could justify.
-  if (targetByteLength > (body.length + 1) * Math.max(1, source.length)) {
-    throw reader.error('VSTORE_CORRUPT', `target of ${targetByteLength} bytes cannot come from this body and source`)
-  }
-  const target = new Uint8Array(targetByteLength)
-  let produced = 0
-  while (!reader.atEnd) {
-    const op = reader.varint()
-    const byteLength = Math.floor(op / 2)
-    if (byteLength === 0) throw reader.error('VSTORE_CORRUPT', 'zero-length instruction')
-    if (produced + byteLength > targetByteLength) throw reader.error('VSTORE_CORRUPT', 'instructions produce more than the target length')
-    if (op % 2 === 0) {
-      target.set(reader.take(byteLength), produced)
-    } else {
-      const offset = reader.varint()
+  let target = new Uint8Array(0)
+  walkDelta(body, where, limits, {
+    start: (targetByteLength, reader) => {
+      // A delta cannot produce more than its insert bytes plus copies; bound the allocation by what the body could justify.
+      if (targetByteLength > (body.length + 1) * Math.max(1, source.length)) {
+        throw reader.error('VSTORE_CORRUPT', `target of ${targetByteLength} bytes cannot come from this body and source`)
+      }
+      target = new Uint8Array(targetByteLength)
+    },
+    insert: (bytes, produced) => { target.set(bytes, produced) },
+    copy: (offset, byteLength, produced, reader) => {
       if (offset + byteLength > source.length) {
         throw reader.error('VSTORE_CORRUPT', `copy of ${byteLength} bytes at ${offset} passes the source end ${source.length}`)
       }
       target.set(source.subarray(offset, offset + byteLength), produced)
-    }
-    produced += byteLength
-  }
-  if (produced !== targetByteLength) throw reader.error('VSTORE_CORRUPT', `instructions produce ${produced} bytes, target is ${targetByteLength}`)
+    },
+  })
   return target
 }
