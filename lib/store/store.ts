@@ -804,17 +804,11 @@ export class Store {
     }
   }
 
-  private async readWholeGroup(packId: number, groupOffset: number): Promise<{ header: GroupHeader; content: Uint8Array }> {
-    const where = `${packName(packId)}@${groupOffset}`
-    const pack = this.packs.get(packId)
-    const state = this.packStates.get(packId)
-    if (pack === undefined || state === undefined) throw new VstoreError('VSTORE_NOT_FOUND', 'no such pack', where)
-    if (groupOffset < PACK_HEADER_BYTE_LENGTH || groupOffset >= state.committedByteLength) throw new VstoreError('VSTORE_NOT_FOUND', 'offset outside the pack', where)
-    const headerBytes = await pack.read(groupOffset, Math.min(MAX_GROUP_HEADER_BYTE_LENGTH, state.committedByteLength - groupOffset))
-    const header = decodeGroupHeader(headerBytes, where, DEFAULT_GROUP_LIMITS)
-    const groupByteLength = header.headerByteLength + header.storedByteLength
-    if (groupOffset + groupByteLength > state.committedByteLength) throw new VstoreError('VSTORE_CORRUPT', 'group runs past the committed end of the pack', where)
-    return decodeGroup(await pack.read(groupOffset, groupByteLength), where, DEFAULT_GROUP_LIMITS)
+  /** Reads and decodes a whole group that `groups()` found (its header read and bounds checked there). */
+  private async readWholeGroup(group: { packId: number; groupOffset: number; header: GroupHeader }): Promise<Uint8Array> {
+    const { packId, groupOffset, header } = group
+    const bytes = await (this.packs.get(packId) as PackFile).read(groupOffset, header.headerByteLength + header.storedByteLength)
+    return (await decodeGroup(bytes, `${packName(packId)}@${groupOffset}`, DEFAULT_GROUP_LIMITS)).content
   }
 
   /** Keys by group (`packId:groupOffset`), for dumps and verify. */
@@ -830,10 +824,11 @@ export class Store {
 
   /** One group's header and records, with the delta instructions and the keys that point at each record. */
   async dumpGroup(packId: number, groupOffset: number): Promise<GroupDump> {
-    let starts = false
-    for await (const group of this.groups()) starts ||= group.packId === packId && group.groupOffset === groupOffset
-    if (!starts) throw new VstoreError('VSTORE_NOT_FOUND', 'no group starts here', `${packName(packId)}@${groupOffset}`)
-    const { header, content } = await this.readWholeGroup(packId, groupOffset)
+    let found: { packId: number; groupOffset: number; header: GroupHeader } | undefined
+    for await (const group of this.groups()) if (group.packId === packId && group.groupOffset === groupOffset) found = group
+    if (found === undefined) throw new VstoreError('VSTORE_NOT_FOUND', 'no group starts here', `${packName(packId)}@${groupOffset}`)
+    const { header } = found
+    const content = await this.readWholeGroup(found)
     const where = `${packName(packId)}@${groupOffset}`
     const keys = (await this.keysByGroup()).get(`${packId}:${groupOffset}`) ?? []
     return {
@@ -898,7 +893,8 @@ export class Store {
     let groupCount = 0
     const visited = new Set<string>()
     try {
-      for await (const { packId, groupOffset } of this.groups()) {
+      for await (const group of this.groups()) {
+        const { packId, groupOffset } = group
         groupCount++
         const groupKey = `${packId}:${groupOffset}`
         visited.add(groupKey)
@@ -906,7 +902,7 @@ export class Store {
         const where = `${packName(packId)}@${groupOffset}`
         let content: Uint8Array
         try {
-          content = (await this.readWholeGroup(packId, groupOffset)).content
+          content = await this.readWholeGroup(group)
           dumpRecords(content, where, DEFAULT_GROUP_LIMITS)
         } catch (error) {
           problems.push(problemOf(error, where, keys))
