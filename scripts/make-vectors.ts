@@ -18,7 +18,7 @@ import { DEFAULT_MATCHER_OPTIONS, DeltaSource } from '../lib/delta/matcher.js'
 import { parseCodecSetting } from '../lib/entropy/index.js'
 import { GroupBuilder } from '../lib/group/builder.js'
 import { frameGroup, GROUP_MAGIC, GROUP_VERSION } from '../lib/group/frame.js'
-import { encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
+import { encodeBaseRecord, encodeRecordHeader, RECORD_BASE, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
 import { GroupWriter, type SealedGroup } from '../lib/group/writer.js'
 import {
   encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue,
@@ -148,11 +148,14 @@ export function instructionJson(instruction: DeltaInstruction): InstructionJson 
 }
 
 export interface RecordJson {
-  kind: 'fulltext' | 'delta'
+  kind: 'fulltext' | 'delta' | 'base'
   recordStart: number
   recordEnd: number
+  /** For a base record, the base text's bytes (from `base-text.bin`). */
   textHex: string
   instructions?: InstructionJson[]
+  /** For a base record: the text it names. */
+  base?: { file: string; rev: string; textByteLength: number; hashHex: string }
 }
 
 /** The decoded side of a group: header fields and records. */
@@ -362,6 +365,53 @@ async function groupVectors(files: VectorFiles): Promise<void> {
   folder.good('none-edge-records', 'codec none, records by hand: an empty text, "abc", and a delta copying the 7 bytes of the two records before it, headers included',
     edgeBytes, { ...groupJson(edgeBytes, 'none', edgeContent, edgeRecords), encoder: { codecSetting: 'none' } })
 
+  // A group with a base: its first record names a text stored elsewhere (base-text.bin), whose bytes
+  // come first in the delta source, so the next record's copies address base text and content alike.
+  const baseText = utf8(PANGRAMS_1)
+  folder.extra('base-text.bin', `the base text named by \`good-based\`: ${baseText.length} bytes (the delta vectors' source)`, baseText)
+  const baseInfo = { file: 'pangrams.txt', rev: 'r1', textByteLength: baseText.length, hash: hashText(baseText) }
+  const baseRecord = encodeBaseRecord(baseInfo)
+  const basedDelta = encodeDelta(baseText.length - 4 + 3, [
+    { kind: 'copy', offset: 0, byteLength: baseText.length - 4 },
+    { kind: 'insert', bytes: utf8('!!\n') },
+  ])
+  // The second text: the base text's first 8 bytes, then the file id out of the base record's body
+  // (kind, 1-byte body length, 1-byte string length, then 'pangrams.txt').
+  const basedSecond = concat(baseText.subarray(0, 8), utf8('pangrams.txt'))
+  const secondDelta = encodeDelta(basedSecond.length, [
+    { kind: 'copy', offset: 0, byteLength: 8 },
+    { kind: 'copy', offset: baseText.length + 3, byteLength: 12 },
+  ])
+  const basedContent = concat(
+    baseRecord,
+    encodeRecordHeader(RECORD_DELTA, basedDelta.length), basedDelta,
+    encodeRecordHeader(RECORD_DELTA, secondDelta.length), secondDelta,
+  )
+  const basedBytes = frameGroup(0, basedContent.length, basedContent)
+  const firstStart = baseRecord.length
+  const secondStart = firstStart + 1 + varintByteLength(basedDelta.length) + basedDelta.length
+  const firstText = concat(baseText.subarray(0, baseText.length - 4), utf8('!!\n'))
+  const basedRecords: RecordJson[] = [
+    {
+      kind: 'base', recordStart: 0, recordEnd: baseRecord.length, textHex: toHex(baseText),
+      base: { file: baseInfo.file, rev: baseInfo.rev, textByteLength: baseInfo.textByteLength, hashHex: toHex(baseInfo.hash) },
+    },
+    ...recordsJson(basedContent, [
+      { recordStart: firstStart, recordEnd: secondStart, kind: 'delta', text: firstText },
+      { recordStart: secondStart, recordEnd: basedContent.length, kind: 'delta', text: basedSecond },
+    ]),
+  ]
+  folder.good('based', 'codec none, a base record naming pangrams.txt@r1 (base-text.bin), then a delta copying the base text, then one copying from the base text and from the base record (offsets past the base text\'s length)',
+    basedBytes, { ...groupJson(basedBytes, 'none', basedContent, basedRecords), encoder: { codecSetting: 'none' } })
+  folder.bad('base-not-first', 'a base record after a fulltext record', 'VSTORE_CORRUPT', rawGroup({ stored: concat(encodeRecordHeader(RECORD_FULLTEXT, 1), utf8('x'), baseRecord) }))
+  folder.bad('base-truncated', 'a base record whose body ends inside its hash', 'VSTORE_CORRUPT',
+    rawGroup({ stored: concat(encodeRecordHeader(RECORD_BASE, baseRecord.length - 3), baseRecord.subarray(2, baseRecord.length - 1)) }))
+  folder.bad('copy-past-base-and-record', 'after a base of 4 bytes, a delta copying 1 byte at offset 4 + its record start', 'VSTORE_CORRUPT', (() => {
+    const small = encodeBaseRecord({ file: 'f', rev: 'r', textByteLength: 4, hash: hashText(utf8('abcd')) })
+    const bad = encodeDelta(1, [{ kind: 'copy', offset: 4 + small.length, byteLength: 1 }])
+    return rawGroup({ stored: concat(small, encodeRecordHeader(RECORD_DELTA, bad.length), bad) })
+  })())
+
   // Bad and unsupported groups start from one small valid group.
   const hello = concat(encodeRecordHeader(RECORD_FULLTEXT, 12), utf8('hello world\n'))
   const base = rawGroup({ stored: hello })
@@ -500,6 +550,9 @@ export interface LocationJson {
   decodedByteLength: number
   textByteLength: number
   hashHex: string
+  baseDepth: number
+  baseReadByteLength: number
+  baseDecodedByteLength: number
 }
 
 function locationJson(location: TextEntry): LocationJson {
@@ -512,6 +565,9 @@ function locationJson(location: TextEntry): LocationJson {
     decodedByteLength: location.decodedByteLength,
     textByteLength: location.textByteLength,
     hashHex: toHex(location.hash),
+    baseDepth: location.baseDepth,
+    baseReadByteLength: location.baseReadByteLength,
+    baseDecodedByteLength: location.baseDecodedByteLength,
   }
 }
 
@@ -537,6 +593,9 @@ async function indexVectors(files: VectorFiles, pack: PackBuild): Promise<void> 
       decodedByteLength: record.decodedByteLength,
       textByteLength: record.textByteLength,
       hash: hashText(item.text),
+      baseDepth: record.baseDepth,
+      baseReadByteLength: record.baseReadByteLength,
+      baseDecodedByteLength: record.baseDecodedByteLength,
       parents: item.parents,
     }
   })
@@ -552,6 +611,16 @@ async function indexVectors(files: VectorFiles, pack: PackBuild): Promise<void> 
   }
   goodText('text', '`T` entry of pangrams.txt@r2 (a text revision id, one parent): its delta record in pack vector `good-two-groups`', 1)
   goodText('text-sha1', '`T` entry whose revision id is a SHA-1 hex id, stored as 20 bytes', 2)
+  {
+    const item = pack.texts[1]!
+    const entry = { ...entries[1]!, baseDepth: 2, baseReadByteLength: 300_000, baseDecodedByteLength: 2_100_000 }
+    const key = encodeTextKey(item)
+    const value = encodeTextValue(key, entry)
+    folder.good('text-based', '`T` entry (`Value_Version` 2) of a text whose group has a base two hops deep: the chain\'s read and decoded bytes follow the hash', encodeIndexVector(key, value), {
+      kind: 'text', keyHex: toHex(key), valueHex: toHex(value),
+      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry), parents: [...entry.parents] },
+    })
+  }
   const hashEntry = entries[0]!
   const hashKey = encodeHashKey(hashEntry.hash)
   const hashValue = encodeLocationValue(hashKey, hashEntry)
@@ -631,7 +700,12 @@ async function indexVectors(files: VectorFiles, pack: PackBuild): Promise<void> 
     encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0x07, 0x01))))
   folder.bad('key-hex-rev-as-text', '`T` key holding a 40-digit lowercase hex revision id as text (`Rev_Kind` 00): it has a binary form, so no lookup could find it', 'VSTORE_CORRUPT',
     withValue(fileKey(utf8('hello.txt'), concat(Uint8Array.of(0), utf8('0123456789abcdef0123456789abcdef01234567')))))
-  folder.unsupported('value-version', '`T` value with `Value_Version` 2 (checksum right)', textVector(sealedValue(textKey, locationBody({}), 2)))
+  folder.unsupported('value-version', '`T` value with `Value_Version` 3 (checksum right)', textVector(sealedValue(textKey, locationBody({}), 3)))
+  folder.unsupported('pack-value-version-2', '`P` value with `Value_Version` 2, which only locations use (checksum right)', encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0x07, 0x01), 2)))
+  folder.bad('based-depth-zero', '`T` value with `Value_Version` 2 and `Base_Depth` 0', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(0, 0, 0, 0)), 2)))
+  folder.bad('based-depth-past-limit', '`T` value with `Value_Version` 2 and `Base_Depth` 17', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(17, 0, 0, 0)), 2)))
   folder.unsupported('store-format', '`M format` value 02: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(2)))
 
   folder.readme('Index vectors', `

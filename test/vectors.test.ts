@@ -17,7 +17,7 @@ import { VstoreError } from '../lib/errors.js'
 import {
   DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, encodeGroup,
 } from '../lib/group/frame.js'
-import { decodeRecord, dumpRecords, encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
+import { decodeGroupBase, decodeRecord, dumpRecords, encodeBaseRecord, encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
 import {
   TAG_HASH, TAG_META, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey,
@@ -100,10 +100,20 @@ interface DeltaJson {
   readonly encoder: { readonly fromMatcher: boolean }
 }
 
+/** The one base text group vectors name (`good-based`); a group naming another text does not decode here. */
+const BASE_TEXT = new Uint8Array(readFileSync(path.join(VECTORS, 'group', 'base-text.bin')))
+
 async function decodeGroupVector(bytes: Uint8Array, where: string): Promise<GroupJson> {
   const { header, content } = await decodeGroup(bytes, where, DEFAULT_GROUP_LIMITS)
+  const based = decodeGroupBase(content, where, DEFAULT_GROUP_LIMITS)
+  if (based !== undefined && !bytesEqual(hashText(BASE_TEXT), based.base.hash)) throw new VstoreError('VSTORE_CORRUPT', 'names a base text the vectors do not hold', where)
+  const baseText = based === undefined ? undefined : BASE_TEXT
   const records = dumpRecords(content, where, DEFAULT_GROUP_LIMITS).map((record): RecordJson => {
-    const text = decodeRecord(content, record.recordStart, record.recordEnd, where, DEFAULT_GROUP_LIMITS)
+    if (record.kind === 'base') {
+      const { file, rev, textByteLength, hash } = (based as NonNullable<typeof based>).base
+      return { kind: 'base', recordStart: record.recordStart, recordEnd: record.recordEnd, textHex: toHex(BASE_TEXT), base: { file, rev, textByteLength, hashHex: toHex(hash) } }
+    }
+    const text = decodeRecord(content, record.recordStart, record.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText)
     const base = { kind: record.kind, recordStart: record.recordStart, recordEnd: record.recordEnd, textHex: toHex(text) }
     if (record.kind === 'fulltext') return base
     const body = content.subarray(record.recordEnd - record.bodyByteLength, record.recordEnd)
@@ -128,6 +138,10 @@ type GroupVectorJson = GroupJson & {
 async function encodeGroupJson(json: GroupVectorJson): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   for (const record of json.records) {
+    if (record.base !== undefined) {
+      parts.push(encodeBaseRecord({ ...record.base, hash: fromHex(record.base.hashHex) }))
+      continue
+    }
     const text = fromHex(record.textHex)
     const body = record.kind === 'fulltext' ? text : encodeDelta(text.length, (record.instructions ?? []).map(instructionOf))
     parts.push(encodeRecordHeader(record.kind === 'fulltext' ? RECORD_FULLTEXT : RECORD_DELTA, body.length), body)

@@ -78,22 +78,22 @@ export function decodeDeltaInstructions(body: Uint8Array, where: string, limits:
  * @throws VSTORE_CORRUPT for a copy outside the source or a length mismatch; VSTORE_LIMIT past `limits`.
  */
 export function applyDelta(source: Uint8Array, body: Uint8Array, where: string, limits: DecodeLimits): Uint8Array {
-  let target = new Uint8Array(0)
+  // First walk: check every instruction (and that they produce exactly the target length) without
+  // allocating, so that a damaged length never allocates more than the instructions produce.
   walkDelta(body, where, limits, {
-    start: (targetByteLength, reader) => {
-      // A delta cannot produce more than its insert bytes plus copies; bound the allocation by what the body could justify.
-      if (targetByteLength > (body.length + 1) * Math.max(1, source.length)) {
-        throw reader.error('VSTORE_CORRUPT', `target of ${targetByteLength} bytes cannot come from this body and source`)
-      }
-      target = new Uint8Array(targetByteLength)
-    },
-    insert: (bytes, produced) => { target.set(bytes, produced) },
-    copy: (offset, byteLength, produced, reader) => {
+    start: () => undefined,
+    insert: () => undefined,
+    copy: (offset, byteLength, _produced, reader) => {
       if (offset + byteLength > source.length) {
         throw reader.error('VSTORE_CORRUPT', `copy of ${byteLength} bytes at ${offset} passes the source end ${source.length}`)
       }
-      target.set(source.subarray(offset, offset + byteLength), produced)
     },
+  })
+  let target = new Uint8Array(0)
+  walkDelta(body, where, limits, {
+    start: targetByteLength => { target = new Uint8Array(targetByteLength) },
+    insert: (bytes, produced) => { target.set(bytes, produced) },
+    copy: (offset, byteLength, produced) => { target.set(source.subarray(offset, offset + byteLength), produced) },
   })
   return target
 }

@@ -11,6 +11,10 @@ import { ByteWriter } from '../bytes/index.js'
  * rolling hash of the same width, so every match of at least 2 × BLOCK - 1 bytes is found.
  */
 export const BLOCK_BYTE_LENGTH = 16
+/** After 2^SKIP_SHIFT bytes without a match the scan steps 2 bytes at a time, then 3, and so on. */
+const SKIP_SHIFT = 8
+/** A candidate matching at least this far forward ends the search for a better one at this position. */
+const GOOD_ENOUGH_BYTE_LENGTH = 1024
 const HASH_BASE = 0x01000193
 /** HASH_BASE ** (BLOCK_BYTE_LENGTH - 1), mod 2^32. */
 const HASH_BASE_TOP = powerMod32(HASH_BASE, BLOCK_BYTE_LENGTH - 1)
@@ -204,7 +208,9 @@ export class DeltaSource {
             bestSource = candidate - back
             bestBack = back
             bestForward = forward
-            if (forward === targetEnd - position) break
+            // A match this long is taken as it is: trying more candidates for it costs a comparison of
+            // the same length each (a group of versions holds most regions several times).
+            if (forward === targetEnd - position || forward >= GOOD_ENOUGH_BYTE_LENGTH) break
           }
         }
         if (bestLength >= minCopyByteLength) {
@@ -218,9 +224,16 @@ export class DeltaSource {
           rehash(position)
           continue
         }
-        if (position + BLOCK_BYTE_LENGTH >= targetEnd) break
-        hash = (Math.imul(hash - Math.imul(target[position] as number, HASH_BASE_TOP), HASH_BASE) + (target[position + BLOCK_BYTE_LENGTH] as number)) | 0
-        position++
+        // Far into a run without matches (new text, or bytes that do not compress), step faster.
+        const step = 1 + ((position - pending) >> SKIP_SHIFT)
+        if (position + step + BLOCK_BYTE_LENGTH > targetEnd) break
+        if (step === 1) {
+          hash = (Math.imul(hash - Math.imul(target[position] as number, HASH_BASE_TOP), HASH_BASE) + (target[position + BLOCK_BYTE_LENGTH] as number)) | 0
+          position++
+        } else {
+          position += step
+          rehash(position)
+        }
       }
     }
     emitInsert(pending, targetEnd)

@@ -11,6 +11,12 @@ export interface GroupBuilderOptions {
   /** Lets versions of a file larger than the cap share a group (as deltas) instead of each sitting alone. */
   readonly largeTextFactor?: number
   readonly matcher?: Partial<MatcherOptions>
+  /**
+   * A text stored elsewhere that this group's deltas may copy from (formats/group.md, Base): its bytes
+   * come before the content as delta source, and `record` (its encoded base record) is the content's
+   * first record. `file` is its file id, for the large-text rule.
+   */
+  readonly base?: { readonly text: Uint8Array; readonly record: Uint8Array; readonly file: string | undefined }
 }
 
 export interface RecordRange {
@@ -27,14 +33,23 @@ export class GroupBuilder {
   private readonly source: DeltaSource
   private readonly records: RecordRange[] = []
   private largest: { byteLength: number; file: string | undefined } = { byteLength: 0, file: undefined }
+  /** Bytes of the base text before the content in the delta source (0 without a base). */
+  private readonly baseByteLength: number
 
   constructor(private readonly options: GroupBuilderOptions) {
     if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
-    this.source = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: options.maxContentByteLength, ...options.matcher })
+    const base = options.base
+    this.baseByteLength = base?.text.length ?? 0
+    this.source = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: this.baseByteLength + options.maxContentByteLength, ...options.matcher })
+    if (base !== undefined) {
+      this.source.append(base.text, [[0, base.text.length]])
+      this.source.appendOpaque(base.record)
+      this.largest = { byteLength: base.text.length, file: base.file }
+    }
   }
 
   get contentByteLength(): number {
-    return this.source.byteLength
+    return this.source.byteLength - this.baseByteLength
   }
 
   get recordCount(): number {
@@ -43,7 +58,7 @@ export class GroupBuilder {
 
   /** The content so far (a view, valid until the next add). */
   content(): Uint8Array {
-    return this.source.view()
+    return this.source.view().subarray(this.baseByteLength)
   }
 
   /**
@@ -55,7 +70,7 @@ export class GroupBuilder {
     const useDelta = delta !== undefined && delta.body.length < text.length
     const bodyByteLength = useDelta ? delta.body.length : text.length
     const header = encodeRecordHeader(useDelta ? RECORD_DELTA : RECORD_FULLTEXT, bodyByteLength)
-    const recordStart = this.source.byteLength
+    const recordStart = this.contentByteLength
     const recordEnd = recordStart + header.length + bodyByteLength
     // Only versions of the file the group's largest text so far belongs to may pass the cap.
     const previous = this.largest

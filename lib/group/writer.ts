@@ -1,7 +1,8 @@
 import { measurePrefixes, type EntropyCodec } from '../entropy/index.js'
 import type { MatcherOptions } from '../delta/matcher.js'
-import { GroupBuilder, type RecordRange } from './builder.js'
+import { GroupBuilder, type GroupBuilderOptions, type RecordRange } from './builder.js'
 import { encodeGroup } from './frame.js'
+import { encodeBaseRecord, type BaseText } from './records.js'
 
 export interface GroupPolicy {
   /** Decompressed content cap of a group (a lone text may exceed it). */
@@ -18,6 +19,28 @@ export interface GroupPolicy {
   readonly readChunkByteLength: number
   readonly codec: EntropyCodec
   readonly matcher?: Partial<MatcherOptions>
+  /**
+   * A group that starts with a text of at least `maxReadByteLength` bytes may name the text added just
+   * before it, when that is a version of the same file, as its base (formats/group.md), so that it
+   * starts with a delta instead of a fulltext; at most this many bases deep (0: never).
+   */
+  readonly maxBaseDepth?: number
+}
+
+/** What the writer needs to know about a text added earlier to use it as a base. */
+export interface BaseLookup<Id> {
+  /** Its key, length and hash, for the base record. */
+  describe(id: Id): BaseText
+  /** What rebuilding it costs, once its group has been handed to `onSealed`. */
+  cost(id: Id): BaseCost
+}
+
+export interface BaseCost {
+  /** Bytes read and decoded to rebuild the text, its own group's prefix and its bases' together. */
+  readonly readByteLength: number
+  readonly decodedByteLength: number
+  /** Its own base depth (0 when its group has no base). */
+  readonly baseDepth: number
 }
 
 export interface SealedRecord<Id> extends RecordRange {
@@ -27,6 +50,10 @@ export interface SealedRecord<Id> extends RecordRange {
   readonly readByteLength: number
   /** Bytes the decoder produces from that read. */
   readonly decodedByteLength: number
+  /** The group's base chain: hops, and bytes read and decoded for it (0, 0, 0 without a base). */
+  readonly baseDepth: number
+  readonly baseReadByteLength: number
+  readonly baseDecodedByteLength: number
 }
 
 export interface SealedGroup<Id> {
@@ -43,6 +70,30 @@ interface Pending<Id> {
   readonly text: Uint8Array | undefined
   readonly textByteLength: number
   readonly range: RecordRange
+  /** Base depth of the group the record was placed in. */
+  readonly baseDepth: number
+  /** Set on a group's first record when its base chain read too much: it starts its next group without a base. */
+  readonly noBase?: boolean
+}
+
+/** The base of the group being built. */
+interface GroupBase<Id> {
+  readonly id: Id
+  readonly depth: number
+}
+
+/** The last record placed: a candidate base for the next group. */
+interface Placed<Id> {
+  readonly id: Id
+  readonly file: string | undefined
+  readonly baseDepth: number
+}
+
+interface Flight<Id> {
+  /** Records the cut left over, to be added again. */
+  readonly leftover: Pending<Id>[]
+  /** The record sealed just before them. */
+  readonly lastKept: Placed<Id> | undefined
 }
 
 /**
@@ -55,8 +106,10 @@ interface Pending<Id> {
 export class GroupWriter<Id> {
   private builder: GroupBuilder
   private pending: Pending<Id>[] = []
+  private groupBase: GroupBase<Id> | undefined
+  private lastPlaced: Placed<Id> | undefined
   /** The previous group, compressing while the next is built; resolves to the records its cut left over. */
-  private inFlight: Promise<Pending<Id>[]> | undefined
+  private inFlight: Promise<Flight<Id>> | undefined
   /** Stored bytes per content byte of the last group compressed: how much content the read budget holds. */
   private storedPerContentByte = 0.25
   private aborted = false
@@ -65,6 +118,7 @@ export class GroupWriter<Id> {
     private readonly policy: GroupPolicy,
     private readonly onSealed: (group: SealedGroup<Id>) => Promise<void>,
     private readonly reload?: (id: Id) => Promise<Uint8Array>,
+    private readonly bases?: BaseLookup<Id>,
   ) {
     if (!(policy.maxReadByteLength > 0)) throw new RangeError(`maxReadByteLength must be > 0, got ${policy.maxReadByteLength}`)
     if (!(policy.readChunkByteLength > 0)) throw new RangeError(`readChunkByteLength must be > 0, got ${policy.readChunkByteLength}`)
@@ -76,26 +130,50 @@ export class GroupWriter<Id> {
    * compressed size would pass the read budget gets cut after compression and deltaed again (on
    * express+lodash, with PNGs and tarred binaries, 7 of 11 groups were cut and 89 MB of texts redone).
    */
-  private newBuilder(): GroupBuilder {
+  private newBuilder(base?: GroupBuilderOptions['base']): GroupBuilder {
     const fits = Math.floor((0.9 * this.policy.maxReadByteLength) / Math.max(this.storedPerContentByte, 1e-3))
     return new GroupBuilder({
       maxContentByteLength: Math.max(Math.min(64 * 1024, this.policy.maxContentByteLength), Math.min(this.policy.maxContentByteLength, fits)),
       ...(this.policy.largeTextFactor === undefined ? {} : { largeTextFactor: this.policy.largeTextFactor }),
       ...(this.policy.matcher === undefined ? {} : { matcher: this.policy.matcher }),
+      ...(base === undefined ? {} : { base }),
     })
   }
 
   /** Adds a text; `file` (its file id) lets versions of a file larger than the cap share a group. */
   async add(id: Id, text: Uint8Array, file?: string): Promise<void> {
+    await this.place(id, text, file, false)
+  }
+
+  private async place(id: Id, text: Uint8Array, file: string | undefined, noBase: boolean): Promise<void> {
+    if (this.pending.length === 0 && !noBase) await this.startBased(text, file)
     let range = this.builder.tryAdd(text, file)
     // Sealing may carry records cut at the read budget into the new group, which can leave it too
     // full for this text again: seal until it fits (an empty group takes any text).
     while (range === undefined) {
       if (this.pending.length === 0) throw new Error('vstore bug: an empty group refused a text')
       await this.seal()
+      if (!noBase) await this.startBased(text, file)
       range = this.builder.tryAdd(text, file)
     }
-    this.pending.push({ id, file, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range })
+    const baseDepth = this.groupBase?.depth ?? 0
+    this.pending.push({ id, file, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range, baseDepth, ...(noBase ? { noBase } : {}) })
+    this.lastPlaced = { id, file, baseDepth }
+  }
+
+  /**
+   * Gives an empty group the text placed last as its base, when the new text is large and a version of
+   * the same file, and the chain would stay within `maxBaseDepth`.
+   */
+  private async startBased(text: Uint8Array, file: string | undefined): Promise<void> {
+    if (this.pending.length > 0 || this.groupBase !== undefined) return
+    const previous = this.lastPlaced
+    const maxBaseDepth = this.policy.maxBaseDepth ?? 0
+    if (this.bases === undefined || this.reload === undefined || previous === undefined || file === undefined || previous.file !== file) return
+    if (text.length < this.policy.maxReadByteLength || previous.baseDepth + 1 > maxBaseDepth) return
+    const baseText = await this.reload(previous.id)
+    this.groupBase = { id: previous.id, depth: previous.baseDepth + 1 }
+    this.builder = this.newBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(previous.id)), file })
   }
 
   /** Seals every group, including those made of records that a cut carried over, and waits for them all. */
@@ -123,9 +201,11 @@ export class GroupWriter<Id> {
     }
     const records = this.pending
     const content = this.builder.content()
+    const base = this.groupBase
     this.pending = []
+    this.groupBase = undefined
     this.builder = this.newBuilder()
-    const flight = this.compress(records, content)
+    const flight = this.compress(records, content, base)
     flight.catch(() => undefined) // the next settle() awaits it; this only keeps it from counting as unhandled meanwhile
     this.inFlight = flight
   }
@@ -140,10 +220,14 @@ export class GroupWriter<Id> {
     await this.settle().catch(() => undefined)
   }
 
+  /** Waits for the group compressing in the background; returns the records its cut left over. */
   private async settle(): Promise<Pending<Id>[]> {
     const flight = this.inFlight
     this.inFlight = undefined
-    return flight === undefined ? [] : flight
+    if (flight === undefined) return []
+    const { leftover, lastKept } = await flight
+    if (leftover.length > 0) this.lastPlaced = lastKept
+    return leftover
   }
 
   /**
@@ -153,27 +237,39 @@ export class GroupWriter<Id> {
   private async readdBefore(leftover: readonly Pending<Id>[]): Promise<void> {
     const records = leftover.concat(this.pending)
     this.pending = []
+    this.groupBase = undefined
     this.builder = this.newBuilder()
-    for (const { id, text, file } of records) await this.add(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file)
+    for (const { id, text, file, noBase } of records) {
+      await this.place(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file, noBase === true)
+    }
   }
 
   /**
    * Compresses a group, measures each record's read, and hands on the longest prefix of records whose
-   * reads keep to the budget; returns the records cut after it (to be deltaed afresh).
+   * reads (with the base chain's) keep to the budget; returns the records cut after it (to be deltaed
+   * afresh). A group whose first record already reads too much through its base is given up whole, and
+   * that record starts the next group without a base.
    */
-  private async compress(initial: Pending<Id>[], initialContent: Uint8Array): Promise<Pending<Id>[]> {
+  private async compress(initial: Pending<Id>[], initialContent: Uint8Array, base: GroupBase<Id> | undefined): Promise<Flight<Id>> {
     let records = initial
     let content = initialContent
     let leftover: Pending<Id>[] = []
+    // Every group before this one has been handed on, the base's among them.
+    const chain: BaseCost = base === undefined ? { readByteLength: 0, decodedByteLength: 0, baseDepth: -1 } : (this.bases as BaseLookup<Id>).cost(base.id)
+    const budget = (record: Pending<Id>) => Math.max(this.policy.maxReadByteLength, record.textByteLength)
     for (;;) {
       const { bytes, headerByteLength } = await encodeGroup(content, this.policy.codec)
       // A small group (the last before a commit) says little about the next one.
       if (content.length >= 64 * 1024) this.storedPerContentByte = (bytes.length - headerByteLength) / content.length
       const measures = await measurePrefixes(this.policy.codec, bytes.subarray(headerByteLength), records.map(r => r.range.recordEnd), this.policy.readChunkByteLength)
       const reads = measures.map(m => headerByteLength + m.storedByteLength)
-      const cutAt = reads.findIndex((read, i) => i > 0 && read > Math.max(this.policy.maxReadByteLength, (records[i] as Pending<Id>).textByteLength))
+      const first = records[0] as Pending<Id>
+      if (base !== undefined && (reads[0] as number) + chain.readByteLength > budget(first)) {
+        return { leftover: [{ ...first, noBase: true }, ...records.slice(1), ...leftover], lastKept: { id: base.id, file: first.file, baseDepth: chain.baseDepth } }
+      }
+      const cutAt = reads.findIndex((read, i) => i > 0 && read + chain.readByteLength > budget(records[i] as Pending<Id>))
       if (cutAt < 0) {
-        if (this.aborted) return []
+        if (this.aborted) return { leftover: [], lastKept: undefined }
         await this.onSealed({
           bytes,
           contentByteLength: content.length,
@@ -183,9 +279,13 @@ export class GroupWriter<Id> {
             textByteLength: record.textByteLength,
             readByteLength: reads[i] as number,
             decodedByteLength: Math.min(content.length, (measures[i] as { decodedByteLength: number }).decodedByteLength),
+            baseDepth: chain.baseDepth + 1,
+            baseReadByteLength: chain.readByteLength,
+            baseDecodedByteLength: chain.decodedByteLength,
           })),
         })
-        return leftover
+        const last = records[records.length - 1] as Pending<Id>
+        return { leftover, lastKept: { id: last.id, file: last.file, baseDepth: last.baseDepth } }
       }
       // The first `cutAt` records' content is a prefix of this content; the rest must be deltaed afresh.
       leftover = records.slice(cutAt).concat(leftover)

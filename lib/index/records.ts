@@ -10,6 +10,8 @@ import type { TextEntry, TextKey, TextLocation } from './types.js'
  * version byte and ends with a CRC-32 of the key and the value before it.
  */
 export const INDEX_VALUE_VERSION = 1
+/** Version of a location whose group names a base text: the location, then the base chain's cost. */
+export const INDEX_VALUE_VERSION_BASED = 2
 export const HASH_BYTE_LENGTH = 20
 export const TAG_TEXT = 0x54 // 'T'
 export const TAG_HASH = 0x48 // 'H'
@@ -22,6 +24,8 @@ export const REV_TEXT = 0x00
 export const REV_SHA1 = 0x01
 export const REV_SHA256 = 0x02
 export const MAX_PARENTS = 1024
+/** Most base hops a text may need (formats/group.md, Base): bounds the work of one extraction. */
+export const MAX_BASE_DEPTH = 16
 /** Bytes of a pack file's header (formats/pack.md); no committed length is shorter. */
 const PACK_HEADER_BYTE_LENGTH = 8
 
@@ -82,7 +86,7 @@ function readRev(reader: ByteReader, lengthPrefixed: boolean): string {
   const bytes = reader.take(byteLength)
   let rev: string
   try {
-    rev = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    rev = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
   } catch {
     throw reader.error('VSTORE_CORRUPT', 'revision id is not valid UTF-8')
   }
@@ -152,11 +156,16 @@ function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
   return writer.finish()
 }
 
-/** Checks version and checksum; returns a reader positioned after the version byte over the body. */
-function openValue(key: Uint8Array, value: Uint8Array, where: string): ByteReader {
+/**
+ * Checks version and checksum; returns a reader positioned after the version byte over the body.
+ * Version 2 is accepted only where a location is read (`based`).
+ */
+function openValue(key: Uint8Array, value: Uint8Array, where: string, based = false): ByteReader {
   const reader = new ByteReader(value, where)
   const version = reader.byte()
-  if (version !== INDEX_VALUE_VERSION) throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${INDEX_VALUE_VERSION}`)
+  if (version !== INDEX_VALUE_VERSION && !(based && version === INDEX_VALUE_VERSION_BASED)) {
+    throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${INDEX_VALUE_VERSION}${based ? ` and ${INDEX_VALUE_VERSION_BASED}` : ''}`)
+  }
   if (value.length < 5) throw reader.error('VSTORE_CORRUPT', 'index value too short')
   const body = value.subarray(0, value.length - 4)
   const stored = new ByteReader(value.subarray(value.length - 4), where).uint32()
@@ -174,9 +183,18 @@ function writeLocation(writer: ByteWriter, location: TextLocation): void {
   writer.varint(location.textByteLength)
   if (location.hash.length !== HASH_BYTE_LENGTH) throw new RangeError(`hash must be ${HASH_BYTE_LENGTH} bytes`)
   writer.bytes(location.hash)
+  if (location.baseDepth > 0) {
+    writer.varint(location.baseDepth)
+    writer.varint(location.baseReadByteLength)
+    writer.varint(location.baseDecodedByteLength)
+  }
 }
 
-function readLocation(reader: ByteReader): TextLocation {
+function locationVersion(location: TextLocation): number {
+  return location.baseDepth > 0 ? INDEX_VALUE_VERSION_BASED : INDEX_VALUE_VERSION
+}
+
+function readLocation(reader: ByteReader, based: boolean): TextLocation {
   const packId = reader.varint()
   const groupOffset = reader.varint()
   const readByteLength = reader.varint()
@@ -188,12 +206,21 @@ function readLocation(reader: ByteReader): TextLocation {
   const hash = reader.take(HASH_BYTE_LENGTH).slice()
   const recordEnd = recordStart + recordByteLength
   if (decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)
-  return { packId, groupOffset, readByteLength, recordStart, recordEnd, decodedByteLength, textByteLength, hash }
+  let baseDepth = 0
+  let baseReadByteLength = 0
+  let baseDecodedByteLength = 0
+  if (based) {
+    baseDepth = reader.varint()
+    if (baseDepth === 0 || baseDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${baseDepth} outside 1..${MAX_BASE_DEPTH}`)
+    baseReadByteLength = reader.varint()
+    baseDecodedByteLength = reader.varint()
+  }
+  return { packId, groupOffset, readByteLength, recordStart, recordEnd, decodedByteLength, textByteLength, hash, baseDepth, baseReadByteLength, baseDecodedByteLength }
 }
 
 export function encodeTextValue(key: Uint8Array, entry: TextEntry): Uint8Array {
   const writer = new ByteWriter(64)
-  writer.byte(INDEX_VALUE_VERSION)
+  writer.byte(locationVersion(entry))
   writeLocation(writer, entry)
   writer.varint(entry.parents.length)
   for (const parent of entry.parents) writeRev(writer, parent, true)
@@ -202,8 +229,8 @@ export function encodeTextValue(key: Uint8Array, entry: TextEntry): Uint8Array {
 
 /** @throws VSTORE_CORRUPT on a checksum mismatch or malformed value, VSTORE_UNSUPPORTED for another version. */
 export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: string): TextEntry {
-  const reader = openValue(key, value, where)
-  const location = readLocation(reader)
+  const reader = openValue(key, value, where, true)
+  const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED)
   const parentCount = reader.varint()
   if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
   const parents: string[] = []
@@ -214,14 +241,14 @@ export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: strin
 
 export function encodeLocationValue(key: Uint8Array, location: TextLocation): Uint8Array {
   const writer = new ByteWriter(48)
-  writer.byte(INDEX_VALUE_VERSION)
+  writer.byte(locationVersion(location))
   writeLocation(writer, location)
   return sealValue(key, writer)
 }
 
 export function decodeLocationValue(key: Uint8Array, value: Uint8Array, where: string): TextLocation {
-  const reader = openValue(key, value, where)
-  const location = readLocation(reader)
+  const reader = openValue(key, value, where, true)
+  const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED)
   reader.expectEnd('location')
   return location
 }

@@ -19,6 +19,14 @@ export interface TextLocation {
   readonly textByteLength: number
   /** SHA-256 of the text, truncated to 20 bytes. */
   readonly hash: Uint8Array
+  /**
+   * Base hops before this text can be rebuilt: 0 when its group names no base text (formats/group.md),
+   * else the base's own `baseDepth` plus 1.
+   */
+  readonly baseDepth: number
+  /** Bytes read, and decoded, to rebuild the base texts of the chain (0 without a base). */
+  readonly baseReadByteLength: number
+  readonly baseDecodedByteLength: number
 }
 
 export interface TextEntry extends TextLocation {

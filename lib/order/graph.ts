@@ -14,17 +14,73 @@ export interface Versioned {
  * whose children are all written, the one latest in `items` comes next, so a linear history given
  * oldest-first comes out newest-first and sibling branches come out later branch first.
  */
-export function writeOrder(items: readonly Versioned[]): number[] {
+export interface LargeTexts<T> {
+  /** Texts over this many bytes are large; a file with a large text is a large file. */
+  readonly minByteLength: number
+  readonly byteLength: (item: T) => number
+}
+
+export function writeOrder<T extends Versioned>(items: readonly T[], largeTexts?: LargeTexts<T>): number[] {
+  const isLarge = (item: T) => largeTexts !== undefined && largeTexts.byteLength(item) > largeTexts.minByteLength
+  const largeFiles = new Set<string>()
+  for (const item of items) if (isLarge(item)) largeFiles.add(item.file)
   const byFile = new Map<string, number[]>()
+  const large: number[] = []
   items.forEach((item, index) => {
+    if (largeFiles.has(item.file)) {
+      large.push(index)
+      return
+    }
     const list = byFile.get(item.file)
     if (list) list.push(index)
     else byFile.set(item.file, [index])
   })
-  const files = [...byFile.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const files = [...byFile.keys()].sort(compareIds)
   const order: number[] = []
   for (const file of files) order.push(...reverseTopological(items, byFile.get(file) as number[]))
+  if (large.length > 0) {
+    // Their large texts first, by revision; then their small versions, by file, newest first (after
+    // their large ancestors: the one place where a parent may come before its child).
+    const smallByFile = new Map<string, number[]>()
+    const bigOnes: number[] = []
+    for (const index of large) {
+      const item = items[index] as T
+      if (isLarge(item)) {
+        bigOnes.push(index)
+        continue
+      }
+      const list = smallByFile.get(item.file)
+      if (list) list.push(index)
+      else smallByFile.set(item.file, [index])
+    }
+    order.push(...byRevision(items, bigOnes, index => (largeTexts as LargeTexts<T>).byteLength(items[index] as T)))
+    for (const file of [...smallByFile.keys()].sort(compareIds)) order.push(...reverseTopological(items, smallByFile.get(file) as number[]))
+  }
   return order
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * The texts of `largeFiles` (see writeOrder): all of them together, newest revision first and by file
+ * id within a revision, each file still newest first along its ancestry. A revision is as new as the
+ * latest item that names it, so a release history given oldest first comes out newest release first,
+ * and the versions of different large files from one release sit side by side: a generated file and
+ * its near-copies (a bundle and the bundles built from the same sources) become deltas of each other.
+ */
+function byRevision(items: readonly Versioned[], indices: readonly number[], sizeOf: (index: number) => number): number[] {
+  const revisionPosition = new Map<string, number>()
+  for (const index of indices) revisionPosition.set((items[index] as Versioned).rev, index)
+  const wanted = [...indices].sort((a, b) => {
+    const itemA = items[a] as Versioned
+    const itemB = items[b] as Versioned
+    return (revisionPosition.get(itemB.rev) as number) - (revisionPosition.get(itemA.rev) as number) || (sizeOf(b) - sizeOf(a)) || compareIds(itemA.file, itemB.file) || b - a
+  })
+  const rank = new Map<number, number>()
+  wanted.forEach((index, position) => rank.set(index, wanted.length - position))
+  return reverseTopological(items, indices, rank)
 }
 
 /**
@@ -32,19 +88,28 @@ export function writeOrder(items: readonly Versioned[]): number[] {
  * ready texts each time.
  * @throws VSTORE_CORRUPT if the graph has a cycle.
  */
-function reverseTopological(items: readonly Versioned[], indices: readonly number[]): number[] {
+function reverseTopological(items: readonly Versioned[], indices: readonly number[], rank?: ReadonlyMap<number, number>): number[] {
   if (indices.length === 1) return [...indices]
+  // Among ready texts the highest rank goes first (by default the rank is the index).
+  const indexOfRank = new Map<number, number>()
+  if (rank !== undefined) for (const [index, value] of rank) indexOfRank.set(value, index)
+  const rankOf = (index: number) => (rank === undefined ? index : (rank.get(index) as number))
+  const fromRank = (value: number) => (rank === undefined ? value : (indexOfRank.get(value) as number))
   // Node names are prefixed: graphlib keeps nodes in an object, where number-like keys would reorder.
   const name = (index: number) => `n${index}`
   const graph = new Graph({ directed: true })
-  const indexOfRev = new Map<string, number>()
+  // Keyed by file and revision: the large texts of several files are ordered together.
+  const keyOf = (file: string, rev: string) => `${file}\u0000${rev}`
+  const indexOfKey = new Map<string, number>()
   for (const index of indices) {
     graph.setNode(name(index))
-    indexOfRev.set((items[index] as Versioned).rev, index)
+    const item = items[index] as Versioned
+    indexOfKey.set(keyOf(item.file, item.rev), index)
   }
   for (const index of indices) {
-    for (const parent of (items[index] as Versioned).parents) {
-      const parentIndex = indexOfRev.get(parent)
+    const item = items[index] as Versioned
+    for (const parent of item.parents) {
+      const parentIndex = indexOfKey.get(keyOf(item.file, parent))
       if (parentIndex !== undefined && parentIndex !== index) graph.setEdge(name(index), name(parentIndex))
     }
   }
@@ -52,26 +117,26 @@ function reverseTopological(items: readonly Versioned[], indices: readonly numbe
   const ready = new MaxHeap()
   for (const index of indices) {
     const children = graph.inEdges(name(index))?.length ?? 0
-    if (children === 0) ready.push(index)
+    if (children === 0) ready.push(rankOf(index))
     else waiting.set(index, children)
   }
   const order: number[] = []
   while (ready.size > 0) {
-    const index = ready.pop()
+    const index = fromRank(ready.pop())
     order.push(index)
     for (const parentName of graph.successors(name(index)) ?? []) {
       const parent = Number(parentName.slice(1))
       const left = (waiting.get(parent) as number) - 1
       if (left === 0) {
         waiting.delete(parent)
-        ready.push(parent)
+        ready.push(rankOf(parent))
       } else {
         waiting.set(parent, left)
       }
     }
   }
   if (order.length !== indices.length) {
-    const file = (items[indices[0] as number] as Versioned).file
+    const file = (items[indices.find(index => !order.includes(index)) as number] as Versioned).file
     throw new VstoreError('VSTORE_CORRUPT', 'the ancestry of this file has a cycle', file)
   }
   return order

@@ -4,12 +4,12 @@ import { hostname } from 'node:os'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
-import { decodeRecord, dumpRecords, type DumpedRecord } from '../group/records.js'
+import { decodeGroupBase, decodeRecord, dumpRecords, type DumpedRecord } from '../group/records.js'
 import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
-  HASH_BYTE_LENGTH, MAX_PARENTS, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  HASH_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeRevisionPrefixes, encodeLocationValue, encodeMetaKey, encodePackKey,
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
@@ -22,6 +22,8 @@ import type {
 } from './types.js'
 
 const COMPACT_AFTER_OPERATIONS = 64
+/** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
+const LARGE_FAMILY = ''
 
 /** The store format this build writes and reads (kept in the index under `M format`). */
 export const STORE_FORMAT_VERSION = 1
@@ -42,6 +44,12 @@ export interface StoreOptions {
   /** Start a new pack file when the current one would pass this. */
   readonly maxPackByteLength?: number
   /**
+   * A group that starts with a large text may name the version of the same file written just before it
+   * as its base, so that it starts with a delta (formats/group.md, Base): at most this many bases deep
+   * (0: never). Bounds the work of one extraction.
+   */
+  readonly maxBaseDepth?: number
+  /**
    * A group may grow to this many times its largest text, when that is more than the content cap, so
    * that versions of a text larger than the cap are deltas against each other (0: never).
    */
@@ -58,6 +66,7 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   minCopyByteLength: 32,
   maxPackByteLength: 1024 * 1024 * 1024,
   largeTextFactor: 1.5,
+  maxBaseDepth: 8,
 }
 
 interface Pending {
@@ -118,6 +127,10 @@ export interface IndexDumpRow extends TextKey {
   readonly decodedByteLength: number
   readonly textByteLength: number
   readonly hash: string
+  /** The group's base chain (index.md, Location): hops, and bytes read and decoded for it. */
+  readonly baseDepth: number
+  readonly baseReadByteLength: number
+  readonly baseDecodedByteLength: number
   readonly parents: readonly string[]
 }
 
@@ -193,6 +206,12 @@ export class Store {
   private readonly packStates = new Map<number, PackState>()
   private closed = false
   private inserting = false
+  /**
+   * Set when an index batch failed to write: it may still have reached LevelDB's log, naming pack bytes
+   * this process no longer trusts, so this Store takes no more inserts (reopening sorts it out: open
+   * trims what the index does not vouch for).
+   */
+  private indexWriteFailure: unknown
 
   private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: Settings & { codecInstance: EntropyCodec }) {}
 
@@ -205,6 +224,9 @@ export class Store {
     const { create: _create, ...given } = options
     const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
     if (!(settings.largeTextFactor >= 0)) throw new RangeError(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
+    if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
+      throw new RangeError(`maxBaseDepth must be an integer in 0..${MAX_BASE_DEPTH}, got ${settings.maxBaseDepth}`)
+    }
     for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
       const value = settings[name]
       if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
@@ -342,9 +364,43 @@ export class Store {
    * @throws VSTORE_NOT_FOUND for an unknown key; VSTORE_CORRUPT (naming the key) when the bytes are damaged.
    */
   async get(file: string, rev: string): Promise<Uint8Array> {
-    const entry = await this.getEntry(file, rev)
-    const bytes = await this.readGroupBytes(entry, entry.readByteLength, { file, rev })
-    return this.rebuild(bytes, [{ key: { file, rev }, location: entry }], entry.recordEnd).then(texts => texts[0] as Uint8Array)
+    return this.getText({ file, rev }, MAX_BASE_DEPTH)
+  }
+
+  /** A text whose group may name a base at most `depthLeft` hops deep. */
+  private async getText(key: TextKey, depthLeft: number): Promise<Uint8Array> {
+    const entry = await this.getEntry(key.file, key.rev)
+    const bytes = await this.readGroupBytes(entry, entry.readByteLength, key)
+    return this.rebuild(bytes, [{ key, location: entry }], entry.recordEnd, depthLeft).then(texts => texts[0] as Uint8Array)
+  }
+
+  /**
+   * The base text a group's content names (undefined when it names none), rebuilt and checked against
+   * the length and hash the base record gives.
+   * @throws VSTORE_CORRUPT, naming `key`, when the base is missing, damaged or the chain too deep.
+   */
+  private async baseTextOf(content: Uint8Array, where: string, key: TextKey, depthLeft: number): Promise<Uint8Array | undefined> {
+    try {
+      const based = decodeGroupBase(content, where, DEFAULT_GROUP_LIMITS)
+      if (based === undefined) return undefined
+      const baseKey = { file: based.base.file, rev: based.base.rev }
+      if (depthLeft <= 0) throw new VstoreError('VSTORE_CORRUPT', `base chain deeper than ${MAX_BASE_DEPTH} at ${describeKey(baseKey)}`, where)
+      let text: Uint8Array
+      try {
+        text = await this.getText(baseKey, depthLeft - 1)
+      } catch (error) {
+        if (error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND') {
+          throw new VstoreError('VSTORE_CORRUPT', `base text ${describeKey(baseKey)} is not in the index`, where, { cause: error })
+        }
+        throw error
+      }
+      if (text.length !== based.base.textByteLength || !bytesEqual(hashText(text), based.base.hash)) {
+        throw new VstoreError('VSTORE_CORRUPT', `base text ${describeKey(baseKey)} does not match the base record's length and hash`, where)
+      }
+      return text
+    } catch (error) {
+      throw this.naming(error, key)
+    }
   }
 
   /** Like get, but undefined for a key that is not stored. */
@@ -370,7 +426,7 @@ export class Store {
       const readByteLength = Math.max(...wanted.map(w => w.location.readByteLength))
       const recordEnd = Math.max(...wanted.map(w => w.location.recordEnd))
       const bytes = await this.readGroupBytes(first.location, readByteLength, first.key)
-      const texts = await this.rebuild(bytes, wanted, recordEnd)
+      const texts = await this.rebuild(bytes, wanted, recordEnd, MAX_BASE_DEPTH)
       for (let i = 0; i < wanted.length; i++) yield { ...(wanted[i] as { key: TextKey }).key, text: texts[i] as Uint8Array }
     }
   }
@@ -391,7 +447,7 @@ export class Store {
     return pack.read(location.groupOffset, readByteLength)
   }
 
-  private async rebuild(groupBytes: Uint8Array, wanted: readonly { key: TextKey; location: TextLocation }[], recordEnd: number): Promise<Uint8Array[]> {
+  private async rebuild(groupBytes: Uint8Array, wanted: readonly { key: TextKey; location: TextLocation }[], recordEnd: number, depthLeft: number): Promise<Uint8Array[]> {
     const first = wanted[0] as { key: TextKey; location: TextLocation }
     const where = `${packName(first.location.packId)}@${first.location.groupOffset}`
     let content: Uint8Array
@@ -400,9 +456,10 @@ export class Store {
     } catch (error) {
       throw this.naming(error, first.key)
     }
+    const baseText = await this.baseTextOf(content, where, first.key, depthLeft)
     return wanted.map(({ key, location }) => {
       try {
-        const text = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS)
+        const text = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText)
         if (text.length !== location.textByteLength) {
           throw new VstoreError('VSTORE_CORRUPT', `rebuilt ${text.length} bytes, index says ${location.textByteLength}`, where)
         }
@@ -501,8 +558,8 @@ export class Store {
     let rawByteLength = 0
     for await (const { file, entry } of this.entries()) {
       files.add(file)
-      reads.push(entry.readByteLength)
-      decoded.push(entry.decodedByteLength)
+      reads.push(entry.readByteLength + entry.baseReadByteLength)
+      decoded.push(entry.decodedByteLength + entry.baseDecodedByteLength)
       rawByteLength += entry.textByteLength
     }
     const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
@@ -534,6 +591,9 @@ export class Store {
     this.checkOpen()
     // Two inserts would append at the same pack offsets; one process has one writer at a time.
     if (this.inserting) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
+    if (this.indexWriteFailure !== undefined) {
+      throw new VstoreError('VSTORE_IO', 'an earlier index write failed; reopen the store to write again', this.dir, { cause: this.indexWriteFailure })
+    }
     this.inserting = true
     try {
       return await this.insertAlone(records, options)
@@ -627,6 +687,9 @@ export class Store {
           decodedByteLength: record.decodedByteLength,
           textByteLength: record.textByteLength,
           hash: item.hash,
+          baseDepth: record.baseDepth,
+          baseReadByteLength: record.baseReadByteLength,
+          baseDecodedByteLength: record.baseDecodedByteLength,
         })
       }
     }
@@ -637,7 +700,22 @@ export class Store {
       codec: this.settings.codecInstance,
       matcher: { minCopyByteLength: this.settings.minCopyByteLength },
       largeTextFactor: this.settings.largeTextFactor,
-    }, onSealed, id => spill.read((batch[id] as Pending).ref))
+      maxBaseDepth: this.settings.maxBaseDepth,
+    }, onSealed, id => spill.read((batch[id] as Pending).ref), {
+      describe: id => {
+        const item = batch[id] as Pending
+        return { file: item.file, rev: item.rev, textByteLength: item.ref.byteLength, hash: item.hash }
+      },
+      cost: id => {
+        const location = locations.get(id)
+        if (location === undefined) throw new Error('vstore bug: a base was used before its group was written')
+        return {
+          readByteLength: location.readByteLength + location.baseReadByteLength,
+          decodedByteLength: location.decodedByteLength + location.baseDecodedByteLength,
+          baseDepth: location.baseDepth,
+        }
+      },
+    })
 
     /**
      * Makes every text placed so far durable and visible: seals the open group, fsyncs the packs (and
@@ -676,7 +754,12 @@ export class Store {
           groupCount: before.groupCount + groupCount - committedGroupCount,
         }),
       })
-      await this.db.write(operations, { sync: true })
+      try {
+        await this.db.write(operations, { sync: true })
+      } catch (error) {
+        this.indexWriteFailure = error
+        throw error
+      }
       for (const [packId, state] of touched) this.packStates.set(packId, state)
       operationCount += operations.length
       committedGroupCount = groupCount
@@ -688,15 +771,22 @@ export class Store {
       created = []
     }
 
+    // Texts over the group cap are written together, by revision (writeOrder), as one family for the
+    // writer; with the small versions of their files they are committed as one unit, like a file.
+    const large = { minByteLength: this.settings.maxContentByteLength, byteLength: (item: Pending) => item.ref.byteLength }
+    const isLarge = (item: Pending) => item.ref.byteLength > large.minByteLength
+    const largeFiles = new Set(batch.filter(isLarge).map(item => item.file))
+    const familyOf = (item: Pending) => (largeFiles.has(item.file) ? LARGE_FAMILY : item.file)
     try {
-      let previousFile: string | undefined
-      for (const index of writeOrder(batch)) {
+      let previousFamily: string | undefined
+      for (const index of writeOrder(batch, large)) {
         const item = batch[index] as Pending
-        if (options.checkpointByteLength !== undefined && item.file !== previousFile && uncommitted.length > 0
+        const family = familyOf(item)
+        if (options.checkpointByteLength !== undefined && family !== previousFamily && uncommitted.length > 0
           && writtenRawByteLength - lastCheckpointRawByteLength >= options.checkpointByteLength) {
           await commit()
         }
-        previousFile = item.file
+        previousFamily = family
         writtenTextCount++
         writtenRawByteLength += item.ref.byteLength
         uncommitted.push(index)
@@ -717,7 +807,7 @@ export class Store {
         }
         if (location === undefined) newHashes.push(index)
         storedTextCount++
-        await writer.add(index, await spill.read(item.ref), item.file)
+        await writer.add(index, await spill.read(item.ref), isLarge(item) ? LARGE_FAMILY : item.file)
         report()
       }
       await commit()
@@ -725,7 +815,9 @@ export class Store {
       // What was not committed is not indexed: stop the group still compressing in the background
       // (it would append after the rollback), then drop what this insert appended to the packs.
       await writer.abort()
-      await this.rollback(touched)
+      // After a failed index write the batch may be in the index all the same: keep the pack bytes it
+      // would name (the next open trims them if it is not).
+      if (this.indexWriteFailure === undefined) await this.rollback(touched)
       throw error
     }
     // LevelDB keeps a fresh batch in its uncompressed log until the log fills; a large batch is
@@ -858,6 +950,9 @@ export class Store {
         decodedByteLength: entry.decodedByteLength,
         textByteLength: entry.textByteLength,
         hash: toHex(entry.hash),
+        baseDepth: entry.baseDepth,
+        baseReadByteLength: entry.baseReadByteLength,
+        baseDecodedByteLength: entry.baseDecodedByteLength,
         parents: entry.parents,
       }
     }
@@ -901,16 +996,18 @@ export class Store {
         const keys = byGroup.get(groupKey) ?? []
         const where = `${packName(packId)}@${groupOffset}`
         let content: Uint8Array
+        let baseText: Uint8Array | undefined
         try {
           content = await this.readWholeGroup(group)
           dumpRecords(content, where, DEFAULT_GROUP_LIMITS)
+          baseText = await this.baseTextOf(content, where, keys[0] ?? { file: '?', rev: '?' }, MAX_BASE_DEPTH)
         } catch (error) {
           problems.push(problemOf(error, where, keys))
           continue
         }
         for (const { file, rev, entry } of keys) {
           try {
-            const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS)
+            const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText)
             if (text.length !== entry.textByteLength || !bytesEqual(hashText(text), entry.hash)) {
               throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its length and content hash', where)
             }

@@ -226,13 +226,14 @@ test('with small groups, every key is read within the bound, as the index says',
     const before = { ...store.readCounter }
     const text = await store.get(row.file, row.rev)
     const readByteLength = store.readCounter.readByteLength - before.readByteLength
-    t.is(store.readCounter.readCount - before.readCount, 1, `${row.file}@${row.rev}: one read`)
-    t.is(readByteLength, row.readByteLength, `${row.file}@${row.rev}: read as the index says`)
+    // One read, and one more per base hop (a group of a large file's versions may start from the version before).
+    t.is(store.readCounter.readCount - before.readCount, 1 + row.baseDepth, `${row.file}@${row.rev}: one read per group of its chain`)
+    t.is(readByteLength, row.readByteLength + row.baseReadByteLength, `${row.file}@${row.rev}: read as the index says`)
     t.true(readByteLength <= bound, `${row.file}@${row.rev}: read ${readByteLength} bytes, bound ${bound}`)
     t.true(sameBytes(text, gitShow(repo, row.rev, row.file)), `${row.file}@${row.rev}`)
   }
   t.true(stats.readByteLength.max <= maxBound, `stats: max read ${stats.readByteLength.max}, bound ${maxBound}`)
-  t.is(stats.readByteLength.max, Math.max(...rows.map(row => row.readByteLength)))
+  t.is(stats.readByteLength.max, Math.max(...rows.map(row => row.readByteLength + row.baseReadByteLength)))
   t.deepEqual((await store.verify()).problems, [])
 })
 

@@ -6,7 +6,7 @@ import { crc32 } from '../../lib/bytes/crc32.js'
 import { VstoreError } from '../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
-  encodeLocationValue, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, HASH_BYTE_LENGTH,
+  encodeLocationValue, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, HASH_BYTE_LENGTH, MAX_BASE_DEPTH,
   INDEX_VALUE_VERSION, TAG_TEXT,
 } from '../../lib/index/records.js'
 import type { TextEntry, TextLocation } from '../../lib/index/types.js'
@@ -28,8 +28,11 @@ const locationArbitrary: fc.Arbitrary<TextLocation> = fc.record({
   packId: big, groupOffset: big, readByteLength: big, recordStart: big,
   recordByteLength: fc.bigInt({ min: 1n, max: 2n ** 40n }).map(Number), extraDecoded: fc.nat(5000), textByteLength: big,
   hash: fc.uint8Array({ minLength: HASH_BYTE_LENGTH, maxLength: HASH_BYTE_LENGTH }),
+  baseDepth: fc.nat(MAX_BASE_DEPTH), baseReadByteLength: big, baseDecodedByteLength: big,
 }).map(({ recordByteLength, extraDecoded, ...rest }) => ({
   ...rest, recordEnd: rest.recordStart + recordByteLength, decodedByteLength: rest.recordStart + recordByteLength + extraDecoded,
+  // Without a base the chain costs nothing (version 1 values do not hold these fields).
+  ...(rest.baseDepth === 0 ? { baseReadByteLength: 0, baseDecodedByteLength: 0 } : {}),
 }))
 
 const entryArbitrary: fc.Arbitrary<TextEntry> = fc.tuple(locationArbitrary, fc.array(idArbitrary, { maxLength: 5 }))

@@ -5,7 +5,7 @@ import { VstoreError } from '../../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
   encodeHashKey, encodeLocationValue, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, HASH_BYTE_LENGTH, INDEX_VALUE_VERSION, MAX_ID_BYTE_LENGTH, TAG_TEXT,
+  encodeTotalsValue, HASH_BYTE_LENGTH, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, MAX_ID_BYTE_LENGTH, TAG_TEXT,
 } from '../../../lib/index/records.js'
 import type { TextEntry, TextKey, TextLocation } from '../../../lib/index/types.js'
 import { compareBytes, flipByte } from '../../helpers/random.js'
@@ -23,6 +23,9 @@ const location: TextLocation = {
   decodedByteLength: 2560,
   textByteLength: 99999,
   hash: Uint8Array.from({ length: HASH_BYTE_LENGTH }, (_, i) => i * 11),
+  baseDepth: 0,
+  baseReadByteLength: 0,
+  baseDecodedByteLength: 0,
 }
 const entry: TextEntry = { ...location, parents: [SHA1, 'r41', SHA256, 'ünïcødé rev', SHA1.toUpperCase()] }
 
@@ -215,7 +218,7 @@ for (const { name, key, value, decode } of values) {
   })
 
   test(`a ${name} value of another version is VSTORE_UNSUPPORTED, even with a correct checksum`, t => {
-    for (const version of [0, INDEX_VALUE_VERSION + 1, 0xff]) {
+    for (const version of [0, INDEX_VALUE_VERSION_BASED + 1, 0xff]) {
       const writer = new ByteWriter()
       writer.byte(version)
       writer.bytes(value.subarray(1, value.length - 4))
