@@ -12,6 +12,7 @@
 export {
   Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
 } from './store/store.js'
+export { MAX_ID_BYTE_LENGTH } from './store/types.js'
 export type {
   TextRecord, TextKey, TextLocation, TextEntry, InsertSummary, StoreStats, ByteDistribution, VerifyProblem, VerifyReport,
 } from './store/types.js'

@@ -54,7 +54,8 @@ export class ByteReader {
     if (byteLength > maxByteLength) throw this.error('VSTORE_LIMIT', `string of ${byteLength} bytes, limit ${maxByteLength}`)
     const raw = this.take(byteLength)
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw)
+      // ignoreBOM: a leading U+FEFF is part of the string; the default would drop it, merging two ids.
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
     } catch (cause) {
       throw new VstoreError('VSTORE_CORRUPT', 'string is not valid UTF-8', `${this.where}@${this.baseOffset + this.position}`, { cause })
     }

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { Store, VstoreError, importGit, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
+import { MAX_ID_BYTE_LENGTH, Store, VstoreError, importGit, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
 import type { ProgressView } from './progress.js'
@@ -42,14 +42,41 @@ async function withStore<T>(command: Command, create: boolean, body: (store: Sto
   }
 }
 
+/** A UTF-16 surrogate without its partner (not well-formed Unicode; no key holds one). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Why no key can have `id` as its file or revision id (the store would throw a RangeError), or undefined. */
+function impossibleId(id: string): string | undefined {
+  if (id === '') return 'is empty'
+  const byteLength = Buffer.byteLength(id, 'utf8')
+  if (byteLength > MAX_ID_BYTE_LENGTH) return `is ${byteLength} bytes, at most ${MAX_ID_BYTE_LENGTH}`
+  if (LONE_SURROGATE.test(id)) return 'is not well-formed Unicode'
+  return undefined
+}
+
+/** An id typed on the command line, checked before the store sees it. @throws VSTORE_USAGE for an id no key can have. */
+function checkId(id: string, what: string, where: string): string {
+  const problem = impossibleId(id)
+  if (problem !== undefined) throw new VstoreError('VSTORE_USAGE', `${what} ${problem}`, where.length > 200 ? `${where.slice(0, 200)}…` : where)
+  return id
+}
+
+/**
+ * The key `FILE@REV` names: the split at the last `@`, unless an exact key splits at an earlier one, since
+ * revision ids may hold `@` too (`express@4.18.2`, or `v1@` with nothing after it); failing that, a
+ * revision prefix after the last `@`.
+ * @throws VSTORE_USAGE when no exact key matches and the last `@` leaves an empty side; VSTORE_NOT_FOUND.
+ */
 async function resolveKey(store: Store, spec: string): Promise<{ file: string; rev: string }> {
-  const { file, rev } = parseKeySpec(spec)
-  if (await store.has(file, rev)) return { file, rev }
-  // Revision ids may hold `@` too (`express@4.18.2`): an exact key split at an earlier `@` also counts.
-  for (let at = file.lastIndexOf('@'); at > 0; at = file.lastIndexOf('@', at - 1)) {
+  // Every split with a non-empty file and revision, last `@` first: the first exact key wins.
+  for (let at = spec.lastIndexOf('@'); at > 0; at = spec.lastIndexOf('@', at - 1)) {
+    if (at === spec.length - 1) continue
     const candidate = { file: spec.slice(0, at), rev: spec.slice(at + 1) }
-    if (await store.has(candidate.file, candidate.rev)) return candidate
+    if (impossibleId(candidate.file) === undefined && impossibleId(candidate.rev) === undefined && await store.has(candidate.file, candidate.rev)) return candidate
   }
+  const { file, rev } = parseKeySpec(spec)
+  checkId(file, 'file id', spec)
+  checkId(rev, 'revision', spec)
   if (rev.length < MIN_REVISION_PREFIX) {
     throw new VstoreError('VSTORE_NOT_FOUND', `no such revision (a prefix needs at least ${MIN_REVISION_PREFIX} characters)`, spec)
   }
@@ -218,7 +245,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'log': {
       return withStore(command, false, async store => {
-        const file = command.positionals[0] as string
+        const file = checkId(command.positionals[0] as string, 'file id', command.positionals[0] as string)
         const revisions = (await store.revisions(file)).reverse()
         if (revisions.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no revisions of this file', file)
         const rows = []
@@ -265,7 +292,8 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         if (command.json) await output.write(json(rows))
         else {
           for (const row of rows) {
-            await output.write(`${row.file}@${row.rev} → ${row.pack}@${row.groupOffset} read ${row.readByteLength} record ${row.recordStart}..${row.recordEnd} `
+            const base = row.baseDepth > 0 ? ` base depth ${row.baseDepth} read ${row.baseReadByteLength}` : ''
+            await output.write(`${row.file}@${row.rev} → ${row.pack}@${row.groupOffset} read ${row.readByteLength} record ${row.recordStart}..${row.recordEnd}${base} `
               + `text ${row.textByteLength} sha256/20 ${row.hash}${row.parents.length > 0 ? ` parents ${row.parents.join(' ')}` : ''}\n`)
           }
         }

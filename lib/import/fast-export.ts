@@ -635,7 +635,8 @@ function contentHash(bytes: Uint8Array): string {
 // ---------------------------------------------------------------------------------------------------------
 // Paths
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+/** Keeps a leading U+FEFF (the default drops it): a path `\uFEFFREADME` is not `README`. */
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const ESCAPES: Readonly<Record<string, number>> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '"': 0x22, '\\': 0x5c }
 
 /**

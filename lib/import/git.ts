@@ -277,13 +277,16 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
       if (!isUtf8(pathBytes)) {
         throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${latin1(pathBytes)}`, where)
       }
-      commit.changes.push({ path: new TextDecoder().decode(pathBytes), mode: Number.parseInt(dstModeText, 8), blobId })
+      commit.changes.push({ path: utf8Decoder.decode(pathBytes), mode: Number.parseInt(dstModeText, 8), blobId })
     } else {
       throw new VstoreError('VSTORE_IMPORT', `git log: unexpected output ${JSON.stringify(text.slice(0, 100))}`, where)
     }
   }
   if (commit !== undefined) yield commit
 }
+
+/** Keeps a leading U+FEFF: a path named `\uFEFFREADME` is not `README`. */
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true })
 
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')

@@ -46,7 +46,8 @@ const HARD_LINK_WINDOW_BYTE_LENGTH = 64 * 1024 * 1024
 // tar
 
 const BLOCK_BYTE_LENGTH = 512
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+/** Keeps a leading U+FEFF (the default drops it): an entry named `\uFEFFREADME` is not `README`. */
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const latin1Decoder = new TextDecoder('latin1')
 
 /** Type flags that name no regular file: hard link (handled apart), symlink, devices, folder, FIFO, GNU dumpdir, volume label. */

@@ -13,10 +13,21 @@ export interface KeyValueStore {
   close(): Promise<void>
 }
 
+/**
+ * LevelDB's message, with its cause's when it has one: abstract-level wraps the reason an open failed
+ * ("IO error: …/000011.log: No space left on device") in a bare "Database failed to open".
+ */
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const cause = (error as { cause?: unknown } | null)?.cause
+  const causeMessage = cause instanceof Error ? cause.message : undefined
+  return causeMessage === undefined || causeMessage === '' || message.includes(causeMessage) ? message : `${message}: ${causeMessage}`
+}
+
 function translate(error: unknown, where: string, doing: string): VstoreError {
   const code = (error as { code?: string } | null)?.code
   const causeCode = ((error as { cause?: { code?: string } } | null)?.cause)?.code
-  const message = error instanceof Error ? error.message : String(error)
+  const message = messageOf(error)
   if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
     return new VstoreError('VSTORE_LOCKED', 'another process has this store open for writing', where, { cause: error })
   }

@@ -1,6 +1,9 @@
+/** The longest file id or revision id, in UTF-8 bytes (a longer one is a RangeError wherever a key is formed). */
+export { MAX_ID_BYTE_LENGTH } from '../index/records.js'
+
 /** One version of one file, as handed to `Store.insert`. */
 export interface TextRecord {
-  /** File id: any non-empty string (a path, usually). */
+  /** File id: any non-empty string of well-formed Unicode (a path, usually), at most MAX_ID_BYTE_LENGTH UTF-8 bytes. */
   readonly file: string
   /** Revision id, unique within the file. */
   readonly rev: string

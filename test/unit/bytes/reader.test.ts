@@ -50,6 +50,14 @@ test('string reads a varint length then UTF-8', t => {
   t.is(reader.byte(), 0xaa)
 })
 
+// Regression: TextDecoder drops a leading byte order mark by default, so the file ids "\uFEFFREADME" and
+// "README" decoded from the index as the same id.
+test('string keeps a leading U+FEFF (a byte order mark is part of the string)', t => {
+  const bytes = Uint8Array.of(9, 0xef, 0xbb, 0xbf, 0x52, 0x45, 0x41, 0x44, 0x4d, 0x45)
+  t.is(new ByteReader(bytes, 'b').string(100), '\uFEFFREADME')
+  t.is(new ByteReader(Uint8Array.of(6, 0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf), 'b').string(100), '\uFEFF\uFEFF')
+})
+
 test('a string longer than its limit is VSTORE_LIMIT', t => {
   const reader = new ByteReader(Uint8Array.of(5, 97, 98, 99, 100, 101), 'b')
   t.throws(() => reader.string(4), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })

@@ -1,0 +1,370 @@
+/**
+ * Disk full, as a user meets it: a real `node bin/vstore import-git` whose writes fail part way.
+ *
+ * The history is a git repository made here: a first part (c1–c3: text files, a name with `@` and a space,
+ * an empty file) imported without a limit, then a second part (c4–c6: edits, and three unrelated versions of 450 KB
+ * of incompressible bytes, so that the import appends several groups) imported under a limit that makes a
+ * write fail. Two ways to fill the disk:
+ *
+ * - `ulimit -f` (always): a write past the file-size limit fails with EFBIG. Node ignores SIGXFSZ itself
+ *   (it would otherwise kill the process); the wrapper's `trap '' XFSZ` says so for any other shell. Limits
+ *   are chosen to fail opening the index, the first group's append, and an append after some groups were
+ *   written; then an insert larger than the spill threshold fails writing its spill file.
+ * - a small tmpfs (only where this process may mount one, e.g. root in a container): the free space is
+ *   stepped up 4 KiB at a time from nothing until a small import succeeds, so the failures land in LevelDB
+ *   as well as in the packs (ENOSPC).
+ *
+ * After each failure: the exit status is not 0 (6, for VSTORE_IO) and not the "bug" status 1, stderr is
+ * one `vstore: VSTORE_IO (where): message` line, stdout is empty; then the store opens, `verify` is clean,
+ * `dump-index` is exactly what it was after the last acknowledged import (no new or partial keys), the
+ * pack files are byte-identical to what they were, no temporary file is left, and every acknowledged key
+ * extracts byte-identical. Finally the same import without a limit completes and every key is there.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { spawnSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { commit, expectedFileVersions, gitShowMany, makeGitRepo, writeFile, type GitRepo } from '../helpers/git.js'
+import { makeTempDir } from '../helpers/tmp.js'
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const BIN = join(ROOT, 'bin', 'vstore')
+const PROCESS_TIMEOUT_MILLISECONDS = 60_000
+
+const ENVIRONMENT: NodeJS.ProcessEnv = (() => {
+  const environment: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }
+  for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) delete environment[name]
+  return environment
+})()
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+
+interface Run {
+  readonly status: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: Buffer
+  readonly stderr: string
+}
+
+/**
+ * `node bin/vstore ...args`; with `fileSizeLimitKiB`, under `ulimit -f` (bash counts it in 1024-byte
+ * blocks), with SIGXFSZ ignored so that a write past the limit returns EFBIG instead of killing the process.
+ */
+function vstore(args: readonly string[], options: { fileSizeLimitKiB?: number; input?: string } = {}): Run {
+  const command = options.fileSizeLimitKiB === undefined
+    ? [process.execPath, [BIN, ...args]] as const
+    : ['bash', ['-c', `trap '' XFSZ; ulimit -f ${options.fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, BIN, ...args]] as const
+  const result = spawnSync(command[0], command[1], {
+    cwd: ROOT, env: ENVIRONMENT, input: options.input ?? '', maxBuffer: 256 * 1024 * 1024, timeout: PROCESS_TIMEOUT_MILLISECONDS,
+  })
+  if (result.error !== undefined) throw result.error
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
+}
+
+function describeRun(run: Run): string {
+  return `exit ${run.status}${run.signal === null ? '' : ` (signal ${run.signal})`}\nstdout: ${run.stdout.toString('utf8').slice(0, 1000)}\nstderr: ${run.stderr.slice(0, 2000)}`
+}
+
+/** Exit 0, nothing on stderr; returns stdout. */
+function succeeds(t: ExecutionContext, run: Run, what: string): Buffer {
+  t.is(run.status, 0, `${what}: ${describeRun(run)}`)
+  t.is(run.stderr, '', `${what}: ${describeRun(run)}`)
+  return run.stdout
+}
+
+const ERROR_LINE = /^vstore: (VSTORE_[A-Z_]+) \((.*?)\): (.*)\n$/s
+
+/**
+ * A failed import: exit status 6 (VSTORE_IO; not 0, and not 1, a bug with its stack), no signal, nothing on
+ * stdout, and one `vstore: VSTORE_IO (where): message` line on stderr. Returns where and message.
+ */
+function failsWithIo(t: ExecutionContext, run: Run, what: string): { where: string; message: string } {
+  t.is(run.signal, null, `${what}: ${describeRun(run)}`)
+  t.is(run.status, 6, `${what}: ${describeRun(run)}`)
+  t.is(run.stdout.length, 0, `${what}: ${describeRun(run)}`)
+  t.is(run.stderr.indexOf('\n'), run.stderr.length - 1, `${what}: one stderr line: ${JSON.stringify(run.stderr)}`)
+  const match = ERROR_LINE.exec(run.stderr)
+  t.truthy(match, `${what}: ${JSON.stringify(run.stderr)}`)
+  t.is(match?.[1], 'VSTORE_IO', `${what}: ${run.stderr}`)
+  return { where: match?.[2] ?? '', message: match?.[3] ?? '' }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The history
+
+/** Deterministic bytes of every value (an LCG's high bytes): no coder shrinks them. */
+function pseudoRandomBytes(byteLength: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(byteLength)
+  let state = seed >>> 0
+  for (let i = 0; i < byteLength; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    bytes[i] = state >>> 24
+  }
+  return bytes
+}
+
+function lines(count: number, label: string, version: number): string {
+  return Array.from({ length: count }, (_, i) => (i % 17 === version
+    ? `${label}: line ${i} was edited in version ${version}\n`
+    : `${label}: line ${i}, the same in every version and long enough to be copied\n`)).join('')
+}
+
+const BLOB_BYTE_LENGTH = 450_000
+const TEXT_FILES = Array.from({ length: 24 }, (_, i) => `src/module${String(i).padStart(2, '0')}.ts`)
+
+interface History {
+  readonly repo: GitRepo
+  /** The tip of the first part (imported without a limit). */
+  readonly first: string
+  /** `path@commit` of every text an import of `first`, and of HEAD, makes. */
+  readonly firstKeys: readonly string[]
+  readonly allKeys: readonly string[]
+  /** The bytes of each key (git's). */
+  readonly texts: ReadonlyMap<string, Buffer>
+}
+
+async function buildHistory(t: ExecutionContext, secondPart: (repo: GitRepo) => void): Promise<History> {
+  const repo = await makeGitRepo(t)
+  for (let version = 1; version <= 3; version++) {
+    TEXT_FILES.forEach((path, i) => { if (version === 1 || i % version === 0) writeFile(repo, path, lines(40 + i, path, version)) })
+    writeFile(repo, 'docs/we@ird name.txt', `a name with @ and a space, version ${version}\n`)
+    if (version === 1) writeFile(repo, 'empty.txt', '')
+    commit(repo, `c${version}`)
+  }
+  const first = commit(repo, 'c3b: nothing new') // an empty commit: the tip of the first part
+  secondPart(repo)
+  const firstKeys = [...expectedFileVersions(repo, first).keys()].sort()
+  const allKeys = [...expectedFileVersions(repo, 'HEAD').keys()].sort()
+  const objects = allKeys.map(key => {
+    const at = key.lastIndexOf('@')
+    return { path: key.slice(0, at), rev: key.slice(at + 1) }
+  })
+  const blobs = gitShowMany(repo, objects)
+  return { repo, first, firstKeys, allKeys, texts: new Map(allKeys.map((key, i) => [key, blobs[i] as Buffer])) }
+}
+
+/** c4–c6: text edits, and three unrelated versions of 450 KB of incompressible bytes (a group each, past the read budget). */
+function bigSecondPart(repo: GitRepo): void {
+  for (let version = 4; version <= 6; version++) {
+    TEXT_FILES.forEach((path, i) => { if (i % 3 === version % 3) writeFile(repo, path, lines(40 + i, path, version)) })
+    writeFile(repo, 'assets/blob.bin', pseudoRandomBytes(BLOB_BYTE_LENGTH, version))
+    commit(repo, `c${version}`)
+  }
+}
+
+/** c4–c6: small text edits only. */
+function smallSecondPart(repo: GitRepo): void {
+  for (let version = 4; version <= 6; version++) {
+    TEXT_FILES.forEach((path, i) => { if (i % 2 === version % 2) writeFile(repo, path, lines(40 + i, path, version)) })
+    commit(repo, `c${version}`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The store's state
+
+interface StoreState {
+  /** `dump-index --json`: every key with its location, lengths, hash and parents. */
+  readonly index: string
+  /** Each pack file's bytes, by name. */
+  readonly packs: ReadonlyMap<string, Buffer>
+}
+
+function filesUnder(dir: string): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) found.push(...filesUnder(path))
+    else found.push(path)
+  }
+  return found
+}
+
+function stateOf(t: ExecutionContext, store: string): StoreState {
+  const index = succeeds(t, vstore(['--store', store, 'dump-index', '--json']), 'dump-index').toString('utf8')
+  const packs = new Map(readdirSync(join(store, 'packs')).sort().map(name => [name, readFileSync(join(store, 'packs', name))]))
+  return { index, packs }
+}
+
+/** The FILE@REV lines of `keys` for `extract --batch`, and the answer expected for them. */
+function batchOf(history: History, keys: readonly string[]): { input: string; expected: Buffer } {
+  const input = keys.map(key => `${key}\n`).join('')
+  const expected = Buffer.concat(keys.flatMap(key => {
+    const text = history.texts.get(key) as Buffer
+    return [Buffer.from(`${key} ${text.length}\n`), text, Buffer.from('\n')]
+  }))
+  return { input, expected }
+}
+
+/** Every key of `keys` extracts byte-identical to git's bytes (one `extract --batch`). */
+function extractsAll(t: ExecutionContext, history: History, store: string, keys: readonly string[], what: string): void {
+  const { input, expected } = batchOf(history, keys)
+  const run = vstore(['--store', store, 'extract', '--batch'], { input })
+  const stdout = succeeds(t, run, `${what}: extract --batch`)
+  t.true(stdout.equals(expected), `${what}: extract --batch gave ${stdout.length} bytes, expected ${expected.length}`)
+}
+
+/**
+ * After a failed import: the store opens, verify is clean, the index and packs are as `before`, no
+ * temporary file is left, and the acknowledged keys extract byte-identical.
+ */
+function unchangedSince(t: ExecutionContext, history: History, store: string, before: StoreState, keys: readonly string[], what: string): void {
+  const verify = succeeds(t, vstore(['--store', store, 'verify']), `${what}: verify`).toString('utf8')
+  t.regex(verify, /^ok: /, `${what}: ${verify}`)
+  const after = stateOf(t, store)
+  t.is(after.index, before.index, `${what}: dump-index differs from the last acknowledged import`)
+  t.deepEqual([...after.packs.keys()], [...before.packs.keys()], `${what}: pack files`)
+  for (const [name, bytes] of before.packs) {
+    const now = after.packs.get(name)
+    t.true(now !== undefined && now.equals(bytes), `${what}: ${name} is ${now?.length} bytes, was ${bytes.length}, or differs`)
+  }
+  const leftovers = filesUnder(store).map(path => relative(store, path)).filter(path => path.startsWith('tmp') || path.endsWith('.spill'))
+  t.deepEqual(leftovers, [], `${what}: temporary files left`)
+  extractsAll(t, history, store, keys, what)
+}
+
+function sumOfTexts(history: History, keys: readonly string[]): number {
+  return keys.reduce((sum, key) => sum + (history.texts.get(key) as Buffer).length, 0)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ulimit -f
+
+test.serial('an import that runs out of file size fails with one VSTORE_IO line and leaves the store as its last import left it', async t => {
+  const history = await buildHistory(t, bigSecondPart)
+  const work = await makeTempDir(t, 'vstore-disk-full-')
+  const acknowledged = join(work, 'acknowledged')
+  succeeds(t, vstore(['--store', acknowledged, 'import-git', history.repo.dir, '--ref', history.first]), 'first import')
+  const before = stateOf(t, acknowledged)
+  const packByteLength = [...before.packs.values()].reduce((sum, bytes) => sum + bytes.length, 0)
+  t.deepEqual((JSON.parse(before.index) as { file: string; rev: string }[]).map(row => `${row.file}@${row.rev}`).sort(), history.firstKeys)
+  t.true(history.allKeys.length > history.firstKeys.length)
+
+  // 0: no file may grow, so LevelDB cannot open. The pack's size rounded up: the first group's append is
+  // cut short, then refused. 600 KiB more: one 450 KB group is appended before a write is refused.
+  const packKiB = Math.ceil(packByteLength / 1024)
+  const cases = [
+    { limitKiB: 0, failsIn: /\/index$/ },
+    { limitKiB: packKiB, failsIn: /^packs\/000001\.vpk@(\d+)$/ },
+    { limitKiB: packKiB + 600, failsIn: /^packs\/000001\.vpk@(\d+)$/ },
+  ]
+  const failedAt: number[] = []
+  for (const { limitKiB, failsIn } of cases) {
+    const store = join(work, `limit-${limitKiB}`)
+    cpSync(acknowledged, store, { recursive: true })
+    const what = `ulimit -f ${limitKiB}`
+    const { where, message } = failsWithIo(t, vstore(['--store', store, 'import-git', history.repo.dir], { fileSizeLimitKiB: limitKiB }), what)
+    t.log(`${what}: VSTORE_IO (${where.startsWith(work) ? relative(work, where) : where}): ${message}`)
+    const match = failsIn.exec(where)
+    t.truthy(match, `${what}: failed in ${where}`)
+    if (match?.[1] !== undefined) failedAt.push(Number(match[1]))
+    t.regex(message, /EFBIG|too large/i, what)
+    unchangedSince(t, history, store, before, history.firstKeys, what)
+  }
+  // The first pack failure is at the committed end; the second after groups were appended past it.
+  t.is(failedAt[0], packByteLength)
+  t.true((failedAt[1] ?? 0) > packByteLength, `appends before the failure: ${failedAt.join(', ')}`)
+
+  // Without a limit, the same import completes and adds exactly the second part.
+  const store = join(work, `limit-${packKiB + 600}`)
+  const complete = succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir]), 'import without a limit').toString('utf8')
+  t.regex(complete, new RegExp(`^imported ${history.allKeys.length} texts \\(${history.allKeys.length - history.firstKeys.length} new, `))
+  const after = JSON.parse(stateOf(t, store).index) as { file: string; rev: string }[]
+  t.deepEqual(after.map(row => `${row.file}@${row.rev}`).sort(), history.allKeys)
+  t.regex(succeeds(t, vstore(['--store', store, 'verify']), 'verify').toString('utf8'), /^ok: /)
+  extractsAll(t, history, store, history.allKeys, 'after the complete import')
+})
+
+test.serial('an insert larger than the spill threshold that cannot write its spill file fails with VSTORE_IO and leaves nothing behind', async t => {
+  // 17 MiB of new text (the insert keeps 16 MiB in memory, then spills all of it to one file).
+  const history = await buildHistory(t, repo => {
+    writeFile(repo, 'big/generated.txt', Array.from({ length: 620_000 }, (_, i) => `generated line ${i}: ${(i * 7919) % 1_000_003}\n`).join(''))
+    commit(repo, 'c4: a large generated file')
+  })
+  t.true(sumOfTexts(history, history.allKeys) - sumOfTexts(history, history.firstKeys) > 16 * 1024 * 1024)
+  const store = join(await makeTempDir(t, 'vstore-disk-full-'), 'store')
+  succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir, '--ref', history.first]), 'first import')
+  const before = stateOf(t, store)
+  const { where, message } = failsWithIo(t, vstore(['--store', store, 'import-git', history.repo.dir], { fileSizeLimitKiB: 8192 }), 'ulimit -f 8192')
+  t.log(`ulimit -f 8192: VSTORE_IO (${relative(store, where)}): ${message}`)
+  t.regex(where, /\/tmp\/[^/]+\.spill$/)
+  unchangedSince(t, history, store, before, history.firstKeys, 'ulimit -f 8192')
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// A full tmpfs
+
+/** Whether this process may mount a tmpfs (root, with CAP_SYS_ADMIN, and `mount` present). */
+function canMountTmpfs(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false
+  const probe = mkdtempSync(join(tmpdir(), 'vstore-tmpfs-probe-'))
+  try {
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' })
+    if (mounted.status !== 0) return false
+    spawnSync('umount', [probe], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  } finally {
+    rmSync(probe, { recursive: true, force: true })
+  }
+}
+
+const TMPFS_BYTE_LENGTH = 4 * 1024 * 1024
+const PAGE_BYTE_LENGTH = 4096
+
+/** Fills `mount` with a filler file until `free` bytes are left (tmpfs allocates whole pages). */
+function fillUntil(mount: string, free: number): void {
+  const { bavail, bsize } = statfsSync(mount)
+  const fill = bavail * bsize - free
+  if (fill > 0) writeFileSync(join(mount, 'filler'), new Uint8Array(fill))
+}
+
+const tmpfsTest = canMountTmpfs() ? test.serial : test.skip
+
+tmpfsTest('on a full tmpfs, an import fails with VSTORE_IO wherever the space runs out, and the store stays as it was', async t => {
+  const history = await buildHistory(t, smallSecondPart)
+  const work = await makeTempDir(t, 'vstore-disk-full-')
+  const acknowledged = join(work, 'acknowledged')
+  succeeds(t, vstore(['--store', acknowledged, 'import-git', history.repo.dir, '--ref', history.first]), 'first import')
+  const before = stateOf(t, acknowledged)
+
+  const mount = join(work, 'tmpfs')
+  mkdirSync(mount)
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTE_LENGTH}`, 'tmpfs', mount])
+  t.is(mounted.status, 0, mounted.stderr.toString('utf8'))
+  t.teardown(() => { spawnSync('umount', ['-l', mount]) })
+
+  // Free space from nothing up, a page at a time, until the import succeeds: each failure is somewhere
+  // later in the import than the one before.
+  const failures: string[] = []
+  let succeeded = false
+  for (let free = 0; free <= 64 * PAGE_BYTE_LENGTH && !succeeded; free += PAGE_BYTE_LENGTH) {
+    rmSync(join(mount, 'filler'), { force: true })
+    rmSync(join(mount, 'store'), { recursive: true, force: true })
+    cpSync(acknowledged, join(mount, 'store'), { recursive: true })
+    fillUntil(mount, free)
+    const store = join(mount, 'store')
+    const run = vstore(['--store', store, 'import-git', history.repo.dir])
+    const what = `${free / 1024} KiB free`
+    if (run.status === 0) {
+      succeeded = true
+      t.log(`${what}: the import succeeds`)
+      rmSync(join(mount, 'filler'), { force: true })
+      t.deepEqual((JSON.parse(stateOf(t, store).index) as { file: string; rev: string }[]).map(row => `${row.file}@${row.rev}`).sort(), history.allKeys)
+      extractsAll(t, history, store, history.allKeys, what)
+      break
+    }
+    const { where, message } = failsWithIo(t, run, what)
+    t.log(`${what}: VSTORE_IO (${where.startsWith(mount) ? relative(mount, where) : where}): ${message}`)
+    t.regex(message, /ENOSPC|No space left/i, what)
+    failures.push(where.includes('/index') ? 'index' : where.startsWith('packs/') ? 'pack' : where)
+    rmSync(join(mount, 'filler'), { force: true })
+    unchangedSince(t, history, store, before, history.firstKeys, what)
+  }
+  t.true(succeeded, `the import never succeeded; failures: ${failures.join(', ')}`)
+  t.true(failures.includes('index'), `a failure in the index among: ${failures.join(', ')}`)
+})

@@ -1,0 +1,138 @@
+import test from 'ava'
+import fc from 'fast-check'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ByteWriter } from '../../lib/bytes/writer.js'
+import { crc32 } from '../../lib/bytes/crc32.js'
+import { toHex } from '../../lib/bytes/hex.js'
+import { VstoreError } from '../../lib/errors.js'
+import { openLevelDb } from '../../lib/index/leveldb.js'
+import {
+  decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeLocationValue, encodeMetaKey,
+  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, TAG_HASH, TAG_PACK, TAG_TEXT,
+} from '../../lib/index/records.js'
+import { Store } from '../../lib/vstore.js'
+import { largestAllocation, mutate, mutationsArbitrary } from '../helpers/mutate.js'
+import { PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
+
+/**
+ * The index decoders (lib/index/records.ts) fed mutated real values: the keys and values a store writes
+ * for a small history (git-style hex revisions and text ones, merges, identical texts, odd file ids), each
+ * mutated one to four times (test/helpers/mutate.ts: flips, inserts, deletes, cuts, varints claiming up to
+ * 2^49) and, half the time, resealed with a correct CRC-32 so that the mutation reaches the parser. Every
+ * decoder must return a value or throw a VstoreError, allocate no more than about the input's size (a
+ * claimed length is refused, not allocated), and anything it accepts must re-encode to exactly the bytes it
+ * read (one encoding per value: no two byte strings alias one key or entry).
+ */
+
+const options = { seed: PROPERTY_SEED, numRuns: PROPERTY_RUNS }
+/** What a decoder may allocate for an input of `byteLength` bytes. */
+const allocationBound = (byteLength: number): number => 2 * byteLength + 64
+
+interface IndexEntry {
+  readonly key: Uint8Array
+  readonly value: Uint8Array
+}
+
+type ValueKind = 'text' | 'location' | 'pack' | 'totals'
+
+const VALUE_CODECS: Record<ValueKind, {
+  decode: (key: Uint8Array, value: Uint8Array, where: string) => unknown
+  encode: (key: Uint8Array, decoded: never) => Uint8Array
+}> = {
+  text: { decode: decodeTextValue, encode: encodeTextValue },
+  location: { decode: decodeLocationValue, encode: encodeLocationValue },
+  pack: { decode: decodePackValue, encode: encodePackValue },
+  totals: { decode: decodeTotalsValue, encode: encodeTotalsValue },
+}
+
+function kindOf(key: Uint8Array): ValueKind | undefined {
+  if (key[0] === TAG_TEXT) return 'text'
+  if (key[0] === TAG_HASH) return 'location'
+  if (key[0] === TAG_PACK) return 'pack'
+  if (toHex(key) === toHex(encodeMetaKey('totals'))) return 'totals'
+  return undefined
+}
+
+const hex = (seed: number, length: number): string => Array.from({ length }, (_, i) => ((seed * 7 + i * 13) % 16).toString(16)).join('')
+
+/** The raw index of a store holding a small, varied history. */
+let entriesValue: IndexEntry[] | undefined
+const dir = mkdtempSync(join(tmpdir(), 'vstore-index-mutations-'))
+test.after.always(() => rmSync(dir, { recursive: true, force: true }))
+test.before(async () => {
+  const store = await Store.open(dir, { create: true })
+  const text = (s: string) => new TextEncoder().encode(s)
+  const c = [hex(1, 40), hex(2, 40), hex(3, 40), hex(4, 64)]
+  await store.insert([
+    { file: 'README.md', rev: c[0] as string, parents: [], text: text('one\n') },
+    { file: 'README.md', rev: c[1] as string, parents: [c[0] as string], text: text('two\n') },
+    { file: 'README.md', rev: c[2] as string, parents: [c[0] as string], text: text('three\n') },
+    { file: 'README.md', rev: c[3] as string, parents: [c[1] as string, c[2] as string], text: text('merged\n') },
+    { file: 'docs/we@ird name.txt', rev: 'v1@beta', parents: [], text: text('one\n') },
+    { file: 'docs/we@ird name.txt', rev: 'v2', parents: ['v1@beta'], text: text('') },
+    { file: 'é/😀', rev: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01', parents: [], text: text('x'.repeat(5000)) },
+  ])
+  await store.close()
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  const entries: IndexEntry[] = []
+  for await (const [key, value] of db.entries(new Uint8Array(0))) entries.push({ key: key.slice(), value: value.slice() })
+  await db.close()
+  entriesValue = entries
+})
+
+function entries(): IndexEntry[] {
+  if (entriesValue === undefined) throw new Error('the index was not read')
+  return entriesValue
+}
+
+/** `body` (version byte included) followed by a correct CRC-32 of the key and the body. */
+function sealed(key: Uint8Array, body: Uint8Array): Uint8Array {
+  const writer = new ByteWriter(body.length + 4)
+  writer.bytes(body)
+  writer.uint32(crc32(body, crc32(key)))
+  return writer.finish()
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i])
+}
+
+/** Decodes with allocation counted; a non-VstoreError or an allocation past the bound fails the property. */
+function decodeChecked(what: string, input: Uint8Array, decode: () => unknown): unknown {
+  let value: unknown
+  const { largestByteLength, error } = largestAllocation(() => { value = decode() })
+  if (error !== undefined && !(error instanceof VstoreError)) throw error
+  if (largestByteLength > allocationBound(input.length)) throw new Error(`${what} allocated ${largestByteLength} bytes for ${input.length} bytes of input`)
+  return error === undefined ? value : undefined
+}
+
+test('the fixture index holds text, hash, pack and totals values', t => {
+  const kinds = new Set(entries().map(entry => kindOf(entry.key)))
+  t.deepEqual([...kinds].filter(kind => kind !== undefined).sort(), ['location', 'pack', 'text', 'totals'])
+})
+
+test('a real index value of every kind, mutated and often resealed, gives every value decoder a value or a VstoreError, a bounded allocation, and re-encodes exactly', t => {
+  const valued = entries().filter(entry => kindOf(entry.key) !== undefined)
+  t.notThrows(() => fc.assert(fc.property(fc.constantFrom(...valued), mutationsArbitrary, fc.boolean(), ({ key, value }, mutations, reseal) => {
+    const mutated = reseal ? sealed(key, mutate(value.subarray(0, value.length - 4), mutations)) : mutate(value, mutations)
+    for (const [kind, { decode, encode }] of Object.entries(VALUE_CODECS)) {
+      const decoded = decodeChecked(`decode ${kind} value`, mutated, () => decode(key, mutated, 'property'))
+      if (decoded === undefined) continue
+      const again = encode(key, decoded as never)
+      if (!sameBytes(again, mutated)) throw new Error(`a ${kind} value decoded from ${toHex(mutated)} re-encodes as ${toHex(again)}`)
+    }
+  }), options))
+})
+
+test('a real text or pack key, mutated, gives decodeTextKey and decodePackKey a key or a VstoreError, a bounded allocation, and re-encodes exactly', t => {
+  const keyed = entries().filter(entry => entry.key[0] === TAG_TEXT || entry.key[0] === TAG_PACK)
+  t.notThrows(() => fc.assert(fc.property(fc.constantFrom(...keyed), mutationsArbitrary, ({ key }, mutations) => {
+    const mutated = mutate(key, mutations)
+    const textKey = decodeChecked('decodeTextKey', mutated, () => decodeTextKey(mutated)) as { file: string; rev: string } | undefined
+    if (textKey !== undefined && !sameBytes(encodeTextKey(textKey), mutated)) throw new Error(`text key ${toHex(mutated)} decodes to ${JSON.stringify(textKey)}, which encodes otherwise`)
+    const packId = decodeChecked('decodePackKey', mutated, () => decodePackKey(mutated)) as number | undefined
+    if (packId !== undefined && !sameBytes(encodePackKey(packId), mutated)) throw new Error(`pack key ${toHex(mutated)} decodes to ${packId}, which encodes otherwise`)
+  }), options))
+})
