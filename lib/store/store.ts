@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, open as openFile, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { dirname, resolve } from 'node:path'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
@@ -78,7 +79,7 @@ interface Pending {
 }
 
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
-const SPILL_MEMORY_BYTE_LENGTH = 16 * 1024 * 1024
+const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
 
 export interface InsertOptions {
   /** Called as records arrive and as texts are written; cheap to call, so the caller throttles any rendering. */
@@ -281,7 +282,10 @@ export class Store {
       const code = (error as { code?: string }).code
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new VstoreError('VSTORE_IO', `cannot create the index: ${(error as Error).message}`, dir, { cause: error })
     }
+    await syncDirectory(packsPath(dir))
     await syncDirectory(dir)
+    // The store directory's own entry (mkdir above may have made it) must survive a power cut too.
+    await syncDirectory(dirname(resolve(dir)))
   }
 
   private async load(): Promise<void> {
