@@ -57,10 +57,14 @@ interface SystemSpec {
 const peer = (file: string, interpreter: string) => (corpus: string, work: string, sample: number) =>
   existsSync(join(PEERS, file)) ? [interpreter, join(PEERS, file), corpus, work, '--sample', String(sample)] : undefined
 
+/** As in bin/vstore's shebang. */
+const CLI_MALLOC_SETTINGS = ['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=1048576']
+
 const SYSTEMS: readonly SystemSpec[] = [
   {
     name: 'vstore',
-    command: (corpus, work, sample) => [process.execPath, join(DIST_SCRIPTS, 'bench-vstore.js'), corpus, work, '--sample', String(sample),
+    // With the glibc malloc tunables bin/vstore's shebang sets, so the figures are the CLI's.
+    command: (corpus, work, sample) => ['env', ...CLI_MALLOC_SETTINGS, process.execPath, join(DIST_SCRIPTS, 'bench-vstore.js'), corpus, work, '--sample', String(sample),
       ...(values.codec === undefined ? [] : ['--codec', values.codec])],
   },
   { name: 'baselines', command: peer('baselines.sh', 'bash'), needs: 'xz' },

@@ -7,6 +7,7 @@ import { MAX_ID_BYTE_LENGTH, Store, VstoreError, importGit, type InsertProgress,
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
 import type { ProgressView } from './progress.js'
+import type { ReleaseBoundary } from '../import/releases.js'
 import { formatBytes, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
 
 /** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
@@ -132,19 +133,29 @@ function releaseLookups(store: Store): { previous: (file: string) => Promise<{ r
  * Inserts `records` into the command's store (created if missing), with progress on stderr and one
  * summary line (or JSON) on stdout.
  */
-async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>): Promise<number> {
+/**
+ * Runs an import. With `releases` (a release import), a release that fails while being listed ends the
+ * import after the releases before it, which are committed; its error is then reported.
+ */
+async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, releases?: ReleaseBoundary): Promise<number> {
   const started = performance.now()
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
   try {
     summary = await withStore(command, true, async store => {
-      const result = await store.insert(records(store), {
+      const given = records(store)
+      const result = await store.insert(releases === undefined ? given : releases.guard(given), {
         checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
         ...(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }),
       })
       return { ...result, storeByteLength: (await store.stats()).storeByteLength }
     })
+    const failure = releases?.failure
+    if (failure !== undefined) {
+      const kept = summary.newTextCount > 0 ? `the releases before it are stored (${summary.newTextCount} new texts)` : 'nothing was stored'
+      throw new VstoreError(failure.code, `${failure.message}; ${kept}`, failure.where, { cause: failure })
+    }
   } catch (error) {
     // A failed first import leaves no empty store behind; one that existed, or that holds texts this
     // import committed at a checkpoint, is kept.
@@ -196,20 +207,24 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'import-tar': {
       // Importers and the progress line load only for the commands that use them: start-up counts for extract.
-      const { importTarballs } = await import('../import/tar.js')
+      const [{ importTarballs }, { ReleaseBoundary }] = await Promise.all([import('../import/tar.js'), import('../import/releases.js')])
+      const releases = new ReleaseBoundary()
       return runImport(command, output, store => importTarballs(command.positionals, {
         ...(command.revs.length > 0 ? { revs: command.revs } : {}),
         ...releaseLookups(store),
-      }))
+        onReleaseDone: releases.done,
+      }), releases)
     }
     case 'import-npm': {
       const cacheDir = command.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vstore', 'npm')
-      const { importNpm } = await import('../import/npm.js')
+      const [{ importNpm }, { ReleaseBoundary }] = await Promise.all([import('../import/npm.js'), import('../import/releases.js')])
+      const releases = new ReleaseBoundary()
       return runImport(command, output, store => importNpm(command.positionals, {
         cacheDir,
         ...releaseLookups(store),
+        onReleaseDone: releases.done,
         ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index}/${event.count})`) } }),
-      }))
+      }), releases)
     }
     case 'import-fast-export': {
       const { importFastExport } = await import('../import/fast-export.js')

@@ -102,8 +102,10 @@ export class DeltaSource {
   private reserve(extraByteLength: number): void {
     const needed = this.contentByteLength + extraByteLength
     if (needed <= this.content.length) return
-    let capacity = this.content.length * 2
-    while (capacity < needed) capacity *= 2
+    // Grown by half (not doubled): a group of large texts reaches tens of MB, and this buffer lives as
+    // long as the group is being built.
+    let capacity = Math.ceil(this.content.length * 1.5)
+    while (capacity < needed) capacity = Math.ceil(capacity * 1.5)
     const grown = new Uint8Array(capacity)
     grown.set(this.content.subarray(0, this.contentByteLength))
     this.content = grown

@@ -200,7 +200,8 @@ export class GroupWriter<Id> {
       return
     }
     const records = this.pending
-    const content = this.builder.content()
+    // A copy of exactly the content: the builder's buffers (grown by doubling, with its hash tables) go now.
+    const content = this.builder.content().slice()
     const base = this.groupBase
     this.pending = []
     this.groupBase = undefined

@@ -74,6 +74,8 @@ export interface ReleaseImportOptions {
    * texts (without it, `previous` would make the old releases descend from the newest stored version).
    */
   readonly stored?: StoredHashLookup
+  /** Called once a release's texts have all been yielded (or it had none that were new). */
+  readonly onReleaseDone?: (rev: string) => void
 }
 
 /**
@@ -137,7 +139,10 @@ export async function* importReleases(
       changed.set(path, { file, parents: last === undefined ? [] : [last.rev] })
       latest.set(file, { rev: release.rev, hash: listed.hash })
     }
-    if (changed.size === 0) continue
+    if (changed.size === 0) {
+      options.onReleaseDone?.(release.rev)
+      continue
+    }
 
     if (!canReread) {
       for (const [path, { file, parents }] of changed) {
@@ -145,6 +150,7 @@ export async function* importReleases(
         if (text === undefined) throw new Error(`vstore bug: release text of ${path} was not kept`)
         yield { file, rev: release.rev, parents, text }
       }
+      options.onReleaseDone?.(release.rev)
       continue
     }
     for await (const entry of files()) {
@@ -160,6 +166,38 @@ export async function* importReleases(
     const [missingPath] = changed.keys()
     if (missingPath !== undefined) {
       throw new VstoreError('VSTORE_IMPORT', 'the file was gone on the second read of the release', `${where}:${missingPath}`)
+    }
+    options.onReleaseDone?.(release.rev)
+  }
+}
+
+/**
+ * Lets an import keep the releases before one that fails: `guard(records)` ends cleanly at the last
+ * whole release when a release fails with `VSTORE_IMPORT` before any of its texts was yielded (a corrupt
+ * archive, a path escaping the release or a duplicate path: all found while the release is listed), and
+ * keeps that error in `failure` for the caller to report once the insert has committed. An error after
+ * a release's first text, or of another kind, passes through (the insert then stores nothing of the
+ * import). Pass `done` as `onReleaseDone`.
+ */
+export class ReleaseBoundary {
+  private textsSinceRelease = 0
+  failure: VstoreError | undefined
+  readonly done = (): void => {
+    this.textsSinceRelease = 0
+  }
+
+  async *guard(records: AsyncIterable<TextRecord>): AsyncGenerator<TextRecord> {
+    try {
+      for await (const record of records) {
+        this.textsSinceRelease++
+        yield record
+      }
+    } catch (error) {
+      if (this.textsSinceRelease === 0 && error instanceof VstoreError && error.code === 'VSTORE_IMPORT') {
+        this.failure = error
+        return
+      }
+      throw error
     }
   }
 }

@@ -625,6 +625,12 @@ export async function* importTarballs(paths: readonly string[], options: Tarball
     where: path,
     files: () => openArchive(path, archiveOptions),
   }))
+  // Found before anything is read: a mistake in the arguments, not in one release.
+  const seen = new Set<string>()
+  for (const release of releases) {
+    if (seen.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, release.where as string)
+    seen.add(release.rev)
+  }
   yield* importReleases(releases, releaseOptionsOf(options))
 }
 
@@ -633,5 +639,6 @@ export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOp
   return {
     ...(options.previous === undefined ? {} : { previous: options.previous }),
     ...(options.stored === undefined ? {} : { stored: options.stored }),
+    ...(options.onReleaseDone === undefined ? {} : { onReleaseDone: options.onReleaseDone }),
   }
 }

@@ -51,8 +51,9 @@ export interface StoreOptions {
    */
   readonly maxBaseDepth?: number
   /**
-   * A group may grow to this many times its largest text, when that is more than the content cap, so
-   * that versions of a text larger than the cap are deltas against each other (0: never).
+   * A group of large texts (over the content cap) may grow to this many times its largest text, when
+   * that is more than the cap, so that several of them are deltas in one group (0: never). Default 0.5:
+   * with bases, smaller groups of large texts match faster and store as small (DESIGN.md).
    */
   readonly largeTextFactor?: number
 }
@@ -66,7 +67,7 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   readChunkByteLength: 4096,
   minCopyByteLength: 32,
   maxPackByteLength: 1024 * 1024 * 1024,
-  largeTextFactor: 1.5,
+  largeTextFactor: 0.5,
   maxBaseDepth: 8,
 }
 

@@ -435,7 +435,7 @@ test('import-tar --rev names each release', async t => {
   t.false(existsSync(join(dir, 'twice')), 'a failed first import leaves no store')
 })
 
-test('import-tar of a corrupt archive exits 6 naming it, and leaves the store as it was', async t => {
+test('import-tar of a corrupt archive exits 6 naming it, and leaves the store as it was before that release', async t => {
   const { dir, paths, store, firstRun } = await tarFixture(t)
   t.is(firstRun.status, 0, describeRun(firstRun))
   const good = readFileSync(paths[3] as string)
@@ -450,6 +450,8 @@ test('import-tar of a corrupt archive exits 6 naming it, and leaves the store as
   ]
   const keysBefore = dumpIndex(t, store)
   const packsBefore = packBytes(store)
+  const onlyFirst = join(dir, 'only-first')
+  succeeds(t, inStore(onlyFirst, 'import-tar', paths[0] as string))
   for (const { name, bytes } of corrupt) {
     const path = join(broken, name)
     writeFileSync(path, bytes)
@@ -458,15 +460,21 @@ test('import-tar of a corrupt archive exits 6 naming it, and leaves the store as
     t.true(line.includes(path), `${name}: ${line}`)
     t.deepEqual(dumpIndex(t, store), keysBefore, name)
     t.deepEqual(packBytes(store), packsBefore, `${name}: the packs are byte for byte as before`)
-    // Into a new store: the new store is not left behind.
+    // Into a new store: the release before the corrupt one is kept, and the error says so.
     const fresh = join(dir, `fresh-${name}`)
-    failsWith(t, inStore(fresh, 'import-tar', paths[0] as string, path), 6, 'VSTORE_IMPORT')
-    t.false(existsSync(fresh), name)
+    const freshLine = failsWith(t, inStore(fresh, 'import-tar', paths[0] as string, path), 6, 'VSTORE_IMPORT')
+    t.true(freshLine.includes('the releases before it are stored'), freshLine)
+    t.deepEqual(keyLines(dumpIndex(t, fresh)), keyLines(dumpIndex(t, onlyFirst)), `${name}: the first release, whole`)
+    t.regex(succeeds(t, inStore(fresh, 'verify')), /^ok: /)
+    // Alone into a new store: nothing is stored, and no store is left behind.
+    const alone = join(dir, `alone-${name}`)
+    failsWith(t, inStore(alone, 'import-tar', path), 6, 'VSTORE_IMPORT')
+    t.false(existsSync(alone), name)
   }
   t.regex(succeeds(t, inStore(store, 'verify')), /^ok: 11 texts/)
 })
 
-test('import-tar of a tarball holding ../evil exits 6 with VSTORE_IMPORT and stores nothing of it', async t => {
+test('import-tar of a tarball holding ../evil exits 6 with VSTORE_IMPORT, stores the releases before it and nothing of it', async t => {
   const { dir, paths, store, firstRun } = await tarFixture(t)
   t.is(firstRun.status, 0, describeRun(firstRun))
   // tar -P keeps the `..` in the member name.
@@ -477,12 +485,13 @@ test('import-tar of a tarball holding ../evil exits 6 with VSTORE_IMPORT and sto
   execFileSync('tar', ['-P', '-czf', evil, 'evil-1.0/ok.txt', '../evil.txt', 'evil-1.0/src/also-ok.c'], { cwd: join(work, 'inside'), stdio: 'ignore' })
   t.true(execFileSync('tar', ['-tzf', evil], { stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8').split('\n').includes('../evil.txt'))
 
-  const before = dumpIndex(t, store)
-  const packsBefore = packBytes(store)
   const line = failsWith(t, inStore(store, 'import-tar', ...paths, evil), 6, 'VSTORE_IMPORT')
   t.true(line.includes(`${evil}:../evil.txt`), line)
-  t.deepEqual(dumpIndex(t, store), before, 'neither 1.3 (before it in the list) nor any of it is stored')
-  t.deepEqual(packBytes(store), packsBefore)
+  // The store is as it was before that release: 1.3, before it in the list, is stored; nothing of it is.
+  const complete = join(dir, 'complete')
+  succeeds(t, inStore(complete, 'import-tar', ...paths))
+  t.deepEqual(keyLines(dumpIndex(t, store)), keyLines(dumpIndex(t, complete)))
+  t.false(dumpIndex(t, store).some(row => row.file.includes('evil')))
   const fresh = join(dir, 'fresh')
   failsWith(t, inStore(fresh, 'import-tar', evil), 6, 'VSTORE_IMPORT')
   t.false(existsSync(fresh))

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { createHash } from 'node:crypto'
 import { VstoreError } from '../../../lib/errors.js'
-import { importReleases, normalizeEntryPath, topFolderLength, type Release, type ReleaseFile, type ReleaseImportOptions } from '../../../lib/import/releases.js'
+import { importReleases, normalizeEntryPath, ReleaseBoundary, topFolderLength, type Release, type ReleaseFile, type ReleaseImportOptions } from '../../../lib/import/releases.js'
 import type { TextRecord } from '../../../lib/store/types.js'
 
 const encoder = new TextEncoder()
@@ -142,4 +142,31 @@ test('records come parents first and each key once', async t => {
     t.false(seen.has(`${record.file}\0${record.rev}`))
     seen.add(`${record.file}\0${record.rev}`)
   }
+})
+
+test('ReleaseBoundary ends the stream after the last whole release when a release fails while being listed', async t => {
+  const encoder = new TextEncoder()
+  const file = (path: string, text: string): ReleaseFile => ({ path, text: encoder.encode(text) })
+  const escaping: Release = { rev: 'r3', files: () => [file('../outside', 'x')] }
+  const releases: Release[] = [
+    { rev: 'r1', files: () => [file('a', '1'), file('b', '1')] },
+    { rev: 'r2', files: () => [file('a', '2'), file('b', '1')] },
+    escaping,
+    { rev: 'r4', files: () => [file('a', '4')] },
+  ]
+  const boundary = new ReleaseBoundary()
+  const seen: string[] = []
+  for await (const record of boundary.guard(importReleases(releases, { onReleaseDone: boundary.done }))) seen.push(`${record.file}@${record.rev}`)
+  t.deepEqual(seen, ['a@r1', 'b@r1', 'a@r2'])
+  t.is(boundary.failure?.code, 'VSTORE_IMPORT')
+  // A failure after a release's first text passes through.
+  let reads = 0
+  const changing: Release = { rev: 'r2', files: () => (reads++ === 0 ? [file('a', '2'), file('b', '2')] : [file('a', '2'), file('b', 'other')]) }
+  const late = new ReleaseBoundary()
+  const records: string[] = []
+  await t.throwsAsync(async () => {
+    for await (const record of late.guard(importReleases([releases[0] as Release, changing], { onReleaseDone: late.done }))) records.push(`${record.file}@${record.rev}`)
+  }, { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  t.deepEqual(records, ['a@r1', 'b@r1', 'a@r2'])
+  t.is(late.failure, undefined)
 })
