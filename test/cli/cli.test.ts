@@ -9,71 +9,40 @@
  * time would make each other exit 5. Tests that damage or lock a store work on their own copy.
  */
 import test, { type ExecutionContext } from 'ava'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { branch, commit, deleteFile, git, gitShow, merge, switchTo, writeFile, type GitRepo } from '../helpers/git.js'
+import { CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, ROOT, runProcess, runVstore, type Run } from '../helpers/cli.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and processes
 
-/** The repository root: this file runs as dist/test/cli/cli.test.js. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, 'bin', 'vstore')
 const MAIN_URL = pathToFileURL(join(ROOT, 'dist', 'lib', 'cli', 'main.js')).href
 const API_URL = pathToFileURL(join(ROOT, 'dist', 'lib', 'vstore.js')).href
 const GOLDEN_DIR = join(ROOT, 'test', 'cli', 'golden')
-const PROCESS_TIMEOUT_MILLISECONDS = 30_000
 
 const scratch = mkdtempSync(join(tmpdir(), 'vstore-cli-'))
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }))
 
 /** No git config of the machine, and no repository above the scratch dir (so a non-repository stays one). */
-const ENVIRONMENT: NodeJS.ProcessEnv = (() => {
-  const environment: NodeJS.ProcessEnv = {
-    ...process.env,
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CEILING_DIRECTORIES: tmpdir(),
-    GIT_TERMINAL_PROMPT: '0',
-  }
-  for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) delete environment[name]
-  return environment
-})()
+const ENVIRONMENT = CLI_ENVIRONMENT
 
-interface Run {
-  readonly status: number | null
-  readonly stdout: Buffer
-  readonly stderr: string
-}
-
-/** Runs `node bin/vstore ...args` to its end. */
+/** Runs `node bin/vstore ...args` to its end, in the scratch dir. */
 function vstore(args: readonly string[], options: { cwd?: string; input?: string | Uint8Array } = {}): Run {
-  return runNode([BIN, ...args], options)
+  return runVstore(args, { cwd: options.cwd ?? scratch, ...(options.input === undefined ? {} : { input: options.input }) })
 }
 
 /** Runs `node ...args` to its end; a process that hangs fails the test instead of the whole run. */
 function runNode(args: readonly string[], options: { cwd?: string; input?: string | Uint8Array; env?: NodeJS.ProcessEnv } = {}): Run {
-  const result = spawnSync(process.execPath, args, {
-    cwd: options.cwd ?? scratch,
-    env: options.env ?? ENVIRONMENT,
-    input: options.input ?? '',
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: PROCESS_TIMEOUT_MILLISECONDS,
-  })
-  if (result.error !== undefined) throw result.error
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
+  return runProcess(process.execPath, args, { ...options, cwd: options.cwd ?? scratch })
 }
 
 /** `vstore --store DIR ...args`. */
 function inStore(store: string, ...args: string[]): Run {
   return vstore(['--store', store, ...args])
-}
-
-function describeRun(run: Run): string {
-  return `exit ${run.status}\nstdout: ${run.stdout.toString('utf8').slice(0, 2000)}\nstderr: ${run.stderr}`
 }
 
 /** Exit 0 with nothing on stderr; returns stdout as text. */

@@ -9,49 +9,20 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { branch, commit, deleteFile, expectedFileVersions, git, gitBytes, gitShowMany, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink } from '../helpers/git.js'
+import { BIN, CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, runVstore, type Run } from '../helpers/cli.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-/** The repository root: this file runs as dist/test/cli/import.test.js. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, 'bin', 'vstore')
-const PROCESS_TIMEOUT_MILLISECONDS = 60_000
-
-const BASE_ENVIRONMENT: NodeJS.ProcessEnv = (() => {
-  const environment: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }
-  for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) delete environment[name]
-  return environment
-})()
-
-interface Run {
-  readonly status: number | null
-  readonly stdout: Buffer
-  readonly stderr: string
-}
+const BASE_ENVIRONMENT = CLI_ENVIRONMENT
 
 /** Runs `node bin/vstore ...args` to its end. */
-function vstore(args: readonly string[], options: { cwd?: string; input?: string | Uint8Array; env?: NodeJS.ProcessEnv } = {}): Run {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: options.cwd ?? ROOT,
-    env: options.env ?? BASE_ENVIRONMENT,
-    input: options.input ?? '',
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: PROCESS_TIMEOUT_MILLISECONDS,
-  })
-  if (result.error !== undefined) throw result.error
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
-}
+const vstore = runVstore
 
 function inStore(store: string, ...args: string[]): Run {
   return vstore(['--store', store, ...args])
-}
-
-function describeRun(run: Run): string {
-  return `exit ${run.status}\nstdout: ${run.stdout.toString('utf8').slice(0, 2000)}\nstderr: ${run.stderr.slice(0, 2000)}`
 }
 
 /** Exit 0 with nothing on stderr; returns stdout as text. */

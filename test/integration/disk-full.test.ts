@@ -25,47 +25,18 @@ import { spawnSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { commit, expectedFileVersions, gitShowMany, makeGitRepo, writeFile, type GitRepo } from '../helpers/git.js'
+import { BIN, describeRun, runProcess, type Run } from '../helpers/cli.js'
 import { makeTempDir } from '../helpers/tmp.js'
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, 'bin', 'vstore')
-const PROCESS_TIMEOUT_MILLISECONDS = 60_000
-
-const ENVIRONMENT: NodeJS.ProcessEnv = (() => {
-  const environment: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }
-  for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) delete environment[name]
-  return environment
-})()
 
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-interface Run {
-  readonly status: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly stdout: Buffer
-  readonly stderr: string
-}
-
-/**
- * `node bin/vstore ...args`; with `fileSizeLimitKiB`, under `ulimit -f` (bash counts it in 1024-byte
- * blocks), with SIGXFSZ ignored so that a write past the limit returns EFBIG instead of killing the process.
- */
 function vstore(args: readonly string[], options: { fileSizeLimitKiB?: number; input?: string } = {}): Run {
   const command = options.fileSizeLimitKiB === undefined
     ? [process.execPath, [BIN, ...args]] as const
     : ['bash', ['-c', `trap '' XFSZ; ulimit -f ${options.fileSizeLimitKiB}; exec "$0" "$@"`, process.execPath, BIN, ...args]] as const
-  const result = spawnSync(command[0], command[1], {
-    cwd: ROOT, env: ENVIRONMENT, input: options.input ?? '', maxBuffer: 256 * 1024 * 1024, timeout: PROCESS_TIMEOUT_MILLISECONDS,
-  })
-  if (result.error !== undefined) throw result.error
-  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
-}
-
-function describeRun(run: Run): string {
-  return `exit ${run.status}${run.signal === null ? '' : ` (signal ${run.signal})`}\nstdout: ${run.stdout.toString('utf8').slice(0, 1000)}\nstderr: ${run.stderr.slice(0, 2000)}`
+  return runProcess(command[0], command[1], options.input === undefined ? {} : { input: options.input })
 }
 
 /** Exit 0, nothing on stderr; returns stdout. */

@@ -17,42 +17,16 @@ import test, { type ExecutionContext } from 'ava'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Store, VstoreError, type IndexDumpRow, type TextRecord } from '../../lib/vstore.js'
 import { MAX_ID_BYTE_LENGTH } from '../../lib/index/records.js'
 import { commit, git, gitBytes, gitShow, makeGitRepo, writeFile } from '../helpers/git.js'
+import { describeRun, runVstore, type Run } from '../helpers/cli.js'
 import { makeTempDir } from '../helpers/tmp.js'
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-const BIN = join(ROOT, 'bin', 'vstore')
-const PROCESS_TIMEOUT_MILLISECONDS = 60_000
-
-const ENVIRONMENT: NodeJS.ProcessEnv = (() => {
-  const environment: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }
-  for (const name of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR']) delete environment[name]
-  return environment
-})()
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-interface Run {
-  readonly status: number | null
-  readonly stdout: Buffer
-  readonly stderr: string
-}
-
-function vstore(args: readonly string[], options: { input?: string | Uint8Array } = {}): Run {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: ROOT, env: ENVIRONMENT, input: options.input ?? '', maxBuffer: 256 * 1024 * 1024, timeout: PROCESS_TIMEOUT_MILLISECONDS,
-  })
-  if (result.error !== undefined) throw result.error
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
-}
-
-function describeRun(run: Run): string {
-  return `exit ${run.status}\nstdout: ${run.stdout.toString('utf8').slice(0, 1000)}\nstderr: ${run.stderr.slice(0, 2000)}`
-}
+const vstore = runVstore
 
 function succeeds(t: ExecutionContext, run: Run): Buffer {
   t.is(run.status, 0, describeRun(run))
