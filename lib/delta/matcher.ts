@@ -13,8 +13,8 @@ import { ByteWriter } from '../bytes/index.js'
 export const BLOCK_BYTE_LENGTH = 16
 /** After 2^SKIP_SHIFT bytes without a match the scan steps 2 bytes at a time, then 3, and so on. */
 const SKIP_SHIFT = 8
-/** A candidate matching at least this far forward ends the search for a better one at this position. */
-const GOOD_ENOUGH_BYTE_LENGTH = 1024
+/** A candidate matching at least this far forward ends the search for a better one at this position (DESIGN.md). */
+const GOOD_ENOUGH_BYTE_LENGTH = 256
 const HASH_BASE = 0x01000193
 /** HASH_BASE ** (BLOCK_BYTE_LENGTH - 1), mod 2^32. */
 const HASH_BASE_TOP = powerMod32(HASH_BASE, BLOCK_BYTE_LENGTH - 1)
