@@ -59,12 +59,13 @@ const peer = (file: string, interpreter: string) => (corpus: string, work: strin
 
 /** As in bin/vstore's shebang. */
 const CLI_MALLOC_SETTINGS = ['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=1048576']
+const CLI_NODE_OPTIONS = ['--max-semi-space-size=4']
 
 const SYSTEMS: readonly SystemSpec[] = [
   {
     name: 'vstore',
     // With the glibc malloc tunables bin/vstore's shebang sets, so the figures are the CLI's.
-    command: (corpus, work, sample) => ['env', ...CLI_MALLOC_SETTINGS, process.execPath, join(DIST_SCRIPTS, 'bench-vstore.js'), corpus, work, '--sample', String(sample),
+    command: (corpus, work, sample) => ['env', ...CLI_MALLOC_SETTINGS, process.execPath, ...CLI_NODE_OPTIONS, join(DIST_SCRIPTS, 'bench-vstore.js'), corpus, work, '--sample', String(sample),
       ...(values.codec === undefined ? [] : ['--codec', values.codec])],
   },
   { name: 'baselines', command: peer('baselines.sh', 'bash'), needs: 'xz' },

@@ -40,7 +40,10 @@ export class GroupBuilder {
     if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
     const base = options.base
     this.baseByteLength = base?.text.length ?? 0
-    this.source = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: this.baseByteLength + options.maxContentByteLength, ...options.matcher })
+    // Sized for what the group can hold, so that its buffers need not grow: with a base (a large text)
+    // the content may reach largeTextFactor times it.
+    const contentCap = Math.max(options.maxContentByteLength, Math.floor((options.largeTextFactor ?? 0) * this.baseByteLength))
+    this.source = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: this.baseByteLength + contentCap, ...options.matcher })
     if (base !== undefined) {
       this.source.append(base.text, [[0, base.text.length]])
       this.source.appendOpaque(base.record)
