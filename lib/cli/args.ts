@@ -18,7 +18,8 @@ Commands:
   extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
   log FILE                              revisions of FILE, newest first, with their parents
   stats [--json]                        sizes, counts and read costs
-  verify                                read every group and rebuild every text
+  verify [--full] [--json]              check every group's and index value's checksum (and which groups
+                                        a damaged base breaks); --full also rebuilds every text
   dump-group [PACK@OFFSET] [--json]     list groups, or show one group's records and delta instructions
   dump-index [--prefix FILE] [--json]   show index entries (key → pack, offset, lengths)
 
@@ -41,6 +42,7 @@ export interface Command {
   readonly prefix: string | undefined
   readonly codec: string | undefined
   readonly batch: boolean
+  readonly full: boolean
   readonly json: boolean
   readonly quiet: boolean
   readonly help: boolean
@@ -55,7 +57,7 @@ const COMMANDS: Record<string, { readonly positionals: readonly [min: number, ma
   extract: { positionals: [0, 1], options: ['batch'] },
   log: { positionals: [1, 1], options: ['json'] },
   stats: { positionals: [0, 0], options: ['json'] },
-  verify: { positionals: [0, 0], options: ['json'] },
+  verify: { positionals: [0, 0], options: ['json', 'full'] },
   'dump-group': { positionals: [0, 1], options: ['json'] },
   'dump-index': { positionals: [0, 0], options: ['prefix', 'json'] },
   help: { positionals: [0, 1], options: [] },
@@ -86,6 +88,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         prefix: { type: 'string' },
         codec: { type: 'string' },
         batch: { type: 'boolean' },
+        full: { type: 'boolean' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
@@ -109,6 +112,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     prefix: values.prefix,
     codec: values.codec,
     batch: values.batch === true,
+    full: values.full === true,
     json: values.json === true,
     quiet: values.quiet === true,
     help,
@@ -121,7 +125,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
     throw usage(`${command.name} takes ${wanted} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
   }
-  for (const option of ['ref', 'rev', 'cache', 'all', 'paths', 'prefix', 'codec', 'batch', 'json', 'quiet'] as const) {
+  for (const option of ['ref', 'rev', 'cache', 'all', 'paths', 'prefix', 'codec', 'batch', 'full', 'json', 'quiet'] as const) {
     if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
   }
   if (command.name === 'extract' && command.batch === (rest.length === 1)) throw usage('extract takes FILE@REV or --batch')

@@ -279,7 +279,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'verify': {
       return withStore(command, false, async store => {
-        const report = await store.verify()
+        const report = await store.verify({ full: command.full })
         await output.write(command.json ? json(report) : renderVerify(report))
         return report.problems.length === 0 ? 0 : 4
       })

@@ -20,7 +20,10 @@ export function renderStats(stats: StoreStats): string {
 }
 
 export function renderVerify(report: VerifyReport): string {
-  if (report.problems.length === 0) return `ok: ${report.textCount} texts in ${report.groupCount} group${report.groupCount === 1 ? '' : 's'} verified\n`
+  const groups = `${report.groupCount} group${report.groupCount === 1 ? '' : 's'}`
+  if (report.problems.length === 0) {
+    return `ok: ${report.textCount} texts in ${groups} verified${report.full ? ', every text rebuilt' : ' (checksums; --full rebuilds every text)'}\n`
+  }
   const lines = [`${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.textCount} texts, ${report.groupCount} groups:`]
   for (const problem of report.problems) {
     const keys = problem.keys.map(k => `${k.file}@${k.rev}`)

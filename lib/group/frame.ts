@@ -97,20 +97,29 @@ export async function decodeGroupPrefix(bytes: Uint8Array, neededByteLength: num
 }
 
 /**
- * Checks a whole group's checksum and decodes all its content.
+ * Checks a whole group's header, length and checksum without decoding its content (a single changed
+ * byte anywhere in it fails the CRC-32).
  * @throws VSTORE_CORRUPT on a checksum or length mismatch.
  */
-export async function decodeGroup(bytes: Uint8Array, where: string, limits: GroupLimits): Promise<{ header: GroupHeader; content: Uint8Array }> {
+export function checkGroup(bytes: Uint8Array, where: string, limits: GroupLimits): GroupHeader {
   const header = decodeGroupHeader(bytes, where, limits)
   const end = header.headerByteLength + header.storedByteLength
   if (bytes.length < end) throw new VstoreError('VSTORE_CORRUPT', `group of ${end} bytes truncated to ${bytes.length}`, where)
   if (bytes.length > end) throw new VstoreError('VSTORE_CORRUPT', `${bytes.length - end} bytes after the group`, where)
-  const stored = bytes.subarray(header.headerByteLength, end)
-  const head = bytes.subarray(0, header.headerByteLength - 4)
-  const actual = crc32(stored, crc32(head))
+  const actual = crc32(bytes.subarray(header.headerByteLength, end), crc32(bytes.subarray(0, header.headerByteLength - 4)))
   if (actual !== header.checksum) {
     throw new VstoreError('VSTORE_CORRUPT', `checksum ${hex8(actual)}, header says ${hex8(header.checksum)}`, where)
   }
+  return header
+}
+
+/**
+ * Checks a whole group's checksum and decodes all its content.
+ * @throws VSTORE_CORRUPT on a checksum or length mismatch.
+ */
+export async function decodeGroup(bytes: Uint8Array, where: string, limits: GroupLimits): Promise<{ header: GroupHeader; content: Uint8Array }> {
+  const header = checkGroup(bytes, where, limits)
+  const stored = bytes.subarray(header.headerByteLength, header.headerByteLength + header.storedByteLength)
   const content = await codecForId(header.codecId, where).decodeWhole(stored, header.contentByteLength, where)
   if (content.length !== header.contentByteLength) {
     throw new VstoreError('VSTORE_CORRUPT', `content decodes to ${content.length} bytes, header says ${header.contentByteLength}`, where)

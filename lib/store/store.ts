@@ -6,7 +6,7 @@ import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
 import { decodeGroupBase, decodeRecord, dumpRecords, type DumpedRecord } from '../group/records.js'
-import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
+import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, checkGroup, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
@@ -967,8 +967,9 @@ export class Store {
    * Reads every group whole (checksum, decode, record structure) and rebuilds every text, checking its
    * length and content hash. Problems name the keys they affect; nothing is repaired.
    */
-  async verify(): Promise<VerifyReport> {
+  async verify(options: { readonly full?: boolean } = {}): Promise<VerifyReport> {
     this.checkOpen()
+    const full = options.full ?? true
     const problems: VerifyProblem[] = []
     const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
     let textCount = 0
@@ -992,6 +993,9 @@ export class Store {
     }
     let groupCount = 0
     const visited = new Set<string>()
+    // Checksums only: which groups failed, and which group holds each based group's base.
+    const damaged = new Set<string>()
+    const baseGroupOf = new Map<string, { groupKey: string | undefined; base: TextKey }>()
     try {
       for await (const group of this.groups()) {
         const { packId, groupOffset } = group
@@ -1000,6 +1004,17 @@ export class Store {
         visited.add(groupKey)
         const keys = byGroup.get(groupKey) ?? []
         const where = `${packName(packId)}@${groupOffset}`
+        if (!full) {
+          try {
+            const bytes = await (this.packs.get(packId) as PackFile).read(groupOffset, group.header.headerByteLength + group.header.storedByteLength)
+            checkGroup(bytes, where, DEFAULT_GROUP_LIMITS)
+            if (keys.some(key => key.entry.baseDepth > 0)) baseGroupOf.set(groupKey, await this.baseGroupOf(bytes, group.header, where))
+          } catch (error) {
+            problems.push(problemOf(error, where, keys))
+            damaged.add(groupKey)
+          }
+          continue
+        }
         let content: Uint8Array
         let baseText: Uint8Array | undefined
         try {
@@ -1025,9 +1040,40 @@ export class Store {
       problems.push(problemOf(error, 'packs', []))
     }
     for (const [groupKey, keys] of byGroup) {
-      if (!visited.has(groupKey)) problems.push({ code: 'VSTORE_CORRUPT', where: groupKey, message: 'index points at no group', keys: keys.map(({ file, rev }) => ({ file, rev })) })
+      if (!visited.has(groupKey)) {
+        problems.push({ code: 'VSTORE_CORRUPT', where: groupKey, message: 'index points at no group', keys: keys.map(({ file, rev }) => ({ file, rev })) })
+        damaged.add(groupKey)
+      }
     }
-    return { textCount, groupCount, problems }
+    // A group whose base is in a damaged group (or missing) cannot rebuild its texts either.
+    for (let changed = true; changed;) {
+      changed = false
+      for (const [groupKey, { groupKey: baseGroupKey, base }] of baseGroupOf) {
+        if (damaged.has(groupKey) || (baseGroupKey !== undefined && !damaged.has(baseGroupKey))) continue
+        damaged.add(groupKey)
+        changed = true
+        const keys = (byGroup.get(groupKey) ?? []).map(({ file, rev }) => ({ file, rev }))
+        const message = baseGroupKey === undefined ? `base text ${describeKey(base)} is not in the index` : `base text ${describeKey(base)} is in a damaged group`
+        problems.push({ code: 'VSTORE_CORRUPT', where: groupKey, message, keys })
+      }
+    }
+    return { textCount, groupCount, full, problems }
+  }
+
+  /** The base a group names and the group that holds it (read from the first bytes of its content). */
+  private async baseGroupOf(bytes: Uint8Array, header: GroupHeader, where: string): Promise<{ groupKey: string | undefined; base: TextKey }> {
+    let based: ReturnType<typeof decodeGroupBase>
+    try {
+      // The base record comes first and is short: a 16 KiB compressed prefix holds it.
+      const prefix = bytes.subarray(0, Math.min(bytes.length, header.headerByteLength + 16 * 1024))
+      based = decodeGroupBase(await decodeGroupPrefix(prefix, 1, where, DEFAULT_GROUP_LIMITS), where, DEFAULT_GROUP_LIMITS)
+    } catch {
+      based = decodeGroupBase((await decodeGroup(bytes, where, DEFAULT_GROUP_LIMITS)).content, where, DEFAULT_GROUP_LIMITS)
+    }
+    if (based === undefined) throw new VstoreError('VSTORE_CORRUPT', 'the index says this group has a base, its content names none', where)
+    const base = { file: based.base.file, rev: based.base.rev }
+    const entry = await this.tryGetEntry(base.file, base.rev)
+    return { groupKey: entry === undefined ? undefined : groupKeyOf(entry), base }
   }
 }
 

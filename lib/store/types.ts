@@ -64,5 +64,7 @@ export interface VerifyProblem {
 export interface VerifyReport {
   readonly textCount: number
   readonly groupCount: number
+  /** Whether every text was rebuilt (`verify({ full: true })`), or only checksums and structure checked. */
+  readonly full: boolean
   readonly problems: readonly VerifyProblem[]
 }

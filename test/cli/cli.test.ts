@@ -657,7 +657,8 @@ test.serial('stats prints the labelled lines, with the counts of stats --json', 
 
 test.serial('verify of a sound store exits 0 with an "ok:" line', t => {
   const { store, keys } = fixture()
-  t.regex(succeeds(t, inStore(store, 'verify')), new RegExp(`^ok: ${keys.length} texts in \\d+ groups? verified\\n$`))
+  t.regex(succeeds(t, inStore(store, 'verify')), new RegExp(`^ok: ${keys.length} texts in \\d+ groups? verified \\(checksums; --full rebuilds every text\\)\\n$`))
+  t.regex(succeeds(t, inStore(store, 'verify', '--full')), new RegExp(`^ok: ${keys.length} texts in \\d+ groups? verified, every text rebuilt\\n$`))
   t.like(parseJson<Record<string, unknown>>(t, inStore(store, 'verify', '--json')), { textCount: keys.length, problems: [] })
 })
 

@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import { appendFile, open as openFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { appendFile, open as openFile, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
@@ -859,6 +859,42 @@ test('groups of large texts start from a base: every version reads back, within 
   const named = new Set(problems.flatMap(problem => problem.keys.map(key => `${key.file}@${key.rev}`)))
   t.true(named.has(`${baseRow.file}@${baseRow.rev}`), 'the damaged group\'s own keys are named')
   t.true(named.has(`${dependent.file}@${dependent.rev}`), 'keys that rebuild through it are named')
+  // Checksums only: the damaged group fails its CRC, and groups whose base it holds are named too.
+  const quick = await reopened.verify({ full: false })
+  t.false(quick.full)
+  const quickNamed = new Set(quick.problems.flatMap(problem => problem.keys.map(key => `${key.file}@${key.rev}`)))
+  t.true(quickNamed.has(`${baseRow.file}@${baseRow.rev}`), 'checksums: the damaged group\'s keys')
+  t.true(quickNamed.has(`${dependent.file}@${dependent.rev}`), 'checksums: keys whose base is in the damaged group')
+})
+
+test('verify with checksums only passes a sound store with bases, and finds every flipped byte of a pack', async t => {
+  const { dir, store } = await newStore(t, LARGE_OPTIONS)
+  await store.insert(largeHistory(8))
+  const sound = await store.verify({ full: false })
+  t.deepEqual(sound.problems, [])
+  t.false(sound.full)
+  t.true((await store.verify()).full, 'full is the default of the library')
+  await store.close()
+  const path = join(dir, 'packs', '000001.vpk')
+  const original = new Uint8Array(await readFile(path))
+  // Every 97th byte past the pack header: each flip is reported, with keys.
+  let flips = 0
+  for (let offset = 8; offset < original.length; offset += 97) {
+    const damaged = original.slice()
+    damaged[offset] = (damaged[offset] as number) ^ 0x01
+    await writeFile(path, damaged)
+    const reopened = await Store.open(dir)
+    try {
+      const report = await reopened.verify({ full: false })
+      t.true(report.problems.length > 0, `flip at ${offset} found`)
+      t.true(report.problems.some(problem => problem.keys.length > 0), `flip at ${offset} names keys`)
+    } finally {
+      await reopened.close()
+    }
+    flips++
+  }
+  await writeFile(path, original)
+  t.true(flips > 20, `${flips} flips`)
 })
 
 test('with maxBaseDepth 0 no group has a base, and the store is larger', async t => {
