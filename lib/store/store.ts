@@ -10,7 +10,7 @@ import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, checkGroup, decodeG
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
-  HASH_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  HASH_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeRevisionPrefixes, encodeLocationValue, encodeMetaKey, encodePackKey,
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
@@ -989,6 +989,22 @@ export class Store {
         else byGroup.set(groupKeyOf(entry), [{ ...textKey, entry }])
       } catch (error) {
         problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
+      }
+    }
+    // The totals count every text committed: fewer `T` records than that means some went missing.
+    try {
+      const totals = await this.totals()
+      if (totals.textCount !== textCount) {
+        problems.push({ code: 'VSTORE_CORRUPT', where: 'index', message: `${textCount} text entries, but the totals count ${totals.textCount}`, keys: [] })
+      }
+    } catch (error) {
+      problems.push(problemOf(error, 'index:totals', []))
+    }
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_HASH))) {
+      try {
+        decodeLocationValue(key, value, `index:hash ${toHex(key.subarray(1))}`)
+      } catch (error) {
+        problems.push(problemOf(error, `index:hash ${toHex(key.subarray(1))}`, []))
       }
     }
     let groupCount = 0
