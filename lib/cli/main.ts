@@ -24,12 +24,17 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
   return command.codec === undefined ? { create } : { create, codec: command.codec }
 }
 
+/**
+ * Opens the store. A command that only reads (`create` false) does not wait for a writer: when another
+ * process holds the store, it reads a copy of the index as of that writer's last commit.
+ */
 async function openStore(command: Command, create: boolean): Promise<Store> {
   try {
     return await Store.open(command.store, storeOptions(command, create))
   } catch (error) {
     // The only settings the CLI passes through are the store path and --codec.
     if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, '--codec')
+    if (!create && error instanceof VstoreError && error.code === 'VSTORE_LOCKED') return Store.open(command.store, { readOnly: true })
     throw error
   }
 }

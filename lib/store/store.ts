@@ -17,6 +17,7 @@ import {
 import { writeOrder } from '../order/graph.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
+import { copyIndexSnapshot } from './snapshot.js'
 import { TextSpill, type SpillRef } from './spill.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
@@ -32,6 +33,12 @@ export const STORE_FORMAT_VERSION = 1
 export interface StoreOptions {
   /** Create the store if it does not exist (default false). */
   readonly create?: boolean
+  /**
+   * Open for reading only, from a private copy of the index as of the writer's last commit, so that a
+   * reader never waits for a writer (another process may be importing). Nothing on disk is changed or
+   * repaired; `insert` is refused. The copy goes when the store is closed.
+   */
+  readonly readOnly?: boolean
   /** Entropy coder for new groups: `brotli[:quality[:lgwin]]`, `lzma[:preset]`, `zlib[:level]`, `none`. */
   readonly codec?: string
   /** Decompressed content cap of a group, in bytes. */
@@ -58,7 +65,7 @@ export interface StoreOptions {
   readonly largeTextFactor?: number
 }
 
-type Settings = Required<Omit<StoreOptions, 'create'>>
+type Settings = Required<Omit<StoreOptions, 'create' | 'readOnly'>>
 
 export const DEFAULT_STORE_OPTIONS: Settings = {
   codec: 'brotli:9:24',
@@ -214,6 +221,8 @@ export class Store {
    * trims what the index does not vouch for).
    */
   private indexWriteFailure: unknown
+  /** The private index copy of a read-only store (StoreOptions.readOnly). */
+  private snapshotPath: string | undefined
 
   private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: Settings & { codecInstance: EntropyCodec }) {}
 
@@ -223,7 +232,7 @@ export class Store {
    * process has it open; VSTORE_UNSUPPORTED for another format version.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
-    const { create: _create, ...given } = options
+    const { create: _create, readOnly: _readOnly, ...given } = options
     const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
     if (!(settings.largeTextFactor >= 0)) throw new RangeError(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
     if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
@@ -234,6 +243,7 @@ export class Store {
       if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
     }
     const codecInstance = parseCodecSetting(settings.codec)
+    if (options.readOnly === true) return Store.openSnapshot(dir, { ...settings, codecInstance })
     if (!(await exists(indexPath(dir)))) {
       if (!options.create) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
       await Store.createIndex(dir)
@@ -289,6 +299,28 @@ export class Store {
     await syncDirectory(dirname(resolve(dir)))
   }
 
+  /** See StoreOptions.readOnly. */
+  private static async openSnapshot(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
+    if (!(await exists(indexPath(dir)))) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
+    const copy = await copyIndexSnapshot(indexPath(dir), `${dir}/index`)
+    let db: KeyValueStore
+    try {
+      db = await openLevelDb(copy, `${dir}/index`, { create: false })
+    } catch (error) {
+      await rm(copy, { recursive: true, force: true })
+      throw error
+    }
+    const store = new Store(dir, db, settings)
+    store.snapshotPath = copy
+    try {
+      await store.load()
+    } catch (error) {
+      await store.close()
+      throw error
+    }
+    return store
+  }
+
   private async load(): Promise<void> {
     const formatKey = encodeMetaKey('format')
     const format = await this.db.get(formatKey)
@@ -302,6 +334,17 @@ export class Store {
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_PACK))) {
       const packId = decodePackKey(key)
       this.packStates.set(packId, decodePackValue(key, value, `index:${packName(packId)}`))
+    }
+    if (this.snapshotPath !== undefined) {
+      // A reader beside a live writer: packs only grow past what this index vouches for; change nothing.
+      for (const [packId, state] of this.packStates) {
+        const pack = await PackFile.open(packPath(this.dir, packId), packName(packId), { writable: false, counter: this.readCounter })
+        this.packs.set(packId, pack)
+        if (pack.byteLength < state.committedByteLength) {
+          throw new VstoreError('VSTORE_CORRUPT', `pack has ${pack.byteLength} bytes, index vouches for ${state.committedByteLength}`, packName(packId))
+        }
+      }
+      return
     }
     // A writer that died may have left spill files, a pack tail, or a whole pack that no index batch
     // names. This process holds the lock, so none of it belongs to a live writer.
@@ -336,6 +379,7 @@ export class Store {
     for (const pack of this.packs.values()) await pack.close()
     this.packs.clear()
     await this.db.close()
+    if (this.snapshotPath !== undefined) await rm(this.snapshotPath, { recursive: true, force: true })
   }
 
   private checkOpen(): void {
@@ -595,6 +639,7 @@ export class Store {
   async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions = {}): Promise<InsertSummary> {
     this.checkOpen()
     // Two inserts would append at the same pack offsets; one process has one writer at a time.
+    if (this.snapshotPath !== undefined) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
     if (this.inserting) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
     if (this.indexWriteFailure !== undefined) {
       throw new VstoreError('VSTORE_IO', 'an earlier index write failed; reopen the store to write again', this.dir, { cause: this.indexWriteFailure })

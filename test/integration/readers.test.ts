@@ -1,0 +1,65 @@
+/**
+ * Readers beside a writer: while a real import runs in one process (through the public API, committing every
+ * 2 MiB), other processes run `vstore dump-index`, `vstore extract --batch` of every key listed and `vstore
+ * verify` in a loop. None of them may wait for the writer (no VSTORE_LOCKED), and each must see a whole
+ * commit: every listed key extracts byte-identical to the history, with its parents listed, and verify is
+ * clean. The loop must catch the store part-way (some keys listed, not all), or the test proves nothing.
+ */
+import test from 'ava'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { batchExtractProblems, buildSyntheticHistory, describeRun, GIT_ENVIRONMENT, IMPORT_CHILD, ROOT, vstoreSync, type IndexRow } from '../helpers/crash.js'
+
+const PROCESS_TIMEOUT_MILLISECONDS = 60_000
+
+test('readers run beside an import and each sees a whole commit', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'vstore-readers-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 40, copyCount: 2, versionCount: 60, minTextByteLength: 10_000, maxTextByteLength: 34_000, seed: 7 })
+  const store = join(dir, 'store')
+  const child = spawn(process.execPath, [IMPORT_CHILD, store, history.repo, JSON.stringify({ checkpointByteLength: 2 * 1024 * 1024 })], {
+    cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let childStderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { childStderr += chunk.toString('utf8') })
+  child.stdout.resume()
+  let running = true
+  const exited = new Promise<number | null>(resolve => child.on('close', code => { running = false; resolve(code) }))
+  t.teardown(() => { if (running) child.kill('SIGKILL') })
+
+  const run = (args: readonly string[], input?: string) => vstoreSync(['--store', store, ...args], { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS, ...(input === undefined ? {} : { input }) })
+  const seen = { rounds: 0, partial: 0, keysRead: 0 }
+  while (running) {
+    // Let the child's close event through between rounds (the runs below block this process).
+    await new Promise(resolve => setTimeout(resolve, 20))
+    if (!existsSync(join(store, 'index'))) continue
+    const dump = run(['dump-index', '--json'])
+    if (dump.status === 3) continue // the store is being created
+    t.is(dump.status, 0, `dump-index: ${describeRun(dump)}`)
+    const rows = JSON.parse(dump.stdout.toString('utf8')) as IndexRow[]
+    const listed = new Set(rows.map(row => `${row.file}@${row.rev}`))
+    for (const row of rows) {
+      t.deepEqual([...row.parents], [...(history.texts.get(`${row.file}@${row.rev}`)?.parents ?? ['not a key of the history'])], `${row.file}@${row.rev}`)
+      for (const parent of row.parents) t.true(listed.has(`${row.file}@${parent}`), `${row.file}@${row.rev}: parent ${parent} listed`)
+    }
+    // About 300 of the listed keys a round, spread over the index, so that rounds are short and many.
+    const keys = [...listed].filter((_, i) => i % Math.max(1, Math.ceil(listed.size / 300)) === 0)
+    if (keys.length > 0) {
+      const extract = run(['extract', '--batch'], keys.map(key => `${key}\n`).join(''))
+      t.is(extract.status, 0, `extract --batch: ${describeRun({ ...extract, stdout: Buffer.alloc(0) })}`)
+      t.deepEqual(batchExtractProblems(extract.stdout, keys, history.texts), [])
+    }
+    const verify = run(['verify'])
+    t.is(verify.status, 0, `verify: ${describeRun(verify)}`)
+    seen.rounds++
+    seen.keysRead += keys.length
+    if (listed.size > 0 && listed.size < history.texts.size) seen.partial++
+  }
+  t.is(await exited, 0, childStderr)
+  t.log(`reader rounds during the import: ${JSON.stringify(seen)} of ${history.texts.size} keys`)
+  t.true(seen.partial >= 1, 'some round saw the store part-way through the import')
+  const final = run(['dump-index', '--json'])
+  t.is((JSON.parse(final.stdout.toString('utf8')) as IndexRow[]).length, history.texts.size)
+})
