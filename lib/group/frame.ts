@@ -72,6 +72,9 @@ export interface GroupLimits extends DecodeLimits {
   readonly maxStoredByteLength: number
 }
 
+/** How far past the expected length a prefix decode may run before it counts as damage. */
+const PREFIX_SLACK_BYTE_LENGTH = 64 * 1024
+
 export const DEFAULT_GROUP_LIMITS: GroupLimits = {
   maxTextByteLength: 1024 * 1024 * 1024,
   maxContentByteLength: 1024 * 1024 * 1024,
@@ -83,13 +86,18 @@ export const DEFAULT_GROUP_LIMITS: GroupLimits = {
  * at least `neededByteLength` bytes.
  * @throws VSTORE_CORRUPT when the prefix does not decode that far.
  */
-export async function decodeGroupPrefix(bytes: Uint8Array, neededByteLength: number, where: string, limits: GroupLimits): Promise<Uint8Array> {
+export async function decodeGroupPrefix(bytes: Uint8Array, neededByteLength: number, where: string, limits: GroupLimits, expectedByteLength?: number): Promise<Uint8Array> {
   const header = decodeGroupHeader(bytes, where, limits)
   if (neededByteLength > header.contentByteLength) {
     throw new VstoreError('VSTORE_CORRUPT', `needs ${neededByteLength} bytes of a group holding ${header.contentByteLength}`, where)
   }
   const stored = bytes.subarray(header.headerByteLength, header.headerByteLength + header.storedByteLength)
-  const content = await codecForId(header.codecId, where).decodePrefix(stored, header.contentByteLength, where)
+  // What the prefix decoded to when the group was written (the index's Decoded_Byte_Length), with room:
+  // a damaged or hostile stream that would decode much further is refused before it is produced.
+  const maxOutputByteLength = expectedByteLength === undefined
+    ? header.contentByteLength
+    : Math.min(header.contentByteLength, Math.max(neededByteLength, expectedByteLength) + PREFIX_SLACK_BYTE_LENGTH)
+  const content = await codecForId(header.codecId, where).decodePrefix(stored, maxOutputByteLength, where)
   if (content.length < neededByteLength) {
     throw new VstoreError('VSTORE_CORRUPT', `group prefix decodes to ${content.length} bytes, ${neededByteLength} needed`, where)
   }

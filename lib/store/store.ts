@@ -502,7 +502,7 @@ export class Store {
     const where = `${packName(first.location.packId)}@${first.location.groupOffset}`
     let content: Uint8Array
     try {
-      content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS)
+      content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS, Math.max(...wanted.map(w => w.location.decodedByteLength)))
     } catch (error) {
       throw this.naming(error, first.key)
     }
@@ -1134,7 +1134,7 @@ export class Store {
     try {
       // The base record comes first and is short: a 16 KiB compressed prefix holds it.
       const prefix = bytes.subarray(0, Math.min(bytes.length, header.headerByteLength + 16 * 1024))
-      based = decodeGroupBase(await decodeGroupPrefix(prefix, 1, where, DEFAULT_GROUP_LIMITS), where, DEFAULT_GROUP_LIMITS)
+      based = decodeGroupBase(await decodeGroupPrefix(prefix, 1, where, DEFAULT_GROUP_LIMITS, 1024 * 1024), where, DEFAULT_GROUP_LIMITS)
     } catch {
       based = decodeGroupBase((await decodeGroup(bytes, where, DEFAULT_GROUP_LIMITS)).content, where, DEFAULT_GROUP_LIMITS)
     }

@@ -167,3 +167,16 @@ test('decodeGroupPrefix of too short a prefix is VSTORE_CORRUPT', async t => {
     await t.throwsAsync(decodeGroupPrefix(bytes.subarray(0, headerByteLength + 10), content.length, 'g', limits), CORRUPT, codec.name)
   }
 })
+
+// Regression: a prefix decode ran to the header's Content_Byte_Length (up to the 1 GiB limit) even when the
+// index expected far less: a crafted group of a few hundred bytes (brotli of 64 MiB of zeros) made a read
+// of 10 bytes decode 64 MiB. With the index's expected length, it is refused before that.
+test('decodeGroupPrefix refuses a stream that decodes far past what the index expects', async t => {
+  const codec = brotliCodec({ quality: 1, lgwin: 24 })
+  const content = new Uint8Array(64 * 1024 * 1024)
+  const bytes = frameGroup(codec.id, content.length, await codec.encode(content))
+  t.true(bytes.length < 100_000, `${bytes.length} bytes`)
+  await t.throwsAsync(decodeGroupPrefix(bytes, 10, 'test', DEFAULT_GROUP_LIMITS, 4096), { instanceOf: VstoreError, code: 'VSTORE_CORRUPT' })
+  // Expecting the whole content, it decodes.
+  t.is((await decodeGroupPrefix(bytes, 10, 'test', DEFAULT_GROUP_LIMITS, content.length)).length, content.length)
+})
