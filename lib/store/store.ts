@@ -15,6 +15,7 @@ import {
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
 import { writeOrder } from '../order/graph.js'
+import { checkLevelDbFiles } from '../index/leveldb-files.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
@@ -1036,6 +1037,10 @@ export class Store {
       } catch (error) {
         problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
       }
+    }
+    // LevelDB's own block and record checksums, which its reads do not check.
+    for (const { file, message } of await checkLevelDbFiles(this.snapshotPath ?? indexPath(this.dir))) {
+      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${file}`, message, keys: [] })
     }
     // The totals count every text committed: fewer `T` records than that means some went missing.
     try {
