@@ -283,11 +283,23 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       })
     }
     case 'verify': {
-      return withStore(command, false, async store => {
+      let store: Store
+      try {
+        store = await openStore(command, false)
+      } catch (error) {
+        // An index LevelDB will not open: say which keys its files still name (all unreadable now).
+        if (!(error instanceof VstoreError && (error.code === 'VSTORE_CORRUPT' || error.code === 'VSTORE_IO') && error.where.endsWith('/index'))) throw error
+        const report = await Store.verifyUnopenable(command.store, error)
+        await output.write(command.json ? json(report) : renderVerify(report))
+        return 4
+      }
+      try {
         const report = await store.verify({ full: command.full })
         await output.write(command.json ? json(report) : renderVerify(report))
         return report.problems.length === 0 ? 0 : 4
-      })
+      } finally {
+        await store.close()
+      }
     }
     case 'dump-group': {
       return withStore(command, false, async store => {

@@ -206,3 +206,185 @@ function checkLog(bytes: Uint8Array): void {
     offset = end
   }
 }
+
+// ---- salvage: the user keys the files hold, without LevelDB ----
+
+export interface SalvagedKeys {
+  /** Every user key (put, not deleted) found in readable blocks and records, by file. */
+  readonly keysByFile: ReadonlyMap<string, readonly Uint8Array[]>
+  /** Files, or parts of them, that could not be read: `undefined` keys when none could be named. */
+  readonly damaged: readonly { readonly file: string; readonly message: string; readonly keys: readonly Uint8Array[] }[]
+}
+
+/**
+ * Reads the user keys out of an index directory that LevelDB refuses to open: each table's data blocks
+ * (a block whose checksum fails is still parsed as far as it goes, and its keys are the damaged ones) and
+ * each log's write batches. For naming what damage affects; never for reading values.
+ */
+export async function salvageLevelDbKeys(dir: string): Promise<SalvagedKeys> {
+  const keysByFile = new Map<string, Uint8Array[]>()
+  const damaged: { file: string; message: string; keys: Uint8Array[] }[] = []
+  for (const name of (await readdir(dir)).sort()) {
+    const isTable = /\.(ldb|sst)$/.test(name)
+    const isLog = /\.log$/.test(name)
+    if (!isTable && !isLog) continue
+    const bytes = new Uint8Array(await readFile(join(dir, name)))
+    const keys: Uint8Array[] = []
+    keysByFile.set(name, keys)
+    if (isLog) {
+      try {
+        for (const batch of logRecords(bytes)) keys.push(...batchPutKeys(batch))
+      } catch (error) {
+        damaged.push({ file: name, message: errorMessage(error), keys: [] })
+      }
+      continue
+    }
+    let handles: BlockHandle[]
+    try {
+      const footer = bytes.length - FOOTER_BYTE_LENGTH
+      if (footer < 0) throw new Error('shorter than its footer')
+      const at = { offset: footer }
+      varint(bytes, at, footer + 40)
+      varint(bytes, at, footer + 40)
+      const index = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
+      handles = blockHandles(checkedBlock(bytes, index, footer))
+    } catch (error) {
+      // Without the index block, the blocks are found by their checksums, from the start of the file.
+      damaged.push({ file: name, message: `its index block or footer: ${errorMessage(error)}`, keys: [] })
+      handles = blocksByChecksum(bytes)
+    }
+    for (const handle of handles) {
+      let contents: Uint8Array
+      let problem: string | undefined
+      try {
+        contents = checkedBlock(bytes, handle, bytes.length - FOOTER_BYTE_LENGTH)
+      } catch (error) {
+        problem = errorMessage(error)
+        const raw = bytes.subarray(handle.offset, Math.min(bytes.length, handle.offset + handle.byteLength))
+        const type = bytes[handle.offset + handle.byteLength]
+        try {
+          contents = type === 1 ? snappyDecompress(raw) : raw
+        } catch {
+          contents = raw
+        }
+      }
+      const found = blockUserKeys(contents)
+      if (problem === undefined) keys.push(...found)
+      else damaged.push({ file: name, message: problem, keys: found })
+    }
+  }
+  return { keysByFile, damaged }
+}
+
+/**
+ * The blocks laid back to back from the start of a table, each found as the shortest run whose trailer's
+ * CRC-32C matches (one pass per block); stops at the first block not found so.
+ */
+function blocksByChecksum(bytes: Uint8Array): BlockHandle[] {
+  const handles: BlockHandle[] = []
+  let start = 0
+  while (start + BLOCK_TRAILER_BYTE_LENGTH <= bytes.length) {
+    let crc = 0xffffffff
+    let found = -1
+    for (let end = start; end + BLOCK_TRAILER_BYTE_LENGTH <= bytes.length; end++) {
+      const type = bytes[end] as number
+      const withType = ((CRC32C_TABLE[(crc ^ type) & 0xff] as number) ^ (crc >>> 8)) >>> 0
+      if (((withType ^ 0xffffffff) >>> 0) === unmask(uint32At(bytes, end + 1)) && (type === 0 || type === 1)) {
+        found = end
+        break
+      }
+      crc = ((CRC32C_TABLE[(crc ^ (bytes[end] as number)) & 0xff] as number) ^ (crc >>> 8)) >>> 0
+    }
+    if (found < 0) break
+    handles.push({ offset: start, byteLength: found - start })
+    start = found + BLOCK_TRAILER_BYTE_LENGTH
+  }
+  return handles
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The user keys of a data block's live entries, as far as the entries parse (internal key = user key, then 8 bytes of sequence and type). */
+function blockUserKeys(block: Uint8Array): Uint8Array[] {
+  const keys: Uint8Array[] = []
+  if (block.length < 4) return keys
+  const restartCount = uint32At(block, block.length - 4)
+  const entriesEnd = Math.max(0, block.length - 4 - 4 * restartCount)
+  const at = { offset: 0 }
+  let previous = new Uint8Array(0)
+  try {
+    while (at.offset < entriesEnd) {
+      const shared = varint(block, at, entriesEnd)
+      const unshared = varint(block, at, entriesEnd)
+      const valueByteLength = varint(block, at, entriesEnd)
+      if (shared > previous.length || at.offset + unshared + valueByteLength > entriesEnd) break
+      const key = new Uint8Array(shared + unshared)
+      key.set(previous.subarray(0, shared))
+      key.set(block.subarray(at.offset, at.offset + unshared), shared)
+      at.offset += unshared + valueByteLength
+      previous = key
+      if (key.length >= 8 && key[key.length - 8] === 1) keys.push(key.slice(0, key.length - 8))
+    }
+  } catch {
+    // A damaged entry ends the list: the keys before it are what can be named.
+  }
+  return keys
+}
+
+/** Whole records of a log (fragments joined), stopping at the first damaged one. */
+function logRecords(bytes: Uint8Array): Uint8Array[] {
+  const records: Uint8Array[] = []
+  let pending: Uint8Array[] = []
+  let offset = 0
+  while (offset + LOG_HEADER_BYTE_LENGTH <= bytes.length) {
+    const blockEnd = Math.min(bytes.length, (Math.floor(offset / LOG_BLOCK_BYTE_LENGTH) + 1) * LOG_BLOCK_BYTE_LENGTH)
+    if (blockEnd - offset < LOG_HEADER_BYTE_LENGTH) {
+      offset = blockEnd
+      continue
+    }
+    const length = (bytes[offset + 4] as number) | ((bytes[offset + 5] as number) << 8)
+    const type = bytes[offset + 6] as number
+    const end = offset + LOG_HEADER_BYTE_LENGTH + length
+    if (end > blockEnd) break
+    if (crc32c([bytes.subarray(offset + 6, end)]) !== unmask(uint32At(bytes, offset))) throw new Error(`record at ${offset}: CRC-32C mismatch`)
+    const data = bytes.subarray(offset + LOG_HEADER_BYTE_LENGTH, end)
+    if (type === 1) records.push(data)
+    else if (type === 2) pending = [data]
+    else if (type === 3) pending.push(data)
+    else if (type === 4) {
+      pending.push(data)
+      const whole = new Uint8Array(pending.reduce((sum, part) => sum + part.length, 0))
+      let at = 0
+      for (const part of pending) {
+        whole.set(part, at)
+        at += part.length
+      }
+      records.push(whole)
+      pending = []
+    }
+    offset = end
+  }
+  return records
+}
+
+/** The keys a write batch puts (12-byte header, then tag 1 = put key value, tag 0 = delete key). */
+function batchPutKeys(batch: Uint8Array): Uint8Array[] {
+  const keys: Uint8Array[] = []
+  const at = { offset: 12 }
+  while (at.offset < batch.length) {
+    const tag = batch[at.offset++]
+    const keyByteLength = varint(batch, at)
+    const key = batch.slice(at.offset, at.offset + keyByteLength)
+    at.offset += keyByteLength
+    if (tag === 1) {
+      const valueByteLength = varint(batch, at)
+      at.offset += valueByteLength
+      keys.push(key)
+    } else if (tag !== 0) {
+      throw new Error(`write batch tag ${tag}`)
+    }
+  }
+  return keys
+}

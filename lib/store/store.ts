@@ -15,7 +15,7 @@ import {
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
 import { writeOrder } from '../order/graph.js'
-import { checkLevelDbFiles } from '../index/leveldb-files.js'
+import { checkLevelDbFiles, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
@@ -298,6 +298,34 @@ export class Store {
     await syncDirectory(dir)
     // The store directory's own entry (mkdir above may have made it) must survive a power cut too.
     await syncDirectory(dirname(resolve(dir)))
+  }
+
+  /**
+   * What `verify` can say of a store whose index LevelDB refuses to open (`openError`): the keys its files
+   * still hold, read without LevelDB (lib/index/leveldb-files.ts), all of them unreadable now, and the
+   * damaged blocks or records with the keys found in them.
+   */
+  static async verifyUnopenable(dir: string, openError: VstoreError): Promise<VerifyReport> {
+    const salvaged = await salvageLevelDbKeys(indexPath(dir))
+    const textKeys = (keys: readonly Uint8Array[]): TextKey[] => {
+      const found = new Map<string, TextKey>()
+      for (const key of keys) {
+        if (key[0] !== TAG_TEXT) continue
+        try {
+          const textKey = decodeTextKey(key)
+          found.set(describeKey(textKey), textKey)
+        } catch {
+          // A damaged key names nothing.
+        }
+      }
+      return [...found.values()]
+    }
+    const all = textKeys([...salvaged.keysByFile.values()].flat())
+    const problems: VerifyProblem[] = [
+      { code: openError.code, where: openError.where, message: `the index does not open: ${openError.message}`, keys: all },
+      ...salvaged.damaged.map(part => ({ code: 'VSTORE_CORRUPT' as const, where: `index/${part.file}`, message: part.message, keys: textKeys(part.keys) })),
+    ]
+    return { textCount: all.length, groupCount: 0, full: false, problems }
   }
 
   /** See StoreOptions.readOnly. */

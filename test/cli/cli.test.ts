@@ -662,6 +662,21 @@ test.serial('verify of a sound store exits 0 with an "ok:" line', t => {
   t.like(parseJson<Record<string, unknown>>(t, inStore(store, 'verify', '--json')), { textCount: keys.length, problems: [] })
 })
 
+test.serial('verify of a store whose index LevelDB will not open exits 4, naming the keys the index files still hold', t => {
+  const { keys } = fixture()
+  const store = copyOfStore('unopenable')
+  writeFileSync(join(store, 'index', 'CURRENT'), 'MANIFEST-999999\n')
+  const verify = inStore(store, 'verify', '--json')
+  t.is(verify.status, 4, describeRun(verify))
+  const report = JSON.parse(verify.stdout.toString('utf8')) as { problems: { code: string; message: string; keys: { file: string; rev: string }[] }[] }
+  t.regex(report.problems[0]?.message ?? '', /the index does not open/)
+  const named = new Set(report.problems[0]?.keys.map(key => `${key.file}@${key.rev}`))
+  t.is(named.size, keys.length)
+  t.true(keys.every(key => named.has(`${key.file}@${key.rev}`)))
+  // Other commands still refuse with one line.
+  failsWith(t, inStore(store, 'stats'), 6, 'VSTORE_IO')
+})
+
 test.serial('after one byte of a pack flips, verify exits 4 naming keys, and extract of an affected key exits 4', t => {
   const { keys } = fixture()
   const store = copyOfStore('damaged')

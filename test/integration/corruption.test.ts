@@ -1,5 +1,5 @@
 import test from 'ava'
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Store, VstoreError } from '../../lib/vstore.js'
@@ -39,7 +39,7 @@ test('every single-byte corruption of a pack file is found by verify, or refused
   await store.close()
 
   const pack = join(dir, 'packs', '000001.vpk')
-  const { size } = await (await open(pack, 'r')).stat()
+  const { size } = statSync(pack)
   let refusedAtOpen = 0
   let namedKeys = 0
   for (let offset = 0; offset < size; offset++) {
@@ -89,7 +89,7 @@ test('a flipped byte in any index file is refused at open or reported by verify:
   // LOCK is empty and LOG is LevelDB's diagnostic log: neither holds data.
   const files = readdirSync(pristine).filter(name => name !== 'LOCK' && !name.startsWith('LOG'))
   t.true(files.some(name => name.endsWith('.ldb')), `tables: ${files.join(', ')}`)
-  const counts = { refusedAtOpen: 0, reportedByVerify: 0, harmless: 0, flips: 0 }
+  const counts = { refusedAtOpen: 0, keysNamedWhenRefused: 0, reportedByVerify: 0, harmless: 0, flips: 0 }
   for (const name of files) {
     const byteLength = readFileSync(join(pristine, name)).length
     for (let offset = 0; offset < byteLength; offset += 7) {
@@ -105,6 +105,12 @@ test('a flipped byte in any index file is refused at open or reported by verify:
         reopened = await Store.open(dir)
       } catch (error) {
         t.true(error instanceof VstoreError, `${name}@${offset}: ${String(error)}`)
+        // What verify says then: the keys the index files still name, none of them readable now (a key
+        // past the damage inside a table block cannot be named).
+        const report = await Store.verifyUnopenable(dir, error as VstoreError)
+        const named = report.problems[0]?.keys.length ?? 0
+        t.true(named > 0, `${name}@${offset}: some key named`)
+        counts.keysNamedWhenRefused += named
         counts.refusedAtOpen++
         continue
       }
