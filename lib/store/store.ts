@@ -71,7 +71,7 @@ type Settings = Required<Omit<StoreOptions, 'create' | 'readOnly'>>
 export const DEFAULT_STORE_OPTIONS: Settings = {
   codec: 'brotli:9:24',
   maxContentByteLength: 2 * 1024 * 1024,
-  maxReadByteLength: 512 * 1024,
+  maxReadByteLength: 256 * 1024,
   readChunkByteLength: 4096,
   minCopyByteLength: 32,
   maxPackByteLength: 1024 * 1024 * 1024,
