@@ -1,15 +1,15 @@
 import test, { type ExecutionContext } from 'ava'
 import { VstoreError } from '../../../lib/errors.js'
-import { writeOrder, type Versioned } from '../../../lib/order/graph.js'
+import { compareFileIds, writeOrder, type Versioned } from '../../../lib/order/graph.js'
 import { randomInt, seededRandom } from '../../helpers/random.js'
 
 const text = (file: string, rev: string, ...parents: string[]): Versioned => ({ file, rev, parents })
 
-/** Fails unless `order` lists each index once, files in code-unit order, and every text before its parents in the batch. */
+/** Fails unless `order` lists each index once, files in `compareFileIds` order, and every text before its parents in the batch. */
 function checkOrder(t: ExecutionContext, items: readonly Versioned[], order: readonly number[]): void {
   t.deepEqual([...order].sort((a, b) => a - b), items.map((_, i) => i), 'not a permutation')
   const files = order.map(i => items[i]?.file as string)
-  for (let i = 1; i < files.length; i++) t.true((files[i - 1] as string) <= (files[i] as string), `${files[i - 1]} after ${files[i]}`)
+  for (let i = 1; i < files.length; i++) t.true(compareFileIds(files[i - 1] as string, files[i] as string) <= 0, `${files[i - 1]} after ${files[i]}`)
   const position = new Map(order.map((index, at) => [`${items[index]?.file}\u0000${items[index]?.rev}`, at]))
   order.forEach((index, at) => {
     const item = items[index] as Versioned
@@ -25,6 +25,12 @@ test('files come out sorted by code unit', t => {
   const order = writeOrder(items)
   t.deepEqual(order.map(i => items[i]?.file), ['B', 'a', 'a', 'a/b', 'b', 'é'])
   checkOrder(t, items, order)
+})
+
+test('files come out by extension, then by name across folders, then by id', t => {
+  const files = ['src/a.c', 'README', 'x/b.c', 'lib/a.c', 'b.h', 'docs/README', '.gitignore', 'a.c']
+  const items = files.map(file => text(file, '1'))
+  t.deepEqual(writeOrder(items).map(i => items[i]?.file), ['.gitignore', 'README', 'docs/README', 'a.c', 'lib/a.c', 'src/a.c', 'x/b.c', 'b.h'])
 })
 
 test('a linear history given oldest-first comes out newest-first', t => {
