@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { branch, commit, deleteFile, git, gitShow, merge, switchTo, writeFile, type GitRepo } from '../helpers/git.js'
-import { CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, ROOT, runProcess, runVstore, type Run } from '../helpers/cli.js'
+import { CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, ROOT, runProcess, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
+import { pseudoRandomBytes } from '../helpers/random.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and processes
@@ -45,21 +46,6 @@ function inStore(store: string, ...args: string[]): Run {
   return vstore(['--store', store, ...args])
 }
 
-/** Exit 0 with nothing on stderr; returns stdout as text. */
-function succeeds(t: ExecutionContext, run: Run): string {
-  t.is(run.status, 0, describeRun(run))
-  t.is(run.stderr, '', describeRun(run))
-  return run.stdout.toString('utf8')
-}
-
-/** Exit `status`, nothing on stdout, exactly one line on stderr starting `vstore: CODE (`; returns that line. */
-function failsWith(t: ExecutionContext, run: Run, status: number, code: string): string {
-  t.is(run.status, status, describeRun(run))
-  t.is(run.stdout.length, 0, describeRun(run))
-  t.true(run.stderr.startsWith(`vstore: ${code} (`), describeRun(run))
-  t.true(run.stderr.endsWith('\n') && run.stderr.indexOf('\n') === run.stderr.length - 1, `one stderr line: ${JSON.stringify(run.stderr)}`)
-  return run.stderr
-}
 
 function parseJson<T>(t: ExecutionContext, run: Run): T {
   const text = succeeds(t, run)
@@ -93,17 +79,6 @@ function sum(values: readonly number[]): number {
 
 // ---------------------------------------------------------------------------------------------------------
 // The history
-
-/** Deterministic bytes of every value, including NUL, CR, LF and invalid UTF-8. */
-function pseudoRandomBytes(byteLength: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(byteLength)
-  let state = seed >>> 0
-  for (let i = 0; i < byteLength; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
-    bytes[i] = state >>> 24
-  }
-  return bytes
-}
 
 function readme(version: number): string {
   return Array.from({ length: 40 + version }, (_, i) => i === 5 * version

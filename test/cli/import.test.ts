@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { branch, commit, deleteFile, expectedFileVersions, git, gitBytes, gitShowMany, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink } from '../helpers/git.js'
-import { BIN, CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, runVstore, type Run } from '../helpers/cli.js'
+import { BIN, CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -25,21 +25,6 @@ function inStore(store: string, ...args: string[]): Run {
   return vstore(['--store', store, ...args])
 }
 
-/** Exit 0 with nothing on stderr; returns stdout as text. */
-function succeeds(t: ExecutionContext, run: Run): string {
-  t.is(run.status, 0, describeRun(run))
-  t.is(run.stderr, '', describeRun(run))
-  return run.stdout.toString('utf8')
-}
-
-/** Exit `status`, nothing on stdout, exactly one stderr line starting `vstore: CODE (`; returns that line. */
-function failsWith(t: ExecutionContext, run: Run, status: number, code: string): string {
-  t.is(run.status, status, describeRun(run))
-  t.is(run.stdout.length, 0, describeRun(run))
-  t.true(run.stderr.startsWith(`vstore: ${code} (`), describeRun(run))
-  t.true(run.stderr.endsWith('\n') && run.stderr.indexOf('\n') === run.stderr.length - 1, `one stderr line: ${JSON.stringify(run.stderr)}`)
-  return run.stderr
-}
 
 function parseJsonText<T>(t: ExecutionContext, text: string): T {
   try {

@@ -1,6 +1,7 @@
 /**
  * Running the real CLI (`node bin/vstore ...`) in a child process, for the tests that check it end to end.
  */
+import type { ExecutionContext } from 'ava'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -58,4 +59,20 @@ export function runVstore(args: readonly string[], options: RunOptions = {}): Ru
 
 export function describeRun(run: Run): string {
   return `exit ${run.status}${run.signal === null ? '' : ` (signal ${run.signal})`}\nstdout: ${run.stdout.toString('utf8').slice(0, 1000)}\nstderr: ${run.stderr.slice(0, 2000)}`
+}
+
+/** Exit 0 with nothing on stderr; returns stdout as text. */
+export function succeeds(t: ExecutionContext, run: Run): string {
+  t.is(run.status, 0, describeRun(run))
+  t.is(run.stderr, '', describeRun(run))
+  return run.stdout.toString('utf8')
+}
+
+/** Exit `status`, nothing on stdout, exactly one stderr line starting `vstore: CODE (`; returns that line. */
+export function failsWith(t: ExecutionContext, run: Run, status: number, code: string): string {
+  t.is(run.status, status, describeRun(run))
+  t.is(run.stdout.length, 0, describeRun(run))
+  t.true(run.stderr.startsWith(`vstore: ${code} (`), describeRun(run))
+  t.true(run.stderr.endsWith('\n') && run.stderr.indexOf('\n') === run.stderr.length - 1, `one stderr line: ${JSON.stringify(run.stderr)}`)
+  return run.stderr
 }

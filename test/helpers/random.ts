@@ -42,6 +42,17 @@ export function randomLines(random: () => number, lineCount: number): Uint8Array
   return new TextEncoder().encode(lines.join('\n') + '\n')
 }
 
+/** Deterministic bytes of every value, including NUL, CR, LF and invalid UTF-8 (an LCG's high bytes): no coder shrinks them. */
+export function pseudoRandomBytes(byteLength: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(byteLength)
+  let state = seed >>> 0
+  for (let i = 0; i < byteLength; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
+    bytes[i] = state >>> 24
+  }
+  return bytes
+}
+
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   let byteLength = 0
   for (const part of parts) byteLength += part.length

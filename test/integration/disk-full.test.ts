@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { commit, expectedFileVersions, gitShowMany, makeGitRepo, writeFile, type GitRepo } from '../helpers/git.js'
 import { BIN, describeRun, runProcess, type Run } from '../helpers/cli.js'
+import { pseudoRandomBytes } from '../helpers/random.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -65,17 +66,6 @@ function failsWithIo(t: ExecutionContext, run: Run, what: string): { where: stri
 
 // ---------------------------------------------------------------------------------------------------------
 // The history
-
-/** Deterministic bytes of every value (an LCG's high bytes): no coder shrinks them. */
-function pseudoRandomBytes(byteLength: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(byteLength)
-  let state = seed >>> 0
-  for (let i = 0; i < byteLength; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
-    bytes[i] = state >>> 24
-  }
-  return bytes
-}
 
 function lines(count: number, label: string, version: number): string {
   return Array.from({ length: count }, (_, i) => (i % 17 === version

@@ -21,6 +21,7 @@ import { Store, VstoreError, type IndexDumpRow, type TextRecord } from '../../li
 import { MAX_ID_BYTE_LENGTH } from '../../lib/index/records.js'
 import { commit, git, gitBytes, gitShow, makeGitRepo, writeFile } from '../helpers/git.js'
 import { describeRun, runVstore, type Run } from '../helpers/cli.js'
+import { pseudoRandomBytes } from '../helpers/random.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -63,17 +64,6 @@ async function dumpIndex(store: Store): Promise<IndexDumpRow[]> {
 
 function sameBytes(t: ExecutionContext, actual: Uint8Array | undefined, expected: Uint8Array, message: string): void {
   t.true(actual !== undefined && Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(Buffer.from(expected)), `${message}: ${actual?.length} bytes, expected ${expected.length}`)
-}
-
-/** Deterministic bytes of every value (an LCG's high bytes): no coder shrinks them. */
-function pseudoRandomBytes(byteLength: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(byteLength)
-  let state = seed >>> 0
-  for (let i = 0; i < byteLength; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0
-    bytes[i] = state >>> 24
-  }
-  return bytes
 }
 
 // ---------------------------------------------------------------------------------------------------------
