@@ -104,7 +104,8 @@ export class ByteStreamReader {
   }
 }
 
-function concatenate(parts: readonly Uint8Array[], byteLength: number): Uint8Array {
+/** The parts one after another, in a new array of `byteLength` (their total) bytes. */
+export function concatenate(parts: readonly Uint8Array[], byteLength: number): Uint8Array {
   const bytes = new Uint8Array(byteLength)
   let offset = 0
   for (const part of parts) {

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
-import { ByteStreamReader } from './byte-stream.js'
+import { ByteStreamReader, concatenate } from './byte-stream.js'
 
 export interface FastExportImportOptions {
   /** Names the stream in errors, as `<where>@<byte offset>`; default `fast-export`. */
@@ -773,13 +773,7 @@ class CommandReader {
       if (byteLength > this.maxTextByteLength) throw new VstoreError('VSTORE_LIMIT', `data over ${this.maxTextByteLength} bytes`, at)
       lines.push(bytes)
     }
-    const bytes = new Uint8Array(byteLength)
-    let offset = 0
-    for (const line of lines) {
-      bytes.set(line, offset)
-      offset += line.length
-    }
-    return bytes
+    return concatenate(lines, byteLength)
   }
 
   async close(): Promise<void> {
