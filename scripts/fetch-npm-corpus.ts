@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises'
 import { basename, join, relative } from 'node:path'
 import { VstoreError } from '../lib/errors.js'
-import { parseNpmSpec, selectVersions, tarballFileName } from '../lib/import/npm.js'
+import { integrityFromView, parseNpmSpec, selectVersions, tarballFileName } from '../lib/import/npm.js'
 import { importReleases, type Release } from '../lib/import/releases.js'
 import { openArchive, type ArchiveEntry } from '../lib/import/tar.js'
 import {
@@ -189,14 +189,6 @@ function parseJsonOutput(stdout: string, where: string): unknown {
   }
 }
 
-/** `dist.integrity`, or for tarballs that predate it, `sha1-` from `dist.shasum`. */
-function integrityFromView(item: Record<string, unknown>): string | undefined {
-  const integrity = item['dist.integrity']
-  if (typeof integrity === 'string' && integrity !== '') return integrity
-  const shasum = item['dist.shasum']
-  if (typeof shasum === 'string' && /^[0-9a-f]{40}$/.test(shasum)) return `sha1-${Buffer.from(shasum, 'hex').toString('base64')}`
-  return undefined
-}
 
 /** The real registry, through the `npm` command and its configuration. */
 export function npmCommandClient(npm = 'npm'): NpmClient {

@@ -480,7 +480,7 @@ class NpmCommand {
 }
 
 /** `dist.integrity`, or for tarballs that predate it, `sha1-` from `dist.shasum`. */
-function integrityFromView(item: Record<string, unknown>): string | undefined {
+export function integrityFromView(item: Record<string, unknown>): string | undefined {
   const integrity = item['dist.integrity']
   if (typeof integrity === 'string' && integrity !== '') return integrity
   const shasum = item['dist.shasum']

@@ -1,11 +1,12 @@
 import test, { type ExecutionContext } from 'ava'
 import { importGit } from '../../lib/import/git.js'
-import { Store, type IndexDumpRow, type StoreOptions } from '../../lib/store/store.js'
+import { Store } from '../../lib/store/store.js'
 import {
   branch, commit, deleteFile, expectedFileVersions, gitShow, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink,
   type GitRepo,
 } from '../helpers/git.js'
 import { makeTempDir } from '../helpers/tmp.js'
+import { dumpIndex, openStore } from '../helpers/store.js'
 
 // ---- content ----
 
@@ -123,18 +124,6 @@ async function buildHistory(t: ExecutionContext): Promise<History> {
 }
 
 // ---- checks ----
-
-async function openStore(t: ExecutionContext, dir: string, options: StoreOptions = {}): Promise<Store> {
-  const store = await Store.open(dir, options)
-  t.teardown(() => store.close())
-  return store
-}
-
-async function dumpIndex(store: Store): Promise<IndexDumpRow[]> {
-  const rows: IndexDumpRow[] = []
-  for await (const row of store.dumpIndex()) rows.push(row)
-  return rows
-}
 
 function sameBytes(actual: Uint8Array, expected: Uint8Array): boolean {
   return Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength).equals(expected)

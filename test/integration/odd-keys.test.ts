@@ -17,12 +17,13 @@ import test, { type ExecutionContext } from 'ava'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { Store, VstoreError, type IndexDumpRow, type TextRecord } from '../../lib/vstore.js'
+import { Store, VstoreError, type TextRecord } from '../../lib/vstore.js'
 import { MAX_ID_BYTE_LENGTH } from '../../lib/index/records.js'
 import { commit, git, gitBytes, gitShow, makeGitRepo, writeFile } from '../helpers/git.js'
 import { describeRun, runVstore, type Run } from '../helpers/cli.js'
 import { pseudoRandomBytes } from '../helpers/random.js'
 import { makeTempDir } from '../helpers/tmp.js'
+import { dumpIndex } from '../helpers/store.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -54,12 +55,6 @@ async function openStore(t: ExecutionContext, dir: string, create = false): Prom
   const store = await Store.open(dir, { create })
   t.teardown(() => store.close())
   return store
-}
-
-async function dumpIndex(store: Store): Promise<IndexDumpRow[]> {
-  const rows: IndexDumpRow[] = []
-  for await (const row of store.dumpIndex()) rows.push(row)
-  return rows
 }
 
 function sameBytes(t: ExecutionContext, actual: Uint8Array | undefined, expected: Uint8Array, message: string): void {

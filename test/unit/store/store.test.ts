@@ -6,6 +6,7 @@ import { VstoreError } from '../../../lib/errors.js'
 import { Store, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
 import type { TextKey, TextRecord } from '../../../lib/store/types.js'
 import { makeTempDir } from '../../helpers/tmp.js'
+import { dumpIndex } from '../../helpers/store.js'
 
 // ---- helpers ----
 
@@ -54,12 +55,6 @@ async function openStore(t: ExecutionContext, dir: string, options: StoreOptions
 async function newStore(t: ExecutionContext, options: StoreOptions = {}): Promise<{ dir: string; store: Store }> {
   const dir = await makeTempDir(t, 'vstore-store-')
   return { dir, store: await openStore(t, dir, { ...options, create: true }) }
-}
-
-async function dumpIndex(store: Store): Promise<IndexDumpRow[]> {
-  const rows: IndexDumpRow[] = []
-  for await (const row of store.dumpIndex()) rows.push(row)
-  return rows
 }
 
 async function keysOf(store: Store): Promise<string[]> {
