@@ -28,6 +28,7 @@ const { values, positionals } = parseArgs({
     codec: { type: 'string' },
     'cli-sample': { type: 'string' },
     'large-text-factor': { type: 'string' },
+    'max-rebuild': { type: 'string' },
   },
 })
 const [corpus, work] = positionals
@@ -44,6 +45,7 @@ const store = await Store.open(storeDir, {
   create: true,
   ...(values.codec === undefined ? {} : { codec: values.codec }),
   ...(values['large-text-factor'] === undefined ? {} : { largeTextFactor: Number(values['large-text-factor']) }),
+  ...(values['max-rebuild'] === undefined ? {} : { maxRebuildByteLength: Number(values['max-rebuild']) }),
 })
 await store.insert(readCorpus(corpus))
 const importSeconds = (performance.now() - importStarted) / 1000

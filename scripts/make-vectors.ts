@@ -18,7 +18,7 @@ import { DEFAULT_MATCHER_OPTIONS, DeltaSource } from '../lib/delta/matcher.js'
 import { parseCodecSetting } from '../lib/entropy/index.js'
 import { GroupBuilder } from '../lib/group/builder.js'
 import { frameGroup, GROUP_MAGIC, GROUP_VERSION } from '../lib/group/frame.js'
-import { encodeBaseRecord, encodeRecordHeader, RECORD_BASE, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
+import { encodeBaseRecord, encodeRecordHeader, RECORD_BASE, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT, recordDelta } from '../lib/group/records.js'
 import { GroupWriter, type SealedGroup } from '../lib/group/writer.js'
 import {
   encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue,
@@ -148,9 +148,11 @@ export function instructionJson(instruction: DeltaInstruction): InstructionJson 
 }
 
 export interface RecordJson {
-  kind: 'fulltext' | 'delta' | 'base'
+  kind: 'fulltext' | 'delta' | 'delta-previous' | 'base'
   recordStart: number
   recordEnd: number
+  /** For a delta on a previous text: where that text's record starts. */
+  previousStart?: number
   /** For a base record, the base text's bytes (from `base-text.bin`). */
   textHex: string
   instructions?: InstructionJson[]
@@ -160,6 +162,7 @@ export interface RecordJson {
 
 /** The decoded side of a group: header fields and records. */
 export interface GroupJson {
+  version: number
   codec: string
   codecId: number
   contentByteLength: number
@@ -170,21 +173,14 @@ export interface GroupJson {
 }
 
 /** Records of a content whose texts and record ranges are known (delta instructions are parsed from the content). */
-function recordsJson(content: Uint8Array, records: readonly { recordStart: number; recordEnd: number; kind: 'fulltext' | 'delta'; text: Uint8Array }[]): RecordJson[] {
+function recordsJson(content: Uint8Array, records: readonly { recordStart: number; recordEnd: number; kind: 'fulltext' | 'delta' | 'delta-previous'; text: Uint8Array }[]): RecordJson[] {
   return records.map(({ recordStart, recordEnd, kind, text }) => {
-    if (kind === 'fulltext') return { kind, recordStart, recordEnd, textHex: toHex(text) }
-    const { instructions } = decodeDeltaInstructions(recordBody(content, recordStart, recordEnd), 'make-vectors', DEFAULT_DECODE_LIMITS)
-    return { kind, recordStart, recordEnd, textHex: toHex(text), instructions: instructions.map(instructionJson) }
+    const delta = recordDelta(content, recordStart, recordEnd, 'make-vectors')
+    if (delta === undefined) return { kind, recordStart, recordEnd, textHex: toHex(text) }
+    const { instructions } = decodeDeltaInstructions(delta.delta, 'make-vectors', DEFAULT_DECODE_LIMITS)
+    const previous = delta.previousStart === undefined ? {} : { previousStart: delta.previousStart }
+    return { kind, recordStart, recordEnd, ...previous, textHex: toHex(text), instructions: instructions.map(instructionJson) }
   })
-}
-
-/** The body of the record at [recordStart, recordEnd): what follows `Kind` and the `Body_Byte_Length` varint. */
-function recordBody(content: Uint8Array, recordStart: number, recordEnd: number): Uint8Array {
-  for (let lengthByteLength = 1; lengthByteLength <= 7; lengthByteLength++) {
-    const bodyByteLength = recordEnd - recordStart - 1 - lengthByteLength
-    if (bodyByteLength >= 0 && varintByteLength(bodyByteLength) === lengthByteLength) return content.subarray(recordEnd - bodyByteLength, recordEnd)
-  }
-  throw new Error(`vstore bug: no record fits ${recordStart}..${recordEnd}`)
 }
 
 /** Header fields of a group this script (or GroupWriter) framed: `Stored_Byte_Length` is what the header leaves. */
@@ -198,6 +194,7 @@ function groupJson(bytes: Uint8Array, codecSetting: string, content: Uint8Array,
   }
   const headerByteLength = bytes.length - storedByteLength
   return {
+    version: bytes[4] as number,
     codec: codec.name,
     codecId: codec.id,
     contentByteLength: content.length,
@@ -288,7 +285,7 @@ interface BuiltGroup {
 }
 
 /** Texts through GroupWriter (one group; reads measured in `readChunkByteLength` steps). */
-async function writeGroup(texts: readonly Uint8Array[], codecSetting: string, readChunkByteLength: number): Promise<BuiltGroup> {
+async function writeGroup(texts: readonly Uint8Array[], codecSetting: string, readChunkByteLength: number, file?: string): Promise<BuiltGroup> {
   const sealed: SealedGroup<number>[] = []
   const writer = new GroupWriter<number>({
     maxContentByteLength: 1024 * 1024,
@@ -296,12 +293,12 @@ async function writeGroup(texts: readonly Uint8Array[], codecSetting: string, re
     readChunkByteLength,
     codec: parseCodecSetting(codecSetting),
   }, async group => { sealed.push(group) })
-  for (const [i, text] of texts.entries()) await writer.add(i, text)
+  for (const [i, text] of texts.entries()) await writer.add(i, text, file)
   await writer.flush()
   const [group] = sealed
   if (group === undefined || sealed.length !== 1) throw new Error(`vstore bug: expected one group, got ${sealed.length}`)
   const builder = new GroupBuilder({ maxContentByteLength: 1024 * 1024 })
-  for (const text of texts) builder.tryAdd(text)
+  for (const text of texts) builder.tryAdd(text, file)
   const content = builder.content().slice()
   const records = recordsJson(content, group.records.map(record => ({ ...record, text: texts[record.id] as Uint8Array })))
   return {
@@ -412,6 +409,50 @@ async function groupVectors(files: VectorFiles): Promise<void> {
     return rawGroup({ stored: concat(small, encodeRecordHeader(RECORD_DELTA, bad.length), bad) })
   })())
 
+  // Deltas on a previous text: versions of one file through GroupWriter (each later version's copies
+  // address the version before it first), and a chain written by hand whose copy spans the end of the
+  // previous text and the start of the content.
+  const versions = [pseudoText(9, 900)]
+  versions.push(`${(versions[0] as string).slice(0, 400)}A NEW LINE IN THE MIDDLE\n${(versions[0] as string).slice(400)}`)
+  versions.push(`${(versions[1] as string).slice(0, 150)}${(versions[1] as string).slice(220)}and one more line at the end\n`)
+  const previousGroup = await writeGroup(versions.map(utf8), 'none', 4096, 'notes.txt')
+  if (!previousGroup.json.records.some(record => record.kind === 'delta-previous')) throw new Error('vstore bug: no delta on a previous text in good-previous-versions')
+  folder.good('previous-versions', 'codec none, three versions of one file: a fulltext, then deltas on the previous text (copies below the previous text\'s length address it, the rest the content after it)',
+    previousGroup.bytes, { ...previousGroup.json, encoder: { codecSetting: 'none' } })
+  const chainFirst = utf8('abcdefgh')
+  const chainSecondDelta = encodeDelta(10, [{ kind: 'copy', offset: 0, byteLength: 8 }, { kind: 'insert', bytes: utf8('XY') }])
+  const chainSecond = concat(varint(10), chainSecondDelta)
+  // Third: copies 6 bytes at 6 of [second text (10 bytes), content]: "ghXY" from the second text, then the
+  // first record's header bytes 01 08 from the content.
+  const chainThirdDelta = encodeDelta(6, [{ kind: 'copy', offset: 6, byteLength: 6 }])
+  const chainSecondRecord = concat(encodeRecordHeader(RECORD_DELTA_PREVIOUS, chainSecond.length), chainSecond)
+  const chainThird = concat(varint(chainSecondRecord.length), chainThirdDelta)
+  const chainContent = concat(encodeRecordHeader(RECORD_FULLTEXT, chainFirst.length), chainFirst, chainSecondRecord, encodeRecordHeader(RECORD_DELTA_PREVIOUS, chainThird.length), chainThird)
+  const chainBytes = frameGroup(0, chainContent.length, chainContent)
+  const chainRecords = recordsJson(chainContent, [
+    { recordStart: 0, recordEnd: 10, kind: 'fulltext', text: chainFirst },
+    { recordStart: 10, recordEnd: 10 + chainSecondRecord.length, kind: 'delta-previous', text: utf8('abcdefghXY') },
+    { recordStart: 10 + chainSecondRecord.length, recordEnd: chainContent.length, kind: 'delta-previous', text: concat(utf8('ghXY'), Uint8Array.of(0x01, 0x08)) },
+  ])
+  folder.good('previous-chain', 'codec none, records by hand: "abcdefgh"; a delta on it adding "XY"; a delta on that one copying 6 bytes across the end of its previous text into the content',
+    chainBytes, { ...groupJson(chainBytes, 'none', chainContent, chainRecords), encoder: { codecSetting: 'none' } })
+  const helloRecord = concat(encodeRecordHeader(RECORD_FULLTEXT, 12), utf8('hello world\n'))
+  const onHello = (distance: number, delta: Uint8Array) => {
+    const body = concat(varint(distance), delta)
+    return rawGroup({ stored: concat(helloRecord, encodeRecordHeader(RECORD_DELTA_PREVIOUS, body.length), body) })
+  }
+  const copyAll = encodeDelta(12, [{ kind: 'copy', offset: 0, byteLength: 12 }])
+  folder.bad('previous-distance-zero', 'a delta on a previous text with `Previous_Distance` 0', 'VSTORE_CORRUPT', onHello(0, copyAll))
+  folder.bad('previous-before-content', 'a delta on a previous text whose `Previous_Distance` (15) points before the content\'s start', 'VSTORE_CORRUPT', onHello(15, copyAll))
+  folder.bad('previous-not-a-record', 'a delta on a previous text whose `Previous_Distance` (7) points inside the fulltext record\'s body', 'VSTORE_CORRUPT', onHello(7, copyAll))
+  folder.bad('previous-copy-past-source', 'a delta on "hello world\\n" copying 1 byte at 12 + 14: past its previous text and the content before the record', 'VSTORE_CORRUPT',
+    onHello(14, encodeDelta(1, [{ kind: 'copy', offset: 26, byteLength: 1 }])))
+  folder.good('version-1', '`Version` 1 (written before records on a previous text existed), one fulltext "hello world\\n": still read',
+    rawGroup({ version: 1, stored: helloRecord }), {
+      ...groupJson(rawGroup({ version: 1, stored: helloRecord }), 'none', helloRecord, recordsJson(helloRecord, [{ recordStart: 0, recordEnd: 14, kind: 'fulltext', text: utf8('hello world\n') }])),
+      encoder: { codecSetting: 'none' },
+    })
+
   // Bad and unsupported groups start from one small valid group.
   const hello = concat(encodeRecordHeader(RECORD_FULLTEXT, 12), utf8('hello world\n'))
   const base = rawGroup({ stored: hello })
@@ -452,7 +493,7 @@ async function groupVectors(files: VectorFiles): Promise<void> {
     rawGroup({ codecId: brotliCodec.id, contentByteLength: varint(hello.length), stored: concat(helloBrotli, Uint8Array.of(0xff, 0xff)) }))
   folder.bad('none-stored-longer', 'codec none, `Content_Byte_Length` 14 over 15 stored bytes (checksum right)', 'VSTORE_CORRUPT',
     rawGroup({ contentByteLength: varint(hello.length), stored: concat(hello, Uint8Array.of(0)) }))
-  folder.unsupported('version', '`Version` 2', rawGroup({ version: 2, stored: hello }))
+  folder.unsupported('version', '`Version` 3 (1 and 2 are defined)', rawGroup({ version: 3, stored: hello }))
   folder.unsupported('codec', '`Codec` 4 (0–3 are defined)', rawGroup({ codecId: 4, stored: hello }))
 
   folder.readme('Group vectors', `
@@ -641,8 +682,11 @@ async function indexVectors(files: VectorFiles, pack: PackBuild): Promise<void> 
   })
   const formatKey = encodeMetaKey('format')
   const formatValue = Uint8Array.of(STORE_FORMAT_VERSION)
-  folder.good('meta-format', '`M format`: the store format, one byte 01 (no version byte, no checksum)', encodeIndexVector(formatKey, formatValue), {
+  folder.good('meta-format', '`M format`: the store format, one byte 02 (no version byte, no checksum)', encodeIndexVector(formatKey, formatValue), {
     kind: 'format', keyHex: toHex(formatKey), valueHex: toHex(formatValue), key: { name: 'format' }, value: { storeFormat: STORE_FORMAT_VERSION },
+  })
+  folder.good('meta-format-1', '`M format` 01: a store written before groups of version 2, still read', encodeIndexVector(formatKey, Uint8Array.of(1)), {
+    kind: 'format', keyHex: toHex(formatKey), valueHex: '01', key: { name: 'format' }, value: { storeFormat: 1 },
   })
   const totalsKey = encodeMetaKey('totals')
   const totals = { textCount: pack.texts.length, rawByteLength: pack.texts.reduce((sum, t) => sum + t.text.length, 0), groupCount: pack.groups.length }
@@ -706,7 +750,7 @@ async function indexVectors(files: VectorFiles, pack: PackBuild): Promise<void> 
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(0, 0, 0, 0)), 2)))
   folder.bad('based-depth-past-limit', '`T` value with `Value_Version` 2 and `Base_Depth` 17', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(17, 0, 0, 0)), 2)))
-  folder.unsupported('store-format', '`M format` value 02: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(2)))
+  folder.unsupported('store-format', '`M format` value 03: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(3)))
 
   folder.readme('Index vectors', `
 An index vector is one LevelDB record in a small container (not a vstore format): \`Key_Byte_Length\`

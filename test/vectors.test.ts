@@ -15,16 +15,16 @@ import { DEFAULT_MATCHER_OPTIONS, DeltaSource } from '../lib/delta/matcher.js'
 import { codecForId, parseCodecSetting } from '../lib/entropy/index.js'
 import { VstoreError } from '../lib/errors.js'
 import {
-  DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, encodeGroup,
+  DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, decodeGroupPrefix, frameGroup,
 } from '../lib/group/frame.js'
-import { decodeGroupBase, decodeRecord, dumpRecords, encodeBaseRecord, encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from '../lib/group/records.js'
+import { decodeGroupBase, decodeRecord, dumpRecords, encodeBaseRecord, encodeRecordHeader, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT, recordDelta } from '../lib/group/records.js'
 import {
   TAG_HASH, TAG_META, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey,
   encodeTextValue, encodeTotalsValue,
 } from '../lib/index/records.js'
 import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH } from '../lib/pack/pack-file.js'
-import { hashText, STORE_FORMAT_VERSION } from '../lib/store/store.js'
+import { hashText, READABLE_STORE_FORMATS } from '../lib/store/store.js'
 import {
   buildVectors, VECTOR_FOLDERS, type GroupJson, type InstructionJson, type LocationJson, type RecordJson,
 } from '../scripts/make-vectors.js'
@@ -72,6 +72,12 @@ function concat(...parts: readonly Uint8Array[]): Uint8Array {
   return writer.finish()
 }
 
+function varintBytes(value: number): Uint8Array {
+  const writer = new ByteWriter(8)
+  writer.varint(value)
+  return writer.finish()
+}
+
 function instructionJson(instruction: DeltaInstruction): InstructionJson {
   return instruction.kind === 'insert'
     ? { kind: 'insert', hex: toHex(instruction.bytes) }
@@ -114,12 +120,14 @@ async function decodeGroupVector(bytes: Uint8Array, where: string): Promise<Grou
       return { kind: 'base', recordStart: record.recordStart, recordEnd: record.recordEnd, textHex: toHex(BASE_TEXT), base: { file, rev, textByteLength, hashHex: toHex(hash) } }
     }
     const text = decodeRecord(content, record.recordStart, record.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText)
-    const base = { kind: record.kind, recordStart: record.recordStart, recordEnd: record.recordEnd, textHex: toHex(text) }
-    if (record.kind === 'fulltext') return base
-    const body = content.subarray(record.recordEnd - record.bodyByteLength, record.recordEnd)
-    return { ...base, instructions: decodeDeltaInstructions(body, where, DEFAULT_GROUP_LIMITS).instructions.map(instructionJson) }
+    const previous = record.previousStart === undefined ? {} : { previousStart: record.previousStart }
+    const base = { kind: record.kind, recordStart: record.recordStart, recordEnd: record.recordEnd, ...previous, textHex: toHex(text) }
+    const delta = recordDelta(content, record.recordStart, record.recordEnd, where)
+    if (delta === undefined) return base
+    return { ...base, instructions: decodeDeltaInstructions(delta.delta, where, DEFAULT_GROUP_LIMITS).instructions.map(instructionJson) }
   })
   return {
+    version: header.version,
     codec: codecForId(header.codecId, where).name,
     codecId: header.codecId,
     contentByteLength: header.contentByteLength,
@@ -143,10 +151,17 @@ async function encodeGroupJson(json: GroupVectorJson): Promise<Uint8Array> {
       continue
     }
     const text = fromHex(record.textHex)
-    const body = record.kind === 'fulltext' ? text : encodeDelta(text.length, (record.instructions ?? []).map(instructionOf))
-    parts.push(encodeRecordHeader(record.kind === 'fulltext' ? RECORD_FULLTEXT : RECORD_DELTA, body.length), body)
+    if (record.kind === 'fulltext') {
+      parts.push(encodeRecordHeader(RECORD_FULLTEXT, text.length), text)
+      continue
+    }
+    const delta = encodeDelta(text.length, (record.instructions ?? []).map(instructionOf))
+    const body = record.previousStart === undefined ? delta : concat(varintBytes(parts.reduce((sum, part) => sum + part.length, 0) - record.previousStart), delta)
+    parts.push(encodeRecordHeader(record.previousStart === undefined ? RECORD_DELTA : RECORD_DELTA_PREVIOUS, body.length), body)
   }
-  return (await encodeGroup(concat(...parts), parseCodecSetting(json.encoder.codecSetting))).bytes
+  const content = concat(...parts)
+  const codec = parseCodecSetting(json.encoder.codecSetting)
+  return frameGroup(codec.id, content.length, await codec.encode(content), json.version)
 }
 
 /** Checks the pack header, then decodes every group from offset 8 to the end (taken as the committed length). */
@@ -200,8 +215,8 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
       if (name === 'totals') return { kind: 'totals', ...common, key: { name }, value: decodeTotalsValue(key, value, where) }
       if (name !== 'format') throw new VstoreError('VSTORE_CORRUPT', `unknown meta record ${name}`, where)
       // As Store.open checks it (lib/store/store.ts).
-      if (value.length !== 1 || value[0] !== STORE_FORMAT_VERSION) {
-        throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${value[0]}, this build reads ${STORE_FORMAT_VERSION}`, where)
+      if (value.length !== 1 || !READABLE_STORE_FORMATS.includes(value[0] as number)) {
+        throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${value[0]}, this build reads ${READABLE_STORE_FORMATS.join(' and ')}`, where)
       }
       return { kind: 'format', ...common, key: { name }, value: { storeFormat: value[0] } }
     }

@@ -74,26 +74,56 @@ export function decodeDeltaInstructions(body: Uint8Array, where: string, limits:
 }
 
 /**
- * Rebuilds a text from `source` (the group content before the record) and a delta body.
+ * A delta source given as segments that follow each other: offset `o` addresses the concatenation
+ * (a record's previous text, the group's base text, then the content before the record).
+ */
+export type DeltaSourceBytes = Uint8Array | readonly Uint8Array[]
+
+/**
+ * Rebuilds a text from `source` (the group content before the record, or segments: see
+ * DeltaSourceBytes) and a delta body.
  * @throws VSTORE_CORRUPT for a copy outside the source or a length mismatch; VSTORE_LIMIT past `limits`.
  */
-export function applyDelta(source: Uint8Array, body: Uint8Array, where: string, limits: DecodeLimits): Uint8Array {
+export function applyDelta(source: DeltaSourceBytes, body: Uint8Array, where: string, limits: DecodeLimits): Uint8Array {
+  const segments = source instanceof Uint8Array ? [source] : source.filter(segment => segment.length > 0)
+  const sourceByteLength = segments.reduce((sum, segment) => sum + segment.length, 0)
   // First walk: check every instruction (and that they produce exactly the target length) without
   // allocating, so that a damaged length never allocates more than the instructions produce.
   walkDelta(body, where, limits, {
     start: () => undefined,
     insert: () => undefined,
     copy: (offset, byteLength, _produced, reader) => {
-      if (offset + byteLength > source.length) {
-        throw reader.error('VSTORE_CORRUPT', `copy of ${byteLength} bytes at ${offset} passes the source end ${source.length}`)
+      if (offset + byteLength > sourceByteLength) {
+        throw reader.error('VSTORE_CORRUPT', `copy of ${byteLength} bytes at ${offset} passes the source end ${sourceByteLength}`)
       }
     },
   })
   let target = new Uint8Array(0)
+  const only = segments.length === 1 ? segments[0] : undefined
   walkDelta(body, where, limits, {
     start: targetByteLength => { target = new Uint8Array(targetByteLength) },
     insert: (bytes, produced) => { target.set(bytes, produced) },
-    copy: (offset, byteLength, produced) => { target.set(source.subarray(offset, offset + byteLength), produced) },
+    copy: only !== undefined
+      ? (offset, byteLength, produced) => { target.set(only.subarray(offset, offset + byteLength), produced) }
+      : (offset, byteLength, produced) => { copySegments(segments, offset, byteLength, target, produced) },
   })
   return target
+}
+
+/** Copies `[offset, offset + byteLength)` of the segments' concatenation into `target` at `at`. */
+function copySegments(segments: readonly Uint8Array[], offset: number, byteLength: number, target: Uint8Array, at: number): void {
+  let skip = offset
+  let left = byteLength
+  for (const segment of segments) {
+    if (left === 0) return
+    if (skip >= segment.length) {
+      skip -= segment.length
+      continue
+    }
+    const take = Math.min(left, segment.length - skip)
+    target.set(segment.subarray(skip, skip + take), at)
+    at += take
+    left -= take
+    skip = 0
+  }
 }

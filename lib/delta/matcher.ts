@@ -44,6 +44,8 @@ export const DEFAULT_MATCHER_OPTIONS: MatcherOptions = {
 export interface EncodedDelta {
   readonly body: Uint8Array
   readonly literalRanges: readonly (readonly [start: number, end: number])[]
+  /** How many copies point into the previous text `encode` was given. */
+  readonly previousCopyCount: number
 }
 
 /** The bucket of a block hash: its top bits after a multiplicative mix (the low bits of a polynomial hash mix poorly). */
@@ -152,20 +154,31 @@ export class DeltaSource {
     }
   }
 
-  /** Encodes `target` as a delta body against the current content. Does not change the source. */
-  encode(target: Uint8Array): EncodedDelta {
+  /**
+   * A source holding just `text`, all of it indexed: the previous text of a record that deltas against
+   * it (formats/group.md, Delta on the previous text).
+   */
+  static ofText(text: Uint8Array, options: MatcherOptions = DEFAULT_MATCHER_OPTIONS): DeltaSource {
+    const source = new DeltaSource({ ...options, expectedContentByteLength: Math.max(text.length, 1) })
+    source.append(text, [[0, text.length]])
+    return source
+  }
+
+  /**
+   * Encodes `target` as a delta body against the current content. Does not change the source. With
+   * `previous`, copies address `previous`'s content at `[0, previous.byteLength)` and this content after
+   * it, and candidates in `previous` are tried first.
+   */
+  encode(target: Uint8Array, previous?: DeltaSource): EncodedDelta {
     const writer = new ByteWriter(Math.min(target.length + 16, 1 << 20))
     writer.varint(target.length)
     const literalRanges: [number, number][] = []
-    const source = this.content
-    const sourceEnd = this.contentByteLength
     const targetEnd = target.length
     const { minCopyByteLength, maxCandidates } = this.options
-    const heads = this.heads
-    const nextBlock = this.nextBlock
-    const blockOffsets = this.blockOffsets
-    const blockHashes = this.blockHashes
-    const shift = this.shift
+    const tables: DeltaSource[] = previous === undefined ? [this] : [previous, this]
+    const previousByteLength = previous?.contentByteLength ?? 0
+    const biases = [0, previousByteLength]
+    let previousCopyCount = 0
 
     const emitInsert = (start: number, end: number): void => {
       if (end <= start) return
@@ -182,37 +195,45 @@ export class DeltaSource {
       hash = 0
       for (let i = 0; i < BLOCK_BYTE_LENGTH; i++) hash = (Math.imul(hash, HASH_BASE) + (target[at + i] as number)) | 0
     }
-    if (targetEnd >= BLOCK_BYTE_LENGTH && this.blockCount > 0) {
+    if (targetEnd >= BLOCK_BYTE_LENGTH && tables.some(table => table.blockCount > 0)) {
       rehash(0)
       while (true) {
         let bestLength = 0
         let bestSource = 0
         let bestBack = 0
         let bestForward = 0
-        let block = heads[bucketOf(hash, shift)] as number
-        for (let tries = 0; block >= 0 && tries < maxCandidates; block = nextBlock[block] as number) {
-          // Blocks of other hashes share the bucket; only equal hashes are worth comparing (and counting).
-          if (blockHashes[block] !== hash) continue
-          tries++
-          const candidate = blockOffsets[block] as number
-          const forwardLimit = Math.min(sourceEnd - candidate, targetEnd - position)
-          // A candidate that cannot pass the best match's forward length by its byte there is not worth
-          // a full comparison (versions of a large file match many candidates for megabytes).
-          if (bestForward > 0 && (forwardLimit <= bestForward || source[candidate + bestForward] !== target[position + bestForward])) continue
-          let forward = 0
-          while (forward < forwardLimit && source[candidate + forward] === target[position + forward]) forward++
-          if (forward < BLOCK_BYTE_LENGTH) continue
-          let back = 0
-          const backLimit = Math.min(candidate, position - pending)
-          while (back < backLimit && source[candidate - back - 1] === target[position - back - 1]) back++
-          if (forward + back > bestLength) {
-            bestLength = forward + back
-            bestSource = candidate - back
-            bestBack = back
-            bestForward = forward
-            // A match this long is taken as it is: trying more candidates for it costs a comparison of
-            // the same length each (a group of versions holds most regions several times).
-            if (forward === targetEnd - position || forward >= GOOD_ENOUGH_BYTE_LENGTH) break
+        search: for (let t = 0; t < tables.length; t++) {
+          const table = tables[t] as DeltaSource
+          const source = table.content
+          const sourceEnd = table.contentByteLength
+          const nextBlock = table.nextBlock
+          const blockOffsets = table.blockOffsets
+          const blockHashes = table.blockHashes
+          let block = table.heads[bucketOf(hash, table.shift)] as number
+          for (let tries = 0; block >= 0 && tries < maxCandidates; block = nextBlock[block] as number) {
+            // Blocks of other hashes share the bucket; only equal hashes are worth comparing (and counting).
+            if (blockHashes[block] !== hash) continue
+            tries++
+            const candidate = blockOffsets[block] as number
+            const forwardLimit = Math.min(sourceEnd - candidate, targetEnd - position)
+            // A candidate that cannot pass the best match's forward length by its byte there is not worth
+            // a full comparison (versions of a large file match many candidates for megabytes).
+            if (bestForward > 0 && (forwardLimit <= bestForward || source[candidate + bestForward] !== target[position + bestForward])) continue
+            let forward = 0
+            while (forward < forwardLimit && source[candidate + forward] === target[position + forward]) forward++
+            if (forward < BLOCK_BYTE_LENGTH) continue
+            let back = 0
+            const backLimit = Math.min(candidate, position - pending)
+            while (back < backLimit && source[candidate - back - 1] === target[position - back - 1]) back++
+            if (forward + back > bestLength) {
+              bestLength = forward + back
+              bestSource = (biases[t] as number) + candidate - back
+              bestBack = back
+              bestForward = forward
+              // A match this long is taken as it is: trying more candidates for it costs a comparison of
+              // the same length each (a group of versions holds most regions several times).
+              if (forward === targetEnd - position || forward >= GOOD_ENOUGH_BYTE_LENGTH) break search
+            }
           }
         }
         if (bestLength >= minCopyByteLength) {
@@ -220,6 +241,7 @@ export class DeltaSource {
           emitInsert(pending, copyStart)
           writer.varint(bestLength * 2 + 1)
           writer.varint(bestSource)
+          if (bestSource < previousByteLength) previousCopyCount++
           position = copyStart + bestLength
           pending = position
           if (position + BLOCK_BYTE_LENGTH > targetEnd) break
@@ -239,6 +261,6 @@ export class DeltaSource {
       }
     }
     emitInsert(pending, targetEnd)
-    return { body: writer.finish(), literalRanges }
+    return { body: writer.finish(), literalRanges, previousCopyCount }
   }
 }

@@ -1,5 +1,6 @@
 import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
-import { encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from './records.js'
+import { ByteWriter } from '../bytes/index.js'
+import { encodeRecordHeader, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from './records.js'
 
 export interface GroupBuilderOptions {
   /**
@@ -17,12 +18,35 @@ export interface GroupBuilderOptions {
    * first record. `file` is its file id, for the large-text rule.
    */
   readonly base?: { readonly text: Uint8Array; readonly record: Uint8Array; readonly file: string | undefined }
+  /**
+   * A text may delta against the previous version of its file in the group (formats/group.md, Delta on
+   * the previous text) while rebuilding it, its previous texts included, makes at most this many bytes
+   * of text, or `rebuildFactor` times its own length when that is more (0: never).
+   */
+  readonly maxRebuildByteLength?: number
+  readonly rebuildFactor?: number
+  /** How many bytes of texts the builder may hold as previous versions (the first files to come keep theirs). */
+  readonly maxRetainedByteLength?: number
+}
+
+export const DEFAULT_MAX_REBUILD_BYTE_LENGTH = 4 * 1024 * 1024
+export const DEFAULT_REBUILD_FACTOR = 4
+const DEFAULT_MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
+
+/** The last text of a file added to the group, which the file's next text may delta against. */
+interface Previous {
+  readonly text: Uint8Array
+  readonly recordStart: number
+  /** Bytes of text rebuilding it makes, its own previous texts included. */
+  readonly rebuildByteLength: number
 }
 
 export interface RecordRange {
   readonly recordStart: number
   readonly recordEnd: number
-  readonly kind: 'fulltext' | 'delta'
+  readonly kind: 'fulltext' | 'delta' | 'delta-previous'
+  /** Bytes of text rebuilding the record makes, its previous texts included. */
+  readonly rebuildByteLength: number
 }
 
 /**
@@ -35,6 +59,8 @@ export class GroupBuilder {
   private largest: { byteLength: number; file: string | undefined } = { byteLength: 0, file: undefined }
   /** Bytes of the base text before the content in the delta source (0 without a base). */
   private readonly baseByteLength: number
+  private readonly previous = new Map<string, Previous>()
+  private retainedByteLength = 0
 
   constructor(private readonly options: GroupBuilderOptions) {
     if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
@@ -66,28 +92,71 @@ export class GroupBuilder {
 
   /**
    * Appends `text` and returns its record range, or `undefined` (changing nothing) when the group is
-   * not empty and the record would take it past the cap.
+   * not empty and the record would take it past the cap. `family` groups files for the large-text cap;
+   * `file` (the family when absent) finds the previous version to delta against.
    */
-  tryAdd(text: Uint8Array, file?: string): RecordRange | undefined {
-    const delta = this.source.byteLength > 0 ? this.source.encode(text) : undefined
-    const useDelta = delta !== undefined && delta.body.length < text.length
-    const bodyByteLength = useDelta ? delta.body.length : text.length
-    const header = encodeRecordHeader(useDelta ? RECORD_DELTA : RECORD_FULLTEXT, bodyByteLength)
+  tryAdd(text: Uint8Array, family?: string, file: string | undefined = family): RecordRange | undefined {
+    const previous = file === undefined ? undefined : this.previousFor(file, text.length)
+    let delta = this.source.byteLength > 0 || previous !== undefined ? this.source.encode(text, previous?.source) : undefined
+    let prefix: Uint8Array | undefined
+    if (delta !== undefined && previous !== undefined) {
+      if (delta.previousCopyCount > 0) {
+        const distance = new ByteWriter(8)
+        distance.varint(this.contentByteLength - previous.recordStart)
+        prefix = distance.finish()
+      } else {
+        // Nothing came from the previous text: a plain delta, which rebuilds without it.
+        delta = this.source.byteLength > 0 ? this.source.encode(text) : undefined
+      }
+    }
+    const bodyByteLength = delta === undefined ? text.length : delta.body.length + (prefix?.length ?? 0)
+    const useDelta = delta !== undefined && bodyByteLength < text.length
+    const kind = !useDelta ? RECORD_FULLTEXT : prefix === undefined ? RECORD_DELTA : RECORD_DELTA_PREVIOUS
+    const recordByteLength = useDelta ? bodyByteLength : text.length
+    const header = encodeRecordHeader(kind, recordByteLength)
     const recordStart = this.contentByteLength
-    const recordEnd = recordStart + header.length + bodyByteLength
+    const recordEnd = recordStart + header.length + recordByteLength
     // Only versions of the file the group's largest text so far belongs to may pass the cap.
-    const previous = this.largest
-    const sameFile = file !== undefined && file === previous.file
-    const cap = sameFile
-      ? Math.max(this.options.maxContentByteLength, Math.floor((this.options.largeTextFactor ?? 0) * Math.max(previous.byteLength, text.length)))
+    const largest = this.largest
+    const sameFamily = family !== undefined && family === largest.file
+    const cap = sameFamily
+      ? Math.max(this.options.maxContentByteLength, Math.floor((this.options.largeTextFactor ?? 0) * Math.max(largest.byteLength, text.length)))
       : this.options.maxContentByteLength
     if (this.records.length > 0 && recordEnd > cap) return undefined
-    if (text.length > previous.byteLength) this.largest = { byteLength: text.length, file }
+    if (text.length > largest.byteLength) this.largest = { byteLength: text.length, file: family }
     this.source.appendOpaque(header)
-    if (useDelta) this.source.append(delta.body, delta.literalRanges)
-    else this.source.append(text, [[0, text.length]])
-    const range: RecordRange = { recordStart, recordEnd, kind: useDelta ? 'delta' : 'fulltext' }
+    if (kind === RECORD_FULLTEXT) this.source.append(text, [[0, text.length]])
+    else {
+      const encoded = delta as NonNullable<typeof delta>
+      if (prefix !== undefined) this.source.appendOpaque(prefix)
+      this.source.append(encoded.body, encoded.literalRanges)
+    }
+    const rebuildByteLength = text.length + (kind === RECORD_DELTA_PREVIOUS ? (previous as { rebuildByteLength: number }).rebuildByteLength : 0)
+    if (file !== undefined) this.retain(file, { text, recordStart, rebuildByteLength })
+    const range: RecordRange = {
+      recordStart,
+      recordEnd,
+      kind: kind === RECORD_FULLTEXT ? 'fulltext' : kind === RECORD_DELTA ? 'delta' : 'delta-previous',
+      rebuildByteLength,
+    }
     this.records.push(range)
     return range
+  }
+
+  /** The previous version of `file` in the group, indexed, when a text of `byteLength` may delta against it. */
+  private previousFor(file: string, byteLength: number): (Previous & { source: DeltaSource }) | undefined {
+    const previous = this.previous.get(file)
+    const maxRebuild = Math.max(this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH, (this.options.rebuildFactor ?? DEFAULT_REBUILD_FACTOR) * byteLength)
+    if (previous === undefined || (this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH) === 0) return undefined
+    if (previous.rebuildByteLength + byteLength > maxRebuild) return undefined
+    return { ...previous, source: DeltaSource.ofText(previous.text, { ...DEFAULT_MATCHER_OPTIONS, ...this.options.matcher }) }
+  }
+
+  private retain(file: string, entry: Previous): void {
+    const known = this.previous.get(file)
+    const retained = this.retainedByteLength - (known?.text.length ?? 0) + entry.text.length
+    if (known === undefined && retained > (this.options.maxRetainedByteLength ?? DEFAULT_MAX_RETAINED_BYTE_LENGTH)) return
+    this.previous.set(file, entry)
+    this.retainedByteLength = retained
   }
 }

@@ -4,16 +4,19 @@ import { codecForId, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
 
 /**
- * A group as stored: `Magic` F6 76 67 00, `Version` 1, `Codec`, `Content_Byte_Length` varint,
+ * A group as stored: `Magic` F6 76 67 00, `Version` 2 (1 is read too), `Codec`, `Content_Byte_Length` varint,
  * `Stored_Byte_Length` varint, `Checksum` (CRC-32, little-endian, of every header byte before it and
  * of `Stored_Content`), `Stored_Content`. See formats/group.md.
  */
 export const GROUP_MAGIC = Uint8Array.of(0xf6, 0x76, 0x67, 0x00)
-export const GROUP_VERSION = 1
+/** The version this build writes: 2 adds records that delta on a previous text. It reads 1 too. */
+export const GROUP_VERSION = 2
+const READABLE_GROUP_VERSIONS: readonly number[] = [1, 2]
 /** Longest possible header: magic, version, codec, two 7-byte varints, checksum. */
 export const MAX_GROUP_HEADER_BYTE_LENGTH = 4 + 1 + 1 + 7 + 7 + 4
 
 export interface GroupHeader {
+  readonly version: number
   readonly codecId: number
   readonly contentByteLength: number
   readonly storedByteLength: number
@@ -21,19 +24,19 @@ export interface GroupHeader {
   readonly headerByteLength: number
 }
 
-function headerWithoutChecksum(codecId: number, contentByteLength: number, storedByteLength: number): Uint8Array {
+function headerWithoutChecksum(codecId: number, contentByteLength: number, storedByteLength: number, version: number): Uint8Array {
   const writer = new ByteWriter(32)
   writer.bytes(GROUP_MAGIC)
-  writer.byte(GROUP_VERSION)
+  writer.byte(version)
   writer.byte(codecId)
   writer.varint(contentByteLength)
   writer.varint(storedByteLength)
   return writer.finish()
 }
 
-/** Frames stored content: header, checksum, content. */
-export function frameGroup(codecId: number, contentByteLength: number, stored: Uint8Array): Uint8Array {
-  const head = headerWithoutChecksum(codecId, contentByteLength, stored.length)
+/** Frames stored content: header, checksum, content (`version` other than GROUP_VERSION: for test vectors). */
+export function frameGroup(codecId: number, contentByteLength: number, stored: Uint8Array, version = GROUP_VERSION): Uint8Array {
+  const head = headerWithoutChecksum(codecId, contentByteLength, stored.length, version)
   const writer = new ByteWriter(head.length + 4 + stored.length)
   writer.bytes(head)
   writer.uint32(crc32(stored, crc32(head)))
@@ -56,7 +59,7 @@ export function decodeGroupHeader(bytes: Uint8Array, where: string, limits: Grou
   const magic = reader.take(4)
   if (magic.some((byte, i) => byte !== GROUP_MAGIC[i])) throw reader.error('VSTORE_CORRUPT', 'not a group (bad magic)')
   const version = reader.byte()
-  if (version !== GROUP_VERSION) throw reader.error('VSTORE_UNSUPPORTED', `group version ${version}, this build reads ${GROUP_VERSION}`)
+  if (!READABLE_GROUP_VERSIONS.includes(version)) throw reader.error('VSTORE_UNSUPPORTED', `group version ${version}, this build reads ${READABLE_GROUP_VERSIONS.join(' and ')}`)
   const codecId = reader.byte()
   codecForId(codecId, where)
   const contentByteLength = reader.varint()
@@ -64,7 +67,7 @@ export function decodeGroupHeader(bytes: Uint8Array, where: string, limits: Grou
   const storedByteLength = reader.varint()
   if (storedByteLength > limits.maxStoredByteLength) throw reader.error('VSTORE_LIMIT', `stored content of ${storedByteLength} bytes`)
   const checksum = reader.uint32()
-  return { codecId, contentByteLength, storedByteLength, checksum, headerByteLength: reader.offset }
+  return { version, codecId, contentByteLength, storedByteLength, checksum, headerByteLength: reader.offset }
 }
 
 export interface GroupLimits extends DecodeLimits {

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter } from '../bytes/index.js'
 import { applyDelta, decodeDeltaInstructions, type DeltaInstruction } from '../delta/group-delta.js'
-import type { DecodeLimits } from '../delta/limits.js'
+import { maxRebuildByteLengthOf, type DecodeLimits } from '../delta/limits.js'
 
 /**
  * A group's decompressed content is a run of records, each `Kind` (1 byte), `Body_Byte_Length`
@@ -10,6 +10,11 @@ export const RECORD_FULLTEXT = 0x01
 export const RECORD_DELTA = 0x02
 /** Names the group's base text; only ever a group's first record, and not itself a text. */
 export const RECORD_BASE = 0x03
+/**
+ * A delta whose source starts with the text of an earlier record of the group (its *previous* text,
+ * usually the next-newer version of the same file): body `Previous_Distance` varint, then a delta body.
+ */
+export const RECORD_DELTA_PREVIOUS = 0x04
 /** Bytes of the content hash a base record carries (the index's truncated SHA-256). */
 export const BASE_HASH_BYTE_LENGTH = 20
 const MAX_BASE_ID_BYTE_LENGTH = 4096
@@ -81,7 +86,9 @@ function readRecordView(content: Uint8Array, recordStart: number, recordEnd: num
   }
   const reader = new ByteReader(content.subarray(recordStart, recordEnd), where, recordStart)
   const kind = reader.byte()
-  if (kind !== RECORD_FULLTEXT && kind !== RECORD_DELTA && !(kind === RECORD_BASE && recordStart === 0)) throw reader.error('VSTORE_CORRUPT', `unknown record kind ${kind}`)
+  if (kind !== RECORD_FULLTEXT && kind !== RECORD_DELTA && kind !== RECORD_DELTA_PREVIOUS && !(kind === RECORD_BASE && recordStart === 0)) {
+    throw reader.error('VSTORE_CORRUPT', `unknown record kind ${kind}`)
+  }
   const bodyByteLength = reader.varint()
   if (bodyByteLength !== reader.remainingByteLength) {
     throw reader.error('VSTORE_CORRUPT', `record body says ${bodyByteLength} bytes, range holds ${reader.remainingByteLength}`)
@@ -91,33 +98,99 @@ function readRecordView(content: Uint8Array, recordStart: number, recordEnd: num
 }
 
 /**
+ * Where a record's previous text is: the start and end of the earlier record that `Previous_Distance`
+ * names, read from that record's header (it MUST end at or before `recordStart`).
+ */
+function previousRecordOf(content: Uint8Array, recordStart: number, body: Uint8Array, where: string): { start: number; end: number; delta: Uint8Array } {
+  const reader = new ByteReader(body, where, recordStart)
+  const distance = reader.varint()
+  const previousStart = recordStart - distance
+  if (distance === 0 || previousStart < 0) throw reader.error('VSTORE_CORRUPT', `previous record ${distance} bytes back from ${recordStart}`)
+  const header = new ByteReader(content.subarray(previousStart, recordStart), where, previousStart)
+  header.byte()
+  const bodyByteLength = header.varint()
+  const previousEnd = previousStart + header.offset + bodyByteLength
+  if (previousEnd > recordStart) throw reader.error('VSTORE_CORRUPT', `previous record at ${previousStart} runs past ${recordStart}`)
+  return { start: previousStart, end: previousEnd, delta: body.subarray(reader.offset) }
+}
+
+/**
+ * The delta body of a delta record (after `Previous_Distance` for a delta on a previous text), and
+ * where its previous text's record starts; undefined for a fulltext or base record. For dumps and vectors.
+ */
+export function recordDelta(content: Uint8Array, recordStart: number, recordEnd: number, where: string): { delta: Uint8Array; previousStart?: number } | undefined {
+  const { kind, body } = readRecordView(content, recordStart, recordEnd, where)
+  if (kind === RECORD_DELTA) return { delta: body }
+  if (kind !== RECORD_DELTA_PREVIOUS) return undefined
+  const previous = previousRecordOf(content, recordStart, body, where)
+  return { delta: previous.delta, previousStart: previous.start }
+}
+
+/** The target length a delta body declares (its first varint). */
+function targetByteLengthOf(delta: Uint8Array, where: string, at: number): number {
+  return new ByteReader(delta, where, at).varint()
+}
+
+/**
  * Rebuilds the text of the record at `[recordStart, recordEnd)` of `content`. Only the content up to
  * `recordEnd` is needed. For a group with a base, `baseText` is the base's bytes: the delta source is
- * then the base text followed by the content before the record.
+ * then the base text followed by the content before the record. A record that deltas against a
+ * previous text rebuilds that text first (and its previous, and so on); `rebuilt`, when given, holds
+ * texts already rebuilt by record start, is used, and gains every text rebuilt on the way.
  * @throws VSTORE_CORRUPT on a malformed record or delta; VSTORE_LIMIT past `limits`.
  */
-export function decodeRecord(content: Uint8Array, recordStart: number, recordEnd: number, where: string, limits: DecodeLimits, baseText?: Uint8Array): Uint8Array {
-  const { kind, body } = readRecordView(content, recordStart, recordEnd, where)
-  if (kind === RECORD_FULLTEXT) {
-    if (body.length > limits.maxTextByteLength) throw new ByteReader(body, where).error('VSTORE_LIMIT', `text is ${body.length} bytes`)
-    return body
+export function decodeRecord(
+  content: Uint8Array, recordStart: number, recordEnd: number, where: string, limits: DecodeLimits,
+  baseText?: Uint8Array, rebuilt?: Map<number, Uint8Array>,
+): Uint8Array {
+  const base = baseText ?? new Uint8Array(0)
+  // Walk back along previous texts to one rebuilt already or one that needs none, then apply forwards.
+  const chain: { start: number; delta: Uint8Array }[] = []
+  const maxRebuild = maxRebuildByteLengthOf(limits)
+  let rebuildByteLength = 0
+  let start = recordStart
+  let end = recordEnd
+  let text: Uint8Array
+  for (;;) {
+    const known = rebuilt?.get(start)
+    if (known !== undefined) {
+      text = known
+      break
+    }
+    const { kind, body } = readRecordView(content, start, end, where)
+    if (kind === RECORD_FULLTEXT) {
+      if (body.length > limits.maxTextByteLength) throw new ByteReader(body, where).error('VSTORE_LIMIT', `text is ${body.length} bytes`)
+      text = body
+      break
+    }
+    if (kind === RECORD_DELTA) {
+      text = applyDelta([base, content.subarray(0, start)], body, `${where}@${start}`, limits)
+      break
+    }
+    if (kind !== RECORD_DELTA_PREVIOUS) throw new ByteReader(body, where, start).error('VSTORE_CORRUPT', 'a base record is not a text')
+    const previous = previousRecordOf(content, start, body, `${where}@${start}`)
+    rebuildByteLength += targetByteLengthOf(previous.delta, where, start)
+    if (rebuildByteLength > maxRebuild) throw new ByteReader(body, where, start).error('VSTORE_LIMIT', `rebuilding the record's previous texts passes ${maxRebuild} bytes`)
+    chain.push({ start, delta: previous.delta })
+    start = previous.start
+    end = previous.end
   }
-  if (kind !== RECORD_DELTA) throw new ByteReader(body, where, recordStart).error('VSTORE_CORRUPT', 'a base record is not a text')
-  let source = content.subarray(0, recordStart)
-  if (baseText !== undefined && baseText.length > 0) {
-    const joined = new Uint8Array(baseText.length + recordStart)
-    joined.set(baseText)
-    joined.set(source, baseText.length)
-    source = joined
+  rebuilt?.set(start, text)
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const link = chain[i] as { start: number; delta: Uint8Array }
+    text = applyDelta([text, base, content.subarray(0, link.start)], link.delta, `${where}@${link.start}`, limits)
+    rebuilt?.set(link.start, text)
   }
-  return applyDelta(source, body, `${where}@${recordStart}`, limits)
+  return text
 }
 
 export interface DumpedRecord {
   readonly recordStart: number
   readonly recordEnd: number
-  readonly kind: 'fulltext' | 'delta' | 'base'
+  readonly kind: 'fulltext' | 'delta' | 'delta-previous' | 'base'
   readonly bodyByteLength: number
+  /** For a delta on a previous text, that text's record start. */
+  readonly previousStart?: number
   /** For a base record, the base text's length. */
   readonly textByteLength: number
   /** For a base record, the text it names. */
@@ -138,26 +211,44 @@ export function dumpRecords(content: Uint8Array, where: string, limits: DecodeLi
   }
   const reader = new ByteReader(content, where)
   if (based !== undefined) reader.take(based.recordsStart)
+  /** Text lengths by record start, for checking where previous-text deltas point. */
+  const textByteLengths = new Map<number, number>()
   while (!reader.atEnd) {
     const recordStart = reader.offset
     const kind = reader.byte()
-    if (kind !== RECORD_FULLTEXT && kind !== RECORD_DELTA) throw reader.error('VSTORE_CORRUPT', `unknown record kind ${kind}`)
+    if (kind !== RECORD_FULLTEXT && kind !== RECORD_DELTA && kind !== RECORD_DELTA_PREVIOUS) throw reader.error('VSTORE_CORRUPT', `unknown record kind ${kind}`)
     const bodyByteLength = reader.varint()
     const body = reader.take(bodyByteLength)
     const recordEnd = reader.offset
     if (kind === RECORD_FULLTEXT) {
       if (bodyByteLength > limits.maxTextByteLength) throw reader.error('VSTORE_LIMIT', `text is ${bodyByteLength} bytes`)
+      textByteLengths.set(recordStart, bodyByteLength)
       records.push({ recordStart, recordEnd, kind: 'fulltext', bodyByteLength, textByteLength: bodyByteLength })
-    } else {
-      const { targetByteLength, instructions } = decodeDeltaInstructions(body, `${where}@${recordStart}`, limits)
-      for (const instruction of instructions) {
-        if (instruction.kind === 'copy' && instruction.offset + instruction.byteLength > baseByteLength + recordStart) {
-          throw reader.error('VSTORE_CORRUPT', `copy at ${instruction.offset} passes the record start ${recordStart}${based === undefined ? '' : ` after a base of ${baseByteLength} bytes`}`)
-        }
-      }
-      const dumped: DumpedRecord = { recordStart, recordEnd, kind: 'delta', bodyByteLength, textByteLength: targetByteLength }
-      records.push(withInstructions ? { ...dumped, instructions: instructions.map(summarize) } : dumped)
+      continue
     }
+    let delta = body
+    let previousByteLength = 0
+    let previousStart: number | undefined
+    if (kind === RECORD_DELTA_PREVIOUS) {
+      const previous = previousRecordOf(content, recordStart, body, `${where}@${recordStart}`)
+      const length = textByteLengths.get(previous.start)
+      if (length === undefined) throw reader.error('VSTORE_CORRUPT', `previous record at ${previous.start} is not a text record`)
+      previousStart = previous.start
+      previousByteLength = length
+      delta = previous.delta
+    }
+    const { targetByteLength, instructions } = decodeDeltaInstructions(delta, `${where}@${recordStart}`, limits)
+    const sourceByteLength = previousByteLength + baseByteLength + recordStart
+    for (const instruction of instructions) {
+      if (instruction.kind === 'copy' && instruction.offset + instruction.byteLength > sourceByteLength) {
+        throw reader.error('VSTORE_CORRUPT', `copy at ${instruction.offset} passes the record's source of ${sourceByteLength} bytes`)
+      }
+    }
+    textByteLengths.set(recordStart, targetByteLength)
+    const dumped: DumpedRecord = previousStart === undefined
+      ? { recordStart, recordEnd, kind: 'delta', bodyByteLength, textByteLength: targetByteLength }
+      : { recordStart, recordEnd, kind: 'delta-previous', bodyByteLength, textByteLength: targetByteLength, previousStart }
+    records.push(withInstructions ? { ...dumped, instructions: instructions.map(summarize) } : dumped)
   }
   return records
 }

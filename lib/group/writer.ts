@@ -25,6 +25,8 @@ export interface GroupPolicy {
    * starts with a delta instead of a fulltext; at most this many bases deep (0: never).
    */
   readonly maxBaseDepth?: number
+  /** See GroupBuilderOptions.maxRebuildByteLength. */
+  readonly maxRebuildByteLength?: number
 }
 
 /** What the writer needs to know about a text added earlier to use it as a base. */
@@ -65,7 +67,9 @@ export interface SealedGroup<Id> {
 
 interface Pending<Id> {
   readonly id: Id
+  /** Its family (see GroupWriter.add) and file id. */
   readonly file: string | undefined
+  readonly fileId: string | undefined
   /** Kept only when the writer has no `reload`. */
   readonly text: Uint8Array | undefined
   readonly textByteLength: number
@@ -136,28 +140,33 @@ export class GroupWriter<Id> {
       maxContentByteLength: Math.max(Math.min(64 * 1024, this.policy.maxContentByteLength), Math.min(this.policy.maxContentByteLength, fits)),
       ...(this.policy.largeTextFactor === undefined ? {} : { largeTextFactor: this.policy.largeTextFactor }),
       ...(this.policy.matcher === undefined ? {} : { matcher: this.policy.matcher }),
+      ...(this.policy.maxRebuildByteLength === undefined ? {} : { maxRebuildByteLength: this.policy.maxRebuildByteLength }),
       ...(base === undefined ? {} : { base }),
     })
   }
 
-  /** Adds a text; `file` (its file id) lets versions of a file larger than the cap share a group. */
-  async add(id: Id, text: Uint8Array, file?: string): Promise<void> {
-    await this.place(id, text, file, false)
+  /**
+   * Adds a text. `family` (its file id, or one name for several files) lets versions of a file larger
+   * than the cap share a group and bases pass between them; `fileId` (the family when absent) lets a
+   * text delta against the previous version of its file in the group.
+   */
+  async add(id: Id, text: Uint8Array, family?: string, fileId: string | undefined = family): Promise<void> {
+    await this.place(id, text, family, fileId, false)
   }
 
-  private async place(id: Id, text: Uint8Array, file: string | undefined, noBase: boolean): Promise<void> {
+  private async place(id: Id, text: Uint8Array, file: string | undefined, fileId: string | undefined, noBase: boolean): Promise<void> {
     if (this.pending.length === 0 && !noBase) await this.startBased(text, file)
-    let range = this.builder.tryAdd(text, file)
+    let range = this.builder.tryAdd(text, file, fileId)
     // Sealing may carry records cut at the read budget into the new group, which can leave it too
     // full for this text again: seal until it fits (an empty group takes any text).
     while (range === undefined) {
       if (this.pending.length === 0) throw new Error('vstore bug: an empty group refused a text')
       await this.seal()
       if (!noBase) await this.startBased(text, file)
-      range = this.builder.tryAdd(text, file)
+      range = this.builder.tryAdd(text, file, fileId)
     }
     const baseDepth = this.groupBase?.depth ?? 0
-    this.pending.push({ id, file, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range, baseDepth, ...(noBase ? { noBase } : {}) })
+    this.pending.push({ id, file, fileId, text: this.reload === undefined ? text : undefined, textByteLength: text.length, range, baseDepth, ...(noBase ? { noBase } : {}) })
     this.lastPlaced = { id, file, baseDepth }
   }
 
@@ -240,8 +249,8 @@ export class GroupWriter<Id> {
     this.pending = []
     this.groupBase = undefined
     this.builder = this.newBuilder()
-    for (const { id, text, file, noBase } of records) {
-      await this.place(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file, noBase === true)
+    for (const { id, text, file, fileId, noBase } of records) {
+      await this.place(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file, fileId, noBase === true)
     }
   }
 

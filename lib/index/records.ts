@@ -15,6 +15,11 @@ export const INDEX_VALUE_VERSION_BASED = 2
 export const HASH_BYTE_LENGTH = 20
 export const TAG_TEXT = 0x54 // 'T'
 export const TAG_HASH = 0x48 // 'H'
+/**
+ * Texts shorter than this get no `H` record (formats/index.md): one costs about 45 bytes of index, more
+ * than a small duplicate costs stored again, and most duplicates are met in the same batch anyway.
+ */
+export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 export const TAG_PACK = 0x50 // 'P'
 export const TAG_META = 0x4d // 'M'
 export const MAX_ID_BYTE_LENGTH = 4096

@@ -8,9 +8,10 @@ import { VstoreError } from '../errors.js'
 import { decodeGroupBase, decodeRecord, dumpRecords, type DumpedRecord } from '../group/records.js'
 import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, checkGroup, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
+import { DEFAULT_MAX_REBUILD_BYTE_LENGTH } from '../group/builder.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
-  HASH_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  HASH_BYTE_LENGTH, HASH_RECORD_MIN_TEXT_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeRevisionPrefixes, encodeLocationValue, encodeMetaKey, encodePackKey,
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
@@ -28,8 +29,13 @@ const COMPACT_AFTER_OPERATIONS = 64
 /** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
 const LARGE_FAMILY = ''
 
-/** The store format this build writes and reads (kept in the index under `M format`). */
-export const STORE_FORMAT_VERSION = 1
+/**
+ * The store format this build writes (kept in the index under `M format`): 2 since groups may hold
+ * deltas on a previous text (group version 2). It reads format 1 too, and a write to a format-1 store
+ * makes it format 2 in the same index batch as its first group of version 2.
+ */
+export const STORE_FORMAT_VERSION = 2
+export const READABLE_STORE_FORMATS: readonly number[] = [1, 2]
 
 export interface StoreOptions {
   /** Create the store if it does not exist (default false). */
@@ -64,6 +70,12 @@ export interface StoreOptions {
    * with bases, smaller groups of large texts match faster and store as small (DESIGN.md).
    */
   readonly largeTextFactor?: number
+  /**
+   * A text may delta on the previous version of its file in its group while rebuilding it, that version
+   * and the chain behind it makes at most this many bytes of text, or 4 × its own length if more
+   * (formats/group.md, Delta on the previous text; 0: never). Bounds the work of one extraction.
+   */
+  readonly maxRebuildByteLength?: number
 }
 
 type Settings = Required<Omit<StoreOptions, 'create' | 'readOnly'>>
@@ -77,6 +89,7 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   maxPackByteLength: 1024 * 1024 * 1024,
   largeTextFactor: 0.5,
   maxBaseDepth: 8,
+  maxRebuildByteLength: DEFAULT_MAX_REBUILD_BYTE_LENGTH,
 }
 
 interface Pending {
@@ -224,6 +237,8 @@ export class Store {
   private indexWriteFailure: unknown
   /** The private index copy of a read-only store (StoreOptions.readOnly). */
   private snapshotPath: string | undefined
+  /** The store format the index records (`M format`); a commit raises it to STORE_FORMAT_VERSION. */
+  private format = STORE_FORMAT_VERSION
 
   private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: Settings & { codecInstance: EntropyCodec }) {}
 
@@ -236,6 +251,7 @@ export class Store {
     const { create: _create, readOnly: _readOnly, ...given } = options
     const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
     if (!(settings.largeTextFactor >= 0)) throw new RangeError(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
+    if (!(settings.maxRebuildByteLength >= 0)) throw new RangeError(`maxRebuildByteLength must be >= 0, got ${settings.maxRebuildByteLength}`)
     if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
       throw new RangeError(`maxBaseDepth must be an integer in 0..${MAX_BASE_DEPTH}, got ${settings.maxBaseDepth}`)
     }
@@ -357,9 +373,10 @@ export class Store {
       throw new VstoreError('VSTORE_CORRUPT', 'index has no format record', `${this.dir}/index`)
     } else if (format.length !== 1) {
       throw new VstoreError('VSTORE_CORRUPT', `format record of ${format.length} bytes, expected 1`, `${this.dir}/index`)
-    } else if (format[0] !== STORE_FORMAT_VERSION) {
-      throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${format[0]}, this build reads ${STORE_FORMAT_VERSION}`, `${this.dir}/index`)
+    } else if (!READABLE_STORE_FORMATS.includes(format[0] as number)) {
+      throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${format[0]}, this build reads ${READABLE_STORE_FORMATS.join(' and ')}`, `${this.dir}/index`)
     }
+    this.format = format[0] as number
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_PACK))) {
       const packId = decodePackKey(key)
       this.packStates.set(packId, decodePackValue(key, value, `index:${packName(packId)}`))
@@ -536,9 +553,11 @@ export class Store {
       throw this.naming(error, first.key)
     }
     const baseText = await this.baseTextOf(content, where, first.key, depthLeft)
+    // Texts of one group often rebuild through each other (deltas on the previous version): once each.
+    const rebuilt = new Map<number, Uint8Array>()
     return wanted.map(({ key, location }) => {
       try {
-        const text = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText)
+        const text = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
         if (text.length !== location.textByteLength) {
           throw new VstoreError('VSTORE_CORRUPT', `rebuilt ${text.length} bytes, index says ${location.textByteLength}`, where)
         }
@@ -781,6 +800,7 @@ export class Store {
       matcher: { minCopyByteLength: this.settings.minCopyByteLength },
       largeTextFactor: this.settings.largeTextFactor,
       maxBaseDepth: this.settings.maxBaseDepth,
+      maxRebuildByteLength: this.settings.maxRebuildByteLength,
     }, onSealed, id => spill.read((batch[id] as Pending).ref), {
       describe: id => {
         const item = batch[id] as Pending
@@ -824,6 +844,7 @@ export class Store {
         const key = encodePackKey(packId)
         operations.push({ key, value: encodePackValue(key, state) })
       }
+      if (this.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
       const before = await this.totals()
       const totalsKey = encodeMetaKey('totals')
       operations.push({
@@ -841,6 +862,7 @@ export class Store {
         throw error
       }
       for (const [packId, state] of touched) this.packStates.set(packId, state)
+      this.format = STORE_FORMAT_VERSION
       operationCount += operations.length
       committedGroupCount = groupCount
       committedRawByteLength += rawBytes
@@ -877,17 +899,19 @@ export class Store {
           continue
         }
         firstWithHash.set(hashHex, index)
-        const hashKey = encodeHashKey(item.hash)
-        const known = await this.db.get(hashKey)
-        const location = known === undefined ? undefined : decodeLocationValue(hashKey, known, `index:hash ${hashHex}`)
-        // The key holds only a prefix of the hash; the location holds all of it.
-        if (location !== undefined && bytesEqual(location.hash, item.hash)) {
-          locations.set(index, location)
-          continue
+        if (item.ref.byteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
+          const hashKey = encodeHashKey(item.hash)
+          const known = await this.db.get(hashKey)
+          const location = known === undefined ? undefined : decodeLocationValue(hashKey, known, `index:hash ${hashHex}`)
+          // The key holds only a prefix of the hash; the location holds all of it.
+          if (location !== undefined && bytesEqual(location.hash, item.hash)) {
+            locations.set(index, location)
+            continue
+          }
+          if (location === undefined) newHashes.push(index)
         }
-        if (location === undefined) newHashes.push(index)
         storedTextCount++
-        await writer.add(index, await spill.read(item.ref), isLarge(item) ? LARGE_FAMILY : item.file)
+        await writer.add(index, await spill.read(item.ref), isLarge(item) ? LARGE_FAMILY : item.file, item.file)
         report()
       }
       await commit()
@@ -1124,9 +1148,10 @@ export class Store {
         }
         lastRebuilt.clear()
         const lastRecordStart = Math.max(...keys.map(k => k.entry.recordStart))
+        const rebuilt = new Map<number, Uint8Array>()
         for (const { file, rev, entry } of keys) {
           try {
-            const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText)
+            const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
             if (text.length !== entry.textByteLength || !bytesEqual(hashText(text), entry.hash)) {
               throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its length and content hash', where)
             }

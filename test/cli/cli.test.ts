@@ -267,6 +267,7 @@ interface GroupDumpJson {
     kind: string
     bodyByteLength: number
     textByteLength: number
+    previousStart?: number
     instructions?: Instruction[]
     keys: { file: string; rev: string }[]
   }[]
@@ -572,15 +573,19 @@ test.serial('dump-group 1@8 --json shows records with kinds, keys and delta inst
   for (const record of dump.records) {
     t.is(record.recordStart, recordEnd, 'records follow each other')
     recordEnd = record.recordEnd
-    t.true(record.kind === 'fulltext' || record.kind === 'delta', record.kind)
+    t.true(record.kind === 'fulltext' || record.kind === 'delta' || record.kind === 'delta-previous', record.kind)
     if (record.kind === 'fulltext') t.is(record.instructions, undefined)
     else {
       const instructions = record.instructions ?? []
       t.true(instructions.length > 0)
       t.is(sum(instructions.map(i => i.byteLength)), record.textByteLength, 'instructions make the text')
+      // A delta on a previous text addresses that text first, then the content before the record.
+      const previous = dump.records.find(r => r.recordStart === record.previousStart)
+      t.is(previous === undefined, record.kind === 'delta', 'a delta on a previous text names an earlier record')
+      const sourceByteLength = (previous?.textByteLength ?? 0) + record.recordStart
       for (const instruction of instructions) {
         t.true(instruction.kind === 'copy' || instruction.kind === 'insert')
-        if (instruction.kind === 'copy') t.true(instruction.offset + instruction.byteLength <= record.recordStart, 'copies come from before the record')
+        if (instruction.kind === 'copy') t.true(instruction.offset + instruction.byteLength <= sourceByteLength, 'copies come from before the record')
       }
     }
     for (const key of record.keys) {
@@ -589,12 +594,13 @@ test.serial('dump-group 1@8 --json shows records with kinds, keys and delta inst
     }
   }
   t.is(recordEnd, dump.contentByteLength)
-  t.true(dump.records.some(record => record.kind === 'delta' && record.instructions?.some(i => i.kind === 'copy')), 'the edits are stored as deltas')
-  // One version of the logo is stored whole, the other (which one is the writer's choice) as a delta
-  // that copies most of it.
+  const isDelta = (kind: string) => kind === 'delta' || kind === 'delta-previous'
+  t.true(dump.records.some(record => isDelta(record.kind) && record.instructions?.some(i => i.kind === 'copy')), 'the edits are stored as deltas')
+  // One version of the logo is stored whole, the other (which one is the writer's choice) as a delta on
+  // it that copies most of it.
   const logos = dump.records.filter(record => record.keys.some(key => key.file === LOGO))
-  t.deepEqual(logos.map(record => record.kind).sort(), ['delta', 'fulltext'])
-  const logoDelta = logos.find(record => record.kind === 'delta')
+  t.deepEqual(logos.map(record => record.kind).sort(), ['delta-previous', 'fulltext'])
+  const logoDelta = logos.find(record => isDelta(record.kind))
   t.true(sum((logoDelta?.instructions ?? []).filter(i => i.kind === 'copy').map(i => i.byteLength)) > 30_000)
   const keysInGroup = dump.records.flatMap(record => record.keys.map(key => `${key.file}@${key.rev}`)).sort()
   t.deepEqual(keysInGroup, rows.filter(row => row.groupOffset === 8).map(row => `${row.file}@${row.rev}`).sort())

@@ -72,7 +72,7 @@ test.before(async () => {
     { file: 'README.md', rev: c[3] as string, parents: [c[1] as string, c[2] as string], text: text('merged\n') },
     { file: 'docs/we@ird name.txt', rev: 'v1@beta', parents: [], text: text('one\n') },
     { file: 'docs/we@ird name.txt', rev: 'v2', parents: ['v1@beta'], text: text('') },
-    { file: 'é/😀', rev: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01', parents: [], text: text('x'.repeat(5000)) },
+    { file: 'é/😀', rev: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01', parents: [], text: text('x'.repeat(20_000)) },
   ])
   await store.close()
   const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })

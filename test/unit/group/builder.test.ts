@@ -4,6 +4,7 @@ import { decodeRecord, dumpRecords } from '../../../lib/group/records.js'
 import { applyEdit, randomBytes, randomLines, seededRandom } from '../../helpers/random.js'
 
 const limits = { maxTextByteLength: 1 << 24 }
+const utf8 = (text: string) => new TextEncoder().encode(text)
 
 test('a text that would pass the cap is refused by a non-empty group', t => {
   const random = seededRandom(61)
@@ -19,7 +20,7 @@ test('a text over the cap is accepted by an empty group', t => {
   const builder = new GroupBuilder({ maxContentByteLength: 1000 })
   const text = randomBytes(seededRandom(62), 5000)
   const range = builder.tryAdd(text)
-  t.deepEqual(range, { recordStart: 0, recordEnd: 5003, kind: 'fulltext' })
+  t.deepEqual(range, { recordStart: 0, recordEnd: 5003, kind: 'fulltext', rebuildByteLength: 5000 })
   t.is(builder.contentByteLength, 5003)
   t.deepEqual(decodeRecord(builder.content(), 0, 5003, 'g', limits), text)
 })
@@ -30,7 +31,7 @@ test('the cap counts the record header: a record ending exactly at the cap fits,
   // 500-byte fulltext: kind, 2-byte varint, body → 503 bytes. 1000 - 503 = 497 = 1 + 2 + 494.
   const fits = new GroupBuilder({ maxContentByteLength: 1000 })
   fits.tryAdd(first)
-  t.deepEqual(fits.tryAdd(randomBytes(random, 494)), { recordStart: 503, recordEnd: 1000, kind: 'fulltext' })
+  t.deepEqual(fits.tryAdd(randomBytes(random, 494)), { recordStart: 503, recordEnd: 1000, kind: 'fulltext', rebuildByteLength: 494 })
   const overflows = new GroupBuilder({ maxContentByteLength: 1000 })
   overflows.tryAdd(first)
   t.is(overflows.tryAdd(randomBytes(random, 495)), undefined)
@@ -75,11 +76,11 @@ test('a text unlike anything in the group is a fulltext', t => {
 
 test('an empty text is a two-byte fulltext record, first or later', t => {
   const builder = new GroupBuilder({ maxContentByteLength: 1000 })
-  t.deepEqual(builder.tryAdd(new Uint8Array(0)), { recordStart: 0, recordEnd: 2, kind: 'fulltext' })
+  t.deepEqual(builder.tryAdd(new Uint8Array(0)), { recordStart: 0, recordEnd: 2, kind: 'fulltext', rebuildByteLength: 0 })
   builder.tryAdd(randomBytes(seededRandom(67), 100))
   const range = builder.tryAdd(new Uint8Array(0))
   // 2 bytes, then 100 bytes behind a 1-byte kind and a 1-byte length.
-  t.deepEqual(range, { recordStart: 104, recordEnd: 106, kind: 'fulltext' })
+  t.deepEqual(range, { recordStart: 104, recordEnd: 106, kind: 'fulltext', rebuildByteLength: 0 })
   t.is(decodeRecord(builder.content(), 104, 106, 'g', limits).length, 0)
 })
 
@@ -122,7 +123,7 @@ test('versions of a file larger than the cap share a group as deltas, up to larg
   const builder = new GroupBuilder({ maxContentByteLength: 1000, largeTextFactor: 1.5 })
   t.truthy(builder.tryAdd(big, 'big.bin'))
   const second = builder.tryAdd(older, 'big.bin')
-  t.is(second?.kind, 'delta')
+  t.is(second?.kind, 'delta-previous')
   t.is(builder.tryAdd(Uint8Array.of(1, 2, 3), 'other.txt'), undefined)
   const alone = new GroupBuilder({ maxContentByteLength: 1000 })
   t.truthy(alone.tryAdd(big, 'big.bin'))
@@ -133,4 +134,34 @@ test('a text of another file larger than the cap does not join a group past the 
   const builder = new GroupBuilder({ maxContentByteLength: 1000, largeTextFactor: 1.5 })
   t.truthy(builder.tryAdd(Uint8Array.from({ length: 600 }, (_, i) => i % 251), 'a.txt'))
   t.is(builder.tryAdd(Uint8Array.from({ length: 1200 }, (_, i) => (i * 13) % 241), 'b.bin'), undefined)
+})
+
+test('a version of a file already in the group deltas on it: fewer, longer copies than against the content alone', t => {
+  const random = seededRandom(73)
+  let text = randomLines(random, 400)
+  const versions = [text]
+  for (let i = 0; i < 8; i++) {
+    text = applyEdit(text, { position: (i * 977) % (text.length - 50), deleteByteLength: 20, insert: utf8(`edit ${i}\n`) })
+    versions.push(text)
+  }
+  const withPrevious = new GroupBuilder({ maxContentByteLength: 1 << 20 })
+  const without = new GroupBuilder({ maxContentByteLength: 1 << 20, maxRebuildByteLength: 0 })
+  const kinds = versions.map(version => withPrevious.tryAdd(version, 'f.txt')?.kind)
+  for (const version of versions) without.tryAdd(version, 'f.txt')
+  t.deepEqual(kinds, ['fulltext', ...versions.slice(1).map(() => 'delta-previous')])
+  t.true(withPrevious.contentByteLength < without.contentByteLength, `${withPrevious.contentByteLength} vs ${without.contentByteLength}`)
+  const content = withPrevious.content()
+  const dumped = dumpRecords(content, 'g', limits)
+  t.deepEqual(dumped.map(record => decodeRecord(content, record.recordStart, record.recordEnd, 'g', limits)), versions)
+})
+
+test('a text deltas on its previous version only while the rebuild stays within the bound', t => {
+  const random = seededRandom(74)
+  const base = randomLines(random, 300)
+  const builder = new GroupBuilder({ maxContentByteLength: 1 << 20, maxRebuildByteLength: 3 * base.length, rebuildFactor: 1 })
+  const ranges = [0, 1, 2, 3, 4, 5].map(i => builder.tryAdd(applyEdit(base, { position: 100 * i, deleteByteLength: 5, insert: utf8(`v${i}`) }), 'f.txt'))
+  // Each rebuild counts its own text and its previous chain: the chain restarts once it would pass 3 texts.
+  t.deepEqual(ranges.map(range => range?.kind), ['fulltext', 'delta-previous', 'delta-previous', 'delta', 'delta-previous', 'delta-previous'])
+  for (const range of ranges) t.true((range?.rebuildByteLength ?? Infinity) <= 3 * base.length + 20)
+  t.is(builder.tryAdd(applyEdit(base, { position: 7, deleteByteLength: 1, insert: utf8('x') }), 'other.txt')?.kind, 'delta')
 })

@@ -59,10 +59,10 @@ for (const codec of codecs) {
 test('the header is magic, version, codec, two varint lengths and a little-endian CRC-32', async t => {
   const stored = Uint8Array.of(10, 20, 30)
   const bytes = frameGroup(2, 300, stored)
-  const head = [0xf6, 0x76, 0x67, 0x00, 1, 2, 0xac, 0x02, 3]
+  const head = [0xf6, 0x76, 0x67, 0x00, 2, 2, 0xac, 0x02, 3]
   const checksum = crc32(stored, crc32(Uint8Array.from(head)))
   t.deepEqual([...bytes], [...head, checksum & 0xff, (checksum >>> 8) & 0xff, (checksum >>> 16) & 0xff, checksum >>> 24, 10, 20, 30])
-  t.deepEqual(decodeGroupHeader(bytes, 'g', limits), { codecId: 2, contentByteLength: 300, storedByteLength: 3, checksum, headerByteLength: 13 })
+  t.deepEqual(decodeGroupHeader(bytes, 'g', limits), { version: 2, codecId: 2, contentByteLength: 300, storedByteLength: 3, checksum, headerByteLength: 13 })
 })
 
 test('decodeGroupHeader needs only the header bytes', async t => {
@@ -103,7 +103,7 @@ test('a bad magic is VSTORE_CORRUPT', async t => {
 })
 
 test('an unknown version is VSTORE_UNSUPPORTED', async t => {
-  for (const version of [0, 2, 0xff]) {
+  for (const version of [0, 3, 0xff]) {
     const bytes = rawGroup({ version, contentByteLength: 3 }, Uint8Array.of(1, 2, 3))
     t.throws(() => decodeGroupHeader(bytes, 'g', limits), UNSUPPORTED, String(version))
     await t.throwsAsync(decodeGroup(bytes, 'g', limits), UNSUPPORTED, String(version))

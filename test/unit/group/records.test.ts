@@ -119,7 +119,31 @@ test('dumpRecords finds exactly the records a builder made, and each decodes', t
     text = applyEdit(text, { position: i * 300, deleteByteLength: 10, insert: utf8(`v${i}`) })
   }
   const dumped = dumpRecords(builder.content(), 'g', limits)
-  t.deepEqual(dumped.map(r => ({ recordStart: r.recordStart, recordEnd: r.recordEnd, kind: r.kind })), ranges)
+  t.deepEqual(dumped.map(r => ({ recordStart: r.recordStart, recordEnd: r.recordEnd, kind: r.kind })), ranges.map(range => range && { recordStart: range.recordStart, recordEnd: range.recordEnd, kind: range.kind }))
   t.deepEqual(dumped.map(r => r.textByteLength), texts.map(x => x.length))
   t.deepEqual(dumped.map(r => decodeRecord(builder.content(), r.recordStart, r.recordEnd, 'g', limits)), texts)
+})
+
+test('a chain of deltas on previous texts rebuilds once into the cache, and past maxRebuildByteLength is VSTORE_LIMIT', t => {
+  const random = seededRandom(75)
+  const builder = new GroupBuilder({ maxContentByteLength: 1 << 20 })
+  let text = randomLines(random, 60)
+  const texts: Uint8Array[] = []
+  const ranges = []
+  for (let i = 0; i < 5; i++) {
+    texts.push(text)
+    ranges.push(builder.tryAdd(text, 'f'))
+    text = applyEdit(text, { position: i * 100, deleteByteLength: 3, insert: utf8(`r${i}`) })
+  }
+  t.deepEqual(ranges.map(range => range?.kind), ['fulltext', 'delta-previous', 'delta-previous', 'delta-previous', 'delta-previous'])
+  const content = builder.content()
+  const last = ranges[4] as { recordStart: number; recordEnd: number }
+  const rebuilt = new Map<number, Uint8Array>()
+  t.deepEqual(decodeRecord(content, last.recordStart, last.recordEnd, 'g', limits, undefined, rebuilt), texts[4])
+  t.deepEqual([...rebuilt.keys()].sort((a, b) => a - b), ranges.map(range => range?.recordStart))
+  t.deepEqual(rebuilt.get(ranges[2]?.recordStart as number), texts[2])
+  // The chain behind the last record rebuilds texts 1 to 4 (the fulltext is read, not rebuilt).
+  const chain = texts.slice(1).reduce((sum, x) => sum + x.length, 0)
+  t.deepEqual(decodeRecord(content, last.recordStart, last.recordEnd, 'g', { ...limits, maxRebuildByteLength: chain }), texts[4])
+  t.throws(() => decodeRecord(content, last.recordStart, last.recordEnd, 'g', { ...limits, maxRebuildByteLength: chain - 1 }), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
 })

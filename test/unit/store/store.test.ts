@@ -3,7 +3,9 @@ import { appendFile, open as openFile, readFile, readdir, stat, writeFile } from
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
-import { Store, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
+import { encodeMetaKey, HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
+import { openLevelDb } from '../../../lib/index/leveldb.js'
+import { Store, STORE_FORMAT_VERSION, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
 import type { TextKey, TextRecord } from '../../../lib/store/types.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 import { dumpIndex } from '../../helpers/store.js'
@@ -182,13 +184,15 @@ test('a synchronous iterable inserts like an async one', async t => {
   await expectTexts(t, store, records)
 })
 
-test('identical texts under different keys are stored once', async t => {
+test('identical texts under different keys are stored once (across batches: texts of at least 16 KiB)', async t => {
   const { dir, store } = await newStore(t)
-  const shared = prose(50, 9)
+  // Long enough for an H record (HASH_RECORD_MIN_TEXT_BYTE_LENGTH), which finds it again in a later batch.
+  const shared = prose(500, 9)
+  t.true(utf8(shared).length >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH)
   const first = await store.insert([
     record('a', 'r1', [], shared),
     record('b', 'r1', [], shared),
-    record('c', 'r1', [], prose(50, 10)),
+    record('c', 'r1', [], prose(500, 10)),
     record('c', 'r2', ['r1'], shared),
   ])
   t.is(first.newTextCount, 4)
@@ -199,8 +203,8 @@ test('identical texts under different keys are stored once', async t => {
   // A second batch of content that is all stored already, under new keys.
   const second = await store.insert([
     record('d', 'r1', [], shared),
-    record('d', 'r2', ['r1'], prose(50, 10)),
-    record('a', 'r2', ['r1'], prose(50, 10)),
+    record('d', 'r2', ['r1'], prose(500, 10)),
+    record('a', 'r2', ['r1'], prose(500, 10)),
   ])
   t.is(second.textCount, 3)
   t.is(second.newTextCount, 3)
@@ -214,11 +218,56 @@ test('identical texts under different keys are stored once', async t => {
   t.is(await packBytesOnDisk(dir), diskBefore)
 
   sameBytes(t, await store.get('d', 'r1'), utf8(shared), 'd@r1')
-  sameBytes(t, await store.get('d', 'r2'), utf8(prose(50, 10)), 'read back')
-  sameBytes(t, await store.get('a', 'r2'), utf8(prose(50, 10)), 'read back')
+  sameBytes(t, await store.get('d', 'r2'), utf8(prose(500, 10)), 'read back')
+  sameBytes(t, await store.get('a', 'r2'), utf8(prose(500, 10)), 'read back')
   const rows = await dumpIndex(store)
   const sharedRows = rows.filter(row => ['a@r1', 'b@r1', 'c@r2', 'd@r1'].includes(`${row.file}@${row.rev}`))
   t.is(new Set(sharedRows.map(row => `${row.pack}@${row.groupOffset}:${row.recordStart}`)).size, 1, 'one stored record for the shared text')
+})
+
+test('a short text is stored once within a batch, and again when a later batch repeats it under a new key', async t => {
+  const { store } = await newStore(t)
+  const short = prose(50, 11)
+  t.true(utf8(short).length < HASH_RECORD_MIN_TEXT_BYTE_LENGTH)
+  const first = await store.insert([record('a', 'r1', [], short), record('b', 'r1', [], short)])
+  t.is(first.duplicateTextCount, 1)
+  const second = await store.insert([record('c', 'r1', [], short)])
+  t.is(second.duplicateTextCount, 0)
+  t.is(second.groupCount, 1)
+  sameBytes(t, await store.get('c', 'r1'), utf8(short), 'c@r1')
+  const rows = await dumpIndex(store)
+  t.is(new Set(rows.map(row => `${row.pack}@${row.groupOffset}:${row.recordStart}`)).size, 2)
+  t.deepEqual((await store.verify()).problems, [])
+})
+
+test('a store of format 1 (groups of version 1 only) is read, and its next write makes it format 2', async t => {
+  const { dir, store } = await newStore(t)
+  await store.insert([record('a', 'r1', [], prose(50, 12))])
+  await store.close()
+  const formatOf = async (): Promise<number | undefined> => {
+    const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+    try {
+      return (await db.get(encodeMetaKey('format')))?.[0]
+    } finally {
+      await db.close()
+    }
+  }
+  t.is(await formatOf(), STORE_FORMAT_VERSION)
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  await db.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(1) }], { sync: true })
+  await db.close()
+  const reopened = await Store.open(dir)
+  sameBytes(t, await reopened.get('a', 'r1'), utf8(prose(50, 12)), 'read from a format-1 store')
+  await reopened.close()
+  t.is(await formatOf(), 1, 'opening alone changes nothing')
+  const writer = await Store.open(dir)
+  await writer.insert([record('a', 'r2', ['r1'], prose(50, 13))])
+  await writer.close()
+  t.is(await formatOf(), 2)
+  const db3 = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  await db3.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(3) }], { sync: true })
+  await db3.close()
+  await t.throwsAsync(Store.open(dir), { instanceOf: VstoreError, code: 'VSTORE_UNSUPPORTED' })
 })
 
 test('re-inserting the same batch stores nothing new', async t => {
