@@ -5,6 +5,7 @@
  *   npm run bench -- --corpus typescript       # the large one
  *   npm run bench -- --quick                   # the bundled sample only (CI)
  *   npm run bench -- --corpus jq --jq-repo /path/to/jq.git --systems vstore,xz
+ *   npm run bench -- --corpus synthetic --systems vstore,baselines   # 100,000 small edits of one file
  *
  * Each system is a program that prints JSON (scripts/bench-vstore.ts, scripts/peers/*); a peer that
  * is not installed is reported as missing, never skipped silently. Results go to bench/results/ as
@@ -44,6 +45,7 @@ const CORPORA: Record<string, CorpusSpec> = {
   'express-lodash': { fetch: ['fetch-npm-corpus.js', 'express-lodash', 'express', 'lodash@4'] },
   typescript: { fetch: ['fetch-npm-corpus.js', 'typescript', 'typescript@every3'] },
   jq: { fetch: ['fetch-git-corpus.js', 'jq', values['jq-repo'] ?? '/work/.mirror/jqlang+jq/repo'] },
+  synthetic: { fetch: ['make-synthetic-corpus.js', 'synthetic'] },
 }
 
 interface SystemSpec {
