@@ -29,7 +29,7 @@ export interface GroupBuilderOptions {
   readonly maxRetainedByteLength?: number
 }
 
-export const DEFAULT_MAX_REBUILD_BYTE_LENGTH = 4 * 1024 * 1024
+export const DEFAULT_MAX_REBUILD_BYTE_LENGTH = 1024 * 1024
 export const DEFAULT_REBUILD_FACTOR = 4
 const DEFAULT_MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
 
@@ -93,10 +93,10 @@ export class GroupBuilder {
   /**
    * Appends `text` and returns its record range, or `undefined` (changing nothing) when the group is
    * not empty and the record would take it past the cap. `family` groups files for the large-text cap;
-   * `file` (the family when absent) finds the previous version to delta against.
+   * `file` (the family when absent; null: none) finds the previous version to delta against.
    */
-  tryAdd(text: Uint8Array, family?: string, file: string | undefined = family): RecordRange | undefined {
-    const previous = file === undefined ? undefined : this.previousFor(file, text.length)
+  tryAdd(text: Uint8Array, family?: string, file: string | null | undefined = family): RecordRange | undefined {
+    const previous = file === undefined || file === null ? undefined : this.previousFor(file, text.length)
     let delta = this.source.byteLength > 0 || previous !== undefined ? this.source.encode(text, previous?.source) : undefined
     let prefix: Uint8Array | undefined
     if (delta !== undefined && previous !== undefined) {
@@ -132,7 +132,7 @@ export class GroupBuilder {
       this.source.append(encoded.body, encoded.literalRanges)
     }
     const rebuildByteLength = text.length + (kind === RECORD_DELTA_PREVIOUS ? (previous as { rebuildByteLength: number }).rebuildByteLength : 0)
-    if (file !== undefined) this.retain(file, { text, recordStart, rebuildByteLength })
+    if (file !== undefined && file !== null) this.retain(file, { text, recordStart, rebuildByteLength })
     const range: RecordRange = {
       recordStart,
       recordEnd,

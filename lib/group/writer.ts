@@ -69,7 +69,7 @@ interface Pending<Id> {
   readonly id: Id
   /** Its family (see GroupWriter.add) and file id. */
   readonly file: string | undefined
-  readonly fileId: string | undefined
+  readonly fileId: string | null | undefined
   /** Kept only when the writer has no `reload`. */
   readonly text: Uint8Array | undefined
   readonly textByteLength: number
@@ -147,14 +147,14 @@ export class GroupWriter<Id> {
 
   /**
    * Adds a text. `family` (its file id, or one name for several files) lets versions of a file larger
-   * than the cap share a group and bases pass between them; `fileId` (the family when absent) lets a
-   * text delta against the previous version of its file in the group.
+   * than the cap share a group and bases pass between them; `fileId` (the family when absent, none when
+   * null) lets a text delta against the previous version of its file in the group.
    */
-  async add(id: Id, text: Uint8Array, family?: string, fileId: string | undefined = family): Promise<void> {
+  async add(id: Id, text: Uint8Array, family?: string, fileId: string | null | undefined = family): Promise<void> {
     await this.place(id, text, family, fileId, false)
   }
 
-  private async place(id: Id, text: Uint8Array, file: string | undefined, fileId: string | undefined, noBase: boolean): Promise<void> {
+  private async place(id: Id, text: Uint8Array, file: string | undefined, fileId: string | null | undefined, noBase: boolean): Promise<void> {
     if (this.pending.length === 0 && !noBase) await this.startBased(text, file)
     let range = this.builder.tryAdd(text, file, fileId)
     // Sealing may carry records cut at the read budget into the new group, which can leave it too
