@@ -29,6 +29,7 @@ const { values, positionals } = parseArgs({
     'cli-sample': { type: 'string' },
     'large-text-factor': { type: 'string' },
     'max-rebuild': { type: 'string' },
+    'min-copy': { type: 'string' },
   },
 })
 const [corpus, work] = positionals
@@ -46,6 +47,7 @@ const store = await Store.open(storeDir, {
   ...(values.codec === undefined ? {} : { codec: values.codec }),
   ...(values['large-text-factor'] === undefined ? {} : { largeTextFactor: Number(values['large-text-factor']) }),
   ...(values['max-rebuild'] === undefined ? {} : { maxRebuildByteLength: Number(values['max-rebuild']) }),
+  ...(values['min-copy'] === undefined ? {} : { minCopyByteLength: Number(values['min-copy']) }),
 })
 await store.insert(readCorpus(corpus))
 const importSeconds = (performance.now() - importStarted) / 1000

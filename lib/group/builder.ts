@@ -1,6 +1,6 @@
 import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
 import { ByteWriter } from '../bytes/index.js'
-import { encodeRecordHeader, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from './records.js'
+import { chainChargeOf, encodeRecordHeader, MAX_CHAIN_RECORD_COUNT, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from './records.js'
 
 export interface GroupBuilderOptions {
   /**
@@ -37,15 +37,17 @@ const DEFAULT_MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
 interface Previous {
   readonly text: Uint8Array
   readonly recordStart: number
-  /** Bytes of text rebuilding it makes, its own previous texts included. */
+  /** What rebuilding it counts (records.ts chainChargeOf), its own previous texts included. */
   readonly rebuildByteLength: number
+  /** Records in its chain, itself included. */
+  readonly chainRecordCount: number
 }
 
 export interface RecordRange {
   readonly recordStart: number
   readonly recordEnd: number
   readonly kind: 'fulltext' | 'delta' | 'delta-previous'
-  /** Bytes of text rebuilding the record makes, its previous texts included. */
+  /** What rebuilding the record counts towards the rebuild bound, its previous texts included. */
   readonly rebuildByteLength: number
 }
 
@@ -131,8 +133,9 @@ export class GroupBuilder {
       if (prefix !== undefined) this.source.appendOpaque(prefix)
       this.source.append(encoded.body, encoded.literalRanges)
     }
-    const rebuildByteLength = text.length + (kind === RECORD_DELTA_PREVIOUS ? (previous as { rebuildByteLength: number }).rebuildByteLength : 0)
-    if (file !== undefined && file !== null) this.retain(file, { text, recordStart, rebuildByteLength })
+    const chained = kind === RECORD_DELTA_PREVIOUS ? (previous as Previous) : undefined
+    const rebuildByteLength = chainChargeOf(text.length) + (chained?.rebuildByteLength ?? 0)
+    if (file !== undefined && file !== null) this.retain(file, { text, recordStart, rebuildByteLength, chainRecordCount: 1 + (chained?.chainRecordCount ?? 0) })
     const range: RecordRange = {
       recordStart,
       recordEnd,
@@ -148,7 +151,7 @@ export class GroupBuilder {
     const previous = this.previous.get(file)
     const maxRebuild = Math.max(this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH, (this.options.rebuildFactor ?? DEFAULT_REBUILD_FACTOR) * byteLength)
     if (previous === undefined || (this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH) === 0) return undefined
-    if (previous.rebuildByteLength + byteLength > maxRebuild) return undefined
+    if (previous.rebuildByteLength + chainChargeOf(byteLength) > maxRebuild || previous.chainRecordCount >= MAX_CHAIN_RECORD_COUNT) return undefined
     return { ...previous, source: DeltaSource.ofText(previous.text, { ...DEFAULT_MATCHER_OPTIONS, ...this.options.matcher }) }
   }
 

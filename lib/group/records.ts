@@ -131,12 +131,23 @@ function targetByteLengthOf(delta: Uint8Array, where: string, at: number): numbe
   return new ByteReader(delta, where, at).varint()
 }
 
+/** Most records one chain of deltas on previous texts may hold, the first (a fulltext or plain delta) included. */
+export const MAX_CHAIN_RECORD_COUNT = 4096
+/** What each text of a chain counts towards the rebuild limit at least (so that tiny texts cannot make a chain long). */
+export const MIN_CHAIN_TEXT_CHARGE = 1024
+
+/** What rebuilding a text of `byteLength` bytes counts towards a chain's rebuild bound. */
+export function chainChargeOf(byteLength: number): number {
+  return Math.max(byteLength, MIN_CHAIN_TEXT_CHARGE)
+}
+
 /**
  * Rebuilds the text of the record at `[recordStart, recordEnd)` of `content`. Only the content up to
  * `recordEnd` is needed. For a group with a base, `baseText` is the base's bytes: the delta source is
  * then the base text followed by the content before the record. A record that deltas against a
- * previous text rebuilds that text first (and its previous, and so on); `rebuilt`, when given, holds
- * texts already rebuilt by record start, is used, and gains every text rebuilt on the way.
+ * previous text rebuilds that text first (and its previous, and so on): the whole chain is walked and
+ * checked against the limits from its record headers before anything is rebuilt, then rebuilt from the
+ * newest text `rebuilt` holds (texts by record start; it gains every text rebuilt on the way).
  * @throws VSTORE_CORRUPT on a malformed record or delta; VSTORE_LIMIT past `limits`.
  */
 export function decodeRecord(
@@ -144,40 +155,42 @@ export function decodeRecord(
   baseText?: Uint8Array, rebuilt?: Map<number, Uint8Array>,
 ): Uint8Array {
   const base = baseText ?? new Uint8Array(0)
-  // Walk back along previous texts to one rebuilt already or one that needs none, then apply forwards.
-  const chain: { start: number; delta: Uint8Array }[] = []
   const maxRebuild = maxRebuildByteLengthOf(limits)
+  const links: { start: number; kind: number; delta: Uint8Array }[] = []
   let rebuildByteLength = 0
   let start = recordStart
   let end = recordEnd
-  let text: Uint8Array
+  // Walk back to the chain's first record (a fulltext or a plain delta), counting every text.
   for (;;) {
-    const known = rebuilt?.get(start)
-    if (known !== undefined) {
-      text = known
-      break
-    }
     const { kind, body } = readRecordView(content, start, end, where)
-    if (kind === RECORD_FULLTEXT) {
-      if (body.length > limits.maxTextByteLength) throw new ByteReader(body, where).error('VSTORE_LIMIT', `text is ${body.length} bytes`)
-      text = body
-      break
-    }
-    if (kind === RECORD_DELTA) {
-      text = applyDelta([base, content.subarray(0, start)], body, `${where}@${start}`, limits)
-      break
-    }
-    if (kind !== RECORD_DELTA_PREVIOUS) throw new ByteReader(body, where, start).error('VSTORE_CORRUPT', 'a base record is not a text')
-    const previous = previousRecordOf(content, start, body, `${where}@${start}`)
-    rebuildByteLength += targetByteLengthOf(previous.delta, where, start)
-    if (rebuildByteLength > maxRebuild) throw new ByteReader(body, where, start).error('VSTORE_LIMIT', `rebuilding the record's previous texts passes ${maxRebuild} bytes`)
-    chain.push({ start, delta: previous.delta })
-    start = previous.start
-    end = previous.end
+    const at = new ByteReader(body, where, start)
+    if (links.length >= MAX_CHAIN_RECORD_COUNT) throw at.error('VSTORE_LIMIT', `a chain of more than ${MAX_CHAIN_RECORD_COUNT} deltas on previous texts`)
+    if (kind === RECORD_BASE) throw at.error('VSTORE_CORRUPT', 'a base record is not a text')
+    const delta = kind === RECORD_DELTA_PREVIOUS ? previousRecordOf(content, start, body, `${where}@${start}`) : undefined
+    rebuildByteLength += chainChargeOf(kind === RECORD_FULLTEXT ? body.length : targetByteLengthOf(delta?.delta ?? body, where, start))
+    if (rebuildByteLength > maxRebuild) throw at.error('VSTORE_LIMIT', `rebuilding the record and its previous texts passes ${maxRebuild} bytes`)
+    links.push({ start, kind, delta: delta?.delta ?? body })
+    if (delta === undefined) break
+    start = delta.start
+    end = delta.end
   }
-  rebuilt?.set(start, text)
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const link = chain[i] as { start: number; delta: Uint8Array }
+  // Rebuild forwards from the newest text already known, or from the first record.
+  let from = links.findIndex(link => rebuilt?.has(link.start))
+  let text: Uint8Array
+  if (from >= 0) text = rebuilt?.get((links[from] as { start: number }).start) as Uint8Array
+  else {
+    from = links.length - 1
+    const first = links[from] as { start: number; kind: number; delta: Uint8Array }
+    if (first.kind === RECORD_FULLTEXT) {
+      if (first.delta.length > limits.maxTextByteLength) throw new ByteReader(first.delta, where).error('VSTORE_LIMIT', `text is ${first.delta.length} bytes`)
+      text = first.delta
+    } else {
+      text = applyDelta([base, content.subarray(0, first.start)], first.delta, `${where}@${first.start}`, limits)
+    }
+    rebuilt?.set(first.start, text)
+  }
+  for (let i = from - 1; i >= 0; i--) {
+    const link = links[i] as { start: number; delta: Uint8Array }
     text = applyDelta([text, base, content.subarray(0, link.start)], link.delta, `${where}@${link.start}`, limits)
     rebuilt?.set(link.start, text)
   }
@@ -200,6 +213,12 @@ export interface DumpedRecord {
     | { readonly kind: 'copy'; readonly offset: number; readonly byteLength: number })[]
 }
 
+/**
+ * Most records a group's content may hold when it is split whole (a group of 2 MiB holds at most 2^20
+ * records of 2 bytes; vstore's hold thousands): bounds the memory of a dump of a damaged group.
+ */
+export const MAX_GROUP_RECORD_COUNT = 2 ** 21
+
 /** Splits a whole group content into records (for dumps and verify). */
 export function dumpRecords(content: Uint8Array, where: string, limits: DecodeLimits, withInstructions = false): DumpedRecord[] {
   const records: DumpedRecord[] = []
@@ -214,6 +233,7 @@ export function dumpRecords(content: Uint8Array, where: string, limits: DecodeLi
   /** Text lengths by record start, for checking where previous-text deltas point. */
   const textByteLengths = new Map<number, number>()
   while (!reader.atEnd) {
+    if (records.length >= MAX_GROUP_RECORD_COUNT) throw reader.error('VSTORE_LIMIT', `more than ${MAX_GROUP_RECORD_COUNT} records`)
     const recordStart = reader.offset
     const kind = reader.byte()
     if (kind !== RECORD_FULLTEXT && kind !== RECORD_DELTA && kind !== RECORD_DELTA_PREVIOUS) throw reader.error('VSTORE_CORRUPT', `unknown record kind ${kind}`)

@@ -251,7 +251,10 @@ export class Store {
     const { create: _create, readOnly: _readOnly, ...given } = options
     const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
     if (!(settings.largeTextFactor >= 0)) throw new RangeError(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
-    if (!(settings.maxRebuildByteLength >= 0)) throw new RangeError(`maxRebuildByteLength must be >= 0, got ${settings.maxRebuildByteLength}`)
+    // Within what every reader accepts (4 × its text limit), with room for the 4 × text rule.
+    if (!(settings.maxRebuildByteLength >= 0 && settings.maxRebuildByteLength <= 1024 * 1024 * 1024)) {
+      throw new RangeError(`maxRebuildByteLength must be 0 to 1 GiB, got ${settings.maxRebuildByteLength}`)
+    }
     if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
       throw new RangeError(`maxBaseDepth must be an integer in 0..${MAX_BASE_DEPTH}, got ${settings.maxBaseDepth}`)
     }
@@ -555,9 +558,13 @@ export class Store {
     const baseText = await this.baseTextOf(content, where, first.key, depthLeft)
     // Texts of one group often rebuild through each other (deltas on the previous version): once each.
     const rebuilt = new Map<number, Uint8Array>()
+    const handedOut = new Set<Uint8Array>()
     return wanted.map(({ key, location }) => {
       try {
-        const text = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
+        const decoded = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
+        // Keys stored once (identical texts) share a record: each caller gets bytes of its own.
+        const text = handedOut.has(decoded) ? decoded.slice() : decoded
+        handedOut.add(decoded)
         if (text.length !== location.textByteLength) {
           throw new VstoreError('VSTORE_CORRUPT', `rebuilt ${text.length} bytes, index says ${location.textByteLength}`, where)
         }
@@ -1140,9 +1147,13 @@ export class Store {
         }
         let content: Uint8Array
         let baseText: Uint8Array | undefined
+        /** For each record start, the last record that deltas on its text: a rebuilt text is kept until then. */
+        const lastUse = new Map<number, number>()
         try {
           content = await this.readWholeGroup(group)
-          dumpRecords(content, where, DEFAULT_GROUP_LIMITS)
+          for (const record of dumpRecords(content, where, DEFAULT_GROUP_LIMITS)) {
+            if (record.previousStart !== undefined) lastUse.set(record.previousStart, record.recordStart)
+          }
           baseText = await this.baseTextOf(content, where, keys[0] ?? { file: '?', rev: '?' }, MAX_BASE_DEPTH, lastRebuilt)
         } catch (error) {
           problems.push(problemOf(error, where, keys))
@@ -1151,9 +1162,11 @@ export class Store {
         lastRebuilt.clear()
         const lastRecordStart = Math.max(...keys.map(k => k.entry.recordStart))
         const rebuilt = new Map<number, Uint8Array>()
-        for (const { file, rev, entry } of keys) {
+        for (const { file, rev, entry } of [...keys].sort((a, b) => a.entry.recordStart - b.entry.recordStart)) {
           try {
             const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
+            // Only texts a later record still deltas on stay: memory is a few texts, not the group's.
+            for (const start of rebuilt.keys()) if ((lastUse.get(start) ?? -1) <= entry.recordStart) rebuilt.delete(start)
             if (text.length !== entry.textByteLength || !bytesEqual(hashText(text), entry.hash)) {
               throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its length and content hash', where)
             }

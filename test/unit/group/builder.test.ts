@@ -31,7 +31,7 @@ test('the cap counts the record header: a record ending exactly at the cap fits,
   // 500-byte fulltext: kind, 2-byte varint, body → 503 bytes. 1000 - 503 = 497 = 1 + 2 + 494.
   const fits = new GroupBuilder({ maxContentByteLength: 1000 })
   fits.tryAdd(first)
-  t.deepEqual(fits.tryAdd(randomBytes(random, 494)), { recordStart: 503, recordEnd: 1000, kind: 'fulltext', rebuildByteLength: 494 })
+  t.deepEqual(fits.tryAdd(randomBytes(random, 494)), { recordStart: 503, recordEnd: 1000, kind: 'fulltext', rebuildByteLength: 1024 })
   const overflows = new GroupBuilder({ maxContentByteLength: 1000 })
   overflows.tryAdd(first)
   t.is(overflows.tryAdd(randomBytes(random, 495)), undefined)
@@ -76,11 +76,11 @@ test('a text unlike anything in the group is a fulltext', t => {
 
 test('an empty text is a two-byte fulltext record, first or later', t => {
   const builder = new GroupBuilder({ maxContentByteLength: 1000 })
-  t.deepEqual(builder.tryAdd(new Uint8Array(0)), { recordStart: 0, recordEnd: 2, kind: 'fulltext', rebuildByteLength: 0 })
+  t.deepEqual(builder.tryAdd(new Uint8Array(0)), { recordStart: 0, recordEnd: 2, kind: 'fulltext', rebuildByteLength: 1024 })
   builder.tryAdd(randomBytes(seededRandom(67), 100))
   const range = builder.tryAdd(new Uint8Array(0))
   // 2 bytes, then 100 bytes behind a 1-byte kind and a 1-byte length.
-  t.deepEqual(range, { recordStart: 104, recordEnd: 106, kind: 'fulltext', rebuildByteLength: 0 })
+  t.deepEqual(range, { recordStart: 104, recordEnd: 106, kind: 'fulltext', rebuildByteLength: 1024 })
   t.is(decodeRecord(builder.content(), 104, 106, 'g', limits).length, 0)
 })
 

@@ -3,7 +3,7 @@ import { ByteWriter } from '../../../lib/bytes/writer.js'
 import { encodeDelta } from '../../../lib/delta/group-delta.js'
 import { VstoreError } from '../../../lib/errors.js'
 import { GroupBuilder } from '../../../lib/group/builder.js'
-import { decodeRecord, dumpRecords, encodeRecordHeader, RECORD_DELTA, RECORD_FULLTEXT } from '../../../lib/group/records.js'
+import { decodeRecord, dumpRecords, encodeRecordHeader, MAX_CHAIN_RECORD_COUNT, MIN_CHAIN_TEXT_CHARGE, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from '../../../lib/group/records.js'
 import { applyEdit, concatBytes, randomLines, seededRandom } from '../../helpers/random.js'
 
 const limits = { maxTextByteLength: 1 << 20 }
@@ -142,8 +142,22 @@ test('a chain of deltas on previous texts rebuilds once into the cache, and past
   t.deepEqual(decodeRecord(content, last.recordStart, last.recordEnd, 'g', limits, undefined, rebuilt), texts[4])
   t.deepEqual([...rebuilt.keys()].sort((a, b) => a - b), ranges.map(range => range?.recordStart))
   t.deepEqual(rebuilt.get(ranges[2]?.recordStart as number), texts[2])
-  // The chain behind the last record rebuilds texts 1 to 4 (the fulltext is read, not rebuilt).
-  const chain = texts.slice(1).reduce((sum, x) => sum + x.length, 0)
+  // The chain behind the last record counts all five texts, each at least MIN_CHAIN_TEXT_CHARGE.
+  const chain = texts.reduce((sum, x) => sum + Math.max(x.length, MIN_CHAIN_TEXT_CHARGE), 0)
+  t.true(texts.some(x => x.length > MIN_CHAIN_TEXT_CHARGE))
   t.deepEqual(decodeRecord(content, last.recordStart, last.recordEnd, 'g', { ...limits, maxRebuildByteLength: chain }), texts[4])
   t.throws(() => decodeRecord(content, last.recordStart, last.recordEnd, 'g', { ...limits, maxRebuildByteLength: chain - 1 }), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
+})
+
+test('a chain of more than MAX_CHAIN_RECORD_COUNT records is VSTORE_LIMIT before anything is rebuilt, however short its texts', t => {
+  // A fulltext "x" (3 bytes), then links `04 02 04 00` (the first `04 02 03 00`): each a delta on the
+  // record before it with an empty target.
+  const link = (distance: number) => Uint8Array.of(RECORD_DELTA_PREVIOUS, 0x02, distance, 0x00)
+  const build = (links: number) => concatBytes(encodeRecordHeader(RECORD_FULLTEXT, 1), utf8('x'), ...Array.from({ length: links }, (_, i) => link(i === 0 ? 3 : 4)))
+  const atLimit = build(MAX_CHAIN_RECORD_COUNT - 1)
+  t.is(decodeRecord(atLimit, atLimit.length - 4, atLimit.length, 'g', limits).length, 0)
+  const past = build(MAX_CHAIN_RECORD_COUNT)
+  const rebuilt = new Map<number, Uint8Array>()
+  t.throws(() => decodeRecord(past, past.length - 4, past.length, 'g', limits, undefined, rebuilt), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
+  t.is(rebuilt.size, 0)
 })

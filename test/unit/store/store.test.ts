@@ -270,6 +270,19 @@ test('a store of format 1 (groups of version 1 only) is read, and its next write
   await t.throwsAsync(Store.open(dir), { instanceOf: VstoreError, code: 'VSTORE_UNSUPPORTED' })
 })
 
+test('getMany gives each key bytes of its own, also for keys stored once', async t => {
+  const { store } = await newStore(t)
+  const shared = prose(50, 14)
+  await store.insert([record('a', 'r1', [], prose(50, 15)), record('a', 'r2', ['r1'], shared), record('b', 'r1', [], shared)])
+  const texts = new Map<string, Uint8Array>()
+  for await (const { file, rev, text } of store.getMany([{ file: 'a', rev: 'r2' }, { file: 'b', rev: 'r1' }])) texts.set(`${file}@${rev}`, text)
+  const a = texts.get('a@r2') as Uint8Array
+  const b = texts.get('b@r1') as Uint8Array
+  sameBytes(t, a, utf8(shared), 'a@r2')
+  a.fill(0)
+  sameBytes(t, b, utf8(shared), 'b@r1 is not changed by writing into a@r2')
+})
+
 test('re-inserting the same batch stores nothing new', async t => {
   const { dir, store } = await newStore(t)
   const records = sampleHistory()
