@@ -169,12 +169,12 @@ export class DeltaSource {
    * `previous`, copies address `previous`'s content at `[0, previous.byteLength)` and this content after
    * it, and candidates in `previous` are tried first.
    */
-  encode(target: Uint8Array, previous?: DeltaSource): EncodedDelta {
+  encode(target: Uint8Array, previous?: DeltaSource, minCopyByteLength = this.options.minCopyByteLength): EncodedDelta {
     const writer = new ByteWriter(Math.min(target.length + 16, 1 << 20))
     writer.varint(target.length)
     const literalRanges: [number, number][] = []
     const targetEnd = target.length
-    const { minCopyByteLength, maxCandidates } = this.options
+    const { maxCandidates } = this.options
     const tables: DeltaSource[] = previous === undefined ? [this] : [previous, this]
     const previousByteLength = previous?.contentByteLength ?? 0
     const biases = [0, previousByteLength]

@@ -27,6 +27,8 @@ export interface GroupPolicy {
   readonly maxBaseDepth?: number
   /** See GroupBuilderOptions.maxRebuildByteLength. */
   readonly maxRebuildByteLength?: number
+  /** See GroupBuilderOptions.largeText. */
+  readonly largeText?: GroupBuilderOptions['largeText']
 }
 
 /** What the writer needs to know about a text added earlier to use it as a base. */
@@ -141,6 +143,7 @@ export class GroupWriter<Id> {
       ...(this.policy.largeTextFactor === undefined ? {} : { largeTextFactor: this.policy.largeTextFactor }),
       ...(this.policy.matcher === undefined ? {} : { matcher: this.policy.matcher }),
       ...(this.policy.maxRebuildByteLength === undefined ? {} : { maxRebuildByteLength: this.policy.maxRebuildByteLength }),
+      ...(this.policy.largeText === undefined ? {} : { largeText: this.policy.largeText }),
       ...(base === undefined ? {} : { base }),
     })
   }

@@ -103,6 +103,9 @@ interface Pending {
   readonly hash: Uint8Array
 }
 
+/** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
+const LARGE_TEXT_MIN_COPY_BYTE_LENGTH = 32
+
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
 const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
 
@@ -811,6 +814,7 @@ export class Store {
       largeTextFactor: this.settings.largeTextFactor,
       maxBaseDepth: this.settings.maxBaseDepth,
       maxRebuildByteLength: this.settings.maxRebuildByteLength,
+      largeText: { minByteLength: this.settings.maxContentByteLength, minCopyByteLength: Math.min(LARGE_TEXT_MIN_COPY_BYTE_LENGTH, this.settings.minCopyByteLength) },
     }, onSealed, id => spill.read((batch[id] as Pending).ref), {
       describe: id => {
         const item = batch[id] as Pending
