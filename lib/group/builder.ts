@@ -159,8 +159,9 @@ export class GroupBuilder {
   /** The previous version of `file` in the group, indexed, when a text of `byteLength` may delta against it. */
   private previousFor(file: string, byteLength: number): (Previous & { source: DeltaSource }) | undefined {
     const previous = this.previous.get(file)
-    const maxRebuild = Math.max(this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH, (this.options.rebuildFactor ?? DEFAULT_REBUILD_FACTOR) * byteLength)
-    if (previous === undefined || (this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH) === 0) return undefined
+    const bound = this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH
+    if (previous === undefined || bound === 0) return undefined
+    const maxRebuild = Math.max(bound, (this.options.rebuildFactor ?? DEFAULT_REBUILD_FACTOR) * byteLength)
     if (previous.rebuildByteLength + chainChargeOf(byteLength) > maxRebuild || previous.chainRecordCount >= MAX_CHAIN_RECORD_COUNT) return undefined
     return { ...previous, source: DeltaSource.ofText(previous.text, { ...DEFAULT_MATCHER_OPTIONS, ...this.options.matcher }) }
   }
