@@ -13,6 +13,8 @@ Commands:
   import-npm NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]
                                         every stable version in semver order (revision NAME@VERSION), through npm
   import-fast-export [--quiet] [--json] a git fast-export stream on stdin (git, brz, hg exporters)
+  pack [--quiet] [--json]               rewrite every text into new groups and packs, as one import of the whole
+                                        history would (after many small imports); with --codec, recode them all
   extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+;
                                         the last @ splits, unless an exact key splits at an earlier one)
   extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
@@ -54,6 +56,7 @@ const COMMANDS: Record<string, { readonly positionals: readonly [min: number, ma
   'import-tar': { positionals: [1, Infinity], options: ['rev', 'quiet', 'json', 'codec'] },
   'import-npm': { positionals: [1, Infinity], options: ['cache', 'quiet', 'json', 'codec'] },
   'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec'] },
+  pack: { positionals: [0, 0], options: ['quiet', 'json', 'codec'] },
   extract: { positionals: [0, 1], options: ['batch'] },
   log: { positionals: [1, 1], options: ['json'] },
   stats: { positionals: [0, 0], options: ['json'] },

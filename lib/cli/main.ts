@@ -28,19 +28,20 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
  * Opens the store. A command that only reads (`create` false) does not wait for a writer: when another
  * process holds the store, it reads a copy of the index as of that writer's last commit.
  */
-async function openStore(command: Command, create: boolean): Promise<Store> {
+async function openStore(command: Command, create: boolean, writer = create): Promise<Store> {
   try {
     return await Store.open(command.store, storeOptions(command, create))
   } catch (error) {
     // The only settings the CLI passes through are the store path and --codec.
     if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, '--codec')
-    if (!create && error instanceof VstoreError && error.code === 'VSTORE_LOCKED') return Store.open(command.store, { readOnly: true })
+    if (!writer && error instanceof VstoreError && error.code === 'VSTORE_LOCKED') return Store.open(command.store, { readOnly: true })
     throw error
   }
 }
 
-async function withStore<T>(command: Command, create: boolean, body: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(command, create)
+/** Runs `body` on the command's store; `writer` (default: `create`) refuses a store another process holds. */
+async function withStore<T>(command: Command, create: boolean, body: (store: Store) => Promise<T>, writer = create): Promise<T> {
+  const store = await openStore(command, create, writer)
   try {
     return await body(store)
   } finally {
@@ -234,6 +235,27 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     case 'import-fast-export': {
       const { importFastExport } = await import('../import/fast-export.js')
       return runImport(command, output, () => importFastExport(stdin))
+    }
+    case 'pack': {
+      const started = performance.now()
+      const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
+      let summary
+      try {
+        summary = await withStore(command, false, async store => {
+          const result = await store.pack(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
+          return { ...result, storeByteLength: (await store.stats()).storeByteLength }
+        }, true)
+      } finally {
+        progress?.stop()
+      }
+      const seconds = (performance.now() - started) / 1000
+      if (command.json) {
+        await output.write(json({ ...summary, seconds }))
+      } else if (!command.quiet) {
+        await output.write(`packed ${summary.textCount} texts (${formatBytes(summary.rawByteLength)}): ${summary.oldGroupCount} → ${summary.groupCount} groups, `
+          + `packs ${formatBytes(summary.oldPackByteLength)} → ${formatBytes(summary.packByteLength)}, store now ${formatBytes(summary.storeByteLength)}, ${seconds.toFixed(1)} s\n`)
+      }
+      return 0
     }
     case 'extract': {
       return withStore(command, false, async store => {

@@ -153,8 +153,26 @@ export class GroupWriter<Id> {
    * than the cap share a group and bases pass between them; `fileId` (the family when absent, none when
    * null) lets a text delta against the previous version of its file in the group.
    */
-  async add(id: Id, text: Uint8Array, family?: string, fileId: string | null | undefined = family): Promise<void> {
+  async add(id: Id, text: Uint8Array, family?: string, fileId: string | null | undefined = family, base?: Id): Promise<void> {
+    if (base !== undefined) await this.startOn(base, family)
     await this.place(id, text, family, fileId, false)
+  }
+
+  /**
+   * Starts a group on `base`, a text written before (in an earlier batch: a stored version of the file
+   * the next text belongs to), sealing the group being built, when the base's chain leaves room within
+   * `maxBaseDepth` and the read budget. Otherwise (or when a cut's leftovers took the new group) the text
+   * goes where it would have gone.
+   */
+  private async startOn(base: Id, file: string | undefined): Promise<void> {
+    if (this.bases === undefined || this.reload === undefined) return
+    const cost = this.bases.cost(base)
+    if (cost.baseDepth + 1 > (this.policy.maxBaseDepth ?? 0) || cost.readByteLength >= this.policy.maxReadByteLength) return
+    if (this.pending.length > 0) await this.seal()
+    if (this.pending.length > 0 || this.groupBase !== undefined) return
+    const baseText = await this.reload(base)
+    this.groupBase = { id: base, depth: cost.baseDepth + 1 }
+    this.builder = this.newBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(base)), file })
   }
 
   private async place(id: Id, text: Uint8Array, file: string | undefined, fileId: string | null | undefined, noBase: boolean): Promise<void> {

@@ -103,6 +103,23 @@ interface Pending {
   readonly hash: Uint8Array
 }
 
+/** A stored text a batch's group may name as its base (Store.writeBatch). */
+interface StoredBase {
+  readonly file: string
+  readonly rev: string
+  readonly entry: TextEntry
+}
+
+/** What a repack's one batch replaces (Store.pack). */
+interface Repack {
+  /** Packs the batch forgets; their files are deleted once it is committed. */
+  readonly oldPackIds: readonly number[]
+  /** The repack writes only to packs from this id on, so that no old pack is appended to. */
+  readonly firstPackId: number
+  /** Every H key before the repack: each is rewritten or deleted. */
+  readonly oldHashKeys: readonly Uint8Array[]
+}
+
 /** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
 const LARGE_TEXT_MIN_COPY_BYTE_LENGTH = 32
 
@@ -119,6 +136,19 @@ export interface InsertOptions {
    * insert is all or nothing.
    */
   readonly checkpointByteLength?: number
+}
+
+export type PackOptions = Pick<InsertOptions, 'onProgress'>
+
+export interface PackSummary {
+  /** Keys rewritten (all of them), and their texts' bytes. */
+  readonly textCount: number
+  readonly rawByteLength: number
+  /** Groups and pack bytes before and after. */
+  readonly oldGroupCount: number
+  readonly groupCount: number
+  readonly oldPackByteLength: number
+  readonly packByteLength: number
 }
 
 export interface InsertProgress {
@@ -536,7 +566,7 @@ export class Store {
     }
   }
 
-  private pack(packId: number, key: TextKey): PackFile {
+  private packFile(packId: number, key: TextKey): PackFile {
     const pack = this.packs.get(packId)
     if (pack === undefined) throw new VstoreError('VSTORE_CORRUPT', `index points into missing pack ${packId}`, describeKey(key))
     return pack
@@ -544,7 +574,7 @@ export class Store {
 
   private async readGroupBytes(location: TextLocation, readByteLength: number, key: TextKey): Promise<Uint8Array> {
     this.checkOpen()
-    const pack = this.pack(location.packId, key)
+    const pack = this.packFile(location.packId, key)
     const state = this.packStates.get(location.packId)
     if (state === undefined || location.groupOffset + readByteLength > state.committedByteLength) {
       throw new VstoreError('VSTORE_CORRUPT', `index points past the end of ${packName(location.packId)}`, describeKey(key))
@@ -761,6 +791,7 @@ export class Store {
     spill: TextSpill,
     counts: { textCount: number; rawByteLength: number; newRawByteLength: number },
     options: InsertOptions,
+    repack?: Repack,
   ): Promise<InsertSummary> {
     const { textCount, rawByteLength, newRawByteLength } = counts
     let writtenTextCount = 0
@@ -769,6 +800,9 @@ export class Store {
       phase: 'writing', textCount, rawByteLength, newTextCount: batch.length, newRawByteLength, writtenTextCount, writtenRawByteLength, groupCount, storedByteLength,
     })
     const locations = new Map<number, TextLocation>()
+    /** Stored texts this batch's groups may start on (the writer's ids from batch.length on). */
+    const stored: StoredBase[] = []
+    const batchKeys = new Set(batch.map(describeKey))
     const sameAs = new Map<number, number>()
     const firstWithHash = new Map<string, number>()
     let newHashes: number[] = []
@@ -785,7 +819,7 @@ export class Store {
     let lastCheckpointRawByteLength = 0
 
     const onSealed = async (group: SealedGroup<number>): Promise<void> => {
-      const { packId, offset } = await this.appendGroup(group.bytes, touched, created)
+      const { packId, offset } = await this.appendGroup(group.bytes, touched, created, repack?.firstPackId ?? 0)
       groupCount++
       storedByteLength += group.bytes.length
       for (const record of group.records) {
@@ -815,13 +849,17 @@ export class Store {
       maxBaseDepth: this.settings.maxBaseDepth,
       maxRebuildByteLength: this.settings.maxRebuildByteLength,
       largeText: { minByteLength: this.settings.maxContentByteLength, minCopyByteLength: Math.min(LARGE_TEXT_MIN_COPY_BYTE_LENGTH, this.settings.minCopyByteLength) },
-    }, onSealed, id => spill.read((batch[id] as Pending).ref), {
+    }, onSealed, id => (id < batch.length ? spill.read((batch[id] as Pending).ref) : this.get((stored[id - batch.length] as StoredBase).file, (stored[id - batch.length] as StoredBase).rev)), {
       describe: id => {
+        if (id >= batch.length) {
+          const { file, rev, entry } = stored[id - batch.length] as StoredBase
+          return { file, rev, textByteLength: entry.textByteLength, hash: entry.hash }
+        }
         const item = batch[id] as Pending
         return { file: item.file, rev: item.rev, textByteLength: item.ref.byteLength, hash: item.hash }
       },
       cost: id => {
-        const location = locations.get(id)
+        const location = id < batch.length ? locations.get(id) : (stored[id - batch.length] as StoredBase).entry
         if (location === undefined) throw new Error('vstore bug: a base was used before its group was written')
         return {
           readByteLength: location.readByteLength + location.baseReadByteLength,
@@ -858,8 +896,16 @@ export class Store {
         const key = encodePackKey(packId)
         operations.push({ key, value: encodePackValue(key, state) })
       }
+      if (repack !== undefined) {
+        // The same batch forgets the old packs (the next open deletes their files if this process cannot)
+        // and every H record this batch does not rewrite.
+        const rewritten = new Set(newHashes.map(index => toHex(encodeHashKey((batch[index] as Pending).hash))))
+        for (const key of repack.oldHashKeys) if (!rewritten.has(toHex(key))) operations.push({ key, value: undefined })
+        for (const packId of repack.oldPackIds) operations.push({ key: encodePackKey(packId), value: undefined })
+      }
       if (this.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
-      const before = await this.totals()
+      // A repack commits once, with every key: its totals start from nothing.
+      const before = repack === undefined ? await this.totals() : { textCount: 0, rawByteLength: 0, groupCount: 0 }
       const totalsKey = encodeMetaKey('totals')
       operations.push({
         key: totalsKey,
@@ -876,6 +922,7 @@ export class Store {
         throw error
       }
       for (const [packId, state] of touched) this.packStates.set(packId, state)
+      for (const packId of repack?.oldPackIds ?? []) this.packStates.delete(packId)
       this.format = STORE_FORMAT_VERSION
       operationCount += operations.length
       committedGroupCount = groupCount
@@ -893,6 +940,20 @@ export class Store {
     const isLarge = (item: Pending) => item.ref.byteLength > large.minByteLength
     const largeFiles = new Set(batch.filter(isLarge).map(item => item.file))
     const familyOf = (item: Pending) => (largeFiles.has(item.file) ? LARGE_FAMILY : item.file)
+    // A file whose history continues from an earlier batch starts its group on the stored version its
+    // first text here descends from (the writer's ids past the batch name these), so that a commit's or a
+    // release's texts are deltas, not fulltexts in groups of their own.
+    const storedBaseOf = new Map<string, number>()
+    for (const item of batch) {
+      if (storedBaseOf.has(item.file) || largeFiles.has(item.file)) continue
+      const parent = item.parents.find(rev => !batchKeys.has(describeKey({ file: item.file, rev })))
+      if (parent === undefined) continue
+      const entry = await this.tryGetEntry(item.file, parent)
+      if (entry === undefined) continue
+      storedBaseOf.set(item.file, batch.length + stored.length)
+      stored.push({ file: item.file, rev: parent, entry })
+    }
+    const started = new Set<string>()
     try {
       let previousFamily: string | undefined
       for (const index of writeOrder(batch, large)) {
@@ -915,7 +976,8 @@ export class Store {
         firstWithHash.set(hashHex, index)
         if (item.ref.byteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
           const hashKey = encodeHashKey(item.hash)
-          const known = await this.db.get(hashKey)
+          // A repack rewrites every location: the H records there are still point into the old packs.
+          const known = repack === undefined ? await this.db.get(hashKey) : undefined
           const location = known === undefined ? undefined : decodeLocationValue(hashKey, known, `index:hash ${hashHex}`)
           // The key holds only a prefix of the hash; the location holds all of it.
           if (location !== undefined && bytesEqual(location.hash, item.hash)) {
@@ -927,7 +989,9 @@ export class Store {
         storedTextCount++
         // Texts over the cap pass through bases instead: as a previous text each would hold megabytes more
         // in memory, and typescript stored 24 % larger with them (DESIGN.md).
-        await writer.add(index, await spill.read(item.ref), isLarge(item) ? LARGE_FAMILY : item.file, isLarge(item) ? null : item.file)
+        const first = !started.has(item.file)
+        started.add(item.file)
+        await writer.add(index, await spill.read(item.ref), isLarge(item) ? LARGE_FAMILY : item.file, isLarge(item) ? null : item.file, first ? storedBaseOf.get(item.file) : undefined)
         report()
       }
       await commit()
@@ -956,13 +1020,87 @@ export class Store {
     }
   }
 
+  /**
+   * Rewrites every text into new groups and packs, as one insert of the whole history would place them,
+   * and drops the old packs: what many small inserts (a commit at a time, a release at a time) leave
+   * as small groups without deltas across them becomes full groups again. One index batch switches every
+   * key to the new packs; until then the old ones serve every read, and a repack killed at any point
+   * leaves the store as it was (the next open deletes the unfinished packs, or, after that batch, the old
+   * ones). Needs free disk space for the new packs and for the texts themselves (spilled to `tmp/`).
+   * @throws VSTORE_CORRUPT, naming the key, when a text cannot be rebuilt; nothing is changed then.
+   */
+  async pack(options: PackOptions = {}): Promise<PackSummary> {
+    this.checkOpen()
+    if (this.snapshotPath !== undefined) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
+    if (this.inserting) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
+    if (this.indexWriteFailure !== undefined) {
+      throw new VstoreError('VSTORE_IO', 'an earlier index write failed; reopen the store to write again', this.dir, { cause: this.indexWriteFailure })
+    }
+    this.inserting = true
+    try {
+      return await this.packAlone(options)
+    } finally {
+      this.inserting = false
+    }
+  }
+
+  private async packAlone(options: PackOptions): Promise<PackSummary> {
+    const oldPackIds = [...this.packStates.keys()]
+    const oldPackByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
+    const oldGroupCount = (await this.totals()).groupCount
+    const keys: (TextKey & { entry: TextEntry })[] = []
+    for await (const row of this.entries()) keys.push(row)
+    if (keys.length === 0) return { textCount: 0, rawByteLength: 0, oldGroupCount, groupCount: 0, oldPackByteLength, packByteLength: oldPackByteLength }
+    const oldHashKeys: Uint8Array[] = []
+    for await (const [key] of this.db.entries(Uint8Array.of(TAG_HASH))) oldHashKeys.push(key)
+    // In the order the old groups hold them (each group read once, packs front to back): the old write
+    // order, newest first along each file's history; reversed below into the history order writeOrder expects.
+    const at = (entry: TextEntry) => [entry.packId, entry.groupOffset, entry.recordStart]
+    keys.sort((a, b) => {
+      const [x, y] = [at(a.entry), at(b.entry)]
+      return (x[0] as number) - (y[0] as number) || (x[1] as number) - (y[1] as number) || (x[2] as number) - (y[2] as number)
+    })
+    const entryOf = new Map(keys.map(row => [describeKey(row), row.entry]))
+    await mkdir(tmpPath(this.dir), { recursive: true })
+    const spill = new TextSpill(tmpPath(this.dir), `pack-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
+    try {
+      const batch: Pending[] = []
+      let rawByteLength = 0
+      for await (const { file, rev, text } of this.getMany(keys)) {
+        const entry = entryOf.get(describeKey({ file, rev })) as TextEntry
+        batch.push({ file, rev, parents: entry.parents, ref: await spill.append(text), hash: entry.hash })
+        rawByteLength += text.length
+        options.onProgress?.({
+          phase: 'reading', textCount: batch.length, rawByteLength, newTextCount: batch.length, newRawByteLength: rawByteLength,
+          writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
+        })
+      }
+      batch.reverse()
+      const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
+      const summary = await this.writeBatch(batch, spill, { textCount: batch.length, rawByteLength, newRawByteLength: rawByteLength }, options, { oldPackIds, firstPackId, oldHashKeys })
+      // Committed: the index no longer names the old packs. A failure from here on leaves files that the
+      // next open deletes.
+      for (const packId of oldPackIds) {
+        const pack = this.packs.get(packId)
+        this.packs.delete(packId)
+        await pack?.close()
+        await rm(packPath(this.dir, packId), { force: true })
+      }
+      await syncDirectory(packsPath(this.dir))
+      const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
+      return { textCount: batch.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }
+    } finally {
+      await spill.close()
+    }
+  }
+
   /** Appends one framed group to the current pack (or a new one past the pack cap). */
-  private async appendGroup(bytes: Uint8Array, touched: Map<number, PackState>, created: number[]): Promise<{ packId: number; offset: number }> {
+  private async appendGroup(bytes: Uint8Array, touched: Map<number, PackState>, created: number[], firstPackId: number): Promise<{ packId: number; offset: number }> {
     const ids = [...new Set([...this.packStates.keys(), ...touched.keys()])]
     let packId = ids.length === 0 ? 0 : Math.max(...ids)
     let state = touched.get(packId) ?? this.packStates.get(packId)
-    if (state === undefined || (state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + bytes.length > this.settings.maxPackByteLength)) {
-      packId++
+    if (state === undefined || packId < firstPackId || (state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + bytes.length > this.settings.maxPackByteLength)) {
+      packId = Math.max(packId + 1, firstPackId)
       const pack = await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter)
       this.packs.set(packId, pack)
       created.push(packId)

@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  BIN, GIT_ENVIRONMENT, IMPORT_CHILD, ROOT, buildSyntheticHistory, checkStoreWithCli, completeProblemsWithCli, describeRun, packFileBytes, runKillable,
+  BIN, GIT_ENVIRONMENT, IMPORT_CHILD, ROOT, buildSyntheticHistory, checkStoreWithCli, completeProblemsWithCli, describeRun, packByteLengths, packFileBytes, runKillable,
   vstoreSync, type IndexRow, type SyntheticHistory,
 } from '../helpers/crash.js'
 import { makeTempDir } from '../helpers/tmp.js'
@@ -182,6 +182,51 @@ test.serial('an insert with checkpoints killed with SIGKILL keeps what it commit
   t.is(summary.textCount, texts.size)
   t.is(summary.newTextCount, texts.size - present, 'the last run adds exactly the keys that were missing')
   checkComplete(t, store, checkStore(t, store, 'after the insert completed'))
+})
+
+test.serial('vstore pack killed with SIGKILL while reading and while writing leaves every key readable; a rerun packs', async t => {
+  const { repo, texts, commits } = history()
+  const store = join(await makeTempDir(t, 'vstore-kill-pack-'), 'store')
+  // Three imports of a growing history: groups that a pack has something to do with.
+  for (const ref of [commits[9], commits[19], commits.at(-1)] as string[]) {
+    const run = vstore(['--store', store, 'import-git', repo, '--ref', ref, '--quiet'])
+    t.is(run.status, 0, describeRun(run))
+  }
+  const before = packByteLengths(store)
+  const unpacked = packFileBytes(store)
+  /** `delayMilliseconds` after the pack files the store did not have before the repack grew `growthCount` times. */
+  const newPackGrew = (growthCount: number, delayMilliseconds = 0) => {
+    let last = 0
+    let growths = 0
+    let grownAt: number | undefined
+    return () => {
+      const now = [...packByteLengths(store)].filter(([name]) => !before.has(name)).reduce((sum, [, byteLength]) => sum + byteLength, 0)
+      if (now > last) growths++
+      last = now
+      if (growths >= growthCount) grownAt ??= performance.now()
+      return grownAt !== undefined && performance.now() - grownAt >= delayMilliseconds
+    }
+  }
+  const packArgs = [BIN, '--store', store, 'pack', '--json']
+  const moments: { label: string; moment: () => () => boolean }[] = [
+    { label: 'reading, 100 ms after it began', moment: () => insertStarted(store, 100) },
+    { label: 'writing, at the first group of the new pack', moment: () => newPackGrew(2) },
+    { label: 'writing, 60 ms after the first group of the new pack', moment: () => newPackGrew(2, 60) },
+  ]
+  for (const { label, moment } of moments) {
+    const attempt = await runUntil(t, packArgs, moment())
+    const rows = checkStore(t, store, `after a kill ${label}`)
+    t.log(`${label}: ${attempt.outcome} after ${Math.round(attempt.milliseconds)} ms`)
+    t.is(rows.length, texts.size, 'a killed pack loses no key')
+  }
+  const final = await runUntil(t, packArgs)
+  t.is(final.outcome, 'finished')
+  const summary = JSON.parse(final.stdout) as { textCount: number; oldPackByteLength: number; packByteLength: number }
+  t.is(summary.textCount, texts.size)
+  // (A killed run that finished after all has packed it already; this one then packs it again.)
+  t.true(summary.packByteLength < unpacked, `${unpacked} → ${summary.packByteLength}`)
+  t.false([...packByteLengths(store).keys()].some(name => before.has(name)), 'the old packs are gone')
+  checkComplete(t, store, checkStore(t, store, 'after the pack completed'))
 })
 
 // Regression: a new store's index is built beside its place and renamed in whole, so an import killed

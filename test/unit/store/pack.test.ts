@@ -1,0 +1,200 @@
+/**
+ * Store.pack (every text rewritten into new groups and packs, the old packs dropped) and the append path
+ * it pairs with: a batch whose file continues from an earlier batch starts its group on the stored
+ * version, so that one commit's texts are deltas on what is stored, not fulltexts.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { copyFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CODEC_ZLIB } from '../../../lib/entropy/node-zlib.js'
+import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
+import { Store, type StoreOptions } from '../../../lib/store/store.js'
+import type { TextRecord } from '../../../lib/store/types.js'
+import { applyEdit, randomLines, seededRandom } from '../../helpers/random.js'
+import { dumpIndex, openStore } from '../../helpers/store.js'
+import { makeTempDir } from '../../helpers/tmp.js'
+
+/** `versionCount` versions of each of `fileCount` files of about 20 KB of lines, each version one small edit of the last. */
+function history(fileCount: number, versionCount: number, seed: number): TextRecord[][] {
+  const random = seededRandom(seed)
+  const texts = Array.from({ length: fileCount }, () => randomLines(random, 600))
+  const commits: TextRecord[][] = []
+  for (let v = 1; v <= versionCount; v++) {
+    const commit: TextRecord[] = []
+    for (let f = 0; f < fileCount; f++) {
+      if (v > 1 && random() < 0.3) continue // not every file changes in every commit
+      const before = texts[f] as Uint8Array
+      const text = v === 1 ? before : applyEdit(before, { position: Math.floor(random() * before.length), deleteByteLength: 20, insert: randomLines(random, 2) })
+      texts[f] = text
+      commit.push({ file: `src/file${f}.c`, rev: `c${v}`, parents: [], text })
+    }
+    commits.push(commit)
+  }
+  // Parents: the last commit before this one that changed the file.
+  const last = new Map<string, string>()
+  return commits.map(commit => commit.map(record => {
+    const parent = last.get(record.file)
+    last.set(record.file, record.rev)
+    return { ...record, parents: parent === undefined ? [] : [parent] }
+  }))
+}
+
+async function insertCommits(store: Store, commits: readonly TextRecord[][]): Promise<number> {
+  let appended = 0
+  for (const commit of commits) appended += (await store.insert(commit)).storedByteLength
+  return appended
+}
+
+async function expectTexts(t: ExecutionContext, store: Store, commits: readonly TextRecord[][]): Promise<void> {
+  for (const record of commits.flat()) t.deepEqual(await store.get(record.file, record.rev), record.text, `${record.file}@${record.rev}`)
+}
+
+const packNames = async (dir: string) => (await readdir(join(dir, 'packs'))).sort()
+
+test('pack rewrites a store filled one commit at a time into fewer, fuller groups; every text reads back and verify is clean', async t => {
+  const dir = await makeTempDir(t)
+  const commits = history(6, 25, 1)
+  const store = await openStore(t, dir, { create: true })
+  await insertCommits(store, commits)
+  const before = await store.stats()
+  const oldPacks = await packNames(dir)
+  const summary = await store.pack()
+  const after = await store.stats()
+  t.is(summary.textCount, commits.flat().length)
+  t.is(summary.oldPackByteLength, before.packByteLength)
+  t.is(summary.packByteLength, after.packByteLength)
+  t.is(summary.oldGroupCount, before.groupCount)
+  t.is(summary.groupCount, after.groupCount)
+  t.true(after.groupCount < before.groupCount / 4, `${before.groupCount} → ${after.groupCount} groups`)
+  t.true(after.packByteLength < before.packByteLength, `${before.packByteLength} → ${after.packByteLength} pack bytes`)
+  t.is(after.textCount, before.textCount)
+  t.is(after.rawByteLength, before.rawByteLength)
+  // Only new packs remain, numbered after the old ones.
+  const newPacks = await packNames(dir)
+  t.true(newPacks.length > 0)
+  for (const name of newPacks) t.false(oldPacks.includes(name), name)
+  t.true((newPacks[0] as string) > (oldPacks.at(-1) as string))
+  await expectTexts(t, store, commits)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  await store.close()
+  // And after a reopen, from the index alone.
+  const reopened = await openStore(t, dir)
+  await expectTexts(t, reopened, commits)
+  t.deepEqual((await reopened.stats()).groupCount, after.groupCount)
+})
+
+test('a store packed once and appended to packs again, and the result equals one insert of the whole history', async t => {
+  const commits = history(4, 16, 2)
+  const once = await openStore(t, await makeTempDir(t), { create: true })
+  await once.insert(commits.flat())
+  const oneInsert = (await once.stats()).packByteLength
+  const dir = await makeTempDir(t)
+  const store = await openStore(t, dir, { create: true })
+  await insertCommits(store, commits.slice(0, 8))
+  await store.pack()
+  await insertCommits(store, commits.slice(8))
+  const summary = await store.pack()
+  // The same texts in the same write order: the same groups, give or take the order of ties.
+  t.true(Math.abs(summary.packByteLength - oneInsert) <= oneInsert * 0.02, `packed ${summary.packByteLength}, one insert ${oneInsert}`)
+  await expectTexts(t, store, commits)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+})
+
+test('keys stored once keep sharing one location after a pack, and the H records point into the new packs', async t => {
+  const dir = await makeTempDir(t)
+  const store = await openStore(t, dir, { create: true })
+  const big = randomLines(seededRandom(3), 1200)
+  t.true(big.length >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH)
+  await store.insert([{ file: 'a.txt', rev: 'r1', parents: [], text: big }])
+  await store.insert([{ file: 'b.txt', rev: 'r1', parents: [], text: big }, { file: 'c.txt', rev: 'r1', parents: [], text: randomLines(seededRandom(4), 50) }])
+  await store.pack()
+  const rows = await dumpIndex(store)
+  const [a, b] = [rows.find(r => r.file === 'a.txt'), rows.find(r => r.file === 'b.txt')]
+  t.truthy(a)
+  t.deepEqual({ pack: b?.pack, groupOffset: b?.groupOffset, recordStart: b?.recordStart }, { pack: a?.pack, groupOffset: a?.groupOffset, recordStart: a?.recordStart })
+  t.deepEqual(await packNames(dir), [`${a?.pack}`.replace(/^packs\//, '')])
+  // A later batch with the same big text under a new key finds it through the rewritten H record.
+  const summary = await store.insert([{ file: 'd.txt', rev: 'r1', parents: [], text: big }])
+  t.is(summary.duplicateTextCount, 1)
+  t.is(summary.storedByteLength, 0)
+  t.deepEqual(await store.get('d.txt', 'r1'), big)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+})
+
+test('old pack files a repack could not delete are removed on the next open, and nothing is lost', async t => {
+  const dir = await makeTempDir(t)
+  const commits = history(3, 6, 5)
+  const store = await openStore(t, dir, { create: true })
+  await insertCommits(store, commits)
+  const oldPacks = await packNames(dir)
+  for (const name of oldPacks) await copyFile(join(dir, 'packs', name), join(dir, `${name}.kept`))
+  await store.pack()
+  await store.close()
+  // As if the process died after the index batch and before its unlinks.
+  for (const name of oldPacks) await copyFile(join(dir, `${name}.kept`), join(dir, 'packs', name))
+  const reopened = await openStore(t, dir)
+  t.deepEqual((await packNames(dir)).filter(name => oldPacks.includes(name)), [])
+  await expectTexts(t, reopened, commits)
+  t.deepEqual((await reopened.verify({ full: true })).problems, [])
+})
+
+test('pack of an empty store changes nothing; pack on a read-only store is refused with VSTORE_USAGE', async t => {
+  const dir = await makeTempDir(t)
+  const store = await openStore(t, dir, { create: true })
+  const summary = await store.pack()
+  t.like(summary, { textCount: 0, groupCount: 0, packByteLength: 0 })
+  await store.insert(history(1, 2, 6).flat())
+  await store.close()
+  const reader = await openStore(t, dir, { readOnly: true })
+  const error = await t.throwsAsync(() => reader.pack())
+  t.is((error as { code?: string }).code, 'VSTORE_USAGE')
+})
+
+test('pack with another codec recodes every group with it', async t => {
+  const dir = await makeTempDir(t)
+  const commits = history(3, 6, 7)
+  const store = await openStore(t, dir, { create: true })
+  await insertCommits(store, commits)
+  await store.close()
+  const zlib = await openStore(t, dir, { codec: 'zlib' })
+  await zlib.pack()
+  const codecs = new Set<number>()
+  for await (const group of zlib.groups()) codecs.add(group.header.codecId)
+  t.deepEqual([...codecs], [CODEC_ZLIB])
+  await expectTexts(t, zlib, commits)
+})
+
+// ---- the append path ----
+
+/** Pack bytes a commit adds, with the store's defaults or `options`. */
+async function appendedPerCommit(t: ExecutionContext, commits: readonly TextRecord[][], options: StoreOptions = {}): Promise<{ first: number; rest: number }> {
+  const store = await openStore(t, await makeTempDir(t), { create: true, ...options })
+  const first = (await store.insert(commits[0] as TextRecord[])).storedByteLength
+  const rest = await insertCommits(store, commits.slice(1))
+  await expectTexts(t, store, commits)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  return { first, rest }
+}
+
+test('a commit whose files continue from stored versions is stored as deltas on them: far smaller than without bases', async t => {
+  const commits = history(4, 9, 8)
+  const based = await appendedPerCommit(t, commits)
+  const unbased = await appendedPerCommit(t, commits, { maxBaseDepth: 0 })
+  t.is(based.first, unbased.first)
+  // Eight commits of one-line edits: without a base each is a compressed fulltext of its files.
+  t.true(based.rest * 4 < unbased.rest, `later commits: ${based.rest} bytes on bases, ${unbased.rest} without`)
+})
+
+test('stored bases form chains no deeper than maxBaseDepth and within the read budget; a chain at the limit starts afresh', async t => {
+  const dir = await makeTempDir(t)
+  const commits = history(1, 20, 9)
+  const store = await openStore(t, dir, { create: true, maxBaseDepth: 3 })
+  await insertCommits(store, commits)
+  const depths = (await dumpIndex(store)).sort((a, b) => Number(a.rev.slice(1)) - Number(b.rev.slice(1))).map(row => row.baseDepth)
+  t.true(depths.every(depth => depth <= 3), depths.join(','))
+  t.true(depths.includes(3), depths.join(','))
+  // Commit by commit, each depth is one more than its parent's until the limit, then 0 again.
+  for (let i = 1; i < depths.length; i++) t.is(depths[i], (depths[i - 1] as number) === 3 ? 0 : (depths[i - 1] as number) + 1, depths.join(','))
+  for (const row of await dumpIndex(store)) t.true(row.readByteLength + row.baseReadByteLength <= 256 * 1024)
+  await expectTexts(t, store, commits)
+})
