@@ -2,10 +2,10 @@
  * A corpus replayed one revision at a time (a commit, or a release, per insert), the way a VCS plugin
  * or a release-by-release import fills a store, with `Store.pack` run by a simple rule:
  *
- *   node dist/scripts/replay.js CORPUS_DIR WORK_DIR [--pack-factor F] [--codec C] [--max-base-depth D]
+ *   node dist/scripts/replay.js CORPUS_DIR WORK_DIR [--pack-factor F] [--final-pack] [--codec C] [--max-base-depth D]
  *
  * After each insert, when the pack bytes appended since the last pack reach F × the packs' size right
- * after it (and at least 1 MiB), the store is packed. F = 0 never packs. Prints one JSON object: the
+ * after it (and at least 1 MiB), the store is packed. F = 0 never packs; --final-pack packs once more at the end. Prints one JSON object: the
  * final store, the bytes written to packs over the replay (appends and repacks), and their ratio to the
  * bytes stored at the end (write amplification), with one line per pack on stderr.
  */
@@ -18,7 +18,7 @@ import { percentile, seededRandom } from './stats.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'pack-factor': { type: 'string' }, codec: { type: 'string' }, 'max-base-depth': { type: 'string' } },
+  options: { 'pack-factor': { type: 'string' }, codec: { type: 'string' }, 'max-base-depth': { type: 'string' }, 'final-pack': { type: 'boolean' } },
 })
 const [corpus, work] = positionals
 if (corpus === undefined || work === undefined) throw new Error('usage: replay CORPUS_DIR WORK_DIR [--pack-factor F] [--codec C]')
@@ -66,6 +66,13 @@ for (const batch of batches) {
       process.stderr.write(`pack ${packCount} after ${batch[0]?.rev}: ${packed.oldPackByteLength} → ${packed.packByteLength} bytes (${packed.oldGroupCount} → ${packed.groupCount} groups)\n`)
     }
   }
+}
+if (values['final-pack'] === true) {
+  const packStarted = performance.now()
+  const packed = await store.pack()
+  packSeconds += (performance.now() - packStarted) / 1000
+  packCount++
+  repackedByteLength += packed.packByteLength
 }
 const seconds = (performance.now() - started) / 1000
 const stats = await store.stats()

@@ -123,6 +123,9 @@ interface Repack {
 /** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
 const LARGE_TEXT_MIN_COPY_BYTE_LENGTH = 32
 
+/** Index copies a read-only open makes before it reports a pack gone (Store.openSnapshot). */
+const SNAPSHOT_ATTEMPTS = 3
+
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
 const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
 
@@ -383,8 +386,23 @@ export class Store {
     return { textCount: all.length, groupCount: 0, full: false, problems }
   }
 
-  /** See StoreOptions.readOnly. */
+  /**
+   * See StoreOptions.readOnly. A pack the copy names may be gone by the time it is opened, when the writer
+   * committed a repack (Store.pack) in between: then the index is copied again (a repack's packs outlive
+   * the next copy).
+   */
   private static async openSnapshot(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Store.openSnapshotOnce(dir, settings)
+      } catch (error) {
+        const packGone = error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND' && error.where.startsWith('packs/')
+        if (!packGone || attempt >= SNAPSHOT_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  private static async openSnapshotOnce(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
     if (!(await exists(indexPath(dir)))) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
     const copy = await copyIndexSnapshot(indexPath(dir), `${dir}/index`)
     let db: KeyValueStore

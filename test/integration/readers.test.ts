@@ -7,7 +7,7 @@
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { batchExtractProblems, buildSyntheticHistory, describeRun, GIT_ENVIRONMENT, IMPORT_CHILD, ROOT, vstoreSync, type IndexRow } from '../helpers/crash.js'
@@ -62,4 +62,41 @@ test('readers run beside an import and each sees a whole commit', async t => {
   t.true(seen.partial >= 1, 'some round saw the store part-way through the import')
   const final = run(['dump-index', '--json'])
   t.is((JSON.parse(final.stdout.toString('utf8')) as IndexRow[]).length, history.texts.size)
+})
+
+test('readers run beside repeated packs and each reads every key it asks, byte-identical', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'vstore-readers-pack-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 20, copyCount: 0, versionCount: 20, minTextByteLength: 10_000, maxTextByteLength: 20_000, seed: 8 })
+  const store = join(dir, 'store')
+  const child = spawn(process.execPath, [IMPORT_CHILD, store, history.repo, JSON.stringify({ packCount: 12 })], {
+    cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let childStderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { childStderr += chunk.toString('utf8') })
+  child.stdout.resume()
+  let running = true
+  const exited = new Promise<number | null>(resolve => child.on('close', code => { running = false; resolve(code) }))
+  t.teardown(() => { if (running) child.kill('SIGKILL') })
+
+  const run = (args: readonly string[], input?: string) => vstoreSync(['--store', store, ...args], { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS, ...(input === undefined ? {} : { input }) })
+  const keys = [...history.texts.keys()].filter((_, i) => i % 4 === 0)
+  const packSets = new Set<string>()
+  let rounds = 0
+  while (running) {
+    await new Promise(resolve => setTimeout(resolve, 10))
+    if (!existsSync(join(store, 'index'))) continue
+    const dump = run(['dump-index', '--json'])
+    if (dump.status === 3) continue // the store is being created
+    t.is(dump.status, 0, `dump-index: ${describeRun(dump)}`)
+    if ((JSON.parse(dump.stdout.toString('utf8')) as IndexRow[]).length < history.texts.size) continue // still importing
+    const extract = run(['extract', '--batch'], keys.map(key => `${key}\n`).join(''))
+    t.is(extract.status, 0, `extract --batch: ${describeRun({ ...extract, stdout: Buffer.alloc(0) })}`)
+    t.deepEqual(batchExtractProblems(extract.stdout, keys, history.texts), [])
+    rounds++
+    packSets.add(readdirSync(join(store, 'packs')).sort().join(','))
+  }
+  t.is(await exited, 0, childStderr)
+  t.log(`reader rounds during the packs: ${rounds}, pack sets seen: ${packSets.size}`)
+  t.true(packSets.size >= 3, 'readers ran while packs replaced the pack files')
 })
