@@ -755,6 +755,7 @@ test.serial('a store another process holds: writers exit 5 with VSTORE_LOCKED, r
   const holder = await holdStore(t, store)
   failsWith(t, inStore(store, 'import-git', repo.dir), 5, 'VSTORE_LOCKED')
   failsWith(t, inStore(store, 'init'), 5, 'VSTORE_LOCKED')
+  failsWith(t, inStore(store, 'pack'), 5, 'VSTORE_LOCKED')
   // Readers do not wait: they read a copy of the index, and change nothing on disk.
   const packsBefore = readdirSync(join(store, 'packs')).map(name => `${name}:${statSync(join(store, 'packs', name)).size}`)
   t.is(parseJson<StatsJson>(t, inStore(store, 'stats', '--json')).textCount, keys.length)
@@ -822,6 +823,35 @@ test.serial('an invalid --codec exits 2 with one usage line, not 1 with a stack'
   const store = join(newDirectory('bad-codec'), 'store')
   failsWith(t, inStore(store, 'init', '--codec', 'bogus'), 2, 'VSTORE_USAGE')
   failsWith(t, inStore(store, 'init', '--codec', 'zlib:99'), 2, 'VSTORE_USAGE')
+})
+
+test.serial('--profile archive imports with brotli 11, no larger than the default; an unknown profile, or one with --codec, exits 2', t => {
+  const sizes: number[] = []
+  for (const profile of ['default', 'archive']) {
+    const store = join(newDirectory(`profile-${profile}`), 'store')
+    succeeds(t, inStore(store, 'import-git', fixture().repo.dir, '--quiet', '--profile', profile))
+    sizes.push(JSON.parse(succeeds(t, inStore(store, 'stats', '--json'))).packByteLength as number)
+  }
+  t.true((sizes[1] as number) <= (sizes[0] as number), `default ${sizes[0]}, archive ${sizes[1]}`)
+  const store = join(newDirectory('profile-bad'), 'store')
+  failsWith(t, inStore(store, 'init', '--profile', 'fastest'), 2, 'VSTORE_USAGE')
+  failsWith(t, inStore(store, 'init', '--profile', 'archive', '--codec', 'zlib'), 2, 'VSTORE_USAGE')
+  failsWith(t, inStore(store, 'extract', 'a@b', '--profile', 'archive'), 2, 'VSTORE_USAGE')
+})
+
+test.serial('vstore pack rewrites the store: one summary line, or JSON; every key still extracts; no store exits 3', t => {
+  const store = copyOfStore('pack')
+  const line = succeeds(t, inStore(store, 'pack'))
+  t.regex(line, /^packed \d+ texts \(.*\): \d+ → \d+ groups, packs .* → .*, store now .*, [\d.]+ s\n$/)
+  // --json: the summary on stdout, JSON progress lines on stderr (as for imports).
+  const run = inStore(store, 'pack', '--json', '--profile', 'archive')
+  t.is(run.status, 0, describeRun(run))
+  for (const progressLine of run.stderr.trim().split('\n')) t.is(JSON.parse(progressLine).event, 'progress')
+  const summary = JSON.parse(run.stdout.toString('utf8')) as Record<string, number>
+  t.is(summary['textCount'], fixture().keys.length)
+  t.true((summary['packByteLength'] as number) <= (summary['oldPackByteLength'] as number))
+  for (const key of fixture().keys) t.deepEqual(inStore(store, 'extract', `${key.file}@${key.rev}`).stdout, blobOf(key))
+  failsWith(t, inStore(join(newDirectory('pack-none'), 'store'), 'pack'), 3, 'VSTORE_NOT_FOUND')
 })
 
 // An empty --ref is a usage error, caught before git runs.
