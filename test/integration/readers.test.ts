@@ -14,7 +14,7 @@ import { batchExtractProblems, buildSyntheticHistory, describeRun, GIT_ENVIRONME
 
 const PROCESS_TIMEOUT_MILLISECONDS = 60_000
 
-test('readers run beside an import and each sees a whole commit', async t => {
+test.serial('readers run beside an import and each sees a whole commit', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'vstore-readers-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 40, copyCount: 2, versionCount: 60, minTextByteLength: 10_000, maxTextByteLength: 34_000, seed: 7 })
@@ -64,12 +64,12 @@ test('readers run beside an import and each sees a whole commit', async t => {
   t.is((JSON.parse(final.stdout.toString('utf8')) as IndexRow[]).length, history.texts.size)
 })
 
-test('readers run beside repeated packs and each reads every key it asks, byte-identical', async t => {
+test.serial('readers run beside repeated packs and each reads every key it asks, byte-identical', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'vstore-readers-pack-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 20, copyCount: 0, versionCount: 20, minTextByteLength: 10_000, maxTextByteLength: 20_000, seed: 8 })
   const store = join(dir, 'store')
-  const child = spawn(process.execPath, [IMPORT_CHILD, store, history.repo, JSON.stringify({ packCount: 12 })], {
+  const child = spawn(process.execPath, [IMPORT_CHILD, store, history.repo, JSON.stringify({ packCount: 8 })], {
     cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let childStderr = ''
