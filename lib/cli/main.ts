@@ -170,16 +170,20 @@ async function runImport(command: Command, output: Output, records: (store: Stor
   } finally {
     progress?.stop()
   }
-  const seconds = (performance.now() - started) / 1000
-  if (command.json) {
-    await output.write(json({ ...summary, seconds }))
-  } else if (!command.quiet) {
+  await writeSummary(command, output, summary, started, seconds => {
     const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
-    await output.write(`imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
+    return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
       + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}, store now ${formatBytes(summary.storeByteLength)} `
-      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`)
-  }
+      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`
+  })
   return 0
+}
+
+/** A writing command's result on stdout: JSON with its seconds (--json), the line `render` makes, or nothing (--quiet). */
+async function writeSummary(command: Command, output: Output, summary: object, started: number, render: (seconds: number) => string): Promise<void> {
+  const seconds = (performance.now() - started) / 1000
+  if (command.json) await output.write(json({ ...summary, seconds }))
+  else if (!command.quiet) await output.write(render(seconds))
 }
 
 /** Runs one command; returns the exit status. */
@@ -248,13 +252,10 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       } finally {
         progress?.stop()
       }
-      const seconds = (performance.now() - started) / 1000
-      if (command.json) {
-        await output.write(json({ ...summary, seconds }))
-      } else if (!command.quiet) {
-        await output.write(`packed ${summary.textCount} texts (${formatBytes(summary.rawByteLength)}): ${summary.oldGroupCount} → ${summary.groupCount} groups, `
-          + `packs ${formatBytes(summary.oldPackByteLength)} → ${formatBytes(summary.packByteLength)}, store now ${formatBytes(summary.storeByteLength)}, ${seconds.toFixed(1)} s\n`)
-      }
+      const packed = summary
+      await writeSummary(command, output, packed, started, seconds => `packed ${packed.textCount} texts (${formatBytes(packed.rawByteLength)}): `
+        + `${packed.oldGroupCount} → ${packed.groupCount} groups, packs ${formatBytes(packed.oldPackByteLength)} → ${formatBytes(packed.packByteLength)}, `
+        + `store now ${formatBytes(packed.storeByteLength)}, ${seconds.toFixed(1)} s\n`)
       return 0
     }
     case 'extract': {

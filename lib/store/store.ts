@@ -747,8 +747,17 @@ export class Store {
    * In both cases nothing of the batch is stored.
    */
   async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions = {}): Promise<InsertSummary> {
+    return this.writing(() => this.insertAlone(records, options))
+  }
+
+  /**
+   * Runs one write (an insert or a pack) as this store's only writer.
+   * @throws VSTORE_USAGE on a read-only store; VSTORE_LOCKED while another write runs; VSTORE_IO after a
+   * failed index write.
+   */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
     this.checkOpen()
-    // Two inserts would append at the same pack offsets; one process has one writer at a time.
+    // Two writes would append at the same pack offsets; one process has one writer at a time.
     if (this.snapshotPath !== undefined) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
     if (this.inserting) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
     if (this.indexWriteFailure !== undefined) {
@@ -756,7 +765,7 @@ export class Store {
     }
     this.inserting = true
     try {
-      return await this.insertAlone(records, options)
+      return await write()
     } finally {
       this.inserting = false
     }
@@ -1048,18 +1057,7 @@ export class Store {
    * @throws VSTORE_CORRUPT, naming the key, when a text cannot be rebuilt; nothing is changed then.
    */
   async pack(options: PackOptions = {}): Promise<PackSummary> {
-    this.checkOpen()
-    if (this.snapshotPath !== undefined) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
-    if (this.inserting) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
-    if (this.indexWriteFailure !== undefined) {
-      throw new VstoreError('VSTORE_IO', 'an earlier index write failed; reopen the store to write again', this.dir, { cause: this.indexWriteFailure })
-    }
-    this.inserting = true
-    try {
-      return await this.packAlone(options)
-    } finally {
-      this.inserting = false
-    }
+    return this.writing(() => this.packAlone(options))
   }
 
   private async packAlone(options: PackOptions): Promise<PackSummary> {

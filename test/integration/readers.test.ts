@@ -5,7 +5,7 @@
  * commit: every listed key extracts byte-identical to the history, with its parents listed, and verify is
  * clean. The loop must catch the store part-way (some keys listed, not all), or the test proves nothing.
  */
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -14,24 +14,32 @@ import { batchExtractProblems, buildSyntheticHistory, describeRun, GIT_ENVIRONME
 
 const PROCESS_TIMEOUT_MILLISECONDS = 60_000
 
+/** The writer: test/helpers/import-child.ts importing `repo` into `store` with `options`, killed if the test ends first. */
+function startWriter(t: ExecutionContext, store: string, repo: string, options: object): { exited: Promise<number | null>; running: () => boolean; stderr: () => string } {
+  const child = spawn(process.execPath, [IMPORT_CHILD, store, repo, JSON.stringify(options)], { cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+  child.stdout.resume()
+  let running = true
+  const exited = new Promise<number | null>(resolve => child.on('close', code => { running = false; resolve(code) }))
+  t.teardown(() => { if (running) child.kill('SIGKILL') })
+  return { exited, running: () => running, stderr: () => stderr }
+}
+
+/** Runs `vstore --store STORE ...args` to its end (a reader: the writer holds the store). */
+function readerOf(store: string): (args: readonly string[], input?: string) => ReturnType<typeof vstoreSync> {
+  return (args, input) => vstoreSync(['--store', store, ...args], { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS, ...(input === undefined ? {} : { input }) })
+}
+
 test.serial('readers run beside an import and each sees a whole commit', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'vstore-readers-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 40, copyCount: 2, versionCount: 60, minTextByteLength: 10_000, maxTextByteLength: 34_000, seed: 7 })
   const store = join(dir, 'store')
-  const child = spawn(process.execPath, [IMPORT_CHILD, store, history.repo, JSON.stringify({ checkpointByteLength: 2 * 1024 * 1024 })], {
-    cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let childStderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { childStderr += chunk.toString('utf8') })
-  child.stdout.resume()
-  let running = true
-  const exited = new Promise<number | null>(resolve => child.on('close', code => { running = false; resolve(code) }))
-  t.teardown(() => { if (running) child.kill('SIGKILL') })
-
-  const run = (args: readonly string[], input?: string) => vstoreSync(['--store', store, ...args], { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS, ...(input === undefined ? {} : { input }) })
+  const writer = startWriter(t, store, history.repo, { checkpointByteLength: 2 * 1024 * 1024 })
+  const run = readerOf(store)
   const seen = { rounds: 0, partial: 0, keysRead: 0 }
-  while (running) {
+  while (writer.running()) {
     // Let the child's close event through between rounds (the runs below block this process).
     await new Promise(resolve => setTimeout(resolve, 20))
     if (!existsSync(join(store, 'index'))) continue
@@ -57,7 +65,7 @@ test.serial('readers run beside an import and each sees a whole commit', async t
     seen.keysRead += keys.length
     if (listed.size > 0 && listed.size < history.texts.size) seen.partial++
   }
-  t.is(await exited, 0, childStderr)
+  t.is(await writer.exited, 0, writer.stderr())
   t.log(`reader rounds during the import: ${JSON.stringify(seen)} of ${history.texts.size} keys`)
   t.true(seen.partial >= 1, 'some round saw the store part-way through the import')
   const final = run(['dump-index', '--json'])
@@ -69,21 +77,12 @@ test.serial('readers run beside repeated packs and each reads every key it asks,
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 20, copyCount: 0, versionCount: 20, minTextByteLength: 10_000, maxTextByteLength: 20_000, seed: 8 })
   const store = join(dir, 'store')
-  const child = spawn(process.execPath, [IMPORT_CHILD, store, history.repo, JSON.stringify({ packCount: 8 })], {
-    cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let childStderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { childStderr += chunk.toString('utf8') })
-  child.stdout.resume()
-  let running = true
-  const exited = new Promise<number | null>(resolve => child.on('close', code => { running = false; resolve(code) }))
-  t.teardown(() => { if (running) child.kill('SIGKILL') })
-
-  const run = (args: readonly string[], input?: string) => vstoreSync(['--store', store, ...args], { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS, ...(input === undefined ? {} : { input }) })
+  const writer = startWriter(t, store, history.repo, { packCount: 8 })
+  const run = readerOf(store)
   const keys = [...history.texts.keys()].filter((_, i) => i % 4 === 0)
   const packSets = new Set<string>()
   let rounds = 0
-  while (running) {
+  while (writer.running()) {
     await new Promise(resolve => setTimeout(resolve, 10))
     if (!existsSync(join(store, 'index'))) continue
     const dump = run(['dump-index', '--json'])
@@ -96,7 +95,7 @@ test.serial('readers run beside repeated packs and each reads every key it asks,
     rounds++
     packSets.add(readdirSync(join(store, 'packs')).sort().join(','))
   }
-  t.is(await exited, 0, childStderr)
+  t.is(await writer.exited, 0, writer.stderr())
   t.log(`reader rounds during the packs: ${rounds}, pack sets seen: ${packSets.size}`)
   t.true(packSets.size >= 3, 'readers ran while packs replaced the pack files')
 })
