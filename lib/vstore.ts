@@ -18,4 +18,16 @@ export type {
   TextRecord, TextKey, TextLocation, TextEntry, InsertSummary, StoreStats, ByteDistribution, VerifyProblem, VerifyReport,
 } from './store/types.js'
 export { VstoreError, VSTORE_CODES, isVstoreError, type VstoreCode } from './errors.js'
-export { importGit, type GitImportOptions } from './import/git.js'
+export type { GitImportOptions } from './import/git.js'
+
+import type { GitImportOptions } from './import/git.js'
+import type { TextRecord } from './store/types.js'
+
+/**
+ * Every version of every file of a git history, as records for `Store.insert` (lib/import/git.ts). The
+ * importer loads on first use, so that programs that only read (`vstore extract`) start without it.
+ */
+export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
+  const { importGit: run } = await import('./import/git.js')
+  yield* run(repoPath, options)
+}

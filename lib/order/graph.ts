@@ -1,5 +1,13 @@
-import { Graph } from '@dagrejs/graphlib'
+import { createRequire } from 'node:module'
+import type { Graph as GraphType } from '@dagrejs/graphlib'
 import { VstoreError } from '../errors.js'
+
+// graphlib loads when an order is first needed (writes, revisions), not for every command: `vstore
+// extract` starts faster without it.
+const require = createRequire(import.meta.url)
+function graphClass(): typeof GraphType {
+  return (require('@dagrejs/graphlib') as { Graph: typeof GraphType }).Graph
+}
 
 export interface Versioned {
   readonly file: string
@@ -114,6 +122,7 @@ function reverseTopological(items: readonly Versioned[], indices: readonly numbe
   const fromRank = (value: number) => (rank === undefined ? value : (indexOfRank.get(value) as number))
   // Node names are prefixed: graphlib keeps nodes in an object, where number-like keys would reorder.
   const name = (index: number) => `n${index}`
+  const Graph = graphClass()
   const graph = new Graph({ directed: true })
   // Keyed by file and revision: the large texts of several files are ordered together.
   const keyOf = (file: string, rev: string) => `${file}\u0000${rev}`
