@@ -11,7 +11,7 @@
  */
 export {
   Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
-  type PackOptions, type PackSummary,
+  type PackOptions, type PackSummary, type AncestryGraph,
 } from './store/store.js'
 export { MAX_ID_BYTE_LENGTH } from './store/types.js'
 export type {
@@ -19,6 +19,7 @@ export type {
 } from './store/types.js'
 export { VstoreError, VSTORE_CODES, isVstoreError, type VstoreCode } from './errors.js'
 export type { GitImportOptions } from './import/git.js'
+export { diffLines, diffStat, isBinary, unifiedDiff, type DiffStat, type LineChange, type UnifiedDiffOptions } from './delta/line-diff.js'
 
 import type { GitImportOptions } from './import/git.js'
 import type { TextRecord } from './store/types.js'

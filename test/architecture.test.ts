@@ -19,7 +19,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   store: ['group', 'delta', 'entropy', 'bytes', 'pack', 'index', 'order', 'errors'],
   import: ['bytes', 'errors', 'store'],
   cli: ['vstore', 'import', 'errors'],
-  vstore: ['store', 'errors', 'import'],
+  vstore: ['store', 'errors', 'import', 'delta'],
 }
 
 const ADAPTER_OF: Record<string, string> = {

@@ -18,6 +18,8 @@ Commands:
   extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+;
                                         the last @ splits, unless an exact key splits at an earlier one)
   extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
+  diff FILE@A FILE@B [--stat]           unified diff between two versions (of one file or two), as patch applies it;
+                                        --stat: lines inserted and deleted
   log FILE                              revisions of FILE, newest first, with their parents
   stats [--json]                        sizes, counts and read costs
   verify [--full] [--json]              check every group's and index value's checksum (and which groups
@@ -46,6 +48,7 @@ export interface Command {
   readonly codec: string | undefined
   readonly batch: boolean
   readonly full: boolean
+  readonly stat: boolean
   readonly json: boolean
   readonly quiet: boolean
   readonly help: boolean
@@ -59,6 +62,7 @@ const COMMANDS: Record<string, { readonly positionals: readonly [min: number, ma
   'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   pack: { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   extract: { positionals: [0, 1], options: ['batch'] },
+  diff: { positionals: [2, 2], options: ['stat'] },
   log: { positionals: [1, 1], options: ['json'] },
   stats: { positionals: [0, 0], options: ['json'] },
   verify: { positionals: [0, 0], options: ['json', 'full'] },
@@ -97,6 +101,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         profile: { type: 'string' },
         batch: { type: 'boolean' },
         full: { type: 'boolean' },
+        stat: { type: 'boolean' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
@@ -121,6 +126,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     codec: values.codec ?? (values.profile === undefined ? undefined : PROFILES[values.profile]),
     batch: values.batch === true,
     full: values.full === true,
+    stat: values.stat === true,
     json: values.json === true,
     quiet: values.quiet === true,
     help,
@@ -133,7 +139,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
     throw usage(`${command.name} takes ${wanted} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
   }
-  for (const option of ['ref', 'rev', 'cache', 'all', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'json', 'quiet'] as const) {
+  for (const option of ['ref', 'rev', 'cache', 'all', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'stat', 'json', 'quiet'] as const) {
     if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
   }
   if (values.profile !== undefined && !Object.hasOwn(PROFILES, values.profile)) throw usage(`--profile ${JSON.stringify(values.profile)} is not one of ${Object.keys(PROFILES).join(', ')}`)

@@ -3,12 +3,12 @@ import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { MAX_ID_BYTE_LENGTH, Store, VstoreError, importGit, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
+import { MAX_ID_BYTE_LENGTH, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
-import { formatBytes, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
+import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
 
 /** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
 export interface Output {
@@ -283,6 +283,19 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           await output.write(text)
           await output.write('\n')
         }
+        return 0
+      })
+    }
+    case 'diff': {
+      return withStore(command, false, async store => {
+        const [a, b] = [await resolveKey(store, command.positionals[0] as string), await resolveKey(store, command.positionals[1] as string)]
+        const [textA, textB] = [await store.get(a.file, a.rev), await store.get(b.file, b.rev)]
+        if (command.stat) {
+          await output.write(renderDiffStat(a.file === b.file ? a.file : `${a.file} => ${b.file}`, diffStat(textA, textB)))
+          return 0
+        }
+        const diff = unifiedDiff(textA, textB, { oldLabel: `a/${a.file}`, newLabel: `b/${b.file}`, oldNote: a.rev, newNote: b.rev })
+        if (diff !== undefined) await output.write(diff)
         return 0
       })
     }

@@ -1,4 +1,4 @@
-import type { GroupDump, StoreStats, VerifyReport } from '../vstore.js'
+import type { DiffStat, GroupDump, StoreStats, VerifyReport } from '../vstore.js'
 
 export function formatBytes(byteLength: number): string {
   if (byteLength < 1024) return `${byteLength} B`
@@ -47,4 +47,22 @@ export function renderGroupDump(dump: GroupDump): string {
     }
   }
   return `${lines.join('\n')}\n`
+}
+
+/** The widest bar of `+` and `-` `renderDiffStat` draws (git scales to the terminal; this is fixed). */
+const DIFF_STAT_BAR_WIDTH = 50
+
+/** `git diff --stat` for one file: ` NAME | N ++--` (or `| Bin`), then the summary line. */
+export function renderDiffStat(name: string, stat: DiffStat): string {
+  if (stat.binary) return ` ${name} | Bin\n 1 file changed\n`
+  const total = stat.insertions + stat.deletions
+  if (total === 0) return ''
+  const scale = Math.min(1, DIFF_STAT_BAR_WIDTH / total)
+  const plus = Math.max(stat.insertions > 0 ? 1 : 0, Math.round(stat.insertions * scale))
+  const minus = Math.max(stat.deletions > 0 ? 1 : 0, Math.round(stat.deletions * scale))
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+  const parts = [' 1 file changed']
+  if (stat.insertions > 0) parts.push(`${count(stat.insertions, 'insertion')}(+)`)
+  if (stat.deletions > 0) parts.push(`${count(stat.deletions, 'deletion')}(-)`)
+  return ` ${name} | ${total} ${'+'.repeat(plus)}${'-'.repeat(minus)}\n${parts.join(', ')}\n`
 }

@@ -209,3 +209,45 @@ class MaxHeap {
     return top
   }
 }
+
+/** One file's ancestry as a graphlib graph: a node per revision, an edge from each parent to its child. */
+export type AncestryGraph = GraphType
+
+export function ancestryGraph(versions: readonly Pick<Versioned, 'rev' | 'parents'>[]): AncestryGraph {
+  const Graph = graphClass()
+  const graph = new Graph({ directed: true })
+  for (const { rev } of versions) graph.setNode(rev)
+  for (const { rev, parents } of versions) for (const parent of parents) graph.setEdge(parent, rev)
+  return graph
+}
+
+/** `rev` and every revision it descends from, by its parents (`parentsOf` undefined: not a known revision). */
+export function ancestorsOf(rev: string, parentsOf: (rev: string) => readonly string[] | undefined): Set<string> {
+  const seen = new Set<string>([rev])
+  const stack = [rev]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    for (const parent of parentsOf(next) ?? []) {
+      if (seen.has(parent)) continue
+      seen.add(parent)
+      stack.push(parent)
+    }
+  }
+  return seen
+}
+
+/**
+ * The best common ancestors of `a` and `b` (what `git merge-base --all` gives on a commit graph): the
+ * revisions both descend from (each counts as its own ancestor) that no other such revision descends
+ * from. Several after criss-cross merges; none for unrelated histories. Sorted.
+ */
+export function commonAncestorsOf(a: string, b: string, parentsOf: (rev: string) => readonly string[] | undefined): string[] {
+  const ofB = ancestorsOf(b, parentsOf)
+  const common = [...ancestorsOf(a, parentsOf)].filter(rev => ofB.has(rev))
+  // A common ancestor that is a proper ancestor of another common ancestor is not among the best.
+  const dominated = new Set<string>()
+  for (const rev of common) {
+    if (dominated.has(rev)) continue
+    for (const ancestor of ancestorsOf(rev, parentsOf)) if (ancestor !== rev) dominated.add(ancestor)
+  }
+  return common.filter(rev => !dominated.has(rev)).sort()
+}

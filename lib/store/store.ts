@@ -15,7 +15,9 @@ import {
   decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeRevisionPrefixes, encodeLocationValue, encodeMetaKey, encodePackKey,
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
-import { writeOrder } from '../order/graph.js'
+import { ancestryGraph, commonAncestorsOf, writeOrder, type AncestryGraph } from '../order/graph.js'
+
+export type { AncestryGraph }
 import { checkLevelDbFiles, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
@@ -666,6 +668,34 @@ export class Store {
       for (const parent of entry.parents) named.add(parent)
     }
     return writeOrder(items).map(i => (items[i] as { rev: string }).rev).filter(rev => !named.has(rev))
+  }
+
+  /** The length of a stored text, from the index alone (nothing is read from the packs). @throws VSTORE_NOT_FOUND. */
+  async size(file: string, rev: string): Promise<number> {
+    return (await this.getEntry(file, rev)).textByteLength
+  }
+
+  /** `file`'s revisions and parents, from the index alone. */
+  private async fileParents(file: string): Promise<Map<string, readonly string[]>> {
+    const parents = new Map<string, readonly string[]>()
+    for await (const { rev, entry } of this.fileEntries(file)) parents.set(rev, entry.parents)
+    return parents
+  }
+
+  /** `file`'s ancestry as a graphlib graph: a node per revision, an edge from each parent to its child (empty for an unknown file). */
+  async ancestry(file: string): Promise<AncestryGraph> {
+    return ancestryGraph([...(await this.fileParents(file))].map(([rev, parents]) => ({ rev, parents })))
+  }
+
+  /**
+   * The best common ancestors of two revisions of `file` in its own graph (like `git merge-base --all`):
+   * several after criss-cross merges, none for unrelated lines. A revision counts as its own ancestor.
+   * @throws VSTORE_NOT_FOUND when either revision is not stored.
+   */
+  async commonAncestors(file: string, a: string, b: string): Promise<string[]> {
+    const parents = await this.fileParents(file)
+    for (const rev of [a, b]) if (!parents.has(rev)) throw new VstoreError('VSTORE_NOT_FOUND', 'no such text', describeKey({ file, rev }))
+    return commonAncestorsOf(a, b, rev => parents.get(rev))
   }
 
   /**

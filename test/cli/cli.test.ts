@@ -854,6 +854,50 @@ test.serial('vstore pack rewrites the store: one summary line, or JSON; every ke
   failsWith(t, inStore(join(newDirectory('pack-none'), 'store'), 'pack'), 3, 'VSTORE_NOT_FOUND')
 })
 
+test.serial('vstore diff between two versions applies with patch -p1 to a checkout of the first and gives the second', t => {
+  const { c, repo } = fixture()
+  const pairs: [string, string, string][] = [
+    ['README.md', c[1] as string, c[8] as string],
+    ['README.md', c[8] as string, c[1] as string],
+    ['util.ts', c[3] as string, c[7] as string],
+    [WEIRD, c[1] as string, c[8] as string],
+    ['docs/café.txt', c[1] as string, c[1] as string],
+  ]
+  for (const [file, from, to] of pairs) {
+    const run = inStore(fixture().store, 'diff', `${file}@${from}`, `${file}@${to}`)
+    t.is(run.status, 0, describeRun(run))
+    if (from === to) {
+      t.is(run.stdout.length, 0, 'equal texts: no output')
+      continue
+    }
+    t.true(run.stdout.toString('utf8').startsWith(`--- a/${file}\t${from}\n+++ b/${file}\t${to}\n@@ `), run.stdout.toString('utf8'))
+    const checkout = newDirectory('diff-checkout')
+    git(repo.dir, 'worktree', 'add', '-q', '--detach', checkout, from)
+    const patch = runProcess('patch', ['-p1', '--quiet', '--force'], { cwd: checkout, input: run.stdout })
+    t.is(patch.status, 0, describeRun(patch))
+    t.deepEqual(readFileSync(join(checkout, file)), gitShow(repo, to, file), `${file} ${from} → ${to}`)
+    git(repo.dir, 'worktree', 'remove', '--force', checkout)
+  }
+  // Two files: the labels name each.
+  const across = inStore(fixture().store, 'diff', `README.md@${c[1]}`, `docs/README-copy.md@${c[1]}`)
+  t.is(across.status, 0, describeRun(across))
+  t.is(across.stdout.length, 0, 'the copy holds the same bytes')
+})
+
+test.serial('vstore diff --stat counts the lines git diff --numstat counts; a binary file says Bin; a missing key exits 3', t => {
+  const { c, repo } = fixture()
+  for (const [file, from, to] of [['README.md', c[2], c[6]], ['util.ts', c[1], c[7]]] as [string, string, string][]) {
+    const [added, deleted] = git(repo.dir, 'diff', '--numstat', from, to, '--', file).split('\t').map(Number) as [number, number]
+    const stat = succeeds(t, inStore(fixture().store, 'diff', '--stat', `${file}@${from}`, `${file}@${to}`))
+    t.is(stat.split('\n')[0]?.replace(/ [+-]+$/, ''), ` ${file} | ${added + deleted}`, stat)
+    t.true(stat.includes(`${added} insertion`) || added === 0, stat)
+    t.true(stat.includes(`${deleted} deletion`) || deleted === 0, stat)
+  }
+  t.is(succeeds(t, inStore(fixture().store, 'diff', '--stat', `${LOGO}@${c[1]}`, `${LOGO}@${c[4]}`)), ` ${LOGO} | Bin\n 1 file changed\n`)
+  failsWith(t, inStore(fixture().store, 'diff', `README.md@${c[1]}`, 'README.md@0000000000'), 3, 'VSTORE_NOT_FOUND')
+  failsWith(t, inStore(fixture().store, 'diff', `README.md@${c[1]}`), 2, 'VSTORE_USAGE')
+})
+
 // An empty --ref is a usage error, caught before git runs.
 test.serial('import-git --ref with an empty ref exits 2 with one usage line, not 1 with a stack', t => {
   const store = join(newDirectory('empty-ref'), 'store')

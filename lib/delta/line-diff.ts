@@ -1,0 +1,149 @@
+/**
+ * Line diffs for people (`vstore diff`), over diff-match-patch's line mode; this file is the package's one
+ * adapter. Texts are compared as bytes: each byte is one character of a "binary string" (latin1), so any
+ * bytes, UTF-8 or not, diff and come back unchanged, and a line is everything up to and including a `\n`.
+ */
+import { createRequire } from 'node:module'
+import type DiffMatchPatch from 'diff-match-patch'
+
+// CommonJS; loaded on first use, so that commands other than diff never load it.
+const require = createRequire(import.meta.url)
+
+/** How long diff-match-patch may search for a minimal diff before it settles for a coarser one (still exact). */
+const DIFF_TIMEOUT_SECONDS = 5
+
+export interface LineChange {
+  readonly kind: 'equal' | 'delete' | 'insert'
+  /** Whole lines as binary strings, each ending with `\n` except a text's last line when the text does not. */
+  readonly lines: readonly string[]
+}
+
+/** Git's rule: a text with a NUL byte in its first 8,000 bytes is binary. */
+export function isBinary(bytes: Uint8Array): boolean {
+  return bytes.subarray(0, 8000).includes(0)
+}
+
+function binaryString(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+function splitLines(text: string): string[] {
+  const lines: string[] = []
+  let start = 0
+  while (start < text.length) {
+    const end = text.indexOf('\n', start)
+    const next = end < 0 ? text.length : end + 1
+    lines.push(text.slice(start, next))
+    start = next
+  }
+  return lines
+}
+
+/** The lines that stay, go and come between `a` and `b`, in order. */
+export function diffLines(a: Uint8Array, b: Uint8Array): LineChange[] {
+  const DiffMatchPatchClass = require('diff-match-patch') as typeof DiffMatchPatch
+  const dmp = new DiffMatchPatchClass()
+  dmp.Diff_Timeout = DIFF_TIMEOUT_SECONDS
+  const { chars1, chars2, lineArray } = dmp.diff_linesToChars_(binaryString(a), binaryString(b))
+  const diffs = dmp.diff_main(chars1, chars2, false)
+  dmp.diff_charsToLines_(diffs, lineArray)
+  const changes: LineChange[] = []
+  for (const [operation, text] of diffs) {
+    const kind = operation === 0 ? 'equal' : operation < 0 ? 'delete' : 'insert'
+    // Past diff-match-patch's 65,535 distinct lines the rest of a text is one "line": split it again.
+    const lines = splitLines(text)
+    const last = changes.at(-1)
+    if (last !== undefined && last.kind === kind) changes[changes.length - 1] = { kind, lines: [...last.lines, ...lines] }
+    else if (lines.length > 0) changes.push({ kind, lines })
+  }
+  return changes
+}
+
+export interface UnifiedDiffOptions {
+  /** What the `---` and `+++` lines name, e.g. `a/src/main.c` and `b/src/main.c`. */
+  readonly oldLabel: string
+  readonly newLabel: string
+  /** Appended after a tab (where GNU diff puts a time; `patch` ignores it), e.g. the revisions. */
+  readonly oldNote?: string
+  readonly newNote?: string
+  /** Unchanged lines around each change (default 3). */
+  readonly context?: number
+}
+
+const NO_NEWLINE = '\\ No newline at end of file\n'
+
+/**
+ * A unified diff from `a` to `b` that `patch` applies to `a` to give `b` exactly (also for texts that do
+ * not end with a newline, and for any bytes), or undefined when they are equal. Binary texts (isBinary)
+ * give one `Binary files … differ` line.
+ */
+export function unifiedDiff(a: Uint8Array, b: Uint8Array, options: UnifiedDiffOptions): Uint8Array | undefined {
+  const header = `--- ${options.oldLabel}${options.oldNote === undefined ? '' : `\t${options.oldNote}`}\n`
+    + `+++ ${options.newLabel}${options.newNote === undefined ? '' : `\t${options.newNote}`}\n`
+  if (Buffer.compare(a, b) === 0) return undefined
+  if (isBinary(a) || isBinary(b)) return Buffer.from(`Binary files ${options.oldLabel} and ${options.newLabel} differ\n`, 'latin1')
+  const context = options.context ?? 3
+  const flat: { mark: ' ' | '-' | '+'; line: string }[] = []
+  for (const change of diffLines(a, b)) {
+    const mark = change.kind === 'equal' ? ' ' : change.kind === 'delete' ? '-' : '+'
+    for (const line of change.lines) flat.push({ mark, line })
+  }
+  // Lines of each side before each position of `flat`.
+  const oldBefore: number[] = [0]
+  const newBefore: number[] = [0]
+  for (const { mark } of flat) {
+    oldBefore.push((oldBefore.at(-1) as number) + (mark === '+' ? 0 : 1))
+    newBefore.push((newBefore.at(-1) as number) + (mark === '-' ? 0 : 1))
+  }
+  const parts: string[] = [header]
+  let position = 0
+  while (position < flat.length) {
+    while (position < flat.length && flat[position]?.mark === ' ') position++
+    if (position >= flat.length) break
+    // Hunks further apart than twice the context never overlap, so this starts after the last one.
+    const start = Math.max(0, position - context)
+    let end = position
+    for (;;) {
+      while (end < flat.length && flat[end]?.mark !== ' ') end++
+      let next = end
+      while (next < flat.length && flat[next]?.mark === ' ') next++
+      // Changes closer than twice the context share a hunk.
+      if (next < flat.length && next - end <= 2 * context) {
+        end = next
+        continue
+      }
+      end = Math.min(flat.length, end + context)
+      break
+    }
+    const oldCount = (oldBefore[end] as number) - (oldBefore[start] as number)
+    const newCount = (newBefore[end] as number) - (newBefore[start] as number)
+    // GNU style: a side with no lines names the line before the hunk; a count of 1 is left out.
+    const range = (before: number, count: number) => `${count === 0 ? before : before + 1}${count === 1 ? '' : `,${count}`}`
+    parts.push(`@@ -${range(oldBefore[start] as number, oldCount)} +${range(newBefore[start] as number, newCount)} @@\n`)
+    for (let i = start; i < end; i++) {
+      const { mark, line } = flat[i] as { mark: string; line: string }
+      parts.push(mark, line)
+      if (!line.endsWith('\n')) parts.push('\n', NO_NEWLINE)
+    }
+    position = end
+  }
+  return Buffer.from(parts.join(''), 'latin1')
+}
+
+export interface DiffStat {
+  readonly insertions: number
+  readonly deletions: number
+  readonly binary: boolean
+}
+
+/** Lines inserted and deleted from `a` to `b` (0 and 0 for binary texts, which are flagged instead). */
+export function diffStat(a: Uint8Array, b: Uint8Array): DiffStat {
+  if (isBinary(a) || isBinary(b)) return { insertions: 0, deletions: 0, binary: Buffer.compare(a, b) !== 0 }
+  let insertions = 0
+  let deletions = 0
+  for (const change of diffLines(a, b)) {
+    if (change.kind === 'insert') insertions += change.lines.length
+    else if (change.kind === 'delete') deletions += change.lines.length
+  }
+  return { insertions, deletions, binary: false }
+}

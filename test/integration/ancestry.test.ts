@@ -1,0 +1,78 @@
+/**
+ * What a VCS plugin asks of a file's history without reading texts: sizes, the ancestry graph, heads and
+ * common ancestors. The common ancestors are checked against `git merge-base --all` on a real repository
+ * with criss-cross merges in which every commit changes the one file (so its graph is the commit graph).
+ */
+import test from 'ava'
+import { Store, VstoreError, importGit } from '../../lib/vstore.js'
+import { branch, commit, git, makeGitRepo, merge, switchTo, writeFile } from '../helpers/git.js'
+import { openStore } from '../helpers/store.js'
+import { makeTempDir } from '../helpers/tmp.js'
+
+test('common ancestors agree with git merge-base --all for every pair of commits, across criss-cross merges', async t => {
+  const repo = await makeGitRepo(t)
+  const version = (lines: string[]) => `${lines.join('\n')}\n`
+  writeFile(repo, 'f.txt', version(['base', 'middle', 'end']))
+  const c0 = commit(repo, 'c0')
+  branch(repo, 'side')
+  writeFile(repo, 'f.txt', version(['base', 'middle', 'end', 'side 1']))
+  const a1 = commit(repo, 'a1')
+  switchTo(repo, 'main')
+  writeFile(repo, 'f.txt', version(['main 1', 'base', 'middle', 'end']))
+  const b1 = commit(repo, 'b1')
+  // Criss-cross: each branch merges the other's first commit.
+  const m1 = merge(repo, a1, 'm1')
+  switchTo(repo, 'side')
+  const m2 = merge(repo, b1, 'm2', { 'f.txt': version(['main 1', 'base', 'middle', 'end', 'side 1', 'side merge']) })
+  writeFile(repo, 'f.txt', version(['main 1', 'base', 'middle', 'end', 'side 1', 'side merge', 'side 2']))
+  const a2 = commit(repo, 'a2')
+  switchTo(repo, 'main')
+  writeFile(repo, 'f.txt', version(['main 1', 'main 2', 'base', 'middle', 'end', 'side 1']))
+  const b2 = commit(repo, 'b2')
+  const m3 = merge(repo, 'side', 'm3', { 'f.txt': version(['main 1', 'main 2', 'base', 'middle', 'end', 'side 1', 'side merge', 'side 2', 'm3']) })
+  const commits = { c0, a1, b1, m1, m2, a2, b2, m3 }
+
+  const store = await openStore(t, await makeTempDir(t), { create: true })
+  await store.insert(importGit(repo.dir, { all: true }))
+  const revisions = await store.revisions('f.txt')
+  t.deepEqual([...revisions].sort(), Object.values(commits).sort(), 'every commit made a version of f.txt')
+  const names = new Map(Object.entries(commits).map(([name, id]) => [id, name]))
+  const named = (ids: readonly string[]) => ids.map(id => names.get(id) ?? id).sort()
+  let pairs = 0
+  for (const x of Object.values(commits)) {
+    for (const y of Object.values(commits)) {
+      const expected = git(repo.dir, 'merge-base', '--all', x, y).split('\n').filter(line => line !== '')
+      t.deepEqual(named(await store.commonAncestors('f.txt', x, y)), named(expected), `${names.get(x)} and ${names.get(y)}`)
+      pairs++
+    }
+  }
+  t.is(pairs, 64)
+  t.deepEqual(named(await store.commonAncestors('f.txt', m1, m2)), ['a1', 'b1'], 'the criss-cross has two bases')
+
+  // The graph: an edge from each parent to its child; the sink is the head.
+  const graph = await store.ancestry('f.txt')
+  t.is(graph.nodeCount(), 8)
+  t.deepEqual(named(graph.predecessors(m3) ?? []), ['a2', 'b2'])
+  t.deepEqual(named(graph.sinks()), ['m3'])
+  t.deepEqual(await store.heads('f.txt'), [m3])
+  t.is((await store.ancestry('no such file')).nodeCount(), 0)
+})
+
+test('size comes from the index alone; unknown keys are VSTORE_NOT_FOUND', async t => {
+  const dir = await makeTempDir(t)
+  const store = await openStore(t, dir, { create: true })
+  const text = new TextEncoder().encode('twelve bytes')
+  await store.insert([{ file: 'a', rev: 'r1', parents: [], text }, { file: 'a', rev: 'r2', parents: ['r1'], text: new Uint8Array(0) }])
+  const before = store.readCounter.readByteLength
+  t.is(await store.size('a', 'r1'), 12)
+  t.is(await store.size('a', 'r2'), 0)
+  t.is(store.readCounter.readByteLength, before, 'no pack bytes read')
+  for (const call of [() => store.size('a', 'r3'), () => store.commonAncestors('a', 'r1', 'r3')]) {
+    const error = await t.throwsAsync(call)
+    t.true(error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND')
+  }
+  t.deepEqual(await store.commonAncestors('a', 'r2', 'r1'), ['r1'])
+  await store.insert([{ file: 'a', rev: 'other root', parents: [], text }])
+  t.deepEqual(await store.commonAncestors('a', 'r2', 'other root'), [], 'unrelated lines have none')
+  t.true(store instanceof Store)
+})
