@@ -20,6 +20,7 @@ Commands:
   extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
   diff FILE@A FILE@B [--stat]           unified diff between two versions (of one file or two), as patch applies it;
                                         --stat: lines inserted and deleted
+  annotate FILE@REV [--json]            each line with the revision that introduced it (like git blame)
   log FILE                              revisions of FILE, newest first, with their parents
   stats [--json]                        sizes, counts and read costs
   verify [--full] [--json]              check every group's and index value's checksum (and which groups
@@ -63,6 +64,7 @@ const COMMANDS: Record<string, { readonly positionals: readonly [min: number, ma
   pack: { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   extract: { positionals: [0, 1], options: ['batch'] },
   diff: { positionals: [2, 2], options: ['stat'] },
+  annotate: { positionals: [1, 1], options: ['json'] },
   log: { positionals: [1, 1], options: ['json'] },
   stats: { positionals: [0, 0], options: ['json'] },
   verify: { positionals: [0, 0], options: ['json', 'full'] },

@@ -299,6 +299,27 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         return 0
       })
     }
+    case 'annotate': {
+      return withStore(command, false, async store => {
+        const { file, rev } = await resolveKey(store, command.positionals[0] as string)
+        const lines = await store.annotate(file, rev)
+        if (command.json) {
+          const decoder = new TextDecoder()
+          await output.write(json(lines.map(line => ({ rev: line.rev, lineNumber: line.lineNumber, text: decoder.decode(line.text) }))))
+          return 0
+        }
+        // Git commit ids shortened as git shows them; other revision ids (release names) whole.
+        const label = (id: string) => (/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(id) ? id.slice(0, 12) : id)
+        const width = Math.max(0, ...lines.map(line => label(line.rev).length))
+        const numberWidth = String(Math.max(0, ...lines.map(line => line.lineNumber))).length
+        for (const line of lines) {
+          await output.write(`${label(line.rev).padEnd(width)} ${String(line.lineNumber).padStart(numberWidth)}) `)
+          await output.write(line.text)
+          if (line.text.at(-1) !== 0x0a) await output.write('\n')
+        }
+        return 0
+      })
+    }
     case 'log': {
       return withStore(command, false, async store => {
         const file = checkId(command.positionals[0] as string, 'file id', command.positionals[0] as string)

@@ -18,11 +18,13 @@ import {
 import { ancestryGraph, commonAncestorsOf, writeOrder, type AncestryGraph } from '../order/graph.js'
 
 export type { AncestryGraph }
+export type { AnnotatedLine }
 import { checkLevelDbFiles, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
 import { TextSpill, type SpillRef } from './spill.js'
+import { annotate, type AnnotatedLine } from './annotate.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
 } from './types.js'
@@ -668,6 +670,25 @@ export class Store {
       for (const parent of entry.parents) named.add(parent)
     }
     return writeOrder(items).map(i => (items[i] as { rev: string }).rev).filter(rev => !named.has(rev))
+  }
+
+  /**
+   * For each line of one version, the revision of the file that introduced it and its line number there,
+   * following the file's own graph through merges (like `git blame`; lib/store/annotate.ts).
+   * @throws VSTORE_NOT_FOUND for an unknown key; VSTORE_CORRUPT when a parent named in the index is missing.
+   */
+  async annotate(file: string, rev: string): Promise<AnnotatedLine[]> {
+    const entries = new Map<string, TextEntry>()
+    for await (const row of this.fileEntries(file)) entries.set(row.rev, row.entry)
+    if (!entries.has(rev)) throw new VstoreError('VSTORE_NOT_FOUND', 'no such text', describeKey({ file, rev }))
+    return annotate(rev, {
+      entry: r => {
+        const entry = entries.get(r)
+        if (entry === undefined) throw new VstoreError('VSTORE_CORRUPT', 'a parent named in the index is not stored', describeKey({ file, rev: r }))
+        return entry
+      },
+      text: r => this.get(file, r),
+    })
   }
 
   /** The length of a stored text, from the index alone (nothing is read from the packs). @throws VSTORE_NOT_FOUND. */

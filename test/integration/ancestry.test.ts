@@ -5,7 +5,8 @@
  */
 import test from 'ava'
 import { Store, VstoreError, importGit } from '../../lib/vstore.js'
-import { branch, commit, git, makeGitRepo, merge, switchTo, writeFile } from '../helpers/git.js'
+import { branch, commit, git, gitBytes, makeGitRepo, merge, switchTo, writeFile } from '../helpers/git.js'
+import { seededRandom } from '../helpers/random.js'
 import { openStore } from '../helpers/store.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
@@ -75,4 +76,82 @@ test('size comes from the index alone; unknown keys are VSTORE_NOT_FOUND', async
   await store.insert([{ file: 'a', rev: 'other root', parents: [], text }])
   t.deepEqual(await store.commonAncestors('a', 'r2', 'other root'), [], 'unrelated lines have none')
   t.true(store instanceof Store)
+})
+
+/** `git blame --porcelain` of `file` at `rev`: per line of that version, the commit and its line number there. */
+function gitBlame(repo: string, rev: string, file: string): { rev: string; lineNumber: number }[] {
+  const origins: { rev: string; lineNumber: number }[] = []
+  for (const line of gitBytes(repo, ['blame', '--porcelain', rev, '--', file]).toString('latin1').split('\n')) {
+    const match = /^([0-9a-f]{40}) (\d+) (\d+)/.exec(line)
+    if (match !== null) origins[Number(match[3]) - 1] = { rev: match[1] as string, lineNumber: Number(match[2]) }
+  }
+  return origins
+}
+
+test('annotate agrees with git blame on every line of every version, through branches, merges and an evil merge', async t => {
+  const repo = await makeGitRepo(t)
+  const random = seededRandom(11)
+  let serial = 0
+  // Every line is unique, so that no diff can align a line with a copy of it elsewhere.
+  const newLines = (count: number) => Array.from({ length: count }, () => `line ${++serial}: ${Math.floor(random() * 1e9).toString(36)}`)
+  const edit = (lines: string[]): string[] => {
+    const next = [...lines]
+    for (let k = 0; k < 3; k++) {
+      const at = Math.floor(random() * (next.length + 1))
+      const what = random()
+      if (what < 0.4) next.splice(at, 0, ...newLines(1 + Math.floor(random() * 3)))
+      else if (what < 0.7 && next.length > 4) next.splice(Math.min(at, next.length - 1), 1 + Math.floor(random() * 2))
+      else if (next.length > 0) next[Math.min(at, next.length - 1)] = newLines(1)[0] as string
+    }
+    return next
+  }
+  const save = (lines: readonly string[]) => writeFile(repo, 'f.txt', lines.length === 0 ? '' : `${lines.join('\n')}\n`)
+  let main = newLines(30)
+  save(main)
+  commit(repo, 'root')
+  for (let i = 0; i < 4; i++) {
+    main = edit(main)
+    save(main)
+    commit(repo, `main ${i}`)
+  }
+  branch(repo, 'side')
+  // The side branch edits only the top of the file and main only the bottom, so that git merges cleanly.
+  let side = main
+  for (let i = 0; i < 3; i++) {
+    side = [...newLines(1), ...side.slice(1)]
+    side.splice(2, 0, ...newLines(2))
+    save(side)
+    commit(repo, `side ${i}`)
+  }
+  switchTo(repo, 'main')
+  for (let i = 0; i < 3; i++) {
+    main = [...main.slice(0, -2), ...newLines(3)]
+    save(main)
+    commit(repo, `main after the fork ${i}`)
+  }
+  merge(repo, 'side', 'merge side')
+  // An evil merge: the merge commit amended with a line no parent has.
+  const merged = git(repo.dir, 'show', 'HEAD:f.txt').split('\n').filter(line => line !== '')
+  save([...merged.slice(0, 10), 'evil line', ...merged.slice(10)])
+  git(repo.dir, 'commit', '-q', '--amend', '--no-edit', '-a')
+  main = edit([...merged.slice(0, 10), 'evil line', ...merged.slice(10)])
+  save(main)
+  commit(repo, 'after the merge')
+
+  const store = await openStore(t, await makeTempDir(t), { create: true })
+  await store.insert(importGit(repo.dir, { all: true }))
+  const revisions = await store.revisions('f.txt')
+  t.is(revisions.length, 13, 'the root, 10 edits, the merge and the edit after it')
+  let lines = 0
+  for (const rev of revisions) {
+    const ours = await store.annotate('f.txt', rev)
+    const theirs = gitBlame(repo.dir, rev, 'f.txt')
+    t.deepEqual(ours.map(line => ({ rev: line.rev, lineNumber: line.lineNumber })), theirs, `f.txt@${rev}`)
+    t.deepEqual(Buffer.concat(ours.map(line => line.text)), await store.get('f.txt', rev).then(text => Buffer.from(text)))
+    lines += ours.length
+  }
+  t.log(`${revisions.length} versions, ${lines} lines annotated, all as git blame has them`)
+  const evil = (await store.annotate('f.txt', revisions.at(-1) as string)).find(line => Buffer.from(line.text).toString() === 'evil line\n')
+  t.truthy(evil)
+  t.is((await store.parents('f.txt', evil?.rev as string)).length, 2, 'the evil line comes from the merge itself')
 })

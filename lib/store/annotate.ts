@@ -1,0 +1,127 @@
+/**
+ * Annotate (blame): for each line of one version, the revision of its file that introduced it, following
+ * the file's own graph through merges as `git blame` follows commits. Lines are handed from a revision to
+ * its parents, in parent order, wherever a line diff shows them unchanged; a line no parent has was
+ * introduced by the revision itself. Revisions are visited children first, so each text is read and each
+ * diff made once, and the walk stops as soon as every line has its origin.
+ */
+import { bytesEqual } from '../bytes/index.js'
+import { diffLines } from '../delta/line-diff.js'
+
+export interface AnnotatedLine {
+  /** The revision that introduced the line. */
+  readonly rev: string
+  /** Its line number (from 1) in that revision's text. */
+  readonly lineNumber: number
+  /** The line's bytes, with its `\n` (none on a last line without one). */
+  readonly text: Uint8Array
+}
+
+/** What annotate reads of one file's history. */
+export interface AnnotateSource {
+  /** The revision's parents, and its content hash (equal texts are handed on whole, without a diff). */
+  entry(rev: string): { readonly parents: readonly string[]; readonly hash: Uint8Array }
+  text(rev: string): Promise<Uint8Array>
+}
+
+function lineStarts(text: string): string[] {
+  const lines: string[] = []
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf('\n', start)
+    const next = end < 0 ? text.length : end + 1
+    lines.push(text.slice(start, next))
+    start = next
+  }
+  return lines
+}
+
+/** Revisions `target` descends from (itself included), each after all its children among them. */
+function childrenFirst(target: string, source: AnnotateSource): string[] {
+  const reachable = new Set<string>([target])
+  const stack = [target]
+  for (let rev = stack.pop(); rev !== undefined; rev = stack.pop()) {
+    for (const parent of source.entry(rev).parents) {
+      if (!reachable.has(parent)) {
+        reachable.add(parent)
+        stack.push(parent)
+      }
+    }
+  }
+  const waiting = new Map<string, number>()
+  for (const rev of reachable) for (const parent of new Set(source.entry(rev).parents)) waiting.set(parent, (waiting.get(parent) ?? 0) + 1)
+  const order: string[] = []
+  const ready = [target]
+  for (let rev = ready.pop(); rev !== undefined; rev = ready.pop()) {
+    order.push(rev)
+    for (const parent of new Set(source.entry(rev).parents)) {
+      const left = (waiting.get(parent) as number) - 1
+      waiting.set(parent, left)
+      if (left === 0) ready.push(parent)
+    }
+  }
+  return order
+}
+
+export async function annotate(target: string, source: AnnotateSource): Promise<AnnotatedLine[]> {
+  const texts = new Map<string, Uint8Array>()
+  const textOf = async (rev: string): Promise<Uint8Array> => {
+    const known = texts.get(rev)
+    if (known !== undefined) return known
+    const text = await source.text(rev)
+    texts.set(rev, text)
+    return text
+  }
+  const targetLines = lineStarts(Buffer.from(await textOf(target)).toString('latin1'))
+  const origins: { rev: string; lineNumber: number }[] = new Array(targetLines.length)
+  // For each revision still to visit: its line index → the target lines it is (several when paths through
+  // merges bring two target lines back to one line of an ancestor).
+  const pending = new Map<string, Map<number, number[]>>([[target, new Map(targetLines.map((_, i) => [i, [i]]))]])
+  const hand = (to: Map<number, number[]>, line: number, targets: readonly number[]) => {
+    const known = to.get(line)
+    if (known === undefined) to.set(line, [...targets])
+    else known.push(...targets)
+  }
+  let unassigned = targetLines.length
+  for (const rev of childrenFirst(target, source)) {
+    if (unassigned === 0) break
+    const lines = pending.get(rev)
+    pending.delete(rev)
+    if (lines === undefined || lines.size === 0) {
+      texts.delete(rev)
+      continue
+    }
+    const { parents, hash } = source.entry(rev)
+    for (const parent of new Set(parents)) {
+      if (lines.size === 0) break
+      const handed = pending.get(parent) ?? new Map<number, number[]>()
+      pending.set(parent, handed)
+      if (bytesEqual(source.entry(parent).hash, hash)) {
+        for (const [line, targets] of lines) hand(handed, line, targets)
+        lines.clear()
+        break
+      }
+      let parentLine = 0
+      let line = 0
+      for (const change of diffLines(await textOf(parent), await textOf(rev))) {
+        const count = change.lines.length
+        if (change.kind === 'equal') {
+          for (let k = 0; k < count; k++) {
+            const targets = lines.get(line + k)
+            if (targets === undefined) continue
+            hand(handed, parentLine + k, targets)
+            lines.delete(line + k)
+          }
+        }
+        if (change.kind !== 'insert') parentLine += count
+        if (change.kind !== 'delete') line += count
+      }
+    }
+    for (const [line, targets] of lines) {
+      for (const targetLine of targets) origins[targetLine] = { rev, lineNumber: line + 1 }
+      unassigned -= targets.length
+    }
+    // Every child has been visited: no one needs this text again.
+    texts.delete(rev)
+  }
+  return targetLines.map((line, i) => ({ ...(origins[i] as { rev: string; lineNumber: number }), text: Buffer.from(line, 'latin1') }))
+}
