@@ -21,8 +21,12 @@ export interface AnnotatedLine {
 export interface AnnotateSource {
   /** The revision's parents, and its content hash (equal texts are handed on whole, without a diff). */
   entry(rev: string): { readonly parents: readonly string[]; readonly hash: Uint8Array }
-  text(rev: string): Promise<Uint8Array>
+  /** The texts of several revisions (a store reads each group they share once). */
+  texts(revs: readonly string[]): Promise<ReadonlyMap<string, Uint8Array>>
 }
+
+/** Texts read ahead, in visiting order, when one is missing: a file's versions mostly share a few groups. */
+const READ_AHEAD_TEXT_COUNT = 64
 
 function lineStarts(text: string): string[] {
   const lines: string[] = []
@@ -63,13 +67,20 @@ function childrenFirst(target: string, source: AnnotateSource): string[] {
 }
 
 export async function annotate(target: string, source: AnnotateSource): Promise<AnnotatedLine[]> {
+  const order = childrenFirst(target, source)
+  const position = new Map(order.map((rev, i) => [rev, i]))
   const texts = new Map<string, Uint8Array>()
   const textOf = async (rev: string): Promise<Uint8Array> => {
     const known = texts.get(rev)
     if (known !== undefined) return known
-    const text = await source.text(rev)
-    texts.set(rev, text)
-    return text
+    // This one and the next ones to be visited that are not loaded yet (none of them visited already).
+    const wanted = [rev]
+    for (let i = (position.get(rev) as number) + 1; i < order.length && wanted.length < READ_AHEAD_TEXT_COUNT; i++) {
+      const next = order[i] as string
+      if (!texts.has(next)) wanted.push(next)
+    }
+    for (const [read, text] of await source.texts(wanted)) texts.set(read, text)
+    return texts.get(rev) as Uint8Array
   }
   const targetLines = lineStarts(Buffer.from(await textOf(target)).toString('latin1'))
   const origins: { rev: string; lineNumber: number }[] = new Array(targetLines.length)
@@ -82,7 +93,7 @@ export async function annotate(target: string, source: AnnotateSource): Promise<
     else known.push(...targets)
   }
   let unassigned = targetLines.length
-  for (const rev of childrenFirst(target, source)) {
+  for (const rev of order) {
     if (unassigned === 0) break
     const lines = pending.get(rev)
     pending.delete(rev)

@@ -687,7 +687,11 @@ export class Store {
         if (entry === undefined) throw new VstoreError('VSTORE_CORRUPT', 'a parent named in the index is not stored', describeKey({ file, rev: r }))
         return entry
       },
-      text: r => this.get(file, r),
+      texts: async revs => {
+        const read = new Map<string, Uint8Array>()
+        for await (const { rev: r, text } of this.getMany(revs.map(r => ({ file, rev: r })))) read.set(r, text)
+        return read
+      },
     })
   }
 
