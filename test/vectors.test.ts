@@ -26,8 +26,9 @@ import {
 import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH } from '../lib/pack/pack-file.js'
 import { hashText, READABLE_STORE_FORMATS } from '../lib/store/store.js'
 import {
-  buildVectors, VECTOR_FOLDERS, type GroupJson, type InstructionJson, type LocationJson, type RecordJson,
+  buildVectors, VECTOR_FOLDERS, type GroupJson, type InstructionJson, type LocationJson, type RecordJson, type RecordStreamJson,
 } from '../scripts/make-vectors.js'
+import { decodeRecordStream, encodeRecordStream } from '../lib/import/record-stream.js'
 
 const VECTORS = path.resolve(fileURLToPath(import.meta.url), '../../../formats/vectors')
 /** A hang guard, not a benchmark: a bad vector must fail long before this. */
@@ -269,11 +270,18 @@ function encodeIndexJson(json: IndexJson): Uint8Array {
   return writer.finish()
 }
 
+async function decodeRecordStreamVector(bytes: Uint8Array, where: string): Promise<RecordStreamJson> {
+  const records: RecordStreamJson['records'] = []
+  for await (const record of decodeRecordStream([bytes], { where })) records.push({ file: record.file, rev: record.rev, parents: [...record.parents], textHex: toHex(record.text) })
+  return { records }
+}
+
 const decoders: Record<Folder, (bytes: Uint8Array, where: string) => unknown> = {
   delta: decodeDeltaVector,
   group: decodeGroupVector,
   pack: decodePackVector,
   index: decodeIndexVector,
+  'record-stream': decodeRecordStreamVector,
 }
 
 async function reencode(folder: Folder, json: unknown): Promise<Uint8Array> {
@@ -291,6 +299,12 @@ async function reencode(folder: Folder, json: unknown): Promise<Uint8Array> {
     }
     case 'index':
       return encodeIndexJson(json as IndexJson)
+    case 'record-stream': {
+      const parts: Uint8Array[] = []
+      const records = (json as RecordStreamJson).records.map(r => ({ file: r.file, rev: r.rev, parents: r.parents, text: fromHex(r.textHex) }))
+      for await (const part of encodeRecordStream(records)) parts.push(part)
+      return concat(...parts)
+    }
   }
 }
 

@@ -13,6 +13,9 @@ Commands:
   import-npm NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]
                                         every stable version in semver order (revision NAME@VERSION), through npm
   import-fast-export [--quiet] [--json] a git fast-export stream on stdin (git, brz, hg exporters)
+  export-stream [--file F ...]          write the store's texts (or those of the files given) as a record stream
+                                        (formats/record-stream.md) to stdout
+  import-stream [--quiet] [--json]      insert a record stream from stdin
   pack [--quiet] [--json]               rewrite every text into new groups and packs, as one import of the whole
                                         history would (after many small imports); with --codec, recode them all
   extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+;
@@ -42,6 +45,7 @@ export interface Command {
   readonly positionals: readonly string[]
   readonly refs: readonly string[]
   readonly revs: readonly string[]
+  readonly files: readonly string[]
   readonly cache: string | undefined
   readonly all: boolean
   readonly paths: string | undefined
@@ -61,6 +65,8 @@ const COMMANDS: Record<string, { readonly positionals: readonly [min: number, ma
   'import-tar': { positionals: [1, Infinity], options: ['rev', 'quiet', 'json', 'codec', 'profile'] },
   'import-npm': { positionals: [1, Infinity], options: ['cache', 'quiet', 'json', 'codec', 'profile'] },
   'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
+  'export-stream': { positionals: [0, 0], options: ['file'] },
+  'import-stream': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   pack: { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   extract: { positionals: [0, 1], options: ['batch'] },
   diff: { positionals: [2, 2], options: ['stat'] },
@@ -95,6 +101,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         store: { type: 'string' },
         ref: { type: 'string', multiple: true },
         rev: { type: 'string', multiple: true },
+        file: { type: 'string', multiple: true },
         cache: { type: 'string' },
         all: { type: 'boolean' },
         paths: { type: 'string' },
@@ -121,6 +128,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     positionals: rest,
     refs: values.ref ?? [],
     revs: values.rev ?? [],
+    files: values.file ?? [],
     cache: values.cache,
     all: values.all === true,
     paths: values.paths,
@@ -141,7 +149,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
     throw usage(`${command.name} takes ${wanted} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
   }
-  for (const option of ['ref', 'rev', 'cache', 'all', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'stat', 'json', 'quiet'] as const) {
+  for (const option of ['ref', 'rev', 'file', 'cache', 'all', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'stat', 'json', 'quiet'] as const) {
     if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
   }
   if (values.profile !== undefined && !Object.hasOwn(PROFILES, values.profile)) throw usage(`--profile ${JSON.stringify(values.profile)} is not one of ${Object.keys(PROFILES).join(', ')}`)

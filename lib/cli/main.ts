@@ -258,6 +258,20 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         + `store now ${formatBytes(packed.storeByteLength)}, ${seconds.toFixed(1)} s\n`)
       return 0
     }
+    case 'export-stream': {
+      const { encodeRecordStream, exportRecords } = await import('../import/record-stream.js')
+      return withStore(command, false, async store => {
+        const files = command.files.length === 0 ? undefined : command.files.map(file => checkId(file, 'file id', file))
+        // Before the first byte goes out: a stream cut by an error would only fail at the reader.
+        for (const file of files ?? []) if ((await store.revisions(file)).length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file', file)
+        for await (const bytes of encodeRecordStream(exportRecords(store, files))) await output.write(bytes)
+        return 0
+      })
+    }
+    case 'import-stream': {
+      const { decodeRecordStream } = await import('../import/record-stream.js')
+      return runImport(command, output, () => decodeRecordStream(stdin, { where: 'stdin' }))
+    }
     case 'extract': {
       return withStore(command, false, async store => {
         if (!command.batch) {

@@ -898,6 +898,35 @@ test.serial('vstore diff --stat counts the lines git diff --numstat counts; a bi
   failsWith(t, inStore(fixture().store, 'diff', `README.md@${c[1]}`), 2, 'VSTORE_USAGE')
 })
 
+test.serial('export-stream piped to import-stream copies every key with its parents; --file copies one file; a cut stream stores nothing', t => {
+  const { keys } = fixture()
+  const exported = inStore(fixture().store, 'export-stream')
+  t.is(exported.status, 0, describeRun({ ...exported, stdout: Buffer.alloc(0) }))
+  t.true(exported.stdout.subarray(0, 8).equals(Buffer.from('vstream\u0001', 'latin1')))
+  const copy = join(newDirectory('stream-copy'), 'store')
+  // An empty stdin is not a stream.
+  failsWith(t, inStore(copy, 'import-stream'), 4, 'VSTORE_CORRUPT')
+  const run = runVstore(['--store', copy, 'import-stream', '--quiet'], { input: exported.stdout })
+  t.is(run.status, 0, describeRun(run))
+  const rows = parseJson<IndexRow[]>(t, inStore(copy, 'dump-index', '--json'))
+  t.deepEqual(rows.map(row => `${row.file}@${row.rev} ${row.parents.join(',')}`).sort(), keys.map(key => `${key.file}@${key.rev} ${key.parents.join(',')}`).sort())
+  for (const key of keys) t.deepEqual(inStore(copy, 'extract', `${key.file}@${key.rev}`).stdout, blobOf(key))
+  // Again: nothing new.
+  const again = runVstore(['--store', copy, 'import-stream', '--json'], { input: exported.stdout })
+  t.is(JSON.parse(again.stdout.toString('utf8')).newTextCount, 0)
+
+  const readme = inStore(fixture().store, 'export-stream', '--file', 'README.md')
+  const only = join(newDirectory('stream-one-file'), 'store')
+  t.is(runVstore(['--store', only, 'import-stream', '--quiet'], { input: readme.stdout }).status, 0)
+  t.deepEqual([...new Set(parseJson<IndexRow[]>(t, inStore(only, 'dump-index', '--json')).map(row => row.file))], ['README.md'])
+  failsWith(t, inStore(fixture().store, 'export-stream', '--file', 'no such file'), 3, 'VSTORE_NOT_FOUND')
+
+  const cutDir = newDirectory('stream-cut')
+  const cut = runVstore(['--store', join(cutDir, 'store'), 'import-stream', '--quiet'], { input: exported.stdout.subarray(0, exported.stdout.length - 3) })
+  failsWith(t, cut, 4, 'VSTORE_CORRUPT')
+  t.deepEqual(readdirSync(cutDir), [], 'a first import that fails leaves no store')
+})
+
 // An empty --ref is a usage error, caught before git runs.
 test.serial('import-git --ref with an empty ref exits 2 with one usage line, not 1 with a stack', t => {
   const store = join(newDirectory('empty-ref'), 'store')

@@ -1,0 +1,167 @@
+/**
+ * The record stream (formats/record-stream.md): a store's texts, with their keys and parents, as one byte
+ * stream that a pipe or an HTTP body can carry, written by `vstore export-stream` and read by
+ * `vstore import-stream`. Each file's revisions come parents first, so the reader can insert as it reads.
+ */
+import { createHash } from 'node:crypto'
+import { ByteReader, ByteWriter, bytesEqual, crc32, writeVarint } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { TextRecord } from '../store/types.js'
+import { ByteStreamReader } from './byte-stream.js'
+
+/** `vstream`, then the version byte. */
+export const RECORD_STREAM_MAGIC = Uint8Array.of(0x76, 0x73, 0x74, 0x72, 0x65, 0x61, 0x6d)
+export const RECORD_STREAM_VERSION = 1
+export const FRAME_END = 0x00
+export const FRAME_TEXT = 0x01
+const MAX_ID_BYTE_LENGTH = 4096
+const MAX_PARENTS = 1024
+const HASH_BYTE_LENGTH = 20
+/** The largest frame body a reader takes by default (a text of up to about 1 GiB). */
+export const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
+
+function hashOf(text: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(text).digest().subarray(0, HASH_BYTE_LENGTH))
+}
+
+function frame(kind: number, body: Uint8Array): Uint8Array {
+  const writer = new ByteWriter(body.length + 16)
+  writer.byte(kind)
+  writeVarint(writer, body.length)
+  writer.bytes(body)
+  const checksum = crc32(writer.view())
+  writer.bytes(Uint8Array.of(checksum & 0xff, (checksum >>> 8) & 0xff, (checksum >>> 16) & 0xff, checksum >>> 24))
+  return writer.view()
+}
+
+function writeId(writer: ByteWriter, id: string): void {
+  const bytes = new TextEncoder().encode(id)
+  if (bytes.length === 0 || bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`an id of ${bytes.length} bytes (1 to ${MAX_ID_BYTE_LENGTH})`)
+  writeVarint(writer, bytes.length)
+  writer.bytes(bytes)
+}
+
+/** The stream's bytes for `records`, in the order given (the writer's job: parents before children). */
+export async function* encodeRecordStream(records: AsyncIterable<TextRecord> | Iterable<TextRecord>): AsyncGenerator<Uint8Array> {
+  yield Uint8Array.of(...RECORD_STREAM_MAGIC, RECORD_STREAM_VERSION)
+  for await (const record of records) {
+    if (record.parents.length > MAX_PARENTS) throw new RangeError(`${record.parents.length} parents (at most ${MAX_PARENTS})`)
+    const writer = new ByteWriter(record.text.length + 256)
+    writeId(writer, record.file)
+    writeId(writer, record.rev)
+    writeVarint(writer, record.parents.length)
+    for (const parent of record.parents) writeId(writer, parent)
+    writeVarint(writer, record.text.length)
+    writer.bytes(hashOf(record.text))
+    writer.bytes(record.text)
+    yield frame(FRAME_TEXT, writer.view())
+  }
+  yield frame(FRAME_END, new Uint8Array(0))
+}
+
+export interface RecordStreamOptions {
+  /** Names the stream in errors, as `<where>@<byte offset>`; default `record stream`. */
+  readonly where?: string
+  readonly maxFrameByteLength?: number
+}
+
+/**
+ * The records of a stream, checked as they come: each frame's checksum, each text's length and hash.
+ * @throws VSTORE_CORRUPT (at the byte offset) for a damaged or truncated stream, VSTORE_UNSUPPORTED for
+ * another version, VSTORE_LIMIT for a frame or count past the limits.
+ */
+export async function* decodeRecordStream(input: AsyncIterable<unknown> | Iterable<unknown>, options: RecordStreamOptions = {}): AsyncGenerator<TextRecord> {
+  const where = options.where ?? 'record stream'
+  const maxFrameByteLength = options.maxFrameByteLength ?? DEFAULT_MAX_FRAME_BYTE_LENGTH
+  const stream = new ByteStreamReader(input)
+  const fail = (code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' | 'VSTORE_UNSUPPORTED', message: string, offset = stream.offset) =>
+    new VstoreError(code, message, `${where}@${offset}`)
+  const header = await stream.read(RECORD_STREAM_MAGIC.length + 1)
+  if (header.length < RECORD_STREAM_MAGIC.length || !bytesEqual(header.subarray(0, RECORD_STREAM_MAGIC.length), RECORD_STREAM_MAGIC)) {
+    throw fail('VSTORE_CORRUPT', 'not a vstore record stream (no "vstream" magic)', 0)
+  }
+  if (header.length < RECORD_STREAM_MAGIC.length + 1) throw fail('VSTORE_CORRUPT', 'stream ends inside its header')
+  if (header[RECORD_STREAM_MAGIC.length] !== RECORD_STREAM_VERSION) {
+    throw fail('VSTORE_UNSUPPORTED', `record stream version ${header[RECORD_STREAM_MAGIC.length]}, this build reads ${RECORD_STREAM_VERSION}`, RECORD_STREAM_MAGIC.length)
+  }
+  for (;;) {
+    const frameOffset = stream.offset
+    const head = new ByteWriter(16)
+    const kindByte = await stream.read(1)
+    if (kindByte.length === 0) throw fail('VSTORE_CORRUPT', 'stream ends without its end frame')
+    const kind = kindByte[0] as number
+    head.byte(kind)
+    // The body length: a varint of at most 7 bytes, read a byte at a time.
+    let bodyByteLength = 0
+    for (let i = 0; ; i++) {
+      if (i === 7) throw fail('VSTORE_CORRUPT', 'frame length varint longer than 7 bytes')
+      const next = await stream.read(1)
+      if (next.length === 0) throw fail('VSTORE_CORRUPT', 'stream ends inside a frame header')
+      const byte = next[0] as number
+      if (i > 0 && byte === 0) throw fail('VSTORE_CORRUPT', 'non-minimal varint in a frame header')
+      head.byte(byte)
+      bodyByteLength += (byte & 0x7f) * 2 ** (7 * i)
+      if (byte < 0x80) break
+    }
+    if (bodyByteLength > maxFrameByteLength) throw fail('VSTORE_LIMIT', `frame of ${bodyByteLength} bytes, limit ${maxFrameByteLength}`, frameOffset)
+    const body = await stream.read(bodyByteLength)
+    const checksumBytes = await stream.read(4)
+    if (body.length < bodyByteLength || checksumBytes.length < 4) throw fail('VSTORE_CORRUPT', 'stream ends inside a frame')
+    const expected = crc32(body, crc32(head.view()))
+    const found = new ByteReader(checksumBytes, where).uint32()
+    if (found !== expected) throw fail('VSTORE_CORRUPT', 'frame checksum mismatch', frameOffset)
+    if (kind === FRAME_END) {
+      if (bodyByteLength !== 0) throw fail('VSTORE_CORRUPT', 'end frame with a body', frameOffset)
+      if ((await stream.read(1)).length !== 0) throw fail('VSTORE_CORRUPT', 'bytes after the end frame')
+      return
+    }
+    if (kind !== FRAME_TEXT) throw fail('VSTORE_CORRUPT', `unknown frame kind ${kind}`, frameOffset)
+    const reader = new ByteReader(body, where, frameOffset + head.byteLength)
+    const id = (what: string) => {
+      const value = reader.string(MAX_ID_BYTE_LENGTH)
+      if (value === '') throw reader.error('VSTORE_CORRUPT', `empty ${what}`)
+      return value
+    }
+    const file = id('file id')
+    const rev = id('revision')
+    const parentCount = reader.varint()
+    if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents, limit ${MAX_PARENTS}`)
+    const parents: string[] = []
+    for (let i = 0; i < parentCount; i++) parents.push(id('parent'))
+    const textByteLength = reader.varint()
+    const hash = reader.take(HASH_BYTE_LENGTH)
+    if (textByteLength !== reader.remainingByteLength) throw reader.error('VSTORE_CORRUPT', `text of ${textByteLength} bytes, the frame holds ${reader.remainingByteLength}`)
+    const text = reader.take(textByteLength)
+    if (!bytesEqual(hashOf(text), hash)) throw new VstoreError('VSTORE_CORRUPT', 'text does not match its hash', `${where}@${frameOffset}: ${file}@${rev}`)
+    yield { file, rev, parents, text }
+  }
+}
+
+/** How many texts an export asks of the store at once (each group they share is read once). */
+const EXPORT_CHUNK_TEXT_COUNT = 64
+
+/** What an export reads of a store (a `Store` has all of it). */
+export interface ExportSource {
+  files(): Promise<string[]>
+  revisions(file: string): Promise<string[]>
+  parents(file: string, rev: string): Promise<readonly string[]>
+  getMany(keys: Iterable<{ file: string; rev: string }>): AsyncIterable<{ file: string; rev: string; text: Uint8Array }>
+}
+
+/**
+ * Every text of `files` (default: all files, sorted), each file's revisions parents first, as records for
+ * `encodeRecordStream`. Memory holds one file's revision list and at most 64 texts.
+ * @throws VSTORE_NOT_FOUND for a file given that has no text.
+ */
+export async function* exportRecords(store: ExportSource, files?: readonly string[]): AsyncGenerator<TextRecord> {
+  for (const file of files ?? (await store.files())) {
+    const revs = await store.revisions(file)
+    if (revs.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file', file)
+    for (let start = 0; start < revs.length; start += EXPORT_CHUNK_TEXT_COUNT) {
+      const chunk = revs.slice(start, start + EXPORT_CHUNK_TEXT_COUNT)
+      const texts = new Map<string, Uint8Array>()
+      for await (const { rev, text } of store.getMany(chunk.map(rev => ({ file, rev })))) texts.set(rev, text)
+      for (const rev of chunk) yield { file, rev, parents: await store.parents(file, rev), text: texts.get(rev) as Uint8Array }
+    }
+  }
+}
