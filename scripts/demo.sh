@@ -29,7 +29,6 @@ else
   exit 1
 fi
 
-# `head` may close the pipe before annotate has written everything; under pipefail that SIGPIPE is not an error here.
 parent=$(vstore log lib/index.js | head -n 1 | cut -d' ' -f2)
 if [ -n "$parent" ]; then
   echo "== vstore diff --stat lib/index.js@${parent:0:7} lib/index.js@${rev:0:7}"
@@ -37,6 +36,7 @@ if [ -n "$parent" ]; then
 fi
 
 echo "== vstore annotate lib/index.js@${rev:0:7} (first lines: revision that introduced each, line number there)"
+# `head` may close the pipe before annotate has written everything; under pipefail that SIGPIPE is not an error here.
 { vstore annotate "lib/index.js@$rev" || true; } | head -n 5
 
 echo "== vstore stats"
