@@ -13,6 +13,8 @@ Commands:
   import-npm NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]
                                         every stable version in semver order (revision NAME@VERSION), through npm
   import-fast-export [--quiet] [--json] a git fast-export stream on stdin (git, brz, hg exporters)
+  fetch SRC-STORE [--file F ...] [--quiet] [--json]
+                                        copy the texts this store lacks from another (of the files given)
   export-stream [--file F ...]          write the store's texts (or those of the files given) as a record stream
                                         (formats/record-stream.md) to stdout
   import-stream [--quiet] [--json]      insert a record stream from stdin
@@ -66,6 +68,7 @@ const COMMANDS: Record<string, { readonly positionals: readonly [min: number, ma
   'import-npm': { positionals: [1, Infinity], options: ['cache', 'quiet', 'json', 'codec', 'profile'] },
   'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   'export-stream': { positionals: [0, 0], options: ['file'] },
+  fetch: { positionals: [1, 1], options: ['file', 'quiet', 'json', 'codec', 'profile'] },
   'import-stream': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   pack: { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   extract: { positionals: [0, 1], options: ['batch'] },

@@ -268,6 +268,18 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         return 0
       })
     }
+    case 'fetch': {
+      const { exportRecords } = await import('../import/record-stream.js')
+      // The source is only read, from a copy of its index: a writer busy on it never blocks the fetch.
+      const source = await Store.open(command.positionals[0] as string, { readOnly: true })
+      try {
+        const files = command.files.length === 0 ? undefined : command.files.map(file => checkId(file, 'file id', file))
+        for (const file of files ?? []) if ((await source.revisions(file)).length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file in the source store', file)
+        return await runImport(command, output, target => exportRecords(source, files, (file, rev) => target.has(file, rev)))
+      } finally {
+        await source.close()
+      }
+    }
     case 'import-stream': {
       const { decodeRecordStream } = await import('../import/record-stream.js')
       return runImport(command, output, () => decodeRecordStream(stdin, { where: 'stdin' }))

@@ -927,6 +927,30 @@ test.serial('export-stream piped to import-stream copies every key with its pare
   t.deepEqual(readdirSync(cutDir), [], 'a first import that fails leaves no store')
 })
 
+test.serial('fetch copies the texts a store lacks from another, and nothing the second time; --file limits it; a missing source exits 3', t => {
+  const { c, keys, repo } = fixture()
+  const target = join(newDirectory('fetch'), 'store')
+  succeeds(t, inStore(target, 'import-git', repo.dir, '--ref', c[2] as string, '--quiet'))
+  const before = parseJson<IndexRow[]>(t, inStore(target, 'dump-index', '--json')).length
+  t.true(before > 0 && before < keys.length)
+  // --json: the summary on stdout (progress lines go to stderr).
+  const summaryOf = (run: Run) => {
+    t.is(run.status, 0, describeRun(run))
+    return JSON.parse(run.stdout.toString('utf8')) as { newTextCount: number }
+  }
+  t.is(summaryOf(inStore(target, 'fetch', fixture().store, '--json')).newTextCount, keys.length - before)
+  const rows = parseJson<IndexRow[]>(t, inStore(target, 'dump-index', '--json'))
+  t.deepEqual(rows.map(row => `${row.file}@${row.rev} ${row.parents.join(',')}`).sort(), keys.map(key => `${key.file}@${key.rev} ${key.parents.join(',')}`).sort())
+  for (const key of keys) t.deepEqual(inStore(target, 'extract', `${key.file}@${key.rev}`).stdout, blobOf(key))
+  t.is(summaryOf(inStore(target, 'fetch', fixture().store, '--json')).newTextCount, 0)
+
+  const one = join(newDirectory('fetch-one'), 'store')
+  succeeds(t, inStore(one, 'fetch', fixture().store, '--file', 'util.ts', '--quiet'))
+  t.deepEqual([...new Set(parseJson<IndexRow[]>(t, inStore(one, 'dump-index', '--json')).map(row => row.file))], ['util.ts'])
+  failsWith(t, inStore(one, 'fetch', fixture().store, '--file', 'nope.txt'), 3, 'VSTORE_NOT_FOUND')
+  failsWith(t, inStore(one, 'fetch', join(newDirectory('no-source'), 'none')), 3, 'VSTORE_NOT_FOUND')
+})
+
 // An empty --ref is a usage error, caught before git runs.
 test.serial('import-git --ref with an empty ref exits 2 with one usage line, not 1 with a stack', t => {
   const store = join(newDirectory('empty-ref'), 'store')
