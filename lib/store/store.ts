@@ -16,9 +16,6 @@ import {
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
 import { ancestryGraph, commonAncestorsOf, writeOrder, type AncestryGraph } from '../order/graph.js'
-
-export type { AncestryGraph }
-export type { AnnotatedLine }
 import { checkLevelDbFiles, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
@@ -28,6 +25,8 @@ import { annotate, type AnnotatedLine } from './annotate.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
 } from './types.js'
+
+export type { AncestryGraph, AnnotatedLine }
 
 const COMPACT_AFTER_OPERATIONS = 64
 /** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
