@@ -21,7 +21,8 @@
  * when the pack files first grow (W). Then the work is cut into epochs: an epoch starts with no store, and
  * each of its kill points starts the import again and sends SIGKILL to its process group after a delay drawn
  * uniformly from [0, 1.05 S), where S = W + (D − W) × (fraction of keys still missing) is the expected length
- * of that run (a rerun writes only what is missing), so kills fall on start-up, reading, group writing,
+ * of that run (a rerun writes only what is missing; scaled by how much slower than those the runs timed
+ * whole since then were, as other processes load the machine), so kills fall on start-up, reading, group writing,
  * commits, the index compaction and the exit alike. After `--kills-per-epoch` kill points, or as soon as the
  * store holds every key, the import is run to completion, checked, and the next epoch starts afresh. An import
  * that ends before its kill is acknowledged (exit 0, the summary printed) and must have stored every key.
@@ -226,6 +227,17 @@ export async function runKillHarness(options: KillHarnessOptions): Promise<KillH
     log(`unkilled ${kind} import: ${runs.map(run => `${Math.round(run.milliseconds)} ms (packs first grew at ${Math.round(run.firstWriteMilliseconds)} ms)`).join(', ')}`)
   }
 
+  // How much slower runs are now than the unkilled ones timed above (other processes come and go): each
+  // run that is timed whole (one that finished before its kill, and each epoch's completion) updates it.
+  let loadFactor = 1
+  const timed = (actual: number, expected: number) => {
+    if (expected > 0 && actual > 0) loadFactor = Math.min(4, Math.max(0.5, Math.sqrt(loadFactor * (actual / expected))))
+  }
+  const expectedSpan = (kind: ChildKind, presentCount: number) => {
+    const timing = unkilled[kind] as UnkilledTiming
+    const missingFraction = 1 - presentCount / history.texts.size
+    return timing.firstWriteMilliseconds + (timing.milliseconds - timing.firstWriteMilliseconds) * missingFraction
+  }
   let epoch = 0
   let killsInEpoch = 0
   let store = newStore()
@@ -233,16 +245,17 @@ export async function runKillHarness(options: KillHarnessOptions): Promise<KillH
   let completions = 0
   for (let kill = 0; kill < options.killCount; kill++) {
     const kind = kinds[epoch % kinds.length] as ChildKind
-    // The expected length of this run: the part before writing, plus the writing scaled to what is missing.
-    const timing = unkilled[kind] as UnkilledTiming
-    const missingFraction = 1 - present.size / history.texts.size
-    const spanMilliseconds = timing.firstWriteMilliseconds + (timing.milliseconds - timing.firstWriteMilliseconds) * missingFraction
+    // The expected length of this run: the part before writing, plus the writing scaled to what is missing,
+    // times how much slower runs are now.
+    const unscaledSpan = expectedSpan(kind, present.size)
+    const spanMilliseconds = unscaledSpan * loadFactor
     const delayMilliseconds = random() * 1.05 * spanMilliseconds
     const before = packByteLengths(store)
     const run = await runKillable(childArgs(kind, store, options), {
       killAfterMilliseconds: delayMilliseconds, beforeKill: () => packByteLengths(store), timeoutMilliseconds: options.timeoutMilliseconds,
     })
     const outcome = run.outcome === 'killed' && !run.timedOut ? 'killed' : 'finished'
+    if (outcome === 'finished' && !run.timedOut) timed(run.milliseconds, unscaledSpan)
     const midWrite = outcome === 'killed' && !sameByteLengths(before, run.atKill as Map<string, number>)
     const withCli = options.cliCheckEvery > 0 && kill % options.cliCheckEvery === options.cliCheckEvery - 1
     if (withCli) cliChecks++
@@ -262,7 +275,10 @@ export async function runKillHarness(options: KillHarnessOptions): Promise<KillH
     if (killsInEpoch >= options.killsPerEpoch || present.size === history.texts.size || kill === options.killCount - 1) {
       // An acknowledged import has just been checked; any other store is imported into to completion.
       if (outcome === 'finished') fail(`epoch ${epoch} (${kind}), completed by kill ${kill}'s import`, store, await checkComplete(store, withCli))
-      else await complete(kind, store, present.size, `completion of epoch ${epoch} (${kind})`, withCli)
+      else {
+        const expected = expectedSpan(kind, present.size)
+        timed((await complete(kind, store, present.size, `completion of epoch ${epoch} (${kind})`, withCli)).milliseconds, expected)
+      }
       completions++
       rmSync(store, { recursive: true, force: true })
       store = newStore()

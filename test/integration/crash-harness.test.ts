@@ -66,11 +66,11 @@ async function killHarnessTest(t: ExecutionContext, seed: number, killCount: num
   t.is(report.killsTried, killCount)
   // Kills that never reach the writer would make this test pass vacuously.
   t.true(report.killsLanded >= 0.6 * killCount, `${report.killsLanded} of ${killCount} kills reached a running import`)
-  // 4 %, not more: kill delays come from unkilled runs timed at the start, and when the rest of the suite then
-  // loads both cores the runs take up to twice as long, so kills land earlier (a fresh-clone CI run saw 5 of
-  // 100 mid-write where the file alone sees 15–27). The power-cut test covers every write point regardless.
+  // Floors of 4 % and 2 %: kill delays follow the measured load, but a fresh-clone CI run, with the rest of
+  // the suite loading both cores, once saw 5 of 100 kills mid-write and 3 after a checkpoint where the file
+  // alone sees 15–27 and 14–21. The power-cut test covers every write point regardless.
   t.true(report.killsMidWrite >= 0.04 * killCount, `${report.killsMidWrite} of ${killCount} kills landed while packs were being written`)
-  t.true(report.killsAfterCheckpoint >= 0.05 * killCount, `${report.killsAfterCheckpoint} of ${killCount} kills landed after the killed import had committed at a checkpoint`)
+  t.true(report.killsAfterCheckpoint >= 0.02 * killCount, `${report.killsAfterCheckpoint} of ${killCount} kills landed after the killed import had committed at a checkpoint`)
   t.true(report.kills.some(kill => kill.kind === 'cli' && kill.outcome === 'killed'), 'some kills landed on the CLI')
   t.true(report.cliChecks > 0, 'the CLI checked some of the states')
 }
