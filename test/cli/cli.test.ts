@@ -756,6 +756,8 @@ test.serial('a store another process holds: writers exit 5 with VSTORE_LOCKED, r
   failsWith(t, inStore(store, 'import-git', repo.dir), 5, 'VSTORE_LOCKED')
   failsWith(t, inStore(store, 'init'), 5, 'VSTORE_LOCKED')
   failsWith(t, inStore(store, 'pack'), 5, 'VSTORE_LOCKED')
+  failsWith(t, inStore(store, 'fetch', fixture().store), 5, 'VSTORE_LOCKED')
+  failsWith(t, runVstore(['--store', store, 'import-stream'], { input: Buffer.from('vstream\u0001\u0000\u0000', 'latin1') }), 5, 'VSTORE_LOCKED')
   // Readers do not wait: they read a copy of the index, and change nothing on disk.
   const packsBefore = readdirSync(join(store, 'packs')).map(name => `${name}:${statSync(join(store, 'packs', name)).size}`)
   t.is(parseJson<StatsJson>(t, inStore(store, 'stats', '--json')).textCount, keys.length)
