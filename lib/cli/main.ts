@@ -90,6 +90,17 @@ async function resolveKey(store: Store, spec: string): Promise<{ file: string; r
   return { file, rev: await store.resolveRevision(file, rev) }
 }
 
+/**
+ * The `--file` ids given (undefined: none, so all files), each checked to have a text in `store`.
+ * @throws VSTORE_USAGE for an id no key can have; VSTORE_NOT_FOUND (with `missing`) for a file without texts.
+ */
+async function givenFiles(command: Command, store: Store, missing: string): Promise<string[] | undefined> {
+  if (command.files.length === 0) return undefined
+  const files = command.files.map(file => checkId(file, 'file id', file))
+  for (const file of files) if ((await store.revisions(file)).length === 0) throw new VstoreError('VSTORE_NOT_FOUND', missing, file)
+  return files
+}
+
 /** Texts a store holds, or 0 when it cannot be opened. */
 async function committedTextCount(dir: string): Promise<number> {
   try {
@@ -261,9 +272,8 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     case 'export-stream': {
       const { encodeRecordStream, exportRecords } = await import('../import/record-stream.js')
       return withStore(command, false, async store => {
-        const files = command.files.length === 0 ? undefined : command.files.map(file => checkId(file, 'file id', file))
-        // Before the first byte goes out: a stream cut by an error would only fail at the reader.
-        for (const file of files ?? []) if ((await store.revisions(file)).length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file', file)
+        // Checked before the first byte goes out: a stream cut by an error would only fail at the reader.
+        const files = await givenFiles(command, store, 'no such file')
         for await (const bytes of encodeRecordStream(exportRecords(store, files))) await output.write(bytes)
         return 0
       })
@@ -273,8 +283,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       // The source is only read, from a copy of its index: a writer busy on it never blocks the fetch.
       const source = await Store.open(command.positionals[0] as string, { readOnly: true })
       try {
-        const files = command.files.length === 0 ? undefined : command.files.map(file => checkId(file, 'file id', file))
-        for (const file of files ?? []) if ((await source.revisions(file)).length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file in the source store', file)
+        const files = await givenFiles(command, source, 'no such file in the source store')
         return await runImport(command, output, target => exportRecords(source, files, (file, rev) => target.has(file, rev)))
       } finally {
         await source.close()

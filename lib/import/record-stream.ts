@@ -3,10 +3,10 @@
  * stream that a pipe or an HTTP body can carry, written by `vstore export-stream` and read by
  * `vstore import-stream`. Each file's revisions come parents first, so the reader can insert as it reads.
  */
-import { createHash } from 'node:crypto'
 import { ByteReader, ByteWriter, bytesEqual, crc32, writeVarint } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
-import type { TextRecord } from '../store/types.js'
+import { hashText } from '../store/store.js'
+import { MAX_ID_BYTE_LENGTH, MAX_PARENTS, type TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 
 /** `vstream`, then the version byte. */
@@ -14,23 +14,17 @@ export const RECORD_STREAM_MAGIC = Uint8Array.of(0x76, 0x73, 0x74, 0x72, 0x65, 0
 export const RECORD_STREAM_VERSION = 1
 export const FRAME_END = 0x00
 export const FRAME_TEXT = 0x01
-const MAX_ID_BYTE_LENGTH = 4096
-const MAX_PARENTS = 1024
+/** The first 20 bytes of the SHA-256 of the text, as the index keeps it (hashText). */
 const HASH_BYTE_LENGTH = 20
 /** The largest frame body a reader takes by default (a text of up to about 1 GiB). */
 export const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
-
-function hashOf(text: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(text).digest().subarray(0, HASH_BYTE_LENGTH))
-}
 
 function frame(kind: number, body: Uint8Array): Uint8Array {
   const writer = new ByteWriter(body.length + 16)
   writer.byte(kind)
   writeVarint(writer, body.length)
   writer.bytes(body)
-  const checksum = crc32(writer.view())
-  writer.bytes(Uint8Array.of(checksum & 0xff, (checksum >>> 8) & 0xff, (checksum >>> 16) & 0xff, checksum >>> 24))
+  writer.uint32(crc32(writer.view()))
   return writer.view()
 }
 
@@ -52,7 +46,7 @@ export async function* encodeRecordStream(records: AsyncIterable<TextRecord> | I
     writeVarint(writer, record.parents.length)
     for (const parent of record.parents) writeId(writer, parent)
     writeVarint(writer, record.text.length)
-    writer.bytes(hashOf(record.text))
+    writer.bytes(hashText(record.text))
     writer.bytes(record.text)
     yield frame(FRAME_TEXT, writer.view())
   }
@@ -132,7 +126,7 @@ export async function* decodeRecordStream(input: AsyncIterable<unknown> | Iterab
     const hash = reader.take(HASH_BYTE_LENGTH)
     if (textByteLength !== reader.remainingByteLength) throw reader.error('VSTORE_CORRUPT', `text of ${textByteLength} bytes, the frame holds ${reader.remainingByteLength}`)
     const text = reader.take(textByteLength)
-    if (!bytesEqual(hashOf(text), hash)) throw new VstoreError('VSTORE_CORRUPT', 'text does not match its hash', `${where}@${frameOffset}: ${file}@${rev}`)
+    if (!bytesEqual(hashText(text), hash)) throw new VstoreError('VSTORE_CORRUPT', 'text does not match its hash', `${where}@${frameOffset}: ${file}@${rev}`)
     yield { file, rev, parents, text }
   }
 }

@@ -1,5 +1,5 @@
 /** The longest file id or revision id, in UTF-8 bytes (a longer one is a RangeError wherever a key is formed). */
-export { MAX_ID_BYTE_LENGTH } from '../index/records.js'
+export { MAX_ID_BYTE_LENGTH, MAX_PARENTS } from '../index/records.js'
 
 /** One version of one file, as handed to `Store.insert`. */
 export interface TextRecord {
