@@ -6,7 +6,7 @@
  * diff made once, and the walk stops as soon as every line has its origin.
  */
 import { bytesEqual } from '../bytes/index.js'
-import { diffLines } from '../delta/line-diff.js'
+import { lineRuns } from '../delta/line-diff.js'
 
 export interface AnnotatedLine {
   /** The revision that introduced the line. */
@@ -66,6 +66,21 @@ function childrenFirst(target: string, source: AnnotateSource): string[] {
   return order
 }
 
+/** The lines of one revision still to be given an origin: line index → the target lines it stands for. */
+interface Pending {
+  /** Several target lines when paths through merges bring two of them back to one line of an ancestor. */
+  readonly targets: (number[] | undefined)[]
+  count: number
+}
+
+function handTo(to: Pending, line: number, targets: number[]): void {
+  const known = to.targets[line]
+  if (known === undefined) {
+    to.targets[line] = targets
+    to.count++
+  } else known.push(...targets)
+}
+
 export async function annotate(target: string, source: AnnotateSource): Promise<AnnotatedLine[]> {
   const order = childrenFirst(target, source)
   const position = new Map(order.map((rev, i) => [rev, i]))
@@ -84,53 +99,52 @@ export async function annotate(target: string, source: AnnotateSource): Promise<
   }
   const targetLines = lineStarts(Buffer.from(await textOf(target)).toString('latin1'))
   const origins: { rev: string; lineNumber: number }[] = new Array(targetLines.length)
-  // For each revision still to visit: its line index → the target lines it is (several when paths through
-  // merges bring two target lines back to one line of an ancestor).
-  const pending = new Map<string, Map<number, number[]>>([[target, new Map(targetLines.map((_, i) => [i, [i]]))]])
-  const hand = (to: Map<number, number[]>, line: number, targets: readonly number[]) => {
-    const known = to.get(line)
-    if (known === undefined) to.set(line, [...targets])
-    else known.push(...targets)
-  }
+  const pending = new Map<string, Pending>([[target, { targets: targetLines.map((_, i) => [i]), count: targetLines.length }]])
   let unassigned = targetLines.length
   for (const rev of order) {
     if (unassigned === 0) break
     const lines = pending.get(rev)
     pending.delete(rev)
-    if (lines === undefined || lines.size === 0) {
+    if (lines === undefined || lines.count === 0) {
       texts.delete(rev)
       continue
     }
     const { parents, hash } = source.entry(rev)
     for (const parent of new Set(parents)) {
-      if (lines.size === 0) break
-      const handed = pending.get(parent) ?? new Map<number, number[]>()
-      pending.set(parent, handed)
+      if (lines.count === 0) break
+      const handed = pending.get(parent)
       if (bytesEqual(source.entry(parent).hash, hash)) {
-        for (const [line, targets] of lines) hand(handed, line, targets)
-        lines.clear()
+        // The same text: every line goes to the parent, at the same index.
+        if (handed === undefined) pending.set(parent, { targets: [...lines.targets], count: lines.count })
+        else lines.targets.forEach((targets, line) => { if (targets !== undefined) handTo(handed, line, targets) })
+        lines.targets.fill(undefined)
+        lines.count = 0
         break
       }
+      const runs = lineRuns(await textOf(parent), await textOf(rev))
+      const to = handed ?? { targets: [], count: 0 }
+      if (handed === undefined) pending.set(parent, to)
       let parentLine = 0
       let line = 0
-      for (const change of diffLines(await textOf(parent), await textOf(rev))) {
-        const count = change.lines.length
-        if (change.kind === 'equal') {
-          for (let k = 0; k < count; k++) {
-            const targets = lines.get(line + k)
+      for (const { kind, lineCount } of runs) {
+        if (kind === 'equal') {
+          for (let k = 0; k < lineCount; k++) {
+            const targets = lines.targets[line + k]
             if (targets === undefined) continue
-            hand(handed, parentLine + k, targets)
-            lines.delete(line + k)
+            handTo(to, parentLine + k, targets)
+            lines.targets[line + k] = undefined
+            lines.count--
           }
         }
-        if (change.kind !== 'insert') parentLine += count
-        if (change.kind !== 'delete') line += count
+        if (kind !== 'insert') parentLine += lineCount
+        if (kind !== 'delete') line += lineCount
       }
     }
-    for (const [line, targets] of lines) {
+    lines.targets.forEach((targets, line) => {
+      if (targets === undefined) return
       for (const targetLine of targets) origins[targetLine] = { rev, lineNumber: line + 1 }
       unassigned -= targets.length
-    }
+    })
     // Every child has been visited: no one needs this text again.
     texts.delete(rev)
   }

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { diffLines, diffStat, isBinary, unifiedDiff } from '../../../lib/delta/line-diff.js'
+import { diffLines, diffStat, isBinary, lineRuns, unifiedDiff } from '../../../lib/delta/line-diff.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 
 const bytes = (text: string) => Buffer.from(text, 'latin1')
@@ -69,4 +69,37 @@ test('diffLines keeps every line of both texts, in order, past diff-match-patch\
   const side = (kinds: readonly string[]) => changes.filter(c => kinds.includes(c.kind)).flatMap(c => c.lines).join('')
   t.is(side(['equal', 'delete']), Buffer.from(a).toString('latin1'))
   t.is(side(['equal', 'insert']), Buffer.from(b).toString('latin1'))
+})
+
+const splitLines = (text: Uint8Array) => Buffer.from(text).toString('latin1').split(/(?<=\n)/).filter(line => line !== '')
+
+test('lineRuns aligns the texts as diffLines does: the lines it keeps are equal and every line is counted once (fast-check)', t => {
+  // Lines shared at both ends (what lineRuns finds with byte compares) around a changed middle.
+  const historyArbitrary = fc.tuple(textArbitrary, textArbitrary, textArbitrary, fc.array(fc.constantFrom(...LINES), { maxLength: 20 }))
+    .map(([middleA, middleB, start, end]) => {
+      const suffix = end.join('')
+      return [bytes(`${Buffer.from(start).toString('latin1')}\n${Buffer.from(middleA).toString('latin1')}\n${suffix}`),
+        bytes(`${Buffer.from(start).toString('latin1')}\n${Buffer.from(middleB).toString('latin1')}\n${suffix}`)] as const
+    })
+  let runs = 0
+  fc.assert(fc.property(fc.oneof(fc.tuple(textArbitrary, textArbitrary), historyArbitrary), ([a, b]) => {
+    runs++
+    const linesA = splitLines(a)
+    const linesB = splitLines(b)
+    let lineA = 0
+    let lineB = 0
+    let kept = 0
+    for (const { kind, lineCount } of lineRuns(a, b)) {
+      if (lineCount <= 0) return false
+      if (kind === 'equal') {
+        for (let k = 0; k < lineCount; k++) if (linesA[lineA + k] !== linesB[lineB + k]) return false
+        kept += lineCount
+      }
+      if (kind !== 'insert') lineA += lineCount
+      if (kind !== 'delete') lineB += lineCount
+    }
+    const keptByDiffLines = diffLines(a, b).filter(change => change.kind === 'equal').reduce((sum, change) => sum + change.lines.length, 0)
+    return lineA === linesA.length && lineB === linesB.length && kept === keptByDiffLines
+  }), { seed: 7, numRuns: 500 })
+  t.is(runs, 500)
 })
