@@ -3,7 +3,9 @@ import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { MAX_ID_BYTE_LENGTH, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertProgress, type StoreOptions, type TextRecord } from '../vstore.js'
+import {
+  MAX_ID_BYTE_LENGTH, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
+} from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
 import type { ProgressView } from './progress.js'
@@ -147,25 +149,27 @@ function releaseLookups(store: Store): { previous: (file: string) => Promise<{ r
 }
 
 /**
- * Inserts `records` into the command's store (created if missing), with progress on stderr and one
- * summary line (or JSON) on stdout.
- */
-/**
- * Runs an import. With `releases` (a release import), a release that fails while being listed ends the
- * import after the releases before it, which are committed; its error is then reported.
+ * Runs an import: inserts `records` into the command's store (created if missing), with progress on
+ * stderr and one summary line (or JSON) on stdout. With `releases` (a release import), a release that
+ * fails while being listed ends the import after the releases before it, which are committed; its error
+ * is then reported.
  */
 async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, releases?: ReleaseBoundary): Promise<number> {
+  return runWrite(command, output, (store, options) => store.insert(releases === undefined ? records(store) : releases.guard(records(store)), {
+    checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
+    ...options,
+  }), releases)
+}
+
+/** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
+async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, releases?: ReleaseBoundary): Promise<number> {
   const started = performance.now()
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
   try {
     summary = await withStore(command, true, async store => {
-      const given = records(store)
-      const result = await store.insert(releases === undefined ? given : releases.guard(given), {
-        checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
-        ...(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }),
-      })
+      const result = await write(store, progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
       return { ...result, storeByteLength: (await store.stats()).storeByteLength }
     })
     const failure = releases?.failure
@@ -183,8 +187,9 @@ async function runImport(command: Command, output: Output, records: (store: Stor
   }
   await writeSummary(command, output, summary, started, seconds => {
     const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
+    const reused = summary.reusedGroupCount === undefined ? '' : ` (${summary.reusedGroupCount} copied whole)`
     return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
-      + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}, store now ${formatBytes(summary.storeByteLength)} `
+      + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}${reused}, store now ${formatBytes(summary.storeByteLength)} `
       + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`
   })
   return 0
@@ -279,12 +284,11 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       })
     }
     case 'fetch': {
-      const { exportRecords } = await import('../import/record-stream.js')
       // The source is only read, from a copy of its index: a writer busy on it never blocks the fetch.
       const source = await Store.open(command.positionals[0] as string, { readOnly: true })
       try {
         const files = await givenFiles(command, source, 'no such file in the source store')
-        return await runImport(command, output, target => exportRecords(source, files, (file, rev) => target.has(file, rev)))
+        return await runWrite(command, output, (target, options) => target.fetch(source, { ...options, ...(files === undefined ? {} : { files }) }))
       } finally {
         await source.close()
       }

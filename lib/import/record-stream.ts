@@ -144,17 +144,14 @@ export interface ExportSource {
 
 /**
  * Every text of `files` (default: all files, sorted), each file's revisions parents first, as records for
- * `encodeRecordStream` or another store's `insert`, without those `skip` says to leave out. Memory holds
+ * `encodeRecordStream` or another store's `insert`. Memory holds
  * one file's revision list and at most 64 texts.
  * @throws VSTORE_NOT_FOUND for a file given that has no text.
  */
-export async function* exportRecords(store: ExportSource, files?: readonly string[], skip?: (file: string, rev: string) => Promise<boolean>): AsyncGenerator<TextRecord> {
+export async function* exportRecords(store: ExportSource, files?: readonly string[]): AsyncGenerator<TextRecord> {
   for (const file of files ?? (await store.files())) {
-    const all = await store.revisions(file)
-    if (all.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file', file)
-    // `skip` (a target's `has`, for a fetch): texts it names are not read at all.
-    const revs: string[] = []
-    for (const rev of all) if (skip === undefined || !(await skip(file, rev))) revs.push(rev)
+    const revs = await store.revisions(file)
+    if (revs.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file', file)
     for (let start = 0; start < revs.length; start += EXPORT_CHUNK_TEXT_COUNT) {
       const chunk = revs.slice(start, start + EXPORT_CHUNK_TEXT_COUNT)
       const texts = new Map<string, Uint8Array>()

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
-import { decodeGroupBase, decodeRecord, dumpRecords, type DumpedRecord } from '../group/records.js'
+import { decodeGroupBase, decodeRecord, dumpRecords, type BaseText, type DumpedRecord } from '../group/records.js'
 import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, checkGroup, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
 import { DEFAULT_MAX_REBUILD_BYTE_LENGTH } from '../group/builder.js'
@@ -123,11 +123,46 @@ interface Repack {
   readonly oldHashKeys: readonly Uint8Array[]
 }
 
+/** Source groups a fetch copies whole (Store.fetch): they are appended and indexed in the batch's one commit. */
+interface Adoption {
+  /** Appends each group through `append` and returns the index records naming its keys. */
+  run(append: (bytes: Uint8Array) => Promise<{ packId: number; offset: number }>): Promise<AdoptedGroups>
+}
+
+/** What the commit adds for them (their groups and bytes are counted as the batch's own). */
+interface AdoptedGroups {
+  readonly operations: readonly { key: Uint8Array; value: Uint8Array }[]
+  readonly textCount: number
+  readonly rawByteLength: number
+  /** Where the copied texts that get an `H` record are, by hex hash: the batch stores the same content once. */
+  readonly locationsByHash: ReadonlyMap<string, TextLocation>
+}
+
+/** A source group a fetch copies, with the wanted keys' entries as they will be in this store. */
+interface ReusedGroup {
+  readonly packId: number
+  readonly groupOffset: number
+  readonly groupByteLength: number
+  readonly rows: readonly (TextKey & { readonly entry: TextEntry })[]
+}
+
 /** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
 const LARGE_TEXT_MIN_COPY_BYTE_LENGTH = 32
 
 /** Index copies a read-only open makes before it reports a pack gone (Store.openSnapshot). */
 const SNAPSHOT_ATTEMPTS = 3
+
+/**
+ * A fetch copies a source group whole when at least this share of its content is records it wants
+ * (Breezy's rule for reusing a group when fetching), and when the group is large enough
+ * (REUSE_MIN_CONTENT_FRACTION): the rest of the wanted texts are compressed again, with their neighbours.
+ */
+const REUSE_MIN_WANTED_FRACTION = 0.75
+/** ... of the store's content cap: smaller groups (left by small appends) compress better together. */
+const REUSE_MIN_CONTENT_FRACTION = 1 / 8
+
+/** Texts a fetch reads from its source at once (each group they share is read once). */
+const FETCH_CHUNK_TEXT_COUNT = 64
 
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
 const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
@@ -155,6 +190,17 @@ export interface PackSummary {
   readonly groupCount: number
   readonly oldPackByteLength: number
   readonly packByteLength: number
+}
+
+export interface FetchOptions extends Pick<InsertOptions, 'onProgress'> {
+  /** Only these files' histories (default: every file of the source). */
+  readonly files?: readonly string[]
+}
+
+export interface FetchSummary extends InsertSummary {
+  /** Source groups copied whole, byte for byte, and the new keys they brought (counted in newTextCount). */
+  readonly reusedGroupCount: number
+  readonly reusedTextCount: number
 }
 
 export interface InsertProgress {
@@ -873,6 +919,7 @@ export class Store {
     counts: { textCount: number; rawByteLength: number; newRawByteLength: number },
     options: InsertOptions,
     repack?: Repack,
+    adoption?: Adoption,
   ): Promise<InsertSummary> {
     const { textCount, rawByteLength, newRawByteLength } = counts
     let writtenTextCount = 0
@@ -898,6 +945,8 @@ export class Store {
     let committedGroupCount = 0
     let committedRawByteLength = 0
     let lastCheckpointRawByteLength = 0
+    /** A fetch's groups copied whole, until the commit that indexes them. */
+    let adopted: AdoptedGroups | undefined
 
     const onSealed = async (group: SealedGroup<number>): Promise<void> => {
       const { packId, offset } = await this.appendGroup(group.bytes, touched, created, repack?.firstPackId ?? 0)
@@ -985,14 +1034,15 @@ export class Store {
         for (const packId of repack.oldPackIds) operations.push({ key: encodePackKey(packId), value: undefined })
       }
       if (this.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
+      operations.push(...(adopted?.operations ?? []))
       // A repack commits once, with every key: its totals start from nothing.
       const before = repack === undefined ? await this.totals() : { textCount: 0, rawByteLength: 0, groupCount: 0 }
       const totalsKey = encodeMetaKey('totals')
       operations.push({
         key: totalsKey,
         value: encodeTotalsValue(totalsKey, {
-          textCount: before.textCount + uncommitted.length,
-          rawByteLength: before.rawByteLength + rawBytes,
+          textCount: before.textCount + uncommitted.length + (adopted?.textCount ?? 0),
+          rawByteLength: before.rawByteLength + rawBytes + (adopted?.rawByteLength ?? 0),
           groupCount: before.groupCount + groupCount - committedGroupCount,
         }),
       })
@@ -1009,6 +1059,7 @@ export class Store {
       committedGroupCount = groupCount
       committedRawByteLength += rawBytes
       lastCheckpointRawByteLength = writtenRawByteLength
+      adopted = undefined
       uncommitted = []
       newHashes = []
       touched = new Map()
@@ -1036,6 +1087,16 @@ export class Store {
     }
     const started = new Set<string>()
     try {
+      // Copied before anything is compressed, and indexed by the first commit (a fetch makes only one).
+      if (adoption !== undefined) {
+        adopted = await adoption.run(async bytes => {
+          const at = await this.appendGroup(bytes, touched, created, repack?.firstPackId ?? 0)
+          groupCount++
+          storedByteLength += bytes.length
+          report()
+          return at
+        })
+      }
       let previousFamily: string | undefined
       for (const index of writeOrder(batch, large)) {
         const item = batch[index] as Pending
@@ -1056,16 +1117,15 @@ export class Store {
         }
         firstWithHash.set(hashHex, index)
         if (item.ref.byteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
-          const hashKey = encodeHashKey(item.hash)
           // A repack rewrites every location: the H records there are still point into the old packs.
-          const known = repack === undefined ? await this.db.get(hashKey) : undefined
-          const location = known === undefined ? undefined : decodeLocationValue(hashKey, known, `index:hash ${hashHex}`)
-          // The key holds only a prefix of the hash; the location holds all of it.
-          if (location !== undefined && bytesEqual(location.hash, item.hash)) {
+          const copied = adopted?.locationsByHash.get(hashHex)
+          const { location, keyTaken } = copied !== undefined ? { location: copied, keyTaken: true }
+            : repack === undefined ? await this.storedWithHash(item.hash) : { location: undefined, keyTaken: false }
+          if (location !== undefined) {
             locations.set(index, location)
             continue
           }
-          if (location === undefined) newHashes.push(index)
+          if (!keyTaken) newHashes.push(index)
         }
         storedTextCount++
         // Texts over the cap pass through bases instead: as a previous text each would hold megabytes more
@@ -1162,6 +1222,200 @@ export class Store {
     } finally {
       await spill.close()
     }
+  }
+
+  /**
+   * Copies into this store the texts of `source` it lacks (every file, or `options.files`), as a VCS's
+   * pull does. A source group is copied whole, its bytes unchanged, when it is well filled with wanted
+   * texts (REUSE_MIN_WANTED_FRACTION) and large enough, its base (if it names one) is here with the same
+   * content, and its reads still keep to this store's read budget and base depth through this store's
+   * base chain; the other wanted texts are compressed again, as an insert would, each file continuing
+   * from its stored versions. All of it is committed in one index batch.
+   * @throws VSTORE_NOT_FOUND for a file the source lacks; VSTORE_EXISTS when a key is stored in both
+   * with other content or parents; VSTORE_CORRUPT, naming the source group or key, for damage in the
+   * source. Nothing is stored then.
+   */
+  async fetch(source: Store, options: FetchOptions = {}): Promise<FetchSummary> {
+    return this.writing(() => this.fetchAlone(source, options))
+  }
+
+  private async fetchAlone(source: Store, options: FetchOptions): Promise<FetchSummary> {
+    // The keys this store lacks, each file's parents before its children (the order an insert takes).
+    const wanted: (TextKey & { entry: TextEntry })[] = []
+    let textCount = 0
+    let rawByteLength = 0
+    for (const file of options.files ?? (await source.files())) {
+      const rows: (TextKey & { entry: TextEntry })[] = []
+      for await (const row of source.fileEntries(file)) rows.push(row)
+      if (rows.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file in the source store', file)
+      for (const index of writeOrder(rows.map(row => ({ ...row, parents: row.entry.parents }))).reverse()) {
+        const row = rows[index] as TextKey & { entry: TextEntry }
+        textCount++
+        rawByteLength += row.entry.textByteLength
+        const stored = await this.tryGetEntry(row.file, row.rev)
+        if (stored === undefined) wanted.push(row)
+        else if (!bytesEqual(stored.hash, row.entry.hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is stored here with other content than in the source', describeKey(row))
+        else if (!sameParents(stored.parents, row.entry.parents)) {
+          throw new VstoreError('VSTORE_EXISTS', `this key is stored here with parents [${stored.parents.join(', ')}]`, describeKey(row))
+        }
+      }
+    }
+    const reused = await this.groupsToReuse(source, wanted)
+    const reusedKeys = new Set(reused.flatMap(group => group.rows.map(describeKey)))
+    const rest = wanted.filter(row => !reusedKeys.has(describeKey(row)))
+    const newRawByteLength = wanted.reduce((sum, row) => sum + row.entry.textByteLength, 0)
+    await mkdir(tmpPath(this.dir), { recursive: true })
+    const spill = new TextSpill(tmpPath(this.dir), `fetch-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
+    try {
+      const batch: Pending[] = []
+      let readRawByteLength = 0
+      for (let start = 0; start < rest.length; start += FETCH_CHUNK_TEXT_COUNT) {
+        const chunk = rest.slice(start, start + FETCH_CHUNK_TEXT_COUNT)
+        const texts = new Map<string, Uint8Array>()
+        for await (const { file, rev, text } of source.getMany(chunk)) texts.set(describeKey({ file, rev }), text)
+        for (const { file, rev, entry } of chunk) {
+          const text = texts.get(describeKey({ file, rev })) as Uint8Array
+          batch.push({ file, rev, parents: entry.parents, ref: await spill.append(text), hash: entry.hash })
+          readRawByteLength += text.length
+        }
+        options.onProgress?.({
+          phase: 'reading', textCount, rawByteLength, newTextCount: wanted.length, newRawByteLength, writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
+        })
+      }
+      let adopted: AdoptedGroups = { operations: [], textCount: 0, rawByteLength: 0, locationsByHash: new Map() }
+      const summary = await this.writeBatch(batch, spill, { textCount, rawByteLength, newRawByteLength: readRawByteLength }, options, undefined, {
+        run: async append => (adopted = await this.appendReused(source, reused, append)),
+      })
+      return {
+        ...summary,
+        newTextCount: summary.newTextCount + adopted.textCount,
+        newRawByteLength: summary.newRawByteLength + adopted.rawByteLength,
+        reusedGroupCount: reused.length,
+        reusedTextCount: adopted.textCount,
+      }
+    } finally {
+      await spill.close()
+    }
+  }
+
+  /**
+   * The source groups a fetch copies whole, in source pack order (a base's group before the groups on
+   * it), with their wanted keys' entries as they will be here: the same ranges and read costs in the
+   * group, and the base chain's costs as this store has it.
+   */
+  private async groupsToReuse(source: Store, wanted: readonly (TextKey & { entry: TextEntry })[]): Promise<ReusedGroup[]> {
+    const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
+    for (const row of wanted) {
+      const rows = byGroup.get(groupKeyOf(row.entry))
+      if (rows === undefined) byGroup.set(groupKeyOf(row.entry), [row])
+      else rows.push(row)
+    }
+    const groups = [...byGroup.values()].sort((a, b) => {
+      const [x, y] = [(a[0] as { entry: TextEntry }).entry, (b[0] as { entry: TextEntry }).entry]
+      return x.packId - y.packId || x.groupOffset - y.groupOffset
+    })
+    const wantedKeys = new Set(wanted.map(describeKey))
+    const continuing = new Set(wanted.filter(row => row.entry.parents.some(parent => !wantedKeys.has(describeKey({ file: row.file, rev: parent })))).map(row => row.file))
+    const reusedEntries = new Map<string, TextEntry>()
+    const reused: ReusedGroup[] = []
+    for (const rows of groups) {
+      const { entry: first } = rows[0] as TextKey & { entry: TextEntry }
+      const where = `source ${packName(first.packId)}@${first.groupOffset}`
+      // Records wanted, once each (keys with equal texts may share one), against the whole content. Not
+      // counted: a text whose content this store holds under another key (an insert stores it once), and,
+      // in a group without a base, the texts of a file whose history continues from a version stored
+      // here: the group holds one of them whole, while an insert stores them all as deltas on that
+      // version. (On jq, 1,270 new texts onto an older clone, copying groups that held such files made
+      // the packs 22 % larger than compressing them again.)
+      const records = new Map<number, number>()
+      for (const row of rows) {
+        const { entry } = row
+        if (first.baseDepth === 0 && continuing.has(row.file)) continue
+        if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH && (await this.storedWithHash(entry.hash)).location !== undefined) continue
+        records.set(entry.recordStart, entry.recordEnd - entry.recordStart)
+      }
+      const wantedByteLength = [...records.values()].reduce((a, b) => a + b, 0)
+      const header = await source.readGroupHeader(first, rows[0] as TextKey)
+      if (header.contentByteLength < REUSE_MIN_CONTENT_FRACTION * this.settings.maxContentByteLength) continue
+      if (wantedByteLength < REUSE_MIN_WANTED_FRACTION * header.contentByteLength) continue
+      let chain = { readByteLength: 0, decodedByteLength: 0, baseDepth: -1 }
+      if (first.baseDepth > 0) {
+        const base = await source.groupBase(first, header, rows[0] as TextKey, where)
+        const here = reusedEntries.get(describeKey(base)) ?? (await this.tryGetEntry(base.file, base.rev))
+        if (here === undefined || !bytesEqual(here.hash, base.hash) || here.baseDepth + 1 > this.settings.maxBaseDepth) continue
+        chain = { readByteLength: here.readByteLength + here.baseReadByteLength, decodedByteLength: here.decodedByteLength + here.baseDecodedByteLength, baseDepth: here.baseDepth }
+      }
+      // The budget an insert keeps to (GroupWriter): this store's, through this store's base chain.
+      if (rows.some(({ entry }) => entry.readByteLength + chain.readByteLength > Math.max(this.settings.maxReadByteLength, entry.textByteLength))) continue
+      const here = rows.map(row => ({
+        file: row.file,
+        rev: row.rev,
+        entry: { ...row.entry, baseDepth: chain.baseDepth + 1, baseReadByteLength: chain.readByteLength, baseDecodedByteLength: chain.decodedByteLength },
+      }))
+      for (const row of here) reusedEntries.set(describeKey(row), row.entry)
+      reused.push({ packId: first.packId, groupOffset: first.groupOffset, groupByteLength: header.headerByteLength + header.storedByteLength, rows: here })
+    }
+    return reused
+  }
+
+  /** Copies the groups groupsToReuse chose (each checked whole first) and makes their index records. */
+  private async appendReused(source: Store, reused: readonly ReusedGroup[], append: (bytes: Uint8Array) => Promise<{ packId: number; offset: number }>): Promise<AdoptedGroups> {
+    const operations: { key: Uint8Array; value: Uint8Array }[] = []
+    const locationsByHash = new Map<string, TextLocation>()
+    let textCount = 0
+    let rawByteLength = 0
+    for (const group of reused) {
+      const first = group.rows[0] as TextKey & { entry: TextEntry }
+      const bytes = await source.readGroupBytes(first.entry, group.groupByteLength, first)
+      // A damaged source group is refused, not copied: its CRC-32 covers every byte.
+      checkGroup(bytes, `source ${packName(group.packId)}@${group.groupOffset}`, DEFAULT_GROUP_LIMITS)
+      const { packId, offset } = await append(bytes)
+      for (const row of group.rows) {
+        const key = encodeTextKey(row)
+        textCount++
+        rawByteLength += row.entry.textByteLength
+        let location: TextLocation = { ...row.entry, packId, groupOffset: offset }
+        // As an insert does: content that has an H record is stored once, where it was first.
+        if (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
+          const hashHex = toHex(row.entry.hash)
+          const { location: stored, keyTaken } = await this.storedWithHash(row.entry.hash)
+          const known = stored ?? locationsByHash.get(hashHex)
+          if (known !== undefined) location = known
+          else {
+            locationsByHash.set(hashHex, location)
+            const hashKey = encodeHashKey(row.entry.hash)
+            if (!keyTaken) operations.push({ key: hashKey, value: encodeLocationValue(hashKey, location) })
+          }
+        }
+        operations.push({ key, value: encodeTextValue(key, { ...location, parents: row.entry.parents }) })
+      }
+    }
+    return { operations, textCount, rawByteLength, locationsByHash }
+  }
+
+  /**
+   * Where a text with this content is stored, found by its `H` record (texts of at least
+   * HASH_RECORD_MIN_TEXT_BYTE_LENGTH bytes have one); `keyTaken` when the record's key, which holds only a
+   * prefix of the hash, names another text.
+   */
+  private async storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }> {
+    const hashKey = encodeHashKey(hash)
+    const known = await this.db.get(hashKey)
+    if (known === undefined) return { location: undefined, keyTaken: false }
+    const location = decodeLocationValue(hashKey, known, `index:hash ${toHex(hash)}`)
+    return bytesEqual(location.hash, hash) ? { location, keyTaken: true } : { location: undefined, keyTaken: true }
+  }
+
+  /** The header of the group holding `location` (read from its first bytes). */
+  private async readGroupHeader(location: TextLocation, key: TextKey): Promise<GroupHeader> {
+    const committed = this.packStates.get(location.packId)?.committedByteLength ?? 0
+    const bytes = await this.readGroupBytes(location, Math.min(MAX_GROUP_HEADER_BYTE_LENGTH, Math.max(0, committed - location.groupOffset)), key)
+    return decodeGroupHeader(bytes, `${packName(location.packId)}@${location.groupOffset}`, DEFAULT_GROUP_LIMITS)
+  }
+
+  /** The base text the group holding `location` names (from the first bytes of its content). */
+  private async groupBase(location: TextLocation, header: GroupHeader, key: TextKey, where: string): Promise<BaseText> {
+    return groupBaseIn(await this.readGroupBytes(location, header.headerByteLength + header.storedByteLength, key), header, where)
   }
 
   /** Appends one framed group to the current pack (or a new one past the pack cap). */
@@ -1418,19 +1672,25 @@ export class Store {
 
   /** The base a group names and the group that holds it (read from the first bytes of its content). */
   private async baseGroupOf(bytes: Uint8Array, header: GroupHeader, where: string): Promise<{ groupKey: string | undefined; base: TextKey }> {
-    let based: ReturnType<typeof decodeGroupBase>
-    try {
-      // The base record comes first and is short: a 16 KiB compressed prefix holds it.
-      const prefix = bytes.subarray(0, Math.min(bytes.length, header.headerByteLength + 16 * 1024))
-      based = decodeGroupBase(await decodeGroupPrefix(prefix, 1, where, DEFAULT_GROUP_LIMITS, 1024 * 1024), where, DEFAULT_GROUP_LIMITS)
-    } catch {
-      based = decodeGroupBase((await decodeGroup(bytes, where, DEFAULT_GROUP_LIMITS)).content, where, DEFAULT_GROUP_LIMITS)
-    }
-    if (based === undefined) throw new VstoreError('VSTORE_CORRUPT', 'the index says this group has a base, its content names none', where)
-    const base = { file: based.base.file, rev: based.base.rev }
+    const named = await groupBaseIn(bytes, header, where)
+    const base = { file: named.file, rev: named.rev }
     const entry = await this.tryGetEntry(base.file, base.rev)
     return { groupKey: entry === undefined ? undefined : groupKeyOf(entry), base }
   }
+}
+
+/** The base text a whole group (`bytes`, from its header) names, read from the first bytes of its content. */
+async function groupBaseIn(bytes: Uint8Array, header: GroupHeader, where: string): Promise<BaseText> {
+  let based: ReturnType<typeof decodeGroupBase>
+  try {
+    // The base record comes first and is short: a 16 KiB compressed prefix holds it.
+    const prefix = bytes.subarray(0, Math.min(bytes.length, header.headerByteLength + 16 * 1024))
+    based = decodeGroupBase(await decodeGroupPrefix(prefix, 1, where, DEFAULT_GROUP_LIMITS, 1024 * 1024), where, DEFAULT_GROUP_LIMITS)
+  } catch {
+    based = decodeGroupBase((await decodeGroup(bytes, where, DEFAULT_GROUP_LIMITS)).content, where, DEFAULT_GROUP_LIMITS)
+  }
+  if (based === undefined) throw new VstoreError('VSTORE_CORRUPT', 'the index says this group has a base, its content names none', where)
+  return based.base
 }
 
 function problemOf(error: unknown, where: string, keys: readonly TextKey[]): VerifyProblem {

@@ -229,6 +229,42 @@ test.serial('vstore pack killed with SIGKILL while reading and while writing lea
   checkComplete(t, store, checkStore(t, store, 'after the pack completed'))
 })
 
+test.serial('vstore fetch killed with SIGKILL while reading and while writing loses nothing; a rerun completes it', async t => {
+  const { repo, texts, commits } = history()
+  const dir = await makeTempDir(t, 'vstore-kill-fetch-')
+  const source = join(dir, 'source')
+  const store = join(dir, 'store')
+  t.is(vstore(['--store', source, 'import-git', repo, '--quiet']).status, 0)
+  // The first ten versions of file00 to file19, which an insert writes first (by name): their later
+  // versions are compressed again on them, while the groups of the files after them (new here) are
+  // copied whole.
+  const start = vstore(['--store', store, 'import-git', repo, '--ref', commits[9] as string, '--paths', '/file[01][0-9][.]txt$', '--quiet'])
+  t.is(start.status, 0, describeRun(start))
+  const present = checkStore(t, store, 'before the fetch').length
+  const fetchArgs = [BIN, '--store', store, 'fetch', source, '--json']
+  const moments: { label: string; moment: () => () => boolean }[] = [
+    { label: 'reading, 50 ms after it began', moment: () => insertStarted(store, 50) },
+    { label: 'writing, at the first group appended', moment: () => packsGrew(store, 1) },
+    { label: 'writing, at the second pack growth', moment: () => packsGrew(store, 2) },
+  ]
+  let finished = false
+  for (const { label, moment } of moments) {
+    const attempt = await runUntil(t, fetchArgs, moment())
+    const rows = checkStore(t, store, `after a kill ${label}`)
+    t.log(`${label}: ${attempt.outcome} after ${Math.round(attempt.milliseconds)} ms; ${rows.length} keys`)
+    // One index batch: all of the fetch or none of it.
+    finished ||= attempt.outcome === 'finished'
+    t.is(rows.length, finished ? texts.size : present, label)
+  }
+  const final = await runUntil(t, fetchArgs)
+  t.is(final.outcome, 'finished')
+  const summary = JSON.parse(final.stdout) as { newTextCount: number; reusedGroupCount: number }
+  t.is(summary.newTextCount, finished ? 0 : texts.size - present)
+  if (!finished) t.true(summary.reusedGroupCount > 0, 'groups of the files new here are copied whole')
+  t.log(`completed in ${Math.round(final.milliseconds)} ms, ${summary.reusedGroupCount} groups copied whole`)
+  checkComplete(t, store, checkStore(t, store, 'after the fetch completed'))
+})
+
 // Regression: a new store's index is built beside its place and renamed in whole, so an import killed
 // while it makes the store leaves no store, or one that opens.
 test.serial('an import killed while it makes a new store leaves no store, or one that opens', async t => {

@@ -8,46 +8,12 @@ import { copyFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CODEC_ZLIB } from '../../../lib/entropy/node-zlib.js'
 import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
-import { Store, type StoreOptions } from '../../../lib/store/store.js'
+import type { StoreOptions } from '../../../lib/store/store.js'
 import type { TextRecord } from '../../../lib/store/types.js'
-import { applyEdit, randomLines, seededRandom } from '../../helpers/random.js'
+import { expectTexts, history, insertCommits } from '../../helpers/history.js'
+import { randomLines, seededRandom } from '../../helpers/random.js'
 import { dumpIndex, openStore } from '../../helpers/store.js'
 import { makeTempDir } from '../../helpers/tmp.js'
-
-/** `versionCount` versions of each of `fileCount` files of about 20 KB of lines, each version one small edit of the last. */
-function history(fileCount: number, versionCount: number, seed: number): TextRecord[][] {
-  const random = seededRandom(seed)
-  const texts = Array.from({ length: fileCount }, () => randomLines(random, 600))
-  const commits: TextRecord[][] = []
-  for (let v = 1; v <= versionCount; v++) {
-    const commit: TextRecord[] = []
-    for (let f = 0; f < fileCount; f++) {
-      if (v > 1 && random() < 0.3) continue // not every file changes in every commit
-      const before = texts[f] as Uint8Array
-      const text = v === 1 ? before : applyEdit(before, { position: Math.floor(random() * before.length), deleteByteLength: 20, insert: randomLines(random, 2) })
-      texts[f] = text
-      commit.push({ file: `src/file${f}.c`, rev: `c${v}`, parents: [], text })
-    }
-    commits.push(commit)
-  }
-  // Parents: the last commit before this one that changed the file.
-  const last = new Map<string, string>()
-  return commits.map(commit => commit.map(record => {
-    const parent = last.get(record.file)
-    last.set(record.file, record.rev)
-    return { ...record, parents: parent === undefined ? [] : [parent] }
-  }))
-}
-
-async function insertCommits(store: Store, commits: readonly TextRecord[][]): Promise<number> {
-  let appended = 0
-  for (const commit of commits) appended += (await store.insert(commit)).storedByteLength
-  return appended
-}
-
-async function expectTexts(t: ExecutionContext, store: Store, commits: readonly TextRecord[][]): Promise<void> {
-  for (const record of commits.flat()) t.deepEqual(await store.get(record.file, record.rev), record.text, `${record.file}@${record.rev}`)
-}
 
 const packNames = async (dir: string) => (await readdir(join(dir, 'packs'))).sort()
 
