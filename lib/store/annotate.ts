@@ -19,14 +19,22 @@ export interface AnnotatedLine {
 
 /** What annotate reads of one file's history. */
 export interface AnnotateSource {
-  /** The revision's parents, and its content hash (equal texts are handed on whole, without a diff). */
-  entry(rev: string): { readonly parents: readonly string[]; readonly hash: Uint8Array }
+  /**
+   * The revision's parents, its content hash (equal texts are handed on whole, without a diff) and its
+   * length (what reading ahead holds in memory).
+   */
+  entry(rev: string): { readonly parents: readonly string[]; readonly hash: Uint8Array; readonly textByteLength: number }
   /** The texts of several revisions (a store reads each group they share once). */
   texts(revs: readonly string[]): Promise<ReadonlyMap<string, Uint8Array>>
 }
 
-/** Texts read ahead, in visiting order, when one is missing: a file's versions mostly share a few groups. */
-const READ_AHEAD_TEXT_COUNT = 64
+/**
+ * Texts read ahead, in visiting order, when one is missing: a file's versions mostly share a few groups,
+ * and one read of many rebuilds each group's chains of deltas once (express's package.json, 247 versions:
+ * 64 at a time decoded its group four times). Bounded by bytes too, for files of megabytes.
+ */
+const READ_AHEAD_TEXT_COUNT = 1024
+const READ_AHEAD_BYTE_LENGTH = 32 * 1024 * 1024
 
 function lineStarts(text: string): string[] {
   const lines: string[] = []
@@ -90,9 +98,13 @@ export async function annotate(target: string, source: AnnotateSource): Promise<
     if (known !== undefined) return known
     // This one and the next ones to be visited that are not loaded yet (none of them visited already).
     const wanted = [rev]
+    let byteLength = source.entry(rev).textByteLength
     for (let i = (position.get(rev) as number) + 1; i < order.length && wanted.length < READ_AHEAD_TEXT_COUNT; i++) {
       const next = order[i] as string
-      if (!texts.has(next)) wanted.push(next)
+      if (texts.has(next)) continue
+      byteLength += source.entry(next).textByteLength
+      if (byteLength > READ_AHEAD_BYTE_LENGTH) break
+      wanted.push(next)
     }
     for (const [read, text] of await source.texts(wanted)) texts.set(read, text)
     return texts.get(rev) as Uint8Array
