@@ -616,15 +616,21 @@ export class Store {
    * @throws VSTORE_NOT_FOUND, before reading anything, if any key is not stored.
    */
   async *getMany(keys: Iterable<TextKey> | AsyncIterable<TextKey>): AsyncGenerator<TextKey & { text: Uint8Array }> {
-    const byGroup = new Map<string, { key: TextKey; location: TextEntry }[]>()
-    for await (const key of keys) {
-      const location = await this.getEntry(key.file, key.rev)
+    const located: { key: TextKey; location: TextLocation }[] = []
+    for await (const key of keys) located.push({ key, location: await this.getEntry(key.file, key.rev) })
+    yield* this.readLocated(located)
+  }
+
+  /** getMany for keys whose index entries the caller has read already (annotate reads a file's at once). */
+  private async *readLocated(located: readonly { key: TextKey; location: TextLocation }[]): AsyncGenerator<TextKey & { text: Uint8Array }> {
+    const byGroup = new Map<string, { key: TextKey; location: TextLocation }[]>()
+    for (const { key, location } of located) {
       const list = byGroup.get(groupKeyOf(location))
       if (list) list.push({ key, location })
       else byGroup.set(groupKeyOf(location), [{ key, location }])
     }
     for (const wanted of byGroup.values()) {
-      const first = wanted[0] as { key: TextKey; location: TextEntry }
+      const first = wanted[0] as { key: TextKey; location: TextLocation }
       const readByteLength = Math.max(...wanted.map(w => w.location.readByteLength))
       const recordEnd = Math.max(...wanted.map(w => w.location.recordEnd))
       const bytes = await this.readGroupBytes(first.location, readByteLength, first.key)
@@ -734,7 +740,7 @@ export class Store {
       },
       texts: async revs => {
         const read = new Map<string, Uint8Array>()
-        for await (const { rev: r, text } of this.getMany(revs.map(r => ({ file, rev: r })))) read.set(r, text)
+        for await (const { rev: r, text } of this.readLocated(revs.map(r => ({ key: { file, rev: r }, location: entries.get(r) as TextEntry })))) read.set(r, text)
         return read
       },
     })
