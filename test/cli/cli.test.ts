@@ -938,16 +938,21 @@ test.serial('fetch copies the texts a store lacks from another, and nothing the 
   // --json: the summary on stdout (progress lines go to stderr).
   const summaryOf = (run: Run) => {
     t.is(run.status, 0, describeRun(run))
-    return JSON.parse(run.stdout.toString('utf8')) as { newTextCount: number }
+    return JSON.parse(run.stdout.toString('utf8')) as { newTextCount: number; reusedGroupCount: number; reusedTextCount: number }
   }
-  t.is(summaryOf(inStore(target, 'fetch', fixture().store, '--json')).newTextCount, keys.length - before)
+  const fetched = summaryOf(inStore(target, 'fetch', fixture().store, '--json'))
+  t.is(fetched.newTextCount, keys.length - before)
+  // This history's groups are small (under 1/8 of the cap): compressed again, none copied whole.
+  t.like(fetched, { reusedGroupCount: 0, reusedTextCount: 0 })
   const rows = parseJson<IndexRow[]>(t, inStore(target, 'dump-index', '--json'))
   t.deepEqual(rows.map(row => `${row.file}@${row.rev} ${row.parents.join(',')}`).sort(), keys.map(key => `${key.file}@${key.rev} ${key.parents.join(',')}`).sort())
   for (const key of keys) t.deepEqual(inStore(target, 'extract', `${key.file}@${key.rev}`).stdout, blobOf(key))
   t.is(summaryOf(inStore(target, 'fetch', fixture().store, '--json')).newTextCount, 0)
 
   const one = join(newDirectory('fetch-one'), 'store')
-  succeeds(t, inStore(one, 'fetch', fixture().store, '--file', 'util.ts', '--quiet'))
+  const line = inStore(one, 'fetch', fixture().store, '--file', 'util.ts')
+  succeeds(t, line)
+  t.regex(line.stdout.toString('utf8'), /^imported \d+ texts \(\d+ new, \d+ stored once\): .* \d+ groups? \(0 copied whole\), store now /)
   t.deepEqual([...new Set(parseJson<IndexRow[]>(t, inStore(one, 'dump-index', '--json')).map(row => row.file))], ['util.ts'])
   failsWith(t, inStore(one, 'fetch', fixture().store, '--file', 'nope.txt'), 3, 'VSTORE_NOT_FOUND')
   failsWith(t, inStore(one, 'fetch', join(newDirectory('no-source'), 'none')), 3, 'VSTORE_NOT_FOUND')
