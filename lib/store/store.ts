@@ -134,6 +134,8 @@ interface AdoptedGroups {
   readonly operations: readonly { key: Uint8Array; value: Uint8Array }[]
   readonly textCount: number
   readonly rawByteLength: number
+  /** Keys pointed at content stored once already (as an insert's duplicates are). */
+  readonly duplicateTextCount: number
   /** Where the copied texts that get an `H` record are, by hex hash: the batch stores the same content once. */
   readonly locationsByHash: ReadonlyMap<string, TextLocation>
 }
@@ -1288,7 +1290,7 @@ export class Store {
           phase: 'reading', textCount, rawByteLength, newTextCount: wanted.length, newRawByteLength, writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
         })
       }
-      let adopted: AdoptedGroups = { operations: [], textCount: 0, rawByteLength: 0, locationsByHash: new Map() }
+      let adopted: AdoptedGroups = { operations: [], textCount: 0, rawByteLength: 0, duplicateTextCount: 0, locationsByHash: new Map() }
       const summary = await this.writeBatch(batch, spill, { textCount, rawByteLength, newRawByteLength: readRawByteLength }, options, undefined, {
         run: async append => (adopted = await this.appendReused(source, reused, append)),
       })
@@ -1296,6 +1298,7 @@ export class Store {
         ...summary,
         newTextCount: summary.newTextCount + adopted.textCount,
         newRawByteLength: summary.newRawByteLength + adopted.rawByteLength,
+        duplicateTextCount: summary.duplicateTextCount + adopted.duplicateTextCount,
         reusedGroupCount: reused.length,
         reusedTextCount: adopted.textCount,
       }
@@ -1370,6 +1373,7 @@ export class Store {
     const locationsByHash = new Map<string, TextLocation>()
     let textCount = 0
     let rawByteLength = 0
+    let duplicateTextCount = 0
     for (const group of reused) {
       const first = group.rows[0] as TextKey & { entry: TextEntry }
       const bytes = await source.readGroupBytes(first.entry, group.groupByteLength, first)
@@ -1386,8 +1390,10 @@ export class Store {
           const hashHex = toHex(row.entry.hash)
           const { location: stored, keyTaken } = await this.storedWithHash(row.entry.hash)
           const known = stored ?? locationsByHash.get(hashHex)
-          if (known !== undefined) location = known
-          else {
+          if (known !== undefined) {
+            location = known
+            duplicateTextCount++
+          } else {
             locationsByHash.set(hashHex, location)
             const hashKey = encodeHashKey(row.entry.hash)
             if (!keyTaken) operations.push({ key: hashKey, value: encodeLocationValue(hashKey, location) })
@@ -1396,7 +1402,7 @@ export class Store {
         operations.push({ key, value: encodeTextValue(key, { ...location, parents: row.entry.parents }) })
       }
     }
-    return { operations, textCount, rawByteLength, locationsByHash }
+    return { operations, textCount, rawByteLength, duplicateTextCount, locationsByHash }
   }
 
   /**

@@ -132,6 +132,7 @@ test('content already stored under another key is not stored again by a copied g
   await target.insert([{ file: 'original.txt', rev: 'r1', parents: [], text: big }])
   const summary = await target.fetch(source)
   t.true(summary.reusedGroupCount > 0)
+  t.is(summary.duplicateTextCount, 1)
   const rows = await rowsByKey(target)
   const [copy, original] = [rows.get('copy.txt@r1'), rows.get('original.txt@r1')]
   t.deepEqual({ pack: copy?.pack, groupOffset: copy?.groupOffset, recordStart: copy?.recordStart }, { pack: original?.pack, groupOffset: original?.groupOffset, recordStart: original?.recordStart })
