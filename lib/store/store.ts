@@ -1250,9 +1250,10 @@ export class Store {
   private async fetchAlone(source: Store, options: FetchOptions): Promise<FetchSummary> {
     // The keys this store lacks, each file's parents before its children (the order an insert takes).
     const wanted: (TextKey & { entry: TextEntry })[] = []
+    const wantedKeys = new Set<string>()
     let textCount = 0
     let rawByteLength = 0
-    for (const file of options.files ?? (await source.files())) {
+    for (const file of new Set(options.files ?? (await source.files()))) {
       const rows: (TextKey & { entry: TextEntry })[] = []
       for await (const row of source.fileEntries(file)) rows.push(row)
       if (rows.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file in the source store', file)
@@ -1261,14 +1262,22 @@ export class Store {
         textCount++
         rawByteLength += row.entry.textByteLength
         const stored = await this.tryGetEntry(row.file, row.rev)
-        if (stored === undefined) wanted.push(row)
+        if (stored === undefined) {
+          // A damaged source index could name a parent it does not hold: refused, as an insert refuses it.
+          for (const parent of row.entry.parents) {
+            if (wantedKeys.has(describeKey({ file: row.file, rev: parent })) || (await this.has(row.file, parent))) continue
+            throw new VstoreError('VSTORE_MISSING_PARENT', `parent ${parent} is neither in the source nor here`, describeKey(row))
+          }
+          wanted.push(row)
+          wantedKeys.add(describeKey(row))
+        }
         else if (!bytesEqual(stored.hash, row.entry.hash)) throw new VstoreError('VSTORE_EXISTS', 'this key is stored here with other content than in the source', describeKey(row))
         else if (!sameParents(stored.parents, row.entry.parents)) {
           throw new VstoreError('VSTORE_EXISTS', `this key is stored here with parents [${stored.parents.join(', ')}]`, describeKey(row))
         }
       }
     }
-    const reused = await this.groupsToReuse(source, wanted)
+    const reused = await this.groupsToReuse(source, wanted, wantedKeys)
     const reusedKeys = new Set(reused.flatMap(group => group.rows.map(describeKey)))
     const rest = wanted.filter(row => !reusedKeys.has(describeKey(row)))
     const newRawByteLength = wanted.reduce((sum, row) => sum + row.entry.textByteLength, 0)
@@ -1312,7 +1321,7 @@ export class Store {
    * it), with their wanted keys' entries as they will be here: the same ranges and read costs in the
    * group, and the base chain's costs as this store has it.
    */
-  private async groupsToReuse(source: Store, wanted: readonly (TextKey & { entry: TextEntry })[]): Promise<ReusedGroup[]> {
+  private async groupsToReuse(source: Store, wanted: readonly (TextKey & { entry: TextEntry })[], wantedKeys: ReadonlySet<string>): Promise<ReusedGroup[]> {
     const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
     for (const row of wanted) {
       const rows = byGroup.get(groupKeyOf(row.entry))
@@ -1323,9 +1332,10 @@ export class Store {
       const [x, y] = [(a[0] as { entry: TextEntry }).entry, (b[0] as { entry: TextEntry }).entry]
       return x.packId - y.packId || x.groupOffset - y.groupOffset
     })
-    const wantedKeys = new Set(wanted.map(describeKey))
     const continuing = new Set(wanted.filter(row => row.entry.parents.some(parent => !wantedKeys.has(describeKey({ file: row.file, rev: parent })))).map(row => row.file))
     const reusedEntries = new Map<string, TextEntry>()
+    /** The first copied entry of each content that gets an H record (appendReused points later ones at it). */
+    const copiedByHash = new Map<string, TextEntry>()
     const reused: ReusedGroup[] = []
     for (const rows of groups) {
       const { entry: first } = rows[0] as TextKey & { entry: TextEntry }
@@ -1361,7 +1371,20 @@ export class Store {
         rev: row.rev,
         entry: { ...row.entry, baseDepth: chain.baseDepth + 1, baseReadByteLength: chain.readByteLength, baseDecodedByteLength: chain.decodedByteLength },
       }))
-      for (const row of here) reusedEntries.set(describeKey(row), row.entry)
+      // Each key's entry as it will be here, for the groups based on it: appendReused points a text whose
+      // content is stored already at that content, with that location's chain.
+      for (const row of here) {
+        let entry: TextEntry = row.entry
+        if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
+          const hashHex = toHex(entry.hash)
+          const stored = (await this.storedWithHash(entry.hash)).location
+          const earlier = copiedByHash.get(hashHex)
+          if (stored !== undefined) entry = { ...stored, parents: entry.parents }
+          else if (earlier !== undefined) entry = earlier
+          else copiedByHash.set(hashHex, entry)
+        }
+        reusedEntries.set(describeKey(row), entry)
+      }
       reused.push({ packId: first.packId, groupOffset: first.groupOffset, groupByteLength: header.headerByteLength + header.storedByteLength, rows: here })
     }
     return reused

@@ -108,6 +108,51 @@ test('a copied group that starts on a base text keeps it, with the base chain\'s
   t.deepEqual((await target.verify({ full: true })).problems, [])
 })
 
+test('a copied group based on a text whose content is stored here under another key takes that location\'s chain', async t => {
+  // The source: ten files' first ten versions in one group, then 150 more versions in one insert (a group
+  // per file, on its stored version).
+  const commits = history(10, 160, 8)
+  const source = await openStore(t, await makeTempDir(t), { ...OPTIONS, maxContentByteLength: 1024 * 1024 })
+  await source.insert(commits.slice(0, 10).flat())
+  await source.insert(commits.slice(10).flat())
+  // The target holds two of those files' first versions as copy/*.c, a commit at a time: their last
+  // version sits at the end of a chain of bases, where the copied group's base key will point.
+  const target = await openStore(t, await makeTempDir(t), { ...OPTIONS, maxContentByteLength: 64 * 1024, maxBaseDepth: 16 })
+  const copied = new Set(['src/file0.c', 'src/file1.c'])
+  await insertCommits(target, commits.slice(0, 10).map(commit => commit.filter(r => copied.has(r.file)).map(r => ({ ...r, file: r.file.replace('src/', 'copy/') }))))
+  const summary = await target.fetch(source)
+  t.true(summary.reusedGroupCount > 2, `${summary.reusedGroupCount} of ${summary.groupCount} groups copied`)
+  const rows = await rowsByKey(target)
+  let based = 0
+  for (const file of copied) {
+    const base = commits.slice(0, 10).flat().filter(r => r.file === file).at(-1) as TextRecord
+    const [baseRow, copyRow] = [rows.get(`${file}@${base.rev}`) as IndexDumpRow, rows.get(`${file.replace('src/', 'copy/')}@${base.rev}`) as IndexDumpRow]
+    t.like(baseRow, { pack: copyRow.pack, groupOffset: copyRow.groupOffset, recordStart: copyRow.recordStart }, 'stored once, where copy/ has it')
+    t.true(baseRow.baseDepth > 0)
+    for (const record of commits.slice(10).flat().filter(r => r.file === file)) {
+      const row = rows.get(`${record.file}@${record.rev}`) as IndexDumpRow
+      if (row.baseDepth === 0) continue
+      t.like(row, { baseDepth: baseRow.baseDepth + 1, baseReadByteLength: baseRow.readByteLength + baseRow.baseReadByteLength }, `${row.file}@${row.rev}`)
+      based++
+    }
+  }
+  t.true(based > 0, 'groups on those bases were copied')
+  await expectTexts(t, target, commits)
+  t.deepEqual((await target.verify({ full: true })).problems, [])
+})
+
+test('a file named twice is fetched once, and the totals match the index', async t => {
+  const commits = history(2, 5, 9)
+  const source = await openStore(t, await makeTempDir(t), OPTIONS)
+  await source.insert(commits.flat())
+  const target = await openStore(t, await makeTempDir(t), OPTIONS)
+  const summary = await target.fetch(source, { files: ['src/file0.c', 'src/file0.c'] })
+  const keyCount = commits.flat().filter(record => record.file === 'src/file0.c').length
+  t.like(summary, { textCount: keyCount, newTextCount: keyCount })
+  t.is((await target.stats()).textCount, keyCount)
+  t.deepEqual((await target.verify()).problems, [])
+})
+
 test('a group whose reads would pass this store\'s read budget is compressed again, within it', async t => {
   const commits = history(4, 20, 4)
   const source = await openStore(t, await makeTempDir(t), OPTIONS)
