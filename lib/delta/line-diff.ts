@@ -103,9 +103,9 @@ function countLines(bytes: Buffer, start: number, end: number): number {
 /**
  * A line diff as runs of line counts, for callers that only follow line numbers (annotate): it keeps as
  * many lines as diffLines (a fast-check test holds it to that), though where an edit can sit in two
- * places among equal lines it may pick the other one. The lines both texts begin and end with are found with native byte compares and only the
- * middles go to diff-match-patch: re-coding whole texts line by line for every pair was 80 % of
- * annotate's time on jq's longest history.
+ * places among equal lines it may pick the other one. The lines both texts begin and end with are found
+ * with native byte compares and only the middles go to diff-match-patch: re-coding whole texts line by
+ * line for every pair was 80 % of annotate's time on jq's longest history.
  */
 export function lineRuns(a: Uint8Array, b: Uint8Array): LineRun[] {
   const bytesA = Buffer.from(a.buffer, a.byteOffset, a.byteLength)

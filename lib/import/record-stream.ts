@@ -144,8 +144,8 @@ export interface ExportSource {
 
 /**
  * Every text of `files` (default: all files, sorted), each file's revisions parents first, as records for
- * `encodeRecordStream` or another store's `insert`. Memory holds
- * one file's revision list and at most 64 texts.
+ * `encodeRecordStream` or another store's `insert`. Memory holds one file's revision list and at most
+ * 64 texts.
  * @throws VSTORE_NOT_FOUND for a file given that has no text.
  */
 export async function* exportRecords(store: ExportSource, files?: readonly string[]): AsyncGenerator<TextRecord> {

@@ -145,7 +145,17 @@ interface ReusedGroup {
   readonly packId: number
   readonly groupOffset: number
   readonly groupByteLength: number
-  readonly rows: readonly (TextKey & { readonly entry: TextEntry })[]
+  readonly rows: readonly ReusedRow[]
+}
+
+/** A wanted key of a copied group, and where its content will be (decided once, by groupsToReuse). */
+interface ReusedRow extends TextKey {
+  /** Its entry in the copied group: the same ranges and read costs, this store's base chain. */
+  readonly entry: TextEntry
+  /** Where this store holds the same content already (the key points there, as an insert's would). */
+  readonly stored?: TextLocation
+  /** The first copy of content that gets an H record, whose key is free: write one. */
+  readonly hashRecord?: boolean
 }
 
 /** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
@@ -1336,6 +1346,14 @@ export class Store {
     const reusedEntries = new Map<string, TextEntry>()
     /** The first copied entry of each content that gets an H record (appendReused points later ones at it). */
     const copiedByHash = new Map<string, TextEntry>()
+    // Each H lookup once: the fill rule and the placement below ask for the same hashes.
+    const lookups = new Map<string, Promise<{ location: TextLocation | undefined; keyTaken: boolean }>>()
+    const storedWithHash = (hash: Uint8Array) => {
+      const hashHex = toHex(hash)
+      const known = lookups.get(hashHex) ?? this.storedWithHash(hash)
+      lookups.set(hashHex, known)
+      return known
+    }
     const reused: ReusedGroup[] = []
     for (const rows of groups) {
       const { entry: first } = rows[0] as TextKey & { entry: TextEntry }
@@ -1350,7 +1368,7 @@ export class Store {
       for (const row of rows) {
         const { entry } = row
         if (first.baseDepth === 0 && continuing.has(row.file)) continue
-        if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH && (await this.storedWithHash(entry.hash)).location !== undefined) continue
+        if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH && (await storedWithHash(entry.hash)).location !== undefined) continue
         records.set(entry.recordStart, entry.recordEnd - entry.recordStart)
       }
       const wantedByteLength = [...records.values()].reduce((a, b) => a + b, 0)
@@ -1366,24 +1384,28 @@ export class Store {
       }
       // The budget an insert keeps to (GroupWriter): this store's, through this store's base chain.
       if (rows.some(({ entry }) => entry.readByteLength + chain.readByteLength > Math.max(this.settings.maxReadByteLength, entry.textByteLength))) continue
-      const here = rows.map(row => ({
-        file: row.file,
-        rev: row.rev,
-        entry: { ...row.entry, baseDepth: chain.baseDepth + 1, baseReadByteLength: chain.readByteLength, baseDecodedByteLength: chain.decodedByteLength },
-      }))
-      // Each key's entry as it will be here, for the groups based on it: appendReused points a text whose
-      // content is stored already at that content, with that location's chain.
-      for (const row of here) {
-        let entry: TextEntry = row.entry
+      // Each key's placement, and its entry as it will be here for the groups based on it: a text whose
+      // content is stored here already points at it, with that location's chain (as an insert's would).
+      const here: ReusedRow[] = []
+      for (const row of rows) {
+        const entry: TextEntry = { ...row.entry, baseDepth: chain.baseDepth + 1, baseReadByteLength: chain.readByteLength, baseDecodedByteLength: chain.decodedByteLength }
+        let final = entry
+        let placed: ReusedRow = { file: row.file, rev: row.rev, entry }
         if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
           const hashHex = toHex(entry.hash)
-          const stored = (await this.storedWithHash(entry.hash)).location
+          const { location: stored, keyTaken } = await storedWithHash(entry.hash)
           const earlier = copiedByHash.get(hashHex)
-          if (stored !== undefined) entry = { ...stored, parents: entry.parents }
-          else if (earlier !== undefined) entry = earlier
-          else copiedByHash.set(hashHex, entry)
+          if (stored !== undefined) {
+            final = { ...stored, parents: entry.parents }
+            placed = { ...placed, stored }
+          } else if (earlier !== undefined) final = earlier
+          else {
+            copiedByHash.set(hashHex, entry)
+            placed = { ...placed, hashRecord: !keyTaken }
+          }
         }
-        reusedEntries.set(describeKey(row), entry)
+        reusedEntries.set(describeKey(row), final)
+        here.push(placed)
       }
       reused.push({ packId: first.packId, groupOffset: first.groupOffset, groupByteLength: header.headerByteLength + header.storedByteLength, rows: here })
     }
@@ -1398,7 +1420,7 @@ export class Store {
     let rawByteLength = 0
     let duplicateTextCount = 0
     for (const group of reused) {
-      const first = group.rows[0] as TextKey & { entry: TextEntry }
+      const first = group.rows[0] as ReusedRow
       const bytes = await source.readGroupBytes(first.entry, group.groupByteLength, first)
       // A damaged source group is refused, not copied: its CRC-32 covers every byte.
       checkGroup(bytes, `source ${packName(group.packId)}@${group.groupOffset}`, DEFAULT_GROUP_LIMITS)
@@ -1407,20 +1429,15 @@ export class Store {
         const key = encodeTextKey(row)
         textCount++
         rawByteLength += row.entry.textByteLength
-        let location: TextLocation = { ...row.entry, packId, groupOffset: offset }
-        // As an insert does: content that has an H record is stored once, where it was first.
-        if (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
-          const hashHex = toHex(row.entry.hash)
-          const { location: stored, keyTaken } = await this.storedWithHash(row.entry.hash)
-          const known = stored ?? locationsByHash.get(hashHex)
-          if (known !== undefined) {
-            location = known
-            duplicateTextCount++
-          } else {
-            locationsByHash.set(hashHex, location)
-            const hashKey = encodeHashKey(row.entry.hash)
-            if (!keyTaken) operations.push({ key: hashKey, value: encodeLocationValue(hashKey, location) })
-          }
+        // As groupsToReuse placed it: content with an H record is stored once, where it was first.
+        const hashHex = toHex(row.entry.hash)
+        const known = row.stored ?? (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH ? locationsByHash.get(hashHex) : undefined)
+        const location: TextLocation = known ?? { ...row.entry, packId, groupOffset: offset }
+        if (known !== undefined) duplicateTextCount++
+        else if (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) locationsByHash.set(hashHex, location)
+        if (row.hashRecord === true) {
+          const hashKey = encodeHashKey(row.entry.hash)
+          operations.push({ key: hashKey, value: encodeLocationValue(hashKey, location) })
         }
         operations.push({ key, value: encodeTextValue(key, { ...location, parents: row.entry.parents }) })
       }
