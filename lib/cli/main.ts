@@ -27,16 +27,16 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
 }
 
 /**
- * Opens the store. A command that only reads (`create` false) does not wait for a writer: when another
- * process holds the store, it reads a copy of the index as of that writer's last commit.
+ * Opens the store. A command that only reads (`writer` false) never takes the writer's lock and changes
+ * no file of the store: it reads a private copy of the index as of the last commit (Store.open's
+ * `readOnly`), so a writer may start or go on beside it.
  */
 async function openStore(command: Command, create: boolean, writer = create): Promise<Store> {
   try {
-    return await Store.open(command.store, storeOptions(command, create))
+    return await Store.open(command.store, writer ? storeOptions(command, create) : { readOnly: true })
   } catch (error) {
     // The only settings the CLI passes through are the store path and --codec.
     if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, '--codec')
-    if (!writer && error instanceof VstoreError && error.code === 'VSTORE_LOCKED') return Store.open(command.store, { readOnly: true })
     throw error
   }
 }

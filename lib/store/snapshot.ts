@@ -1,21 +1,60 @@
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
+import { processAlive } from './processes.js'
+
+/** Snapshot folders in the system's temp folder are named `vstore-snapshot-PID-…`, so a dead reader's can be told apart. */
+const SNAPSHOT_PREFIX = 'vstore-snapshot-'
 
 /**
- * A private copy of a LevelDB directory that another process is writing, for a reader that must not wait
- * for it. LevelDB's files are immutable tables (`*.ldb`, `*.sst`), append-only logs and manifests, and
- * `CURRENT` naming the manifest: so the copy takes `CURRENT`, then the manifest it names, then the tables
- * and logs present after that. A file that a compaction deletes meanwhile, or a `CURRENT` that moves on,
- * means another try; LevelDB opening the copy replays the logs (a torn last record is dropped, a batch is
- * all or nothing), so the copy holds the writer's state at some commit. Returns the copy's path; the caller
- * removes it.
+ * Removes the snapshot folders that readers killed before they could close left behind (a folder whose
+ * process is gone). Best effort: a folder that cannot be removed is left.
+ */
+async function removeDeadSnapshots(): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(tmpdir())
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const match = new RegExp(`^${SNAPSHOT_PREFIX}(\\d+)-`).exec(name)
+    if (match && Number(match[1]) !== process.pid && !processAlive(Number(match[1]))) {
+      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined)
+    }
+  }
+}
+
+/**
+ * A table file in the copy: a hard link where the file system allows one (tables are immutable, and
+ * LevelDB only ever deletes them, so the link shares the writer's bytes without copying them), a copy
+ * elsewhere (another file system).
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'ENOENT') throw error
+    await copyFile(from, to)
+  }
+}
+
+/**
+ * A private copy of a LevelDB directory that another process may be writing, for a reader that must not
+ * take the writer's lock nor change any file of the store. LevelDB's files are immutable tables (`*.ldb`,
+ * `*.sst`), append-only logs and manifests, and `CURRENT` naming the manifest: so the copy takes
+ * `CURRENT`, then the manifest it names, then the tables (linked) and logs (copied) present after that. A
+ * file that a compaction deletes meanwhile, or a `CURRENT` that moves on, means another try; LevelDB
+ * opening the copy replays the logs (a torn last record is dropped, a batch is all or nothing), so the
+ * copy holds the writer's state at some commit. Returns the copy's path; the caller removes it.
  */
 export async function copyIndexSnapshot(indexDir: string, where: string, attempts = 20): Promise<string> {
+  await removeDeadSnapshots()
   let lastError: unknown
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const copy = await mkdtemp(join(tmpdir(), 'vstore-snapshot-'))
+    const copy = await mkdtemp(join(tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-`))
     try {
       const current = await readFile(join(indexDir, 'CURRENT'), 'utf8')
       const manifest = current.trim()
@@ -23,7 +62,8 @@ export async function copyIndexSnapshot(indexDir: string, where: string, attempt
       await mkdir(copy, { recursive: true })
       await copyFile(join(indexDir, manifest), join(copy, manifest))
       for (const name of await readdir(indexDir)) {
-        if (/\.(ldb|sst|log)$/.test(name)) await copyFile(join(indexDir, name), join(copy, name))
+        if (/\.(ldb|sst)$/.test(name)) await linkOrCopy(join(indexDir, name), join(copy, name))
+        else if (/\.log$/.test(name)) await copyFile(join(indexDir, name), join(copy, name))
       }
       if ((await readFile(join(indexDir, 'CURRENT'), 'utf8')) !== current) throw Object.assign(new Error('CURRENT moved on'), { code: 'EAGAIN' })
       await copyFile(join(indexDir, 'CURRENT'), join(copy, 'CURRENT'))

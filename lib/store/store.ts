@@ -20,6 +20,7 @@ import { checkLevelDbFiles, salvageLevelDbKeys } from '../index/leveldb-files.js
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
+import { processAlive } from './processes.js'
 import { TextSpill, type SpillRef } from './spill.js'
 import { annotate, type AnnotatedLine } from './annotate.js'
 import type {
@@ -290,23 +291,31 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Who the owner file says holds the store, in words. */
-async function describeOwner(dir: string): Promise<string> {
-  try {
-    const owner = JSON.parse(await readFile(ownerPath(dir), 'utf8')) as { pid?: unknown; host?: unknown; since?: unknown; command?: unknown }
-    return `pid ${String(owner.pid)} on ${String(owner.host)} since ${String(owner.since)}: ${String(owner.command)}`
-  } catch {
-    return 'holder unknown'
-  }
+/** A duration in words: `45 s`, `3 min 20 s`, `2 h 5 min`. */
+export function describeDuration(milliseconds: number): string {
+  const seconds = Math.max(0, Math.floor(milliseconds / 1000))
+  if (seconds < 60) return `${seconds} s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`
 }
 
-function processAlive(pid: number): boolean {
+/**
+ * Who holds the store, in words, from the owner file its writer wrote after taking the lock. Only a live
+ * process on this host is named: the file of a writer that was killed stays behind until the next writer
+ * replaces it, and a process elsewhere cannot be checked. `now` is the clock, in milliseconds.
+ */
+async function describeOwner(dir: string, now: number): Promise<string> {
+  let owner: { pid?: unknown; host?: unknown; since?: unknown; command?: unknown }
   try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM'
+    owner = JSON.parse(await readFile(ownerPath(dir), 'utf8')) as typeof owner
+  } catch {
+    return 'which process is not recorded'
   }
+  const pid = typeof owner.pid === 'number' ? owner.pid : undefined
+  if (pid === undefined || owner.host !== hostname() || !processAlive(pid)) return 'which process is not recorded'
+  const since = typeof owner.since === 'string' ? Date.parse(owner.since) : Number.NaN
+  const held = Number.isNaN(since) ? '' : `, for ${describeDuration(now - since)}`
+  return `pid ${pid}${held}: ${String(owner.command)}`
 }
 
 async function syncDirectory(path: string): Promise<void> {
@@ -374,7 +383,7 @@ export class Store {
       db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
     } catch (error) {
       if (error instanceof VstoreError && error.code === 'VSTORE_LOCKED') {
-        throw new VstoreError('VSTORE_LOCKED', `store is open in another process (${await describeOwner(dir)})`, dir, { cause: error })
+        throw new VstoreError('VSTORE_LOCKED', `store is open for writing in another process (${await describeOwner(dir, Date.now())})`, dir, { cause: error })
       }
       throw error
     }
@@ -542,6 +551,8 @@ export class Store {
     this.closed = true
     for (const pack of this.packs.values()) await pack.close()
     this.packs.clear()
+    // The owner file names this process only while it holds the lock (taken away before the lock goes).
+    if (this.snapshotPath === undefined) await rm(ownerPath(this.dir), { force: true }).catch(() => undefined)
     await this.db.close()
     if (this.snapshotPath !== undefined) await rm(this.snapshotPath, { recursive: true, force: true })
   }

@@ -7,10 +7,11 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { batchExtractProblems, buildSyntheticHistory, describeRun, GIT_ENVIRONMENT, IMPORT_CHILD, ROOT, vstoreSync, type IndexRow } from '../helpers/crash.js'
+import { BIN, batchExtractProblems, buildSyntheticHistory, describeRun, GIT_ENVIRONMENT, IMPORT_CHILD, ROOT, vstoreSync, type IndexRow } from '../helpers/crash.js'
 
 const PROCESS_TIMEOUT_MILLISECONDS = 60_000
 
@@ -98,4 +99,67 @@ test.serial('readers run beside repeated packs and each reads every key it asks,
   t.is(await writer.exited, 0, writer.stderr())
   t.log(`reader rounds during the packs: ${rounds}, pack sets seen: ${packSets.size}`)
   t.true(packSets.size >= 3, 'readers ran while packs replaced the pack files')
+})
+
+/** Every file under `dir` with its size, modification time and bytes, to show that nothing changed. */
+function fileStates(dir: string): Map<string, string> {
+  const states = new Map<string, string>()
+  const walk = (path: string): void => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name)
+      if (entry.isDirectory()) walk(child)
+      else {
+        const { size, mtimeMs } = statSync(child)
+        states.set(child.slice(dir.length), `${size} ${mtimeMs} ${createHash('sha256').update(readFileSync(child)).digest('hex')}`)
+      }
+    }
+  }
+  walk(dir)
+  return states
+}
+
+test.serial('a reader holding the store open never locks a writer out, and reading commands change no file of the store', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'vstore-readers-lock-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const history = buildSyntheticHistory(join(dir, 'repo'), { fileCount: 6, copyCount: 0, versionCount: 8, minTextByteLength: 1_000, maxTextByteLength: 4_000, seed: 9 })
+  const store = join(dir, 'store')
+  const run = readerOf(store)
+  const keys = [...history.texts.keys()]
+  const first = keys[0] as string
+  t.is(run(['import-git', history.repo, '--quiet', '--paths', `^${first.slice(0, first.indexOf('@'))}$`]).status, 0)
+
+  // Every reading command, one after another with no writer: not a byte, size or time of any file changes,
+  // and no owner file appears (a reader is nobody's owner).
+  const before = fileStates(store)
+  const [file, rev] = [first.slice(0, first.indexOf('@')), first.slice(first.indexOf('@') + 1)]
+  for (const args of [['log', file], ['stats'], ['extract', first], ['verify'], ['verify', '--full'], ['dump-group'], ['dump-group', '1@8'], ['dump-index'],
+    ['diff', first, first], ['annotate', first], ['export-stream']]) {
+    const result = run(args, args[0] === 'extract' ? undefined : '')
+    t.is(result.status, 0, `${args.join(' ')}: ${describeRun(result)}`)
+  }
+  t.is(run(['extract', '--batch'], `${first}\n`).status, 0)
+  t.deepEqual(fileStates(store), before)
+  t.false(existsSync(join(store, 'owner.json')))
+  t.truthy(rev)
+
+  // A batch reader that keeps its stdin open holds the store for as long as it runs; an import beside it
+  // must go ahead (it used to exit 5, VSTORE_LOCKED, naming the reader).
+  const reader = spawn(process.execPath, [BIN, '--store', store, 'extract', '--batch'], { cwd: ROOT, env: GIT_ENVIRONMENT, stdio: ['pipe', 'pipe', 'pipe'] })
+  t.teardown(() => reader.kill('SIGKILL'))
+  let answered = Buffer.alloc(0)
+  const firstAnswer = new Promise<void>(resolve => reader.stdout.on('data', (chunk: Buffer) => {
+    answered = Buffer.concat([answered, chunk])
+    if (answered.includes(0x0a)) resolve()
+  }))
+  const readerExited = new Promise<number | null>(resolve => reader.on('close', code => resolve(code)))
+  reader.stdin.write(`${first}\n`)
+  await firstAnswer
+  const imported = run(['import-git', history.repo, '--quiet'])
+  t.is(imported.status, 0, `import beside a reader: ${describeRun(imported)}`)
+  reader.stdin.end(`${keys[keys.length - 1] as string}\n`)
+  t.is(await readerExited, 0)
+  // The reader answered from the store as it opened it: the last key came later, so it is missing there.
+  t.true(answered.toString('latin1').endsWith(`${keys[keys.length - 1] as string} missing\n`), answered.toString('latin1').slice(-200))
+  const final = run(['dump-index', '--json'])
+  t.is((JSON.parse(final.stdout.toString('utf8')) as IndexRow[]).length, history.texts.size)
 })

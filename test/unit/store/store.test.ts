@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { appendFile, open as openFile, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
 import { encodeMetaKey, HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
@@ -151,6 +152,29 @@ test('a second open of a store that is open throws VSTORE_LOCKED, and the first 
   await store.close()
   const again = await openStore(t, dir)
   sameBytes(t, await again.get('a', 'r1'), utf8('one'), 'read back')
+})
+
+test('closing a writer removes its owner file; a lock error names only a live holder, with how long it has held the store', async t => {
+  const { dir, store } = await newStore(t)
+  const owner = join(dir, 'owner.json')
+  t.true(existsSync(owner))
+  const held = JSON.parse(await readFile(owner, 'utf8')) as { pid: number; since: string }
+  // As if the writer had opened the store 75 seconds ago.
+  await writeFile(owner, JSON.stringify({ ...held, since: new Date(Date.now() - 75_000).toISOString() }))
+  const live = await expectCode(t, Store.open(dir), 'VSTORE_LOCKED')
+  t.regex(live?.message ?? '', new RegExp(`pid ${process.pid}, for 1 min 1[5-9] s`))
+  // A stale owner file (a writer killed before it could remove it) must not send anyone after a dead process.
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid as number
+  await writeFile(owner, JSON.stringify({ ...held, pid: deadPid }))
+  const stale = await expectCode(t, Store.open(dir), 'VSTORE_LOCKED')
+  t.false(stale?.message.includes(`pid ${deadPid}`), stale?.message)
+  t.regex(stale?.message ?? '', /not recorded/)
+  await store.close()
+  t.false(existsSync(owner))
+  // A read-only store never writes one.
+  const reader = await openStore(t, dir, { readOnly: true })
+  t.false(existsSync(owner))
+  await reader.close()
 })
 
 // ---- insert and get ----
