@@ -2,51 +2,189 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /**
- * LevelDB's own checksums, checked by reading its files directly: LevelDB verifies them only when asked,
- * and classic-level does not ask. Tables (`*.ldb`, `*.sst`): the footer's magic and zero padding, and the
- * masked CRC-32C of every block (data, filter, meta index, index) that the index and meta index blocks
- * name. Logs and manifests: the CRC-32C of every complete record and the zeros of block trailers (a record
- * cut off by the end of the file is a write in progress, not damage). Returns one line per damaged file.
+ * What damage to an index directory's files hides: the user keys it may affect, from `firstKey` to
+ * `lastKey` inclusive (undefined: from the first key, or to the last, of the whole key space), and the user
+ * keys the damaged part still names as far as it parses (for saying what is lost; never for reading values).
  */
-export async function checkLevelDbFiles(dir: string): Promise<{ file: string; message: string }[]> {
-  const problems: { file: string; message: string }[] = []
-  for (const name of (await readdir(dir)).sort()) {
-    const isTable = /\.(ldb|sst)$/.test(name)
-    const isLog = /\.log$/.test(name) || /^MANIFEST-\d+$/.test(name)
-    if (!isTable && !isLog) continue
-    let bytes: Uint8Array
-    try {
-      bytes = new Uint8Array(await readFile(join(dir, name)))
-    } catch (error) {
-      // A compaction may remove a file between the listing and the read.
-      if ((error as { code?: string }).code === 'ENOENT') continue
-      throw error
+export interface IndexDamage {
+  readonly file: string
+  readonly message: string
+  readonly firstKey: Uint8Array | undefined
+  readonly lastKey: Uint8Array | undefined
+  readonly keys: readonly Uint8Array[]
+}
+
+/**
+ * LevelDB's own checksums, checked by reading its files directly: LevelDB verifies them only when asked,
+ * and classic-level does not ask, so a damaged block is read as whatever it decodes to (a get that misses,
+ * an iteration that ends early: a shorter answer, never an error). Tables (`*.ldb`, `*.sst`): the footer's
+ * magic and zero padding, and the masked CRC-32C of every block (data, filter, meta index, index) that the
+ * index and meta index blocks name. A damaged data block hides the keys between the index block's
+ * separators around it; damage anywhere else in a table (its footer, index, filters), or in a log or
+ * manifest (a record LevelDB would drop), may hide any key. A record cut off by the end of a log is a write
+ * in progress, not damage. Returns one entry per damaged part, in file order.
+ */
+export async function findIndexDamage(dir: string): Promise<IndexDamage[]> {
+  // Damage is there every time; what a writer's concurrent compaction or manifest switch shows once is not.
+  let previous: string | undefined
+  for (let attempt = 1; ; attempt++) {
+    const damage = await findIndexDamageOnce(dir)
+    const seen = damage.map(part => `${part.file}: ${part.message}`).join('\n')
+    if (damage.length === 0 || seen === previous || attempt >= 4) return damage
+    previous = seen
+    await new Promise(resolve => setTimeout(resolve, 20 * attempt))
+  }
+}
+
+async function findIndexDamageOnce(dir: string): Promise<IndexDamage[]> {
+  for (let attempt = 1; ; attempt++) {
+    const live = await liveFiles(dir)
+    if (live.damage !== undefined) return [live.damage]
+    const damage: IndexDamage[] = []
+    let moved = false
+    for (const file of live.files) {
+      let bytes: Uint8Array
+      try {
+        bytes = new Uint8Array(await readFile(join(dir, file.name)))
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ENOENT') throw error
+        // A writer's compaction may retire a table (or a log) between the manifest and the read: look again.
+        moved = true
+        damage.push({ file: file.name, message: 'a file the manifest names is missing', firstKey: file.firstKey, lastKey: file.lastKey, keys: [] })
+        continue
+      }
+      if (file.kind === 'table') damage.push(...tableDamage(file.name, bytes, file))
+      else {
+        try {
+          checkLog(bytes)
+        } catch (error) {
+          const keys: Uint8Array[] = []
+          try {
+            for (const batch of logRecords(bytes, { stopAtDamage: true })) keys.push(...batchPutKeys(batch))
+          } catch {
+            // The keys of the batches before the damage are all that can be named.
+          }
+          damage.push({ file: file.name, message: errorMessage(error), firstKey: undefined, lastKey: undefined, keys: file.kind === 'manifest' ? [] : keys })
+        }
+      }
     }
-    try {
-      if (isTable) checkTable(bytes)
-      else checkLog(bytes)
-    } catch (error) {
-      problems.push({ file: name, message: error instanceof Error ? error.message : String(error) })
+    if (!moved || attempt >= 3) return damage
+  }
+}
+
+/** A file of the index's current version: tables with the user keys they span, logs, the manifest. */
+interface LiveFile {
+  readonly name: string
+  readonly kind: 'table' | 'log' | 'manifest'
+  readonly firstKey: Uint8Array | undefined
+  readonly lastKey: Uint8Array | undefined
+}
+
+/**
+ * The files LevelDB reads for the current version, from `CURRENT` and the manifest it names: the tables its
+ * edits add and do not delete (a table a compaction is still writing is in no edit, so it is not read
+ * half-written), the logs from the edits' log number on, and the manifest itself. Or, when `CURRENT` or the
+ * manifest cannot be read, that as damage to the whole index.
+ */
+async function liveFiles(dir: string): Promise<{ files: LiveFile[]; damage?: undefined } | { files?: undefined; damage: IndexDamage }> {
+  const whole = (file: string, message: string) => ({ damage: { file, message, firstKey: undefined, lastKey: undefined, keys: [] } })
+  let manifestName: string
+  let manifest: Uint8Array
+  try {
+    manifestName = (await readFile(join(dir, 'CURRENT'), 'utf8')).trim()
+    if (!/^MANIFEST-\d+$/.test(manifestName)) return whole('CURRENT', `names ${JSON.stringify(manifestName.slice(0, 40))}, not a manifest`)
+    manifest = new Uint8Array(await readFile(join(dir, manifestName)))
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return whole('CURRENT', `the manifest it names is missing: ${errorMessage(error)}`)
+    throw error
+  }
+  const tables = new Map<number, { level: number; firstKey: Uint8Array; lastKey: Uint8Array }>()
+  let logNumber = 0
+  let previousLogNumber = 0
+  try {
+    for (const edit of logRecords(manifest, { stopAtDamage: true })) {
+      const at = { offset: 0 }
+      const slice = (): Uint8Array => {
+        const byteLength = varint(edit, at)
+        if (at.offset + byteLength > edit.length) throw new Error('manifest edit runs past its record')
+        at.offset += byteLength
+        return edit.subarray(at.offset - byteLength, at.offset)
+      }
+      while (at.offset < edit.length) {
+        const tag = varint(edit, at)
+        if (tag === 1) slice() // comparator name
+        else if (tag === 2) logNumber = varint(edit, at)
+        else if (tag === 3 || tag === 4) varint(edit, at) // next file number, last sequence
+        else if (tag === 5) { varint(edit, at); slice() } // compaction pointer
+        else if (tag === 6) { varint(edit, at); tables.delete(varint(edit, at)) }
+        else if (tag === 7) {
+          const level = varint(edit, at)
+          const number = varint(edit, at)
+          varint(edit, at) // file size
+          tables.set(number, { level, firstKey: userKeyOf(slice()).slice(), lastKey: userKeyOf(slice()).slice() })
+        } else if (tag === 9) previousLogNumber = varint(edit, at)
+        else throw new Error(`manifest edit tag ${tag}`)
+      }
+    }
+  } catch (error) {
+    return whole(manifestName, errorMessage(error))
+  }
+  const files: LiveFile[] = [{ name: manifestName, kind: 'manifest', firstKey: undefined, lastKey: undefined }]
+  const names = new Set(await readdir(dir))
+  for (const [number, { firstKey, lastKey }] of tables) {
+    const base = String(number).padStart(6, '0')
+    files.push({ name: names.has(`${base}.sst`) && !names.has(`${base}.ldb`) ? `${base}.sst` : `${base}.ldb`, kind: 'table', firstKey, lastKey })
+  }
+  for (const name of [...names].sort()) {
+    const log = /^(\d+)\.log$/.exec(name)
+    if (log && (Number(log[1]) >= logNumber || (previousLogNumber !== 0 && Number(log[1]) === previousLogNumber))) {
+      files.push({ name, kind: 'log', firstKey: undefined, lastKey: undefined })
     }
   }
-  return problems
+  return { files }
+}
+
+/** One line per damaged file (findIndexDamage, grouped): for reports that need no key ranges. */
+export async function checkLevelDbFiles(dir: string): Promise<{ file: string; message: string }[]> {
+  const byFile = new Map<string, string>()
+  for (const { file, message } of await findIndexDamage(dir)) if (!byFile.has(file)) byFile.set(file, message)
+  return [...byFile].map(([file, message]) => ({ file, message }))
 }
 
 // ---- CRC-32C (Castagnoli), as LevelDB stores it: masked ----
 
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256)
+/** Eight tables for slicing-by-8: table k maps a byte k positions before the end of an 8-byte step. */
+const CRC32C_TABLES = (() => {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256))
+  const first = tables[0] as Uint32Array
   for (let n = 0; n < 256; n++) {
     let c = n
     for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1
-    table[n] = c >>> 0
+    first[n] = c >>> 0
   }
-  return table
+  for (let k = 1; k < 8; k++) {
+    const previous = tables[k - 1] as Uint32Array
+    const table = tables[k] as Uint32Array
+    for (let n = 0; n < 256; n++) table[n] = ((first[(previous[n] as number) & 0xff] as number) ^ ((previous[n] as number) >>> 8)) >>> 0
+  }
+  return tables
 })()
+const CRC32C_TABLE = CRC32C_TABLES[0] as Uint32Array
 
+/** CRC-32C of the parts one after another, eight bytes a step (every open checks the whole index with it). */
 export function crc32c(parts: readonly Uint8Array[]): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC32C_TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array]
   let crc = 0xffffffff
-  for (const bytes of parts) for (const byte of bytes) crc = (CRC32C_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8)
+  for (const bytes of parts) {
+    let i = 0
+    const stepsEnd = bytes.length - (bytes.length % 8)
+    for (; i < stepsEnd; i += 8) {
+      const low = (crc ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24))) >>> 0
+      crc = (t7[low & 0xff] as number) ^ (t6[(low >>> 8) & 0xff] as number) ^ (t5[(low >>> 16) & 0xff] as number) ^ (t4[low >>> 24] as number)
+        ^ (t3[bytes[i + 4] as number] as number) ^ (t2[bytes[i + 5] as number] as number) ^ (t1[bytes[i + 6] as number] as number) ^ (t0[bytes[i + 7] as number] as number)
+    }
+    for (; i < bytes.length; i++) crc = (t0[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8)
+  }
   return (crc ^ 0xffffffff) >>> 0
 }
 
@@ -83,94 +221,157 @@ interface BlockHandle {
   readonly byteLength: number
 }
 
-function checkTable(bytes: Uint8Array): void {
-  if (bytes.length < FOOTER_BYTE_LENGTH) throw new Error(`table of ${bytes.length} bytes, shorter than its footer`)
+/** The user key of an internal key (LevelDB appends 8 bytes of sequence number and type). */
+function userKeyOf(internalKey: Uint8Array): Uint8Array {
+  return internalKey.subarray(0, Math.max(0, internalKey.length - 8))
+}
+
+/**
+ * The damage of one table: a damaged data block by the keys its index block gives it, damage anywhere else
+ * as the keys the whole table spans (`span`, from the manifest).
+ */
+function tableDamage(file: string, bytes: Uint8Array, span: { readonly firstKey: Uint8Array | undefined; readonly lastKey: Uint8Array | undefined }): IndexDamage[] {
+  let entries: { key: Uint8Array; handle: BlockHandle }[]
   const footer = bytes.length - FOOTER_BYTE_LENGTH
-  for (let i = 0; i < 8; i++) if (bytes[bytes.length - 8 + i] !== TABLE_MAGIC[i]) throw new Error('bad table magic')
-  const at = { offset: footer }
-  const metaIndex = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
-  const index = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
-  for (let i = at.offset; i < footer + 40; i++) if (bytes[i] !== 0) throw new Error(`footer padding byte at ${i} is not zero`)
-  for (const handle of [...blockHandles(checkedBlock(bytes, index, footer)), ...blockHandles(checkedBlock(bytes, metaIndex, footer))]) {
-    checkedBlock(bytes, handle, footer)
+  try {
+    if (footer < 0) throw new Error(`table of ${bytes.length} bytes, shorter than its footer`)
+    for (let i = 0; i < 8; i++) if (bytes[bytes.length - 8 + i] !== TABLE_MAGIC[i]) throw new Error('bad table magic')
+    const at = { offset: footer }
+    const metaIndex = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
+    const index = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
+    for (let i = at.offset; i < footer + 40; i++) if (bytes[i] !== 0) throw new Error(`footer padding byte at ${i} is not zero`)
+    entries = blockEntries(checkedBlock(bytes, index, footer))
+    // Filters: a damaged one can make a get miss a key that is there, in any block.
+    for (const { handle } of blockEntries(checkedBlock(bytes, metaIndex, footer))) checkedBlock(bytes, handle, footer, { decode: false })
+  } catch (error) {
+    const keys = blocksByChecksum(bytes).flatMap(handle => blockUserKeys(rawBlock(bytes, handle)))
+    return [{ file, message: errorMessage(error), firstKey: span.firstKey, lastKey: span.lastKey, keys }]
+  }
+  const damage: IndexDamage[] = []
+  entries.forEach(({ handle }, i) => {
+    try {
+      checkedBlock(bytes, handle, footer, { decode: false })
+    } catch (error) {
+      // Block i holds the keys after separator i-1 (the same user key may go on, with older sequence
+      // numbers) up to separator i.
+      const previous = entries[i - 1]
+      damage.push({
+        file,
+        message: errorMessage(error),
+        firstKey: previous === undefined ? span.firstKey : userKeyOf(previous.key).slice(),
+        lastKey: userKeyOf((entries[i] as { key: Uint8Array }).key).slice(),
+        keys: blockUserKeys(rawBlock(bytes, handle)),
+      })
+    }
+  })
+  return damage
+}
+
+/**
+ * A block's contents as far as they decode, checksum or not (for naming the keys of a damaged block): a
+ * compressed block whose damage stops its decoding gives what came before, with its restarts cut off.
+ */
+function rawBlock(bytes: Uint8Array, handle: BlockHandle): { block: Uint8Array; whole: boolean } {
+  const raw = bytes.subarray(handle.offset, Math.min(bytes.length, handle.offset + handle.byteLength))
+  if (bytes[handle.offset + handle.byteLength] !== 1) return { block: raw, whole: true }
+  const decoded = { produced: new Uint8Array(0) }
+  try {
+    return { block: snappyDecompress(raw, decoded), whole: true }
+  } catch {
+    return { block: decoded.produced, whole: false }
   }
 }
 
-/** The block's contents (uncompressed), after checking that it lies before `end` and its CRC. */
-function checkedBlock(bytes: Uint8Array, handle: BlockHandle, end: number): Uint8Array {
+/**
+ * The block's contents (uncompressed), after checking that it lies before `end` and its CRC; with
+ * `decode` false only the check (data blocks need not be decompressed to be checked).
+ */
+function checkedBlock(bytes: Uint8Array, handle: BlockHandle, end: number, options = { decode: true }): Uint8Array {
   const { offset, byteLength } = handle
   if (offset + byteLength + BLOCK_TRAILER_BYTE_LENGTH > end) throw new Error(`block at ${offset} of ${byteLength} bytes runs past ${end}`)
   const contents = bytes.subarray(offset, offset + byteLength)
   const type = bytes.subarray(offset + byteLength, offset + byteLength + 1)
   const stored = unmask(uint32At(bytes, offset + byteLength + 1))
   if (crc32c([contents, type]) !== stored) throw new Error(`block at ${offset}: CRC-32C mismatch`)
-  if (type[0] === 0) return contents
+  if (type[0] === 0 || !options.decode) return contents
   if (type[0] === 1) return snappyDecompress(contents)
   throw new Error(`block at ${offset}: compression type ${type[0]}`)
 }
 
-/** The block handles an index or meta index block holds as its values. */
-function blockHandles(block: Uint8Array): BlockHandle[] {
+/** The entries of an index or meta index block: each key, and the block handle it holds as its value. */
+function blockEntries(block: Uint8Array): { key: Uint8Array; handle: BlockHandle }[] {
   if (block.length < 4) throw new Error('block shorter than its restart count')
   const restartCount = uint32At(block, block.length - 4)
   const entriesEnd = block.length - 4 - 4 * restartCount
   if (entriesEnd < 0) throw new Error(`${restartCount} restarts do not fit a block of ${block.length} bytes`)
-  const handles: BlockHandle[] = []
+  const entries: { key: Uint8Array; handle: BlockHandle }[] = []
   const at = { offset: 0 }
+  let previous = new Uint8Array(0)
   while (at.offset < entriesEnd) {
-    varint(block, at, entriesEnd) // bytes shared with the previous key
+    const shared = varint(block, at, entriesEnd)
     const unshared = varint(block, at, entriesEnd)
     const valueByteLength = varint(block, at, entriesEnd)
+    if (shared > previous.length || at.offset + unshared > entriesEnd) throw new Error('block entry runs past the restarts')
+    const key = new Uint8Array(shared + unshared)
+    key.set(previous.subarray(0, shared))
+    key.set(block.subarray(at.offset, at.offset + unshared), shared)
     at.offset += unshared
     const valueEnd = at.offset + valueByteLength
     if (valueEnd > entriesEnd) throw new Error('block entry runs past the restarts')
-    handles.push({ offset: varint(block, at, valueEnd), byteLength: varint(block, at, valueEnd) })
+    entries.push({ key, handle: { offset: varint(block, at, valueEnd), byteLength: varint(block, at, valueEnd) } })
     at.offset = valueEnd
+    previous = key
   }
-  return handles
+  return entries
 }
 
-export function snappyDecompress(source: Uint8Array): Uint8Array {
+/** Snappy's block format; on an error, `partial.produced` holds what was decoded before it. */
+export function snappyDecompress(source: Uint8Array, partial?: { produced: Uint8Array }): Uint8Array {
   const at = { offset: 0 }
   const byteLength = varint(source, at)
   if (byteLength > 64 * source.length + 64) throw new Error(`snappy block claims ${byteLength} bytes from ${source.length}`)
   const output = new Uint8Array(byteLength)
   let produced = 0
-  while (at.offset < source.length) {
-    const tag = source[at.offset++] as number
-    const kind = tag & 3
-    if (kind === 0) {
-      let length = tag >>> 2
-      if (length >= 60) {
-        const lengthBytes = length - 59
-        length = 0
-        for (let i = 0; i < lengthBytes; i++) length += (source[at.offset++] ?? 0) * 2 ** (8 * i)
+  try {
+    while (at.offset < source.length) {
+      const tag = source[at.offset++] as number
+      const kind = tag & 3
+      if (kind === 0) {
+        let length = tag >>> 2
+        if (length >= 60) {
+          const lengthBytes = length - 59
+          length = 0
+          for (let i = 0; i < lengthBytes; i++) length += (source[at.offset++] ?? 0) * 2 ** (8 * i)
+        }
+        length += 1
+        if (at.offset + length > source.length || produced + length > byteLength) throw new Error('snappy literal runs past its end')
+        output.set(source.subarray(at.offset, at.offset + length), produced)
+        at.offset += length
+        produced += length
+        continue
       }
-      length += 1
-      if (at.offset + length > source.length || produced + length > byteLength) throw new Error('snappy literal runs past its end')
-      output.set(source.subarray(at.offset, at.offset + length), produced)
-      at.offset += length
-      produced += length
-      continue
+      let length: number
+      let distance: number
+      if (kind === 1) {
+        length = ((tag >>> 2) & 7) + 4
+        distance = ((tag >>> 5) << 8) | (source[at.offset++] ?? 0)
+      } else if (kind === 2) {
+        length = (tag >>> 2) + 1
+        distance = (source[at.offset] ?? 0) | ((source[at.offset + 1] ?? 0) << 8)
+        at.offset += 2
+      } else {
+        length = (tag >>> 2) + 1
+        distance = uint32At(source, at.offset)
+        at.offset += 4
+      }
+      if (at.offset > source.length || distance === 0 || distance > produced || produced + length > byteLength) throw new Error('snappy copy out of range')
+      for (let i = 0; i < length; i++, produced++) output[produced] = output[produced - distance] as number
     }
-    let length: number
-    let distance: number
-    if (kind === 1) {
-      length = ((tag >>> 2) & 7) + 4
-      distance = ((tag >>> 5) << 8) | (source[at.offset++] ?? 0)
-    } else if (kind === 2) {
-      length = (tag >>> 2) + 1
-      distance = (source[at.offset] ?? 0) | ((source[at.offset + 1] ?? 0) << 8)
-      at.offset += 2
-    } else {
-      length = (tag >>> 2) + 1
-      distance = uint32At(source, at.offset)
-      at.offset += 4
-    }
-    if (at.offset > source.length || distance === 0 || distance > produced || produced + length > byteLength) throw new Error('snappy copy out of range')
-    for (let i = 0; i < length; i++, produced++) output[produced] = output[produced - distance] as number
+    if (produced !== byteLength) throw new Error(`snappy block gives ${produced} bytes, claims ${byteLength}`)
+  } catch (error) {
+    if (partial !== undefined) partial.produced = output.subarray(0, produced)
+    throw error
   }
-  if (produced !== byteLength) throw new Error(`snappy block gives ${produced} bytes, claims ${byteLength}`)
   return output
 }
 
@@ -247,30 +448,18 @@ export async function salvageLevelDbKeys(dir: string): Promise<SalvagedKeys> {
       varint(bytes, at, footer + 40)
       varint(bytes, at, footer + 40)
       const index = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
-      handles = blockHandles(checkedBlock(bytes, index, footer))
+      handles = blockEntries(checkedBlock(bytes, index, footer)).map(entry => entry.handle)
     } catch (error) {
       // Without the index block, the blocks are found by their checksums, from the start of the file.
       damaged.push({ file: name, message: `its index block or footer: ${errorMessage(error)}`, keys: [] })
       handles = blocksByChecksum(bytes)
     }
     for (const handle of handles) {
-      let contents: Uint8Array
-      let problem: string | undefined
       try {
-        contents = checkedBlock(bytes, handle, bytes.length - FOOTER_BYTE_LENGTH)
+        keys.push(...blockUserKeys({ block: checkedBlock(bytes, handle, bytes.length - FOOTER_BYTE_LENGTH), whole: true }))
       } catch (error) {
-        problem = errorMessage(error)
-        const raw = bytes.subarray(handle.offset, Math.min(bytes.length, handle.offset + handle.byteLength))
-        const type = bytes[handle.offset + handle.byteLength]
-        try {
-          contents = type === 1 ? snappyDecompress(raw) : raw
-        } catch {
-          contents = raw
-        }
+        damaged.push({ file: name, message: errorMessage(error), keys: blockUserKeys(rawBlock(bytes, handle)) })
       }
-      const found = blockUserKeys(contents)
-      if (problem === undefined) keys.push(...found)
-      else damaged.push({ file: name, message: problem, keys: found })
     }
   }
   return { keysByFile, damaged }
@@ -307,11 +496,11 @@ function errorMessage(error: unknown): string {
 }
 
 /** The user keys of a data block's live entries, as far as the entries parse (internal key = user key, then 8 bytes of sequence and type). */
-function blockUserKeys(block: Uint8Array): Uint8Array[] {
+function blockUserKeys({ block, whole }: { block: Uint8Array; whole: boolean }): Uint8Array[] {
   const keys: Uint8Array[] = []
-  if (block.length < 4) return keys
-  const restartCount = uint32At(block, block.length - 4)
-  const entriesEnd = Math.max(0, block.length - 4 - 4 * restartCount)
+  if (whole && block.length < 4) return keys
+  // A block cut short has lost its restarts at the end: its entries run to where it stops.
+  const entriesEnd = whole ? Math.max(0, block.length - 4 - 4 * uint32At(block, block.length - 4)) : block.length
   const at = { offset: 0 }
   let previous = new Uint8Array(0)
   try {
@@ -333,8 +522,8 @@ function blockUserKeys(block: Uint8Array): Uint8Array[] {
   return keys
 }
 
-/** Whole records of a log (fragments joined), stopping at the first damaged one. */
-function logRecords(bytes: Uint8Array): Uint8Array[] {
+/** Whole records of a log (fragments joined): an error at the first damaged one, or with `stopAtDamage` the records before it. */
+function logRecords(bytes: Uint8Array, options = { stopAtDamage: false }): Uint8Array[] {
   const records: Uint8Array[] = []
   let pending: Uint8Array[] = []
   let offset = 0
@@ -348,7 +537,10 @@ function logRecords(bytes: Uint8Array): Uint8Array[] {
     const type = bytes[offset + 6] as number
     const end = offset + LOG_HEADER_BYTE_LENGTH + length
     if (end > blockEnd) break
-    if (crc32c([bytes.subarray(offset + 6, end)]) !== unmask(uint32At(bytes, offset))) throw new Error(`record at ${offset}: CRC-32C mismatch`)
+    if (crc32c([bytes.subarray(offset + 6, end)]) !== unmask(uint32At(bytes, offset))) {
+      if (options.stopAtDamage) break
+      throw new Error(`record at ${offset}: CRC-32C mismatch`)
+    }
     const data = bytes.subarray(offset + LOG_HEADER_BYTE_LENGTH, end)
     if (type === 1) records.push(data)
     else if (type === 2) pending = [data]

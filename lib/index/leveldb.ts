@@ -1,13 +1,21 @@
 import { ClassicLevel } from 'classic-level'
+import { compareBytes } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
+import type { IndexDamage } from './leveldb-files.js'
 
 /** The little of LevelDB the index uses, in Uint8Array keys and values. */
 export interface KeyValueStore {
   get(key: Uint8Array): Promise<Uint8Array | undefined>
   /** Applies puts (value given) and deletes (value undefined) atomically; `sync` waits for the disk. */
   write(operations: readonly { key: Uint8Array; value: Uint8Array | undefined }[], options: { sync: boolean }): Promise<void>
-  /** Entries whose keys start with `prefix`, in key order, optionally from `from` (inclusive). */
-  entries(prefix: Uint8Array, from?: Uint8Array): AsyncIterable<[Uint8Array, Uint8Array]>
+  /**
+   * Entries whose keys start with `prefix`, in key order, optionally from `from` (inclusive).
+   * @throws VSTORE_CORRUPT, before the first entry, when a damaged block may hold keys of that range; with
+   * `aroundDamage`, the entries outside every damaged range instead (for verify, which names the rest).
+   */
+  entries(prefix: Uint8Array, from?: Uint8Array, options?: { readonly aroundDamage?: boolean }): AsyncIterable<[Uint8Array, Uint8Array]>
+  /** Damage found in the files when the index was opened (findIndexDamage): reads that may touch it throw. */
+  readonly damage: readonly IndexDamage[]
   /** Rewrites the log and tables into compacted, compressed tables. */
   compact(): Promise<void>
   close(): Promise<void>
@@ -53,11 +61,49 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return undefined
 }
 
+/** Whether the keys from `start` (inclusive) to `end` (exclusive; undefined: no end) meet the damaged range. */
+function meets(damage: IndexDamage, start: Uint8Array, end: Uint8Array | undefined): boolean {
+  const afterStart = damage.lastKey === undefined || compareBytes(damage.lastKey, start) >= 0
+  const beforeEnd = end === undefined || damage.firstKey === undefined || compareBytes(damage.firstKey, end) < 0
+  return afterStart && beforeEnd
+}
+
+/** The smallest key after `key`. */
+function successor(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.length + 1)
+  next.set(key)
+  return next
+}
+
+/**
+ * The parts of the keys from `start` (inclusive) to `end` (exclusive) that no damage touches: each damaged
+ * range is skipped from its first key to just after its last one, so no iterator is asked to seek into it.
+ */
+function undamagedRanges(damage: readonly IndexDamage[], start: Uint8Array, end: Uint8Array | undefined): { gte: Uint8Array; lt: Uint8Array | undefined }[] {
+  const touching = damage.filter(part => meets(part, start, end)).sort((a, b) =>
+    a.firstKey === undefined ? -1 : b.firstKey === undefined ? 1 : compareBytes(a.firstKey, b.firstKey))
+  const ranges: { gte: Uint8Array; lt: Uint8Array | undefined }[] = []
+  let cursor: Uint8Array | undefined = start
+  for (const part of touching) {
+    if (cursor === undefined) break
+    if (part.firstKey !== undefined && compareBytes(cursor, part.firstKey) < 0) ranges.push({ gte: cursor, lt: part.firstKey })
+    if (part.lastKey === undefined) cursor = undefined
+    else if (compareBytes(successor(part.lastKey), cursor) > 0) cursor = successor(part.lastKey)
+  }
+  if (cursor !== undefined && (end === undefined || compareBytes(cursor, end) < 0)) ranges.push({ gte: cursor, lt: end })
+  return ranges
+}
+
+function damageError(part: IndexDamage, where: string): VstoreError {
+  return new VstoreError('VSTORE_CORRUPT', `a damaged part of the index may hold it (index/${part.file}: ${part.message})`, where)
+}
+
 /**
  * Opens the LevelDB at `path`.
  * @throws VSTORE_LOCKED when another process holds it, VSTORE_CORRUPT when LevelDB finds damage, VSTORE_IO otherwise.
  */
-export async function openLevelDb(path: string, where: string, options: { create: boolean }): Promise<KeyValueStore> {
+export async function openLevelDb(path: string, where: string, options: { create: boolean; damage?: readonly IndexDamage[] }): Promise<KeyValueStore> {
+  const damage = options.damage ?? []
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
@@ -70,7 +116,10 @@ export async function openLevelDb(path: string, where: string, options: { create
     throw translate(error, where, 'cannot open index')
   }
   return {
+    damage,
     async get(key) {
+      const hit = damage.find(part => meets(part, key, successor(key)))
+      if (hit !== undefined) throw damageError(hit, where)
       try {
         const value = await db.get(key)
         return value === undefined ? undefined : view(value)
@@ -88,13 +137,19 @@ export async function openLevelDb(path: string, where: string, options: { create
         throw translate(error, where, 'cannot write index')
       }
     },
-    async *entries(prefix, from) {
+    async *entries(prefix, from, entryOptions) {
+      const start = from ?? prefix
       const end = prefixEnd(prefix)
-      const range = end === undefined ? { gte: from ?? prefix } : { gte: from ?? prefix, lt: end }
-      try {
-        for await (const [key, value] of db.iterator(range)) yield [view(key), view(value)]
-      } catch (error) {
-        throw translate(error, where, 'cannot read index')
+      if (entryOptions?.aroundDamage !== true) {
+        const hit = damage.find(part => meets(part, start, end))
+        if (hit !== undefined) throw damageError(hit, where)
+      }
+      for (const { gte, lt } of undamagedRanges(damage, start, end)) {
+        try {
+          for await (const [key, value] of db.iterator(lt === undefined ? { gte } : { gte, lt })) yield [view(key), view(value)]
+        } catch (error) {
+          throw translate(error, where, 'cannot read index')
+        }
       }
     },
     async compact() {

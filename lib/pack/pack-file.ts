@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, rm, type FileHandle } from 'node:fs/promises'
 import { ByteReader } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 
@@ -73,6 +73,8 @@ export class PackFile {
       await handle.write(encodePackHeader(), 0, PACK_HEADER_BYTE_LENGTH, 0)
     } catch (error) {
       await handle.close()
+      // A file no index names would only wait for the next writer to remove it.
+      await rm(path, { force: true }).catch(() => undefined)
       throw ioError(error, where, 'cannot create pack')
     }
     return new PackFile(handle, where, PACK_HEADER_BYTE_LENGTH, counter)

@@ -60,7 +60,14 @@ export async function copyIndexSnapshot(indexDir: string, where: string, attempt
       const manifest = current.trim()
       if (!/^MANIFEST-\d+$/.test(manifest)) throw new VstoreError('VSTORE_CORRUPT', `index CURRENT names ${JSON.stringify(manifest)}`, where)
       await mkdir(copy, { recursive: true })
-      await copyFile(join(indexDir, manifest), join(copy, manifest))
+      try {
+        await copyFile(join(indexDir, manifest), join(copy, manifest))
+      } catch (error) {
+        // A manifest that stays missing while CURRENT names it is damage, not a writer moving on.
+        const moved = await readFile(join(indexDir, 'CURRENT'), 'utf8').then(now => now !== current, () => true)
+        if ((error as { code?: string }).code === 'ENOENT' && !moved) throw new VstoreError('VSTORE_CORRUPT', `CURRENT names ${manifest}, which is missing`, where, { cause: error })
+        throw error
+      }
       for (const name of await readdir(indexDir)) {
         if (/\.(ldb|sst)$/.test(name)) await linkOrCopy(join(indexDir, name), join(copy, name))
         else if (/\.log$/.test(name)) await copyFile(join(indexDir, name), join(copy, name))

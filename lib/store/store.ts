@@ -16,7 +16,7 @@ import {
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
 import { ancestryGraph, commonAncestorsOf, writeOrder, type AncestryGraph } from '../order/graph.js'
-import { checkLevelDbFiles, salvageLevelDbKeys } from '../index/leveldb-files.js'
+import { findIndexDamage, salvageLevelDbKeys, type IndexDamage } from '../index/leveldb-files.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
@@ -291,6 +291,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The error of a writer that finds its index damaged: it must not write on it (DESIGN.md, Invariants). */
+function damagedIndexError(dir: string, damage: readonly IndexDamage[]): VstoreError {
+  const [first] = damage
+  const more = damage.length > 1 ? ` and ${damage.length - 1} more` : ''
+  return new VstoreError('VSTORE_CORRUPT', `the index is damaged (index/${first?.file}: ${first?.message}${more}); \`vstore verify\` names the keys it affects`, `${dir}/index`)
+}
+
 /** A duration in words: `45 s`, `3 min 20 s`, `2 h 5 min`. */
 export function describeDuration(milliseconds: number): string {
   const seconds = Math.max(0, Math.floor(milliseconds / 1000))
@@ -378,6 +385,14 @@ export class Store {
       await Store.createIndex(dir)
     }
     await mkdir(packsPath(dir), { recursive: true })
+    // Before LevelDB opens: it would read a damaged block unchecked, and a compaction could write what it
+    // read into new tables with good checksums, hiding the damage for good.
+    const damage = await findIndexDamage(indexPath(dir))
+    if (damage.length > 0) {
+      const owner = await describeOwner(dir, Date.now())
+      if (owner.startsWith('pid ')) throw new VstoreError('VSTORE_LOCKED', `store is open for writing in another process (${owner})`, dir)
+      throw damagedIndexError(dir, damage)
+    }
     let db: KeyValueStore
     try {
       db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
@@ -435,23 +450,10 @@ export class Store {
    */
   static async verifyUnopenable(dir: string, openError: VstoreError): Promise<VerifyReport> {
     const salvaged = await salvageLevelDbKeys(indexPath(dir))
-    const textKeys = (keys: readonly Uint8Array[]): TextKey[] => {
-      const found = new Map<string, TextKey>()
-      for (const key of keys) {
-        if (key[0] !== TAG_TEXT) continue
-        try {
-          const textKey = decodeTextKey(key)
-          found.set(describeKey(textKey), textKey)
-        } catch {
-          // A damaged key names nothing.
-        }
-      }
-      return [...found.values()]
-    }
-    const all = textKeys([...salvaged.keysByFile.values()].flat())
+    const all = textKeysOf([...salvaged.keysByFile.values()].flat())
     const problems: VerifyProblem[] = [
       { code: openError.code, where: openError.where, message: `the index does not open: ${openError.message}`, keys: all },
-      ...salvaged.damaged.map(part => ({ code: 'VSTORE_CORRUPT' as const, where: `index/${part.file}`, message: part.message, keys: textKeys(part.keys) })),
+      ...salvaged.damaged.map(part => ({ code: 'VSTORE_CORRUPT' as const, where: `index/${part.file}`, message: part.message, keys: textKeysOf(part.keys) })),
     ]
     return { textCount: all.length, groupCount: 0, full: false, problems }
   }
@@ -477,7 +479,8 @@ export class Store {
     const copy = await copyIndexSnapshot(indexPath(dir), `${dir}/index`)
     let db: KeyValueStore
     try {
-      db = await openLevelDb(copy, `${dir}/index`, { create: false })
+      // A reader reads around damage: what a damaged part may hold is an error, the rest is served.
+      db = await openLevelDb(copy, `${dir}/index`, { create: false, damage: await findIndexDamage(copy) })
     } catch (error) {
       await rm(copy, { recursive: true, force: true })
       throw error
@@ -567,7 +570,12 @@ export class Store {
   async tryGetEntry(file: string, rev: string): Promise<TextEntry | undefined> {
     this.checkOpen()
     const key = encodeTextKey({ file, rev })
-    const value = await this.db.get(key)
+    let value: Uint8Array | undefined
+    try {
+      value = await this.db.get(key)
+    } catch (error) {
+      throw this.naming(error, { file, rev })
+    }
     return value === undefined ? undefined : decodeTextValue(key, value, `index:${describeKey({ file, rev })}`)
   }
 
@@ -722,9 +730,15 @@ export class Store {
   /** Index entries of one file, in key order. */
   private async *fileEntries(file: string): AsyncGenerator<TextKey & { entry: TextEntry }> {
     this.checkOpen()
-    for await (const [key, value] of this.db.entries(encodeFilePrefix(file))) {
-      const textKey = decodeTextKey(key)
-      yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+    try {
+      // Damage the file's keys may sit in is an error before the first entry: a history is whole or an error.
+      for await (const [key, value] of this.db.entries(encodeFilePrefix(file))) {
+        const textKey = decodeTextKey(key)
+        yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+      }
+    } catch (error) {
+      if (!(error instanceof VstoreError) || !error.where.endsWith('/index')) throw error
+      throw new VstoreError(error.code, error.message, `index:${file}`, { cause: error })
     }
   }
 
@@ -1495,6 +1509,8 @@ export class Store {
     }
     const pack = this.packs.get(packId) as PackFile
     const offset = state.committedByteLength
+    // Touched before the write: a write cut short (a full disk) leaves bytes that the rollback must remove.
+    touched.set(packId, state)
     await pack.writeAt(offset, bytes)
     touched.set(packId, { committedByteLength: offset + bytes.length, groupCount: state.groupCount + 1 })
     return { packId, offset }
@@ -1613,7 +1629,8 @@ export class Store {
     const problems: VerifyProblem[] = []
     const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
     let textCount = 0
-    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
+    // Around the damaged parts of the index, which are reported below with the keys they still name.
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT), undefined, { aroundDamage: true })) {
       let textKey: TextKey
       try {
         textKey = decodeTextKey(key)
@@ -1631,9 +1648,10 @@ export class Store {
         problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
       }
     }
-    // LevelDB's own block and record checksums, which its reads do not check.
-    for (const { file, message } of await checkLevelDbFiles(this.snapshotPath ?? indexPath(this.dir))) {
-      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${file}`, message, keys: [] })
+    // LevelDB's own block and record checksums, which its reads do not check: each damaged part with the
+    // text keys it still names (as far as it parses).
+    for (const part of await findIndexDamage(this.snapshotPath ?? indexPath(this.dir))) {
+      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.keys) })
     }
     // The totals count every text committed: fewer `T` records than that means some went missing.
     try {
@@ -1644,7 +1662,7 @@ export class Store {
     } catch (error) {
       problems.push(problemOf(error, 'index:totals', []))
     }
-    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_HASH))) {
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_HASH), undefined, { aroundDamage: true })) {
       try {
         decodeLocationValue(key, value, `index:hash ${toHex(key.subarray(1))}`)
       } catch (error) {
@@ -1754,6 +1772,21 @@ async function groupBaseIn(bytes: Uint8Array, header: GroupHeader, where: string
   }
   if (based === undefined) throw new VstoreError('VSTORE_CORRUPT', 'the index says this group has a base, its content names none', where)
   return based.base
+}
+
+/** The text keys among index keys (read from damaged index files), once each; a key that does not decode names nothing. */
+function textKeysOf(keys: readonly Uint8Array[]): TextKey[] {
+  const found = new Map<string, TextKey>()
+  for (const key of keys) {
+    if (key[0] !== TAG_TEXT) continue
+    try {
+      const textKey = decodeTextKey(key)
+      found.set(describeKey(textKey), textKey)
+    } catch {
+      // A damaged key names nothing.
+    }
+  }
+  return [...found.values()]
 }
 
 function problemOf(error: unknown, where: string, keys: readonly TextKey[]): VerifyProblem {

@@ -655,7 +655,7 @@ test.serial('verify of a store whose index LevelDB will not open exits 4, naming
   t.is(named.size, keys.length)
   t.true(keys.every(key => named.has(`${key.file}@${key.rev}`)))
   // Other commands still refuse with one line.
-  failsWith(t, inStore(store, 'stats'), 6, 'VSTORE_IO')
+  failsWith(t, inStore(store, 'stats'), 4, 'VSTORE_CORRUPT')
 })
 
 test.serial('after one byte of a pack flips, verify exits 4 naming keys, and extract of an affected key exits 4', t => {

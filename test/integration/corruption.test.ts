@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Store, VstoreError } from '../../lib/vstore.js'
 import { makeTempDir } from '../helpers/tmp.js'
+import { runVstore } from '../helpers/cli.js'
 
 const encoder = new TextEncoder()
 
@@ -142,4 +143,99 @@ test('a flipped byte in any index file is refused at open or reported by verify:
   t.true(counts.flips > 100)
   // verify checks LevelDB's own checksums too: no flip goes unnoticed.
   t.is(counts.harmless, 0)
+})
+
+/**
+ * LevelDB reads a damaged table block unchecked (classic-level never asks it to verify checksums): a get
+ * misses, an iteration ends early, and the answer is silently shorter. A store opened for reading checks
+ * every block of the index first and refuses whatever a damaged block may hold: each byte flipped in a
+ * data block (one at a time, over the whole table) must leave every file's history whole or an error, every
+ * key's text right or an error, never a shorter answer; a writer must refuse the damaged index; verify must
+ * name the keys of the damaged block.
+ */
+test('a damaged index block is an error wherever it is read, never a shorter answer', async t => {
+  const dir = await makeTempDir(t, 'vstore-index-block-')
+  const store = await Store.open(dir, { create: true })
+  const records: { file: string; rev: string; parents: string[]; text: Uint8Array }[] = []
+  // About 600 keys with git-like 40-hex revisions: an index table of many 4 KiB blocks.
+  const revOf = (f: number, v: number) => (BigInt(f * 1000 + v) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)
+  for (let f = 0; f < 40; f++) {
+    for (let v = 0; v < 15; v++) records.push({ file: `dir${f % 5}/file-${f}.c`, rev: revOf(f, v), parents: v === 0 ? [] : [revOf(f, v - 1)], text: encoder.encode(`file ${f} version ${v}\n`.repeat(3 + v)) })
+  }
+  await store.insert(records)
+  const histories = new Map<string, string[]>()
+  for (const file of await store.files()) histories.set(file, await store.revisions(file))
+  await store.close()
+  const indexDir = join(dir, 'index')
+  const table = readdirSync(indexDir).find(name => name.endsWith('.ldb')) as string
+  const pristine = readFileSync(join(indexDir, table))
+  t.true(pristine.length > 20_000, `a table of ${pristine.length} bytes`)
+  let cliChecked = false
+  const counts = { flips: 0, storeRefused: 0, historiesRefused: 0, historiesWhole: 0, keysRefused: 0, refusedKeysNamed: 0, keysRead: 0 }
+  // Data blocks come first in a table; its last 10 % holds the index block, filters and footer.
+  for (let offset = 1000; offset < pristine.length * 0.9; offset += Math.floor(pristine.length / 12)) {
+    const damaged = Buffer.from(pristine)
+    damaged[offset] = (damaged[offset] as number) ^ 0x10
+    writeFileSync(join(indexDir, table), damaged)
+    counts.flips++
+    const writer = await Store.open(dir).then(opened => opened.close().then(() => 'opened'), (error: unknown) => error)
+    t.true(writer instanceof VstoreError && writer.code === 'VSTORE_CORRUPT', `a writer opened a damaged index (flip at ${offset}): ${String(writer)}`)
+    let reader: Store
+    try {
+      reader = await Store.open(dir, { readOnly: true })
+    } catch (error) {
+      // The first block also holds the store's format and pack records: without them nothing can be read.
+      t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `flip at ${offset}: ${String(error)}`)
+      counts.storeRefused++
+      continue
+    }
+    try {
+      for (const [file, revisions] of histories) {
+        try {
+          t.deepEqual(await reader.revisions(file), revisions, `flip at ${offset}: ${file}'s history is shorter`)
+          counts.historiesWhole++
+        } catch (error) {
+          t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `flip at ${offset}, ${file}: ${String(error)}`)
+          counts.historiesRefused++
+        }
+      }
+      const refusedKeys = new Set<string>()
+      for (const { file, rev, text } of records) {
+        try {
+          t.deepEqual(await reader.get(file, rev), text, `flip at ${offset}: ${file}@${rev}`)
+          counts.keysRead++
+        } catch (error) {
+          t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `flip at ${offset}, ${file}@${rev}: ${String(error)}`)
+          refusedKeys.add(`${file}@${rev}`)
+        }
+      }
+      counts.keysRefused += refusedKeys.size
+      t.true(refusedKeys.size > 0 && refusedKeys.size < records.length, `flip at ${offset}: ${refusedKeys.size} keys refused`)
+      await t.throwsAsync(reader.stats(), { code: 'VSTORE_CORRUPT' })
+      // verify names the damaged block and the keys it holds, as far as its entries parse (a flipped byte
+      // may change a key itself, or cut a compressed block short: those cannot be named).
+      const report = await reader.verify({ full: false })
+      t.true(report.problems.some(problem => problem.where === `index/${table}`), `flip at ${offset}: ${JSON.stringify(report.problems).slice(0, 300)}`)
+      const named = new Set(report.problems.flatMap(problem => problem.keys.map(key => `${key.file}@${key.rev}`)))
+      const namedRefused = [...refusedKeys].filter(key => named.has(key)).length
+      t.true(namedRefused > 0, `flip at ${offset}: verify names ${named.size} keys, none of the ${refusedKeys.size} refused`)
+      counts.refusedKeysNamed += namedRefused
+      if (counts.historiesRefused > 0 && !cliChecked) {
+        // The same through the command line: one line with the code, exit 4, never a shorter list.
+        cliChecked = true
+        const refusedFile = [...histories.keys()].find(file => [...refusedKeys].some(key => key.startsWith(`${file}@`))) as string
+        for (const args of [['log', refusedFile], ['stats'], ['extract', [...refusedKeys][0] as string], ['verify']]) {
+          const run = runVstore(['--store', dir, ...args])
+          t.is(run.status, 4, `${args.join(' ')}: ${run.stderr}`)
+          t.regex(args[0] === 'verify' ? run.stdout.toString('utf8') : run.stderr, args[0] === 'verify' ? /^\d+ problems? .*\nVSTORE_CORRUPT \(index\// : /^vstore: VSTORE_CORRUPT \(.*\n$/, args.join(' '))
+        }
+      }
+    } finally {
+      await reader.close()
+    }
+  }
+  writeFileSync(join(indexDir, table), pristine)
+  t.log(`index block flips: ${JSON.stringify(counts)}`)
+  t.true(counts.historiesWhole > 0 && counts.historiesRefused > 0)
+  t.true(cliChecked)
 })
