@@ -38,10 +38,22 @@ export interface ReadCounter {
 }
 
 export class PackFile {
-  private constructor(private readonly handle: FileHandle, readonly where: string, private length: number, private readonly counter: ReadCounter) {}
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly where: string,
+    private length: number,
+    private readonly counter: ReadCounter,
+    /** What is wrong with the header, when the pack was opened despite it (`tolerateDamagedHeader`). */
+    readonly headerProblem: VstoreError | undefined,
+  ) {}
 
-  /** Opens an existing pack for reading (and appending at `committedByteLength`, if writable). */
-  static async open(path: string, where: string, options: { writable: boolean; counter: ReadCounter }): Promise<PackFile> {
+  /**
+   * Opens an existing pack for reading (and appending at `committedByteLength`, if writable). With
+   * `tolerateDamagedHeader`, a pack whose header is damaged opens all the same, with `headerProblem` set:
+   * its groups carry checksums of their own, so each can still be read and checked.
+   * @throws VSTORE_NOT_FOUND for a missing file; VSTORE_CORRUPT or VSTORE_UNSUPPORTED for its header.
+   */
+  static async open(path: string, where: string, options: { writable: boolean; counter: ReadCounter; tolerateDamagedHeader?: boolean }): Promise<PackFile> {
     let handle: FileHandle
     try {
       handle = await open(path, options.writable ? 'r+' : 'r')
@@ -52,8 +64,14 @@ export class PackFile {
       const { size } = await handle.stat()
       const header = new Uint8Array(PACK_HEADER_BYTE_LENGTH)
       const { bytesRead } = await handle.read(header, 0, PACK_HEADER_BYTE_LENGTH, 0)
-      decodePackHeader(header.subarray(0, bytesRead), where)
-      return new PackFile(handle, where, size, options.counter)
+      let headerProblem: VstoreError | undefined
+      try {
+        decodePackHeader(header.subarray(0, bytesRead), where)
+      } catch (error) {
+        if (!(options.tolerateDamagedHeader === true && error instanceof VstoreError)) throw error
+        headerProblem = error
+      }
+      return new PackFile(handle, where, size, options.counter, headerProblem)
     } catch (error) {
       await handle.close()
       throw error
@@ -77,7 +95,7 @@ export class PackFile {
       await rm(path, { force: true }).catch(() => undefined)
       throw ioError(error, where, 'cannot create pack')
     }
-    return new PackFile(handle, where, PACK_HEADER_BYTE_LENGTH, counter)
+    return new PackFile(handle, where, PACK_HEADER_BYTE_LENGTH, counter, undefined)
   }
 
   /** Bytes in the file now (including any tail not yet committed to the index). */

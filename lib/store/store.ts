@@ -122,6 +122,8 @@ interface Repack {
   readonly firstPackId: number
   /** Every H key before the repack: each is rewritten or deleted. */
   readonly oldHashKeys: readonly Uint8Array[]
+  /** T keys the batch deletes (texts a repair could not read back). */
+  readonly deletedTextKeys: readonly Uint8Array[]
 }
 
 /** Source groups a fetch copies whole (Store.fetch): they are appended and indexed in the batch's one commit. */
@@ -203,6 +205,20 @@ export interface PackSummary {
   readonly groupCount: number
   readonly oldPackByteLength: number
   readonly packByteLength: number
+}
+
+/** A kept text whose parents a repair changed, because texts they named were dropped. */
+export interface Reparented extends TextKey {
+  readonly parents: readonly string[]
+  readonly formerParents: readonly string[]
+}
+
+export interface RepairSummary extends PackSummary {
+  /** Whether anything was wrong (false: nothing was written). */
+  readonly repaired: boolean
+  /** Keys dropped because their texts could not be rebuilt (textCount counts the kept ones). */
+  readonly lostKeys: readonly TextKey[]
+  readonly reparented: readonly Reparented[]
 }
 
 export interface FetchOptions extends Pick<InsertOptions, 'onProgress'> {
@@ -343,6 +359,8 @@ export class Store {
   readonly readCounter: ReadCounter = { readCount: 0, readByteLength: 0 }
   private readonly packs = new Map<number, PackFile>()
   private readonly packStates = new Map<number, PackState>()
+  /** Packs the index names that are missing, short or with a damaged header, and what is wrong (Store.openPack). */
+  private readonly damagedPacks = new Map<number, string>()
   private closed = false
   private inserting = false
   /**
@@ -513,13 +531,7 @@ export class Store {
     }
     if (this.snapshotPath !== undefined) {
       // A reader beside a live writer: packs only grow past what this index vouches for; change nothing.
-      for (const [packId, state] of this.packStates) {
-        const pack = await PackFile.open(packPath(this.dir, packId), packName(packId), { writable: false, counter: this.readCounter })
-        this.packs.set(packId, pack)
-        if (pack.byteLength < state.committedByteLength) {
-          throw new VstoreError('VSTORE_CORRUPT', `pack has ${pack.byteLength} bytes, index vouches for ${state.committedByteLength}`, packName(packId))
-        }
-      }
+      for (const packId of this.packStates.keys()) await this.openPack(packId, { writable: false })
       return
     }
     // A writer that died may have left spill files, a pack tail, or a whole pack that no index batch
@@ -531,21 +543,34 @@ export class Store {
     }
     for (const name of await readdir(packsPath(this.dir))) {
       const packId = parsePackFileName(name)
-      if (packId === undefined) continue
-      const state = this.packStates.get(packId)
-      if (state === undefined) {
-        await rm(packPath(this.dir, packId), { force: true })
-        continue
-      }
-      const pack = await PackFile.open(packPath(this.dir, packId), packName(packId), { writable: true, counter: this.readCounter })
-      this.packs.set(packId, pack)
-      if (pack.byteLength > state.committedByteLength) await pack.truncate(state.committedByteLength)
-      else if (pack.byteLength < state.committedByteLength) {
-        throw new VstoreError('VSTORE_CORRUPT', `pack has ${pack.byteLength} bytes, index vouches for ${state.committedByteLength}`, packName(packId))
-      }
+      if (packId !== undefined && !this.packStates.has(packId)) await rm(packPath(this.dir, packId), { force: true })
     }
-    for (const packId of this.packStates.keys()) {
-      if (!this.packs.has(packId)) throw new VstoreError('VSTORE_CORRUPT', 'pack named by the index is missing', packName(packId))
+    for (const packId of this.packStates.keys()) await this.openPack(packId, { writable: true })
+  }
+
+  /**
+   * Opens a pack the index names. A damaged pack (missing, shorter than the index vouches for, or with a
+   * damaged header) does not stop the store from opening: it is noted in `damagedPacks`, its intact groups
+   * are still read (each is checked by its own CRC-32 and each text by its hash), reads of the rest fail
+   * naming their keys, `verify` names what it takes with it, and `repair` drops that. A writer trims a tail
+   * past the committed length (a writer that died mid-batch left it) and never appends to a damaged pack.
+   */
+  private async openPack(packId: number, options: { writable: boolean }): Promise<void> {
+    const state = this.packStates.get(packId) as PackState
+    let pack: PackFile
+    try {
+      pack = await PackFile.open(packPath(this.dir, packId), packName(packId), { ...options, counter: this.readCounter, tolerateDamagedHeader: true })
+    } catch (error) {
+      if (!(error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND')) throw error
+      this.damagedPacks.set(packId, 'the pack named by the index is missing')
+      return
+    }
+    this.packs.set(packId, pack)
+    if (pack.headerProblem !== undefined) this.damagedPacks.set(packId, `its header is damaged: ${pack.headerProblem.message}`)
+    if (pack.byteLength < state.committedByteLength) {
+      this.damagedPacks.set(packId, `it has ${pack.byteLength} bytes, the index vouches for ${state.committedByteLength}`)
+    } else if (options.writable && pack.byteLength > state.committedByteLength) {
+      await pack.truncate(state.committedByteLength)
     }
   }
 
@@ -670,12 +695,17 @@ export class Store {
     }
   }
 
-  private packFile(packId: number, key: TextKey): PackFile {
+  /** The open pack, or VSTORE_CORRUPT naming `key` (or the pack) when it is missing. */
+  private packFile(packId: number, key?: TextKey): PackFile {
     const pack = this.packs.get(packId)
-    if (pack === undefined) throw new VstoreError('VSTORE_CORRUPT', `index points into missing pack ${packId}`, describeKey(key))
+    if (pack === undefined) {
+      const why = this.damagedPacks.get(packId) ?? 'the index names no such pack'
+      throw new VstoreError('VSTORE_CORRUPT', `${packName(packId)}: ${why} (\`vstore repair\` keeps what can be read)`, key === undefined ? packName(packId) : describeKey(key))
+    }
     return pack
   }
 
+  /** @throws VSTORE_CORRUPT, naming `key`, when the pack is missing or ends first. */
   private async readGroupBytes(location: TextLocation, readByteLength: number, key: TextKey): Promise<Uint8Array> {
     this.checkOpen()
     const pack = this.packFile(location.packId, key)
@@ -683,7 +713,11 @@ export class Store {
     if (state === undefined || location.groupOffset + readByteLength > state.committedByteLength) {
       throw new VstoreError('VSTORE_CORRUPT', `index points past the end of ${packName(location.packId)}`, describeKey(key))
     }
-    return pack.read(location.groupOffset, readByteLength)
+    try {
+      return await pack.read(location.groupOffset, readByteLength)
+    } catch (error) {
+      throw this.naming(error, key)
+    }
   }
 
   private async rebuild(groupBytes: Uint8Array, wanted: readonly { key: TextKey; location: TextLocation }[], recordEnd: number, depthLeft: number): Promise<Uint8Array[]> {
@@ -1075,6 +1109,7 @@ export class Store {
         const rewritten = new Set(newHashes.map(index => toHex(encodeHashKey((batch[index] as Pending).hash))))
         for (const key of repack.oldHashKeys) if (!rewritten.has(toHex(key))) operations.push({ key, value: undefined })
         for (const packId of repack.oldPackIds) operations.push({ key: encodePackKey(packId), value: undefined })
+        for (const key of repack.deletedTextKeys) operations.push({ key, value: undefined })
       }
       if (this.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
       operations.push(...(adopted?.operations ?? []))
@@ -1214,16 +1249,44 @@ export class Store {
    * @throws VSTORE_CORRUPT, naming the key, when a text cannot be rebuilt; nothing is changed then.
    */
   async pack(options: PackOptions = {}): Promise<PackSummary> {
-    return this.writing(() => this.packAlone(options))
+    return this.writing(async () => (await this.rewriteAll(options, { salvage: false })).summary)
   }
 
-  private async packAlone(options: PackOptions): Promise<PackSummary> {
+  /**
+   * Brings a damaged store back to one that verifies: every text that can still be read (its text rebuilt
+   * and its hash checked; in a damaged group, each record before the damage) is kept and rewritten, as
+   * `pack` rewrites, into new packs; the keys whose texts cannot be rebuilt are dropped from the index, and
+   * a kept text whose parent was dropped takes that parent's nearest kept ancestors as its parents, so
+   * every parent named is stored. Killed at any point, it leaves the store as it was or as repaired. A store
+   * with nothing to repair (verify with checksums finds no problem) is left as it is.
+   * @throws VSTORE_CORRUPT when the index itself is damaged (the store does not open for writing then).
+   */
+  async repair(options: PackOptions = {}): Promise<RepairSummary> {
+    return this.writing(async () => {
+      if ((await this.verify({ full: false })).problems.length === 0) {
+        const totals = await this.totals()
+        const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
+        return {
+          repaired: false, textCount: totals.textCount, rawByteLength: totals.rawByteLength, oldGroupCount: totals.groupCount, groupCount: totals.groupCount,
+          oldPackByteLength: packByteLength, packByteLength, lostKeys: [], reparented: [],
+        }
+      }
+      const { summary, lostKeys, reparented } = await this.rewriteAll(options, { salvage: true })
+      return { repaired: true, ...summary, lostKeys, reparented }
+    })
+  }
+
+  /**
+   * Pack and repair: reads every key (each group once, packs front to back), then writes them all as one
+   * insert would, in one index batch that also forgets the old packs. With `salvage`, a group that cannot
+   * be read whole is read key by key, and the keys that still fail are dropped (Store.repair).
+   */
+  private async rewriteAll(options: PackOptions, { salvage }: { salvage: boolean }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
     const oldPackIds = [...this.packStates.keys()]
     const oldPackByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
     const oldGroupCount = (await this.totals()).groupCount
     const keys: (TextKey & { entry: TextEntry })[] = []
     for await (const row of this.entries()) keys.push(row)
-    if (keys.length === 0) return { textCount: 0, rawByteLength: 0, oldGroupCount, groupCount: 0, oldPackByteLength, packByteLength: oldPackByteLength }
     const oldHashKeys: Uint8Array[] = []
     for await (const [key] of this.db.entries(Uint8Array.of(TAG_HASH))) oldHashKeys.push(key)
     // In the order the old groups hold them (each group read once, packs front to back): the old write
@@ -1233,35 +1296,67 @@ export class Store {
       const [x, y] = [at(a.entry), at(b.entry)]
       return (x[0] as number) - (y[0] as number) || (x[1] as number) - (y[1] as number) || (x[2] as number) - (y[2] as number)
     })
-    const entryOf = new Map(keys.map(row => [describeKey(row), row.entry]))
+    const byGroup = new Map<string, (TextKey & { entry: TextEntry })[]>()
+    for (const row of keys) {
+      const rows = byGroup.get(groupKeyOf(row.entry))
+      if (rows === undefined) byGroup.set(groupKeyOf(row.entry), [row])
+      else rows.push(row)
+    }
     await mkdir(tmpPath(this.dir), { recursive: true })
     const spill = new TextSpill(tmpPath(this.dir), `pack-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
     try {
-      const batch: Pending[] = []
+      const read: { row: TextKey & { entry: TextEntry }; ref: SpillRef }[] = []
+      const lostKeys: TextKey[] = []
       let rawByteLength = 0
-      for await (const { file, rev, text } of this.getMany(keys)) {
-        const entry = entryOf.get(describeKey({ file, rev })) as TextEntry
-        batch.push({ file, rev, parents: entry.parents, ref: await spill.append(text), hash: entry.hash })
+      const keep = async (row: TextKey & { entry: TextEntry }, text: Uint8Array): Promise<void> => {
+        read.push({ row, ref: await spill.append(text) })
         rawByteLength += text.length
         options.onProgress?.({
-          phase: 'reading', textCount: batch.length, rawByteLength, newTextCount: batch.length, newRawByteLength: rawByteLength,
+          phase: 'reading', textCount: read.length, rawByteLength, newTextCount: read.length, newRawByteLength: rawByteLength,
           writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
         })
       }
-      batch.reverse()
+      for (const rows of byGroup.values()) {
+        const done = new Set<string>()
+        try {
+          const rowOf = new Map(rows.map(row => [describeKey(row), row]))
+          for await (const { file, rev, text } of this.readLocated(rows.map(row => ({ key: row, location: row.entry })))) {
+            await keep(rowOf.get(describeKey({ file, rev })) as TextKey & { entry: TextEntry }, text)
+            done.add(describeKey({ file, rev }))
+          }
+        } catch (error) {
+          if (!salvage || !(error instanceof VstoreError) || error.code === 'VSTORE_IO') throw error
+          // Record by record: those before the damage rebuild from a prefix of the group, and their hashes say whether they are whole.
+          for (const row of rows) {
+            if (done.has(describeKey(row))) continue
+            try {
+              await keep(row, await this.getText(row, MAX_BASE_DEPTH))
+            } catch (rowError) {
+              if (!(rowError instanceof VstoreError) || rowError.code === 'VSTORE_IO') throw rowError
+              lostKeys.push({ file: row.file, rev: row.rev })
+            }
+          }
+        }
+      }
+      const { parentsOf, reparented } = keptParents(keys, lostKeys)
+      const batch: Pending[] = read.map(({ row, ref }) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref, hash: row.entry.hash })).reverse()
       const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
-      const summary = await this.writeBatch(batch, spill, { textCount: batch.length, rawByteLength, newRawByteLength: rawByteLength }, options, { oldPackIds, firstPackId, oldHashKeys })
+      const deletedTextKeys = lostKeys.map(key => encodeTextKey(key))
+      const summary = keys.length === 0 ? { groupCount: 0 } : await this.writeBatch(batch, spill, { textCount: batch.length, rawByteLength, newRawByteLength: rawByteLength }, options, {
+        oldPackIds, firstPackId, oldHashKeys, deletedTextKeys,
+      })
       // Committed: the index no longer names the old packs. A failure from here on leaves files that the
       // next open deletes.
-      for (const packId of oldPackIds) {
+      for (const packId of keys.length === 0 ? [] : oldPackIds) {
         const pack = this.packs.get(packId)
         this.packs.delete(packId)
+        this.damagedPacks.delete(packId)
         await pack?.close()
         await rm(packPath(this.dir, packId), { force: true })
       }
       await syncDirectory(packsPath(this.dir))
       const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
-      return { textCount: batch.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }
+      return { summary: { textCount: batch.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }, lostKeys, reparented }
     } finally {
       await spill.close()
     }
@@ -1500,7 +1595,8 @@ export class Store {
     const ids = [...new Set([...this.packStates.keys(), ...touched.keys()])]
     let packId = ids.length === 0 ? 0 : Math.max(...ids)
     let state = touched.get(packId) ?? this.packStates.get(packId)
-    if (state === undefined || packId < firstPackId || (state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + bytes.length > this.settings.maxPackByteLength)) {
+    const full = state !== undefined && state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + bytes.length > this.settings.maxPackByteLength
+    if (state === undefined || packId < firstPackId || full || this.damagedPacks.has(packId)) {
       packId = Math.max(packId + 1, firstPackId)
       const pack = await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter)
       this.packs.set(packId, pack)
@@ -1542,7 +1638,7 @@ export class Store {
     this.checkOpen()
     for (const packId of [...this.packStates.keys()].sort((a, b) => a - b)) {
       const state = this.packStates.get(packId) as PackState
-      const pack = this.packs.get(packId) as PackFile
+      const pack = this.packFile(packId)
       let offset = PACK_HEADER_BYTE_LENGTH
       while (offset < state.committedByteLength) {
         const where = `${packName(packId)}@${offset}`
@@ -1550,6 +1646,67 @@ export class Store {
         const header = decodeGroupHeader(headerBytes, where, DEFAULT_GROUP_LIMITS)
         if (offset + header.headerByteLength + header.storedByteLength > state.committedByteLength) {
           throw new VstoreError('VSTORE_CORRUPT', 'group runs past the committed end of the pack', where)
+        }
+        yield { packId, groupOffset: offset, header }
+        offset += header.headerByteLength + header.storedByteLength
+      }
+    }
+  }
+
+  /**
+   * Every group the packs hold, for verify: like groups(), but damage does not end the walk. A damaged pack
+   * is a problem (a missing one names the keys of every group the index puts in it); a group header that
+   * does not decode, or a group that runs past the end of its pack, is a problem naming the keys of that
+   * group; the walk goes on at the next group the index names in the same pack. Groups reported are marked
+   * `damaged`, and `visited` as the groups yielded are.
+   */
+  private async *groupsAroundDamage(
+    byGroup: ReadonlyMap<string, readonly TextKey[]>,
+    report: { problems: VerifyProblem[]; damaged: Set<string>; visited: Set<string> },
+  ): AsyncGenerator<{ packId: number; groupOffset: number; header: GroupHeader }> {
+    const offsetsByPack = new Map<number, number[]>()
+    for (const groupKey of byGroup.keys()) {
+      const [packId, offset] = groupKey.split(':').map(Number) as [number, number]
+      offsetsByPack.set(packId, [...(offsetsByPack.get(packId) ?? []), offset])
+    }
+    const lost = (groupKey: string, error: unknown, where: string): void => {
+      report.problems.push(problemOf(error, where, byGroup.get(groupKey) ?? []))
+      report.damaged.add(groupKey)
+      report.visited.add(groupKey)
+    }
+    for (const packId of [...this.packStates.keys()].sort((a, b) => a - b)) {
+      const state = this.packStates.get(packId) as PackState
+      const known = (offsetsByPack.get(packId) ?? []).sort((a, b) => a - b)
+      const pack = this.packs.get(packId)
+      const why = this.damagedPacks.get(packId)
+      if (pack === undefined) {
+        const keys = known.flatMap(offset => byGroup.get(`${packId}:${offset}`) ?? [])
+        report.problems.push(problemOf(new VstoreError('VSTORE_CORRUPT', why ?? 'the pack is not open', packName(packId)), packName(packId), keys))
+        for (const offset of known) {
+          report.damaged.add(`${packId}:${offset}`)
+          report.visited.add(`${packId}:${offset}`)
+        }
+        continue
+      }
+      // A damaged header alone takes nothing with it: the groups are checked one by one below.
+      if (why !== undefined) report.problems.push({ code: 'VSTORE_CORRUPT', where: packName(packId), message: why, keys: [] })
+      const end = Math.min(state.committedByteLength, pack.byteLength)
+      let offset = PACK_HEADER_BYTE_LENGTH
+      while (offset < state.committedByteLength) {
+        const where = `${packName(packId)}@${offset}`
+        let header: GroupHeader
+        try {
+          if (offset >= end) throw new VstoreError('VSTORE_CORRUPT', `the pack ends at ${pack.byteLength} bytes, before this group`, where)
+          header = decodeGroupHeader(await pack.read(offset, Math.min(MAX_GROUP_HEADER_BYTE_LENGTH, end - offset)), where, DEFAULT_GROUP_LIMITS)
+          if (offset + header.headerByteLength + header.storedByteLength > end) {
+            throw new VstoreError('VSTORE_CORRUPT', `the group runs past the end of the pack (${end} bytes)`, where)
+          }
+        } catch (error) {
+          lost(`${packId}:${offset}`, error, where)
+          const next = known.find(known => known > offset)
+          if (next === undefined) break
+          offset = next
+          continue
         }
         yield { packId, groupOffset: offset, header }
         offset += header.headerByteLength + header.storedByteLength
@@ -1677,7 +1834,7 @@ export class Store {
     /** Full: the texts of the last group's last record, rebuilt and checked. */
     const lastRebuilt = new Map<string, Uint8Array>()
     try {
-      for await (const group of this.groups()) {
+      for await (const group of this.groupsAroundDamage(byGroup, { problems, damaged, visited })) {
         const { packId, groupOffset } = group
         groupCount++
         const groupKey = `${packId}:${groupOffset}`
@@ -1793,6 +1950,46 @@ function problemOf(error: unknown, where: string, keys: readonly TextKey[]): Ver
   const plainKeys = keys.map(({ file, rev }) => ({ file, rev }))
   if (error instanceof VstoreError) return { code: error.code, where: error.where || where, message: error.message, keys: plainKeys }
   throw error
+}
+
+/**
+ * The parents each kept text gets after a repair drops `lostKeys`: a dropped parent is replaced by its own
+ * parents, recursively, down to kept texts (first found first, each once), so the kept graph keeps every
+ * ancestry it had among kept texts; a parent the index does not hold counts as dropped, with no parents.
+ * At most MAX_PARENTS are kept (the index holds no more).
+ */
+function keptParents(rows: readonly (TextKey & { entry: TextEntry })[], lostKeys: readonly TextKey[]): {
+  parentsOf: (key: TextKey) => readonly string[]
+  reparented: Reparented[]
+} {
+  const parentsByKey = new Map(rows.map(row => [describeKey(row), row.entry.parents]))
+  const lost = new Set(lostKeys.map(describeKey))
+  const isKept = (file: string, rev: string) => parentsByKey.has(describeKey({ file, rev })) && !lost.has(describeKey({ file, rev }))
+  const resolved = new Map<string, readonly string[]>()
+  const parentsOf = (key: TextKey): readonly string[] => {
+    const known = resolved.get(describeKey(key))
+    if (known !== undefined) return known
+    const result: string[] = []
+    // Iterative, depth first: a long run of dropped texts must not overflow the stack.
+    const stack = [...(parentsByKey.get(describeKey(key)) ?? [])].reverse()
+    const seen = new Set<string>()
+    while (stack.length > 0 && result.length < MAX_PARENTS) {
+      const rev = stack.pop() as string
+      if (seen.has(rev)) continue
+      seen.add(rev)
+      if (isKept(key.file, rev)) result.push(rev)
+      else stack.push(...[...(parentsByKey.get(describeKey({ file: key.file, rev })) ?? [])].reverse())
+    }
+    resolved.set(describeKey(key), result)
+    return result
+  }
+  const reparented: Reparented[] = []
+  for (const row of rows) {
+    if (lost.has(describeKey(row))) continue
+    const parents = parentsOf(row)
+    if (!sameParents(row.entry.parents, parents)) reparented.push({ file: row.file, rev: row.rev, parents, formerParents: row.entry.parents })
+  }
+  return { parentsOf, reparented }
 }
 
 function sameParents(stored: readonly string[], given: readonly string[]): boolean {

@@ -1,0 +1,144 @@
+/**
+ * A damaged pack (cut short, its header damaged, or gone) must not make the whole store unreadable: the
+ * store opens, texts in intact groups read back, verify names the keys each damaged group or pack takes
+ * with it, and Store.repair keeps every text that can still be read, drops exactly the keys that cannot,
+ * gives their children the nearest kept ancestors as parents, and leaves a store that verifies.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { VstoreError, type Store, type StoreOptions, type TextKey, type TextRecord } from '../../../lib/vstore.js'
+import { history, insertCommits } from '../../helpers/history.js'
+import { openStore } from '../../helpers/store.js'
+import { makeTempDir } from '../../helpers/tmp.js'
+
+/** Small groups and packs, so that a history of a few files spreads over many groups in several packs. */
+const SMALL: StoreOptions = { maxContentByteLength: 48 * 1024, maxReadByteLength: 32 * 1024, maxPackByteLength: 12 * 1024 }
+
+const keyOf = (key: TextKey) => `${key.file}@${key.rev}`
+
+interface Damaged {
+  readonly dir: string
+  readonly records: readonly TextRecord[]
+  /** Pack file names before the damage, in order. */
+  readonly packs: readonly string[]
+}
+
+/** A store of 5 files × 30 commits, inserted a commit at a time (groups based on stored texts) and then half packed. */
+async function buildStore(t: ExecutionContext): Promise<Damaged> {
+  const dir = await makeTempDir(t)
+  const commits = history(5, 30, 11)
+  const store = await openStore(t, dir, { create: true, ...SMALL })
+  await insertCommits(store, commits.slice(0, 15))
+  await store.pack()
+  await insertCommits(store, commits.slice(15))
+  t.deepEqual((await store.verify()).problems, [])
+  await store.close()
+  const packs = (await readdir(join(dir, 'packs'))).sort()
+  t.true(packs.length >= 3, `packs: ${packs.join(', ')}`)
+  return { dir, records: commits.flat(), packs }
+}
+
+/** Which keys still read back (each compared with what was inserted) and which fail, with VSTORE_CORRUPT only. */
+async function readable(t: ExecutionContext, store: Store, records: readonly TextRecord[]): Promise<{ kept: Set<string>; failed: Set<string> }> {
+  const kept = new Set<string>()
+  const failed = new Set<string>()
+  for (const record of records) {
+    try {
+      t.deepEqual(await store.get(record.file, record.rev), record.text, keyOf(record))
+      kept.add(keyOf(record))
+    } catch (error) {
+      t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `${keyOf(record)}: ${String(error)}`)
+      t.is((error as VstoreError).where, keyOf(record), 'the error names the key')
+      failed.add(keyOf(record))
+    }
+  }
+  return { kept, failed }
+}
+
+const damages: readonly { name: string; damage: (dir: string, pack: string) => Promise<void>; losesKeys: boolean }[] = [
+  { name: 'cut 88 bytes short', damage: async (dir, pack) => {
+    const path = join(dir, 'packs', pack)
+    await truncate(path, (await readFile(path)).length - 88)
+  }, losesKeys: true },
+  { name: 'its magic flipped', damage: async (dir, pack) => {
+    const path = join(dir, 'packs', pack)
+    const bytes = await readFile(path)
+    bytes[0] = (bytes[0] as number) ^ 0xff
+    await writeFile(path, bytes)
+  }, losesKeys: false },
+  { name: 'deleted', damage: (dir, pack) => rm(join(dir, 'packs', pack)), losesKeys: true },
+]
+
+for (const { name, damage, losesKeys } of damages) {
+  test(`a pack ${name}: the store opens, intact texts read, verify names what is lost, repair drops exactly that and verifies clean`, async t => {
+    const { dir, records, packs } = await buildStore(t)
+    // The middle pack: groups after it are based on texts in it, so the damage reaches past the pack.
+    await damage(dir, packs[1] as string)
+
+    const reader = await openStore(t, dir, { readOnly: true })
+    const before = await readable(t, reader, records)
+    t.true(before.kept.size > 0, 'texts in intact groups still read back')
+    if (losesKeys) t.true(before.failed.size > 0, 'some texts are lost')
+    else t.is(before.failed.size, 0)
+    const report = await reader.verify({ full: false })
+    t.true(report.problems.length > 0)
+    t.true(report.problems.some(problem => problem.where.startsWith(`packs/${packs[1] as string}`)), JSON.stringify(report.problems.map(p => p.where)))
+    const named = new Set(report.problems.flatMap(problem => problem.keys.map(keyOf)))
+    t.deepEqual([...before.failed].filter(key => !named.has(key)), [], 'verify names every key a get fails on')
+    await reader.close()
+
+    const store = await openStore(t, dir, SMALL)
+    const repaired = await store.repair()
+    t.true(repaired.repaired)
+    t.deepEqual(repaired.lostKeys.map(keyOf).sort(), [...before.failed].sort(), 'repair drops exactly the keys that could not be read')
+    t.is(repaired.textCount, before.kept.size)
+    t.deepEqual((await store.verify({ full: true })).problems, [])
+    const after = await readable(t, store, records.filter(record => before.kept.has(keyOf(record))))
+    t.is(after.failed.size, 0)
+    for (const key of repaired.lostKeys) await t.throwsAsync(store.get(key.file, key.rev), { code: 'VSTORE_NOT_FOUND' })
+    // Every parent a kept text names is stored; a text whose parent was dropped took that parent's kept ancestors.
+    for (const record of records.filter(record => before.kept.has(keyOf(record)))) {
+      const parents = await store.parents(record.file, record.rev)
+      for (const parent of parents) t.true(await store.has(record.file, parent), `${keyOf(record)}: parent ${parent}`)
+      const moved = repaired.reparented.find(row => keyOf(row) === keyOf(record))
+      if (moved === undefined) t.deepEqual(parents, record.parents, keyOf(record))
+      else {
+        t.deepEqual(parents, moved.parents)
+        t.deepEqual(moved.formerParents, record.parents)
+      }
+    }
+    if (losesKeys) t.true(repaired.reparented.length > 0, 'children of dropped texts were given new parents')
+    // Nothing is left to repair, the old packs are gone, and the store takes new texts.
+    t.false((await store.repair()).repaired)
+    for (const pack of packs) t.false((await readdir(join(dir, 'packs'))).includes(pack), pack)
+    const file = records[0]?.file as string
+    const [head] = await store.heads(file)
+    await store.insert([{ file, rev: 'after-repair', parents: head === undefined ? [] : [head], text: new TextEncoder().encode('a new version\n') }])
+    t.deepEqual((await store.verify({ full: true })).problems, [])
+  })
+}
+
+test('repair of a store with nothing wrong changes nothing', async t => {
+  const { dir, packs } = await buildStore(t)
+  const bytes = await Promise.all(packs.map(pack => readFile(join(dir, 'packs', pack))))
+  const store = await openStore(t, dir, SMALL)
+  const summary = await store.repair()
+  t.false(summary.repaired)
+  t.deepEqual(summary.lostKeys, [])
+  t.deepEqual((await readdir(join(dir, 'packs'))).sort(), packs)
+  t.deepEqual(await Promise.all(packs.map(pack => readFile(join(dir, 'packs', pack)))), bytes)
+})
+
+test('a writer never appends to a damaged pack', async t => {
+  const { dir, records, packs } = await buildStore(t)
+  const last = packs.at(-1) as string
+  const path = join(dir, 'packs', last)
+  const bytes = await readFile(path)
+  await writeFile(path, bytes.subarray(0, bytes.length - 10))
+  const store = await openStore(t, dir, SMALL)
+  const file = records[0]?.file as string
+  await store.insert([{ file, rev: 'new', parents: [], text: new TextEncoder().encode('new\n') }])
+  t.is((await readFile(path)).length, bytes.length - 10, 'the damaged pack is as it was')
+  t.deepEqual(await store.get(file, 'new'), new TextEncoder().encode('new\n'))
+})
