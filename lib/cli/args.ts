@@ -38,6 +38,7 @@ Options:
   --codec C      entropy coder for new groups: brotli[:quality[:lgwin]] (default brotli:9:24), lzma[:preset], zlib[:level], none
   --profile P    default (brotli:9:24) or archive (brotli:11:24: about 8 % smaller, imports several times slower)
   -h, --help     this text
+  -v, --version  the version of vstore and of the store format it writes
 
 Exit status: 0 ok, 2 usage, 3 not found, 4 corrupt or unsupported data, 5 store locked, 6 other errors, 1 bug.`
 
@@ -59,6 +60,8 @@ export interface Command {
   readonly json: boolean
   readonly quiet: boolean
   readonly help: boolean
+  /** `--version` or `-v`, with no command: print the versions, run nothing. */
+  readonly version: boolean
 }
 
 const COMMANDS: Record<string, { readonly positionals: readonly [min: number, max: number]; readonly options: readonly string[] }> = {
@@ -117,6 +120,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         json: { type: 'boolean' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     })
   } catch (error) {
@@ -124,7 +128,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
   }
   const { values, positionals } = parsed
   const [name, ...rest] = positionals
-  const help = values.help === true || name === undefined || name === 'help'
+  const version = values.version === true && values.help !== true
+  if (version && name !== undefined) throw usage(`--version takes no command (got "${name}")`)
+  const help = !version && (values.help === true || name === undefined || name === 'help')
   const command: Command = {
     name: name ?? 'help',
     store: values.store ?? '.vstore',
@@ -143,8 +149,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
     json: values.json === true,
     quiet: values.quiet === true,
     help,
+    version,
   }
-  if (help) return command
+  if (help || version) return command
   const spec = COMMANDS[command.name]
   if (spec === undefined) throw usage(`unknown command "${command.name}"`)
   const [min, max] = spec.positionals

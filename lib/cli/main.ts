@@ -1,10 +1,10 @@
-import { rm, stat } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import {
-  MAX_ID_BYTE_LENGTH, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
+  MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
 } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
@@ -202,9 +202,25 @@ async function writeSummary(command: Command, output: Output, summary: object, s
   else if (!command.quiet) await output.write(render(seconds))
 }
 
+/**
+ * `vstore 0.1.0 (store format 2)`: the package's version and the store format this build writes. package.json
+ * is read here, for this command only, so that no other command's start-up pays for it; the compiled
+ * module is dist/lib/cli/main.js, three folders below it.
+ */
+async function versionLine(): Promise<string> {
+  const manifest: unknown = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'))
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined
+  if (typeof version !== 'string') throw new Error('vstore bug: package.json has no version')
+  return `vstore ${version} (store format ${STORE_FORMAT_VERSION})\n`
+}
+
 /** Runs one command; returns the exit status. */
 export async function run(argv: readonly string[], output: Output, stdin: NodeJS.ReadableStream): Promise<number> {
   const command = parseCommandLine(argv)
+  if (command.version) {
+    await output.write(await versionLine())
+    return 0
+  }
   if (command.help) {
     await output.write(`${USAGE}\n`)
     return 0

@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url'
 import { branch, commit, deleteFile, git, gitShow, merge, switchTo, writeFile, type GitRepo } from '../helpers/git.js'
 import { CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, ROOT, runProcess, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
 import { pseudoRandomBytes } from '../helpers/random.js'
+import { STORE_FORMAT_VERSION } from '../../lib/vstore.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and processes
@@ -779,6 +780,14 @@ test.serial('--help exits 0 and prints the usage; so do -h, help and no command'
   for (const args of [['-h'], ['help'], [], ['log', '--help'], ['--store', 'x', '--help']]) {
     t.is(succeeds(t, vstore(args)), help, args.join(' '))
   }
+})
+
+test.serial('--version and -v print the package version and the store format this build writes, on one line', t => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  const expected = `vstore ${version} (store format ${STORE_FORMAT_VERSION})\n`
+  for (const args of [['--version'], ['-v'], ['--store', 'x', '--version']]) t.is(succeeds(t, vstore(args)), expected, args.join(' '))
+  // A command with it is a mistake, not a request for the version.
+  failsWith(t, vstore(['stats', '--version']), 2, 'VSTORE_USAGE')
 })
 
 test.serial('an unknown command exits 2 with one usage line', t => {
