@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import {
   MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
 } from '../vstore.js'
-import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
+import { MIN_REVISION_PREFIX, parseCommandLine, parseKeySpec, type Command } from './args.js'
+import { renderCommandHelp, renderOverview } from './help.js'
 import { describeError, exitStatusFor } from './exit.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
@@ -221,8 +222,8 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     await output.write(await versionLine())
     return 0
   }
-  if (command.help) {
-    await output.write(`${USAGE}\n`)
+  if (command.help !== undefined) {
+    await output.write(command.help.command === undefined ? renderOverview() : renderCommandHelp(command.help.command))
     return 0
   }
   switch (command.name) {

@@ -18,6 +18,7 @@ import { branch, commit, deleteFile, git, gitShow, merge, switchTo, writeFile, t
 import { CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, ROOT, runProcess, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
 import { pseudoRandomBytes } from '../helpers/random.js'
 import { STORE_FORMAT_VERSION } from '../../lib/vstore.js'
+import { COMMANDS } from '../../lib/cli/commands.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and processes
@@ -773,12 +774,40 @@ test.serial('a store another process holds: writers exit 5 with VSTORE_LOCKED, r
 // ---------------------------------------------------------------------------------------------------------
 // Usage
 
-test.serial('--help exits 0 and prints the usage; so do -h, help and no command', t => {
+test.serial('--help exits 0 and prints the overview; so do -h, help and no command', t => {
   const help = succeeds(t, vstore(['--help']))
   matchesGolden(t, 'help.txt', help)
   t.true(help.startsWith('usage: vstore'))
-  for (const args of [['-h'], ['help'], [], ['log', '--help'], ['--store', 'x', '--help']]) {
+  for (const args of [['-h'], ['help'], [], ['--store', 'x', '--help']]) {
     t.is(succeeds(t, vstore(args)), help, args.join(' '))
+  }
+})
+
+test.serial('help extract and extract --help print extract\'s own help: its usage line, options and an example', t => {
+  const help = succeeds(t, vstore(['help', 'extract']))
+  matchesGolden(t, 'help-extract.txt', help)
+  t.true(help.startsWith('usage: vstore [--store DIR] extract '), help)
+  t.true(help.includes('--batch'), help)
+  t.regex(help, /\nExample:\n {2}vstore extract /)
+  for (const args of [['extract', '--help'], ['extract', '-h'], ['--help', 'extract'], ['extract', '--batch', '--help']]) t.is(succeeds(t, vstore(args)), help, args.join(' '))
+  t.not(help, succeeds(t, vstore(['help'])))
+})
+
+test.serial('help of an unknown command exits 2 with one usage line, as the command itself does', t => {
+  matchesGolden(t, 'usage-help-unknown-command.txt', failsWith(t, vstore(['help', 'nosuch']), 2, 'VSTORE_USAGE'))
+  failsWith(t, vstore(['nosuch', '--help']), 2, 'VSTORE_USAGE')
+  failsWith(t, vstore(['help', 'log', 'extract']), 2, 'VSTORE_USAGE')
+})
+
+test.serial('every command of the parser\'s table has its own help, naming every option the command takes', t => {
+  const overview = succeeds(t, vstore(['help']))
+  for (const [name, spec] of Object.entries(COMMANDS)) {
+    const help = succeeds(t, vstore(['help', name]))
+    t.is(succeeds(t, vstore([name, '--help'])), help, name)
+    t.true(help.startsWith(`usage: vstore ${name === 'help' ? '' : '[--store DIR] '}${name}`), help)
+    for (const option of [...Object.keys(spec.options), ...(name === 'help' ? [] : ['store'])]) t.true(help.includes(`--${option}`), `${name} --${option}`)
+    t.true(help.includes(`\nExample:\n  ${spec.example}\n`) && spec.example.includes(name), name)
+    t.true(overview.includes(`\n  ${name}`), `the overview lists ${name}`)
   }
 })
 
