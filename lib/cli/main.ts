@@ -1,4 +1,4 @@
-import { readFile, rm, stat } from 'node:fs/promises'
+import { readFile, readdir, rm, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
@@ -28,10 +28,28 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
 }
 
 /**
+ * Refuses a store path that cannot be a store, before Store.open sees it (which would fail half-way with
+ * a bare ENOTDIR): a file, or a path through a file. `role` names the path as the command line does
+ * (`--store`, `SRC-STORE`). A path that is missing or cannot be read is left to Store.open to report.
+ * @throws VSTORE_USAGE
+ */
+async function checkStorePath(path: string, role: string): Promise<void> {
+  try {
+    await readdir(path)
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOTDIR') return
+    const found = await stat(path).catch(() => undefined)
+    const what = found === undefined ? 'goes through a file' : found.isFile() ? 'is a file' : 'is not a directory'
+    throw new VstoreError('VSTORE_USAGE', `${role} ${path} ${what}, not a store directory`, path)
+  }
+}
+
+/**
  * Opens the store. A command that only reads (`create` false) does not wait for a writer: when another
  * process holds the store, it reads a copy of the index as of that writer's last commit.
  */
 async function openStore(command: Command, create: boolean, writer = create): Promise<Store> {
+  await checkStorePath(command.store, '--store')
   try {
     return await Store.open(command.store, storeOptions(command, create))
   } catch (error) {
@@ -165,6 +183,8 @@ async function runImport(command: Command, output: Output, records: (store: Stor
 /** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
 async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, releases?: ReleaseBoundary): Promise<number> {
   const started = performance.now()
+  // Before `existed`: a store path that is refused must not be removed as a failed first import's.
+  await checkStorePath(command.store, '--store')
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
@@ -302,7 +322,9 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'fetch': {
       // The source is only read, from a copy of its index: a writer busy on it never blocks the fetch.
-      const source = await Store.open(command.positionals[0] as string, { readOnly: true })
+      const sourcePath = command.positionals[0] as string
+      await checkStorePath(sourcePath, 'SRC-STORE')
+      const source = await Store.open(sourcePath, { readOnly: true })
       try {
         const files = await givenFiles(command, source, 'no such file in the source store')
         return await runWrite(command, output, (target, options) => target.fetch(source, { ...options, ...(files === undefined ? {} : { files }) }))

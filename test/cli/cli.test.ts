@@ -858,6 +858,33 @@ test.serial('a command on a directory with no store exits 3 and creates nothing'
   t.deepEqual(readdirSync(dir), [])
 })
 
+test.serial('--store naming a file exits 2 with one VSTORE_USAGE line for every command, and leaves the file as it was', t => {
+  const { c, repo, store } = fixture()
+  const dir = newDirectory('store-is-a-file')
+  const file = join(dir, 'notes.txt')
+  writeFileSync(file, 'not a store\n')
+  const release = newDirectory('release-for-a-file')
+  writeFileSync(join(release, 'a.txt'), 'a\n')
+  const key = `README.md@${c[1]}`
+  const commands = [
+    ['init'], ['import-git', repo.dir], ['import-tar', release], ['import-npm', 'express', '--cache', join(release, 'cache')], ['import-fast-export'],
+    ['import-stream'], ['fetch', store], ['export-stream'], ['pack'], ['extract', key], ['extract', '--batch'], ['diff', key, key], ['annotate', key],
+    ['log', 'README.md'], ['stats'], ['verify'], ['dump-group'], ['dump-index'],
+  ]
+  t.deepEqual([...new Set(commands.map(([name]) => name))].sort(), Object.keys(COMMANDS).filter(name => name !== 'help').sort(), 'every command that opens a store')
+  for (const args of commands) {
+    const line = failsWith(t, vstore(['--store', file, ...args], { input: `${key}\n` }), 2, 'VSTORE_USAGE')
+    t.true(line.includes(file), line)
+  }
+  // A path through a file, and a file as fetch's source.
+  failsWith(t, inStore(join(file, 'store'), 'init'), 2, 'VSTORE_USAGE')
+  failsWith(t, inStore(join(file, 'store'), 'stats'), 2, 'VSTORE_USAGE')
+  failsWith(t, inStore(join(dir, 'target'), 'fetch', file), 2, 'VSTORE_USAGE')
+  t.is(readFileSync(file, 'utf8'), 'not a store\n')
+  t.deepEqual(readdirSync(dir), ['notes.txt'])
+  t.deepEqual(readdirSync(release), ['a.txt'])
+})
+
 // An invalid --codec is the user's mistake: a usage line, not a bug's stack.
 test.serial('an invalid --codec exits 2 with one usage line, not 1 with a stack', t => {
   const store = join(newDirectory('bad-codec'), 'store')
