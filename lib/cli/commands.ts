@@ -71,6 +71,8 @@ const JSON_SUMMARY = 'the summary as JSON on stdout, and progress as JSON lines 
 /** The options of every command that writes texts into its store (created if missing). */
 const WRITER_OPTIONS = { quiet: QUIET, json: JSON_SUMMARY, codec: GLOBAL_OPTION_HELP.codec, profile: GLOBAL_OPTION_HELP.profile } as const
 const ONLY_FILE = 'only this file\'s texts (repeatable)'
+/** What every command that writes texts says of its store. */
+const CREATES_STORE = 'The store is created on first use, in a new or empty folder only.'
 
 /** Every command, in the order the overview lists them. */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
@@ -78,6 +80,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: '',
     positionals: [0, 0],
     summary: ['create an empty store'],
+    details: ['Refuses a folder that holds other files; in a store already, says so and changes nothing.'],
     options: { codec: GLOBAL_OPTION_HELP.codec, profile: GLOBAL_OPTION_HELP.profile },
     example: 'vstore --store ~/stores/jq init',
   },
@@ -85,7 +88,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: 'REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]',
     positionals: [1, 1],
     summary: ['store every version of every file of a git history'],
-    details: ['Each new version is keyed (path, full commit id) by the commit that made it.'],
+    details: ['Each new version is keyed (path, full commit id) by the commit that made it.', CREATES_STORE],
     options: {
       ref: 'a branch, tag or commit whose whole history to import (repeatable; default HEAD)',
       all: 'every branch and tag',
@@ -101,7 +104,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'releases in the order given (.tar, .tar.gz, .tgz, .tar.xz, .zip, a folder);',
       'revision = archive name without its extension, or --rev per archive',
     ],
-    details: ['A file is keyed by its path inside the release, its single top folder stripped.'],
+    details: ['A file is keyed by its path inside the release, its single top folder stripped.', CREATES_STORE],
     options: { rev: 'the revision of each archive, in order (once per archive)', ...WRITER_OPTIONS },
     example: 'vstore import-tar zstd-1.5.5.tar.gz zstd-1.5.6.tar.gz',
   },
@@ -109,6 +112,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: 'NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]',
     positionals: [1, Infinity],
     summary: ['every stable version in semver order (revision NAME@VERSION), through npm'],
+    details: [CREATES_STORE],
     options: { cache: 'where downloaded tarballs are kept (default $XDG_CACHE_HOME/vstore/npm or ~/.cache/vstore/npm)', ...WRITER_OPTIONS },
     example: 'vstore import-npm express lodash@^4',
   },
@@ -116,6 +120,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: '[--quiet] [--json]',
     positionals: [0, 0],
     summary: ['a git fast-export stream on stdin (git, brz, hg exporters)'],
+    details: [CREATES_STORE],
     options: WRITER_OPTIONS,
     example: 'git fast-export --all --show-original-ids | vstore import-fast-export',
   },
@@ -123,7 +128,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: 'SRC-STORE [--file F ...] [--quiet] [--json]',
     positionals: [1, 1],
     summary: ['copy the texts this store lacks from another (of the files given)'],
-    details: ['Well-filled groups of the source are copied whole; the source is only read, from a snapshot.'],
+    details: ['Well-filled groups of the source are copied whole; the source is only read, from a snapshot.', CREATES_STORE],
     options: { file: ONLY_FILE, ...WRITER_OPTIONS },
     example: 'vstore fetch ../other-store --file src/main.c',
   },
@@ -141,6 +146,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: '[--quiet] [--json]',
     positionals: [0, 0],
     summary: ['insert a record stream from stdin'],
+    details: [CREATES_STORE],
     options: WRITER_OPTIONS,
     example: 'vstore --store ../other export-stream | vstore import-stream',
   },

@@ -29,19 +29,30 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
 
 /**
  * Refuses a store path that cannot be a store, before Store.open sees it (which would fail half-way with
- * a bare ENOTDIR): a file, or a path through a file. `role` names the path as the command line does
- * (`--store`, `SRC-STORE`). A path that is missing or cannot be read is left to Store.open to report.
+ * a bare ENOTDIR, or add packs/ and index/ to someone's folder): a file, or a path through a file, for
+ * every command; and, for a command that creates its store (`create`), a folder that holds other things.
+ * A store is a folder with an index/ folder in it (lib/store/layout.ts); a folder holding only packs/ and
+ * index.new-* staging folders is a store whose creation was cut short, which creating it again finishes.
+ * `role` names the path as the command line does (`--store`, `SRC-STORE`).
+ * @returns whether a store is there already (false also when the path cannot be read: Store.open says why).
  * @throws VSTORE_USAGE
  */
-async function checkStorePath(path: string, role: string): Promise<void> {
+async function checkStorePath(path: string, role: string, create: boolean): Promise<boolean> {
+  let names: string[]
   try {
-    await readdir(path)
+    names = await readdir(path)
   } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOTDIR') return
+    if ((error as { code?: string }).code !== 'ENOTDIR') return false
     const found = await stat(path).catch(() => undefined)
     const what = found === undefined ? 'goes through a file' : found.isFile() ? 'is a file' : 'is not a directory'
     throw new VstoreError('VSTORE_USAGE', `${role} ${path} ${what}, not a store directory`, path)
   }
+  const index = await stat(join(path, 'index')).catch(() => undefined)
+  if (index?.isDirectory() === true) return true
+  if (create && !names.every(name => name === 'packs' || name.startsWith('index.new-'))) {
+    throw new VstoreError('VSTORE_USAGE', `${path} is not empty and not a vstore (it has no index/ folder): give ${role} an empty or new folder`, path)
+  }
+  return false
 }
 
 /**
@@ -49,7 +60,7 @@ async function checkStorePath(path: string, role: string): Promise<void> {
  * process holds the store, it reads a copy of the index as of that writer's last commit.
  */
 async function openStore(command: Command, create: boolean, writer = create): Promise<Store> {
-  await checkStorePath(command.store, '--store')
+  await checkStorePath(command.store, '--store', create)
   try {
     return await Store.open(command.store, storeOptions(command, create))
   } catch (error) {
@@ -184,7 +195,7 @@ async function runImport(command: Command, output: Output, records: (store: Stor
 async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, releases?: ReleaseBoundary): Promise<number> {
   const started = performance.now()
   // Before `existed`: a store path that is refused must not be removed as a failed first import's.
-  await checkStorePath(command.store, '--store')
+  await checkStorePath(command.store, '--store', true)
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
@@ -248,8 +259,10 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
   }
   switch (command.name) {
     case 'init': {
+      const existed = await checkStorePath(command.store, '--store', true)
+      // A store that is there already is still opened: one in use exits 5, one of another format 4.
       await withStore(command, true, async () => undefined)
-      await output.write(`initialized vstore in ${command.store}\n`)
+      await output.write(existed ? `vstore already initialized in ${command.store}\n` : `initialized vstore in ${command.store}\n`)
       return 0
     }
     case 'import-git': {
@@ -323,7 +336,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     case 'fetch': {
       // The source is only read, from a copy of its index: a writer busy on it never blocks the fetch.
       const sourcePath = command.positionals[0] as string
-      await checkStorePath(sourcePath, 'SRC-STORE')
+      await checkStorePath(sourcePath, 'SRC-STORE', false)
       const source = await Store.open(sourcePath, { readOnly: true })
       try {
         const files = await givenFiles(command, source, 'no such file in the source store')

@@ -885,6 +885,46 @@ test.serial('--store naming a file exits 2 with one VSTORE_USAGE line for every 
   t.deepEqual(readdirSync(release), ['a.txt'])
 })
 
+test.serial('init refuses a folder that holds other files; makes a store in an empty one; in a store says it is one already', t => {
+  const folder = newDirectory('notes')
+  writeFileSync(join(folder, 'todo.txt'), 'buy milk\n')
+  const line = failsWith(t, inStore(folder, 'init'), 2, 'VSTORE_USAGE')
+  t.true(line.includes(folder), line)
+  t.deepEqual(readdirSync(folder), ['todo.txt'])
+
+  const empty = newDirectory('empty-folder')
+  t.is(succeeds(t, inStore(empty, 'init')), `initialized vstore in ${empty}\n`)
+  t.is(succeeds(t, inStore(empty, 'init')), `vstore already initialized in ${empty}\n`)
+  const store = copyOfStore('init-again')
+  t.is(succeeds(t, inStore(store, 'init')), `vstore already initialized in ${store}\n`)
+  t.is(parseJson<StatsJson>(t, inStore(store, 'stats', '--json')).textCount, fixture().keys.length)
+  // What a creator killed before its index was in place leaves (packs/, a dead process's staging index)
+  // is a store to finish, not someone's folder.
+  const cut = newDirectory('cut-short')
+  mkdirSync(join(cut, 'packs'))
+  mkdirSync(join(cut, 'index.new-4194305-1'))
+  t.is(succeeds(t, inStore(cut, 'init')), `initialized vstore in ${cut}\n`)
+  t.regex(succeeds(t, inStore(cut, 'verify')), /^ok: 0 texts/)
+})
+
+test.serial('imports and fetch refuse to make a store in a folder that holds other files, and make one in an empty folder', t => {
+  const { repo, store } = fixture()
+  const folder = newDirectory('project')
+  writeFileSync(join(folder, 'main.c'), 'int main(void) { return 0; }\n')
+  const release = newDirectory('release-for-a-folder')
+  writeFileSync(join(release, 'a.txt'), 'a\n')
+  const stream = inStore(store, 'export-stream', '--file', 'util.ts').stdout
+  const fastExport = runProcess('git', ['-C', repo.dir, 'fast-export', '--all'], { env: ENVIRONMENT }).stdout
+  for (const [args, input] of [[['import-git', repo.dir]], [['import-tar', release]], [['fetch', store]], [['import-stream'], stream], [['import-fast-export'], fastExport]] as const) {
+    const line = failsWith(t, runVstore(['--store', folder, ...args], input === undefined ? {} : { input }), 2, 'VSTORE_USAGE')
+    t.true(line.includes(folder), line)
+  }
+  t.deepEqual(readdirSync(folder), ['main.c'])
+  const empty = newDirectory('import-into-empty')
+  t.is(succeeds(t, inStore(empty, 'import-git', repo.dir, '--quiet')), '')
+  t.is(parseJson<StatsJson>(t, inStore(empty, 'stats', '--json')).textCount, fixture().keys.length)
+})
+
 // An invalid --codec is the user's mistake: a usage line, not a bug's stack.
 test.serial('an invalid --codec exits 2 with one usage line, not 1 with a stack', t => {
   const store = join(newDirectory('bad-codec'), 'store')
