@@ -169,7 +169,8 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       '--batch: FILE@REV lines on stdin, answered as git cat-file --batch does',
     ],
     details: [
-      '--batch answers each line of stdin, in order, with "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n".',
+      '--batch answers each line of stdin, in order, with "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"',
+      '(an empty line too: " missing\\n", as from git).',
     ],
     options: { batch: 'read FILE@REV lines on stdin and answer each one' },
     example: 'vstore extract src/main.c@1a2b3c4',

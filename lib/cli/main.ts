@@ -357,8 +357,9 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           return 0
         }
         const lines = createInterface({ input: stdin, crlfDelay: Infinity })
+        // Every line is answered, an empty one too (` missing`), as git cat-file --batch does: a reader
+        // that pairs answers with the lines it sent never waits for one that does not come.
         for await (const line of lines) {
-          if (line === '') continue
           let key: { file: string; rev: string }
           try {
             key = await resolveKey(store, line)

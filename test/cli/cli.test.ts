@@ -405,6 +405,7 @@ test.serial('extract --batch answers each line with its bytes or "missing", in o
     { line: `empty.txt@${c1}`, key: { file: 'empty.txt', rev: c1 } },
     { line: `README.md@${c1.slice(0, 6)}` },
     { line: 'no at sign' },
+    { line: '' },
     { line: `util.ts@${c[7]}`, key: { file: 'util.ts', rev: c[7] as string } },
     { line: `docs/café.txt@${c1}`, key: { file: 'docs/café.txt', rev: c1 } },
     { line: `README.md@${c[2]}`, key: { file: 'README.md', rev: c[2] as string } },
@@ -420,6 +421,17 @@ test.serial('extract --batch answers each line with its bytes or "missing", in o
   t.is(batch.status, 0, describeRun(batch))
   t.is(batch.stderr, '')
   t.true(batch.stdout.equals(expected), `got ${batch.stdout.length} bytes, expected ${expected.length}:\n${batch.stdout.toString('latin1').slice(0, 400)}`)
+})
+
+test.serial('extract --batch answers an empty line " missing", as git cat-file --batch does', t => {
+  const { store, repo, c } = fixture()
+  const input = `\nREADME.md@${c[1]}\n\n`
+  const git = runProcess('git', ['-C', repo.dir, 'cat-file', '--batch'], { input: '\n', env: ENVIRONMENT })
+  t.is(git.stdout.toString('utf8'), ' missing\n', 'what git answers')
+  const blob = blobOf({ file: 'README.md', rev: c[1] as string })
+  const batch = vstore(['--store', store, 'extract', '--batch'], { input })
+  t.is(batch.status, 0, describeRun(batch))
+  t.deepEqual(batch.stdout, Buffer.concat([Buffer.from(` missing\nREADME.md@${c[1]} ${blob.length}\n`), blob, Buffer.from('\n missing\n')]))
 })
 
 // ---------------------------------------------------------------------------------------------------------
