@@ -170,7 +170,8 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     ],
     details: [
       '--batch answers each line of stdin, in order, with "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"',
-      '(an empty line too: " missing\\n", as from git).',
+      '(an empty line too: " missing\\n", as from git); a line longer than any key (8,193 bytes) with its',
+      'first 64 bytes: "<bytes>… missing\\n".',
     ],
     options: { batch: 'read FILE@REV lines on stdin and answer each one' },
     example: 'vstore extract src/main.c@1a2b3c4',

@@ -1,5 +1,4 @@
 import { readFile, readdir, rm, stat } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +8,7 @@ import {
 import { MIN_REVISION_PREFIX, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { renderCommandHelp, renderOverview } from './help.js'
 import { describeError, exitStatusFor } from './exit.js'
+import { readBoundedLines, type BoundedLine } from './lines.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
 import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
@@ -235,6 +235,70 @@ async function writeSummary(command: Command, output: Output, summary: object, s
 }
 
 /**
+ * The longest line that can name a key: a file id and a revision of MAX_ID_BYTE_LENGTH bytes each, and the
+ * `@` between them. extract --batch holds no more of a line than this.
+ */
+const MAX_BATCH_LINE_BYTE_LENGTH = 2 * MAX_ID_BYTE_LENGTH + 1
+/** How much of a line too long to name a key its answer echoes. */
+const LONG_LINE_ECHO_BYTE_LENGTH = 64
+
+/** The first `byteLength` bytes of UTF-8 `bytes` or fewer, cut where a character starts. */
+function utf8Head(bytes: Uint8Array, byteLength: number): Uint8Array {
+  let end = Math.min(byteLength, bytes.length)
+  // Back over continuation bytes (10xxxxxx) to the start of the character the cut would split.
+  while (end > 0 && end < bytes.length && ((bytes[end] as number) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end)
+}
+
+/**
+ * The answer's first line echoes the line as it came. A line too long to name a key (it was never
+ * read whole) echoes its first bytes and `…` instead, so that one long line cannot make a long answer.
+ */
+function echoOf(line: BoundedLine): Buffer {
+  return line.byteLength > line.bytes.length
+    ? Buffer.concat([utf8Head(line.bytes, LONG_LINE_ECHO_BYTE_LENGTH), Buffer.from('…')])
+    : Buffer.from(line.bytes.buffer, line.bytes.byteOffset, line.bytes.byteLength)
+}
+
+/**
+ * extract --batch: answers each line of `input`, in order, as git cat-file --batch does: `FILE@REV SIZE`,
+ * the text and a newline; or `FILE@REV missing` for a line that names no key, an empty line (` missing`,
+ * as from git), a line that is not UTF-8, and a line too long to name one (`<first bytes>… missing`).
+ * Every line is answered, so a reader that pairs answers with the lines it sent never waits for one.
+ */
+async function extractBatch(store: Store, output: Output, input: AsyncIterable<Uint8Array | string>): Promise<number> {
+  // Keys are well-formed Unicode, so a line that is not UTF-8 names none; a byte order mark is kept, as
+  // ids may begin with one.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  for await (const line of readBoundedLines(input, MAX_BATCH_LINE_BYTE_LENGTH)) {
+    const echo = echoOf(line)
+    let key: { file: string; rev: string } | undefined
+    if (line.byteLength === line.bytes.length) {
+      let spec: string | undefined
+      try {
+        spec = decoder.decode(line.bytes)
+      } catch {
+        spec = undefined
+      }
+      try {
+        key = spec === undefined ? undefined : await resolveKey(store, spec)
+      } catch (error) {
+        if (!(error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE'))) throw error
+      }
+    }
+    if (key === undefined) {
+      await output.write(Buffer.concat([echo, Buffer.from(' missing\n')]))
+      continue
+    }
+    const text = await store.get(key.file, key.rev)
+    await output.write(Buffer.concat([echo, Buffer.from(` ${text.length}\n`)]))
+    await output.write(text)
+    await output.write('\n')
+  }
+  return 0
+}
+
+/**
  * `vstore 0.1.0 (store format 2)`: the package's version and the store format this build writes. package.json
  * is read here, for this command only, so that no other command's start-up pays for it; the compiled
  * module is dist/lib/cli/main.js, three folders below it.
@@ -356,26 +420,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           await output.write(await store.get(file, rev))
           return 0
         }
-        const lines = createInterface({ input: stdin, crlfDelay: Infinity })
-        // Every line is answered, an empty one too (` missing`), as git cat-file --batch does: a reader
-        // that pairs answers with the lines it sent never waits for one that does not come.
-        for await (const line of lines) {
-          let key: { file: string; rev: string }
-          try {
-            key = await resolveKey(store, line)
-          } catch (error) {
-            if (error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE')) {
-              await output.write(`${line} missing\n`)
-              continue
-            }
-            throw error
-          }
-          const text = await store.get(key.file, key.rev)
-          await output.write(`${line} ${text.length}\n`)
-          await output.write(text)
-          await output.write('\n')
-        }
-        return 0
+        return extractBatch(store, output, stdin)
       })
     }
     case 'diff': {

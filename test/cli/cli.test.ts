@@ -434,6 +434,25 @@ test.serial('extract --batch answers an empty line " missing", as git cat-file -
   t.deepEqual(batch.stdout, Buffer.concat([Buffer.from(` missing\nREADME.md@${c[1]} ${blob.length}\n`), blob, Buffer.from('\n missing\n')]))
 })
 
+test.serial('extract --batch answers a line too long to name a key with its first bytes and "… missing", and goes on', t => {
+  const { store, c } = fixture()
+  const key = `README.md@${c[1]}`
+  const blob = blobOf({ file: 'README.md', rev: c[1] as string })
+  // 1 MiB: echoed, it would be 1 MiB of answer. Its first 64 bytes would end inside an é: 63 are echoed.
+  const tooLong = `a${'é'.repeat(512 * 1024)}`
+  // The longest line that could name a key (two ids of 4096 bytes and an @) is still answered whole.
+  const longest = `${'x'.repeat(8192)}@`
+  const justOver = 'y'.repeat(8194)
+  const batch = vstore(['--store', store, 'extract', '--batch'], { input: `${tooLong}\r\n${key}\n${longest}\n${justOver}\n${key}` })
+  t.is(batch.status, 0, describeRun(batch))
+  t.is(batch.stderr, '')
+  const expected = Buffer.concat([
+    Buffer.from(`a${'é'.repeat(31)}… missing\n${key} ${blob.length}\n`), blob,
+    Buffer.from(`\n${longest} missing\n${'y'.repeat(64)}… missing\n${key} ${blob.length}\n`), blob, Buffer.from('\n'),
+  ])
+  t.true(batch.stdout.equals(expected), `got ${batch.stdout.length} bytes, expected ${expected.length}: ${batch.stdout.subarray(0, 200).toString('utf8')}`)
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // log
 
