@@ -171,7 +171,9 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     details: [
       '--batch answers each line of stdin, in order, with "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"',
       '(an empty line too: " missing\\n", as from git); a line longer than any key (8,193 bytes) with its',
-      'first 64 bytes: "<bytes>… missing\\n".',
+      'first 64 bytes: "<bytes>… missing\\n"; a stored key that cannot be read (a damaged group) with',
+      '"FILE@REV error CODE\\n", its error on stderr, and the batch goes on. It exits with the highest',
+      'exit status of the errors it answered (4 for VSTORE_CORRUPT), or 0.',
     ],
     options: { batch: 'read FILE@REV lines on stdin and answer each one' },
     example: 'vstore extract src/main.c@1a2b3c4',

@@ -264,38 +264,61 @@ function echoOf(line: BoundedLine): Buffer {
  * extract --batch: answers each line of `input`, in order, as git cat-file --batch does: `FILE@REV SIZE`,
  * the text and a newline; or `FILE@REV missing` for a line that names no key, an empty line (` missing`,
  * as from git), a line that is not UTF-8, and a line too long to name one (`<first bytes>… missing`).
+ * A key that cannot be read (a damaged group: VSTORE_CORRUPT) is answered `FILE@REV error CODE`, its
+ * error's line goes to stderr, and the batch goes on: one bad key does not cost the answers after it.
  * Every line is answered, so a reader that pairs answers with the lines it sent never waits for one.
+ * @returns 0, or the highest exit status of the errors answered.
  */
 async function extractBatch(store: Store, output: Output, input: AsyncIterable<Uint8Array | string>): Promise<number> {
   // Keys are well-formed Unicode, so a line that is not UTF-8 names none; a byte order mark is kept, as
   // ids may begin with one.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  let status = 0
+  const answerError = async (echo: Uint8Array, error: unknown): Promise<void> => {
+    if (!(error instanceof VstoreError)) throw error
+    output.error(describeError(error))
+    status = Math.max(status, exitStatusFor(error))
+    await output.write(Buffer.concat([echo, Buffer.from(` error ${error.code}\n`)]))
+  }
   for await (const line of readBoundedLines(input, MAX_BATCH_LINE_BYTE_LENGTH)) {
     const echo = echoOf(line)
+    const spec = line.byteLength === line.bytes.length ? decodeOrUndefined(decoder, line.bytes) : undefined
     let key: { file: string; rev: string } | undefined
-    if (line.byteLength === line.bytes.length) {
-      let spec: string | undefined
-      try {
-        spec = decoder.decode(line.bytes)
-      } catch {
-        spec = undefined
-      }
-      try {
-        key = spec === undefined ? undefined : await resolveKey(store, spec)
-      } catch (error) {
-        if (!(error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE'))) throw error
+    try {
+      key = spec === undefined ? undefined : await resolveKey(store, spec)
+    } catch (error) {
+      // A line that names no key (or no key could have) is missing; a damaged index is an error.
+      if (!(error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE'))) {
+        await answerError(echo, error)
+        continue
       }
     }
     if (key === undefined) {
       await output.write(Buffer.concat([echo, Buffer.from(' missing\n')]))
       continue
     }
-    const text = await store.get(key.file, key.rev)
+    let text: Uint8Array
+    try {
+      text = await store.get(key.file, key.rev)
+    } catch (error) {
+      // The key is stored, so any failure to read it (a damaged group, a pack gone) is an error, not missing.
+      await answerError(echo, error)
+      continue
+    }
     await output.write(Buffer.concat([echo, Buffer.from(` ${text.length}\n`)]))
     await output.write(text)
     await output.write('\n')
   }
-  return 0
+  return status
+}
+
+/** The line as text, or undefined when it is not UTF-8. */
+function decodeOrUndefined(decoder: InstanceType<typeof TextDecoder>, bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes)
+  } catch {
+    return undefined
+  }
 }
 
 /**

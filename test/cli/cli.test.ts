@@ -740,6 +740,51 @@ test.serial('after one byte of a pack flips, verify exits 4 naming keys, and ext
   failsWith(t, inStore(store, 'dump-group', `1@${damagedGroup.groupOffset}`), 4, 'VSTORE_CORRUPT')
 })
 
+test.serial('extract --batch answers a key of a damaged group "error VSTORE_CORRUPT", goes on with the next lines, and exits 4', t => {
+  const { c, keys, repo } = fixture()
+  // Two imports, so that the store has groups of each: the second one's are damaged, the first one's (and
+  // the bases the second builds on) read.
+  const store = join(newDirectory('batch-damaged'), 'store')
+  succeeds(t, inStore(store, 'import-git', repo.dir, '--ref', c[2] as string, '--quiet'))
+  succeeds(t, inStore(store, 'import-git', repo.dir, '--quiet'))
+  const groups = parseJson<GroupListItem[]>(t, inStore(store, 'dump-group', '--json'))
+  t.true(groups.length >= 2, `${groups.length} groups`)
+  const last = groups[groups.length - 1] as GroupListItem
+  const packPath = join(store, 'packs', `${String(last.packId).padStart(6, '0')}.vpk`)
+  const pack = readFileSync(packPath)
+  const flipAt = last.groupOffset + last.header.headerByteLength + Math.floor(last.header.storedByteLength / 2)
+  pack[flipAt] = (pack[flipAt] as number) ^ 0x55
+  writeFileSync(packPath, pack)
+
+  // Which keys one extract each can still read (every one either reads git's bytes or exits 4).
+  const readable = new Map<string, boolean>()
+  for (const key of keys) {
+    const run = inStore(store, 'extract', `${key.file}@${key.rev}`)
+    if (run.status !== 0) failsWith(t, run, 4, 'VSTORE_CORRUPT')
+    readable.set(`${key.file}@${key.rev}`, run.status === 0)
+  }
+  const damaged = [...readable].filter(([, ok]) => !ok).map(([spec]) => spec)
+  t.true(damaged.length >= 1 && damaged.length < keys.length, `${damaged.length} of ${keys.length} keys damaged`)
+
+  // All keys in one batch, a damaged one first and a missing line after each.
+  const ordered = [...keys].sort((a, b) => Number(readable.get(`${a.file}@${a.rev}`)) - Number(readable.get(`${b.file}@${b.rev}`)))
+  const input = ordered.map(key => `${key.file}@${key.rev}\nno-such-file@${c[1]}\n`).join('')
+  const batch = vstore(['--store', store, 'extract', '--batch'], { input })
+  t.is(batch.status, 4, describeRun(batch))
+  const expected = Buffer.concat(ordered.flatMap(key => {
+    const spec = `${key.file}@${key.rev}`
+    const missing = Buffer.from(`no-such-file@${c[1]} missing\n`)
+    if (readable.get(spec) !== true) return [Buffer.from(`${spec} error VSTORE_CORRUPT\n`), missing]
+    const blob = blobOf(key)
+    return [Buffer.from(`${spec} ${blob.length}\n`), blob, Buffer.from('\n'), missing]
+  }))
+  t.true(batch.stdout.equals(expected), `got ${batch.stdout.length} bytes, expected ${expected.length}:\n${batch.stdout.toString('latin1').slice(0, 600)}`)
+  // One line on stderr per damaged key, each the one-line error with its code.
+  const errorLines = batch.stderr.split('\n').slice(0, -1)
+  t.is(errorLines.length, damaged.length, batch.stderr)
+  for (const line of errorLines) t.true(line.startsWith('vstore: VSTORE_CORRUPT ('), line)
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // Locking
 
