@@ -1,45 +1,6 @@
 import { parseArgs } from 'node:util'
 import { VstoreError } from '../errors.js'
-
-export const USAGE = `usage: vstore [--store DIR] COMMAND [ARGS]
-
-Commands:
-  init                                  create an empty store
-  import-git REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]
-                                        store every version of every file of a git history
-  import-tar ARCHIVE|DIR ... [--rev REV ...] [--quiet] [--json]
-                                        releases in the order given (.tar, .tar.gz, .tgz, .tar.xz, .zip, a folder);
-                                        revision = archive name without its extension, or --rev per archive
-  import-npm NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]
-                                        every stable version in semver order (revision NAME@VERSION), through npm
-  import-fast-export [--quiet] [--json] a git fast-export stream on stdin (git, brz, hg exporters)
-  fetch SRC-STORE [--file F ...] [--quiet] [--json]
-                                        copy the texts this store lacks from another (of the files given)
-  export-stream [--file F ...]          write the store's texts (or those of the files given) as a record stream
-                                        (formats/record-stream.md) to stdout
-  import-stream [--quiet] [--json]      insert a record stream from stdin
-  pack [--quiet] [--json]               rewrite every text into new groups and packs, as one import of the whole
-                                        history would (after many small imports); with --codec, recode them all
-  extract FILE@REV                      write one version's bytes to stdout (REV: id or unique prefix of 7+;
-                                        the last @ splits, unless an exact key splits at an earlier one)
-  extract --batch                       read FILE@REV lines on stdin; write "FILE@REV SIZE\\n<bytes>\\n" or "FILE@REV missing\\n"
-  diff FILE@A FILE@B [--stat]           unified diff between two versions (of one file or two), as patch applies it;
-                                        --stat: lines inserted and deleted
-  annotate FILE@REV [--json]            each line with the revision that introduced it (like git blame)
-  log FILE                              revisions of FILE, newest first, with their parents
-  stats [--json]                        sizes, counts and read costs
-  verify [--full] [--json]              check every group's and index value's checksum (and which groups
-                                        a damaged base breaks); --full also rebuilds every text
-  dump-group [PACK@OFFSET] [--json]     list groups, or show one group's records and delta instructions
-  dump-index [--prefix FILE] [--json]   show index entries (key → pack, offset, lengths)
-
-Options:
-  --store DIR    the store (default ./.vstore)
-  --codec C      entropy coder for new groups: brotli[:quality[:lgwin]] (default brotli:9:24), lzma[:preset], zlib[:level], none
-  --profile P    default (brotli:9:24) or archive (brotli:11:24: about 8 % smaller, imports several times slower)
-  -h, --help     this text
-
-Exit status: 0 ok, 2 usage, 3 not found, 4 corrupt or unsupported data, 5 store locked, 6 other errors, 1 bug.`
+import { COMMANDS, GLOBAL_OPTIONS, OPTIONS, type OptionName } from './commands.js'
 
 export interface Command {
   readonly name: string
@@ -58,28 +19,17 @@ export interface Command {
   readonly stat: boolean
   readonly json: boolean
   readonly quiet: boolean
-  readonly help: boolean
+  /**
+   * Set for a request for help (`vstore help [COMMAND]`, `vstore [COMMAND] --help`, or no command at all):
+   * the command whose help to print, or undefined for the overview. Nothing is run.
+   */
+  readonly help: { readonly command: string | undefined } | undefined
+  /** `--version` or `-v`, with no command: print the versions, run nothing. */
+  readonly version: boolean
 }
 
-const COMMANDS: Record<string, { readonly positionals: readonly [min: number, max: number]; readonly options: readonly string[] }> = {
-  init: { positionals: [0, 0], options: ['codec', 'profile'] },
-  'import-git': { positionals: [1, 1], options: ['ref', 'all', 'paths', 'quiet', 'json', 'codec', 'profile'] },
-  'import-tar': { positionals: [1, Infinity], options: ['rev', 'quiet', 'json', 'codec', 'profile'] },
-  'import-npm': { positionals: [1, Infinity], options: ['cache', 'quiet', 'json', 'codec', 'profile'] },
-  'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
-  'export-stream': { positionals: [0, 0], options: ['file'] },
-  fetch: { positionals: [1, 1], options: ['file', 'quiet', 'json', 'codec', 'profile'] },
-  'import-stream': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
-  pack: { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
-  extract: { positionals: [0, 1], options: ['batch'] },
-  diff: { positionals: [2, 2], options: ['stat'] },
-  annotate: { positionals: [1, 1], options: ['json'] },
-  log: { positionals: [1, 1], options: ['json'] },
-  stats: { positionals: [0, 0], options: ['json'] },
-  verify: { positionals: [0, 0], options: ['json', 'full'] },
-  'dump-group': { positionals: [0, 1], options: ['json'] },
-  'dump-index': { positionals: [0, 0], options: ['prefix', 'json'] },
-  help: { positionals: [0, 1], options: [] },
+function isGlobal(option: OptionName): option is (typeof GLOBAL_OPTIONS)[number] {
+  return (GLOBAL_OPTIONS as readonly OptionName[]).includes(option)
 }
 
 /** Named coder settings (`--profile`): the default, and the slower, smaller archive profile (DESIGN.md). */
@@ -100,33 +50,25 @@ export function parseCommandLine(argv: readonly string[]): Command {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        store: { type: 'string' },
-        ref: { type: 'string', multiple: true },
-        rev: { type: 'string', multiple: true },
-        file: { type: 'string', multiple: true },
-        cache: { type: 'string' },
-        all: { type: 'boolean' },
-        paths: { type: 'string' },
-        prefix: { type: 'string' },
-        codec: { type: 'string' },
-        profile: { type: 'string' },
-        batch: { type: 'boolean' },
-        full: { type: 'boolean' },
-        stat: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: OPTIONS,
     })
   } catch (error) {
     throw usage(error instanceof Error ? error.message : String(error))
   }
   const { values, positionals } = parsed
   const [name, ...rest] = positionals
-  const help = values.help === true || name === undefined || name === 'help'
+  const version = values.version === true && values.help !== true
+  if (version && name !== undefined) throw usage(`--version takes no command (got "${name}")`)
+  // `vstore help X` and `vstore X --help` ask for X's help; `vstore`, `vstore help` and `vstore --help` for the overview.
+  const helpRequested = !version && (values.help === true || name === undefined || name === 'help')
+  // `vstore help --help` is help's own help, as `vstore X --help` is X's.
+  const helpTopic = name === 'help' ? rest[0] ?? (values.help === true ? 'help' : undefined) : name
+  if (name === 'help' && rest.length > 1) throw usage(`help takes 0 to 1 arguments, got ${rest.length}`)
+  const commandName = name ?? 'help'
+  const spec = helpTopic === undefined || !Object.hasOwn(COMMANDS, helpTopic) ? undefined : COMMANDS[helpTopic]
+  if (helpTopic !== undefined && spec === undefined) throw usage(`unknown command "${helpTopic}"`)
   const command: Command = {
-    name: name ?? 'help',
+    name: commandName,
     store: values.store ?? '.vstore',
     positionals: rest,
     refs: values.ref ?? [],
@@ -142,18 +84,18 @@ export function parseCommandLine(argv: readonly string[]): Command {
     stat: values.stat === true,
     json: values.json === true,
     quiet: values.quiet === true,
-    help,
+    help: helpRequested ? { command: helpTopic } : undefined,
+    version,
   }
-  if (help) return command
-  const spec = COMMANDS[command.name]
-  if (spec === undefined) throw usage(`unknown command "${command.name}"`)
+  if (helpRequested || version || spec === undefined) return command
   const [min, max] = spec.positionals
   if (rest.length < min || rest.length > max) {
     const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
     throw usage(`${command.name} takes ${wanted} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
   }
-  for (const option of ['ref', 'rev', 'file', 'cache', 'all', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'stat', 'json', 'quiet'] as const) {
-    if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
+  for (const option of Object.keys(OPTIONS) as OptionName[]) {
+    if (isGlobal(option) || values[option] === undefined) continue
+    if (!Object.hasOwn(spec.options, option)) throw usage(`${command.name} does not take --${option}`)
   }
   if (values.profile !== undefined && !Object.hasOwn(PROFILES, values.profile)) throw usage(`--profile ${JSON.stringify(values.profile)} is not one of ${Object.keys(PROFILES).join(', ')}`)
   if (values.profile !== undefined && values.codec !== undefined) throw usage('--profile and --codec exclude each other')

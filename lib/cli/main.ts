@@ -1,13 +1,14 @@
-import { rm, stat } from 'node:fs/promises'
-import { createInterface } from 'node:readline'
+import { readFile, readdir, rm, stat } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import {
-  MAX_ID_BYTE_LENGTH, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
+  MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
 } from '../vstore.js'
-import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
+import { MIN_REVISION_PREFIX, parseCommandLine, parseKeySpec, type Command } from './args.js'
+import { renderCommandHelp, renderOverview } from './help.js'
 import { describeError, exitStatusFor } from './exit.js'
+import { readBoundedLines, type BoundedLine } from './lines.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
 import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
@@ -27,11 +28,40 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
 }
 
 /**
+ * Refuses a store path that cannot be a store, before Store.open sees it (which would fail half-way with
+ * a bare ENOTDIR, or add packs/ and index/ to someone's folder): a file, or a path through a file, for
+ * every command; and, for a command that creates its store (`create`), a folder that holds other things.
+ * A store is a folder with an index/ folder in it (lib/store/layout.ts); a folder holding only packs/ and
+ * index.new-* staging folders is a store whose creation was cut short, which creating it again finishes.
+ * `role` names the path as the command line does (`--store`, `SRC-STORE`).
+ * @returns whether a store is there already (false also when the path cannot be read: Store.open says why).
+ * @throws VSTORE_USAGE
+ */
+async function checkStorePath(path: string, role: string, create: boolean): Promise<boolean> {
+  let names: string[]
+  try {
+    names = await readdir(path)
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOTDIR') return false
+    const found = await stat(path).catch(() => undefined)
+    const what = found === undefined ? 'goes through a file' : found.isFile() ? 'is a file' : 'is not a directory'
+    throw new VstoreError('VSTORE_USAGE', `${role} ${path} ${what}, not a store directory`, path)
+  }
+  const index = await stat(join(path, 'index')).catch(() => undefined)
+  if (index?.isDirectory() === true) return true
+  if (create && !names.every(name => name === 'packs' || name.startsWith('index.new-'))) {
+    throw new VstoreError('VSTORE_USAGE', `${path} is not empty and not a vstore (it has no index/ folder): give ${role} an empty or new folder`, path)
+  }
+  return false
+}
+
+/**
  * Opens the store. A command that only reads (`writer` false) never takes the writer's lock and changes
  * no file of the store: it reads a private copy of the index as of the last commit (Store.open's
  * `readOnly`), so a writer may start or go on beside it.
  */
 async function openStore(command: Command, create: boolean, writer = create): Promise<Store> {
+  await checkStorePath(command.store, '--store', create)
   try {
     return await Store.open(command.store, writer ? storeOptions(command, create) : { readOnly: true })
   } catch (error) {
@@ -164,6 +194,8 @@ async function runImport(command: Command, output: Output, records: (store: Stor
 /** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
 async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, releases?: ReleaseBoundary): Promise<number> {
   const started = performance.now()
+  // Before `existed`: a store path that is refused must not be removed as a failed first import's.
+  await checkStorePath(command.store, '--store', true)
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
@@ -202,17 +234,122 @@ async function writeSummary(command: Command, output: Output, summary: object, s
   else if (!command.quiet) await output.write(render(seconds))
 }
 
+/**
+ * The longest line that can name a key: a file id and a revision of MAX_ID_BYTE_LENGTH bytes each, and the
+ * `@` between them. extract --batch holds no more of a line than this.
+ */
+const MAX_BATCH_LINE_BYTE_LENGTH = 2 * MAX_ID_BYTE_LENGTH + 1
+/** How much of a line too long to name a key its answer echoes. */
+const LONG_LINE_ECHO_BYTE_LENGTH = 64
+
+/** The first `byteLength` bytes of UTF-8 `bytes` or fewer, cut where a character starts. */
+function utf8Head(bytes: Uint8Array, byteLength: number): Uint8Array {
+  let end = Math.min(byteLength, bytes.length)
+  // Back over continuation bytes (10xxxxxx) to the start of the character the cut would split.
+  while (end > 0 && end < bytes.length && ((bytes[end] as number) & 0xc0) === 0x80) end--
+  return bytes.subarray(0, end)
+}
+
+/**
+ * The answer's first line echoes the line as it came. A line too long to name a key (it was never
+ * read whole) echoes its first bytes and `…` instead, so that one long line cannot make a long answer.
+ */
+function echoOf(line: BoundedLine): Buffer {
+  return line.byteLength > line.bytes.length
+    ? Buffer.concat([utf8Head(line.bytes, LONG_LINE_ECHO_BYTE_LENGTH), Buffer.from('…')])
+    : Buffer.from(line.bytes.buffer, line.bytes.byteOffset, line.bytes.byteLength)
+}
+
+/**
+ * extract --batch: answers each line of `input`, in order, as git cat-file --batch does: `FILE@REV SIZE`,
+ * the text and a newline; or `FILE@REV missing` for a line that names no key, an empty line (` missing`,
+ * as from git), a line that is not UTF-8, and a line too long to name one (`<first bytes>… missing`).
+ * A key that cannot be read (a damaged group: VSTORE_CORRUPT) is answered `FILE@REV error CODE`, its
+ * error's line goes to stderr, and the batch goes on: one bad key does not cost the answers after it.
+ * Every line is answered, so a reader that pairs answers with the lines it sent never waits for one.
+ * @returns 0, or the highest exit status of the errors answered.
+ */
+async function extractBatch(store: Store, output: Output, input: AsyncIterable<Uint8Array | string>): Promise<number> {
+  // Keys are well-formed Unicode, so a line that is not UTF-8 names none; a byte order mark is kept, as
+  // ids may begin with one.
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+  let status = 0
+  const answerError = async (echo: Uint8Array, error: unknown): Promise<void> => {
+    if (!(error instanceof VstoreError)) throw error
+    output.error(describeError(error))
+    status = Math.max(status, exitStatusFor(error))
+    await output.write(Buffer.concat([echo, Buffer.from(` error ${error.code}\n`)]))
+  }
+  for await (const line of readBoundedLines(input, MAX_BATCH_LINE_BYTE_LENGTH)) {
+    const echo = echoOf(line)
+    const spec = line.byteLength === line.bytes.length ? decodeOrUndefined(decoder, line.bytes) : undefined
+    let key: { file: string; rev: string } | undefined
+    try {
+      key = spec === undefined ? undefined : await resolveKey(store, spec)
+    } catch (error) {
+      // A line that names no key (or no key could have) is missing; a damaged index is an error.
+      if (!(error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE'))) {
+        await answerError(echo, error)
+        continue
+      }
+    }
+    if (key === undefined) {
+      await output.write(Buffer.concat([echo, Buffer.from(' missing\n')]))
+      continue
+    }
+    let text: Uint8Array
+    try {
+      text = await store.get(key.file, key.rev)
+    } catch (error) {
+      // The key is stored, so any failure to read it (a damaged group, a pack gone) is an error, not missing.
+      await answerError(echo, error)
+      continue
+    }
+    await output.write(Buffer.concat([echo, Buffer.from(` ${text.length}\n`)]))
+    await output.write(text)
+    await output.write('\n')
+  }
+  return status
+}
+
+/** The line as text, or undefined when it is not UTF-8. */
+function decodeOrUndefined(decoder: InstanceType<typeof TextDecoder>, bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `vstore 0.1.0 (store format 2)`: the package's version and the store format this build writes. package.json
+ * is read here, for this command only, so that no other command's start-up pays for it; the compiled
+ * module is dist/lib/cli/main.js, three folders below it.
+ */
+async function versionLine(): Promise<string> {
+  const manifest: unknown = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8'))
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined
+  if (typeof version !== 'string') throw new Error('vstore bug: package.json has no version')
+  return `vstore ${version} (store format ${STORE_FORMAT_VERSION})\n`
+}
+
 /** Runs one command; returns the exit status. */
 export async function run(argv: readonly string[], output: Output, stdin: NodeJS.ReadableStream): Promise<number> {
   const command = parseCommandLine(argv)
-  if (command.help) {
-    await output.write(`${USAGE}\n`)
+  if (command.version) {
+    await output.write(await versionLine())
+    return 0
+  }
+  if (command.help !== undefined) {
+    await output.write(command.help.command === undefined ? renderOverview() : renderCommandHelp(command.help.command))
     return 0
   }
   switch (command.name) {
     case 'init': {
+      const existed = await checkStorePath(command.store, '--store', true)
+      // A store that is there already is still opened: one in use exits 5, one of another format 4.
       await withStore(command, true, async () => undefined)
-      await output.write(`initialized vstore in ${command.store}\n`)
+      await output.write(existed ? `vstore already initialized in ${command.store}\n` : `initialized vstore in ${command.store}\n`)
       return 0
     }
     case 'import-git': {
@@ -285,7 +422,9 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'fetch': {
       // The source is only read, from a copy of its index: a writer busy on it never blocks the fetch.
-      const source = await Store.open(command.positionals[0] as string, { readOnly: true })
+      const sourcePath = command.positionals[0] as string
+      await checkStorePath(sourcePath, 'SRC-STORE', false)
+      const source = await Store.open(sourcePath, { readOnly: true })
       try {
         const files = await givenFiles(command, source, 'no such file in the source store')
         return await runWrite(command, output, (target, options) => target.fetch(source, { ...options, ...(files === undefined ? {} : { files }) }))
@@ -304,25 +443,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           await output.write(await store.get(file, rev))
           return 0
         }
-        const lines = createInterface({ input: stdin, crlfDelay: Infinity })
-        for await (const line of lines) {
-          if (line === '') continue
-          let key: { file: string; rev: string }
-          try {
-            key = await resolveKey(store, line)
-          } catch (error) {
-            if (error instanceof VstoreError && (error.code === 'VSTORE_NOT_FOUND' || error.code === 'VSTORE_USAGE')) {
-              await output.write(`${line} missing\n`)
-              continue
-            }
-            throw error
-          }
-          const text = await store.get(key.file, key.rev)
-          await output.write(`${line} ${text.length}\n`)
-          await output.write(text)
-          await output.write('\n')
-        }
-        return 0
+        return extractBatch(store, output, stdin)
       })
     }
     case 'diff': {

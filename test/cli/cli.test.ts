@@ -17,6 +17,8 @@ import { pathToFileURL } from 'node:url'
 import { branch, commit, deleteFile, git, gitShow, merge, switchTo, writeFile, type GitRepo } from '../helpers/git.js'
 import { CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, ROOT, runProcess, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
 import { pseudoRandomBytes } from '../helpers/random.js'
+import { STORE_FORMAT_VERSION } from '../../lib/vstore.js'
+import { COMMANDS } from '../../lib/cli/commands.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and processes
@@ -403,6 +405,7 @@ test.serial('extract --batch answers each line with its bytes or "missing", in o
     { line: `empty.txt@${c1}`, key: { file: 'empty.txt', rev: c1 } },
     { line: `README.md@${c1.slice(0, 6)}` },
     { line: 'no at sign' },
+    { line: '' },
     { line: `util.ts@${c[7]}`, key: { file: 'util.ts', rev: c[7] as string } },
     { line: `docs/café.txt@${c1}`, key: { file: 'docs/café.txt', rev: c1 } },
     { line: `README.md@${c[2]}`, key: { file: 'README.md', rev: c[2] as string } },
@@ -418,6 +421,36 @@ test.serial('extract --batch answers each line with its bytes or "missing", in o
   t.is(batch.status, 0, describeRun(batch))
   t.is(batch.stderr, '')
   t.true(batch.stdout.equals(expected), `got ${batch.stdout.length} bytes, expected ${expected.length}:\n${batch.stdout.toString('latin1').slice(0, 400)}`)
+})
+
+test.serial('extract --batch answers an empty line " missing", as git cat-file --batch does', t => {
+  const { store, repo, c } = fixture()
+  const input = `\nREADME.md@${c[1]}\n\n`
+  const git = runProcess('git', ['-C', repo.dir, 'cat-file', '--batch'], { input: '\n', env: ENVIRONMENT })
+  t.is(git.stdout.toString('utf8'), ' missing\n', 'what git answers')
+  const blob = blobOf({ file: 'README.md', rev: c[1] as string })
+  const batch = vstore(['--store', store, 'extract', '--batch'], { input })
+  t.is(batch.status, 0, describeRun(batch))
+  t.deepEqual(batch.stdout, Buffer.concat([Buffer.from(` missing\nREADME.md@${c[1]} ${blob.length}\n`), blob, Buffer.from('\n missing\n')]))
+})
+
+test.serial('extract --batch answers a line too long to name a key with its first bytes and "… missing", and goes on', t => {
+  const { store, c } = fixture()
+  const key = `README.md@${c[1]}`
+  const blob = blobOf({ file: 'README.md', rev: c[1] as string })
+  // 1 MiB: echoed, it would be 1 MiB of answer. Its first 64 bytes would end inside an é: 63 are echoed.
+  const tooLong = `a${'é'.repeat(512 * 1024)}`
+  // The longest line that could name a key (two ids of 4096 bytes and an @) is still answered whole.
+  const longest = `${'x'.repeat(8192)}@`
+  const justOver = 'y'.repeat(8194)
+  const batch = vstore(['--store', store, 'extract', '--batch'], { input: `${tooLong}\r\n${key}\n${longest}\n${justOver}\n${key}` })
+  t.is(batch.status, 0, describeRun(batch))
+  t.is(batch.stderr, '')
+  const expected = Buffer.concat([
+    Buffer.from(`a${'é'.repeat(31)}… missing\n${key} ${blob.length}\n`), blob,
+    Buffer.from(`\n${longest} missing\n${'y'.repeat(64)}… missing\n${key} ${blob.length}\n`), blob, Buffer.from('\n'),
+  ])
+  t.true(batch.stdout.equals(expected), `got ${batch.stdout.length} bytes, expected ${expected.length}: ${batch.stdout.subarray(0, 200).toString('utf8')}`)
 })
 
 // ---------------------------------------------------------------------------------------------------------
@@ -707,6 +740,51 @@ test.serial('after one byte of a pack flips, verify exits 4 naming keys, and ext
   failsWith(t, inStore(store, 'dump-group', `1@${damagedGroup.groupOffset}`), 4, 'VSTORE_CORRUPT')
 })
 
+test.serial('extract --batch answers a key of a damaged group "error VSTORE_CORRUPT", goes on with the next lines, and exits 4', t => {
+  const { c, keys, repo } = fixture()
+  // Two imports, so that the store has groups of each: the second one's are damaged, the first one's (and
+  // the bases the second builds on) read.
+  const store = join(newDirectory('batch-damaged'), 'store')
+  succeeds(t, inStore(store, 'import-git', repo.dir, '--ref', c[2] as string, '--quiet'))
+  succeeds(t, inStore(store, 'import-git', repo.dir, '--quiet'))
+  const groups = parseJson<GroupListItem[]>(t, inStore(store, 'dump-group', '--json'))
+  t.true(groups.length >= 2, `${groups.length} groups`)
+  const last = groups[groups.length - 1] as GroupListItem
+  const packPath = join(store, 'packs', `${String(last.packId).padStart(6, '0')}.vpk`)
+  const pack = readFileSync(packPath)
+  const flipAt = last.groupOffset + last.header.headerByteLength + Math.floor(last.header.storedByteLength / 2)
+  pack[flipAt] = (pack[flipAt] as number) ^ 0x55
+  writeFileSync(packPath, pack)
+
+  // Which keys one extract each can still read (every one either reads git's bytes or exits 4).
+  const readable = new Map<string, boolean>()
+  for (const key of keys) {
+    const run = inStore(store, 'extract', `${key.file}@${key.rev}`)
+    if (run.status !== 0) failsWith(t, run, 4, 'VSTORE_CORRUPT')
+    readable.set(`${key.file}@${key.rev}`, run.status === 0)
+  }
+  const damaged = [...readable].filter(([, ok]) => !ok).map(([spec]) => spec)
+  t.true(damaged.length >= 1 && damaged.length < keys.length, `${damaged.length} of ${keys.length} keys damaged`)
+
+  // All keys in one batch, a damaged one first and a missing line after each.
+  const ordered = [...keys].sort((a, b) => Number(readable.get(`${a.file}@${a.rev}`)) - Number(readable.get(`${b.file}@${b.rev}`)))
+  const input = ordered.map(key => `${key.file}@${key.rev}\nno-such-file@${c[1]}\n`).join('')
+  const batch = vstore(['--store', store, 'extract', '--batch'], { input })
+  t.is(batch.status, 4, describeRun(batch))
+  const expected = Buffer.concat(ordered.flatMap(key => {
+    const spec = `${key.file}@${key.rev}`
+    const missing = Buffer.from(`no-such-file@${c[1]} missing\n`)
+    if (readable.get(spec) !== true) return [Buffer.from(`${spec} error VSTORE_CORRUPT\n`), missing]
+    const blob = blobOf(key)
+    return [Buffer.from(`${spec} ${blob.length}\n`), blob, Buffer.from('\n'), missing]
+  }))
+  t.true(batch.stdout.equals(expected), `got ${batch.stdout.length} bytes, expected ${expected.length}:\n${batch.stdout.toString('latin1').slice(0, 600)}`)
+  // One line on stderr per damaged key, each the one-line error with its code.
+  const errorLines = batch.stderr.split('\n').slice(0, -1)
+  t.is(errorLines.length, damaged.length, batch.stderr)
+  for (const line of errorLines) t.true(line.startsWith('vstore: VSTORE_CORRUPT ('), line)
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // Locking
 
@@ -772,13 +850,49 @@ test.serial('a store another process holds: writers exit 5 with VSTORE_LOCKED, r
 // ---------------------------------------------------------------------------------------------------------
 // Usage
 
-test.serial('--help exits 0 and prints the usage; so do -h, help and no command', t => {
+test.serial('--help exits 0 and prints the overview; so do -h, help and no command', t => {
   const help = succeeds(t, vstore(['--help']))
   matchesGolden(t, 'help.txt', help)
   t.true(help.startsWith('usage: vstore'))
-  for (const args of [['-h'], ['help'], [], ['log', '--help'], ['--store', 'x', '--help']]) {
+  for (const args of [['-h'], ['help'], [], ['--store', 'x', '--help']]) {
     t.is(succeeds(t, vstore(args)), help, args.join(' '))
   }
+})
+
+test.serial('help extract and extract --help print extract\'s own help: its usage line, options and an example', t => {
+  const help = succeeds(t, vstore(['help', 'extract']))
+  matchesGolden(t, 'help-extract.txt', help)
+  t.true(help.startsWith('usage: vstore [--store DIR] extract '), help)
+  t.true(help.includes('--batch'), help)
+  t.regex(help, /\nExample:\n {2}vstore extract /)
+  for (const args of [['extract', '--help'], ['extract', '-h'], ['--help', 'extract'], ['extract', '--batch', '--help']]) t.is(succeeds(t, vstore(args)), help, args.join(' '))
+  t.not(help, succeeds(t, vstore(['help'])))
+})
+
+test.serial('help of an unknown command exits 2 with one usage line, as the command itself does', t => {
+  matchesGolden(t, 'usage-help-unknown-command.txt', failsWith(t, vstore(['help', 'nosuch']), 2, 'VSTORE_USAGE'))
+  failsWith(t, vstore(['nosuch', '--help']), 2, 'VSTORE_USAGE')
+  failsWith(t, vstore(['help', 'log', 'extract']), 2, 'VSTORE_USAGE')
+})
+
+test.serial('every command of the parser\'s table has its own help, naming every option the command takes', t => {
+  const overview = succeeds(t, vstore(['help']))
+  for (const [name, spec] of Object.entries(COMMANDS)) {
+    const help = succeeds(t, vstore(['help', name]))
+    t.is(succeeds(t, vstore([name, '--help'])), help, name)
+    t.true(help.startsWith(`usage: vstore ${name === 'help' ? '' : '[--store DIR] '}${name}`), help)
+    for (const option of [...Object.keys(spec.options), ...(name === 'help' ? [] : ['store'])]) t.true(help.includes(`--${option}`), `${name} --${option}`)
+    t.true(help.includes(`\nExample:\n  ${spec.example}\n`) && spec.example.includes(name), name)
+    t.true(overview.includes(`\n  ${name}`), `the overview lists ${name}`)
+  }
+})
+
+test.serial('--version and -v print the package version and the store format this build writes, on one line', t => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  const expected = `vstore ${version} (store format ${STORE_FORMAT_VERSION})\n`
+  for (const args of [['--version'], ['-v'], ['--store', 'x', '--version']]) t.is(succeeds(t, vstore(args)), expected, args.join(' '))
+  // A command with it is a mistake, not a request for the version.
+  failsWith(t, vstore(['stats', '--version']), 2, 'VSTORE_USAGE')
 })
 
 test.serial('an unknown command exits 2 with one usage line', t => {
@@ -818,6 +932,73 @@ test.serial('a command on a directory with no store exits 3 and creates nothing'
     failsWith(t, inStore(store, ...args), 3, 'VSTORE_NOT_FOUND')
   }
   t.deepEqual(readdirSync(dir), [])
+})
+
+test.serial('--store naming a file exits 2 with one VSTORE_USAGE line for every command, and leaves the file as it was', t => {
+  const { c, repo, store } = fixture()
+  const dir = newDirectory('store-is-a-file')
+  const file = join(dir, 'notes.txt')
+  writeFileSync(file, 'not a store\n')
+  const release = newDirectory('release-for-a-file')
+  writeFileSync(join(release, 'a.txt'), 'a\n')
+  const key = `README.md@${c[1]}`
+  const commands = [
+    ['init'], ['import-git', repo.dir], ['import-tar', release], ['import-npm', 'express', '--cache', join(release, 'cache')], ['import-fast-export'],
+    ['import-stream'], ['fetch', store], ['export-stream'], ['pack'], ['extract', key], ['extract', '--batch'], ['diff', key, key], ['annotate', key],
+    ['log', 'README.md'], ['stats'], ['verify'], ['dump-group'], ['dump-index'],
+  ]
+  t.deepEqual([...new Set(commands.map(([name]) => name))].sort(), Object.keys(COMMANDS).filter(name => name !== 'help').sort(), 'every command that opens a store')
+  for (const args of commands) {
+    const line = failsWith(t, vstore(['--store', file, ...args], { input: `${key}\n` }), 2, 'VSTORE_USAGE')
+    t.true(line.includes(file), line)
+  }
+  // A path through a file, and a file as fetch's source.
+  failsWith(t, inStore(join(file, 'store'), 'init'), 2, 'VSTORE_USAGE')
+  failsWith(t, inStore(join(file, 'store'), 'stats'), 2, 'VSTORE_USAGE')
+  failsWith(t, inStore(join(dir, 'target'), 'fetch', file), 2, 'VSTORE_USAGE')
+  t.is(readFileSync(file, 'utf8'), 'not a store\n')
+  t.deepEqual(readdirSync(dir), ['notes.txt'])
+  t.deepEqual(readdirSync(release), ['a.txt'])
+})
+
+test.serial('init refuses a folder that holds other files; makes a store in an empty one; in a store says it is one already', t => {
+  const folder = newDirectory('notes')
+  writeFileSync(join(folder, 'todo.txt'), 'buy milk\n')
+  const line = failsWith(t, inStore(folder, 'init'), 2, 'VSTORE_USAGE')
+  t.true(line.includes(folder), line)
+  t.deepEqual(readdirSync(folder), ['todo.txt'])
+
+  const empty = newDirectory('empty-folder')
+  t.is(succeeds(t, inStore(empty, 'init')), `initialized vstore in ${empty}\n`)
+  t.is(succeeds(t, inStore(empty, 'init')), `vstore already initialized in ${empty}\n`)
+  const store = copyOfStore('init-again')
+  t.is(succeeds(t, inStore(store, 'init')), `vstore already initialized in ${store}\n`)
+  t.is(parseJson<StatsJson>(t, inStore(store, 'stats', '--json')).textCount, fixture().keys.length)
+  // What a creator killed before its index was in place leaves (packs/, a dead process's staging index)
+  // is a store to finish, not someone's folder.
+  const cut = newDirectory('cut-short')
+  mkdirSync(join(cut, 'packs'))
+  mkdirSync(join(cut, 'index.new-4194305-1'))
+  t.is(succeeds(t, inStore(cut, 'init')), `initialized vstore in ${cut}\n`)
+  t.regex(succeeds(t, inStore(cut, 'verify')), /^ok: 0 texts/)
+})
+
+test.serial('imports and fetch refuse to make a store in a folder that holds other files, and make one in an empty folder', t => {
+  const { repo, store } = fixture()
+  const folder = newDirectory('project')
+  writeFileSync(join(folder, 'main.c'), 'int main(void) { return 0; }\n')
+  const release = newDirectory('release-for-a-folder')
+  writeFileSync(join(release, 'a.txt'), 'a\n')
+  const stream = inStore(store, 'export-stream', '--file', 'util.ts').stdout
+  const fastExport = runProcess('git', ['-C', repo.dir, 'fast-export', '--all'], { env: ENVIRONMENT }).stdout
+  for (const [args, input] of [[['import-git', repo.dir]], [['import-tar', release]], [['fetch', store]], [['import-stream'], stream], [['import-fast-export'], fastExport]] as const) {
+    const line = failsWith(t, runVstore(['--store', folder, ...args], input === undefined ? {} : { input }), 2, 'VSTORE_USAGE')
+    t.true(line.includes(folder), line)
+  }
+  t.deepEqual(readdirSync(folder), ['main.c'])
+  const empty = newDirectory('import-into-empty')
+  t.is(succeeds(t, inStore(empty, 'import-git', repo.dir, '--quiet')), '')
+  t.is(parseJson<StatsJson>(t, inStore(empty, 'stats', '--json')).textCount, fixture().keys.length)
 })
 
 // An invalid --codec is the user's mistake: a usage line, not a bug's stack.
