@@ -220,6 +220,22 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     options: { full: 'also rebuild every text and check it against its hash', json: 'the report as JSON' },
     example: 'vstore verify --full',
   },
+  repair: {
+    synopsis: '[--quiet] [--json]',
+    positionals: [0, 0],
+    summary: [
+      'after verify finds damaged packs: keep every text that still reads back,',
+      'drop the rest from the index, and say exactly which keys were dropped',
+    ],
+    details: [
+      'Every text that rebuilds and matches its hash is rewritten into new packs (as pack does); the keys',
+      'that cannot be read are dropped, and a kept text whose parent was dropped takes that parent\'s nearest',
+      'kept ancestors as its parents. Prints each dropped key and each changed parent list. Killed at any',
+      'point, it leaves the store as it was or as repaired. A store that verify finds whole is left alone.',
+    ],
+    options: { quiet: 'no progress line and no report', json: 'the report as JSON: lostKeys, reparented, sizes' },
+    example: 'vstore verify || vstore repair',
+  },
   'dump-group': {
     synopsis: '[PACK@OFFSET] [--json]',
     positionals: [0, 1],

@@ -411,6 +411,32 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         + `store now ${formatBytes(packed.storeByteLength)}, ${seconds.toFixed(1)} s\n`)
       return 0
     }
+    case 'repair': {
+      const started = performance.now()
+      const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
+      let summary
+      try {
+        summary = await withStore(command, false, store => store.repair(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }), true)
+      } finally {
+        progress?.stop()
+      }
+      const repaired = summary
+      await writeSummary(command, output, repaired, started, seconds => {
+        if (!repaired.repaired) return `nothing to repair: verify finds no problem (${repaired.textCount} texts)\n`
+        const lines = [
+          `repaired: kept ${repaired.textCount} texts (${formatBytes(repaired.rawByteLength)}) in ${repaired.groupCount} groups, `
+            + `packs ${formatBytes(repaired.oldPackByteLength)} → ${formatBytes(repaired.packByteLength)}, ${seconds.toFixed(1)} s`,
+          `dropped ${repaired.lostKeys.length} text${repaired.lostKeys.length === 1 ? '' : 's'} that could not be read:`,
+          ...repaired.lostKeys.map(key => `  ${key.file}@${key.rev}`),
+        ]
+        if (repaired.reparented.length > 0) {
+          lines.push(`gave ${repaired.reparented.length} text${repaired.reparented.length === 1 ? '' : 's'} new parents (a parent was dropped):`)
+          for (const row of repaired.reparented) lines.push(`  ${row.file}@${row.rev}: ${row.parents.join(' ') || '(none)'} (was ${row.formerParents.join(' ')})`)
+        }
+        return `${lines.join('\n')}\n`
+      })
+      return 0
+    }
     case 'export-stream': {
       const { encodeRecordStream, exportRecords } = await import('../import/record-stream.js')
       return withStore(command, false, async store => {

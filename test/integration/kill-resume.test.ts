@@ -22,7 +22,7 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -55,8 +55,8 @@ function history(): SyntheticHistory {
   return historyValue
 }
 
-function vstore(args: readonly string[]): ReturnType<typeof vstoreSync> {
-  return vstoreSync(args, { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS })
+function vstore(args: readonly string[], input?: string): ReturnType<typeof vstoreSync> {
+  return vstoreSync(args, { timeoutMilliseconds: PROCESS_TIMEOUT_MILLISECONDS, ...(input === undefined ? {} : { input }) })
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -227,6 +227,73 @@ test.serial('vstore pack killed with SIGKILL while reading and while writing lea
   t.true(summary.packByteLength < unpacked, `${unpacked} → ${summary.packByteLength}`)
   t.false([...packByteLengths(store).keys()].some(name => before.has(name)), 'the old packs are gone')
   checkComplete(t, store, checkStore(t, store, 'after the pack completed'))
+})
+
+/**
+ * The answers of `extract --batch` for `specs`: each key's bytes compared with the history's, or the key of
+ * an `error CODE` line. A key with other bytes, or any other answer, is a problem.
+ */
+function batchAnswers(out: Buffer, specs: readonly string[], texts: SyntheticHistory['texts']): { errors: Set<string>; problems: string[] } {
+  const errors = new Set<string>()
+  const problems: string[] = []
+  let offset = 0
+  for (const spec of specs) {
+    const lineEnd = out.indexOf(0x0a, offset)
+    const header = lineEnd < 0 ? '' : out.subarray(offset, lineEnd).toString('utf8')
+    offset = lineEnd + 1
+    if (header === `${spec} error VSTORE_CORRUPT`) {
+      errors.add(spec)
+      continue
+    }
+    const size = /^(.*) (\d+)$/.exec(header)
+    if (size === null || size[1] !== spec) return { errors, problems: [...problems, `answered ${JSON.stringify(header.slice(0, 200))} for ${spec}`] }
+    const text = out.subarray(offset, offset + Number(size[2]))
+    if (!text.equals(texts.get(spec)?.text ?? Buffer.alloc(0))) problems.push(`${spec} extracts other bytes`)
+    offset += Number(size[2]) + 1
+  }
+  return { errors, problems }
+}
+
+test.serial('vstore repair killed with SIGKILL leaves the store as it was or as repaired; a rerun drops exactly what verify named', async t => {
+  const { repo, texts, commits } = history()
+  const store = join(await makeTempDir(t, 'vstore-kill-repair-'), 'store')
+  for (const ref of [commits[9], commits.at(-1)] as string[]) t.is(vstore(['--store', store, 'import-git', repo, '--ref', ref, '--quiet']).status, 0)
+  // A flipped byte in the middle of the pack: one group (and what is based on it) is lost.
+  const pack = join(store, 'packs', readdirSync(join(store, 'packs'))[0] as string)
+  const bytes = readFileSync(pack)
+  bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] as number) ^ 0x55
+  writeFileSync(pack, bytes)
+  const verify = vstore(['--store', store, 'verify', '--json'])
+  t.is(verify.status, 4)
+  const named = new Set((JSON.parse(verify.stdout.toString('utf8')) as { problems: { keys: { file: string; rev: string }[] }[] }).problems.flatMap(problem => problem.keys.map(key => `${key.file}@${key.rev}`)))
+  t.true(named.size > 0 && named.size < texts.size, `verify names ${named.size} of ${texts.size} keys`)
+  const before = packByteLengths(store)
+  const newPackGrew = () => () => [...packByteLengths(store)].some(([name, byteLength]) => !before.has(name) && byteLength > 8)
+  const repairArgs = [BIN, '--store', store, 'repair', '--json']
+  for (const { label, moment } of [
+    { label: 'reading, 50 ms after it began', moment: () => insertStarted(store, 50) },
+    { label: 'writing, at the first group of the new pack', moment: newPackGrew },
+  ]) {
+    const attempt = await runUntil(t, repairArgs, moment())
+    t.log(`${label}: ${attempt.outcome} after ${Math.round(attempt.milliseconds)} ms`)
+    // As it was (every key listed; the damaged ones answer an error) or as repaired (the rest only, all whole).
+    const rows = JSON.parse(vstore(['--store', store, 'dump-index', '--json']).stdout.toString('utf8')) as IndexRow[]
+    const listed = rows.map(row => `${row.file}@${row.rev}`)
+    const { errors, problems } = batchAnswers(vstore(['--store', store, 'extract', '--batch'], listed.map(key => `${key}\n`).join('')).stdout, listed, texts)
+    t.deepEqual(problems, [], label)
+    for (const key of errors) t.true(named.has(key), `${label}: ${key} fails but verify did not name it`)
+    t.true(listed.length === texts.size || (errors.size === 0 && listed.length < texts.size), `${label}: ${listed.length} keys listed, ${errors.size} fail`)
+  }
+  const final = await runUntil(t, repairArgs)
+  const summary = JSON.parse(final.stdout) as { repaired: boolean; textCount: number; lostKeys: { file: string; rev: string }[] }
+  if (summary.repaired) {
+    for (const key of summary.lostKeys) t.true(named.has(`${key.file}@${key.rev}`), `${key.file}@${key.rev} was dropped but verify did not name it`)
+    t.is(summary.textCount + summary.lostKeys.length, texts.size)
+  }
+  t.is(vstore(['--store', store, 'verify', '--full']).status, 0)
+  const rows = JSON.parse(vstore(['--store', store, 'dump-index', '--json']).stdout.toString('utf8')) as IndexRow[]
+  t.true(rows.length > 0 && rows.length < texts.size)
+  for (const row of rows) for (const parent of row.parents) t.true(rows.some(other => other.file === row.file && other.rev === parent), `${row.file}@${row.rev}: parent ${parent}`)
 })
 
 test.serial('vstore fetch killed with SIGKILL while reading and while writing loses nothing; a rerun completes it', async t => {
