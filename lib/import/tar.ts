@@ -437,8 +437,9 @@ interface ZipEntry {
 
 /**
  * Yields the regular files of a zip archive in central-directory order. Stored and deflated entries only;
- * every entry's CRC-32 and length are checked. Memory: the central directory plus one entry (compressed and
- * not).
+ * every entry's CRC-32 and length are checked. An entry is a file unless its name ends with `/` or a Unix
+ * mode gives it another type (an entry without type bits is a file, as `unzip` reads it). Memory: the
+ * central directory plus one entry (compressed and not).
  */
 async function* readZipEntries(path: string, options: ArchiveReadOptions): AsyncGenerator<ArchiveEntry> {
   const maxEntryByteLength = options.maxEntryByteLength ?? DEFAULT_MAX_ENTRY_BYTE_LENGTH
@@ -544,8 +545,9 @@ function parseZipDirectory(directory: Uint8Array, entryCount: number, path: stri
     }
     const name = decodeName(directory.subarray(offset + ZIP_CENTRAL_BYTE_LENGTH, offset + ZIP_CENTRAL_BYTE_LENGTH + nameByteLength), at)
     // Unix hosts (3) keep st_mode in the top 16 bits; other hosts mark only folders (by a trailing slash).
-    const unixMode = madeBy >>> 8 === 3 ? externalAttributes >>> 16 : 0
-    const isRegular = !name.endsWith('/') && (unixMode === 0 || (unixMode & 0o170000) === 0o100000)
+    // A mode without type bits names a file, as unzip reads it: Python's zipfile.writestr writes 0o600 alone.
+    const unixType = madeBy >>> 8 === 3 ? (externalAttributes >>> 16) & 0o170000 : 0
+    const isRegular = !name.endsWith('/') && (unixType === 0 || unixType === 0o100000)
     entries.push({ name, flags, method, crc, compressedByteLength, byteLength, localHeaderOffset, isRegular })
     offset = end
   }

@@ -104,6 +104,26 @@ test('a zip with deflated entries is read and checked', async t => {
   t.deepEqual(sorted(await entriesOf(openArchive(join(dir, 'z.zip')))), [['z/big.txt', 'compress me '.repeat(1000)], ['z/small.txt', 'small\n']])
 })
 
+test('a zip entry whose mode has no type bits is a file, as unzip reads it (Python\'s zipfile.writestr)', async t => {
+  const dir = await makeTempDir(t)
+  const zipPath = join(dir, 'p-1.0.zip')
+  // writestr with a name gives external attributes 0o600 << 16 (permissions, no type) on a Unix host (3).
+  const script = [
+    'import sys, zipfile',
+    "with zipfile.ZipFile(sys.argv[1], 'w') as z:",
+    "    z.writestr('pkg/a.txt', 'hi\\n')",
+    "    z.writestr('pkg/sub/', '')",
+    '    info = zipfile.ZipInfo("pkg/dos.txt")',
+    '    info.create_system = 0',
+    "    z.writestr(info, 'dos\\n')",
+    'for info in zipfile.ZipFile(sys.argv[1]).infolist():',
+    "    print(info.filename, info.create_system, oct(info.external_attr >> 16 & 0o170000))",
+  ].join('\n')
+  const listing = run(dir, 'python3', '-c', script, zipPath).toString('utf8')
+  t.true(listing.includes('pkg/a.txt 3 0o0\n'), listing)
+  t.deepEqual(sorted(await entriesOf(openArchive(zipPath))), [['pkg/a.txt', 'hi\n'], ['pkg/dos.txt', 'dos\n']])
+})
+
 test('releaseNameOf strips archive suffixes and keeps npm-style names', t => {
   t.is(releaseNameOf('/x/zstd-1.5.6.tar.gz'), 'zstd-1.5.6')
   t.is(releaseNameOf('express-4.18.2.tgz'), 'express-4.18.2')
