@@ -167,10 +167,13 @@ async function runWrite(command: Command, output: Output, write: (store: Store, 
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
+  let storeTextCount = 0
   try {
     summary = await withStore(command, true, async store => {
       const result = await write(store, progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
-      return { ...result, storeByteLength: (await store.stats()).storeByteLength }
+      const stats = await store.stats()
+      storeTextCount = stats.textCount
+      return { ...result, storeByteLength: stats.storeByteLength }
     })
     const failure = releases?.failure
     if (failure !== undefined) {
@@ -184,6 +187,11 @@ async function runWrite(command: Command, output: Output, write: (store: Store, 
     throw error
   } finally {
     progress?.stop()
+  }
+  if (!existed && storeTextCount === 0) {
+    // Nor does a first import that found nothing to store (an empty repository, say): `init` makes empty stores.
+    await rm(command.store, { recursive: true, force: true })
+    summary = { ...summary, storeByteLength: 0 }
   }
   await writeSummary(command, output, summary, started, seconds => {
     const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'

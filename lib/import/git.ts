@@ -38,11 +38,14 @@ export interface GitImportOptions {
  * path holds the same blob as in another parent, whose version it then takes; a mode-only change is not a new
  * version. The other paths keep the first parent's version. A root commit makes a version of every file.
  *
+ * A repository without commits (just after `git init`) yields nothing when no `refs` are given, with or
+ * without `all`; a ref given that names nothing is still an error.
+ *
  * Stopping early (`break`, `return()`) kills the git processes before the generator finishes.
  *
  * @throws VstoreError `VSTORE_IMPORT` (where = `repoPath`) when git cannot run or fails, e.g. no repository
- *   at `repoPath` or an unknown ref; the message starts with git's first line of stderr. Also for a path that
- *   is not UTF-8.
+ *   at `repoPath` or an unknown ref (git's message names it); the message starts with git's first line of
+ *   stderr. Also for a path that is not UTF-8.
  * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break.
  */
 export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
@@ -50,7 +53,14 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
   const keepPath = pathTesterFor(options.pathFilter)
   const gitBinary = options.git ?? 'git'
 
-  const remainingChildren = await countChildren(gitBinary, repoPath, revisionArguments)
+  let remainingChildren: Map<string, number>
+  try {
+    remainingChildren = await countChildren(gitBinary, repoPath, revisionArguments)
+  } catch (error) {
+    // Just after `git init`, HEAD names a branch with no commit: the default history is empty, not an error.
+    if (options.refs === undefined && options.all !== true && await hasNoCommits(gitBinary, repoPath)) return
+    throw error
+  }
   const tipIds = [...remainingChildren].filter(([, childCount]) => childCount === 0).map(([commitId]) => commitId)
   if (tipIds.length === 0) return
 
@@ -248,6 +258,24 @@ async function countChildren(gitBinary: string, repoPath: string, revisionArgume
 }
 
 /**
+ * Whether the repository has no commit to import: HEAD does not resolve (exit 1 of `rev-parse --verify`, so
+ * it is a repository) and no ref exists. Asked only after `rev-list` failed, so a good import pays nothing.
+ */
+async function hasNoCommits(gitBinary: string, repoPath: string): Promise<boolean> {
+  const head = new GitProcess(gitBinary, repoPath, ['rev-parse', '--verify', '--quiet', 'HEAD'])
+  const refs = new GitProcess(gitBinary, repoPath, ['for-each-ref', '--count=1', '--format=%(refname)'])
+  try {
+    head.endInput()
+    refs.endInput()
+    const firstRef = await refs.stdout.read(1)
+    const [headExit, refsExit] = await Promise.all([head.exit(), refs.exit()])
+    return headExit.code === 1 && refsExit.code === 0 && firstRef.length === 0
+  } finally {
+    await Promise.all([head.stop(), refs.stop()])
+  }
+}
+
+/**
  * Parses `git log -z --raw --format='commit %H %P'`: a header token per commit, then per changed path a
  * `:srcmode dstmode srcid dstid status` token and a path token. The first entry after a header starts with
  * a line feed; paths are taken verbatim, so a path may hold any byte but NUL.
@@ -376,6 +404,11 @@ class GitProcess {
   async finish(): Promise<void> {
     const exit = await this.#exit
     if (exit.error !== undefined || exit.code !== 0) throw this.#errorFor(exit, undefined)
+  }
+
+  /** Waits for git to exit, after its output was read, and tells how it exited. */
+  exit(): Promise<GitExit> {
+    return this.#exit
   }
 
   /** The error to throw when git's output stopped early: waits for git, then says why. */

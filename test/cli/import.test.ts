@@ -653,6 +653,29 @@ test('import-npm of a range no stable version matches exits 3, and a failing npm
 })
 
 // ---------------------------------------------------------------------------------------------------------
+// import-git
+
+test('import-git of a repository without commits imports nothing, exits 0 and leaves no store; --ref main still fails', async t => {
+  const repo = await makeGitRepo(t)
+  const dir = await makeTempDir(t)
+  const store = join(dir, 'store')
+  const summary = succeeds(t, inStore(store, 'import-git', repo.dir))
+  t.regex(summary, /^imported 0 texts \(0 new, 0 stored once\): 0 B in, 0 groups, store now 0 B \(-:1\), /)
+  t.false(existsSync(store), 'a first import that stores nothing leaves no store, as a failed one does')
+  t.like(importedJson(t, inStore(store, 'import-git', repo.dir, '--all', '--json')), { textCount: 0, newTextCount: 0, storeByteLength: 0 })
+  t.false(existsSync(store))
+  // A store that existed stays, as it was.
+  succeeds(t, inStore(store, 'init'))
+  t.like(importedJson(t, inStore(store, 'import-git', repo.dir, '--json')), { textCount: 0 })
+  t.regex(succeeds(t, inStore(store, 'verify')), /^ok: 0 texts/)
+  // A ref the repository does not have is an error that names it.
+  const fresh = join(dir, 'fresh')
+  const line = failsWith(t, inStore(fresh, 'import-git', repo.dir, '--ref', 'main'), 6, 'VSTORE_IMPORT')
+  t.true(line.includes("'main'"), line)
+  t.false(existsSync(fresh))
+})
+
+// ---------------------------------------------------------------------------------------------------------
 // import-fast-export
 
 test('import-fast-export of git fast-export --all matches git show, and import-git of the same repo', async t => {

@@ -316,6 +316,22 @@ test('an unknown ref is VSTORE_IMPORT', async t => {
   t.is(error?.where, repo)
 })
 
+test('a repository without commits yields nothing; a ref it does not have is still VSTORE_IMPORT naming it', async t => {
+  const repo = newRepository('empty')
+  t.deepEqual(await importAll(repo), [])
+  t.deepEqual(await importAll(repo, { all: true }), [])
+  const error = await t.throwsAsync(importAll(repo, { refs: ['main'] }), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  t.true(error?.message.includes('main'), error?.message)
+  t.is(error?.where, repo)
+  // HEAD on a branch with no commit while other branches have some: not an empty repository, so an error.
+  const orphan = newRepository('orphan')
+  write(orphan, 'a.txt', 'a\n')
+  commitAll(orphan, 'one')
+  git(orphan, 'switch', '-q', '--orphan', 'new')
+  await t.throwsAsync(importAll(orphan), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  t.is((await importAll(orphan, { refs: ['main'] })).length, 1)
+})
+
 test('a git binary that does not exist is VSTORE_IMPORT', async t => {
   const { repo } = buildTwoBranches()
   const error = await t.throwsAsync(importAll(repo, { git: join(temporaryRoot, 'no-such-git') }), { instanceOf: VstoreError })
