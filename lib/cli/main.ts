@@ -8,6 +8,7 @@ import {
 } from '../vstore.js'
 import { MIN_REVISION_PREFIX, USAGE, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { describeError, exitStatusFor } from './exit.js'
+import { ImportReport } from './import-report.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
 import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
@@ -148,21 +149,31 @@ function releaseLookups(store: Store): { previous: (file: string) => Promise<{ r
   }
 }
 
+/** What runImport and runWrite may be given beyond the records. */
+interface ImportExtras {
+  /** A release import's boundary: see runImport. */
+  readonly releases?: ReleaseBoundary
+  /** What the importer told of what it skipped, for the summary. */
+  readonly report?: ImportReport
+}
+
 /**
  * Runs an import: inserts `records` into the command's store (created if missing), with progress on
- * stderr and one summary line (or JSON) on stdout. With `releases` (a release import), a release that
- * fails while being listed ends the import after the releases before it, which are committed; its error
- * is then reported.
+ * stderr and one summary line (or JSON) on stdout, which says what `report` gathered. With `releases` (a
+ * release import), a release that fails while being listed ends the import after the releases before it,
+ * which are committed; its error is then reported.
  */
-async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, releases?: ReleaseBoundary): Promise<number> {
+async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, extras: ImportExtras = {}): Promise<number> {
+  const { releases } = extras
   return runWrite(command, output, (store, options) => store.insert(releases === undefined ? records(store) : releases.guard(records(store)), {
     checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
     ...options,
-  }), releases)
+  }), extras)
 }
 
 /** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
-async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, releases?: ReleaseBoundary): Promise<number> {
+async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, extras: ImportExtras = {}): Promise<number> {
+  const { releases, report } = extras
   const started = performance.now()
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
@@ -173,7 +184,7 @@ async function runWrite(command: Command, output: Output, write: (store: Store, 
       const result = await write(store, progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
       const stats = await store.stats()
       storeTextCount = stats.textCount
-      return { ...result, storeByteLength: stats.storeByteLength }
+      return { ...result, ...report?.summaryFields(), storeByteLength: stats.storeByteLength }
     })
     const failure = releases?.failure
     if (failure !== undefined) {
@@ -198,7 +209,7 @@ async function runWrite(command: Command, output: Output, write: (store: Store, 
     const reused = summary.reusedGroupCount === undefined ? '' : ` (${summary.reusedGroupCount} copied whole)`
     return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
       + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}${reused}, store now ${formatBytes(summary.storeByteLength)} `
-      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`
+      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s${report?.summaryText() ?? ''}\n`
   })
   return 0
 }
@@ -233,36 +244,43 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${(error as Error).message}`, command.paths)
         }
       }
+      const report = new ImportReport()
       return runImport(command, output, () => importGit(repo, {
         ...(command.refs.length > 0 ? { refs: command.refs } : {}),
         all: command.all,
         ...(pathFilter ? { pathFilter } : {}),
-      }))
+        onSymlink: report.onSymlink,
+      }), { report })
     }
     case 'import-tar': {
       // Importers and the progress line load only for the commands that use them: start-up counts for extract.
       const [{ importTarballs }, { ReleaseBoundary }] = await Promise.all([import('../import/tar.js'), import('../import/releases.js')])
       const releases = new ReleaseBoundary()
+      const report = new ImportReport()
       return runImport(command, output, store => importTarballs(command.positionals, {
         ...(command.revs.length > 0 ? { revs: command.revs } : {}),
         ...releaseLookups(store),
         onReleaseDone: releases.done,
-      }), releases)
+        onSymlink: report.onSymlink,
+      }), { releases, report })
     }
     case 'import-npm': {
       const cacheDir = command.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vstore', 'npm')
       const [{ importNpm }, { ReleaseBoundary }] = await Promise.all([import('../import/npm.js'), import('../import/releases.js')])
       const releases = new ReleaseBoundary()
+      const report = new ImportReport()
       return runImport(command, output, store => importNpm(command.positionals, {
         cacheDir,
         ...releaseLookups(store),
         onReleaseDone: releases.done,
+        onSymlink: report.onSymlink,
         ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index}/${event.count})`) } }),
-      }), releases)
+      }), { releases, report })
     }
     case 'import-fast-export': {
       const { importFastExport } = await import('../import/fast-export.js')
-      return runImport(command, output, () => importFastExport(stdin))
+      const report = new ImportReport()
+      return runImport(command, output, () => importFastExport(stdin, { onSymlink: report.onSymlink }), { report })
     }
     case 'pack': {
       const started = performance.now()

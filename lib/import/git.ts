@@ -9,7 +9,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { isUtf8 } from 'node:buffer'
 import { VstoreError } from '../errors.js'
-import type { TextRecord } from '../store/types.js'
+import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 
 export interface GitImportOptions {
@@ -25,6 +25,12 @@ export interface GitImportOptions {
   readonly pathFilter?: RegExp
   /** The git binary; default `'git'`. */
   readonly git?: string
+  /**
+   * Told of each symlink version skipped (the store keeps no file modes, so a symlink is not a text): the
+   * key it would have had, `(path, commit that added or changed it)`. A merge that takes a symlink from its
+   * second parent reports it again.
+   */
+  readonly onSymlink?: (key: TextKey) => void
 }
 
 /**
@@ -34,9 +40,10 @@ export interface GitImportOptions {
  * commit's parents, in parent order, without duplicates.
  *
  * Commits are walked parents first. A commit makes a new version of each path that differs from its first
- * parent (regular files only, modes 100644/100755; symlinks and submodules are not files here), unless the
- * path holds the same blob as in another parent, whose version it then takes; a mode-only change is not a new
- * version. The other paths keep the first parent's version. A root commit makes a version of every file.
+ * parent (regular files only, modes 100644/100755; symlinks, told to `onSymlink`, and submodules are not
+ * files here), unless the path holds the same blob as in another parent, whose version it then takes; a
+ * mode-only change is not a new version. The other paths keep the first parent's version. A root commit
+ * makes a version of every file.
  *
  * A repository without commits (just after `git init`) yields nothing when no `refs` are given, with or
  * without `all`; a ref given that names nothing is still an error.
@@ -73,7 +80,7 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
   try {
     log.writeInput(`${tipIds.join('\n')}\n`)
     log.endInput()
-    const walk: HistoryWalk = { versionsByCommit: new Map(), remainingChildren, keepPath, where: repoPath }
+    const walk: HistoryWalk = { versionsByCommit: new Map(), remainingChildren, keepPath, where: repoPath, onSymlink: options.onSymlink ?? (() => {}) }
     for await (const commit of readCommits(log, repoPath)) {
       const newTexts = visitCommit(walk, commit)
       if (newTexts.length === 0) continue
@@ -128,6 +135,7 @@ interface HistoryWalk {
   readonly remainingChildren: Map<string, number>
   readonly keepPath: (path: string) => boolean
   readonly where: string
+  readonly onSymlink: (key: TextKey) => void
 }
 
 const EMPTY_VERSIONS: ReadonlyMap<string, PathVersion> = new Map()
@@ -154,6 +162,7 @@ function visitCommit(walk: HistoryWalk, commit: GitCommit): NewText[] {
   for (const change of commit.changes) {
     if (!walk.keepPath(change.path)) continue
     if (!isRegularFileMode(change.mode)) {
+      if (isSymlinkMode(change.mode)) walk.onSymlink({ file: change.path, rev: commit.id })
       updates.push([change.path, undefined])
       continue
     }
@@ -204,6 +213,11 @@ function visitCommit(walk: HistoryWalk, commit: GitCommit): NewText[] {
 /** 100644 and 100755 (and the legacy 100664): any mode of type "regular file". */
 function isRegularFileMode(mode: number): boolean {
   return (mode & 0o170000) === 0o100000
+}
+
+/** 120000: the blob holds the link's target. */
+function isSymlinkMode(mode: number): boolean {
+  return (mode & 0o170000) === 0o120000
 }
 
 function revisionArgumentsFor(options: GitImportOptions): string[] {

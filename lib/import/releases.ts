@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto'
 import { VstoreError } from '../errors.js'
-import type { TextRecord } from '../store/types.js'
+import type { TextKey, TextRecord } from '../store/types.js'
 
 /** One regular file of a release: its path inside the release (`/`-separated) and its bytes. */
 export interface ReleaseFile {
@@ -24,15 +24,24 @@ export interface ReleaseFile {
 
 export type ReleaseFiles = AsyncIterable<ReleaseFile> | Iterable<ReleaseFile>
 
+/** What a release's `files` function is handed each time it is called. */
+export interface ReleaseRead {
+  /**
+   * To be called with the path (inside the release, like a file's) of each symlink met: a symlink is no
+   * file here (the store keeps no file modes), but the import tells `onSymlink` about it.
+   */
+  readonly onSymlink: (path: string) => void
+}
+
 export interface Release {
   /** The revision id of every text this release makes, e.g. `zstd-1.5.6` or `express@4.18.2`. Not empty. */
   readonly rev: string
   /**
    * The release's files, in any order. A function is called up to twice and must give the same files each
    * time (an archive opened afresh): memory stays at one file. A plain iterable is read once, and the
-   * release's texts are held until its end (its top folder is known only then).
+   * release's texts are held until its end (its top folder is known only then), and it has no symlinks.
    */
-  readonly files: ReleaseFiles | (() => ReleaseFiles)
+  readonly files: ReleaseFiles | ((read: ReleaseRead) => ReleaseFiles)
   /** Names the release in errors, as `<where>:<path>`; default `rev`. An archive's path, usually. */
   readonly where?: string
   /** Put before every file id of the release (after the top folder is stripped), e.g. `express/`. */
@@ -76,6 +85,11 @@ export interface ReleaseImportOptions {
   readonly stored?: StoredHashLookup
   /** Called once a release's texts have all been yielded (or it had none that were new). */
   readonly onReleaseDone?: (rev: string) => void
+  /**
+   * Told once per release of each symlink it holds, which is skipped: the key a file there would have had
+   * (its file id, the release's rev). Told while the release is listed, before any of its texts.
+   */
+  readonly onSymlink?: (key: TextKey) => void
 }
 
 /**
@@ -107,9 +121,16 @@ export async function* importReleases(
 
     const files = release.files
     const canReread = typeof files === 'function'
-    const listing = await listRelease(canReread ? files() : files, where, !canReread)
+    const symlinkPaths = new Set<string>()
+    const listing = await listRelease(canReread ? files({ onSymlink: path => symlinkPaths.add(path) }) : files, where, !canReread)
     const stripByteLength = topFolderLength(listing.keys())
     const prefix = release.filePrefix ?? ''
+    const [firstPath = ''] = listing.keys()
+    const topFolder = firstPath.slice(0, stripByteLength)
+    for (const path of symlinkPaths) {
+      const inRelease = stripByteLength > 0 && path.startsWith(topFolder) ? path.slice(stripByteLength) : path
+      options.onSymlink?.({ file: prefix + inRelease, rev: release.rev })
+    }
 
     // Decide every file against its last version before reading any text again.
     const changed = new Map<string, { readonly file: string; readonly parents: readonly string[] }>()
@@ -153,7 +174,8 @@ export async function* importReleases(
       options.onReleaseDone?.(release.rev)
       continue
     }
-    for await (const entry of files()) {
+    // The symlinks were told on the first read.
+    for await (const entry of files(IGNORED_SYMLINKS)) {
       const path = normalizeEntryPath(entry.path, where)
       const wanted = changed.get(path)
       if (wanted === undefined) continue // unchanged, or a duplicate already yielded
@@ -201,6 +223,8 @@ export class ReleaseBoundary {
     }
   }
 }
+
+const IGNORED_SYMLINKS: ReleaseRead = { onSymlink: () => {} }
 
 interface ListedFile {
   readonly hash: Uint8Array

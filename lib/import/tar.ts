@@ -4,8 +4,8 @@
  * The tar reader is strict: every header's checksum is checked, sizes must be octal (or GNU base-256), an
  * archive must end with an end-of-archive block, and an entry cut short is an error. It knows ustar names
  * (`prefix/name`), GNU long names (`././@LongLink`, type `L`) and pax headers (type `x`, `path=` and
- * `size=`); only regular files are yielded (symlinks, folders, devices and FIFOs are not files here). A hard
- * link yields its target's bytes when the target was among the last 64 MiB of files read.
+ * `size=`); only regular files are yielded (symlinks, told to `onSymlink`, folders, devices and FIFOs are not
+ * files here). A hard link yields its target's bytes when the target was among the last 64 MiB of files read.
  *
  * Decompression streams: gzip through node:zlib; xz, bzip2 and zstd through the system commands (`xz -dc`
  * …), which are spawned, read and waited for. Memory: one entry's bytes (plus the hard-link window); a zip
@@ -36,6 +36,8 @@ export interface ArchiveReadOptions {
   readonly maxEntryByteLength?: number
   /** The commands that decompress `.tar.xz`, `.tar.bz2`, `.tar.zst`; default `xz`, `bzip2`, `zstd`. */
   readonly commands?: { readonly xz?: string; readonly bzip2?: string; readonly zstd?: string }
+  /** Told the path of each symlink, which is skipped: canonical as a file's, or as the archive gives it. */
+  readonly onSymlink?: (path: string) => void
 }
 
 const DEFAULT_MAX_ENTRY_BYTE_LENGTH = 2 ** 30
@@ -158,6 +160,7 @@ export async function* readTarEntries(
         continue
       }
       if (SKIPPED_TYPES.has(type)) {
+        if (type === '2') options.onSymlink?.(symlinkPath(rawName, where))
         await skipData(reader, paddedByteLength, at)
         continue
       }
@@ -168,6 +171,19 @@ export async function* readTarEntries(
     await reader.drain()
   } finally {
     if (!ended) await reader.close()
+  }
+}
+
+/**
+ * A symlink's path as a file's would be, or as the archive gives it when that is no release path: a symlink
+ * is only counted, never stored, so its name is no reason to fail the import.
+ */
+function symlinkPath(rawName: string, where: string): string {
+  try {
+    return normalizeEntryPath(rawName, where)
+  } catch (error) {
+    if (error instanceof VstoreError) return rawName
+    throw error
   }
 }
 
@@ -432,7 +448,7 @@ interface ZipEntry {
   readonly compressedByteLength: number
   readonly byteLength: number
   readonly localHeaderOffset: number
-  readonly isRegular: boolean
+  readonly kind: 'file' | 'symlink' | 'other'
 }
 
 /**
@@ -488,7 +504,8 @@ async function* readZipEntries(path: string, options: ArchiveReadOptions): Async
     const entries = parseZipDirectory(directory, entryCount, path, directoryOffset)
 
     for (const entry of entries) {
-      if (!entry.isRegular) continue
+      if (entry.kind === 'symlink') options.onSymlink?.(symlinkPath(entry.name, path))
+      if (entry.kind !== 'file') continue
       const entryPath = normalizeEntryPath(entry.name, path)
       const where = `${path}:${entryPath}`
       if ((entry.flags & 0x1) !== 0) throw new VstoreError('VSTORE_UNSUPPORTED', 'encrypted zip entries are not supported', where)
@@ -547,8 +564,8 @@ function parseZipDirectory(directory: Uint8Array, entryCount: number, path: stri
     // Unix hosts (3) keep st_mode in the top 16 bits; other hosts mark only folders (by a trailing slash).
     // A mode without type bits names a file, as unzip reads it: Python's zipfile.writestr writes 0o600 alone.
     const unixType = madeBy >>> 8 === 3 ? (externalAttributes >>> 16) & 0o170000 : 0
-    const isRegular = !name.endsWith('/') && (unixType === 0 || unixType === 0o100000)
-    entries.push({ name, flags, method, crc, compressedByteLength, byteLength, localHeaderOffset, isRegular })
+    const kind = name.endsWith('/') ? 'other' : unixType === 0 || unixType === 0o100000 ? 'file' : unixType === 0o120000 ? 'symlink' : 'other'
+    entries.push({ name, flags, method, crc, compressedByteLength, byteLength, localHeaderOffset, kind })
     offset = end
   }
   return entries
@@ -557,7 +574,7 @@ function parseZipDirectory(directory: Uint8Array, entryCount: number, path: stri
 // ---------------------------------------------------------------------------------------------------------
 // Folders
 
-/** The regular files under `root` (symlinks not followed), sorted by their `/`-separated path. */
+/** The regular files under `root` (symlinks not followed, told to `onSymlink`), sorted by their `/`-separated path. */
 async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGenerator<ArchiveEntry> {
   const maxEntryByteLength = options.maxEntryByteLength ?? DEFAULT_MAX_ENTRY_BYTE_LENGTH
   const paths: string[] = []
@@ -573,6 +590,7 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
       const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}/${entry.name}`
       if (entry.isDirectory()) await visit(relativePath)
       else if (entry.isFile()) paths.push(relativePath)
+      else if (entry.isSymbolicLink()) options.onSymlink?.(symlinkPath(relativePath, root))
     }
   }
   await visit('')
@@ -625,7 +643,7 @@ export async function* importTarballs(paths: readonly string[], options: Tarball
   const releases: Release[] = paths.map((path, index) => ({
     rev: revs?.[index] ?? releaseNameOf(path),
     where: path,
-    files: () => openArchive(path, archiveOptions),
+    files: read => openArchive(path, { ...archiveOptions, onSymlink: read.onSymlink }),
   }))
   // Found before anything is read: a mistake in the arguments, not in one release.
   const seen = new Set<string>()
@@ -642,5 +660,6 @@ export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOp
     ...(options.previous === undefined ? {} : { previous: options.previous }),
     ...(options.stored === undefined ? {} : { stored: options.stored }),
     ...(options.onReleaseDone === undefined ? {} : { onReleaseDone: options.onReleaseDone }),
+    ...(options.onSymlink === undefined ? {} : { onSymlink: options.onSymlink }),
   }
 }

@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { branch, commit, deleteFile, expectedFileVersions, git, gitBytes, gitShowMany, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink } from '../helpers/git.js'
 import { BIN, CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
@@ -673,6 +673,78 @@ test('import-git of a repository without commits imports nothing, exits 0 and le
   const line = failsWith(t, inStore(fresh, 'import-git', repo.dir, '--ref', 'main'), 6, 'VSTORE_IMPORT')
   t.true(line.includes("'main'"), line)
   t.false(existsSync(fresh))
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Symlinks: not stored (a text has no mode), but counted in the summary
+
+/** The summary line of an import that skipped `count` symlinks (paths), and the texts it imported. */
+function symlinksSkipped(t: ExecutionContext, run: Run): { textCount: number; skippedSymlinkCount: number } {
+  const line = succeeds(t, run)
+  const match = /^imported (\d+) texts .*, \d+\.\d MB\/s(?:, (\d+) symlinks? skipped)?\n$/.exec(line)
+  if (match === null) {
+    t.fail(`summary line: ${JSON.stringify(line)}`)
+    return { textCount: -1, skippedSymlinkCount: -1 }
+  }
+  return { textCount: Number(match[1]), skippedSymlinkCount: Number(match[2] ?? 0) }
+}
+
+test('import-git and import-fast-export count the symlinks they skip, each path once', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'README.md', README)
+  writeSymlink(repo, 'link', 'README.md')
+  writeSymlink(repo, 'docs/up', '../README.md')
+  commit(repo, 'two symlinks')
+  // The link gets another target: a new version of the same path, still one symlink skipped.
+  deleteFile(repo, 'link')
+  writeSymlink(repo, 'link', 'docs')
+  writeFile(repo, 'b.txt', 'b\n')
+  commit(repo, 'retarget')
+  const dir = await makeTempDir(t)
+
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'git'), 'import-git', repo.dir)), { textCount: 2, skippedSymlinkCount: 2 })
+  const summary = importedJson(t, inStore(join(dir, 'git-json'), 'import-git', repo.dir, '--json'))
+  t.like(summary, { newTextCount: 2, skippedSymlinkCount: 2 })
+  t.deepEqual(dumpIndex(t, join(dir, 'git-json')).map(row => row.file).sort(), ['README.md', 'b.txt'])
+
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
+  const fromStream = join(dir, 'fast-export')
+  t.deepEqual(symlinksSkipped(t, vstore(['--store', fromStream, 'import-fast-export'], { input: stream })), { textCount: 2, skippedSymlinkCount: 2 })
+  t.like(importedJson(t, vstore(['--store', fromStream, 'import-fast-export', '--json'], { input: stream })), { newTextCount: 0, skippedSymlinkCount: 2 })
+
+  // Without symlinks the line is as before, and the JSON field is 0.
+  const plain = await makeGitRepo(t)
+  writeFile(plain, 'a.txt', 'a\n')
+  commit(plain, 'no symlink')
+  t.regex(succeeds(t, inStore(join(dir, 'plain'), 'import-git', plain.dir)), SUMMARY_LINE)
+  t.like(importedJson(t, inStore(join(dir, 'plain-json'), 'import-git', plain.dir, '--json')), { skippedSymlinkCount: 0 })
+})
+
+test('import-tar counts the symlinks of a tar, a zip and a folder, each file id once', async t => {
+  const dir = await makeTempDir(t)
+  const work = join(dir, 'work')
+  writeTree(join(work, 'p-1.0'), { 'README.md': README })
+  symlinkSync('README.md', join(work, 'p-1.0', 'link'))
+  writeTree(join(work, 'p-1.1'), { 'README.md': `${README}1.1\n`, 'docs/guide.md': 'guide\n' })
+  symlinkSync('README.md', join(work, 'p-1.1', 'link'))
+  symlinkSync('guide.md', join(work, 'p-1.1', 'docs', 'latest.md'))
+  writeTree(join(work, 'p-1.2'), { 'README.md': `${README}1.2\n` })
+  symlinkSync('README.md', join(work, 'p-1.2', 'link'))
+  const tarPath = join(dir, 'p-1.0.tar.gz')
+  execFileSync('tar', ['-czf', tarPath, '-C', work, 'p-1.0'])
+  const folderPath = join(work, 'p-1.1')
+  const zipPath = join(dir, 'p-1.2.zip')
+  // -y stores a symlink as one (Unix mode 120777), not the file it points at.
+  execFileSync('zip', ['-qry', zipPath, 'p-1.2'], { cwd: work })
+
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'tar'), 'import-tar', tarPath)), { textCount: 1, skippedSymlinkCount: 1 })
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'zip'), 'import-tar', zipPath)), { textCount: 1, skippedSymlinkCount: 1 })
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'folder'), 'import-tar', folderPath)), { textCount: 2, skippedSymlinkCount: 2 })
+  // link is in all three releases (under three top folders): one file id.
+  const all = join(dir, 'all')
+  t.deepEqual(symlinksSkipped(t, inStore(all, 'import-tar', tarPath, folderPath, zipPath)), { textCount: 4, skippedSymlinkCount: 2 })
+  t.like(importedJson(t, inStore(all, 'import-tar', tarPath, folderPath, zipPath, '--json')), { newTextCount: 0, skippedSymlinkCount: 2 })
+  t.deepEqual([...new Set(dumpIndex(t, all).map(row => row.file))].sort(), ['README.md', 'docs/guide.md'])
 })
 
 // ---------------------------------------------------------------------------------------------------------

@@ -139,6 +139,14 @@ test('a linear history gives each edit one text whose parent is the previous ver
   checkRecords(t, repo, records)
 })
 
+test('each symlink version skipped is told to onSymlink with the key it would have had', async t => {
+  const { repo, c: [c1, , , , , c6] } = buildLinearHistory()
+  const told: string[] = []
+  const records = await importAll(repo, { onSymlink: key => told.push(`${key.file}@${key.rev}`) })
+  t.deepEqual(told, [`link@${c1!}`, `link2@${c6!}`])
+  t.false(records.some(record => record.file === 'link2'))
+})
+
 test('a linear history is yielded in commit order', async t => {
   const { repo, c } = buildLinearHistory()
   const commitIndexes = (await importAll(repo)).map(record => c.indexOf(record.rev))

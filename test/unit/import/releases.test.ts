@@ -69,6 +69,29 @@ test('the top folder is stripped only when every path shares it', async t => {
   t.deepEqual((await rows([rereadable('r', { 'one/a': 'a', 'two/b': 'b' })])).map(([file]) => file), ['one/a', 'two/b'])
 })
 
+test('a release\'s symlinks reach onSymlink once, keyed as a file there would be, before its texts', async t => {
+  const told: string[] = []
+  const release = (rev: string, tree: Readonly<Record<string, string>>, symlinks: readonly string[]): Release => ({
+    rev,
+    filePrefix: 'pkg/',
+    files: read => {
+      for (const path of symlinks) read.onSymlink(path)
+      return files(tree)
+    },
+  })
+  const records: string[] = []
+  for await (const record of importReleases([
+    release('r1', { 'top/a': 'a1' }, ['top/link', 'top/sub/link']),
+    release('r2', { 'top/a': 'a2' }, ['top/link', 'outside']),
+  ], { onSymlink: key => told.push(`${key.file}@${key.rev}`) })) {
+    records.push(`${record.file}@${record.rev}`)
+    told.push(`text ${record.file}@${record.rev}`)
+  }
+  t.deepEqual(records, ['pkg/a@r1', 'pkg/a@r2'])
+  // Read twice each (r1 and r2 have new texts), told once each; a path outside the top folder keeps it.
+  t.deepEqual(told, ['pkg/link@r1', 'pkg/sub/link@r1', 'text pkg/a@r1', 'pkg/link@r2', 'pkg/outside@r2', 'text pkg/a@r2'])
+})
+
 test('filePrefix is put before every file id', async t => {
   const release: Release = { rev: 'pkg@1.0.0', files: () => files({ 'package/index.js': 'x' }), filePrefix: 'pkg/' }
   t.deepEqual(await rows([release]), [['pkg/index.js', 'pkg@1.0.0', [], 'x']])

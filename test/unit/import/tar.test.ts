@@ -72,8 +72,10 @@ for (const format of ['gnu', 'pax', 'ustar'] as const) {
     const excluded = format === 'ustar' ? [`--exclude=${LONG_NAME.split('/').pop() ?? ''}`] : []
     run(dir, 'tar', `--format=${format}`, ...excluded, '-cf', tarPath, 'pkg')
     if (format === 'ustar') delete expected[`pkg/${LONG_NAME}`]
-    const entries = await entriesOf(readTarEntries(readFileSync(tarPath), { where: 'release.tar' }))
+    const symlinks: string[] = []
+    const entries = await entriesOf(readTarEntries(readFileSync(tarPath), { where: 'release.tar', onSymlink: path => symlinks.push(path) }))
     t.deepEqual(sorted(entries), sorted(Object.entries(expected)))
+    t.deepEqual(symlinks, ['pkg/link-to-readme'])
   })
 }
 
@@ -90,7 +92,9 @@ test('openArchive reads every archive kind and a folder alike', async t => {
   run(source, 'tar', '--zstd', '-cf', join(dir, 'r.tar.zst'), 'pkg')
   run(source, 'zip', '-qry', join(dir, 'r.zip'), 'pkg')
   for (const name of ['r.tar', 'r.tar.gz', 'r.tgz', 'r.tar.xz', 'r.tar.bz2', 'r.tar.zst', 'r.zip', 'source']) {
-    t.deepEqual(sorted(await entriesOf(openArchive(join(dir, name)))), expected, name)
+    const symlinks: string[] = []
+    t.deepEqual(sorted(await entriesOf(openArchive(join(dir, name), { onSymlink: path => symlinks.push(path) }))), expected, name)
+    t.deepEqual(symlinks, ['pkg/link-to-readme'], name)
   }
   // A folder is walked in sorted order.
   const folderPaths = (await entriesOf(openArchive(source))).map(([path]) => path)
