@@ -7,11 +7,14 @@ Commands:
   init                                  create an empty store
   import-git REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]
                                         store every version of every file of a git history
-  import-tar ARCHIVE|DIR ... [--rev REV ...] [--quiet] [--json]
+  import-tar ARCHIVE|DIR ... [--rev REV ...] [--allow-older] [--quiet] [--json]
                                         releases in the order given (.tar, .tar.gz, .tgz, .tar.xz, .zip, a folder);
-                                        revision = archive name without its extension, or --rev per archive
-  import-npm NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]
-                                        every stable version in semver order (revision NAME@VERSION), through npm
+                                        revision = archive name without its extension, or --rev per archive;
+                                        a release older than one before it, or than the store's newest version
+                                        of a file it changes, is refused unless --allow-older
+  import-npm NAME[@RANGE] ... [--cache DIR] [--allow-older] [--quiet] [--json]
+                                        every stable version in semver order (revision NAME@VERSION), through npm;
+                                        versions older than the store's newest are refused unless --allow-older
   import-fast-export [--quiet] [--json] a git fast-export stream on stdin (git, brz, hg exporters)
   fetch SRC-STORE [--file F ...] [--quiet] [--json]
                                         copy the texts this store lacks from another (of the files given)
@@ -50,6 +53,8 @@ export interface Command {
   readonly files: readonly string[]
   readonly cache: string | undefined
   readonly all: boolean
+  /** Import releases older than ones before them or stored (import-tar, import-npm). */
+  readonly allowOlder: boolean
   readonly paths: string | undefined
   readonly prefix: string | undefined
   readonly codec: string | undefined
@@ -64,8 +69,8 @@ export interface Command {
 const COMMANDS: Record<string, { readonly positionals: readonly [min: number, max: number]; readonly options: readonly string[] }> = {
   init: { positionals: [0, 0], options: ['codec', 'profile'] },
   'import-git': { positionals: [1, 1], options: ['ref', 'all', 'paths', 'quiet', 'json', 'codec', 'profile'] },
-  'import-tar': { positionals: [1, Infinity], options: ['rev', 'quiet', 'json', 'codec', 'profile'] },
-  'import-npm': { positionals: [1, Infinity], options: ['cache', 'quiet', 'json', 'codec', 'profile'] },
+  'import-tar': { positionals: [1, Infinity], options: ['rev', 'allow-older', 'quiet', 'json', 'codec', 'profile'] },
+  'import-npm': { positionals: [1, Infinity], options: ['cache', 'allow-older', 'quiet', 'json', 'codec', 'profile'] },
   'import-fast-export': { positionals: [0, 0], options: ['quiet', 'json', 'codec', 'profile'] },
   'export-stream': { positionals: [0, 0], options: ['file'] },
   fetch: { positionals: [1, 1], options: ['file', 'quiet', 'json', 'codec', 'profile'] },
@@ -107,6 +112,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
         file: { type: 'string', multiple: true },
         cache: { type: 'string' },
         all: { type: 'boolean' },
+        'allow-older': { type: 'boolean' },
         paths: { type: 'string' },
         prefix: { type: 'string' },
         codec: { type: 'string' },
@@ -134,6 +140,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     files: values.file ?? [],
     cache: values.cache,
     all: values.all === true,
+    allowOlder: values['allow-older'] === true,
     paths: values.paths,
     prefix: values.prefix,
     codec: values.codec ?? (values.profile === undefined ? undefined : PROFILES[values.profile]),
@@ -152,7 +159,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
     throw usage(`${command.name} takes ${wanted} argument${max === 1 ? '' : 's'}, got ${rest.length}`)
   }
-  for (const option of ['ref', 'rev', 'file', 'cache', 'all', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'stat', 'json', 'quiet'] as const) {
+  for (const option of ['ref', 'rev', 'file', 'cache', 'all', 'allow-older', 'paths', 'prefix', 'codec', 'profile', 'batch', 'full', 'stat', 'json', 'quiet'] as const) {
     if (values[option] !== undefined && !spec.options.includes(option)) throw usage(`${command.name} does not take --${option}`)
   }
   if (values.profile !== undefined && !Object.hasOwn(PROFILES, values.profile)) throw usage(`--profile ${JSON.stringify(values.profile)} is not one of ${Object.keys(PROFILES).join(', ')}`)

@@ -262,6 +262,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         ...releaseLookups(store),
         onReleaseDone: releases.done,
         onSymlink: report.onSymlink,
+        allowOlder: command.allowOlder,
       }), { releases, report })
     }
     case 'import-npm': {
@@ -274,6 +275,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         ...releaseLookups(store),
         onReleaseDone: releases.done,
         onSymlink: report.onSymlink,
+        allowOlder: command.allowOlder,
         ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index}/${event.count})`) } }),
       }), { releases, report })
     }

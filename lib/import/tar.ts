@@ -21,7 +21,8 @@ import { crc32 } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
-import { importReleases, normalizeEntryPath, type Release, type ReleaseImportOptions } from './releases.js'
+import { findReleaseOutOfOrder } from './release-order.js'
+import { importReleases, normalizeEntryPath, releaseOrderError, type Release, type ReleaseImportOptions } from './releases.js'
 
 /** One regular file of an archive: its canonical path (`a/b`, no `.` or empty segments) and its bytes. */
 export interface ArchiveEntry {
@@ -629,7 +630,8 @@ export interface TarballImportOptions extends ReleaseImportOptions {
  *
  * @throws RangeError when `revs` is given with a length other than `paths`'.
  * @throws VstoreError as `openArchive` and `importReleases`; `VSTORE_IMPORT` (where = the path) when two
- *   archives give the same release name.
+ *   archives give the same release name; `VSTORE_USAGE` (where = the path), unless `allowOlder`, when a
+ *   release's version is older than one given before it. Both before any archive is read.
  */
 export async function* importTarballs(paths: readonly string[], options: TarballImportOptions = {}): AsyncGenerator<TextRecord> {
   const { revs } = options
@@ -651,6 +653,10 @@ export async function* importTarballs(paths: readonly string[], options: Tarball
     if (seen.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, release.where as string)
     seen.add(release.rev)
   }
+  const outOfOrder = options.allowOlder === true ? undefined : findReleaseOutOfOrder(releases.map(release => release.rev))
+  if (outOfOrder !== undefined) {
+    throw releaseOrderError(outOfOrder.older, outOfOrder.newer, releases.find(release => release.rev === outOfOrder.older)?.where ?? outOfOrder.older)
+  }
   yield* importReleases(releases, releaseOptionsOf(options))
 }
 
@@ -661,5 +667,6 @@ export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOp
     ...(options.stored === undefined ? {} : { stored: options.stored }),
     ...(options.onReleaseDone === undefined ? {} : { onReleaseDone: options.onReleaseDone }),
     ...(options.onSymlink === undefined ? {} : { onSymlink: options.onSymlink }),
+    ...(options.allowOlder === undefined ? {} : { allowOlder: options.allowOlder }),
   }
 }

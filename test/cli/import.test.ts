@@ -456,6 +456,42 @@ test('import-tar of a tarball holding ../evil exits 6 with VSTORE_IMPORT, stores
   t.false(existsSync(fresh))
 })
 
+test('import-tar refuses an older release after a newer one: exit 2 naming both, nothing written; --allow-older takes it', async t => {
+  const dir = await makeTempDir(t)
+  const zstd = (version: string, code: string): ReleaseSpec => ({
+    fileName: `zstd-${version}.tar.gz`, rev: `zstd-${version}`, kind: 'tar.gz', top: `zstd-${version}`,
+    files: { README: README, 'lib/zstd.c': code, [`notes-${version}.txt`]: `${version}\n` },
+  })
+  const older = makeRelease(join(dir, 'releases'), zstd('1.5.5', sourceFile(1)))
+  const newer = makeRelease(join(dir, 'releases'), zstd('1.5.6', sourceFile(2)))
+  const store = join(dir, 'store')
+  succeeds(t, inStore(store, 'import-tar', newer))
+  const [keysBefore, packsBefore] = [dumpIndex(t, store), packBytes(store)]
+
+  const line = failsWith(t, inStore(store, 'import-tar', older), 2, 'VSTORE_USAGE')
+  t.true(line.includes('zstd-1.5.5') && line.includes('zstd-1.5.6'), line)
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+  t.deepEqual(packBytes(store), packsBefore, 'the packs are byte for byte as before')
+  // Listed before the newer one in the same command: the stored 1.5.6 still comes first.
+  failsWith(t, inStore(store, 'import-tar', older, newer), 2, 'VSTORE_USAGE')
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+
+  // Out of order on one command line, into a new store: refused before anything is read, and no store is left.
+  const fresh = join(dir, 'fresh')
+  const freshLine = failsWith(t, inStore(fresh, 'import-tar', newer, older), 2, 'VSTORE_USAGE')
+  t.true(freshLine.includes('zstd-1.5.5') && freshLine.includes('zstd-1.5.6'), freshLine)
+  t.false(existsSync(fresh))
+  failsWith(t, inStore(fresh, 'import-tar', newer, join(dir, 'missing', 'zstd-1.5.4.tar.gz')), 2, 'VSTORE_USAGE')
+
+  // Asked for explicitly, the older release is taken, its changed files descending from the newer one.
+  t.like(importedJson(t, inStore(store, 'import-tar', older, '--allow-older', '--json')), { newTextCount: 2 })
+  t.is(succeeds(t, inStore(store, 'log', 'lib/zstd.c')), 'zstd-1.5.5 zstd-1.5.6\nzstd-1.5.6\n')
+  // A release whose name has no version cannot be placed, so it is let through.
+  const nightly = join(dir, 'nightly')
+  succeeds(t, inStore(nightly, 'import-tar', newer))
+  t.like(importedJson(t, inStore(nightly, 'import-tar', older, '--rev', 'nightly', '--json')), { newTextCount: 2 })
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // import-npm, through a fake npm first on PATH
 
@@ -639,6 +675,19 @@ test('import-npm notes each download as "fetched NAME@VERSION (i/n)", i counting
   const run = npmRun(npm, store, 'fakepkg@^1')
   t.is(run.status, 0, describeRun(run))
   t.is(run.stderr, 'fetched fakepkg@1.0.0 (1/2)\nfetched fakepkg@1.1.0 (2/2)\n')
+})
+
+test('import-npm refuses versions older than the stored ones unless --allow-older', async t => {
+  const npm = await fakeNpm(t, { fakepkg: FAKEPKG })
+  const store = join(await makeTempDir(t), 'store')
+  t.like(importedJson(t, npmRun(npm, store, 'fakepkg@2', '--json')), { newTextCount: 5 })
+  const keysBefore = dumpIndex(t, store)
+  const line = failsWith(t, npmRun(npm, store, 'fakepkg@^1', '--quiet'), 2, 'VSTORE_USAGE')
+  t.true(line.includes('fakepkg@1.0.0') && line.includes('fakepkg@2.0.0'), line)
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+  // README.md of 1.0.0 holds 2.0.0's bytes: no text; the rest of 1.0.0 (3) and of 1.1.0 (2) are new.
+  t.like(importedJson(t, npmRun(npm, store, 'fakepkg@^1', '--allow-older', '--json')), { newTextCount: 5 })
+  t.is(succeeds(t, inStore(store, 'log', 'fakepkg/index.js')), 'fakepkg@1.1.0 fakepkg@1.0.0\nfakepkg@1.0.0 fakepkg@2.0.0\nfakepkg@2.0.0\n')
 })
 
 test('import-npm of a range no stable version matches exits 3, and a failing npm exits 6', async t => {

@@ -331,6 +331,15 @@ test('importTarballs: revs name the releases instead of the file names', async t
   await t.throwsAsync(collect(importTarballs(paths, { revs: ['v1'] })), { instanceOf: RangeError })
 })
 
+test('importTarballs refuses releases out of version order before reading any; allowOlder takes them as given', async t => {
+  const { dir, paths } = await buildReleases(t)
+  const missing = ['zstd-1.1.0.tar.gz', 'zstd-1.0.0.tar.gz'].map(name => join(dir, 'missing', name))
+  const error = await t.throwsAsync(collect(importTarballs(missing)), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.is(error?.where, missing[1] as string)
+  const reversed = await collect(importTarballs([...paths].reverse(), { allowOlder: true }))
+  t.deepEqual(reversed.filter(record => record.file === 'lib/zstd.c').map(record => [record.rev, record.parents]), [['zstd-1.2.0', []], ['zstd-1.0.0', ['zstd-1.2.0']]])
+})
+
 /** What a store would answer after holding `records`: hashes as the index keeps them (20 bytes of SHA-256). */
 function storeAnswers(records: readonly TextRecord[]): {
   newest: Map<string, { rev: string; hash: Uint8Array }>
