@@ -165,10 +165,28 @@ interface ImportExtras {
  */
 async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, extras: ImportExtras = {}): Promise<number> {
   const { releases } = extras
-  return runWrite(command, output, (store, options) => store.insert(releases === undefined ? records(store) : releases.guard(records(store)), {
-    checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
-    ...options,
-  }), extras)
+  let sourceFailure: unknown
+  async function* watched(source: AsyncIterable<TextRecord>): AsyncGenerator<TextRecord> {
+    try {
+      yield* source
+    } catch (error) {
+      sourceFailure = error
+      throw error
+    }
+  }
+  return runWrite(command, output, async (store, options) => {
+    try {
+      return await store.insert(watched(releases === undefined ? records(store) : releases.guard(records(store))), {
+        checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
+        ...options,
+      })
+    } catch (error) {
+      // insert reads all of its records before it writes any (its checkpoints come after): when they
+      // fail, nothing of the import is stored, and the error says so.
+      if (error === sourceFailure && error instanceof VstoreError) throw new VstoreError(error.code, `${error.message}; nothing was stored`, error.where, { cause: error })
+      throw error
+    }
+  }, extras)
 }
 
 /** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
@@ -203,6 +221,11 @@ async function runWrite(command: Command, output: Output, write: (store: Store, 
     // Nor does a first import that found nothing to store (an empty repository, say): `init` makes empty stores.
     await rm(command.store, { recursive: true, force: true })
     summary = { ...summary, storeByteLength: 0 }
+  }
+  if (!command.quiet) {
+    for (const warning of report?.warnings() ?? []) {
+      output.error(command.json ? JSON.stringify({ event: 'warning', ...warning }) : `vstore: warning (${warning.where}): ${warning.message}`)
+    }
   }
   await writeSummary(command, output, summary, started, seconds => {
     const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
@@ -282,7 +305,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     case 'import-fast-export': {
       const { importFastExport } = await import('../import/fast-export.js')
       const report = new ImportReport()
-      return runImport(command, output, () => importFastExport(stdin, { onSymlink: report.onSymlink }), { report })
+      return runImport(command, output, () => importFastExport(stdin, { onSymlink: report.onSymlink, onUncheckedEnd: report.onUncheckedEnd }), { report })
     }
     case 'pack': {
       const started = performance.now()

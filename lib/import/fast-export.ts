@@ -39,6 +39,12 @@ export interface FastExportImportOptions {
    * no file modes): the key it would have had, `(path, the commit's rev)`.
    */
   readonly onSymlink?: (key: TextKey) => void
+  /**
+   * Told, with `<where>@<offset>`, when the stream ends without having declared `feature done`: an exporter
+   * that failed part-way (git fast-export on a signed tag, without `--signed-tags`) ends its stream at a
+   * command boundary, so such an end cannot be told from a complete stream. Not told after a `done`.
+   */
+  readonly onUncheckedEnd?: (where: string) => void
 }
 
 /**
@@ -57,7 +63,8 @@ export interface FastExportImportOptions {
  * version; a path deleted and added again starts afresh. `M`, `D`, `C`, `R` and `deleteall` are applied as
  * `git fast-import` does, folders included (but a `D` spares what the same commit wrote under the path: see
  * `WorkTree.remove`), and only the commit's resulting tree counts. `N` (notes), `tag`, `progress`,
- * `checkpoint`, `option` are read and ignored; `feature done` makes a missing `done` an error.
+ * `checkpoint`, `option` are read and ignored; `feature done` makes a missing `done` an error (git
+ * fast-export `--use-done-feature` writes both), and without it `onUncheckedEnd` is told the end is unchecked.
  *
  * @throws VstoreError `VSTORE_IMPORT` (where = `<where>@<offset>`) for a truncated stream, a malformed
  *   command, a mark, commit or blob that the stream did not define, a path that is not UTF-8 or not a
@@ -107,7 +114,10 @@ export async function* importFastExport(
         throw new VstoreError('VSTORE_IMPORT', `unknown command ${JSON.stringify(text.slice(0, 80))}`, at)
       }
     }
-    if (doneRequired && !done) throw new VstoreError('VSTORE_IMPORT', 'the stream declared feature done but ends without done (truncated?)', stream.here())
+    if (doneRequired && !done) {
+      throw new VstoreError('VSTORE_IMPORT', 'the stream declared feature done but ends without done: the exporter stopped early, or the stream was cut', stream.here())
+    }
+    if (!done) options.onUncheckedEnd?.(stream.here())
   } finally {
     await Promise.all([stream.close(), blobs.close()])
   }

@@ -830,7 +830,8 @@ test('import-fast-export of git fast-export --all matches git show, and import-g
   commit(repo, 'c7: side')
   switchTo(repo, 'main')
 
-  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids'])
+  // --use-done-feature: the stream's end is checked (without it, the import warns that it cannot be).
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
   const dir = await makeTempDir(t)
   const fromStream = join(dir, 'from-stream')
   const run = vstore(['--store', fromStream, 'import-fast-export', '--json'], { input: stream })
@@ -877,4 +878,98 @@ test('import-fast-export of a truncated stream exits 6 and stores nothing', asyn
   t.true(secondBlob > 0 && cut > secondBlob + 100)
   failsWith(t, vstore(['--store', store, 'import-fast-export'], { input: stream.subarray(0, cut) }), 6, 'VSTORE_IMPORT')
   t.false(existsSync(store))
+})
+
+test('import-fast-export of a stream that declares feature done and ends without done exits 6 and stores nothing', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'a.txt', sourceFile(1))
+  commit(repo, 'one')
+  writeFile(repo, 'a.txt', sourceFile(2))
+  commit(repo, 'two')
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
+  t.true(stream.subarray(0, 13).toString('latin1') === 'feature done\n' && stream.subarray(-5).toString('latin1') === 'done\n')
+  const withoutDone = stream.subarray(0, stream.length - 'done\n'.length)
+  const store = join(await makeTempDir(t), 'store')
+  failsWith(t, vstore(['--store', store, 'import-fast-export'], { input: withoutDone }), 6, 'VSTORE_IMPORT')
+  t.false(existsSync(store))
+  // Into a store that holds the first commit: it stays as it was.
+  succeeds(t, inStore(store, 'import-git', repo.dir, '--ref', 'HEAD~1', '--quiet'))
+  const [keysBefore, packsBefore] = [dumpIndex(t, store), packBytes(store)]
+  failsWith(t, vstore(['--store', store, 'import-fast-export', '--quiet'], { input: withoutDone }), 6, 'VSTORE_IMPORT')
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+  t.deepEqual(packBytes(store), packsBefore)
+  t.like(importedJson(t, vstore(['--store', store, 'import-fast-export', '--json'], { input: stream })), { newTextCount: 1 })
+})
+
+test('import-fast-export warns once on stderr that a stream without feature done has an end it cannot check', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'a.txt', sourceFile(1))
+  commit(repo, 'one')
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids'])
+  const dir = await makeTempDir(t)
+  const run = vstore(['--store', join(dir, 'plain'), 'import-fast-export'], { input: stream })
+  t.is(run.status, 0, describeRun(run))
+  t.regex(run.stdout.toString('utf8'), SUMMARY_LINE)
+  t.regex(run.stderr, /^vstore: warning \(fast-export@\d+\): [^\n]*--use-done-feature[^\n]*\n$/)
+  // --quiet: nothing at all; --json: the warning is a JSON line among the progress lines.
+  t.is(succeeds(t, vstore(['--store', join(dir, 'quiet'), 'import-fast-export', '--quiet'], { input: stream })), '')
+  const json = vstore(['--store', join(dir, 'json'), 'import-fast-export', '--json'], { input: stream })
+  t.is(json.status, 0, describeRun(json))
+  const events = json.stderr.split('\n').filter(line => line !== '').map(line => parseJsonText<Record<string, unknown>>(t, line))
+  t.deepEqual(events.filter(event => event['event'] !== 'progress').map(event => [event['event'], typeof event['where'], typeof event['message']]), [['warning', 'string', 'string']])
+  // A stream that ends with done (without declaring the feature) has an end of its own: no warning.
+  const withDone = Buffer.concat([stream, Buffer.from('done\n')])
+  t.regex(succeeds(t, vstore(['--store', join(dir, 'done'), 'import-fast-export'], { input: withDone })), SUMMARY_LINE)
+})
+
+/** Writes a tag object signed with a made-up PGP block (git checks no signature on its way in) and points refs/tags/NAME at it. */
+function fakeSignedTag(repo: { dir: string }, name: string, target: string): void {
+  const tagObject = [
+    `object ${target}`, 'type commit', `tag ${name}`, 'tagger Vstore Test <test@vstore.invalid> 1704067200 +0000', '',
+    `${name}, signed`, '-----BEGIN PGP SIGNATURE-----', '', 'iQEzBAABCAAdFiEEbm90IGEgcmVhbCBzaWduYXR1cmUsIGp1c3QgYnl0ZXM=', '=vsto',
+    '-----END PGP SIGNATURE-----', '',
+  ].join('\n')
+  const id = gitBytes(repo.dir, ['mktag'], { input: tagObject }).toString('utf8').trim()
+  git(repo.dir, 'update-ref', `refs/tags/${name}`, id)
+}
+
+test('the README\'s fast-export command line imports a history with a signed tag and has its end checked', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'README.md', sourceFile(1))
+  writeFile(repo, 'src/a.c', sourceFile(2, 60))
+  const c1 = commit(repo, 'one')
+  writeFile(repo, 'README.md', sourceFile(3))
+  commit(repo, 'two')
+  git(repo.dir, 'tag', '-a', 'v1', '-m', 'annotated', c1)
+  fakeSignedTag(repo, 'v2-signed', git(repo.dir, 'rev-parse', 'HEAD'))
+  t.true(git(repo.dir, 'cat-file', '-p', 'v2-signed').includes('-----BEGIN PGP SIGNATURE-----'))
+
+  // git itself: without --signed-tags it gives up at a signed tag, after the commits are out.
+  const refused = spawnSync('git', ['fast-export', '--all', '--show-original-ids'], { cwd: repo.dir, env: BASE_ENVIRONMENT })
+  t.is(refused.status, 128)
+  t.regex(refused.stderr.toString('utf8'), /signed tag/)
+
+  // The README's line, word for word, run by bash in a folder whose bin/vstore is this one, on this repository.
+  const readme = readFileSync(join(dirname(BIN), '..', 'README.md'), 'utf8')
+  const commandLine = readme.split('\n').find(line => line.startsWith('git fast-export'))?.replace(/\s+#.*$/, '')
+  if (commandLine === undefined) return t.fail('README.md has no git fast-export line')
+  t.true(commandLine.includes('--use-done-feature') && commandLine.includes('--signed-tags='), commandLine)
+  const cwd = await makeTempDir(t)
+  mkdirSync(join(cwd, 'bin'))
+  symlinkSync(BIN, join(cwd, 'bin', 'vstore'))
+  const environment = { ...BASE_ENVIRONMENT, GIT_DIR: join(repo.dir, '.git'), PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}` }
+  const shell = (line: string): Run => {
+    const result = spawnSync('bash', ['-o', 'pipefail', '-c', line], { cwd, env: environment, timeout: PROCESS_TIMEOUT_MILLISECONDS })
+    return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
+  }
+  t.regex(succeeds(t, shell(commandLine)), SUMMARY_LINE)
+  const fromGit = join(cwd, 'from-git')
+  succeeds(t, inStore(fromGit, 'import-git', repo.dir, '--all', '--quiet'))
+  t.deepEqual(keyLines(dumpIndex(t, join(cwd, '.vstore'))), keyLines(dumpIndex(t, fromGit)))
+
+  // The same line without --signed-tags: git stops at the signed tag before done, and vstore says so.
+  const withoutStrip = shell(`${commandLine.replace(/ --signed-tags=\S+/, '').replace('./bin/vstore', './bin/vstore --store cut')}; exit \${PIPESTATUS[1]}`)
+  t.is(withoutStrip.status, 6, describeRun(withoutStrip))
+  t.true(withoutStrip.stderr.split('\n').some(line => line.startsWith('vstore: VSTORE_IMPORT (')), withoutStrip.stderr)
+  t.false(existsSync(join(cwd, 'cut')))
 })
