@@ -11,6 +11,8 @@ export interface Command {
   readonly files: readonly string[]
   readonly cache: string | undefined
   readonly all: boolean
+  /** Import releases older than ones before them or stored (import-tar, import-npm). */
+  readonly allowOlder: boolean
   readonly paths: string | undefined
   readonly prefix: string | undefined
   readonly codec: string | undefined
@@ -76,6 +78,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     files: values.file ?? [],
     cache: values.cache,
     all: values.all === true,
+    allowOlder: values['allow-older'] === true,
     paths: values.paths,
     prefix: values.prefix,
     codec: values.codec ?? (values.profile === undefined ? undefined : PROFILES[values.profile]),

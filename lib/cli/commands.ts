@@ -21,6 +21,7 @@ export const OPTIONS = {
   file: { type: 'string', multiple: true, placeholder: 'F' },
   cache: { type: 'string', placeholder: 'DIR' },
   all: { type: 'boolean' },
+  'allow-older': { type: 'boolean' },
   paths: { type: 'string', placeholder: 'REGEX' },
   prefix: { type: 'string', placeholder: 'FILE' },
   codec: { type: 'string', placeholder: 'C' },
@@ -70,6 +71,7 @@ const QUIET = 'no progress line and no summary'
 const JSON_SUMMARY = 'the summary as JSON on stdout, and progress as JSON lines on stderr'
 /** The options of every command that writes texts into its store (created if missing). */
 const WRITER_OPTIONS = { quiet: QUIET, json: JSON_SUMMARY, codec: GLOBAL_OPTION_HELP.codec, profile: GLOBAL_OPTION_HELP.profile } as const
+const ALLOW_OLDER = 'import a release older than one before it or than what is stored (it becomes a child of the newer one)'
 const ONLY_FILE = 'only this file\'s texts (repeatable)'
 /** What every command that writes texts says of its store. */
 const CREATES_STORE = 'The store is created on first use, in a new or empty folder only.'
@@ -98,22 +100,26 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     example: 'vstore import-git ../jq --ref master',
   },
   'import-tar': {
-    synopsis: 'ARCHIVE|DIR ... [--rev REV ...] [--quiet] [--json]',
+    synopsis: 'ARCHIVE|DIR ... [--rev REV ...] [--allow-older] [--quiet] [--json]',
     positionals: [1, Infinity],
     summary: [
       'releases in the order given (.tar, .tar.gz, .tgz, .tar.xz, .zip, a folder);',
       'revision = archive name without its extension, or --rev per archive',
     ],
-    details: ['A file is keyed by its path inside the release, its single top folder stripped.', CREATES_STORE],
-    options: { rev: 'the revision of each archive, in order (once per archive)', ...WRITER_OPTIONS },
+    details: [
+      'A file is keyed by its path inside the release, its single top folder stripped. A release older than',
+      'one before it, or than the store\'s newest version of a file it changes, is refused (exit 2).',
+      CREATES_STORE,
+    ],
+    options: { rev: 'the revision of each archive, in order (once per archive)', 'allow-older': ALLOW_OLDER, ...WRITER_OPTIONS },
     example: 'vstore import-tar zstd-1.5.5.tar.gz zstd-1.5.6.tar.gz',
   },
   'import-npm': {
-    synopsis: 'NAME[@RANGE] ... [--cache DIR] [--quiet] [--json]',
+    synopsis: 'NAME[@RANGE] ... [--cache DIR] [--allow-older] [--quiet] [--json]',
     positionals: [1, Infinity],
     summary: ['every stable version in semver order (revision NAME@VERSION), through npm'],
-    details: [CREATES_STORE],
-    options: { cache: 'where downloaded tarballs are kept (default $XDG_CACHE_HOME/vstore/npm or ~/.cache/vstore/npm)', ...WRITER_OPTIONS },
+    details: ['Versions older than the store\'s newest version of a file they change are refused (exit 2).', CREATES_STORE],
+    options: { cache: 'where downloaded tarballs are kept (default $XDG_CACHE_HOME/vstore/npm or ~/.cache/vstore/npm)', 'allow-older': ALLOW_OLDER, ...WRITER_OPTIONS },
     example: 'vstore import-npm express lodash@^4',
   },
   'import-fast-export': {
@@ -122,7 +128,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     summary: ['a git fast-export stream on stdin (git, brz, hg exporters)'],
     details: [CREATES_STORE],
     options: WRITER_OPTIONS,
-    example: 'git fast-export --all --show-original-ids | vstore import-fast-export',
+    example: 'git fast-export --all --show-original-ids --signed-tags=strip --use-done-feature | vstore import-fast-export',
   },
   fetch: {
     synopsis: 'SRC-STORE [--file F ...] [--quiet] [--json]',

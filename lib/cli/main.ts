@@ -9,6 +9,7 @@ import { MIN_REVISION_PREFIX, parseCommandLine, parseKeySpec, type Command } fro
 import { renderCommandHelp, renderOverview } from './help.js'
 import { describeError, exitStatusFor } from './exit.js'
 import { readBoundedLines, type BoundedLine } from './lines.js'
+import { ImportReport } from './import-report.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
 import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
@@ -178,31 +179,62 @@ function releaseLookups(store: Store): { previous: (file: string) => Promise<{ r
   }
 }
 
+/** What runImport and runWrite may be given beyond the records. */
+interface ImportExtras {
+  /** A release import's boundary: see runImport. */
+  readonly releases?: ReleaseBoundary
+  /** What the importer told of what it skipped, for the summary. */
+  readonly report?: ImportReport
+}
+
 /**
  * Runs an import: inserts `records` into the command's store (created if missing), with progress on
- * stderr and one summary line (or JSON) on stdout. With `releases` (a release import), a release that
- * fails while being listed ends the import after the releases before it, which are committed; its error
- * is then reported.
+ * stderr and one summary line (or JSON) on stdout, which says what `report` gathered. With `releases` (a
+ * release import), a release that fails while being listed ends the import after the releases before it,
+ * which are committed; its error is then reported.
  */
-async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, releases?: ReleaseBoundary): Promise<number> {
-  return runWrite(command, output, (store, options) => store.insert(releases === undefined ? records(store) : releases.guard(records(store)), {
-    checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
-    ...options,
-  }), releases)
+async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, extras: ImportExtras = {}): Promise<number> {
+  const { releases } = extras
+  let sourceFailure: unknown
+  async function* watched(source: AsyncIterable<TextRecord>): AsyncGenerator<TextRecord> {
+    try {
+      yield* source
+    } catch (error) {
+      sourceFailure = error
+      throw error
+    }
+  }
+  return runWrite(command, output, async (store, options) => {
+    try {
+      return await store.insert(watched(releases === undefined ? records(store) : releases.guard(records(store))), {
+        checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
+        ...options,
+      })
+    } catch (error) {
+      // insert reads all of its records before it writes any (its checkpoints come after): when they
+      // fail, nothing of the import is stored, and the error says so.
+      if (error === sourceFailure && error instanceof VstoreError) throw new VstoreError(error.code, `${error.message}; nothing was stored`, error.where, { cause: error })
+      throw error
+    }
+  }, extras)
 }
 
 /** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
-async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, releases?: ReleaseBoundary): Promise<number> {
+async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, extras: ImportExtras = {}): Promise<number> {
+  const { releases, report } = extras
   const started = performance.now()
   // Before `existed`: a store path that is refused must not be removed as a failed first import's.
   await checkStorePath(command.store, '--store', true)
   const existed = await pathExists(command.store)
   const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
   let summary
+  let storeTextCount = 0
   try {
     summary = await withStore(command, true, async store => {
       const result = await write(store, progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
-      return { ...result, storeByteLength: (await store.stats()).storeByteLength }
+      const stats = await store.stats()
+      storeTextCount = stats.textCount
+      return { ...result, ...report?.summaryFields(), storeByteLength: stats.storeByteLength }
     })
     const failure = releases?.failure
     if (failure !== undefined) {
@@ -217,12 +249,22 @@ async function runWrite(command: Command, output: Output, write: (store: Store, 
   } finally {
     progress?.stop()
   }
+  if (!existed && storeTextCount === 0) {
+    // Nor does a first import that found nothing to store (an empty repository, say): `init` makes empty stores.
+    await rm(command.store, { recursive: true, force: true })
+    summary = { ...summary, storeByteLength: 0 }
+  }
+  if (!command.quiet) {
+    for (const warning of report?.warnings() ?? []) {
+      output.error(command.json ? JSON.stringify({ event: 'warning', ...warning }) : `vstore: warning (${warning.where}): ${warning.message}`)
+    }
+  }
   await writeSummary(command, output, summary, started, seconds => {
     const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
     const reused = summary.reusedGroupCount === undefined ? '' : ` (${summary.reusedGroupCount} copied whole)`
     return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
       + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}${reused}, store now ${formatBytes(summary.storeByteLength)} `
-      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s\n`
+      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s${report?.summaryText() ?? ''}\n`
   })
   return 0
 }
@@ -362,36 +404,45 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
           throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${(error as Error).message}`, command.paths)
         }
       }
+      const report = new ImportReport()
       return runImport(command, output, () => importGit(repo, {
         ...(command.refs.length > 0 ? { refs: command.refs } : {}),
         all: command.all,
         ...(pathFilter ? { pathFilter } : {}),
-      }))
+        onSymlink: report.onSymlink,
+      }), { report })
     }
     case 'import-tar': {
       // Importers and the progress line load only for the commands that use them: start-up counts for extract.
       const [{ importTarballs }, { ReleaseBoundary }] = await Promise.all([import('../import/tar.js'), import('../import/releases.js')])
       const releases = new ReleaseBoundary()
+      const report = new ImportReport()
       return runImport(command, output, store => importTarballs(command.positionals, {
         ...(command.revs.length > 0 ? { revs: command.revs } : {}),
         ...releaseLookups(store),
         onReleaseDone: releases.done,
-      }), releases)
+        onSymlink: report.onSymlink,
+        allowOlder: command.allowOlder,
+      }), { releases, report })
     }
     case 'import-npm': {
       const cacheDir = command.cache ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vstore', 'npm')
       const [{ importNpm }, { ReleaseBoundary }] = await Promise.all([import('../import/npm.js'), import('../import/releases.js')])
       const releases = new ReleaseBoundary()
+      const report = new ImportReport()
       return runImport(command, output, store => importNpm(command.positionals, {
         cacheDir,
         ...releaseLookups(store),
         onReleaseDone: releases.done,
+        onSymlink: report.onSymlink,
+        allowOlder: command.allowOlder,
         ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index}/${event.count})`) } }),
-      }), releases)
+      }), { releases, report })
     }
     case 'import-fast-export': {
       const { importFastExport } = await import('../import/fast-export.js')
-      return runImport(command, output, () => importFastExport(stdin))
+      const report = new ImportReport()
+      return runImport(command, output, () => importFastExport(stdin, { onSymlink: report.onSymlink, onUncheckedEnd: report.onUncheckedEnd }), { report })
     }
     case 'pack': {
       const started = performance.now()

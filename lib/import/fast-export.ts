@@ -22,7 +22,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
-import type { TextRecord } from '../store/types.js'
+import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader, concatenate } from './byte-stream.js'
 
 export interface FastExportImportOptions {
@@ -34,6 +34,17 @@ export interface FastExportImportOptions {
   readonly blobMemoryByteLength?: number
   /** Where that temporary file goes; default the system's temporary folder. */
   readonly temporaryDirectory?: string
+  /**
+   * Told of each symlink (mode 120000) a commit writes, copies or renames, which is skipped (the store keeps
+   * no file modes): the key it would have had, `(path, the commit's rev)`.
+   */
+  readonly onSymlink?: (key: TextKey) => void
+  /**
+   * Told, with `<where>@<offset>`, when the stream ends without having declared `feature done`: an exporter
+   * that failed part-way (git fast-export on a signed tag, without `--signed-tags`) ends its stream at a
+   * command boundary, so such an end cannot be told from a complete stream. Not told after a `done`.
+   */
+  readonly onUncheckedEnd?: (where: string) => void
 }
 
 /**
@@ -47,12 +58,13 @@ export interface FastExportImportOptions {
  * has a commit in the stream descends from that branch's tip, as in `git fast-import`.
  *
  * A commit makes a new version of each path that differs from its first parent: regular files only (modes
- * 100644, 100755, 644, 755; symlinks 120000 and submodules 160000 are not files); a mode-only change is no
- * new version; a path holding the same bytes as another parent takes that parent's version; a path deleted
- * and added again starts afresh. `M`, `D`, `C`, `R` and `deleteall` are applied as `git fast-import` does,
- * folders included (but a `D` spares what the same commit wrote under the path: see `WorkTree.remove`), and
- * only the commit's resulting tree counts. `N` (notes), `tag`, `progress`,
- * `checkpoint`, `option` are read and ignored; `feature done` makes a missing `done` an error.
+ * 100644, 100755, 644, 755; symlinks 120000, told to `onSymlink`, and submodules 160000 are not files); a
+ * mode-only change is no new version; a path holding the same bytes as another parent takes that parent's
+ * version; a path deleted and added again starts afresh. `M`, `D`, `C`, `R` and `deleteall` are applied as
+ * `git fast-import` does, folders included (but a `D` spares what the same commit wrote under the path: see
+ * `WorkTree.remove`), and only the commit's resulting tree counts. `N` (notes), `tag`, `progress`,
+ * `checkpoint`, `option` are read and ignored; `feature done` makes a missing `done` an error (git
+ * fast-export `--use-done-feature` writes both), and without it `onUncheckedEnd` is told the end is unchecked.
  *
  * @throws VstoreError `VSTORE_IMPORT` (where = `<where>@<offset>`) for a truncated stream, a malformed
  *   command, a mark, commit or blob that the stream did not define, a path that is not UTF-8 or not a
@@ -79,6 +91,7 @@ export async function* importFastExport(
         await readBlob(stream, state, blobs)
       } else if (text.startsWith('commit ')) {
         const commit = await readCommit(stream, state, blobs, text.slice('commit '.length), at)
+        for (const path of commit.symlinkPaths) options.onSymlink?.({ file: path, rev: commit.rev })
         for (const newText of commit.newTexts) {
           yield { file: newText.path, rev: commit.rev, parents: newText.parents, text: await blobs.get(newText.hash) }
         }
@@ -101,7 +114,10 @@ export async function* importFastExport(
         throw new VstoreError('VSTORE_IMPORT', `unknown command ${JSON.stringify(text.slice(0, 80))}`, at)
       }
     }
-    if (doneRequired && !done) throw new VstoreError('VSTORE_IMPORT', 'the stream declared feature done but ends without done (truncated?)', stream.here())
+    if (doneRequired && !done) {
+      throw new VstoreError('VSTORE_IMPORT', 'the stream declared feature done but ends without done: the exporter stopped early, or the stream was cut', stream.here())
+    }
+    if (!done) options.onUncheckedEnd?.(stream.here())
   } finally {
     await Promise.all([stream.close(), blobs.close()])
   }
@@ -251,11 +267,13 @@ interface WrittenFile {
 /** A symlink or submodule: held by the tree (a copy or rename moves it) but never a version. */
 interface NotAFile {
   readonly kind: 'other'
+  readonly what: 'symlink' | 'submodule'
 }
 
 type PathState = FileVersion | WrittenFile | NotAFile
 
-const NOT_A_FILE: NotAFile = { kind: 'other' }
+const SYMLINK: NotAFile = { kind: 'other', what: 'symlink' }
+const SUBMODULE: NotAFile = { kind: 'other', what: 'submodule' }
 
 /** A commit that a later command may name, with its path→state tree (only FileVersion and NotAFile). */
 interface CommitState {
@@ -355,15 +373,17 @@ function fileVersionAt(commit: CommitState, path: string): FileVersion | undefin
 /**
  * Applies importGit's rule to every path the commit touched, now that its tree is final: a regular file equal
  * to the first parent's keeps that version, one equal to another parent's takes it, and any other is a new
- * text on the path's version along each parent. Returns the commit's tree (only FileVersion and NotAFile)
- * and its new texts.
+ * text on the path's version along each parent. Returns the commit's tree (only FileVersion and NotAFile),
+ * its new texts, and the paths of the symlinks it wrote.
  */
-function decideVersions(work: WorkTree, parents: readonly CommitState[], rev: string): { tree: Tree<PathState>; newTexts: NewText[] } {
+function decideVersions(work: WorkTree, parents: readonly CommitState[], rev: string): { tree: Tree<PathState>; newTexts: NewText[]; symlinkPaths: string[] } {
   const [firstParent, ...otherParents] = parents
   const newTexts: NewText[] = []
+  const symlinkPaths: string[] = []
   let tree = work.tree
   for (const path of [...work.touched].sort()) {
     const state = treeGet(tree, path)
+    if (state === SYMLINK) symlinkPaths.push(path)
     if (state === undefined || state.kind === 'other') continue
     const firstVersion = firstParent === undefined ? undefined : fileVersionAt(firstParent, path)
     if (firstVersion?.hash === state.hash) {
@@ -386,7 +406,7 @@ function decideVersions(work: WorkTree, parents: readonly CommitState[], rev: st
   // After a deleteall (git fast-export --full-tree writes one per commit), share the parent's nodes again,
   // or every commit would keep a whole tree of its own.
   if (work.clearedAll && firstParent !== undefined) tree = rebaseTree(firstParent.tree, tree)
-  return { tree, newTexts }
+  return { tree, newTexts, symlinkPaths }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -422,7 +442,7 @@ async function readBlob(stream: CommandReader, state: ImportState, blobs: BlobSt
 /** `commit <ref>` and everything up to the command after it. */
 async function readCommit(
   stream: CommandReader, state: ImportState, blobs: BlobStore, ref: string, commitAt: string,
-): Promise<{ rev: string; newTexts: NewText[] }> {
+): Promise<{ rev: string; newTexts: NewText[]; symlinkPaths: string[] }> {
   let mark: number | undefined
   let originalId: string | undefined
   for (;;) {
@@ -472,12 +492,12 @@ async function readCommit(
     }
   }
 
-  const { tree, newTexts } = decideVersions(work, parents, rev)
+  const { tree, newTexts, symlinkPaths } = decideVersions(work, parents, rev)
   const commit: CommitState = { rev, tree }
   if (mark !== undefined) state.marks.set(mark, { kind: 'commit', commit })
   if (originalId !== undefined) state.originalIds.set(originalId, { kind: 'commit', commit })
   state.refs.set(ref, commit)
-  return { rev, newTexts }
+  return { rev, newTexts, symlinkPaths }
 }
 
 function revisionOf(state: ImportState, originalId: string | undefined, mark: number | undefined, at: string): string {
@@ -513,8 +533,11 @@ async function applyModify(stream: CommandReader, state: ImportState, blobs: Blo
       work.set(path, { kind: 'written', hash })
       return
     }
-    case '120000': case '160000':
-      work.set(path, NOT_A_FILE)
+    case '120000':
+      work.set(path, SYMLINK)
+      return
+    case '160000':
+      work.set(path, SUBMODULE)
       return
     case '040000':
       throw new VstoreError('VSTORE_UNSUPPORTED', 'M with a tree (mode 040000) is not supported', at)

@@ -9,7 +9,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { isUtf8 } from 'node:buffer'
 import { VstoreError } from '../errors.js'
-import type { TextRecord } from '../store/types.js'
+import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 
 export interface GitImportOptions {
@@ -25,6 +25,12 @@ export interface GitImportOptions {
   readonly pathFilter?: RegExp
   /** The git binary; default `'git'`. */
   readonly git?: string
+  /**
+   * Told of each symlink version skipped (the store keeps no file modes, so a symlink is not a text): the
+   * key it would have had, `(path, commit that added or changed it)`. A merge that takes a symlink from its
+   * second parent reports it again.
+   */
+  readonly onSymlink?: (key: TextKey) => void
 }
 
 /**
@@ -34,15 +40,19 @@ export interface GitImportOptions {
  * commit's parents, in parent order, without duplicates.
  *
  * Commits are walked parents first. A commit makes a new version of each path that differs from its first
- * parent (regular files only, modes 100644/100755; symlinks and submodules are not files here), unless the
- * path holds the same blob as in another parent, whose version it then takes; a mode-only change is not a new
- * version. The other paths keep the first parent's version. A root commit makes a version of every file.
+ * parent (regular files only, modes 100644/100755; symlinks, told to `onSymlink`, and submodules are not
+ * files here), unless the path holds the same blob as in another parent, whose version it then takes; a
+ * mode-only change is not a new version. The other paths keep the first parent's version. A root commit
+ * makes a version of every file.
+ *
+ * A repository without commits (just after `git init`) yields nothing when no `refs` are given, with or
+ * without `all`; a ref given that names nothing is still an error.
  *
  * Stopping early (`break`, `return()`) kills the git processes before the generator finishes.
  *
  * @throws VstoreError `VSTORE_IMPORT` (where = `repoPath`) when git cannot run or fails, e.g. no repository
- *   at `repoPath` or an unknown ref; the message starts with git's first line of stderr. Also for a path that
- *   is not UTF-8.
+ *   at `repoPath` or an unknown ref (git's message names it); the message starts with git's first line of
+ *   stderr. Also for a path that is not UTF-8.
  * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break.
  */
 export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
@@ -50,7 +60,14 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
   const keepPath = pathTesterFor(options.pathFilter)
   const gitBinary = options.git ?? 'git'
 
-  const remainingChildren = await countChildren(gitBinary, repoPath, revisionArguments)
+  let remainingChildren: Map<string, number>
+  try {
+    remainingChildren = await countChildren(gitBinary, repoPath, revisionArguments)
+  } catch (error) {
+    // Just after `git init`, HEAD names a branch with no commit: the default history is empty, not an error.
+    if (options.refs === undefined && options.all !== true && await hasNoCommits(gitBinary, repoPath)) return
+    throw error
+  }
   const tipIds = [...remainingChildren].filter(([, childCount]) => childCount === 0).map(([commitId]) => commitId)
   if (tipIds.length === 0) return
 
@@ -63,7 +80,7 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
   try {
     log.writeInput(`${tipIds.join('\n')}\n`)
     log.endInput()
-    const walk: HistoryWalk = { versionsByCommit: new Map(), remainingChildren, keepPath, where: repoPath }
+    const walk: HistoryWalk = { versionsByCommit: new Map(), remainingChildren, keepPath, where: repoPath, onSymlink: options.onSymlink ?? (() => {}) }
     for await (const commit of readCommits(log, repoPath)) {
       const newTexts = visitCommit(walk, commit)
       if (newTexts.length === 0) continue
@@ -118,6 +135,7 @@ interface HistoryWalk {
   readonly remainingChildren: Map<string, number>
   readonly keepPath: (path: string) => boolean
   readonly where: string
+  readonly onSymlink: (key: TextKey) => void
 }
 
 const EMPTY_VERSIONS: ReadonlyMap<string, PathVersion> = new Map()
@@ -144,6 +162,7 @@ function visitCommit(walk: HistoryWalk, commit: GitCommit): NewText[] {
   for (const change of commit.changes) {
     if (!walk.keepPath(change.path)) continue
     if (!isRegularFileMode(change.mode)) {
+      if (isSymlinkMode(change.mode)) walk.onSymlink({ file: change.path, rev: commit.id })
       updates.push([change.path, undefined])
       continue
     }
@@ -196,6 +215,11 @@ function isRegularFileMode(mode: number): boolean {
   return (mode & 0o170000) === 0o100000
 }
 
+/** 120000: the blob holds the link's target. */
+function isSymlinkMode(mode: number): boolean {
+  return (mode & 0o170000) === 0o120000
+}
+
 function revisionArgumentsFor(options: GitImportOptions): string[] {
   const refs = options.refs ?? (options.all === true ? [] : ['HEAD'])
   if (refs.length === 0 && options.all !== true) throw new RangeError('refs must name a revision, or all must be set')
@@ -244,6 +268,24 @@ async function countChildren(gitBinary: string, repoPath: string, revisionArgume
     return childCounts
   } finally {
     await revList.stop()
+  }
+}
+
+/**
+ * Whether the repository has no commit to import: HEAD does not resolve (exit 1 of `rev-parse --verify`, so
+ * it is a repository) and no ref exists. Asked only after `rev-list` failed, so a good import pays nothing.
+ */
+async function hasNoCommits(gitBinary: string, repoPath: string): Promise<boolean> {
+  const head = new GitProcess(gitBinary, repoPath, ['rev-parse', '--verify', '--quiet', 'HEAD'])
+  const refs = new GitProcess(gitBinary, repoPath, ['for-each-ref', '--count=1', '--format=%(refname)'])
+  try {
+    head.endInput()
+    refs.endInput()
+    const firstRef = await refs.stdout.read(1)
+    const [headExit, refsExit] = await Promise.all([head.exit(), refs.exit()])
+    return headExit.code === 1 && refsExit.code === 0 && firstRef.length === 0
+  } finally {
+    await Promise.all([head.stop(), refs.stop()])
   }
 }
 
@@ -376,6 +418,11 @@ class GitProcess {
   async finish(): Promise<void> {
     const exit = await this.#exit
     if (exit.error !== undefined || exit.code !== 0) throw this.#errorFor(exit, undefined)
+  }
+
+  /** Waits for git to exit, after its output was read, and tells how it exited. */
+  exit(): Promise<GitExit> {
+    return this.#exit
   }
 
   /** The error to throw when git's output stopped early: waits for git, then says why. */

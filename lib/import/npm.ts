@@ -84,7 +84,7 @@ export async function* importNpm(specs: readonly string[], options: NpmImportOpt
         index += 1
         const { path, source } = await obtainTarball(npm, cacheDir, name, version, registryIntegrities)
         options.onProgress?.({ kind: 'tarball', name, version, path, source, index, count })
-        yield { rev: `${name}@${version}`, where: path, filePrefix: `${name}/`, files: () => openArchive(path) }
+        yield { rev: `${name}@${version}`, where: path, filePrefix: `${name}/`, files: read => openArchive(path, { onSymlink: read.onSymlink }) }
       }
     }
   }

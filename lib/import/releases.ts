@@ -5,16 +5,19 @@
  * History is linear per file: releases come in the order given, and a file's new version names its previous
  * version (in this import, or else the one the caller's `previous` reports from an earlier import) as its one
  * parent. A file whose bytes did not change makes no text; a file missing from a release and back later
- * continues from its last version.
+ * continues from its last version. So releases must come oldest first: one whose version (release-order.ts)
+ * is older than a release before it, or than the newest stored version of a file it changes, is refused
+ * unless `allowOlder` is set; one whose age cannot be told (no version in its name) is let through.
  *
  * A release's top folder is known only once all of its paths are: so each release is read twice when it can
  * be (its `files` is a function). The first read lists every path with its SHA-256 and nothing else; the
  * second, skipped when nothing changed, yields the changed texts. Memory is then one file's bytes plus, per
- * release, a path and a hash per file, plus for the whole import a file id and a hash per file id seen.
+ * release, a path and a hash per file, plus for the whole import a file id and two hashes per file id seen.
  */
 import { createHash } from 'node:crypto'
 import { VstoreError } from '../errors.js'
-import type { TextRecord } from '../store/types.js'
+import { compareReleaseNames, newestNewerThan } from './release-order.js'
+import type { TextKey, TextRecord } from '../store/types.js'
 
 /** One regular file of a release: its path inside the release (`/`-separated) and its bytes. */
 export interface ReleaseFile {
@@ -24,15 +27,24 @@ export interface ReleaseFile {
 
 export type ReleaseFiles = AsyncIterable<ReleaseFile> | Iterable<ReleaseFile>
 
+/** What a release's `files` function is handed each time it is called. */
+export interface ReleaseRead {
+  /**
+   * To be called with the path (inside the release, like a file's) of each symlink met: a symlink is no
+   * file here (the store keeps no file modes), but the import tells `onSymlink` about it.
+   */
+  readonly onSymlink: (path: string) => void
+}
+
 export interface Release {
   /** The revision id of every text this release makes, e.g. `zstd-1.5.6` or `express@4.18.2`. Not empty. */
   readonly rev: string
   /**
    * The release's files, in any order. A function is called up to twice and must give the same files each
    * time (an archive opened afresh): memory stays at one file. A plain iterable is read once, and the
-   * release's texts are held until its end (its top folder is known only then).
+   * release's texts are held until its end (its top folder is known only then), and it has no symlinks.
    */
-  readonly files: ReleaseFiles | (() => ReleaseFiles)
+  readonly files: ReleaseFiles | ((read: ReleaseRead) => ReleaseFiles)
   /** Names the release in errors, as `<where>:<path>`; default `rev`. An archive's path, usually. */
   readonly where?: string
   /** Put before every file id of the release (after the top folder is stripped), e.g. `express/`. */
@@ -63,8 +75,9 @@ export type StoredHashLookup = (file: string, rev: string) => Promise<Uint8Array
 
 export interface ReleaseImportOptions {
   /**
-   * Asked once per file id, the first time a release of this import holds it (and `stored` does not know it
-   * at that release), so that importing newer releases continues the stored history. Without it, the
+   * Asked at most once per file id: the first time a release of this import holds it and `stored` does not
+   * know it at that release, so that importing newer releases continues the stored history; or when a
+   * release changes it, to refuse a release older than the file's newest stored version. Without it, the
    * import starts from nothing.
    */
   readonly previous?: PreviousVersionLookup
@@ -76,6 +89,16 @@ export interface ReleaseImportOptions {
   readonly stored?: StoredHashLookup
   /** Called once a release's texts have all been yielded (or it had none that were new). */
   readonly onReleaseDone?: (rev: string) => void
+  /**
+   * Told once per release of each symlink it holds, which is skipped: the key a file there would have had
+   * (its file id, the release's rev). Told while the release is listed, before any of its texts.
+   */
+  readonly onSymlink?: (key: TextKey) => void
+  /**
+   * Let through a release older than one before it in this import, or than the newest stored version of a
+   * file it changes (whose new version then descends from that newer one). Default: refused.
+   */
+  readonly allowOlder?: boolean
 }
 
 /**
@@ -91,6 +114,9 @@ export interface ReleaseImportOptions {
  *   stored version at this release's rev has other bytes (the release was imported before with other
  *   content); a release whose files differ between the two reads. Also (where = `<where>`) for a
  *   `rev` given to two releases. Errors of `files` and `previous` pass through.
+ * @throws VstoreError `VSTORE_USAGE` (where = `<where>`), unless `allowOlder`, for a release older than one
+ *   before it, or than the newest stored version of a file it changes; nothing of that release is yielded
+ *   (see `releaseOrderError`).
  * @throws RangeError for an empty `rev`, or a `previous` or `stored` hash that is not 16 to 32 bytes.
  */
 export async function* importReleases(
@@ -98,18 +124,38 @@ export async function* importReleases(
   options: ReleaseImportOptions = {},
 ): AsyncGenerator<TextRecord> {
   const latest = new Map<string, StoredVersion>()
+  /** Each file id's newest stored version (null: none), asked of `previous` once. */
+  const newestStored = new Map<string, StoredVersion | null>()
+  const askPrevious = async (file: string): Promise<StoredVersion | undefined> => {
+    if (options.previous === undefined) return undefined
+    const known = newestStored.get(file)
+    if (known !== undefined) return known ?? undefined
+    const version = await options.previous(file)
+    if (version !== undefined) checkStoredVersion(version, file)
+    newestStored.set(file, version ?? null)
+    return version
+  }
   const revs = new Set<string>()
   for await (const release of releases) {
     if (release.rev === '') throw new RangeError('a release rev must not be empty')
     const where = release.where ?? release.rev
     if (revs.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, where)
+    const newerGiven = options.allowOlder === true ? undefined : newestNewerThan(release.rev, revs)
+    if (newerGiven !== undefined) throw releaseOrderError(release.rev, newerGiven, where)
     revs.add(release.rev)
 
     const files = release.files
     const canReread = typeof files === 'function'
-    const listing = await listRelease(canReread ? files() : files, where, !canReread)
+    const symlinkPaths = new Set<string>()
+    const listing = await listRelease(canReread ? files({ onSymlink: path => symlinkPaths.add(path) }) : files, where, !canReread)
     const stripByteLength = topFolderLength(listing.keys())
     const prefix = release.filePrefix ?? ''
+    const [firstPath = ''] = listing.keys()
+    const topFolder = firstPath.slice(0, stripByteLength)
+    for (const path of symlinkPaths) {
+      const inRelease = stripByteLength > 0 && path.startsWith(topFolder) ? path.slice(stripByteLength) : path
+      options.onSymlink?.({ file: prefix + inRelease, rev: release.rev })
+    }
 
     // Decide every file against its last version before reading any text again.
     const changed = new Map<string, { readonly file: string; readonly parents: readonly string[] }>()
@@ -124,17 +170,18 @@ export async function* importReleases(
         latest.set(file, { rev: release.rev, hash: listed.hash })
         continue
       }
-      let last = latest.get(file)
-      if (last === undefined && options.previous !== undefined) {
-        last = await options.previous(file)
-        if (last !== undefined) checkStoredVersion(last, file)
-      }
+      const last = latest.get(file) ?? await askPrevious(file)
       if (last !== undefined && hashesMatch(last.hash, listed.hash)) {
         latest.set(file, last)
         continue
       }
       if (last?.rev === release.rev) {
         throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
+      }
+      // A new version here descends from the file's last one: refuse it when the store holds a newer one.
+      const newest = options.allowOlder === true ? undefined : await askPrevious(file)
+      if (newest !== undefined && (compareReleaseNames(release.rev, newest.rev) ?? 0) < 0) {
+        throw releaseOrderError(release.rev, newest.rev, where, file)
       }
       changed.set(path, { file, parents: last === undefined ? [] : [last.rev] })
       latest.set(file, { rev: release.rev, hash: listed.hash })
@@ -153,7 +200,8 @@ export async function* importReleases(
       options.onReleaseDone?.(release.rev)
       continue
     }
-    for await (const entry of files()) {
+    // The symlinks were told on the first read.
+    for await (const entry of files(IGNORED_SYMLINKS)) {
       const path = normalizeEntryPath(entry.path, where)
       const wanted = changed.get(path)
       if (wanted === undefined) continue // unchanged, or a duplicate already yielded
@@ -169,6 +217,19 @@ export async function* importReleases(
     }
     options.onReleaseDone?.(release.rev)
   }
+}
+
+/**
+ * The error for a release older than a release given before it (`storedFile` undefined), or than the
+ * newest stored version of `storedFile`, which a new version would descend from. `VSTORE_USAGE`: the
+ * releases are sound, the order asked for is not, and it is the command that changes (reordered, or
+ * `--allow-older`); so it is no unreadable release that `ReleaseBoundary` would stop before, and the whole
+ * import stores nothing.
+ */
+export function releaseOrderError(older: string, newer: string, where: string, storedFile?: string): VstoreError {
+  const newerIs = storedFile === undefined ? `${newer}, given before it` : `${newer}, which the store holds (${storedFile}@${newer})`
+  return new VstoreError('VSTORE_USAGE', `release ${older} is older than ${newerIs}: its files would descend from the newer release; `
+    + 'import releases oldest first, or pass --allow-older to import it anyway', where)
 }
 
 /**
@@ -201,6 +262,8 @@ export class ReleaseBoundary {
     }
   }
 }
+
+const IGNORED_SYMLINKS: ReleaseRead = { onSymlink: () => {} }
 
 interface ListedFile {
   readonly hash: Uint8Array

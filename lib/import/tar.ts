@@ -4,8 +4,8 @@
  * The tar reader is strict: every header's checksum is checked, sizes must be octal (or GNU base-256), an
  * archive must end with an end-of-archive block, and an entry cut short is an error. It knows ustar names
  * (`prefix/name`), GNU long names (`././@LongLink`, type `L`) and pax headers (type `x`, `path=` and
- * `size=`); only regular files are yielded (symlinks, folders, devices and FIFOs are not files here). A hard
- * link yields its target's bytes when the target was among the last 64 MiB of files read.
+ * `size=`); only regular files are yielded (symlinks, told to `onSymlink`, folders, devices and FIFOs are not
+ * files here). A hard link yields its target's bytes when the target was among the last 64 MiB of files read.
  *
  * Decompression streams: gzip through node:zlib; xz, bzip2 and zstd through the system commands (`xz -dc`
  * …), which are spawned, read and waited for. Memory: one entry's bytes (plus the hard-link window); a zip
@@ -21,7 +21,8 @@ import { crc32 } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
-import { importReleases, normalizeEntryPath, type Release, type ReleaseImportOptions } from './releases.js'
+import { findReleaseOutOfOrder } from './release-order.js'
+import { importReleases, normalizeEntryPath, releaseOrderError, type Release, type ReleaseImportOptions } from './releases.js'
 
 /** One regular file of an archive: its canonical path (`a/b`, no `.` or empty segments) and its bytes. */
 export interface ArchiveEntry {
@@ -36,6 +37,8 @@ export interface ArchiveReadOptions {
   readonly maxEntryByteLength?: number
   /** The commands that decompress `.tar.xz`, `.tar.bz2`, `.tar.zst`; default `xz`, `bzip2`, `zstd`. */
   readonly commands?: { readonly xz?: string; readonly bzip2?: string; readonly zstd?: string }
+  /** Told the path of each symlink, which is skipped: canonical as a file's, or as the archive gives it. */
+  readonly onSymlink?: (path: string) => void
 }
 
 const DEFAULT_MAX_ENTRY_BYTE_LENGTH = 2 ** 30
@@ -158,6 +161,7 @@ export async function* readTarEntries(
         continue
       }
       if (SKIPPED_TYPES.has(type)) {
+        if (type === '2') options.onSymlink?.(symlinkPath(rawName, where))
         await skipData(reader, paddedByteLength, at)
         continue
       }
@@ -168,6 +172,19 @@ export async function* readTarEntries(
     await reader.drain()
   } finally {
     if (!ended) await reader.close()
+  }
+}
+
+/**
+ * A symlink's path as a file's would be, or as the archive gives it when that is no release path: a symlink
+ * is only counted, never stored, so its name is no reason to fail the import.
+ */
+function symlinkPath(rawName: string, where: string): string {
+  try {
+    return normalizeEntryPath(rawName, where)
+  } catch (error) {
+    if (error instanceof VstoreError) return rawName
+    throw error
   }
 }
 
@@ -432,13 +449,14 @@ interface ZipEntry {
   readonly compressedByteLength: number
   readonly byteLength: number
   readonly localHeaderOffset: number
-  readonly isRegular: boolean
+  readonly kind: 'file' | 'symlink' | 'other'
 }
 
 /**
  * Yields the regular files of a zip archive in central-directory order. Stored and deflated entries only;
- * every entry's CRC-32 and length are checked. Memory: the central directory plus one entry (compressed and
- * not).
+ * every entry's CRC-32 and length are checked. An entry is a file unless its name ends with `/` or a Unix
+ * mode gives it another type (an entry without type bits is a file, as `unzip` reads it). Memory: the
+ * central directory plus one entry (compressed and not).
  */
 async function* readZipEntries(path: string, options: ArchiveReadOptions): AsyncGenerator<ArchiveEntry> {
   const maxEntryByteLength = options.maxEntryByteLength ?? DEFAULT_MAX_ENTRY_BYTE_LENGTH
@@ -487,7 +505,8 @@ async function* readZipEntries(path: string, options: ArchiveReadOptions): Async
     const entries = parseZipDirectory(directory, entryCount, path, directoryOffset)
 
     for (const entry of entries) {
-      if (!entry.isRegular) continue
+      if (entry.kind === 'symlink') options.onSymlink?.(symlinkPath(entry.name, path))
+      if (entry.kind !== 'file') continue
       const entryPath = normalizeEntryPath(entry.name, path)
       const where = `${path}:${entryPath}`
       if ((entry.flags & 0x1) !== 0) throw new VstoreError('VSTORE_UNSUPPORTED', 'encrypted zip entries are not supported', where)
@@ -544,9 +563,10 @@ function parseZipDirectory(directory: Uint8Array, entryCount: number, path: stri
     }
     const name = decodeName(directory.subarray(offset + ZIP_CENTRAL_BYTE_LENGTH, offset + ZIP_CENTRAL_BYTE_LENGTH + nameByteLength), at)
     // Unix hosts (3) keep st_mode in the top 16 bits; other hosts mark only folders (by a trailing slash).
-    const unixMode = madeBy >>> 8 === 3 ? externalAttributes >>> 16 : 0
-    const isRegular = !name.endsWith('/') && (unixMode === 0 || (unixMode & 0o170000) === 0o100000)
-    entries.push({ name, flags, method, crc, compressedByteLength, byteLength, localHeaderOffset, isRegular })
+    // A mode without type bits names a file, as unzip reads it: Python's zipfile.writestr writes 0o600 alone.
+    const unixType = madeBy >>> 8 === 3 ? (externalAttributes >>> 16) & 0o170000 : 0
+    const kind = name.endsWith('/') ? 'other' : unixType === 0 || unixType === 0o100000 ? 'file' : unixType === 0o120000 ? 'symlink' : 'other'
+    entries.push({ name, flags, method, crc, compressedByteLength, byteLength, localHeaderOffset, kind })
     offset = end
   }
   return entries
@@ -555,7 +575,7 @@ function parseZipDirectory(directory: Uint8Array, entryCount: number, path: stri
 // ---------------------------------------------------------------------------------------------------------
 // Folders
 
-/** The regular files under `root` (symlinks not followed), sorted by their `/`-separated path. */
+/** The regular files under `root` (symlinks not followed, told to `onSymlink`), sorted by their `/`-separated path. */
 async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGenerator<ArchiveEntry> {
   const maxEntryByteLength = options.maxEntryByteLength ?? DEFAULT_MAX_ENTRY_BYTE_LENGTH
   const paths: string[] = []
@@ -571,6 +591,7 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
       const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}/${entry.name}`
       if (entry.isDirectory()) await visit(relativePath)
       else if (entry.isFile()) paths.push(relativePath)
+      else if (entry.isSymbolicLink()) options.onSymlink?.(symlinkPath(relativePath, root))
     }
   }
   await visit('')
@@ -609,7 +630,8 @@ export interface TarballImportOptions extends ReleaseImportOptions {
  *
  * @throws RangeError when `revs` is given with a length other than `paths`'.
  * @throws VstoreError as `openArchive` and `importReleases`; `VSTORE_IMPORT` (where = the path) when two
- *   archives give the same release name.
+ *   archives give the same release name; `VSTORE_USAGE` (where = the path), unless `allowOlder`, when a
+ *   release's version is older than one given before it. Both before any archive is read.
  */
 export async function* importTarballs(paths: readonly string[], options: TarballImportOptions = {}): AsyncGenerator<TextRecord> {
   const { revs } = options
@@ -623,13 +645,17 @@ export async function* importTarballs(paths: readonly string[], options: Tarball
   const releases: Release[] = paths.map((path, index) => ({
     rev: revs?.[index] ?? releaseNameOf(path),
     where: path,
-    files: () => openArchive(path, archiveOptions),
+    files: read => openArchive(path, { ...archiveOptions, onSymlink: read.onSymlink }),
   }))
   // Found before anything is read: a mistake in the arguments, not in one release.
   const seen = new Set<string>()
   for (const release of releases) {
     if (seen.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, release.where as string)
     seen.add(release.rev)
+  }
+  const outOfOrder = options.allowOlder === true ? undefined : findReleaseOutOfOrder(releases.map(release => release.rev))
+  if (outOfOrder !== undefined) {
+    throw releaseOrderError(outOfOrder.older, outOfOrder.newer, releases.find(release => release.rev === outOfOrder.older)?.where ?? outOfOrder.older)
   }
   yield* importReleases(releases, releaseOptionsOf(options))
 }
@@ -640,5 +666,7 @@ export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOp
     ...(options.previous === undefined ? {} : { previous: options.previous }),
     ...(options.stored === undefined ? {} : { stored: options.stored }),
     ...(options.onReleaseDone === undefined ? {} : { onReleaseDone: options.onReleaseDone }),
+    ...(options.onSymlink === undefined ? {} : { onSymlink: options.onSymlink }),
+    ...(options.allowOlder === undefined ? {} : { allowOlder: options.allowOlder }),
   }
 }

@@ -945,7 +945,7 @@ test.serial('--store naming a file exits 2 with one VSTORE_USAGE line for every 
   const commands = [
     ['init'], ['import-git', repo.dir], ['import-tar', release], ['import-npm', 'express', '--cache', join(release, 'cache')], ['import-fast-export'],
     ['import-stream'], ['fetch', store], ['export-stream'], ['pack'], ['extract', key], ['extract', '--batch'], ['diff', key, key], ['annotate', key],
-    ['log', 'README.md'], ['stats'], ['verify'], ['dump-group'], ['dump-index'],
+    ['log', 'README.md'], ['stats'], ['verify'], ['repair'], ['dump-group'], ['dump-index'],
   ]
   t.deepEqual([...new Set(commands.map(([name]) => name))].sort(), Object.keys(COMMANDS).filter(name => name !== 'help').sort(), 'every command that opens a store')
   for (const args of commands) {

@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { branch, commit, deleteFile, expectedFileVersions, git, gitBytes, gitShowMany, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink } from '../helpers/git.js'
 import { BIN, CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
@@ -456,6 +456,42 @@ test('import-tar of a tarball holding ../evil exits 6 with VSTORE_IMPORT, stores
   t.false(existsSync(fresh))
 })
 
+test('import-tar refuses an older release after a newer one: exit 2 naming both, nothing written; --allow-older takes it', async t => {
+  const dir = await makeTempDir(t)
+  const zstd = (version: string, code: string): ReleaseSpec => ({
+    fileName: `zstd-${version}.tar.gz`, rev: `zstd-${version}`, kind: 'tar.gz', top: `zstd-${version}`,
+    files: { README: README, 'lib/zstd.c': code, [`notes-${version}.txt`]: `${version}\n` },
+  })
+  const older = makeRelease(join(dir, 'releases'), zstd('1.5.5', sourceFile(1)))
+  const newer = makeRelease(join(dir, 'releases'), zstd('1.5.6', sourceFile(2)))
+  const store = join(dir, 'store')
+  succeeds(t, inStore(store, 'import-tar', newer))
+  const [keysBefore, packsBefore] = [dumpIndex(t, store), packBytes(store)]
+
+  const line = failsWith(t, inStore(store, 'import-tar', older), 2, 'VSTORE_USAGE')
+  t.true(line.includes('zstd-1.5.5') && line.includes('zstd-1.5.6'), line)
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+  t.deepEqual(packBytes(store), packsBefore, 'the packs are byte for byte as before')
+  // Listed before the newer one in the same command: the stored 1.5.6 still comes first.
+  failsWith(t, inStore(store, 'import-tar', older, newer), 2, 'VSTORE_USAGE')
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+
+  // Out of order on one command line, into a new store: refused before anything is read, and no store is left.
+  const fresh = join(dir, 'fresh')
+  const freshLine = failsWith(t, inStore(fresh, 'import-tar', newer, older), 2, 'VSTORE_USAGE')
+  t.true(freshLine.includes('zstd-1.5.5') && freshLine.includes('zstd-1.5.6'), freshLine)
+  t.false(existsSync(fresh))
+  failsWith(t, inStore(fresh, 'import-tar', newer, join(dir, 'missing', 'zstd-1.5.4.tar.gz')), 2, 'VSTORE_USAGE')
+
+  // Asked for explicitly, the older release is taken, its changed files descending from the newer one.
+  t.like(importedJson(t, inStore(store, 'import-tar', older, '--allow-older', '--json')), { newTextCount: 2 })
+  t.is(succeeds(t, inStore(store, 'log', 'lib/zstd.c')), 'zstd-1.5.5 zstd-1.5.6\nzstd-1.5.6\n')
+  // A release whose name has no version cannot be placed, so it is let through.
+  const nightly = join(dir, 'nightly')
+  succeeds(t, inStore(nightly, 'import-tar', newer))
+  t.like(importedJson(t, inStore(nightly, 'import-tar', older, '--rev', 'nightly', '--json')), { newTextCount: 2 })
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // import-npm, through a fake npm first on PATH
 
@@ -641,6 +677,19 @@ test('import-npm notes each download as "fetched NAME@VERSION (i/n)", i counting
   t.is(run.stderr, 'fetched fakepkg@1.0.0 (1/2)\nfetched fakepkg@1.1.0 (2/2)\n')
 })
 
+test('import-npm refuses versions older than the stored ones unless --allow-older', async t => {
+  const npm = await fakeNpm(t, { fakepkg: FAKEPKG })
+  const store = join(await makeTempDir(t), 'store')
+  t.like(importedJson(t, npmRun(npm, store, 'fakepkg@2', '--json')), { newTextCount: 5 })
+  const keysBefore = dumpIndex(t, store)
+  const line = failsWith(t, npmRun(npm, store, 'fakepkg@^1', '--quiet'), 2, 'VSTORE_USAGE')
+  t.true(line.includes('fakepkg@1.0.0') && line.includes('fakepkg@2.0.0'), line)
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+  // README.md of 1.0.0 holds 2.0.0's bytes: no text; the rest of 1.0.0 (3) and of 1.1.0 (2) are new.
+  t.like(importedJson(t, npmRun(npm, store, 'fakepkg@^1', '--allow-older', '--json')), { newTextCount: 5 })
+  t.is(succeeds(t, inStore(store, 'log', 'fakepkg/index.js')), 'fakepkg@1.1.0 fakepkg@1.0.0\nfakepkg@1.0.0 fakepkg@2.0.0\nfakepkg@2.0.0\n')
+})
+
 test('import-npm of a range no stable version matches exits 3, and a failing npm exits 6', async t => {
   const npm = await fakeNpm(t, { fakepkg: FAKEPKG })
   const dir = await makeTempDir(t)
@@ -650,6 +699,101 @@ test('import-npm of a range no stable version matches exits 3, and a failing npm
   const missing = failsWith(t, npmRun(npm, join(dir, 'missing'), 'no-such-package'), 6, 'VSTORE_IMPORT')
   t.true(missing.includes('no-such-package'), missing)
   t.false(existsSync(join(dir, 'missing')))
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// import-git
+
+test('import-git of a repository without commits imports nothing, exits 0 and leaves no store; --ref main still fails', async t => {
+  const repo = await makeGitRepo(t)
+  const dir = await makeTempDir(t)
+  const store = join(dir, 'store')
+  const summary = succeeds(t, inStore(store, 'import-git', repo.dir))
+  t.regex(summary, /^imported 0 texts \(0 new, 0 stored once\): 0 B in, 0 groups, store now 0 B \(-:1\), /)
+  t.false(existsSync(store), 'a first import that stores nothing leaves no store, as a failed one does')
+  t.like(importedJson(t, inStore(store, 'import-git', repo.dir, '--all', '--json')), { textCount: 0, newTextCount: 0, storeByteLength: 0 })
+  t.false(existsSync(store))
+  // A store that existed stays, as it was.
+  succeeds(t, inStore(store, 'init'))
+  t.like(importedJson(t, inStore(store, 'import-git', repo.dir, '--json')), { textCount: 0 })
+  t.regex(succeeds(t, inStore(store, 'verify')), /^ok: 0 texts/)
+  // A ref the repository does not have is an error that names it.
+  const fresh = join(dir, 'fresh')
+  const line = failsWith(t, inStore(fresh, 'import-git', repo.dir, '--ref', 'main'), 6, 'VSTORE_IMPORT')
+  t.true(line.includes("'main'"), line)
+  t.false(existsSync(fresh))
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Symlinks: not stored (a text has no mode), but counted in the summary
+
+/** The summary line of an import that skipped `count` symlinks (paths), and the texts it imported. */
+function symlinksSkipped(t: ExecutionContext, run: Run): { textCount: number; skippedSymlinkCount: number } {
+  const line = succeeds(t, run)
+  const match = /^imported (\d+) texts .*, \d+\.\d MB\/s(?:, (\d+) symlinks? skipped)?\n$/.exec(line)
+  if (match === null) {
+    t.fail(`summary line: ${JSON.stringify(line)}`)
+    return { textCount: -1, skippedSymlinkCount: -1 }
+  }
+  return { textCount: Number(match[1]), skippedSymlinkCount: Number(match[2] ?? 0) }
+}
+
+test('import-git and import-fast-export count the symlinks they skip, each path once', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'README.md', README)
+  writeSymlink(repo, 'link', 'README.md')
+  writeSymlink(repo, 'docs/up', '../README.md')
+  commit(repo, 'two symlinks')
+  // The link gets another target: a new version of the same path, still one symlink skipped.
+  deleteFile(repo, 'link')
+  writeSymlink(repo, 'link', 'docs')
+  writeFile(repo, 'b.txt', 'b\n')
+  commit(repo, 'retarget')
+  const dir = await makeTempDir(t)
+
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'git'), 'import-git', repo.dir)), { textCount: 2, skippedSymlinkCount: 2 })
+  const summary = importedJson(t, inStore(join(dir, 'git-json'), 'import-git', repo.dir, '--json'))
+  t.like(summary, { newTextCount: 2, skippedSymlinkCount: 2 })
+  t.deepEqual(dumpIndex(t, join(dir, 'git-json')).map(row => row.file).sort(), ['README.md', 'b.txt'])
+
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
+  const fromStream = join(dir, 'fast-export')
+  t.deepEqual(symlinksSkipped(t, vstore(['--store', fromStream, 'import-fast-export'], { input: stream })), { textCount: 2, skippedSymlinkCount: 2 })
+  t.like(importedJson(t, vstore(['--store', fromStream, 'import-fast-export', '--json'], { input: stream })), { newTextCount: 0, skippedSymlinkCount: 2 })
+
+  // Without symlinks the line is as before, and the JSON field is 0.
+  const plain = await makeGitRepo(t)
+  writeFile(plain, 'a.txt', 'a\n')
+  commit(plain, 'no symlink')
+  t.regex(succeeds(t, inStore(join(dir, 'plain'), 'import-git', plain.dir)), SUMMARY_LINE)
+  t.like(importedJson(t, inStore(join(dir, 'plain-json'), 'import-git', plain.dir, '--json')), { skippedSymlinkCount: 0 })
+})
+
+test('import-tar counts the symlinks of a tar, a zip and a folder, each file id once', async t => {
+  const dir = await makeTempDir(t)
+  const work = join(dir, 'work')
+  writeTree(join(work, 'p-1.0'), { 'README.md': README })
+  symlinkSync('README.md', join(work, 'p-1.0', 'link'))
+  writeTree(join(work, 'p-1.1'), { 'README.md': `${README}1.1\n`, 'docs/guide.md': 'guide\n' })
+  symlinkSync('README.md', join(work, 'p-1.1', 'link'))
+  symlinkSync('guide.md', join(work, 'p-1.1', 'docs', 'latest.md'))
+  writeTree(join(work, 'p-1.2'), { 'README.md': `${README}1.2\n` })
+  symlinkSync('README.md', join(work, 'p-1.2', 'link'))
+  const tarPath = join(dir, 'p-1.0.tar.gz')
+  execFileSync('tar', ['-czf', tarPath, '-C', work, 'p-1.0'])
+  const folderPath = join(work, 'p-1.1')
+  const zipPath = join(dir, 'p-1.2.zip')
+  // -y stores a symlink as one (Unix mode 120777), not the file it points at.
+  execFileSync('zip', ['-qry', zipPath, 'p-1.2'], { cwd: work })
+
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'tar'), 'import-tar', tarPath)), { textCount: 1, skippedSymlinkCount: 1 })
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'zip'), 'import-tar', zipPath)), { textCount: 1, skippedSymlinkCount: 1 })
+  t.deepEqual(symlinksSkipped(t, inStore(join(dir, 'folder'), 'import-tar', folderPath)), { textCount: 2, skippedSymlinkCount: 2 })
+  // link is in all three releases (under three top folders): one file id.
+  const all = join(dir, 'all')
+  t.deepEqual(symlinksSkipped(t, inStore(all, 'import-tar', tarPath, folderPath, zipPath)), { textCount: 4, skippedSymlinkCount: 2 })
+  t.like(importedJson(t, inStore(all, 'import-tar', tarPath, folderPath, zipPath, '--json')), { newTextCount: 0, skippedSymlinkCount: 2 })
+  t.deepEqual([...new Set(dumpIndex(t, all).map(row => row.file))].sort(), ['README.md', 'docs/guide.md'])
 })
 
 // ---------------------------------------------------------------------------------------------------------
@@ -686,7 +830,8 @@ test('import-fast-export of git fast-export --all matches git show, and import-g
   commit(repo, 'c7: side')
   switchTo(repo, 'main')
 
-  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids'])
+  // --use-done-feature: the stream's end is checked (without it, the import warns that it cannot be).
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
   const dir = await makeTempDir(t)
   const fromStream = join(dir, 'from-stream')
   const run = vstore(['--store', fromStream, 'import-fast-export', '--json'], { input: stream })
@@ -733,4 +878,98 @@ test('import-fast-export of a truncated stream exits 6 and stores nothing', asyn
   t.true(secondBlob > 0 && cut > secondBlob + 100)
   failsWith(t, vstore(['--store', store, 'import-fast-export'], { input: stream.subarray(0, cut) }), 6, 'VSTORE_IMPORT')
   t.false(existsSync(store))
+})
+
+test('import-fast-export of a stream that declares feature done and ends without done exits 6 and stores nothing', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'a.txt', sourceFile(1))
+  commit(repo, 'one')
+  writeFile(repo, 'a.txt', sourceFile(2))
+  commit(repo, 'two')
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
+  t.true(stream.subarray(0, 13).toString('latin1') === 'feature done\n' && stream.subarray(-5).toString('latin1') === 'done\n')
+  const withoutDone = stream.subarray(0, stream.length - 'done\n'.length)
+  const store = join(await makeTempDir(t), 'store')
+  failsWith(t, vstore(['--store', store, 'import-fast-export'], { input: withoutDone }), 6, 'VSTORE_IMPORT')
+  t.false(existsSync(store))
+  // Into a store that holds the first commit: it stays as it was.
+  succeeds(t, inStore(store, 'import-git', repo.dir, '--ref', 'HEAD~1', '--quiet'))
+  const [keysBefore, packsBefore] = [dumpIndex(t, store), packBytes(store)]
+  failsWith(t, vstore(['--store', store, 'import-fast-export', '--quiet'], { input: withoutDone }), 6, 'VSTORE_IMPORT')
+  t.deepEqual(dumpIndex(t, store), keysBefore)
+  t.deepEqual(packBytes(store), packsBefore)
+  t.like(importedJson(t, vstore(['--store', store, 'import-fast-export', '--json'], { input: stream })), { newTextCount: 1 })
+})
+
+test('import-fast-export warns once on stderr that a stream without feature done has an end it cannot check', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'a.txt', sourceFile(1))
+  commit(repo, 'one')
+  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids'])
+  const dir = await makeTempDir(t)
+  const run = vstore(['--store', join(dir, 'plain'), 'import-fast-export'], { input: stream })
+  t.is(run.status, 0, describeRun(run))
+  t.regex(run.stdout.toString('utf8'), SUMMARY_LINE)
+  t.regex(run.stderr, /^vstore: warning \(fast-export@\d+\): [^\n]*--use-done-feature[^\n]*\n$/)
+  // --quiet: nothing at all; --json: the warning is a JSON line among the progress lines.
+  t.is(succeeds(t, vstore(['--store', join(dir, 'quiet'), 'import-fast-export', '--quiet'], { input: stream })), '')
+  const json = vstore(['--store', join(dir, 'json'), 'import-fast-export', '--json'], { input: stream })
+  t.is(json.status, 0, describeRun(json))
+  const events = json.stderr.split('\n').filter(line => line !== '').map(line => parseJsonText<Record<string, unknown>>(t, line))
+  t.deepEqual(events.filter(event => event['event'] !== 'progress').map(event => [event['event'], typeof event['where'], typeof event['message']]), [['warning', 'string', 'string']])
+  // A stream that ends with done (without declaring the feature) has an end of its own: no warning.
+  const withDone = Buffer.concat([stream, Buffer.from('done\n')])
+  t.regex(succeeds(t, vstore(['--store', join(dir, 'done'), 'import-fast-export'], { input: withDone })), SUMMARY_LINE)
+})
+
+/** Writes a tag object signed with a made-up PGP block (git checks no signature on its way in) and points refs/tags/NAME at it. */
+function fakeSignedTag(repo: { dir: string }, name: string, target: string): void {
+  const tagObject = [
+    `object ${target}`, 'type commit', `tag ${name}`, 'tagger Vstore Test <test@vstore.invalid> 1704067200 +0000', '',
+    `${name}, signed`, '-----BEGIN PGP SIGNATURE-----', '', 'iQEzBAABCAAdFiEEbm90IGEgcmVhbCBzaWduYXR1cmUsIGp1c3QgYnl0ZXM=', '=vsto',
+    '-----END PGP SIGNATURE-----', '',
+  ].join('\n')
+  const id = gitBytes(repo.dir, ['mktag'], { input: tagObject }).toString('utf8').trim()
+  git(repo.dir, 'update-ref', `refs/tags/${name}`, id)
+}
+
+test('the README\'s fast-export command line imports a history with a signed tag and has its end checked', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'README.md', sourceFile(1))
+  writeFile(repo, 'src/a.c', sourceFile(2, 60))
+  const c1 = commit(repo, 'one')
+  writeFile(repo, 'README.md', sourceFile(3))
+  commit(repo, 'two')
+  git(repo.dir, 'tag', '-a', 'v1', '-m', 'annotated', c1)
+  fakeSignedTag(repo, 'v2-signed', git(repo.dir, 'rev-parse', 'HEAD'))
+  t.true(git(repo.dir, 'cat-file', '-p', 'v2-signed').includes('-----BEGIN PGP SIGNATURE-----'))
+
+  // git itself: without --signed-tags it gives up at a signed tag, after the commits are out.
+  const refused = spawnSync('git', ['fast-export', '--all', '--show-original-ids'], { cwd: repo.dir, env: BASE_ENVIRONMENT })
+  t.is(refused.status, 128)
+  t.regex(refused.stderr.toString('utf8'), /signed tag/)
+
+  // The README's line, word for word, run by bash in a folder whose bin/vstore is this one, on this repository.
+  const readme = readFileSync(join(dirname(BIN), '..', 'README.md'), 'utf8')
+  const commandLine = readme.split('\n').find(line => line.startsWith('git fast-export'))?.replace(/\s+#.*$/, '')
+  if (commandLine === undefined) return t.fail('README.md has no git fast-export line')
+  t.true(commandLine.includes('--use-done-feature') && commandLine.includes('--signed-tags='), commandLine)
+  const cwd = await makeTempDir(t)
+  mkdirSync(join(cwd, 'bin'))
+  symlinkSync(BIN, join(cwd, 'bin', 'vstore'))
+  const environment = { ...BASE_ENVIRONMENT, GIT_DIR: join(repo.dir, '.git'), PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}` }
+  const shell = (line: string): Run => {
+    const result = spawnSync('bash', ['-o', 'pipefail', '-c', line], { cwd, env: environment, timeout: PROCESS_TIMEOUT_MILLISECONDS })
+    return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr.toString('utf8') }
+  }
+  t.regex(succeeds(t, shell(commandLine)), SUMMARY_LINE)
+  const fromGit = join(cwd, 'from-git')
+  succeeds(t, inStore(fromGit, 'import-git', repo.dir, '--all', '--quiet'))
+  t.deepEqual(keyLines(dumpIndex(t, join(cwd, '.vstore'))), keyLines(dumpIndex(t, fromGit)))
+
+  // The same line without --signed-tags: git stops at the signed tag before done, and vstore says so.
+  const withoutStrip = shell(`${commandLine.replace(/ --signed-tags=\S+/, '').replace('./bin/vstore', './bin/vstore --store cut')}; exit \${PIPESTATUS[1]}`)
+  t.is(withoutStrip.status, 6, describeRun(withoutStrip))
+  t.true(withoutStrip.stderr.split('\n').some(line => line.startsWith('vstore: VSTORE_IMPORT (')), withoutStrip.stderr)
+  t.false(existsSync(join(cwd, 'cut')))
 })

@@ -360,6 +360,19 @@ test('a truncated stream is VSTORE_IMPORT: inside data, inside a line, or withou
   t.is((await importError(t, `${commitHead}\n`))?.code, 'VSTORE_IMPORT')
 })
 
+test('onUncheckedEnd is told where a stream ends that declared no feature done, and only then', async t => {
+  const commitText = ['commit refs/heads/main', 'mark :1', COMMITTER, 'data 0', 'M 100644 inline a', 'data 2', 'a', ''].join('\n')
+  const endsOf = async (stream: string): Promise<string[]> => {
+    const told: string[] = []
+    await collect(importFastExport(chunksOf(stream), { where: 'stream', onUncheckedEnd: where => told.push(where) }))
+    return told
+  }
+  t.deepEqual(await endsOf(commitText), [`stream@${Buffer.byteLength(commitText)}`])
+  t.deepEqual(await endsOf(`${commitText}done\n`), [])
+  t.deepEqual(await endsOf(`feature done\n${commitText}done\n`), [])
+  t.deepEqual(await endsOf(''), ['stream@0'])
+})
+
 test('undefined marks, bad modes, bad paths and unknown commands are VSTORE_IMPORT', async t => {
   const commitWith = (...lines: string[]): string => ['commit refs/heads/main', 'mark :1', COMMITTER, 'data 0', ...lines, ''].join('\n')
   const cases = [

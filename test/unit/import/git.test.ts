@@ -139,6 +139,14 @@ test('a linear history gives each edit one text whose parent is the previous ver
   checkRecords(t, repo, records)
 })
 
+test('each symlink version skipped is told to onSymlink with the key it would have had', async t => {
+  const { repo, c: [c1, , , , , c6] } = buildLinearHistory()
+  const told: string[] = []
+  const records = await importAll(repo, { onSymlink: key => told.push(`${key.file}@${key.rev}`) })
+  t.deepEqual(told, [`link@${c1!}`, `link2@${c6!}`])
+  t.false(records.some(record => record.file === 'link2'))
+})
+
 test('a linear history is yielded in commit order', async t => {
   const { repo, c } = buildLinearHistory()
   const commitIndexes = (await importAll(repo)).map(record => c.indexOf(record.rev))
@@ -314,6 +322,22 @@ test('an unknown ref is VSTORE_IMPORT', async t => {
   const error = await t.throwsAsync(importAll(repo, { refs: ['main', 'no-such-branch'] }), { instanceOf: VstoreError })
   t.is(error?.code, 'VSTORE_IMPORT')
   t.is(error?.where, repo)
+})
+
+test('a repository without commits yields nothing; a ref it does not have is still VSTORE_IMPORT naming it', async t => {
+  const repo = newRepository('empty')
+  t.deepEqual(await importAll(repo), [])
+  t.deepEqual(await importAll(repo, { all: true }), [])
+  const error = await t.throwsAsync(importAll(repo, { refs: ['main'] }), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  t.true(error?.message.includes('main'), error?.message)
+  t.is(error?.where, repo)
+  // HEAD on a branch with no commit while other branches have some: not an empty repository, so an error.
+  const orphan = newRepository('orphan')
+  write(orphan, 'a.txt', 'a\n')
+  commitAll(orphan, 'one')
+  git(orphan, 'switch', '-q', '--orphan', 'new')
+  await t.throwsAsync(importAll(orphan), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
+  t.is((await importAll(orphan, { refs: ['main'] })).length, 1)
 })
 
 test('a git binary that does not exist is VSTORE_IMPORT', async t => {

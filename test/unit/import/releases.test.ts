@@ -69,6 +69,59 @@ test('the top folder is stripped only when every path shares it', async t => {
   t.deepEqual((await rows([rereadable('r', { 'one/a': 'a', 'two/b': 'b' })])).map(([file]) => file), ['one/a', 'two/b'])
 })
 
+test('a release\'s symlinks reach onSymlink once, keyed as a file there would be, before its texts', async t => {
+  const told: string[] = []
+  const release = (rev: string, tree: Readonly<Record<string, string>>, symlinks: readonly string[]): Release => ({
+    rev,
+    filePrefix: 'pkg/',
+    files: read => {
+      for (const path of symlinks) read.onSymlink(path)
+      return files(tree)
+    },
+  })
+  const records: string[] = []
+  for await (const record of importReleases([
+    release('r1', { 'top/a': 'a1' }, ['top/link', 'top/sub/link']),
+    release('r2', { 'top/a': 'a2' }, ['top/link', 'outside']),
+  ], { onSymlink: key => told.push(`${key.file}@${key.rev}`) })) {
+    records.push(`${record.file}@${record.rev}`)
+    told.push(`text ${record.file}@${record.rev}`)
+  }
+  t.deepEqual(records, ['pkg/a@r1', 'pkg/a@r2'])
+  // Read twice each (r1 and r2 have new texts), told once each; a path outside the top folder keeps it.
+  t.deepEqual(told, ['pkg/link@r1', 'pkg/sub/link@r1', 'text pkg/a@r1', 'pkg/link@r2', 'pkg/outside@r2', 'text pkg/a@r2'])
+})
+
+test('a release older than one before it is VSTORE_USAGE before it is read; allowOlder lets it through', async t => {
+  const reads = { count: 0 }
+  const outOfOrder = () => [rereadable('p-1.1', { 'p/a': '1' }), rereadable('p-1.0', { 'p/a': '0' }, reads)]
+  const error = await t.throwsAsync(rows(outOfOrder()), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.true(error?.message.includes('p-1.0') === true && error.message.includes('p-1.1'), error?.message)
+  t.is(error?.where, 'p-1.0')
+  t.is(reads.count, 0)
+  t.deepEqual(await rows(outOfOrder(), { allowOlder: true }), [['a', 'p-1.1', [], '1'], ['a', 'p-1.0', ['p-1.1'], '0']])
+  // A name without a version cannot be placed, and another project's versions are not compared.
+  t.is((await rows([rereadable('nightly', { a: '2' }), rereadable('p-1.0', { a: '0' }), rereadable('other-0.1', { a: '1' })])).length, 3)
+})
+
+test('a release older than the newest stored version of a file it changes is VSTORE_USAGE', async t => {
+  const stored: Record<string, { rev: string; hash: Uint8Array }> = {
+    a: { rev: 'p-1.2', hash: sha256('a2', 20) },
+    b: { rev: 'p-1.0', hash: sha256('b', 20) },
+  }
+  const previous = async (file: string) => stored[file]
+  // p-1.1 changes a, whose newest stored version is p-1.2's.
+  const error = await t.throwsAsync(rows([rereadable('p-1.1', { a: 'a1', b: 'b' })], { previous }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.true(error?.message.includes('p-1.1') === true && error.message.includes('p-1.2'), error?.message)
+  // A file it leaves as stored makes no text, so no link from a newer release: b, changed, descends from p-1.0.
+  t.deepEqual(await rows([rereadable('p-1.1', { a: 'a2', b: 'b1' })], { previous }), [['b', 'p-1.1', ['p-1.0'], 'b1']])
+  t.deepEqual(await rows([rereadable('p-1.1', { a: 'a1', b: 'b' })], { previous, allowOlder: true }), [['a', 'p-1.1', ['p-1.2'], 'a1']])
+  t.deepEqual(await rows([rereadable('p-1.3', { a: 'a3', b: 'b' })], { previous }), [['a', 'p-1.3', ['p-1.2'], 'a3']])
+  // Also when the file's last version comes from an earlier release of this import: the store's is newer.
+  const storedHashes = async (file: string, rev: string) => (file === 'a' && rev === 'p-1.0' ? sha256('a0', 20) : undefined)
+  await t.throwsAsync(rows([rereadable('p-1.0', { a: 'a0' }), rereadable('p-1.1', { a: 'a1' })], { previous, stored: storedHashes }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+})
+
 test('filePrefix is put before every file id', async t => {
   const release: Release = { rev: 'pkg@1.0.0', files: () => files({ 'package/index.js': 'x' }), filePrefix: 'pkg/' }
   t.deepEqual(await rows([release]), [['pkg/index.js', 'pkg@1.0.0', [], 'x']])

@@ -72,8 +72,10 @@ for (const format of ['gnu', 'pax', 'ustar'] as const) {
     const excluded = format === 'ustar' ? [`--exclude=${LONG_NAME.split('/').pop() ?? ''}`] : []
     run(dir, 'tar', `--format=${format}`, ...excluded, '-cf', tarPath, 'pkg')
     if (format === 'ustar') delete expected[`pkg/${LONG_NAME}`]
-    const entries = await entriesOf(readTarEntries(readFileSync(tarPath), { where: 'release.tar' }))
+    const symlinks: string[] = []
+    const entries = await entriesOf(readTarEntries(readFileSync(tarPath), { where: 'release.tar', onSymlink: path => symlinks.push(path) }))
     t.deepEqual(sorted(entries), sorted(Object.entries(expected)))
+    t.deepEqual(symlinks, ['pkg/link-to-readme'])
   })
 }
 
@@ -90,7 +92,9 @@ test('openArchive reads every archive kind and a folder alike', async t => {
   run(source, 'tar', '--zstd', '-cf', join(dir, 'r.tar.zst'), 'pkg')
   run(source, 'zip', '-qry', join(dir, 'r.zip'), 'pkg')
   for (const name of ['r.tar', 'r.tar.gz', 'r.tgz', 'r.tar.xz', 'r.tar.bz2', 'r.tar.zst', 'r.zip', 'source']) {
-    t.deepEqual(sorted(await entriesOf(openArchive(join(dir, name)))), expected, name)
+    const symlinks: string[] = []
+    t.deepEqual(sorted(await entriesOf(openArchive(join(dir, name), { onSymlink: path => symlinks.push(path) }))), expected, name)
+    t.deepEqual(symlinks, ['pkg/link-to-readme'], name)
   }
   // A folder is walked in sorted order.
   const folderPaths = (await entriesOf(openArchive(source))).map(([path]) => path)
@@ -102,6 +106,26 @@ test('a zip with deflated entries is read and checked', async t => {
   writeTree(dir, { 'z/big.txt': 'compress me '.repeat(1000), 'z/small.txt': 'small\n' })
   run(dir, 'zip', '-qr9', 'z.zip', 'z')
   t.deepEqual(sorted(await entriesOf(openArchive(join(dir, 'z.zip')))), [['z/big.txt', 'compress me '.repeat(1000)], ['z/small.txt', 'small\n']])
+})
+
+test('a zip entry whose mode has no type bits is a file, as unzip reads it (Python\'s zipfile.writestr)', async t => {
+  const dir = await makeTempDir(t)
+  const zipPath = join(dir, 'p-1.0.zip')
+  // writestr with a name gives external attributes 0o600 << 16 (permissions, no type) on a Unix host (3).
+  const script = [
+    'import sys, zipfile',
+    "with zipfile.ZipFile(sys.argv[1], 'w') as z:",
+    "    z.writestr('pkg/a.txt', 'hi\\n')",
+    "    z.writestr('pkg/sub/', '')",
+    '    info = zipfile.ZipInfo("pkg/dos.txt")',
+    '    info.create_system = 0',
+    "    z.writestr(info, 'dos\\n')",
+    'for info in zipfile.ZipFile(sys.argv[1]).infolist():',
+    "    print(info.filename, info.create_system, oct(info.external_attr >> 16 & 0o170000))",
+  ].join('\n')
+  const listing = run(dir, 'python3', '-c', script, zipPath).toString('utf8')
+  t.true(listing.includes('pkg/a.txt 3 0o0\n'), listing)
+  t.deepEqual(sorted(await entriesOf(openArchive(zipPath))), [['pkg/a.txt', 'hi\n'], ['pkg/dos.txt', 'dos\n']])
 })
 
 test('releaseNameOf strips archive suffixes and keeps npm-style names', t => {
@@ -305,6 +329,15 @@ test('importTarballs: revs name the releases instead of the file names', async t
   const records = await collect(importTarballs(paths, { revs: ['v1', 'v2', 'v3'] }))
   t.deepEqual(records.filter(record => record.file === 'NEWS').map(record => [record.rev, record.parents]), [['v1', []], ['v3', ['v1']]])
   await t.throwsAsync(collect(importTarballs(paths, { revs: ['v1'] })), { instanceOf: RangeError })
+})
+
+test('importTarballs refuses releases out of version order before reading any; allowOlder takes them as given', async t => {
+  const { dir, paths } = await buildReleases(t)
+  const missing = ['zstd-1.1.0.tar.gz', 'zstd-1.0.0.tar.gz'].map(name => join(dir, 'missing', name))
+  const error = await t.throwsAsync(collect(importTarballs(missing)), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.is(error?.where, missing[1] as string)
+  const reversed = await collect(importTarballs([...paths].reverse(), { allowOlder: true }))
+  t.deepEqual(reversed.filter(record => record.file === 'lib/zstd.c').map(record => [record.rev, record.parents]), [['zstd-1.2.0', []], ['zstd-1.0.0', ['zstd-1.2.0']]])
 })
 
 /** What a store would answer after holding `records`: hashes as the index keeps them (20 bytes of SHA-256). */
