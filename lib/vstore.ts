@@ -10,7 +10,7 @@
  * ```
  */
 export {
-  Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
+  Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, MAX_STORABLE_TEXT_BYTE_LENGTH, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
   type PackOptions, type PackSummary, type RepairSummary, type Reparented, type FetchOptions, type FetchSummary, type AncestryGraph, type AnnotatedLine,
 } from './store/store.js'
 export { MAX_ID_BYTE_LENGTH } from './store/types.js'

@@ -16,6 +16,8 @@ export interface Command {
   readonly paths: string | undefined
   readonly prefix: string | undefined
   readonly codec: string | undefined
+  /** `--max-text-size`, in bytes: the longest text a writing command stores (Store's maxTextByteLength). */
+  readonly maxTextByteLength: number | undefined
   readonly batch: boolean
   readonly full: boolean
   readonly stat: boolean
@@ -82,6 +84,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     paths: values.paths,
     prefix: values.prefix,
     codec: values.codec ?? (values.profile === undefined ? undefined : PROFILES[values.profile]),
+    maxTextByteLength: values['max-text-size'] === undefined ? undefined : parseByteLength(values['max-text-size'], '--max-text-size'),
     batch: values.batch === true,
     full: values.full === true,
     stat: values.stat === true,
@@ -107,6 +110,21 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (command.revs.length > 0 && command.revs.length !== rest.length) throw usage(`--rev is given ${command.revs.length} times for ${rest.length} archives`)
   for (const ref of command.refs) if (ref === '' || /[\0\r\n]/.test(ref)) throw usage(`--ref ${JSON.stringify(ref)} is not a revision`)
   return command
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3 }
+
+/**
+ * A size as people write it: `1048576`, `64MiB`, `1.5 GiB`, `100MB` (KiB, MiB, GiB are powers of 1,024;
+ * kB, MB, GB of 1,000), in whole bytes.
+ * @throws VSTORE_USAGE for anything else.
+ */
+export function parseByteLength(text: string, option: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()]
+  const byteLength = match === null || unit === undefined ? Number.NaN : Math.floor(Number(match[1]) * unit)
+  if (!Number.isSafeInteger(byteLength)) throw usage(`${option} ${JSON.stringify(text)} is not a size (bytes, or a number with KiB, MiB, GiB, kB, MB or GB)`)
+  return byteLength
 }
 
 /**

@@ -25,6 +25,7 @@ export const OPTIONS = {
   paths: { type: 'string', placeholder: 'REGEX' },
   prefix: { type: 'string', placeholder: 'FILE' },
   codec: { type: 'string', placeholder: 'C' },
+  'max-text-size': { type: 'string', placeholder: 'SIZE' },
   profile: { type: 'string', placeholder: 'P' },
   batch: { type: 'boolean' },
   full: { type: 'boolean' },
@@ -70,7 +71,13 @@ export interface CommandSpec {
 const QUIET = 'no progress line and no summary'
 const JSON_SUMMARY = 'the summary as JSON on stdout, and progress as JSON lines on stderr'
 /** The options of every command that writes texts into its store (created if missing). */
-const WRITER_OPTIONS = { quiet: QUIET, json: JSON_SUMMARY, codec: GLOBAL_OPTION_HELP.codec, profile: GLOBAL_OPTION_HELP.profile } as const
+const WRITER_OPTIONS = {
+  quiet: QUIET,
+  json: JSON_SUMMARY,
+  codec: GLOBAL_OPTION_HELP.codec,
+  profile: GLOBAL_OPTION_HELP.profile,
+  'max-text-size': 'the longest text to store (default 64MiB, at most 1GiB − 64KiB); a longer one stops the command, storing nothing of it (exit 4)',
+} as const
 const ALLOW_OLDER = 'import a release older than one before it or than what is stored (it becomes a child of the newer one)'
 const ONLY_FILE = 'only this file\'s texts (repeatable)'
 /** What every command that writes texts says of its store. */
@@ -163,7 +170,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'rewrite every text into new groups and packs, as one import of the whole',
       'history would (after many small imports); with --codec, recode them all',
     ],
-    options: WRITER_OPTIONS,
+    options: { quiet: QUIET, json: JSON_SUMMARY, codec: GLOBAL_OPTION_HELP.codec, profile: GLOBAL_OPTION_HELP.profile },
     example: 'vstore pack --profile archive',
   },
   extract: {

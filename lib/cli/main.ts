@@ -25,7 +25,11 @@ export interface Output {
 }
 
 function storeOptions(command: Command, create: boolean): StoreOptions {
-  return command.codec === undefined ? { create } : { create, codec: command.codec }
+  return {
+    create,
+    ...(command.codec === undefined ? {} : { codec: command.codec }),
+    ...(command.maxTextByteLength === undefined ? {} : { maxTextByteLength: command.maxTextByteLength }),
+  }
 }
 
 /**
@@ -66,8 +70,8 @@ async function openStore(command: Command, create: boolean, writer = create): Pr
   try {
     return await Store.open(command.store, writer ? storeOptions(command, create) : { readOnly: true })
   } catch (error) {
-    // The only settings the CLI passes through are the store path and --codec.
-    if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, '--codec')
+    // The only settings the CLI passes through are the store path, --codec and --max-text-size.
+    if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, 'command line')
     throw error
   }
 }

@@ -1,5 +1,6 @@
 import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
 import { ByteWriter } from '../bytes/index.js'
+import { DEFAULT_GROUP_LIMITS } from './frame.js'
 import { chainChargeOf, encodeRecordHeader, MAX_CHAIN_RECORD_COUNT, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from './records.js'
 
 export interface GroupBuilderOptions {
@@ -11,6 +12,11 @@ export interface GroupBuilderOptions {
   readonly maxContentByteLength: number
   /** Lets versions of a file larger than the cap share a group (as deltas) instead of each sitting alone. */
   readonly largeTextFactor?: number
+  /**
+   * The most content a group may reach whatever `largeTextFactor` allows: what readers accept
+   * (DEFAULT_GROUP_LIMITS.maxContentByteLength, the default), so that no group is written that a reader refuses.
+   */
+  readonly maxGroupContentByteLength?: number
   readonly matcher?: Partial<MatcherOptions>
   /**
    * A text stored elsewhere that this group's deltas may copy from (formats/group.md, Base): its bytes
@@ -75,7 +81,7 @@ export class GroupBuilder {
     this.baseByteLength = base?.text.length ?? 0
     // Sized for what the group can hold, so that its buffers need not grow: with a base (a large text)
     // the content may reach largeTextFactor times it.
-    const contentCap = Math.max(options.maxContentByteLength, Math.floor((options.largeTextFactor ?? 0) * this.baseByteLength))
+    const contentCap = Math.min(options.maxGroupContentByteLength ?? DEFAULT_GROUP_LIMITS.maxContentByteLength, Math.max(options.maxContentByteLength, Math.floor((options.largeTextFactor ?? 0) * this.baseByteLength)))
     this.source = new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, expectedContentByteLength: this.baseByteLength + contentCap, ...options.matcher })
     if (base !== undefined) {
       this.source.append(base.text, [[0, base.text.length]])
@@ -126,9 +132,10 @@ export class GroupBuilder {
     // Only versions of the file the group's largest text so far belongs to may pass the cap.
     const largest = this.largest
     const sameFamily = family !== undefined && family === largest.file
-    const cap = sameFamily
+    // Never past what every reader accepts (a lone record is kept under it by the store's text limit).
+    const cap = Math.min(this.options.maxGroupContentByteLength ?? DEFAULT_GROUP_LIMITS.maxContentByteLength, sameFamily
       ? Math.max(this.options.maxContentByteLength, Math.floor((this.options.largeTextFactor ?? 0) * Math.max(largest.byteLength, text.length)))
-      : this.options.maxContentByteLength
+      : this.options.maxContentByteLength)
     if (this.records.length > 0 && recordEnd > cap) return undefined
     if (text.length > largest.byteLength) this.largest = { byteLength: text.length, file: family }
     this.source.appendOpaque(header)

@@ -83,7 +83,19 @@ export interface StoreOptions {
    * (formats/group.md, Delta on the previous text; 0: never). Bounds the work of one extraction.
    */
   readonly maxRebuildByteLength?: number
+  /**
+   * The longest text an insert or fetch takes (default 64 MiB, at most MAX_STORABLE_TEXT_BYTE_LENGTH): a
+   * longer one is refused with VSTORE_LIMIT before anything is stored. The memory an insert and an
+   * extraction need grows with the longest text (about 6.5× and 3× it), so this bounds them.
+   */
+  readonly maxTextByteLength?: number
 }
+
+/**
+ * The longest text any store takes: a text alone in its group, with its record header and a base record,
+ * stays within the content every reader accepts (1 GiB), so nothing is stored that cannot be read back.
+ */
+export const MAX_STORABLE_TEXT_BYTE_LENGTH = DEFAULT_GROUP_LIMITS.maxContentByteLength - 64 * 1024
 
 type Settings = Required<Omit<StoreOptions, 'create' | 'readOnly'>>
 
@@ -97,6 +109,7 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   largeTextFactor: 0.5,
   maxBaseDepth: 8,
   maxRebuildByteLength: DEFAULT_MAX_REBUILD_BYTE_LENGTH,
+  maxTextByteLength: 64 * 1024 * 1024,
 }
 
 interface Pending {
@@ -391,6 +404,9 @@ export class Store {
     }
     if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
       throw new RangeError(`maxBaseDepth must be an integer in 0..${MAX_BASE_DEPTH}, got ${settings.maxBaseDepth}`)
+    }
+    if (!(Number.isSafeInteger(settings.maxTextByteLength) && settings.maxTextByteLength >= 0 && settings.maxTextByteLength <= MAX_STORABLE_TEXT_BYTE_LENGTH)) {
+      throw new RangeError(`maxTextByteLength must be an integer in 0..${MAX_STORABLE_TEXT_BYTE_LENGTH}, got ${settings.maxTextByteLength}`)
     }
     for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
       const value = settings[name]
@@ -750,6 +766,13 @@ export class Store {
     })
   }
 
+  /** @throws VSTORE_LIMIT when a text of `byteLength` bytes is longer than this store takes (StoreOptions.maxTextByteLength). */
+  private checkTextByteLength(byteLength: number, key: TextKey): void {
+    if (byteLength > this.settings.maxTextByteLength) {
+      throw new VstoreError('VSTORE_LIMIT', `${byteLength} bytes, over the limit of ${this.settings.maxTextByteLength} bytes for one text (maxTextByteLength, --max-text-size)`, describeKey(key))
+    }
+  }
+
   /** Re-labels a decoding error with the key it affects. */
   private naming(error: unknown, key: TextKey): unknown {
     if (!(error instanceof VstoreError)) return error
@@ -960,6 +983,7 @@ export class Store {
       const progress = { phase: 'reading' as const, writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0 }
       for await (const record of records) {
         checkRecord(record)
+        this.checkTextByteLength(record.text.length, record)
         textCount++
         rawByteLength += record.text.length
         const hash = hashText(record.text)
@@ -1393,6 +1417,7 @@ export class Store {
         rawByteLength += row.entry.textByteLength
         const stored = await this.tryGetEntry(row.file, row.rev)
         if (stored === undefined) {
+          this.checkTextByteLength(row.entry.textByteLength, row)
           // A damaged source index could name a parent it does not hold: refused, as an insert refuses it.
           for (const parent of row.entry.parents) {
             if (wantedKeys.has(describeKey({ file: row.file, rev: parent })) || (await this.has(row.file, parent))) continue

@@ -1,7 +1,7 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { PassThrough } from 'node:stream'
-import { parseCommandLine, parseKeySpec } from '../../lib/cli/args.js'
+import { parseByteLength, parseCommandLine, parseKeySpec } from '../../lib/cli/args.js'
 import { run, type Output } from '../../lib/cli/main.js'
 import { VstoreError } from '../../lib/errors.js'
 import { MAX_ID_BYTE_LENGTH, Store } from '../../lib/vstore.js'
@@ -186,4 +186,20 @@ test('extract --batch answers any lines as the rule says, one answer a line, in 
     }).join('')
     if (status !== 0 || text() !== expected) throw new Error(`exit ${status}\n${text()}\nexpected\n${expected}`)
   }), { ...options, numRuns: Math.max(1, Math.floor(PROPERTY_RUNS / 4)) }))
+})
+
+test('parseByteLength reads a count with any unit as that many bytes, and anything else is a usage error', t => {
+  const units: readonly (readonly [string, number])[] = [['', 1], ['B', 1], ['KiB', 1024], ['MiB', 1024 ** 2], ['GiB', 1024 ** 3], ['kB', 1000], ['MB', 1000 ** 2], ['GB', 1000 ** 3]]
+  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 20 }), fc.constantFrom(...units), fc.boolean(), (count, [unit, factor], spaced) => {
+    t.is(parseByteLength(`${count}${spaced ? ' ' : ''}${unit.toLowerCase()}`, '--size'), count * factor)
+  }), options)
+  fc.assert(fc.property(anyString, text => {
+    try {
+      const byteLength = parseByteLength(text, '--size')
+      t.true(Number.isSafeInteger(byteLength) && byteLength >= 0, text)
+    } catch (error) {
+      if (!(error instanceof VstoreError && error.code === 'VSTORE_USAGE')) throw error
+    }
+  }), options)
+  t.is(parseByteLength('1.5GiB', '--size'), 1.5 * 1024 ** 3)
 })

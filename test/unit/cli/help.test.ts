@@ -6,7 +6,7 @@ import { VstoreError } from '../../../lib/errors.js'
 
 /** A value each string option accepts with every command that takes it. */
 const VALUES: Readonly<Partial<Record<OptionName, string>>> = {
-  ref: 'main', rev: 'v1', file: 'src/main.c', cache: 'cache', paths: '^src/', prefix: 'src/', codec: 'zlib', profile: 'archive',
+  ref: 'main', rev: 'v1', file: 'src/main.c', cache: 'cache', paths: '^src/', prefix: 'src/', codec: 'zlib', profile: 'archive', 'max-text-size': '64MiB',
 }
 
 /** `NAME ARGS... [--OPTION [VALUE]]`, with arguments that parse on their own, so that only the option decides. */

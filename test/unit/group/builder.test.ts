@@ -130,6 +130,17 @@ test('versions of a file larger than the cap share a group as deltas, up to larg
   t.is(alone.tryAdd(older, 'big.bin'), undefined)
 })
 
+test('largeTextFactor never takes a group past what readers accept: a second version that would is refused', t => {
+  const big = Uint8Array.from({ length: 2000 }, (_, i) => (i * 7919) % 251)
+  const older = big.slice()
+  older[1000] = (older[1000]! + 1) % 256
+  // Readers here accept 2,010 bytes of content: the big text (2,003 with its header) fits alone, not with its neighbour's delta.
+  const builder = new GroupBuilder({ maxContentByteLength: 1000, largeTextFactor: 1.5, maxGroupContentByteLength: 2010 })
+  t.truthy(builder.tryAdd(big, 'big.bin'))
+  t.is(builder.tryAdd(older, 'big.bin'), undefined)
+  t.true(builder.contentByteLength <= 2010)
+})
+
 test('a text of another file larger than the cap does not join a group past the cap', t => {
   const builder = new GroupBuilder({ maxContentByteLength: 1000, largeTextFactor: 1.5 })
   t.truthy(builder.tryAdd(Uint8Array.from({ length: 600 }, (_, i) => i % 251), 'a.txt'))

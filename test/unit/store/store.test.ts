@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
 import { encodeMetaKey, HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
 import { openLevelDb } from '../../../lib/index/leveldb.js'
-import { Store, STORE_FORMAT_VERSION, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
+import { DEFAULT_STORE_OPTIONS, MAX_STORABLE_TEXT_BYTE_LENGTH, Store, STORE_FORMAT_VERSION, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
+import { DEFAULT_GROUP_LIMITS } from '../../../lib/group/frame.js'
 import type { TextKey, TextRecord } from '../../../lib/store/types.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 import { dumpIndex } from '../../helpers/store.js'
@@ -175,6 +176,36 @@ test('closing a writer removes its owner file; a lock error names only a live ho
   const reader = await openStore(t, dir, { readOnly: true })
   t.false(existsSync(owner))
   await reader.close()
+})
+
+test('a text longer than maxTextByteLength is refused with VSTORE_LIMIT naming its key, before anything of the insert is stored', async t => {
+  const { dir, store } = await newStore(t, { maxTextByteLength: 1000 })
+  const refused = await expectCode(t, store.insert([record('a.txt', 'r1', [], 'x'.repeat(1000)), record('b.bin', 'r1', [], 'y'.repeat(1001))]), 'VSTORE_LIMIT')
+  t.is(refused?.where, 'b.bin@r1')
+  t.is((await store.stats()).textCount, 0)
+  // A text of exactly the limit is stored; so is anything under it.
+  await store.insert([record('a.txt', 'r1', [], 'x'.repeat(1000))])
+  sameBytes(t, await store.get('a.txt', 'r1'), utf8('x'.repeat(1000)), 'at the limit')
+  // A fetch from a store that took longer texts refuses them the same way, before reading any.
+  const { dir: sourceDir, store: source } = await newStore(t)
+  await source.insert([record('big.txt', 'r1', [], 'z'.repeat(5000))])
+  await source.close()
+  const reader = await openStore(t, sourceDir, { readOnly: true })
+  await expectCode(t, store.fetch(reader), 'VSTORE_LIMIT')
+  t.false(await store.has('big.txt', 'r1'))
+  await store.close()
+  // The limit is the opener's, not the store's: a writer with a larger one takes the text.
+  const larger = await openStore(t, dir, { maxTextByteLength: 8000 })
+  await larger.fetch(reader)
+  t.true(await larger.has('big.txt', 'r1'))
+})
+
+test('maxTextByteLength defaults to 64 MiB and may not pass what a reader accepts in a group', async t => {
+  t.is(DEFAULT_STORE_OPTIONS.maxTextByteLength, 64 * 1024 * 1024)
+  t.true(MAX_STORABLE_TEXT_BYTE_LENGTH + 16 * 1024 < DEFAULT_GROUP_LIMITS.maxContentByteLength, 'a lone text, its record header and a base record fit a group')
+  for (const maxTextByteLength of [-1, 1.5, MAX_STORABLE_TEXT_BYTE_LENGTH + 1]) {
+    await t.throwsAsync(Store.open('/nonexistent', { maxTextByteLength }), { instanceOf: RangeError }, String(maxTextByteLength))
+  }
 })
 
 // ---- insert and get ----
