@@ -1,5 +1,5 @@
 /**
- * The crash test harness (issue 6): real imports in child processes, killed with SIGKILL at random moments,
+ * The crash test harness: real imports in child processes, killed with SIGKILL at random moments,
  * and a power-cut simulation (scripts/power-cut.ts).
  *
  *   node dist/scripts/crash-harness.js [--kills N] [--power-cuts N] [--seed S] [--mode api|cli|both]

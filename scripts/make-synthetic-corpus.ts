@@ -1,5 +1,5 @@
 /**
- * Writes a synthetic benchmark corpus (`scripts/corpus.ts`) for issue 7: one file, `src/growing.c`, and a
+ * Writes a synthetic benchmark corpus (`scripts/corpus.ts`), a long history of one file: one file, `src/growing.c`, and a
  * linear history of small edits, revision `r000002` the child of `r000001` and so on.
  *
  *   node dist/scripts/make-synthetic-corpus.js [NAME] [--edits N] [--seed S]     (default: synthetic, 100000, 1)

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-// Layers and what each may import (STYLE.md §1–2); third-party packages each have one adapter.
+// Layers and what each may import (lowest first); third-party packages each have one adapter.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const LIB = join(ROOT, 'lib')
 
@@ -24,7 +24,6 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 
 const ADAPTER_OF: Record<string, string> = {
   'diff-match-patch': 'lib/delta/line-diff.ts',
-  'xdelta3-wasm': 'lib/delta/xdelta3.ts',
   'lzma-native': 'lib/entropy/lzma.ts',
   'classic-level': 'lib/index/leveldb.ts',
   level: 'lib/index/leveldb.ts',

@@ -1162,8 +1162,8 @@ test.serial('main(argv) of dist/lib/cli/main.js behaves as bin/vstore', t => {
   }
 })
 
-// STYLE.md §6: CLI tests may spawn `node dist/lib/cli/main.js` directly.
-test.serial('node dist/lib/cli/main.js --help prints the usage, as STYLE.md §6 assumes', t => {
+// CLI tests may spawn `node dist/lib/cli/main.js` directly, as well as bin/vstore.
+test.serial('node dist/lib/cli/main.js --help prints the usage, as bin/vstore does', t => {
   const run = runNode([join(ROOT, 'dist', 'lib', 'cli', 'main.js'), '--help'])
   t.is(run.status, 0)
   t.true(run.stdout.toString('utf8').startsWith('usage: vstore'), describeRun(run))

@@ -33,7 +33,7 @@ test('the bundled cors history imports with default options; every key reads bac
   for (const row of rows) t.deepEqual(row.parents, expectedVersions.get(`${row.file}@${row.rev}`), `parents of ${row.file}@${row.rev}`)
   const expected = gitShowMany(repo, rows.map(({ file, rev }) => ({ rev, path: file })))
 
-  // Issue 7's bounds: every read at most 256 KiB (or the text's own length), the median at most 128 KiB.
+  // The read bounds: every read at most 256 KiB (or the text's own length), the median at most 128 KiB.
   const maxRead = DEFAULT_STORE_OPTIONS.maxReadByteLength
   t.is(maxRead, 256 * 1024)
   for (const [i, row] of rows.entries()) {

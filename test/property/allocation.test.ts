@@ -9,7 +9,7 @@ import { concatBytes, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
 import { largestAllocation, mutate, mutationsArbitrary } from '../helpers/mutate.js'
 
 /**
- * "Lengths are checked before allocating" (STYLE.md §4), for the delta and record decoders: a decoder that
+ * "Lengths are checked before allocating", for the delta and record decoders: a decoder that
  * refuses its input must not have allocated far more than that input first. Inputs are real deltas and
  * group contents, mutated (test/helpers/mutate.ts), and deltas whose `Target_Byte_Length` claims more than
  * their instructions produce. Allocations are counted (`new Uint8Array(n)`), not timed.
