@@ -4,7 +4,7 @@ import { lzmaCodec } from './lzma.js'
 import { brotliCodec, CODEC_BROTLI, CODEC_LZMA, CODEC_NONE, CODEC_ZLIB, zlibCodec } from './node-zlib.js'
 
 export { measurePrefixes, type EntropyCodec, type PrefixMeasure } from './codec.js'
-export { brotliCodec, zlibCodec, CODEC_BROTLI, CODEC_LZMA, CODEC_NONE, CODEC_ZLIB } from './node-zlib.js'
+export { brotliCodec, zlibCodec, compressQuickly, decompressQuickly, CODEC_BROTLI, CODEC_LZMA, CODEC_NONE, CODEC_ZLIB } from './node-zlib.js'
 export { lzmaCodec } from './lzma.js'
 export { noneCodec } from './none.js'
 import { noneCodec } from './none.js'

@@ -1,4 +1,5 @@
-import { open, rm, type FileHandle } from 'node:fs/promises'
+import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { ByteReader } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 
@@ -25,10 +26,20 @@ export function decodePackHeader(bytes: Uint8Array, where: string): void {
   for (let i = 0; i < 3; i++) if (reader.byte() !== 0) throw reader.error('VSTORE_CORRUPT', 'reserved header byte is not zero')
 }
 
-function ioError(error: unknown, where: string, doing: string): VstoreError {
+function ioError(error: unknown, where: string, doing: string, note = ''): VstoreError {
   const code = (error as { code?: string } | null)?.code
   const message = error instanceof Error ? error.message : String(error)
-  return new VstoreError(code === 'ENOENT' ? 'VSTORE_NOT_FOUND' : 'VSTORE_IO', `${doing}: ${message}`, where, { cause: error })
+  return new VstoreError(code === 'ENOENT' ? 'VSTORE_NOT_FOUND' : 'VSTORE_IO', `${doing}: ${message}${note}`, where, { cause: error })
+}
+
+/** `, N bytes free` for the file system of `path`, or nothing when that cannot be told. */
+async function freeSpaceNote(path: string): Promise<string> {
+  try {
+    const stats = await statfs(dirname(path))
+    return `, ${stats.bavail * stats.bsize} bytes free`
+  } catch {
+    return ''
+  }
 }
 
 /** Counts what readers take from disk, so tests and stats can see the read bound hold. */
@@ -40,6 +51,7 @@ export interface ReadCounter {
 export class PackFile {
   private constructor(
     private readonly handle: FileHandle,
+    private readonly path: string,
     readonly where: string,
     private length: number,
     private readonly counter: ReadCounter,
@@ -71,7 +83,7 @@ export class PackFile {
         if (!(options.tolerateDamagedHeader === true && error instanceof VstoreError)) throw error
         headerProblem = error
       }
-      return new PackFile(handle, where, size, options.counter, headerProblem)
+      return new PackFile(handle, path, where, size, options.counter, headerProblem)
     } catch (error) {
       await handle.close()
       throw error
@@ -95,7 +107,7 @@ export class PackFile {
       await rm(path, { force: true }).catch(() => undefined)
       throw ioError(error, where, 'cannot create pack')
     }
-    return new PackFile(handle, where, PACK_HEADER_BYTE_LENGTH, counter, undefined)
+    return new PackFile(handle, path, where, PACK_HEADER_BYTE_LENGTH, counter, undefined)
   }
 
   /** Bytes in the file now (including any tail not yet committed to the index). */
@@ -127,7 +139,11 @@ export class PackFile {
     return bytes
   }
 
-  /** Appends `bytes` at `offset` (the committed end) and returns the offset. Not durable until `sync()`. */
+  /**
+   * Appends `bytes` at `offset` (the committed end) and returns the offset. Not durable until `sync()`.
+   * @throws VSTORE_IO; on a full disk (or a file size limit) the message says how many bytes the write
+   * needed and how many are free.
+   */
   async writeAt(offset: number, bytes: Uint8Array): Promise<void> {
     try {
       let done = 0
@@ -136,7 +152,10 @@ export class PackFile {
         done += bytesWritten
       }
     } catch (error) {
-      throw ioError(error, `${this.where}@${offset}`, 'cannot write pack')
+      const code = (error as { code?: string } | null)?.code
+      const full = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT'
+      const room = full ? `; a group of ${bytes.length} bytes needed room${await freeSpaceNote(this.path)}` : ''
+      throw ioError(error, `${this.where}@${offset}`, 'cannot write pack', room)
     }
     this.length = Math.max(this.length, offset + bytes.length)
   }

@@ -973,7 +973,7 @@ export class Store {
 
   private async insertAlone(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions): Promise<InsertSummary> {
     await mkdir(tmpPath(this.dir), { recursive: true })
-    const spill = new TextSpill(tmpPath(this.dir), `insert-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
+    const spill = new TextSpill(tmpPath(this.dir), `insert-${process.pid}-${Date.now()}`, { memoryByteLength: SPILL_MEMORY_BYTE_LENGTH })
     try {
       const batch: Pending[] = []
       const seen = new Map<string, Map<string, { hash: Uint8Array; parents: readonly string[] }>>()
@@ -1327,7 +1327,7 @@ export class Store {
       else rows.push(row)
     }
     await mkdir(tmpPath(this.dir), { recursive: true })
-    const spill = new TextSpill(tmpPath(this.dir), `pack-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
+    const spill = new TextSpill(tmpPath(this.dir), `pack-${process.pid}-${Date.now()}`, { memoryByteLength: SPILL_MEMORY_BYTE_LENGTH })
     try {
       const read: { row: TextKey & { entry: TextEntry }; ref: SpillRef }[] = []
       const lostKeys: TextKey[] = []
@@ -1437,7 +1437,7 @@ export class Store {
     const rest = wanted.filter(row => !reusedKeys.has(describeKey(row)))
     const newRawByteLength = wanted.reduce((sum, row) => sum + row.entry.textByteLength, 0)
     await mkdir(tmpPath(this.dir), { recursive: true })
-    const spill = new TextSpill(tmpPath(this.dir), `fetch-${process.pid}-${Date.now()}`, SPILL_MEMORY_BYTE_LENGTH)
+    const spill = new TextSpill(tmpPath(this.dir), `fetch-${process.pid}-${Date.now()}`, { memoryByteLength: SPILL_MEMORY_BYTE_LENGTH })
     try {
       const batch: Pending[] = []
       let readRawByteLength = 0

@@ -9,10 +9,12 @@
  * - `ulimit -f` (always): a write past the file-size limit fails with EFBIG. Node ignores SIGXFSZ itself
  *   (it would otherwise kill the process); the wrapper's `trap '' XFSZ` says so for any other shell. Limits
  *   are chosen to fail opening the index, the first group's append, and an append after some groups were
- *   written; then an insert larger than the spill threshold fails writing its spill file.
+ *   written; then an insert larger than the spill threshold fails writing its spill file, saying how much
+ *   room it took.
  * - a small tmpfs (only where this process may mount one, e.g. root in a container): the free space is
  *   stepped up 4 KiB at a time from nothing until a small import succeeds, so the failures land in LevelDB
- *   as well as in the packs (ENOSPC).
+ *   as well as in the packs (ENOSPC); and a disk that is short of room makes the spill compress its texts,
+ *   so that an import of more new text than there is free space succeeds.
  *
  * After each failure: the exit status is not 0 (6, for VSTORE_IO) and not the "bug" status 1, stderr is
  * one `vstore: VSTORE_IO (where): message` line, stdout is empty; then the store opens, `verify` is clean,
@@ -221,7 +223,11 @@ test.serial('an import that runs out of file size fails with one VSTORE_IO line 
     t.log(`${what}: VSTORE_IO (${where.startsWith(work) ? relative(work, where) : where}): ${message}`)
     const match = failsIn.exec(where)
     t.truthy(match, `${what}: failed in ${where}`)
-    if (match?.[1] !== undefined) failedAt.push(Number(match[1]))
+    if (match?.[1] !== undefined) {
+      failedAt.push(Number(match[1]))
+      // A pack write that found no room says how much it needed.
+      t.regex(message, /a group of \d+ bytes needed room/, what)
+    }
     t.regex(message, /EFBIG|too large/i, what)
     unchangedSince(t, history, store, before, history.firstKeys, what)
   }
@@ -239,19 +245,22 @@ test.serial('an import that runs out of file size fails with one VSTORE_IO line 
   extractsAll(t, history, store, history.allKeys, 'after the complete import')
 })
 
-test.serial('an insert larger than the spill threshold that cannot write its spill file fails with VSTORE_IO and leaves nothing behind', async t => {
-  // 17 MiB of new text (the insert keeps 16 MiB in memory, then spills all of it to one file).
+test.serial('an insert larger than the spill threshold that cannot write its spill file fails with VSTORE_IO, saying how much room it took, and leaves nothing behind', async t => {
+  // 12 MiB of new texts that no coder shrinks (the insert keeps 4 MiB in memory, then spills them to one
+  // file, each compressed where that helps), under a file size limit of 8 MiB.
   const history = await buildHistory(t, repo => {
-    writeFile(repo, 'big/generated.txt', Array.from({ length: 620_000 }, (_, i) => `generated line ${i}: ${(i * 7919) % 1_000_003}\n`).join(''))
-    commit(repo, 'c4: a large generated file')
+    for (let i = 0; i < 6; i++) writeFile(repo, `big/random-${i}.bin`, pseudoRandomBytes(2 * 1024 * 1024, 100 + i))
+    commit(repo, 'c4: incompressible files')
   })
-  t.true(sumOfTexts(history, history.allKeys) - sumOfTexts(history, history.firstKeys) > 16 * 1024 * 1024)
+  t.true(sumOfTexts(history, history.allKeys) - sumOfTexts(history, history.firstKeys) >= 12 * 1024 * 1024)
   const store = join(await makeTempDir(t, 'vstore-disk-full-'), 'store')
   succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir, '--ref', history.first]), 'first import')
   const before = stateOf(t, store)
   const { where, message } = failsWithIo(t, vstore(['--store', store, 'import-git', history.repo.dir], { fileSizeLimitKiB: 8192 }), 'ulimit -f 8192')
   t.log(`ulimit -f 8192: VSTORE_IO (${relative(store, where)}): ${message}`)
   t.regex(where, /\/tmp\/[^/]+\.spill$/)
+  // How far it got, and how much it wanted.
+  t.regex(message, /after \d+ bytes of spilled texts \(\d+ bytes before (any )?compression\), writing \d+ more, \d+ bytes free/)
   unchangedSince(t, history, store, before, history.firstKeys, 'ulimit -f 8192')
 })
 
@@ -328,4 +337,28 @@ tmpfsTest('on a full tmpfs, an import fails with VSTORE_IO wherever the space ru
   }
   t.true(succeeded, `the import never succeeded; failures: ${failures.join(', ')}`)
   t.true(failures.includes('index'), `a failure in the index among: ${failures.join(', ')}`)
+})
+
+tmpfsTest('on a disk short of room, the spill holds an import\'s texts compressed: 19 MB of new texts import into 12 MiB of free space', async t => {
+  const history = await buildHistory(t, repo => {
+    for (let i = 0; i < 8; i++) {
+      writeFile(repo, `gen/table-${i}.txt`, Array.from({ length: 70_000 }, (_, line) => `row ${line} of table ${i}: ${(line * 7919 + i) % 1_000_003} ${(line * 104_729) % 65_536}\n`).join(''))
+    }
+    commit(repo, 'c4: generated tables')
+  })
+  const newByteLength = sumOfTexts(history, history.allKeys) - sumOfTexts(history, history.firstKeys)
+  t.true(newByteLength > 18_000_000, `${newByteLength} bytes of new texts`)
+  const work = await makeTempDir(t, 'vstore-disk-full-')
+  const mount = join(work, 'tmpfs')
+  mkdirSync(mount)
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${16 * 1024 * 1024}`, 'tmpfs', mount])
+  t.is(mounted.status, 0, mounted.stderr.toString('utf8'))
+  t.teardown(() => { spawnSync('umount', ['-l', mount]) })
+  const store = join(mount, 'store')
+  succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir, '--ref', history.first]), 'first import')
+  fillUntil(mount, 12 * 1024 * 1024)
+  // A spill of the raw texts would need 19 MB; compressed, with the packs it makes, they fit.
+  succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir, '--quiet']), 'import into 12 MiB')
+  rmSync(join(mount, 'filler'), { force: true })
+  extractsAll(t, history, store, history.allKeys, 'after an import into 12 MiB')
 })
