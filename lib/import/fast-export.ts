@@ -24,12 +24,18 @@ import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
 import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader, concatenate } from './byte-stream.js'
+import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
-export interface FastExportImportOptions {
+/**
+ * `maxTextByteLength` is checked against the length on each `data` line of a file's bytes (a `blob`, or
+ * inline data of a regular file) before they are read; `data <<delimiter` is read no further than the first
+ * line past it. Its error names `path@rev` for inline data, or `<where>@<offset>` of the `data` line for a
+ * blob (which no path names yet). Other data (messages, tags, notes) are not texts: they, like every `data`
+ * block, are bounded only by the reader's own limit of 1 GiB.
+ */
+export interface FastExportImportOptions extends TextLimitOptions {
   /** Names the stream in errors, as `<where>@<byte offset>`; default `fast-export`. */
   readonly where?: string
-  /** A larger `data` block is `VSTORE_LIMIT`; default 1 GiB. */
-  readonly maxTextByteLength?: number
   /** Blob bytes kept in memory before the least recently used go to a temporary file; default 64 MiB. */
   readonly blobMemoryByteLength?: number
   /** Where that temporary file goes; default the system's temporary folder. */
@@ -69,15 +75,18 @@ export interface FastExportImportOptions {
  * @throws VstoreError `VSTORE_IMPORT` (where = `<where>@<offset>`) for a truncated stream, a malformed
  *   command, a mark, commit or blob that the stream did not define, a path that is not UTF-8 or not a
  *   relative path; `VSTORE_UNSUPPORTED` for `ls`, `cat-blob`, `get-mark`, `import-marks`, an unknown
- *   `feature`, or a tree (040000) in `M`; `VSTORE_LIMIT` for a `data` block over `maxTextByteLength`;
- *   `VSTORE_IO` when the temporary blob file fails.
+ *   `feature`, or a tree (040000) in `M`; `VSTORE_LIMIT` for a file's `data` over `maxTextByteLength` (see
+ *   `FastExportImportOptions` for its where), or any `data` block over 1 GiB; `VSTORE_IO` when the
+ *   temporary blob file fails.
  * @throws TypeError when the stream gives strings instead of bytes.
+ * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* importFastExport(
   input: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   options: FastExportImportOptions = {},
 ): AsyncGenerator<TextRecord> {
-  const stream = new CommandReader(new ByteStreamReader(input), options.where ?? 'fast-export', options.maxTextByteLength ?? 2 ** 30)
+  checkMaxTextByteLength(options.maxTextByteLength)
+  const stream = new CommandReader(new ByteStreamReader(input), options.where ?? 'fast-export', options.maxTextByteLength)
   const blobs = new BlobStore(options.blobMemoryByteLength ?? 64 * 1024 * 1024, options.temporaryDirectory ?? tmpdir())
   const state: ImportState = { marks: new Map(), originalIds: new Map(), refs: new Map(), markRevs: new Set() }
   let doneRequired = false
@@ -413,6 +422,7 @@ function decideVersions(work: WorkTree, parents: readonly CommitState[], rev: st
 // Commands
 
 const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '644', '100755', '755'])
 const NULL_OBJECT_ID = /^0+$/
 const MARK = /^:([1-9]\d{0,15})$/
 
@@ -427,7 +437,8 @@ async function readBlob(stream: CommandReader, state: ImportState, blobs: BlobSt
     } else if (text.startsWith('original-oid ')) {
       originalId = text.slice('original-oid '.length)
     } else if (text.startsWith('data ')) {
-      const bytes = await stream.readData(text, at)
+      // Which path will hold the blob is not known yet: the error names the data line.
+      const bytes = await stream.readData(text, at, at)
       const hash = contentHash(bytes)
       await blobs.put(hash, bytes)
       if (mark !== undefined) state.marks.set(mark, { kind: 'blob', hash })
@@ -479,7 +490,7 @@ async function readCommit(
   for (; line !== undefined; line = await stream.nextLine()) {
     const { text, at } = line
     if (text === '') break // the optional line feed that ends a commit
-    if (text.startsWith('M ')) await applyModify(stream, state, blobs, work, text, at)
+    if (text.startsWith('M ')) await applyModify(stream, state, blobs, work, rev, text, at)
     else if (text.startsWith('D ')) work.remove(parsePath(text, 2, at, true).path)
     else if (text.startsWith('C ') || text.startsWith('R ')) applyCopy(work, text, at)
     else if (text === 'deleteall') work.clear()
@@ -514,7 +525,7 @@ function revisionOf(state: ImportState, originalId: string | undefined, mark: nu
 }
 
 /** `M <mode> <dataref> <path>`, with inline data after it when dataref is `inline`. */
-async function applyModify(stream: CommandReader, state: ImportState, blobs: BlobStore, work: WorkTree, text: string, at: string): Promise<void> {
+async function applyModify(stream: CommandReader, state: ImportState, blobs: BlobStore, work: WorkTree, rev: string, text: string, at: string): Promise<void> {
   const modeEnd = text.indexOf(' ', 2)
   const refEnd = modeEnd === -1 ? -1 : text.indexOf(' ', modeEnd + 1)
   if (refEnd === -1) throw new VstoreError('VSTORE_IMPORT', `bad M command ${JSON.stringify(text.slice(0, 80))}`, at)
@@ -523,7 +534,9 @@ async function applyModify(stream: CommandReader, state: ImportState, blobs: Blo
   const { path } = parsePath(text, refEnd + 1, at, true)
   let inlineHash: string | undefined
   if (dataRef === 'inline') {
-    const bytes = await stream.readData((await stream.requireLine('inline data')).text, at)
+    // Only a regular file's bytes are a text; a symlink's target is not one.
+    const textKey = REGULAR_FILE_MODES.has(mode) ? `${path}@${rev}` : undefined
+    const bytes = await stream.readData((await stream.requireLine('inline data')).text, at, textKey)
     inlineHash = contentHash(bytes)
     await blobs.put(inlineHash, bytes)
   }
@@ -718,6 +731,8 @@ function parsePath(line: string, start: number, at: string, toEnd: boolean): { p
 
 const LINE_FEED = 0x0a
 const MAX_LINE_BYTE_LENGTH = 1024 * 1024
+/** The reader's own bound on any `data` block, text or not, whatever `maxTextByteLength`. */
+const MAX_DATA_BYTE_LENGTH = 2 ** 30
 
 interface Line {
   /** The line without its line feed, one code unit per byte (latin1). */
@@ -730,7 +745,7 @@ interface Line {
 class CommandReader {
   #pending: Line | undefined
 
-  constructor(readonly reader: ByteStreamReader, readonly where: string, readonly maxTextByteLength: number) {}
+  constructor(readonly reader: ByteStreamReader, readonly where: string, readonly maxTextByteLength: number | undefined) {}
 
   here(): string {
     return `${this.where}@${this.reader.offset}`
@@ -771,12 +786,20 @@ class CommandReader {
     this.#pending = line
   }
 
-  /** The bytes of `data <count>` (then an optional line feed) or `data <<<delimiter>`. */
-  async readData(command: string, at: string): Promise<Uint8Array> {
+  /**
+   * The bytes of `data <count>` (then an optional line feed) or `data <<<delimiter>`. With `textWhere`, they
+   * are a file's, refused over `maxTextByteLength` (naming `textWhere`) before they are read; the delimited
+   * form, whose length is known only as it is read, is read no further than the first line past the limit.
+   */
+  async readData(command: string, at: string, textWhere?: string): Promise<Uint8Array> {
+    const checkByteLength = (byteLength: number): void => {
+      if (textWhere !== undefined) checkTextByteLength(byteLength, this.maxTextByteLength, textWhere)
+      if (byteLength > MAX_DATA_BYTE_LENGTH) throw new VstoreError('VSTORE_LIMIT', `data of ${byteLength} bytes, limit ${MAX_DATA_BYTE_LENGTH}`, at)
+    }
     const counted = /^data (\d{1,16})$/.exec(command)
     if (counted !== null) {
       const byteLength = Number(counted[1])
-      if (byteLength > this.maxTextByteLength) throw new VstoreError('VSTORE_LIMIT', `data of ${byteLength} bytes, limit ${this.maxTextByteLength}`, at)
+      checkByteLength(byteLength)
       const bytes = await this.reader.read(byteLength)
       if (bytes.length < byteLength) throw new VstoreError('VSTORE_IMPORT', `the stream ends inside data (${bytes.length} of ${byteLength} bytes; truncated?)`, at)
       if (this.#pending === undefined && (await this.reader.peek()) === LINE_FEED) await this.reader.skip(1)
@@ -793,7 +816,7 @@ class CommandReader {
       if (line.text === delimiter) break
       const bytes = Buffer.from(`${line.text}\n`, 'latin1')
       byteLength += bytes.length
-      if (byteLength > this.maxTextByteLength) throw new VstoreError('VSTORE_LIMIT', `data over ${this.maxTextByteLength} bytes`, at)
+      checkByteLength(byteLength)
       lines.push(bytes)
     }
     return concatenate(lines, byteLength)

@@ -11,8 +11,10 @@ import { isUtf8 } from 'node:buffer'
 import { VstoreError } from '../errors.js'
 import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
+import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
-export interface GitImportOptions {
+/** `maxTextByteLength` is checked against each blob's size in cat-file's header, before its bytes are read. */
+export interface GitImportOptions extends TextLimitOptions {
   /**
    * Revisions whose history to import, as git spells them (`main`, `v1.2`, a commit id); default `['HEAD']`,
    * or none when `all` is set. Each names a tip: its whole ancestry is imported, because every version's
@@ -53,9 +55,13 @@ export interface GitImportOptions {
  * @throws VstoreError `VSTORE_IMPORT` (where = `repoPath`) when git cannot run or fails, e.g. no repository
  *   at `repoPath` or an unknown ref (git's message names it); the message starts with git's first line of
  *   stderr. Also for a path that is not UTF-8.
- * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break.
+ * @throws VstoreError `VSTORE_LIMIT` (where = `path@rev`) for a blob over `maxTextByteLength`, refused from its
+ *   size before its bytes are read; the git processes are ended as on any other error.
+ * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break, or
+ *   `maxTextByteLength` is not a whole number ≥ 0.
  */
 export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
+  checkMaxTextByteLength(options.maxTextByteLength)
   const revisionArguments = revisionArgumentsFor(options)
   const keepPath = pathTesterFor(options.pathFilter)
   const gitBinary = options.git ?? 'git'
@@ -87,7 +93,7 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
       // Ask for all of the commit's blobs at once, so cat-file works while the consumer handles each text.
       catFile.writeInput(newTexts.map(newText => `${newText.blobId}\n`).join(''))
       for (const newText of newTexts) {
-        const text = await readBlob(catFile, newText.blobId, repoPath)
+        const text = await readBlob(catFile, newText.blobId, repoPath, options.maxTextByteLength, `${newText.path}@${commit.id}`)
         yield { file: newText.path, rev: commit.id, parents: newText.parents, text }
       }
     }
@@ -342,8 +348,12 @@ function parseObjectIds(line: Uint8Array, command: string, where: string): strin
   return ids
 }
 
-/** Reads the answer to one `<blobId>\n` request: `<id> blob <byteLength>\n<bytes>\n`. */
-async function readBlob(catFile: GitProcess, blobId: string, where: string): Promise<Uint8Array> {
+/**
+ * Reads the answer to one `<blobId>\n` request: `<id> blob <byteLength>\n<bytes>\n`. A blob over
+ * `maxTextByteLength` is refused from the header, its bytes left unread: the import then ends, and stopping
+ * cat-file (as on any error) discards them.
+ */
+async function readBlob(catFile: GitProcess, blobId: string, where: string, maxTextByteLength: number | undefined, key: string): Promise<Uint8Array> {
   const header = (await catFile.stdout.readUntil(LINE_FEED))?.bytes
   if (header === undefined) throw await catFile.failure(`git cat-file ended before blob ${blobId}`)
   const headerText = latin1(header)
@@ -352,6 +362,7 @@ async function readBlob(catFile: GitProcess, blobId: string, where: string): Pro
     throw new VstoreError('VSTORE_IMPORT', `git cat-file: expected blob ${blobId}, got ${JSON.stringify(headerText)}`, where)
   }
   const byteLength = Number(byteLengthText)
+  checkTextByteLength(byteLength, maxTextByteLength, key)
   const text = await catFile.stdout.read(byteLength)
   const terminator = await catFile.stdout.read(1)
   if (text.length !== byteLength || terminator.length !== 1) throw await catFile.failure(`git cat-file ended inside blob ${blobId}`)

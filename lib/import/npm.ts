@@ -20,8 +20,10 @@ import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
 import { importReleases, type Release, type ReleaseImportOptions } from './releases.js'
 import { openArchive, releaseOptionsOf } from './tar.js'
+import { checkMaxTextByteLength, type TextLimitOptions } from './text-limit.js'
 
-export interface NpmImportOptions extends ReleaseImportOptions {
+/** `maxTextByteLength` is checked against each file's size in a tarball's tar header (see `openArchive`). */
+export interface NpmImportOptions extends ReleaseImportOptions, TextLimitOptions {
   /** Where tarballs are kept between imports (made if missing). */
   readonly cacheDir: string
   /** The npm command; default `npm`. */
@@ -48,10 +50,15 @@ export type NpmProgressEvent =
  * @throws VstoreError `VSTORE_NOT_FOUND` (where = the spec) when a spec matches no stable version;
  *   `VSTORE_IMPORT` (where = `NAME` or `NAME@VERSION`) when npm fails or prints what it should not, or a
  *   tarball does not match its integrity; `VSTORE_UNSUPPORTED` for an integrity in no known algorithm;
- *   `VSTORE_IO` when the cache cannot be written; and the errors of `openArchive` and `importReleases`.
+ *   `VSTORE_IO` when the cache cannot be written; and the errors of `openArchive` and `importReleases`, so
+ *   `VSTORE_LIMIT` (where = `<tarball>:package/<path>`) for a file over `maxTextByteLength`, before its bytes
+ *   are read.
+ * @throws RangeError also for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* importNpm(specs: readonly string[], options: NpmImportOptions): AsyncGenerator<TextRecord> {
   if (specs.length === 0) throw new RangeError('importNpm needs at least one NAME[@RANGE]')
+  checkMaxTextByteLength(options.maxTextByteLength)
+  const archiveOptions = options.maxTextByteLength === undefined ? {} : { maxTextByteLength: options.maxTextByteLength }
   const parsed = specs.map(spec => ({ spec, ...parseNpmSpec(spec) }))
   const cacheDir = resolve(options.cacheDir)
   const npm = new NpmCommand(options.npm ?? 'npm', cacheDir)
@@ -84,7 +91,7 @@ export async function* importNpm(specs: readonly string[], options: NpmImportOpt
         index += 1
         const { path, source } = await obtainTarball(npm, cacheDir, name, version, registryIntegrities)
         options.onProgress?.({ kind: 'tarball', name, version, path, source, index, count })
-        yield { rev: `${name}@${version}`, where: path, filePrefix: `${name}/`, files: read => openArchive(path, { onSymlink: read.onSymlink }) }
+        yield { rev: `${name}@${version}`, where: path, filePrefix: `${name}/`, files: read => openArchive(path, { ...archiveOptions, onSymlink: read.onSymlink }) }
       }
     }
   }

@@ -4,10 +4,11 @@
  * `vstore import-stream`. Each file's revisions come parents first, so the reader can insert as it reads.
  */
 import { ByteReader, ByteWriter, bytesEqual, crc32, writeVarint } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
+import { VstoreError, type VstoreCode } from '../errors.js'
 import { hashText } from '../store/store.js'
 import { MAX_ID_BYTE_LENGTH, MAX_PARENTS, type TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
+import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /** `vstream`, then the version byte. */
 export const RECORD_STREAM_MAGIC = Uint8Array.of(0x76, 0x73, 0x74, 0x72, 0x65, 0x61, 0x6d)
@@ -53,7 +54,14 @@ export async function* encodeRecordStream(records: AsyncIterable<TextRecord> | I
   yield frame(FRAME_END, new Uint8Array(0))
 }
 
-export interface RecordStreamOptions {
+/**
+ * `maxTextByteLength` is checked against each text frame's `Text_Byte_Length`, which is read with the fields
+ * before the text: a text over it is refused before its bytes are read, and so before the frame's checksum
+ * (which follows them) is checked; where = `<where>@<frame offset>: <file>@<rev>`, as for a text that does
+ * not match its hash. It is only checked when the length is the rest of the frame's body, as a sound frame's
+ * is (otherwise the frame is damaged, and reported so once its checksum is read).
+ */
+export interface RecordStreamOptions extends TextLimitOptions {
   /** Names the stream in errors, as `<where>@<byte offset>`; default `record stream`. */
   readonly where?: string
   readonly maxFrameByteLength?: number
@@ -62,9 +70,12 @@ export interface RecordStreamOptions {
 /**
  * The records of a stream, checked as they come: each frame's checksum, each text's length and hash.
  * @throws VSTORE_CORRUPT (at the byte offset) for a damaged or truncated stream, VSTORE_UNSUPPORTED for
- * another version, VSTORE_LIMIT for a frame or count past the limits.
+ * another version, VSTORE_LIMIT for a frame or count past the limits, or a text over `maxTextByteLength`
+ * (see `RecordStreamOptions`).
+ * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* decodeRecordStream(input: AsyncIterable<unknown> | Iterable<unknown>, options: RecordStreamOptions = {}): AsyncGenerator<TextRecord> {
+  checkMaxTextByteLength(options.maxTextByteLength)
   const where = options.where ?? 'record stream'
   const maxFrameByteLength = options.maxFrameByteLength ?? DEFAULT_MAX_FRAME_BYTE_LENGTH
   const stream = new ByteStreamReader(input)
@@ -98,36 +109,125 @@ export async function* decodeRecordStream(input: AsyncIterable<unknown> | Iterab
       if (byte < 0x80) break
     }
     if (bodyByteLength > maxFrameByteLength) throw fail('VSTORE_LIMIT', `frame of ${bodyByteLength} bytes, limit ${maxFrameByteLength}`, frameOffset)
-    const body = await stream.read(bodyByteLength)
+    const body = new FrameBodyReader(stream, bodyByteLength, where, crc32(head.view()))
+    // A text frame's fields are read before its text, so that a text over the limit is refused from its
+    // length before its bytes are read. Their errors wait for the checksum, which says first whether the
+    // frame is damaged.
+    let fields: TextFields | undefined
+    let fieldsError: VstoreError | undefined
+    if (kind === FRAME_TEXT) {
+      try {
+        fields = await readTextFields(body)
+      } catch (error) {
+        if (!(error instanceof VstoreError)) throw error
+        fieldsError = error
+      }
+    }
+    if (fields !== undefined && fields.textByteLength === body.remainingByteLength) {
+      checkTextByteLength(fields.textByteLength, options.maxTextByteLength, `${where}@${frameOffset}: ${fields.file}@${fields.rev}`)
+    }
+    const textOffset = stream.offset
+    const rest = await body.take(body.remainingByteLength)
     const checksumBytes = await stream.read(4)
-    if (body.length < bodyByteLength || checksumBytes.length < 4) throw fail('VSTORE_CORRUPT', 'stream ends inside a frame')
-    const expected = crc32(body, crc32(head.view()))
+    if (checksumBytes.length < 4) throw fail('VSTORE_CORRUPT', 'stream ends inside a frame')
     const found = new ByteReader(checksumBytes, where).uint32()
-    if (found !== expected) throw fail('VSTORE_CORRUPT', 'frame checksum mismatch', frameOffset)
+    if (found !== body.crc) throw fail('VSTORE_CORRUPT', 'frame checksum mismatch', frameOffset)
+    if (fieldsError !== undefined) throw fieldsError
     if (kind === FRAME_END) {
       if (bodyByteLength !== 0) throw fail('VSTORE_CORRUPT', 'end frame with a body', frameOffset)
       if ((await stream.read(1)).length !== 0) throw fail('VSTORE_CORRUPT', 'bytes after the end frame')
       return
     }
-    if (kind !== FRAME_TEXT) throw fail('VSTORE_CORRUPT', `unknown frame kind ${kind}`, frameOffset)
-    const reader = new ByteReader(body, where, frameOffset + head.byteLength)
-    const id = (what: string) => {
-      const value = reader.string(MAX_ID_BYTE_LENGTH)
-      if (value === '') throw reader.error('VSTORE_CORRUPT', `empty ${what}`)
-      return value
+    if (fields === undefined) throw fail('VSTORE_CORRUPT', `unknown frame kind ${kind}`, frameOffset)
+    const { file, rev, parents, textByteLength, hash } = fields
+    if (textByteLength !== rest.length) throw fail('VSTORE_CORRUPT', `text of ${textByteLength} bytes, the frame holds ${rest.length}`, textOffset)
+    if (!bytesEqual(hashText(rest), hash)) throw new VstoreError('VSTORE_CORRUPT', 'text does not match its hash', `${where}@${frameOffset}: ${file}@${rev}`)
+    yield { file, rev, parents, text: rest }
+  }
+}
+
+/** A text frame's fields before its text. */
+interface TextFields {
+  readonly file: string
+  readonly rev: string
+  readonly parents: readonly string[]
+  readonly textByteLength: number
+  readonly hash: Uint8Array
+}
+
+async function readTextFields(body: FrameBodyReader): Promise<TextFields> {
+  const id = async (what: string): Promise<string> => {
+    const value = await body.string(MAX_ID_BYTE_LENGTH)
+    if (value === '') throw body.error('VSTORE_CORRUPT', `empty ${what}`)
+    return value
+  }
+  const file = await id('file id')
+  const rev = await id('revision')
+  const parentCount = await body.varint()
+  if (parentCount > MAX_PARENTS) throw body.error('VSTORE_LIMIT', `${parentCount} parents, limit ${MAX_PARENTS}`)
+  const parents: string[] = []
+  for (let i = 0; i < parentCount; i++) parents.push(await id('parent'))
+  const textByteLength = await body.varint()
+  const hash = await body.take(HASH_BYTE_LENGTH)
+  return { file, rev, parents, textByteLength, hash }
+}
+
+/**
+ * A frame's body read piece by piece from the stream, as ByteReader reads bytes in memory: never past the
+ * body's end, with errors naming the stream offset. Keeps the CRC-32 of the frame so far (head included).
+ */
+class FrameBodyReader {
+  #readByteLength = 0
+  #crc: number
+
+  constructor(private readonly stream: ByteStreamReader, private readonly bodyByteLength: number, private readonly where: string, headCrc: number) {
+    this.#crc = headCrc
+  }
+
+  get remainingByteLength(): number {
+    return this.bodyByteLength - this.#readByteLength
+  }
+
+  /** The CRC-32 of the frame's kind, length and the body bytes read so far. */
+  get crc(): number {
+    return this.#crc
+  }
+
+  error(code: VstoreCode, message: string): VstoreError {
+    return new VstoreError(code, message, `${this.where}@${this.stream.offset}`)
+  }
+
+  async take(byteLength: number): Promise<Uint8Array> {
+    if (byteLength > this.remainingByteLength) throw this.error('VSTORE_CORRUPT', `needs ${byteLength} bytes, ${this.remainingByteLength} left`)
+    const bytes = await this.stream.read(byteLength)
+    this.#readByteLength += bytes.length
+    this.#crc = crc32(bytes, this.#crc)
+    if (bytes.length < byteLength) throw this.error('VSTORE_CORRUPT', 'stream ends inside a frame')
+    return bytes
+  }
+
+  async varint(): Promise<number> {
+    let value = 0
+    for (let i = 0; i < 7; i++) {
+      const byte = (await this.take(1))[0] as number
+      if (i > 0 && byte === 0) throw this.error('VSTORE_CORRUPT', 'non-minimal varint')
+      value += (byte & 0x7f) * 2 ** (7 * i)
+      if (byte < 0x80) return value
     }
-    const file = id('file id')
-    const rev = id('revision')
-    const parentCount = reader.varint()
-    if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents, limit ${MAX_PARENTS}`)
-    const parents: string[] = []
-    for (let i = 0; i < parentCount; i++) parents.push(id('parent'))
-    const textByteLength = reader.varint()
-    const hash = reader.take(HASH_BYTE_LENGTH)
-    if (textByteLength !== reader.remainingByteLength) throw reader.error('VSTORE_CORRUPT', `text of ${textByteLength} bytes, the frame holds ${reader.remainingByteLength}`)
-    const text = reader.take(textByteLength)
-    if (!bytesEqual(hashText(text), hash)) throw new VstoreError('VSTORE_CORRUPT', 'text does not match its hash', `${where}@${frameOffset}: ${file}@${rev}`)
-    yield { file, rev, parents, text }
+    throw this.error('VSTORE_CORRUPT', 'varint longer than 7 bytes')
+  }
+
+  /** A varint length (at most `maxByteLength`) then that many bytes of UTF-8. */
+  async string(maxByteLength: number): Promise<string> {
+    const byteLength = await this.varint()
+    if (byteLength > maxByteLength) throw this.error('VSTORE_LIMIT', `string of ${byteLength} bytes, limit ${maxByteLength}`)
+    const raw = await this.take(byteLength)
+    try {
+      // ignoreBOM: a leading U+FEFF is part of the string; the default would drop it, merging two ids.
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
+    } catch (cause) {
+      throw new VstoreError('VSTORE_CORRUPT', 'string is not valid UTF-8', `${this.where}@${this.stream.offset}`, { cause })
+    }
   }
 }
 

@@ -15,14 +15,15 @@ import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { open, readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { pipeline } from 'node:stream'
-import { createGunzip, inflateRawSync } from 'node:zlib'
+import { Readable, pipeline } from 'node:stream'
+import { createGunzip, createInflateRaw } from 'node:zlib'
 import { crc32 } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 import { findReleaseOutOfOrder } from './release-order.js'
 import { importReleases, normalizeEntryPath, releaseOrderError, type Release, type ReleaseImportOptions } from './releases.js'
+import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /** One regular file of an archive: its canonical path (`a/b`, no `.` or empty segments) and its bytes. */
 export interface ArchiveEntry {
@@ -30,10 +31,15 @@ export interface ArchiveEntry {
   readonly text: Uint8Array
 }
 
-export interface ArchiveReadOptions {
+/**
+ * `maxTextByteLength` is checked against each file's size before its bytes are read: a tar header's (or pax
+ * `size`), a zip directory's uncompressed size (and the inflater stops once it passes the limit, since a zip
+ * may lie), a folder's file size from `stat`. Its error names `<where>:<path>`, the file's path in the archive.
+ */
+export interface ArchiveReadOptions extends TextLimitOptions {
   /** Names the archive in errors; default `archive` (`openArchive`: the archive's path). */
   readonly where?: string
-  /** A larger entry is `VSTORE_LIMIT`; default 1 GiB. */
+  /** A larger entry is `VSTORE_LIMIT`, whatever `maxTextByteLength`: the reader's own bound; default 1 GiB. */
   readonly maxEntryByteLength?: number
   /** The commands that decompress `.tar.xz`, `.tar.bz2`, `.tar.zst`; default `xz`, `bzip2`, `zstd`. */
   readonly commands?: { readonly xz?: string; readonly bzip2?: string; readonly zstd?: string }
@@ -63,12 +69,15 @@ const SKIPPED_TYPES = new Set(['2', '3', '4', '5', '6', 'D', 'V'])
  *   checksum or field, a truncated archive (in a header or an entry's data, or no end-of-archive block), a
  *   bad pax record; where = `<where>:<path>` for an entry path that is absolute, escapes the root (`..`) or
  *   is not UTF-8, or a hard link to a file not held. `VSTORE_UNSUPPORTED` for sparse and multi-volume
- *   entries and unknown entry types; `VSTORE_LIMIT` for an entry over `maxEntryByteLength`.
+ *   entries and unknown entry types; `VSTORE_LIMIT` (where = `<where>:<path>`) for an entry over
+ *   `maxTextByteLength` or `maxEntryByteLength`, before its data is read.
+ * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* readTarEntries(
   input: Uint8Array | AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   options: ArchiveReadOptions = {},
 ): AsyncGenerator<ArchiveEntry> {
+  checkMaxTextByteLength(options.maxTextByteLength)
   const where = options.where ?? 'archive'
   const maxEntryByteLength = options.maxEntryByteLength ?? DEFAULT_MAX_ENTRY_BYTE_LENGTH
   const reader = new ByteStreamReader(input instanceof Uint8Array ? [input] : input)
@@ -152,6 +161,7 @@ export async function* readTarEntries(
           yield { path, text }
           continue
         }
+        checkTextByteLength(dataByteLength, options.maxTextByteLength, `${where}:${path}`)
         if (dataByteLength > maxEntryByteLength) {
           throw new VstoreError('VSTORE_LIMIT', `entry of ${dataByteLength} bytes, limit ${maxEntryByteLength}`, `${where}:${path}`)
         }
@@ -342,9 +352,12 @@ export function releaseNameOf(archivePath: string): string {
  * @throws VstoreError `VSTORE_IMPORT` for a path that cannot be read, a corrupt archive or compression, a
  *   decompressor that fails, and the errors of `readTarEntries` (where = `<path>@<offset>` or
  *   `<path>:<entry>`); `VSTORE_UNSUPPORTED` for an unknown suffix, an encrypted or Zip64 zip, or an entry
- *   compression other than stored or deflate.
+ *   compression other than stored or deflate; `VSTORE_LIMIT` (where = `<path>:<entry>`) for a file over
+ *   `maxTextByteLength` (see `ArchiveReadOptions`) or `maxEntryByteLength`.
+ * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* openArchive(path: string, options: Omit<ArchiveReadOptions, 'where'> = {}): AsyncGenerator<ArchiveEntry> {
+  checkMaxTextByteLength(options.maxTextByteLength)
   const readOptions: ArchiveReadOptions = { ...options, where: path }
   let isFolder: boolean
   try {
@@ -440,6 +453,8 @@ const ZIP_LOCAL_SIGNATURE = 0x04034b50
 const ZIP_END_BYTE_LENGTH = 22
 const ZIP_CENTRAL_BYTE_LENGTH = 46
 const ZIP_LOCAL_BYTE_LENGTH = 30
+/** Deflated bytes are read this many at a time, so an entry's compressed bytes are never held whole either. */
+const ZIP_READ_CHUNK_BYTE_LENGTH = 64 * 1024
 
 interface ZipEntry {
   readonly name: string
@@ -456,17 +471,21 @@ interface ZipEntry {
  * Yields the regular files of a zip archive in central-directory order. Stored and deflated entries only;
  * every entry's CRC-32 and length are checked. An entry is a file unless its name ends with `/` or a Unix
  * mode gives it another type (an entry without type bits is a file, as `unzip` reads it). Memory: the
- * central directory plus one entry (compressed and not).
+ * central directory plus one entry, whose declared length is checked before it is read, and which is never
+ * inflated past that length (or past `maxTextByteLength`, to tell a text over the limit from a zip that lies).
  */
 async function* readZipEntries(path: string, options: ArchiveReadOptions): AsyncGenerator<ArchiveEntry> {
   const maxEntryByteLength = options.maxEntryByteLength ?? DEFAULT_MAX_ENTRY_BYTE_LENGTH
   const file = await open(path, 'r')
   try {
     const fileByteLength = (await file.stat()).size
-    const readAt = async (position: number, byteLength: number, what: string): Promise<Uint8Array> => {
+    const checkInFile = (position: number, byteLength: number, what: string): void => {
       if (position < 0 || position + byteLength > fileByteLength) {
         throw new VstoreError('VSTORE_IMPORT', `zip: ${what} runs past the end of the file`, `${path}@${position}`)
       }
+    }
+    const readAt = async (position: number, byteLength: number, what: string): Promise<Uint8Array> => {
+      checkInFile(position, byteLength, what)
       const bytes = new Uint8Array(byteLength)
       let filled = 0
       while (filled < byteLength) {
@@ -511,29 +530,68 @@ async function* readZipEntries(path: string, options: ArchiveReadOptions): Async
       const where = `${path}:${entryPath}`
       if ((entry.flags & 0x1) !== 0) throw new VstoreError('VSTORE_UNSUPPORTED', 'encrypted zip entries are not supported', where)
       if (entry.method !== 0 && entry.method !== 8) throw new VstoreError('VSTORE_UNSUPPORTED', `zip compression method ${entry.method} is not supported (only stored and deflate)`, where)
+      checkTextByteLength(entry.byteLength, options.maxTextByteLength, where)
       if (entry.byteLength > maxEntryByteLength) throw new VstoreError('VSTORE_LIMIT', `entry of ${entry.byteLength} bytes, limit ${maxEntryByteLength}`, where)
+      // A stored entry's bytes are its text: a compressed length other than the text's is found before reading.
+      if (entry.method === 0 && entry.compressedByteLength !== entry.byteLength) {
+        throw new VstoreError('VSTORE_IMPORT', `zip: stored entry of ${entry.compressedByteLength} bytes, directory says ${entry.byteLength}`, where)
+      }
       const local = await readAt(entry.localHeaderOffset, ZIP_LOCAL_BYTE_LENGTH, 'local header')
       const localView = new DataView(local.buffer, local.byteOffset, local.byteLength)
       if (localView.getUint32(0, true) !== ZIP_LOCAL_SIGNATURE) throw new VstoreError('VSTORE_IMPORT', 'zip: bad local header signature', where)
       const dataOffset = entry.localHeaderOffset + ZIP_LOCAL_BYTE_LENGTH + localView.getUint16(26, true) + localView.getUint16(28, true)
-      const compressed = await readAt(dataOffset, entry.compressedByteLength, 'entry data')
       let text: Uint8Array
       if (entry.method === 0) {
-        text = compressed
+        text = await readAt(dataOffset, entry.compressedByteLength, 'entry data')
       } else {
-        try {
-          text = new Uint8Array(inflateRawSync(compressed, { maxOutputLength: Math.max(1, entry.byteLength) }))
-        } catch (cause) {
-          throw new VstoreError('VSTORE_IMPORT', `zip: cannot inflate: ${(cause as Error).message}`, where, { cause })
+        checkInFile(dataOffset, entry.compressedByteLength, 'entry data')
+        const readChunks = async function* (): AsyncGenerator<Uint8Array> {
+          for (let offset = 0; offset < entry.compressedByteLength; offset += ZIP_READ_CHUNK_BYTE_LENGTH) {
+            yield await readAt(dataOffset + offset, Math.min(ZIP_READ_CHUNK_BYTE_LENGTH, entry.compressedByteLength - offset), 'entry data')
+          }
         }
+        text = await inflateEntry(readChunks(), entry.byteLength, options.maxTextByteLength, where)
       }
-      if (text.length !== entry.byteLength) throw new VstoreError('VSTORE_IMPORT', `zip: entry is ${text.length} bytes, directory says ${entry.byteLength}`, where)
       if (crc32(text) !== entry.crc) throw new VstoreError('VSTORE_IMPORT', 'zip: CRC-32 mismatch', where)
       yield { path: entryPath, text }
     }
   } finally {
     await file.close()
   }
+}
+
+/**
+ * Inflates a deflated entry into the `byteLength` bytes its directory declares. A zip may lie about that
+ * length, so the inflater stops as soon as its output passes it, or passes `maxTextByteLength` when that is
+ * larger: then the entry is over the limit (the same error as a declared length over it), else it is not the
+ * length declared. So a lying zip (a zip bomb) costs no more memory than its declared length, and no more
+ * inflating than the limit.
+ * @throws VstoreError `VSTORE_LIMIT` past `maxTextByteLength`; `VSTORE_IMPORT` for bad deflate data or a
+ *   length other than `byteLength`, and the errors of `compressed`.
+ */
+async function inflateEntry(compressed: AsyncIterable<Uint8Array>, byteLength: number, maxTextByteLength: number | undefined, where: string): Promise<Uint8Array> {
+  const text = new Uint8Array(byteLength)
+  const stopByteLength = Math.max(byteLength, maxTextByteLength ?? byteLength)
+  let inflatedByteLength = 0
+  const inflater = createInflateRaw()
+  // pipeline: an error reading the file destroys the inflater with it, so the loop below sees it.
+  pipeline(Readable.from(compressed, { objectMode: false }), inflater, () => {})
+  try {
+    for await (const chunk of inflater as AsyncIterable<Buffer>) {
+      if (inflatedByteLength + chunk.length <= byteLength) text.set(chunk, inflatedByteLength)
+      inflatedByteLength += chunk.length
+      if (inflatedByteLength > stopByteLength) break
+    }
+  } catch (cause) {
+    if (cause instanceof VstoreError) throw cause
+    throw new VstoreError('VSTORE_IMPORT', `zip: cannot inflate: ${(cause as Error).message}`, where, { cause })
+  } finally {
+    inflater.destroy()
+  }
+  checkTextByteLength(inflatedByteLength, maxTextByteLength, where)
+  if (inflatedByteLength > byteLength) throw new VstoreError('VSTORE_IMPORT', `zip: entry inflates to more than the ${byteLength} bytes the directory says`, where)
+  if (inflatedByteLength < byteLength) throw new VstoreError('VSTORE_IMPORT', `zip: entry is ${inflatedByteLength} bytes, directory says ${byteLength}`, where)
+  return text
 }
 
 function parseZipDirectory(directory: Uint8Array, entryCount: number, path: string, directoryOffset: number): ZipEntry[] {
@@ -604,6 +662,7 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
     let text: Uint8Array
     try {
       const byteLength = (await file.stat()).size
+      checkTextByteLength(byteLength, options.maxTextByteLength, where)
       if (byteLength > maxEntryByteLength) throw new VstoreError('VSTORE_LIMIT', `file of ${byteLength} bytes, limit ${maxEntryByteLength}`, where)
       text = new Uint8Array(await file.readFile())
     } finally {
@@ -616,7 +675,8 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
 // ---------------------------------------------------------------------------------------------------------
 // Tarball histories
 
-export interface TarballImportOptions extends ReleaseImportOptions {
+/** `maxTextByteLength` is handed to `openArchive` for each archive: see `ArchiveReadOptions`. */
+export interface TarballImportOptions extends ReleaseImportOptions, TextLimitOptions {
   /** One revision per path, in the same order, instead of each archive's release name (a `--rev` per archive). */
   readonly revs?: readonly string[]
   readonly maxEntryByteLength?: number
@@ -628,17 +688,22 @@ export interface TarballImportOptions extends ReleaseImportOptions {
  * Revision = `revs[i]` or `releaseNameOf(paths[i])`; file id = the path inside the archive, its single top
  * folder (`zstd-1.5.6/`) stripped. Each archive is read up to twice (once to list it, once for new texts).
  *
- * @throws RangeError when `revs` is given with a length other than `paths`'.
+ * @throws RangeError when `revs` is given with a length other than `paths`', or `maxTextByteLength` is not a
+ *   whole number ≥ 0.
  * @throws VstoreError as `openArchive` and `importReleases`; `VSTORE_IMPORT` (where = the path) when two
  *   archives give the same release name; `VSTORE_USAGE` (where = the path), unless `allowOlder`, when a
- *   release's version is older than one given before it. Both before any archive is read.
+ *   release's version is older than one given before it. Both before any archive is read. `VSTORE_LIMIT`
+ *   (where = `<archive>:<path>`) for a file over `maxTextByteLength`, found while its release is listed, so
+ *   before any text of that release.
  */
 export async function* importTarballs(paths: readonly string[], options: TarballImportOptions = {}): AsyncGenerator<TextRecord> {
   const { revs } = options
   if (revs !== undefined && revs.length !== paths.length) {
     throw new RangeError(`revs has ${revs.length} names for ${paths.length} archives`)
   }
+  checkMaxTextByteLength(options.maxTextByteLength)
   const archiveOptions = {
+    ...(options.maxTextByteLength === undefined ? {} : { maxTextByteLength: options.maxTextByteLength }),
     ...(options.maxEntryByteLength === undefined ? {} : { maxEntryByteLength: options.maxEntryByteLength }),
     ...(options.commands === undefined ? {} : { commands: options.commands }),
   }

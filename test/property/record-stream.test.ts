@@ -1,7 +1,8 @@
 import test from 'ava'
 import fc from 'fast-check'
+import { ByteWriter, writeVarint } from '../../lib/bytes/index.js'
 import { VstoreError } from '../../lib/errors.js'
-import { decodeRecordStream, encodeRecordStream } from '../../lib/import/record-stream.js'
+import { decodeRecordStream, encodeRecordStream, FRAME_TEXT, RECORD_STREAM_MAGIC, RECORD_STREAM_VERSION } from '../../lib/import/record-stream.js'
 import type { TextRecord } from '../../lib/store/types.js'
 import { mutate, mutationsArbitrary } from '../helpers/mutate.js'
 import { concatBytes, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
@@ -71,6 +72,42 @@ test('any bytes give records or a VstoreError', async t => {
     } catch (error) {
       if (!(error instanceof VstoreError)) throw error
     }
+  }), options)
+  t.pass()
+})
+
+/**
+ * A stream whose one text frame declares a text of `textByteLength` bytes (its body length agreeing) and then
+ * ends after the text's hash: none of the text's bytes follow.
+ */
+function streamDeclaring(textByteLength: number): Uint8Array {
+  const fields = new ByteWriter(64)
+  for (const id of ['a.txt', 'r1']) {
+    writeVarint(fields, id.length)
+    fields.bytes(new TextEncoder().encode(id))
+  }
+  writeVarint(fields, 0)
+  writeVarint(fields, textByteLength)
+  fields.bytes(new Uint8Array(20))
+  const frame = new ByteWriter(64)
+  frame.byte(FRAME_TEXT)
+  writeVarint(frame, fields.byteLength + textByteLength)
+  frame.bytes(fields.view())
+  return concatBytes(RECORD_STREAM_MAGIC, Uint8Array.of(RECORD_STREAM_VERSION), frame.view())
+}
+
+test('a declared text length over maxTextByteLength is VSTORE_LIMIT before any text byte is read; at or under it, never', async t => {
+  const byteLengthArbitrary = fc.oneof(fc.nat({ max: 4096 }), fc.nat({ max: 2 ** 30 }))
+  await fc.assert(fc.asyncProperty(byteLengthArbitrary, byteLengthArbitrary, async (textByteLength, maxTextByteLength) => {
+    let code: string | undefined
+    try {
+      for await (const record of decodeRecordStream([streamDeclaring(textByteLength)], { maxTextByteLength })) throw new Error(`a record ${record.file}`)
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
+      code = error.code
+    }
+    // Under the limit the decoder goes on to read the text, and finds the stream cut.
+    return textByteLength > maxTextByteLength ? code === 'VSTORE_LIMIT' : code === 'VSTORE_CORRUPT'
   }), options)
   t.pass()
 })

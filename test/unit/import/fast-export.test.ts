@@ -412,3 +412,66 @@ test('stopping early removes the temporary blob file', async t => {
   }
   t.deepEqual(readdirSync(temporaryDirectory), [])
 })
+
+// --- the text limit ----------------------------------------------------------------------------------------
+
+const LIMIT_BYTE_LENGTH = 1000
+
+/** The records yielded before the import failed, and its error. */
+async function importUntilError(input: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: FastExportImportOptions): Promise<{ records: TextRecord[]; error: unknown }> {
+  const records: TextRecord[] = []
+  try {
+    for await (const record of importFastExport(input, options)) records.push(record)
+  } catch (error) {
+    return { records, error }
+  }
+  return { records, error: undefined }
+}
+
+test('a blob over maxTextByteLength in a real git fast-export stream is VSTORE_LIMIT at its data line; one of exactly the limit is taken', async t => {
+  const repo = await makeGitRepo(t)
+  writeFile(repo, 'exact.txt', 'e'.repeat(LIMIT_BYTE_LENGTH))
+  writeFile(repo, 'small.txt', 'small\n')
+  const c1 = commit(repo, 'c1')
+  writeFile(repo, 'over.txt', 'o'.repeat(LIMIT_BYTE_LENGTH + 1))
+  commit(repo, 'c2')
+  const exported = gitBytes(repo.dir, ['fast-export', ...FAST_EXPORT_OPTIONS])
+  const dataOffset = exported.indexOf(`data ${LIMIT_BYTE_LENGTH + 1}\n`)
+  t.true(dataOffset > 0)
+
+  const child = spawn('git', ['-C', repo.dir, 'fast-export', ...FAST_EXPORT_OPTIONS], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const { records, error } = await importUntilError(child.stdout, { maxTextByteLength: LIMIT_BYTE_LENGTH })
+  t.true(error instanceof VstoreError)
+  t.like(error, { code: 'VSTORE_LIMIT', where: `fast-export@${dataOffset}` })
+  t.deepEqual(records.map(record => [record.file, record.rev, record.text.length]), [['exact.txt', c1, LIMIT_BYTE_LENGTH], ['small.txt', c1, 6]])
+
+  const all = await importExport(repo, FAST_EXPORT_OPTIONS, { maxTextByteLength: LIMIT_BYTE_LENGTH + 1 })
+  t.deepEqual(rowsOf(all), rowsOf(await collect(importGit(repo.dir, { all: true }))))
+  await t.throwsAsync(collect(importFastExport(chunksOf(''), { maxTextByteLength: 0.5 })), { instanceOf: RangeError })
+})
+
+test('inline data over maxTextByteLength is VSTORE_LIMIT naming path@rev, refused from its data line before its bytes are read', async t => {
+  const head = ['commit refs/heads/main', 'mark :1', COMMITTER, 'data 2', 'c1', 'M 100644 inline exact.txt', `data ${LIMIT_BYTE_LENGTH}`, 'e'.repeat(LIMIT_BYTE_LENGTH)]
+  // The stream ends right after the data line: reading the bytes would find it cut short.
+  const counted = [...head, 'M 100644 inline over.txt', `data ${LIMIT_BYTE_LENGTH + 1}`, ''].join('\n')
+  t.like((await importUntilError(chunksOf(counted), { maxTextByteLength: LIMIT_BYTE_LENGTH })).error, { code: 'VSTORE_LIMIT', where: 'over.txt@:1' })
+  // The delimited form is read no further than the first line past the limit: here the stream ends there.
+  const delimited = [...head, 'M 100644 inline over.txt', 'data <<EOF', 'o'.repeat(LIMIT_BYTE_LENGTH), ''].join('\n')
+  t.like((await importUntilError(chunksOf(delimited), { maxTextByteLength: LIMIT_BYTE_LENGTH })).error, { code: 'VSTORE_LIMIT', where: 'over.txt@:1' })
+  // A delimited text of exactly the limit is taken.
+  const exactDelimited = [...head, 'M 100644 inline exact-too.txt', 'data <<EOF', 'x'.repeat(LIMIT_BYTE_LENGTH - 1), 'EOF', '', ''].join('\n')
+  const records = await collect(importFastExport(chunksOf(exactDelimited), { maxTextByteLength: LIMIT_BYTE_LENGTH }))
+  t.deepEqual(records.map(record => [record.file, record.text.length]), [['exact-too.txt', LIMIT_BYTE_LENGTH], ['exact.txt', LIMIT_BYTE_LENGTH]])
+})
+
+test('maxTextByteLength bounds only files: a long commit message or symlink target is no text over the limit', async t => {
+  const message = 'm'.repeat(2 * LIMIT_BYTE_LENGTH)
+  const stream = [
+    'commit refs/heads/main', 'mark :1', COMMITTER, `data ${message.length}`, message,
+    'M 120000 inline link', `data ${message.length}`, message, 'M 100644 inline a.txt', 'data 2', 'a1', '',
+  ].join('\n')
+  const symlinks: string[] = []
+  const records = await collect(importFastExport(chunksOf(stream, 64), { maxTextByteLength: LIMIT_BYTE_LENGTH, onSymlink: key => symlinks.push(key.file) }))
+  t.deepEqual(records.map(record => record.file), ['a.txt'])
+  t.deepEqual(symlinks, ['link'])
+})

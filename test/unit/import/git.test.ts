@@ -420,3 +420,84 @@ test('a long history imports completely: one text per file per commit, each on t
   checkParentsFirst(t, records)
   checkTexts(t, repo, records.slice(-12))
 })
+
+// --- the text limit ----------------------------------------------------------------------------------------
+
+const LIMIT_BYTE_LENGTH = 1000
+const BIG_BYTE_LENGTH = 512 * 1024
+
+/**
+ * c1: `exact.txt` of exactly the limit and a small file; c2: `big.txt` of 512 KiB (more than a pipe holds, so
+ * cat-file is still writing it when it is refused) and `exact.txt` edited.
+ */
+function buildLimitHistory(): { repo: string; c1: string; c2: string } {
+  const repo = newRepository('limit')
+  write(repo, 'exact.txt', 'x'.repeat(LIMIT_BYTE_LENGTH))
+  write(repo, 'small.txt', 'small\n')
+  const c1 = commitAll(repo, 'c1')
+  write(repo, 'big.txt', 'b'.repeat(BIG_BYTE_LENGTH))
+  write(repo, 'exact.txt', 'y'.repeat(LIMIT_BYTE_LENGTH))
+  const c2 = commitAll(repo, 'c2')
+  return { repo, c1, c2 }
+}
+
+/** The records yielded before the import failed, and its error. */
+async function importUntilError(repo: string, options: GitImportOptions): Promise<{ records: TextRecord[]; error: unknown }> {
+  const records: TextRecord[] = []
+  try {
+    for await (const record of importGit(repo, options)) records.push(record)
+  } catch (error) {
+    return { records, error }
+  }
+  return { records, error: undefined }
+}
+
+test.serial('a blob over maxTextByteLength is VSTORE_LIMIT naming its key; a text of exactly the limit is taken; every git process ends', async t => {
+  const { repo, c1, c2 } = buildLimitHistory()
+  const pidFile = join(newDirectory('pids'), 'pids')
+  const wrapper = join(temporaryRoot, 'git-noting-pid-limit')
+  writeFileSync(wrapper, `#!/bin/sh\necho $$ >> '${pidFile}'\nexec git "$@"\n`, { mode: 0o755 })
+
+  const { records, error } = await importUntilError(repo, { git: wrapper, maxTextByteLength: LIMIT_BYTE_LENGTH })
+  t.true(error instanceof VstoreError)
+  t.like(error, { code: 'VSTORE_LIMIT', where: `big.txt@${c2}` })
+  t.deepEqual(keysOf(records), sortKeys([['exact.txt', c1, []], ['small.txt', c1, []]]))
+  checkTexts(t, repo, records)
+  const pids = readFileSync(pidFile, 'utf8').split('\n').filter(line => line !== '').map(Number)
+  t.is(pids.length, 3) // rev-list, log, cat-file
+  t.deepEqual(pids.filter(isRunning), []) // killed and reaped: no process, no zombie
+
+  // With the limit at the big blob's size, everything is taken.
+  const all = await importAll(repo, { maxTextByteLength: BIG_BYTE_LENGTH })
+  t.deepEqual(keysOf(all), sortKeys([['big.txt', c2, []], ['exact.txt', c1, []], ['exact.txt', c2, [c1]], ['small.txt', c1, []]]))
+  checkRecords(t, repo, all)
+})
+
+test('a blob over maxTextByteLength is refused from cat-file\'s header: its bytes are never read', async t => {
+  const { repo, c2 } = buildLimitHistory()
+  const bigBlobId = git(repo, 'rev-parse', `${c2}:big.txt`)
+  // A git whose cat-file output stops right after the big blob's header line: an import that went on to
+  // read the blob's bytes would find the output cut (VSTORE_IMPORT) instead of refusing it.
+  const filter = join(temporaryRoot, 'cut-after-header.py')
+  writeFileSync(filter, [
+    'import sys',
+    'source, sink = sys.stdin.buffer, sys.stdout.buffer',
+    'while True:',
+    '    line = source.readline()',
+    '    if not line: break',
+    '    sink.write(line)',
+    '    sink.flush()',
+    `    if line.startswith(b'${bigBlobId} blob '): sys.exit(0)`,
+    '    sink.write(source.read(int(line.split()[2]) + 1))',
+    '    sink.flush()',
+  ].join('\n'))
+  const wrapper = join(temporaryRoot, 'git-cut-after-header')
+  writeFileSync(wrapper, `#!/bin/sh\nif [ "$3" = cat-file ]; then git "$@" | python3 '${filter}'; exit 0; fi\nexec git "$@"\n`, { mode: 0o755 })
+  const { error } = await importUntilError(repo, { git: wrapper, maxTextByteLength: LIMIT_BYTE_LENGTH })
+  t.like(error, { code: 'VSTORE_LIMIT', where: `big.txt@${c2}` })
+})
+
+test('maxTextByteLength that is not a whole number >= 0 is a RangeError', async t => {
+  const { repo } = buildLimitHistory()
+  await t.throwsAsync(importAll(repo, { maxTextByteLength: -1 }), { instanceOf: RangeError })
+})

@@ -286,3 +286,23 @@ test('importNpm: with stored and previous, importing again adds only the new rel
   })
   t.deepEqual(sortRows(rows), sortRows(DEMO_ROWS.filter(([, rev]) => rev === 'demo@2.0.0')))
 })
+
+test('importNpm: a file over maxTextByteLength is VSTORE_LIMIT naming the tarball and path; a file of exactly the limit is taken', async t => {
+  const limitByteLength = 1000
+  const registry = await makeRegistry(t, {
+    big: {
+      '1.0.0': { 'package.json': '{}\n', 'exact.js': 'e'.repeat(limitByteLength) },
+      '2.0.0': { 'package.json': '{}\n', 'exact.js': 'E'.repeat(limitByteLength), 'over.js': 'o'.repeat(limitByteLength + 1) },
+    },
+  })
+  const options = { cacheDir: registry.cacheDir, npm: registry.npm, maxTextByteLength: limitByteLength }
+  const records: TextRecord[] = []
+  const error = await t.throwsAsync(async () => {
+    for await (const record of importNpm(['big'], options)) records.push(record)
+  }, { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
+  t.is(error?.where, `${join(registry.cacheDir, 'big-2.0.0.tgz')}:package/over.js`)
+  t.deepEqual(sortRows(records.map(record => [record.file, record.rev, record.text.length] as const)), [['big/exact.js', 'big@1.0.0', limitByteLength], ['big/package.json', 'big@1.0.0', 3]])
+  const { rows } = await importAll(['big'], { ...options, maxTextByteLength: limitByteLength + 1 })
+  t.deepEqual(sortRows(rows).map(([file, rev]) => `${file}@${rev}`), ['big/exact.js@big@1.0.0', 'big/package.json@big@1.0.0', 'big/exact.js@big@2.0.0', 'big/over.js@big@2.0.0'])
+  await t.throwsAsync(importAll(['big'], { ...options, maxTextByteLength: -1 }), { instanceOf: RangeError })
+})

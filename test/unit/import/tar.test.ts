@@ -407,3 +407,128 @@ test('two archives with the same release name are VSTORE_IMPORT', async t => {
   const error = await t.throwsAsync(collect(importTarballs([join(dir, 'a', 'r-1.tgz'), join(dir, 'b', 'r-1.tar.gz')])), { instanceOf: VstoreError })
   t.is(error?.code, 'VSTORE_IMPORT')
 })
+
+// --- the text limit ----------------------------------------------------------------------------------------
+
+const LIMIT_BYTE_LENGTH = 1000
+
+/** Entries read until the archive failed, and its error. */
+async function entriesUntilError(entries: AsyncIterable<ArchiveEntry>): Promise<{ paths: string[]; error: unknown }> {
+  const paths: string[] = []
+  try {
+    for await (const entry of entries) paths.push(entry.path)
+  } catch (error) {
+    return { paths, error }
+  }
+  return { paths, error: undefined }
+}
+
+test('a file over maxTextByteLength is VSTORE_LIMIT naming its path, in every archive kind and a folder; one of exactly the limit is taken', async t => {
+  const dir = await makeTempDir(t)
+  const exact = { 'pkg/exact.txt': 'e'.repeat(LIMIT_BYTE_LENGTH), 'pkg/small.txt': 'small\n' }
+  writeTree(join(dir, 'under'), exact)
+  writeTree(join(dir, 'over'), { ...exact, 'pkg/over.txt': 'o'.repeat(LIMIT_BYTE_LENGTH + 1) })
+  const names: string[] = []
+  for (const source of ['under', 'over']) {
+    const cwd = join(dir, source)
+    run(cwd, 'tar', '-cf', join(dir, `${source}.tar`), 'pkg')
+    run(cwd, 'tar', '-czf', join(dir, `${source}.tar.gz`), 'pkg')
+    run(cwd, 'tar', '-cJf', join(dir, `${source}.tar.xz`), 'pkg')
+    run(cwd, 'tar', '-cjf', join(dir, `${source}.tar.bz2`), 'pkg')
+    run(cwd, 'tar', '--zstd', '-cf', join(dir, `${source}.tar.zst`), 'pkg')
+    run(cwd, 'zip', '-qr', join(dir, `${source}.zip`), 'pkg')
+    run(cwd, 'zip', '-qr0', join(dir, `${source}-stored.zip`), 'pkg')
+    names.push(...['.tar', '.tar.gz', '.tar.xz', '.tar.bz2', '.tar.zst', '.zip', '-stored.zip'].map(suffix => `${source}${suffix}`), source)
+  }
+  const options = { maxTextByteLength: LIMIT_BYTE_LENGTH }
+  for (const name of names.filter(name => name.startsWith('under'))) {
+    t.deepEqual(sorted(await entriesOf(openArchive(join(dir, name), options))), sorted(Object.entries(exact)), name)
+  }
+  for (const name of names.filter(name => name.startsWith('over'))) {
+    const { error } = await entriesUntilError(openArchive(join(dir, name), options))
+    t.true(error instanceof VstoreError, name)
+    t.like(error, { code: 'VSTORE_LIMIT', where: `${join(dir, name)}:pkg/over.txt` }, name)
+  }
+})
+
+test('a tar entry over maxTextByteLength is refused from its header: its data is never read', async t => {
+  // The archive ends right after the header (after a pax size, too): reading the data would find it cut short.
+  const header = tarEntry({ name: 'over.txt', data: 'o'.repeat(LIMIT_BYTE_LENGTH + 1) }).subarray(0, 512)
+  const exact = tarEntry({ name: 'exact.txt', data: 'e'.repeat(LIMIT_BYTE_LENGTH) })
+  const options = { where: 'r.tar', maxTextByteLength: LIMIT_BYTE_LENGTH }
+  const { paths, error } = await entriesUntilError(readTarEntries(Buffer.concat([exact, header]), options))
+  t.deepEqual(paths, ['exact.txt'])
+  t.like(error, { code: 'VSTORE_LIMIT', where: 'r.tar:over.txt' })
+  const pax = tarEntry({ name: 'PaxHeader', type: 'x', data: `13 size=${LIMIT_BYTE_LENGTH + 1}\n` })
+  const small = tarEntry({ name: 'paxed.txt', data: 'p' }).subarray(0, 512)
+  t.like((await entriesUntilError(readTarEntries(Buffer.concat([pax, small]), options))).error, { code: 'VSTORE_LIMIT', where: 'r.tar:paxed.txt' })
+})
+
+/**
+ * Writes a zip by hand: `pkg/small.txt` stored, then `pkg/bomb.txt` deflated from `zeroByteLength` zero bytes,
+ * whose local header and central directory claim `claimedByteLength`. With `spoil`, the deflate data ends
+ * its block after the zeros and goes on with a block of the reserved type: an inflater that reads on fails.
+ */
+function writeLyingZip(path: string, claimedByteLength: number, zeroByteLength: number, spoil: boolean): void {
+  const script = [
+    'import struct, sys, zlib',
+    'path, claimed, zero_byte_length, spoil = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "spoil"',
+    'deflater = zlib.compressobj(9, zlib.DEFLATED, -15)',
+    'bomb = deflater.compress(bytes(zero_byte_length))',
+    'bomb += deflater.flush(zlib.Z_FULL_FLUSH) + b"\\x07" + bytes(64) if spoil else deflater.flush()',
+    'entries = [("pkg/small.txt", 0, zlib.crc32(b"small\\n"), b"small\\n", 6), ("pkg/bomb.txt", 8, zlib.crc32(bytes(zero_byte_length)), bomb, claimed)]',
+    'local, central = bytearray(), bytearray()',
+    'for name, method, crc, data, size in entries:',
+    '    offset, name = len(local), name.encode()',
+    '    local += struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, method, 0, 0, crc, len(data), size, len(name), 0) + name + data',
+    '    central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, method, 0, 0, crc, len(data), size, len(name), 0, 0, 0, 0, 0, offset) + name',
+    'end = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, len(entries), len(entries), len(central), len(local), 0)',
+    'open(path, "wb").write(local + central + end)',
+  ].join('\n')
+  execFileSync('python3', ['-c', script, path, String(claimedByteLength), String(zeroByteLength), spoil ? 'spoil' : 'whole'])
+}
+
+test('a zip whose directory claims a small size but whose entry inflates past maxTextByteLength is VSTORE_LIMIT, the inflater stopped near the limit', async t => {
+  const dir = await makeTempDir(t)
+  const options = { maxTextByteLength: LIMIT_BYTE_LENGTH }
+  // The hand-made zip is sound: claiming its true size, it reads back.
+  writeLyingZip(join(dir, 'true.zip'), 800, 800, false)
+  t.deepEqual(await entriesOf(openArchive(join(dir, 'true.zip'), options)), [['pkg/small.txt', 'small\n'], ['pkg/bomb.txt', '\0'.repeat(800)]])
+
+  // 1 MiB of zeros claimed as 500 bytes, then deflate data no inflater gets through: stopping past the
+  // limit, the reader never reaches it.
+  const bomb = join(dir, 'bomb.zip')
+  writeLyingZip(bomb, 500, 1024 * 1024, true)
+  const { paths, error } = await entriesUntilError(openArchive(bomb, options))
+  t.deepEqual(paths, ['pkg/small.txt'])
+  t.true(error instanceof VstoreError)
+  t.like(error, { code: 'VSTORE_LIMIT', where: `${bomb}:pkg/bomb.txt` })
+  // Without a limit the same zip is still refused at its claimed size, as a zip that lies.
+  t.like((await entriesUntilError(openArchive(bomb))).error, { code: 'VSTORE_IMPORT', where: `${bomb}:pkg/bomb.txt` })
+
+  // Inflating past its claim but not past the limit: a zip that lies, not a text over the limit.
+  const liar = join(dir, 'liar.zip')
+  writeLyingZip(liar, 10, 600, false)
+  t.like((await entriesUntilError(openArchive(liar, options))).error, { code: 'VSTORE_IMPORT', where: `${liar}:pkg/bomb.txt` })
+})
+
+test('importTarballs: a file over maxTextByteLength is VSTORE_LIMIT naming the archive and path, after the releases before it', async t => {
+  const dir = await makeTempDir(t)
+  writeTree(dir, {
+    'r-1.0/exact.txt': 'e'.repeat(LIMIT_BYTE_LENGTH),
+    'r-1.1/exact.txt': 'E'.repeat(LIMIT_BYTE_LENGTH),
+    'r-1.1/over.txt': 'o'.repeat(LIMIT_BYTE_LENGTH + 1),
+  })
+  run(dir, 'tar', '-czf', 'r-1.0.tar.gz', 'r-1.0')
+  run(dir, 'zip', '-qr', 'r-1.1.zip', 'r-1.1')
+  const paths = [join(dir, 'r-1.0.tar.gz'), join(dir, 'r-1.1.zip')]
+  const records: TextRecord[] = []
+  const error = await t.throwsAsync(async () => {
+    for await (const record of importTarballs(paths, { maxTextByteLength: LIMIT_BYTE_LENGTH })) records.push(record)
+  }, { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
+  t.is(error?.where, `${paths[1] as string}:r-1.1/over.txt`)
+  t.deepEqual(rowsOf(records), [['exact.txt', 'r-1.0', [], 'e'.repeat(LIMIT_BYTE_LENGTH)]])
+  const all = await collect(importTarballs(paths, { maxTextByteLength: LIMIT_BYTE_LENGTH + 1 }))
+  t.deepEqual(sorted(rowsOf(all).map(([file, rev]) => [`${file}@${rev}`] as [string])), [['exact.txt@r-1.0'], ['exact.txt@r-1.1'], ['over.txt@r-1.1']])
+  await t.throwsAsync(collect(importTarballs(paths, { maxTextByteLength: Number.NaN })), { instanceOf: RangeError })
+})
