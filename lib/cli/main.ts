@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import {
-  MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
+  DEFAULT_STORE_OPTIONS, MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
 } from '../vstore.js'
 import { MIN_REVISION_PREFIX, parseCommandLine, parseKeySpec, type Command } from './args.js'
 import { renderCommandHelp, renderOverview } from './help.js'
@@ -74,6 +74,14 @@ async function openStore(command: Command, create: boolean, writer = create): Pr
     if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, 'command line')
     throw error
   }
+}
+
+/**
+ * The longest text the command's store takes (--max-text-size, or the store's default): the importers refuse
+ * a longer one from its declared size, before reading its bytes, as the store would refuse it after.
+ */
+function textLimit(command: Command): number {
+  return command.maxTextByteLength ?? DEFAULT_STORE_OPTIONS.maxTextByteLength
 }
 
 /** Runs `body` on the command's store; `writer` (default: `create`) refuses a store another process holds. */
@@ -414,6 +422,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         all: command.all,
         ...(pathFilter ? { pathFilter } : {}),
         onSymlink: report.onSymlink,
+        maxTextByteLength: textLimit(command),
       }), { report })
     }
     case 'import-tar': {
@@ -427,6 +436,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         onReleaseDone: releases.done,
         onSymlink: report.onSymlink,
         allowOlder: command.allowOlder,
+        maxTextByteLength: textLimit(command),
       }), { releases, report })
     }
     case 'import-npm': {
@@ -440,13 +450,14 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         onReleaseDone: releases.done,
         onSymlink: report.onSymlink,
         allowOlder: command.allowOlder,
+        maxTextByteLength: textLimit(command),
         ...(command.quiet || command.json ? {} : { onProgress: event => { if (event.kind === 'tarball' && event.source === 'download') output.error(`fetched ${event.name}@${event.version} (${event.index}/${event.count})`) } }),
       }), { releases, report })
     }
     case 'import-fast-export': {
       const { importFastExport } = await import('../import/fast-export.js')
       const report = new ImportReport()
-      return runImport(command, output, () => importFastExport(stdin, { onSymlink: report.onSymlink, onUncheckedEnd: report.onUncheckedEnd }), { report })
+      return runImport(command, output, () => importFastExport(stdin, { onSymlink: report.onSymlink, onUncheckedEnd: report.onUncheckedEnd, maxTextByteLength: textLimit(command) }), { report })
     }
     case 'pack': {
       const started = performance.now()
@@ -515,7 +526,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'import-stream': {
       const { decodeRecordStream } = await import('../import/record-stream.js')
-      return runImport(command, output, () => decodeRecordStream(stdin, { where: 'stdin' }))
+      return runImport(command, output, () => decodeRecordStream(stdin, { where: 'stdin', maxTextByteLength: textLimit(command) }))
     }
     case 'extract': {
       return withStore(command, false, async store => {
