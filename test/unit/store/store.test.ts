@@ -724,17 +724,23 @@ test('a batch whose source fails part way stores nothing of it', async t => {
   sameBytes(t, await store.get('a', 'r2'), utf8(prose(30, 1)), 'a@r2')
 })
 
-test('a pack shorter than the index vouches for fails the open with VSTORE_CORRUPT naming the pack', async t => {
+test('a pack shorter than the index vouches for still opens: verify names the pack, and a get of a text past its end is VSTORE_CORRUPT naming the key', async t => {
   const { dir, store } = await newStore(t)
   await store.insert(sampleHistory())
   const committed = (await store.stats()).packByteLength
+  // A key whose read reaches the pack's last byte.
+  const last = (await dumpIndex(store)).find(row => row.groupOffset + row.readByteLength === committed)
   await store.close()
   const [packName] = await packFiles(dir)
   const handle = await openFile(join(dir, 'packs', packName ?? 'missing'), 'r+')
   await handle.truncate(committed - 1)
   await handle.close()
-  const error = await expectCode(t, Store.open(dir), 'VSTORE_CORRUPT')
-  t.is(error?.where, `packs/${packName}`)
+  const reopened = await openStore(t, dir)
+  const report = await reopened.verify()
+  t.true(report.problems.some(problem => problem.where === `packs/${packName}` && /index vouches for/.test(problem.message)), JSON.stringify(report.problems))
+  if (last === undefined) return t.fail('no key reads to the end of the pack')
+  const error = await expectCode(t, reopened.get(last.file, last.rev), 'VSTORE_CORRUPT')
+  t.is(error?.where, `${last.file}@${last.rev}`)
 })
 
 // ---- fixed bugs, kept as regression tests ----
