@@ -53,27 +53,37 @@ async function findIndexDamageOnce(dir: string): Promise<IndexDamage[]> {
         damage.push({ file: file.name, message: 'a file the manifest names is missing', firstKey: file.firstKey, lastKey: file.lastKey, keys: [] })
         continue
       }
-      if (file.kind === 'table') damage.push(...tableDamage(file.name, bytes, file))
+      if (file.kind === 'table') damage.push(...(await tableDamage(file.name, bytes, file)))
       else {
-        try {
-          checkLog(bytes)
-        } catch (error) {
-          const keys: Uint8Array[] = []
-          try {
-            for (const batch of logRecords(bytes, { stopAtDamage: true })) keys.push(...batchPutKeys(batch))
-          } catch {
-            // The keys of the batches before the damage are all that can be named.
-          }
-          damage.push({ file: file.name, message: errorMessage(error), firstKey: undefined, lastKey: undefined, keys: file.kind === 'manifest' ? [] : keys })
-        }
+        const found = logDamage(file, bytes)
+        if (found !== undefined) damage.push(found)
       }
     }
     if (!moved || attempt >= 3) return damage
   }
 }
 
+/**
+ * The damage of a log or manifest held whole in `bytes` (a record LevelDB would drop may hide any key), with
+ * the keys of the log's batches before it; or undefined.
+ */
+export function logDamage(file: LiveFile, bytes: Uint8Array): IndexDamage | undefined {
+  try {
+    checkLog(bytes)
+    return undefined
+  } catch (error) {
+    const keys: Uint8Array[] = []
+    try {
+      for (const batch of logRecords(bytes, { stopAtDamage: true })) keys.push(...batchPutKeys(batch))
+    } catch {
+      // The keys of the batches before the damage are all that can be named.
+    }
+    return { file: file.name, message: errorMessage(error), firstKey: undefined, lastKey: undefined, keys: file.kind === 'manifest' ? [] : keys }
+  }
+}
+
 /** A file of the index's current version: tables with the user keys they span, logs, the manifest. */
-interface LiveFile {
+export interface LiveFile {
   readonly name: string
   readonly kind: 'table' | 'log' | 'manifest'
   readonly firstKey: Uint8Array | undefined
@@ -86,7 +96,7 @@ interface LiveFile {
  * half-written), the logs from the edits' log number on, and the manifest itself. Or, when `CURRENT` or the
  * manifest cannot be read, that as damage to the whole index.
  */
-async function liveFiles(dir: string): Promise<{ files: LiveFile[]; damage?: undefined } | { files?: undefined; damage: IndexDamage }> {
+export async function liveFiles(dir: string): Promise<{ files: LiveFile[]; damage?: undefined } | { files?: undefined; damage: IndexDamage }> {
   const whole = (file: string, message: string) => ({ damage: { file, message, firstKey: undefined, lastKey: undefined, keys: [] } })
   let manifestName: string
   let manifest: Uint8Array
@@ -214,7 +224,8 @@ function varint(bytes: Uint8Array, at: { offset: number }, end = bytes.length): 
 
 const TABLE_MAGIC = [0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb]
 const FOOTER_BYTE_LENGTH = 48
-const BLOCK_TRAILER_BYTE_LENGTH = 5
+/** A block's compression type byte and masked CRC-32C, after its contents. */
+export const BLOCK_TRAILER_BYTE_LENGTH = 5
 
 interface BlockHandle {
   readonly offset: number
@@ -226,44 +237,82 @@ function userKeyOf(internalKey: Uint8Array): Uint8Array {
   return internalKey.subarray(0, Math.max(0, internalKey.length - 8))
 }
 
+/** Bytes of one file at an offset (fewer at its end). */
+export type ReadAt = (offset: number, byteLength: number) => Promise<Uint8Array>
+
+/** A table's data block: where it is, and the user keys it may hold (inclusive; undefined: from the first key). */
+export interface DataBlock {
+  readonly firstKey: Uint8Array | undefined
+  readonly lastKey: Uint8Array
+  readonly offset: number
+  readonly byteLength: number
+}
+
 /**
- * The damage of one table: a damaged data block by the keys its index block gives it, damage anywhere else
- * as the keys the whole table spans (`span`, from the manifest).
+ * A table's data blocks, read through its footer and index block, after checking the footer (magic, zero
+ * padding) and the CRC-32C of the index block, the meta index block and the filter blocks it names (a
+ * damaged filter can make a get miss a key that is there, in any block). Block i holds the keys after
+ * separator i-1 (the same user key may go on, with older sequence numbers) up to separator i; the first
+ * block's keys start at the table's first key (`span`, from the manifest).
+ * @throws Error saying what is damaged.
  */
-function tableDamage(file: string, bytes: Uint8Array, span: { readonly firstKey: Uint8Array | undefined; readonly lastKey: Uint8Array | undefined }): IndexDamage[] {
-  let entries: { key: Uint8Array; handle: BlockHandle }[]
-  const footer = bytes.length - FOOTER_BYTE_LENGTH
+export async function mapTable(fileByteLength: number, read: ReadAt, span: { readonly firstKey: Uint8Array | undefined }): Promise<DataBlock[]> {
+  const footer = fileByteLength - FOOTER_BYTE_LENGTH
+  if (footer < 0) throw new Error(`table of ${fileByteLength} bytes, shorter than its footer`)
+  const footerBytes = await read(footer, FOOTER_BYTE_LENGTH)
+  for (let i = 0; i < 8; i++) if (footerBytes[40 + i] !== TABLE_MAGIC[i]) throw new Error('bad table magic')
+  const at = { offset: 0 }
+  const metaIndex = { offset: varint(footerBytes, at, 40), byteLength: varint(footerBytes, at, 40) }
+  const index = { offset: varint(footerBytes, at, 40), byteLength: varint(footerBytes, at, 40) }
+  for (let i = at.offset; i < 40; i++) if (footerBytes[i] !== 0) throw new Error(`footer padding byte at ${footer + i} is not zero`)
+  const block = async (handle: BlockHandle, decode: boolean): Promise<Uint8Array> => {
+    if (handle.offset + handle.byteLength + BLOCK_TRAILER_BYTE_LENGTH > footer) {
+      throw new Error(`block at ${handle.offset} of ${handle.byteLength} bytes runs past ${footer}`)
+    }
+    return checkedBlockBytes(await read(handle.offset, handle.byteLength + BLOCK_TRAILER_BYTE_LENGTH), handle.offset, { decode })
+  }
+  const entries = blockEntries(await block(index, true))
+  for (const { handle } of blockEntries(await block(metaIndex, true))) await block(handle, false)
+  return entries.map(({ key, handle }, i) => ({
+    firstKey: i === 0 ? span.firstKey : userKeyOf((entries[i - 1] as { key: Uint8Array }).key).slice(),
+    lastKey: userKeyOf(key).slice(),
+    offset: handle.offset,
+    byteLength: handle.byteLength,
+  }))
+}
+
+/** The damage of a data block read with its trailer (`bytes`), or undefined when its CRC-32C checks. */
+export function dataBlockDamage(file: string, block: DataBlock, bytes: Uint8Array): IndexDamage | undefined {
   try {
-    if (footer < 0) throw new Error(`table of ${bytes.length} bytes, shorter than its footer`)
-    for (let i = 0; i < 8; i++) if (bytes[bytes.length - 8 + i] !== TABLE_MAGIC[i]) throw new Error('bad table magic')
-    const at = { offset: footer }
-    const metaIndex = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
-    const index = { offset: varint(bytes, at, footer + 40), byteLength: varint(bytes, at, footer + 40) }
-    for (let i = at.offset; i < footer + 40; i++) if (bytes[i] !== 0) throw new Error(`footer padding byte at ${i} is not zero`)
-    entries = blockEntries(checkedBlock(bytes, index, footer))
-    // Filters: a damaged one can make a get miss a key that is there, in any block.
-    for (const { handle } of blockEntries(checkedBlock(bytes, metaIndex, footer))) checkedBlock(bytes, handle, footer, { decode: false })
+    if (bytes.length !== block.byteLength + BLOCK_TRAILER_BYTE_LENGTH) throw new Error(`block at ${block.offset} is cut short`)
+    checkedBlockBytes(bytes, block.offset, { decode: false })
+    return undefined
   } catch (error) {
-    const keys = blocksByChecksum(bytes).flatMap(handle => blockUserKeys(rawBlock(bytes, handle)))
-    return [{ file, message: errorMessage(error), firstKey: span.firstKey, lastKey: span.lastKey, keys }]
+    const raw = rawBlock(bytes, { offset: 0, byteLength: block.byteLength })
+    return { file, message: errorMessage(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: blockUserKeys(raw) }
+  }
+}
+
+/** A whole table's damage: the keys the manifest says it spans, and the keys its blocks still name (found by their checksums). */
+export function wholeTableDamage(file: string, bytes: Uint8Array, message: string, span: { readonly firstKey: Uint8Array | undefined; readonly lastKey: Uint8Array | undefined }): IndexDamage {
+  const keys = blocksByChecksum(bytes).flatMap(handle => blockUserKeys(rawBlock(bytes, handle)))
+  return { file, message, firstKey: span.firstKey, lastKey: span.lastKey, keys }
+}
+
+/** The damage of one table held whole in `bytes`: its data blocks by their key ranges, anything else as the whole table. */
+async function tableDamage(file: string, bytes: Uint8Array, span: { readonly firstKey: Uint8Array | undefined; readonly lastKey: Uint8Array | undefined }): Promise<IndexDamage[]> {
+  const read: ReadAt = async (offset, byteLength) => bytes.subarray(offset, offset + byteLength)
+  let blocks: DataBlock[]
+  try {
+    blocks = await mapTable(bytes.length, read, span)
+  } catch (error) {
+    return [wholeTableDamage(file, bytes, errorMessage(error), span)]
   }
   const damage: IndexDamage[] = []
-  entries.forEach(({ handle }, i) => {
-    try {
-      checkedBlock(bytes, handle, footer, { decode: false })
-    } catch (error) {
-      // Block i holds the keys after separator i-1 (the same user key may go on, with older sequence
-      // numbers) up to separator i.
-      const previous = entries[i - 1]
-      damage.push({
-        file,
-        message: errorMessage(error),
-        firstKey: previous === undefined ? span.firstKey : userKeyOf(previous.key).slice(),
-        lastKey: userKeyOf((entries[i] as { key: Uint8Array }).key).slice(),
-        keys: blockUserKeys(rawBlock(bytes, handle)),
-      })
-    }
-  })
+  for (const block of blocks) {
+    const found = dataBlockDamage(file, block, bytes.subarray(block.offset, block.offset + block.byteLength + BLOCK_TRAILER_BYTE_LENGTH))
+    if (found !== undefined) damage.push(found)
+  }
   return damage
 }
 
@@ -289,9 +338,15 @@ function rawBlock(bytes: Uint8Array, handle: BlockHandle): { block: Uint8Array; 
 function checkedBlock(bytes: Uint8Array, handle: BlockHandle, end: number, options = { decode: true }): Uint8Array {
   const { offset, byteLength } = handle
   if (offset + byteLength + BLOCK_TRAILER_BYTE_LENGTH > end) throw new Error(`block at ${offset} of ${byteLength} bytes runs past ${end}`)
-  const contents = bytes.subarray(offset, offset + byteLength)
-  const type = bytes.subarray(offset + byteLength, offset + byteLength + 1)
-  const stored = unmask(uint32At(bytes, offset + byteLength + 1))
+  return checkedBlockBytes(bytes.subarray(offset, offset + byteLength + BLOCK_TRAILER_BYTE_LENGTH), offset, options)
+}
+
+/** checkedBlock of one block read with its 5-byte trailer; `offset` is where it is in its file, for messages. */
+function checkedBlockBytes(bytes: Uint8Array, offset: number, options = { decode: true }): Uint8Array {
+  const byteLength = bytes.length - BLOCK_TRAILER_BYTE_LENGTH
+  const contents = bytes.subarray(0, byteLength)
+  const type = bytes.subarray(byteLength, byteLength + 1)
+  const stored = unmask(uint32At(bytes, byteLength + 1))
   if (crc32c([contents, type]) !== stored) throw new Error(`block at ${offset}: CRC-32C mismatch`)
   if (type[0] === 0 || !options.decode) return contents
   if (type[0] === 1) return snappyDecompress(contents)
@@ -491,7 +546,7 @@ function blocksByChecksum(bytes: Uint8Array): BlockHandle[] {
   return handles
 }
 
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 

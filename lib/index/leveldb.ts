@@ -1,6 +1,7 @@
 import { ClassicLevel } from 'classic-level'
 import { compareBytes } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
+import type { IndexCheck } from './index-check.js'
 import type { IndexDamage } from './leveldb-files.js'
 
 /** The little of LevelDB the index uses, in Uint8Array keys and values. */
@@ -14,7 +15,7 @@ export interface KeyValueStore {
    * `aroundDamage`, the entries outside every damaged range instead (for verify, which names the rest).
    */
   entries(prefix: Uint8Array, from?: Uint8Array, options?: { readonly aroundDamage?: boolean }): AsyncIterable<[Uint8Array, Uint8Array]>
-  /** Damage found in the files when the index was opened (findIndexDamage): reads that may touch it throw. */
+  /** Damage found in the index's files so far (IndexCheck): reads that may touch it throw. */
   readonly damage: readonly IndexDamage[]
   /** Rewrites the log and tables into compacted, compressed tables. */
   compact(): Promise<void>
@@ -102,8 +103,9 @@ function damageError(part: IndexDamage, where: string): VstoreError {
  * Opens the LevelDB at `path`.
  * @throws VSTORE_LOCKED when another process holds it, VSTORE_CORRUPT when LevelDB finds damage, VSTORE_IO otherwise.
  */
-export async function openLevelDb(path: string, where: string, options: { create: boolean; damage?: readonly IndexDamage[] }): Promise<KeyValueStore> {
-  const damage = options.damage ?? []
+export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck }): Promise<KeyValueStore> {
+  const check = options.check
+  const damage: readonly IndexDamage[] = check?.damage ?? []
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
@@ -118,6 +120,7 @@ export async function openLevelDb(path: string, where: string, options: { create
   return {
     damage,
     async get(key) {
+      await check?.check(key, successor(key))
       const hit = damage.find(part => meets(part, key, successor(key)))
       if (hit !== undefined) throw damageError(hit, where)
       try {
@@ -140,6 +143,9 @@ export async function openLevelDb(path: string, where: string, options: { create
     async *entries(prefix, from, entryOptions) {
       const start = from ?? prefix
       const end = prefixEnd(prefix)
+      // Around damage means knowing all of it; otherwise only this range's blocks need checking.
+      if (entryOptions?.aroundDamage === true) await check?.check(new Uint8Array(0), undefined)
+      else await check?.check(start, end)
       if (entryOptions?.aroundDamage !== true) {
         const hit = damage.find(part => meets(part, start, end))
         if (hit !== undefined) throw damageError(hit, where)
@@ -161,6 +167,7 @@ export async function openLevelDb(path: string, where: string, options: { create
     },
     async close() {
       await db.close()
+      await check?.close()
     },
   }
 }

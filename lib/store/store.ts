@@ -17,6 +17,7 @@ import {
 } from '../index/records.js'
 import { ancestryGraph, commonAncestorsOf, writeOrder, type AncestryGraph } from '../order/graph.js'
 import { findIndexDamage, salvageLevelDbKeys, type IndexDamage } from '../index/leveldb-files.js'
+import { IndexCheck } from '../index/index-check.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
@@ -512,10 +513,13 @@ export class Store {
     if (!(await exists(indexPath(dir)))) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
     const copy = await copyIndexSnapshot(indexPath(dir), `${dir}/index`)
     let db: KeyValueStore
+    let check: IndexCheck | undefined
     try {
       // A reader reads around damage: what a damaged part may hold is an error, the rest is served.
-      db = await openLevelDb(copy, `${dir}/index`, { create: false, damage: await findIndexDamage(copy) })
+      check = await IndexCheck.open(copy)
+      db = await openLevelDb(copy, `${dir}/index`, { create: false, check })
     } catch (error) {
+      await check?.close()
       await rm(copy, { recursive: true, force: true })
       throw error
     }
