@@ -375,6 +375,8 @@ export class Store {
   private readonly packStates = new Map<number, PackState>()
   /** Packs the index names that are missing, short or with a damaged header, and what is wrong (Store.openPack). */
   private readonly damagedPacks = new Map<number, string>()
+  /** The packs of damagedPacks whose files are missing. */
+  private readonly missingPackIds = new Set<number>()
   private closed = false
   private inserting = false
   /**
@@ -500,12 +502,11 @@ export class Store {
    */
   private static async openSnapshot(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await Store.openSnapshotOnce(dir, settings)
-      } catch (error) {
-        const packGone = error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND' && error.where.startsWith('packs/')
-        if (!packGone || attempt >= SNAPSHOT_ATTEMPTS) throw error
-      }
+      const store = await Store.openSnapshotOnce(dir, settings)
+      // A pack the copy names that is gone: a writer's repack committed in between (its new packs outlive
+      // the next copy), or, every time, damage.
+      if (store.missingPackIds.size === 0 || attempt >= SNAPSHOT_ATTEMPTS) return store
+      await store.close()
     }
   }
 
@@ -583,6 +584,7 @@ export class Store {
     } catch (error) {
       if (!(error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND')) throw error
       this.damagedPacks.set(packId, 'the pack named by the index is missing')
+      this.missingPackIds.add(packId)
       return
     }
     this.packs.set(packId, pack)
@@ -1379,6 +1381,7 @@ export class Store {
         const pack = this.packs.get(packId)
         this.packs.delete(packId)
         this.damagedPacks.delete(packId)
+        this.missingPackIds.delete(packId)
         await pack?.close()
         await rm(packPath(this.dir, packId), { force: true })
       }
