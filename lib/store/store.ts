@@ -1937,7 +1937,40 @@ export class Store {
         problems.push({ code: 'VSTORE_CORRUPT', where: groupKey, message, keys })
       }
     }
-    return { textCount, groupCount, full, problems }
+    return { textCount, groupCount, full, problems: await this.withoutReadableKeys(problems) }
+  }
+
+  /**
+   * The problems with only the keys they take with them: a key named because its group (or the group of a
+   * base on its chain) is damaged may still read back, when its record lies before the damage (a prefix of
+   * the group decodes, and its text matches its hash), so each named key is read as `get` reads it, and the
+   * ones that come back are left out (the message says how many). So verify names exactly what `repair`
+   * drops. Only damaged parts are read again.
+   */
+  private async withoutReadableKeys(problems: readonly VerifyProblem[]): Promise<VerifyProblem[]> {
+    const readable = new Map<string, boolean>()
+    const reads = async (key: TextKey): Promise<boolean> => {
+      const known = readable.get(describeKey(key))
+      if (known !== undefined) return known
+      let ok: boolean
+      try {
+        await this.getText(key, MAX_BASE_DEPTH)
+        ok = true
+      } catch (error) {
+        if (!(error instanceof VstoreError) || error.code === 'VSTORE_IO') throw error
+        ok = false
+      }
+      readable.set(describeKey(key), ok)
+      return ok
+    }
+    const result: VerifyProblem[] = []
+    for (const problem of problems) {
+      const lost: TextKey[] = []
+      for (const key of problem.keys) if (!(await reads(key))) lost.push(key)
+      const kept = problem.keys.length - lost.length
+      result.push(kept === 0 ? problem : { ...problem, message: `${problem.message} (${kept} of the ${problem.keys.length} texts it holds still read back)`, keys: lost })
+    }
+    return result
   }
 
   /** The base a group names and the group that holds it (read from the first bytes of its content). */

@@ -22,7 +22,7 @@ async function flipByte(path: string, offset: number): Promise<() => Promise<voi
   }
 }
 
-test('every single-byte corruption of a pack file is found by verify, naming the keys it affects or, in the pack header, the pack', async t => {
+test('every single-byte corruption of a pack file is found by verify, naming exactly the keys a get fails on', async t => {
   const dir = await makeTempDir(t, 'vstore-corrupt-')
   const store = await Store.open(dir, { create: true, maxContentByteLength: 4096, maxReadByteLength: 2048, readChunkByteLength: 256 })
   let text = 'line one\nline two\nline three\n'
@@ -43,6 +43,7 @@ test('every single-byte corruption of a pack file is found by verify, naming the
   const { size } = statSync(pack)
   let headerReported = 0
   let namedKeys = 0
+  let keysStillRead = 0
   for (let offset = 0; offset < size; offset++) {
     const restore = await flipByte(pack, offset)
     try {
@@ -50,19 +51,35 @@ test('every single-byte corruption of a pack file is found by verify, naming the
       const reopened = await Store.open(dir)
       const report = await reopened.verify()
       t.true(report.problems.length > 0, `a flipped byte at offset ${offset} of ${size} went unnoticed`)
+      // Every get gives the right text or VSTORE_CORRUPT, and verify names exactly the keys that fail.
+      const failed: string[] = []
+      for (const record of records) {
+        try {
+          t.deepEqual(await reopened.get(record.file, record.rev), record.text, `offset ${offset}: ${record.file}@${record.rev}`)
+        } catch (error) {
+          // A group header's version byte changed reads as a version this build does not know, a length as one
+          // past the limits: the codes of damaged data (exit 4) all the same.
+          t.true(error instanceof VstoreError && ['VSTORE_CORRUPT', 'VSTORE_UNSUPPORTED', 'VSTORE_LIMIT'].includes(error.code), `offset ${offset}: ${String(error)}`)
+          failed.push(`${record.file}@${record.rev}`)
+        }
+      }
+      const named = report.problems.flatMap(problem => problem.keys.map(key => `${key.file}@${key.rev}`))
+      t.deepEqual([...new Set(named)].sort(), failed.sort(), `offset ${offset}`)
       if (offset < 8) {
         // The pack header: reported on the pack, and every text still reads back.
-        if (report.problems.every(problem => problem.where === 'packs/000001.vpk' && problem.keys.length === 0)) headerReported++
-        for (const record of records) t.deepEqual(await reopened.get(record.file, record.rev), record.text, `offset ${offset}: ${record.file}@${record.rev}`)
-      } else if (report.problems.some(problem => problem.keys.length > 0)) namedKeys++
+        if (report.problems.every(problem => problem.where === 'packs/000001.vpk') && failed.length === 0) headerReported++
+      } else if (failed.length > 0) namedKeys++
+      else keysStillRead++
       await reopened.close()
     } finally {
       await restore()
     }
   }
-  t.log(`${size} offsets: ${headerReported} in the pack header reported on the pack, ${namedKeys} reported by verify with the keys they affect`)
+  t.log(`${size} offsets: ${headerReported} in the pack header reported on the pack, ${namedKeys} reported by verify with the keys a get fails on, `
+    + `${keysStillRead} reported with every text still read back`)
   t.is(headerReported, 8)
-  t.is(headerReported + namedKeys, size, 'every corruption names the pack header or the keys it affects')
+  t.true(namedKeys > size / 2)
+  t.is(headerReported + namedKeys + keysStillRead, size, 'every corruption is reported')
 })
 
 /**
