@@ -23,6 +23,7 @@ import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName,
 import { copyIndexSnapshot } from './snapshot.js'
 import { processAlive } from './processes.js'
 import { TextSpill, type SpillRef } from './spill.js'
+import { BaseTextCache, StoredTexts, type TextSource } from './stored-texts.js'
 import { annotate, type AnnotatedLine } from './annotate.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
@@ -192,6 +193,9 @@ const REUSE_MIN_CONTENT_FRACTION = 1 / 8
 
 /** Texts a fetch reads from its source at once (each group they share is read once). */
 const FETCH_CHUNK_TEXT_COUNT = 64
+
+/** Texts of old groups a rewrite (pack, repair) keeps for its writer (StoredTexts): a few groups' worth. */
+const STORED_TEXTS_CACHE_BYTE_LENGTH = 16 * 1024 * 1024
 
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
 const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
@@ -647,10 +651,10 @@ export class Store {
   }
 
   /** A text whose group may name a base at most `depthLeft` hops deep. */
-  private async getText(key: TextKey, depthLeft: number): Promise<Uint8Array> {
+  private async getText(key: TextKey, depthLeft: number, bases?: BaseTextCache): Promise<Uint8Array> {
     const entry = await this.getEntry(key.file, key.rev)
     const bytes = await this.readGroupBytes(entry, entry.readByteLength, key)
-    return this.rebuild(bytes, [{ key, location: entry }], entry.recordEnd, depthLeft).then(texts => texts[0] as Uint8Array)
+    return this.rebuild(bytes, [{ key, location: entry }], entry.recordEnd, depthLeft, bases).then(texts => texts[0] as Uint8Array)
   }
 
   /**
@@ -658,7 +662,7 @@ export class Store {
    * the length and hash the base record gives.
    * @throws VSTORE_CORRUPT, naming `key`, when the base is missing, damaged or the chain too deep.
    */
-  private async baseTextOf(content: Uint8Array, where: string, key: TextKey, depthLeft: number, rebuilt?: ReadonlyMap<string, Uint8Array>): Promise<Uint8Array | undefined> {
+  private async baseTextOf(content: Uint8Array, where: string, key: TextKey, depthLeft: number, rebuilt?: ReadonlyMap<string, Uint8Array>, bases?: BaseTextCache): Promise<Uint8Array | undefined> {
     try {
       const based = decodeGroupBase(content, where, DEFAULT_GROUP_LIMITS)
       if (based === undefined) return undefined
@@ -667,7 +671,8 @@ export class Store {
       let text: Uint8Array
       try {
         // A text verify has just rebuilt (and hashed) need not be rebuilt through its chain again.
-        text = rebuilt?.get(describeKey(baseKey)) ?? (await this.getText(baseKey, depthLeft - 1))
+        text = rebuilt?.get(describeKey(baseKey)) ?? bases?.get(describeKey(baseKey)) ?? (await this.getText(baseKey, depthLeft - 1, bases))
+        bases?.set(describeKey(baseKey), text)
       } catch (error) {
         if (error instanceof VstoreError && error.code === 'VSTORE_NOT_FOUND') {
           throw new VstoreError('VSTORE_CORRUPT', `base text ${describeKey(baseKey)} is not in the index`, where, { cause: error })
@@ -700,7 +705,7 @@ export class Store {
   }
 
   /** getMany for keys whose index entries the caller has read already (annotate reads a file's at once). */
-  private async *readLocated(located: readonly { key: TextKey; location: TextLocation }[]): AsyncGenerator<TextKey & { text: Uint8Array }> {
+  private async *readLocated(located: readonly { key: TextKey; location: TextLocation }[], bases?: BaseTextCache): AsyncGenerator<TextKey & { text: Uint8Array }> {
     const byGroup = new Map<string, { key: TextKey; location: TextLocation }[]>()
     for (const { key, location } of located) {
       const list = byGroup.get(groupKeyOf(location))
@@ -712,7 +717,7 @@ export class Store {
       const readByteLength = Math.max(...wanted.map(w => w.location.readByteLength))
       const recordEnd = Math.max(...wanted.map(w => w.location.recordEnd))
       const bytes = await this.readGroupBytes(first.location, readByteLength, first.key)
-      const texts = await this.rebuild(bytes, wanted, recordEnd, MAX_BASE_DEPTH)
+      const texts = await this.rebuild(bytes, wanted, recordEnd, MAX_BASE_DEPTH, bases)
       for (let i = 0; i < wanted.length; i++) yield { ...(wanted[i] as { key: TextKey }).key, text: texts[i] as Uint8Array }
     }
   }
@@ -742,7 +747,7 @@ export class Store {
     }
   }
 
-  private async rebuild(groupBytes: Uint8Array, wanted: readonly { key: TextKey; location: TextLocation }[], recordEnd: number, depthLeft: number): Promise<Uint8Array[]> {
+  private async rebuild(groupBytes: Uint8Array, wanted: readonly { key: TextKey; location: TextLocation }[], recordEnd: number, depthLeft: number, bases?: BaseTextCache): Promise<Uint8Array[]> {
     const first = wanted[0] as { key: TextKey; location: TextLocation }
     const where = `${packName(first.location.packId)}@${first.location.groupOffset}`
     let content: Uint8Array
@@ -751,7 +756,7 @@ export class Store {
     } catch (error) {
       throw this.naming(error, first.key)
     }
-    const baseText = await this.baseTextOf(content, where, first.key, depthLeft)
+    const baseText = await this.baseTextOf(content, where, first.key, depthLeft, undefined, bases)
     // Texts of one group often rebuild through each other (deltas on the previous version): once each.
     const rebuilt = new Map<number, Uint8Array>()
     const handedOut = new Set<Uint8Array>()
@@ -1022,7 +1027,7 @@ export class Store {
 
   private async writeBatch(
     batch: readonly Pending[],
-    spill: TextSpill,
+    spill: TextSource,
     counts: { textCount: number; rawByteLength: number; newRawByteLength: number },
     options: InsertOptions,
     repack?: Repack,
@@ -1275,7 +1280,7 @@ export class Store {
    * as small groups without deltas across them becomes full groups again. One index batch switches every
    * key to the new packs; until then the old ones serve every read, and a repack killed at any point
    * leaves the store as it was (the next open deletes the unfinished packs, or, after that batch, the old
-   * ones). Needs free disk space for the new packs and for the texts themselves (spilled to `tmp/`).
+   * ones). Needs free disk space for the new packs only: the texts are read from the old packs as they are written.
    * @throws VSTORE_CORRUPT, naming the key, when a text cannot be rebuilt; nothing is changed then.
    */
   async pack(options: PackOptions = {}): Promise<PackSummary> {
@@ -1332,65 +1337,84 @@ export class Store {
       if (rows === undefined) byGroup.set(groupKeyOf(row.entry), [row])
       else rows.push(row)
     }
-    await mkdir(tmpPath(this.dir), { recursive: true })
-    const spill = new TextSpill(tmpPath(this.dir), `pack-${process.pid}-${Date.now()}`, { memoryByteLength: SPILL_MEMORY_BYTE_LENGTH })
-    try {
-      const read: { row: TextKey & { entry: TextEntry }; ref: SpillRef }[] = []
-      const lostKeys: TextKey[] = []
-      let rawByteLength = 0
-      const keep = async (row: TextKey & { entry: TextEntry }, text: Uint8Array): Promise<void> => {
-        read.push({ row, ref: await spill.append(text) })
-        rawByteLength += text.length
-        options.onProgress?.({
-          phase: 'reading', textCount: read.length, rawByteLength, newTextCount: read.length, newRawByteLength: rawByteLength,
-          writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
-        })
-      }
-      for (const rows of byGroup.values()) {
-        const done = new Set<string>()
-        try {
-          const rowOf = new Map(rows.map(row => [describeKey(row), row]))
-          for await (const { file, rev, text } of this.readLocated(rows.map(row => ({ key: row, location: row.entry })))) {
-            await keep(rowOf.get(describeKey({ file, rev })) as TextKey & { entry: TextEntry }, text)
-            done.add(describeKey({ file, rev }))
-          }
-        } catch (error) {
-          if (!salvage || !(error instanceof VstoreError) || error.code === 'VSTORE_IO') throw error
-          // Record by record: those before the damage rebuild from a prefix of the group, and their hashes say whether they are whole.
-          for (const row of rows) {
-            if (done.has(describeKey(row))) continue
-            try {
-              await keep(row, await this.getText(row, MAX_BASE_DEPTH))
-            } catch (rowError) {
-              if (!(rowError instanceof VstoreError) || rowError.code === 'VSTORE_IO') throw rowError
-              lostKeys.push({ file: row.file, rev: row.rev })
-            }
+    // Keys whose texts cannot be read back (repair only; a pack stops at the first).
+    const lostKeys = salvage ? await this.unreadableKeys(byGroup, options) : []
+    const lost = new Set(lostKeys.map(describeKey))
+    const kept = keys.filter(row => !lost.has(describeKey(row)))
+    // The writer reads the texts from the old packs as it goes: a rewrite needs room for its new packs only.
+    // Base texts rebuilt once: a store filled a commit at a time chains each file's groups through bases.
+    const bases = new BaseTextCache(STORED_TEXTS_CACHE_BYTE_LENGTH)
+    const source = new StoredTexts(kept, row => groupKeyOf(row.entry), rows => this.readRows(rows, bases), STORED_TEXTS_CACHE_BYTE_LENGTH)
+    const { parentsOf, reparented } = keptParents(keys, lostKeys)
+    const batch: Pending[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
+    const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
+    const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
+    const deletedTextKeys = lostKeys.map(key => encodeTextKey(key))
+    const summary = keys.length === 0 ? { groupCount: 0 } : await this.writeBatch(batch, source, { textCount: batch.length, rawByteLength, newRawByteLength: rawByteLength }, options, {
+      oldPackIds, firstPackId, oldHashKeys, deletedTextKeys,
+    })
+    // Committed: the index no longer names the old packs. A failure from here on leaves files that the
+    // next open deletes.
+    for (const packId of keys.length === 0 ? [] : oldPackIds) {
+      const pack = this.packs.get(packId)
+      this.packs.delete(packId)
+      this.damagedPacks.delete(packId)
+      this.missingPackIds.delete(packId)
+      await pack?.close()
+      await rm(packPath(this.dir, packId), { force: true })
+    }
+    await syncDirectory(packsPath(this.dir))
+    const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
+    return { summary: { textCount: batch.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }, lostKeys, reparented }
+  }
+
+  /** The texts of some keys of one group, each with its row (readLocated, for StoredTexts), sharing base texts through `bases`. */
+  private async *readRows(rows: readonly (TextKey & { entry: TextEntry })[], bases?: BaseTextCache): AsyncGenerator<{ row: TextKey & { entry: TextEntry }; text: Uint8Array }> {
+    const rowOf = new Map(rows.map(row => [describeKey(row), row]))
+    for await (const { file, rev, text } of this.readLocated(rows.map(row => ({ key: row, location: row.entry })), bases)) {
+      yield { row: rowOf.get(describeKey({ file, rev })) as TextKey & { entry: TextEntry }, text }
+    }
+  }
+
+  /**
+   * The keys whose texts cannot be read back (Store.repair): each group is read whole, and a group that
+   * fails is read key by key, so that the records before its damage (a prefix of the group decodes, and
+   * each text matches its hash) are kept. Nothing read is kept: the rewrite reads the texts again.
+   */
+  private async unreadableKeys(byGroup: ReadonlyMap<string, readonly (TextKey & { entry: TextEntry })[]>, options: PackOptions): Promise<TextKey[]> {
+    const lostKeys: TextKey[] = []
+    let textCount = 0
+    let rawByteLength = 0
+    const counted = (row: TextKey & { entry: TextEntry }) => {
+      textCount++
+      rawByteLength += row.entry.textByteLength
+      options.onProgress?.({
+        phase: 'reading', textCount, rawByteLength, newTextCount: textCount, newRawByteLength: rawByteLength,
+        writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
+      })
+    }
+    for (const rows of byGroup.values()) {
+      const done = new Set<string>()
+      try {
+        for await (const { row } of this.readRows(rows)) {
+          done.add(describeKey(row))
+          counted(row)
+        }
+      } catch (error) {
+        if (!(error instanceof VstoreError) || error.code === 'VSTORE_IO') throw error
+        for (const row of rows) {
+          if (done.has(describeKey(row))) continue
+          try {
+            await this.getText(row, MAX_BASE_DEPTH)
+            counted(row)
+          } catch (rowError) {
+            if (!(rowError instanceof VstoreError) || rowError.code === 'VSTORE_IO') throw rowError
+            lostKeys.push({ file: row.file, rev: row.rev })
           }
         }
       }
-      const { parentsOf, reparented } = keptParents(keys, lostKeys)
-      const batch: Pending[] = read.map(({ row, ref }) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref, hash: row.entry.hash })).reverse()
-      const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
-      const deletedTextKeys = lostKeys.map(key => encodeTextKey(key))
-      const summary = keys.length === 0 ? { groupCount: 0 } : await this.writeBatch(batch, spill, { textCount: batch.length, rawByteLength, newRawByteLength: rawByteLength }, options, {
-        oldPackIds, firstPackId, oldHashKeys, deletedTextKeys,
-      })
-      // Committed: the index no longer names the old packs. A failure from here on leaves files that the
-      // next open deletes.
-      for (const packId of keys.length === 0 ? [] : oldPackIds) {
-        const pack = this.packs.get(packId)
-        this.packs.delete(packId)
-        this.damagedPacks.delete(packId)
-        this.missingPackIds.delete(packId)
-        await pack?.close()
-        await rm(packPath(this.dir, packId), { force: true })
-      }
-      await syncDirectory(packsPath(this.dir))
-      const packByteLength = [...this.packStates.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
-      return { summary: { textCount: batch.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }, lostKeys, reparented }
-    } finally {
-      await spill.close()
     }
+    return lostKeys
   }
 
   /**

@@ -264,6 +264,26 @@ test.serial('an insert larger than the spill threshold that cannot write its spi
   unchangedSince(t, history, store, before, history.firstKeys, 'ulimit -f 8192')
 })
 
+test.serial('pack and repair read the texts from the old packs: no temporary copy of them, so a file size limit far under their bytes is no obstacle', async t => {
+  const history = await buildHistory(t, repo => {
+    for (let i = 0; i < 8; i++) {
+      writeFile(repo, `gen/table-${i}.txt`, Array.from({ length: 70_000 }, (_, line) => `row ${line} of table ${i}: ${(line * 7919 + i) % 1_000_003} ${(line * 104_729) % 65_536}\n`).join(''))
+    }
+    commit(repo, 'c4: generated tables')
+  })
+  t.true(sumOfTexts(history, history.allKeys) > 18_000_000)
+  const store = join(await makeTempDir(t, 'vstore-disk-full-'), 'store')
+  succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir, '--ref', history.first]), 'first import')
+  succeeds(t, vstore(['--store', store, 'import-git', history.repo.dir]), 'second import')
+  const packBytes = [...stateOf(t, store).packs.values()].reduce((sum, bytes) => sum + bytes.length, 0)
+  // 8 MiB per file: more than any pack, less than half of the texts a spill of them would hold.
+  t.true(packBytes < 8 * 1024 * 1024, `${packBytes} bytes of packs`)
+  succeeds(t, vstore(['--store', store, 'pack', '--quiet'], { fileSizeLimitKiB: 8192 }), 'pack under ulimit -f 8192')
+  succeeds(t, vstore(['--store', store, 'repair', '--quiet'], { fileSizeLimitKiB: 8192 }), 'repair under ulimit -f 8192')
+  t.regex(succeeds(t, vstore(['--store', store, 'verify', '--full']), 'verify').toString('utf8'), /^ok: /)
+  extractsAll(t, history, store, history.allKeys, 'after the pack')
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // A full tmpfs
 
