@@ -691,7 +691,7 @@ test.serial('verify of a store whose index LevelDB will not open exits 4, naming
   failsWith(t, inStore(store, 'stats'), 4, 'VSTORE_CORRUPT')
 })
 
-test.serial('after one byte of a pack flips, verify exits 4 naming keys, and extract of an affected key exits 4', t => {
+test.serial('after one byte of a pack flips, verify exits 4 naming keys, extract of an affected key exits 4, and repair drops exactly those', t => {
   const { keys } = fixture()
   const store = copyOfStore('damaged')
   const rowsBefore = parseJson<IndexRow[]>(t, inStore(store, 'dump-index', '--json'))
@@ -738,6 +738,18 @@ test.serial('after one byte of a pack flips, verify exits 4 naming keys, and ext
   t.true(failed.length >= 1, 'some key is affected')
   t.true(failed.every(key => affected.some(a => `${a.file}@${a.rev}` === key)), 'verify --json names every key extract cannot read')
   failsWith(t, inStore(store, 'dump-group', `1@${damagedGroup.groupOffset}`), 4, 'VSTORE_CORRUPT')
+
+  // repair drops exactly those keys, says so one per line, and leaves a store that verifies in full.
+  const repaired = succeeds(t, inStore(store, 'repair'))
+  t.regex(repaired, new RegExp(`^repaired: kept ${keys.length - failed.length} texts .*\ndropped ${failed.length} texts? that could not be read:\n`))
+  for (const key of failed) t.true(repaired.includes(`\n  ${key}\n`) || repaired.endsWith(`\n  ${key}\n`), `${key} is listed`)
+  t.regex(succeeds(t, inStore(store, 'verify', '--full')), /^ok: /)
+  for (const key of keys) {
+    const run = inStore(store, 'extract', `${key.file}@${key.rev}`)
+    if (failed.includes(`${key.file}@${key.rev}`)) failsWith(t, run, 3, 'VSTORE_NOT_FOUND')
+    else t.true(run.status === 0 && run.stdout.equals(blobOf(key)), `${key.file}@${key.rev} after the repair`)
+  }
+  t.regex(succeeds(t, inStore(store, 'repair')), /^nothing to repair/)
 })
 
 test.serial('extract --batch answers a key of a damaged group "error VSTORE_CORRUPT", goes on with the next lines, and exits 4', t => {
