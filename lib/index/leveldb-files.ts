@@ -108,50 +108,81 @@ export async function liveFiles(dir: string): Promise<{ files: LiveFile[]; damag
     if ((error as { code?: string }).code === 'ENOENT') return whole('CURRENT', `the manifest it names is missing: ${errorMessage(error)}`)
     throw error
   }
-  const tables = new Map<number, { level: number; firstKey: Uint8Array; lastKey: Uint8Array }>()
-  let logNumber = 0
-  let previousLogNumber = 0
+  let version: ManifestVersion
   try {
-    for (const edit of logRecords(manifest, { stopAtDamage: true })) {
-      const at = { offset: 0 }
-      const slice = (): Uint8Array => {
-        const byteLength = varint(edit, at)
-        if (at.offset + byteLength > edit.length) throw new Error('manifest edit runs past its record')
-        at.offset += byteLength
-        return edit.subarray(at.offset - byteLength, at.offset)
-      }
-      while (at.offset < edit.length) {
-        const tag = varint(edit, at)
-        if (tag === 1) slice() // comparator name
-        else if (tag === 2) logNumber = varint(edit, at)
-        else if (tag === 3 || tag === 4) varint(edit, at) // next file number, last sequence
-        else if (tag === 5) { varint(edit, at); slice() } // compaction pointer
-        else if (tag === 6) { varint(edit, at); tables.delete(varint(edit, at)) }
-        else if (tag === 7) {
-          const level = varint(edit, at)
-          const number = varint(edit, at)
-          varint(edit, at) // file size
-          tables.set(number, { level, firstKey: userKeyOf(slice()).slice(), lastKey: userKeyOf(slice()).slice() })
-        } else if (tag === 9) previousLogNumber = varint(edit, at)
-        else throw new Error(`manifest edit tag ${tag}`)
-      }
-    }
+    version = parseManifest(manifest)
   } catch (error) {
     return whole(manifestName, errorMessage(error))
   }
-  const files: LiveFile[] = [{ name: manifestName, kind: 'manifest', firstKey: undefined, lastKey: undefined }]
-  const names = new Set(await readdir(dir))
-  for (const [number, { firstKey, lastKey }] of tables) {
-    const base = String(number).padStart(6, '0')
-    files.push({ name: names.has(`${base}.sst`) && !names.has(`${base}.ldb`) ? `${base}.sst` : `${base}.ldb`, kind: 'table', firstKey, lastKey })
+  const named = versionFileNames(version, new Set(await readdir(dir)))
+  return {
+    files: [
+      { name: manifestName, kind: 'manifest', firstKey: undefined, lastKey: undefined },
+      ...named.tables.map(({ name, firstKey, lastKey }) => ({ name, kind: 'table' as const, firstKey, lastKey })),
+      ...named.logs.map(name => ({ name, kind: 'log' as const, firstKey: undefined, lastKey: undefined })),
+    ],
   }
-  for (const name of [...names].sort()) {
-    const log = /^(\d+)\.log$/.exec(name)
-    if (log && (Number(log[1]) >= logNumber || (previousLogNumber !== 0 && Number(log[1]) === previousLogNumber))) {
-      files.push({ name, kind: 'log', firstKey: undefined, lastKey: undefined })
+}
+
+/** What a manifest's edits add up to: the live tables by file number, with the user keys each spans, and the log numbers. */
+export interface ManifestVersion {
+  readonly tables: ReadonlyMap<number, { readonly firstKey: Uint8Array; readonly lastKey: Uint8Array }>
+  readonly logNumber: number
+  readonly previousLogNumber: number
+}
+
+/**
+ * Replays a manifest's version edits (a record cut off at its end is a write in progress).
+ * @throws Error for an edit that does not parse.
+ */
+export function parseManifest(manifest: Uint8Array): ManifestVersion {
+  const tables = new Map<number, { firstKey: Uint8Array; lastKey: Uint8Array }>()
+  let logNumber = 0
+  let previousLogNumber = 0
+  for (const edit of logRecords(manifest, { stopAtDamage: true })) {
+    const at = { offset: 0 }
+    const slice = (): Uint8Array => {
+      const byteLength = varint(edit, at)
+      if (at.offset + byteLength > edit.length) throw new Error('manifest edit runs past its record')
+      at.offset += byteLength
+      return edit.subarray(at.offset - byteLength, at.offset)
+    }
+    while (at.offset < edit.length) {
+      const tag = varint(edit, at)
+      if (tag === 1) slice() // comparator name
+      else if (tag === 2) logNumber = varint(edit, at)
+      else if (tag === 3 || tag === 4) varint(edit, at) // next file number, last sequence
+      else if (tag === 5) { varint(edit, at); slice() } // compaction pointer
+      else if (tag === 6) { varint(edit, at); tables.delete(varint(edit, at)) }
+      else if (tag === 7) {
+        varint(edit, at) // level
+        const number = varint(edit, at)
+        varint(edit, at) // file size
+        tables.set(number, { firstKey: userKeyOf(slice()).slice(), lastKey: userKeyOf(slice()).slice() })
+      } else if (tag === 9) previousLogNumber = varint(edit, at)
+      else throw new Error(`manifest edit tag ${tag}`)
     }
   }
-  return { files }
+  return { tables, logNumber, previousLogNumber }
+}
+
+/**
+ * The file names of a version's tables (`NNNNNN.ldb`, or `.sst` where only that is in `names`, as older
+ * LevelDBs wrote) and of its logs among `names` (from its log number on, and the previous log).
+ */
+export function versionFileNames(version: ManifestVersion, names: ReadonlySet<string>): {
+  tables: { name: string; firstKey: Uint8Array; lastKey: Uint8Array }[]
+  logs: string[]
+} {
+  const tables = [...version.tables].map(([number, span]) => {
+    const base = String(number).padStart(6, '0')
+    return { name: names.has(`${base}.sst`) && !names.has(`${base}.ldb`) ? `${base}.sst` : `${base}.ldb`, ...span }
+  })
+  const logs = [...names].sort().filter(name => {
+    const log = /^(\d+)\.log$/.exec(name)
+    return log !== null && (Number(log[1]) >= version.logNumber || (version.previousLogNumber !== 0 && Number(log[1]) === version.previousLogNumber))
+  })
+  return { tables, logs }
 }
 
 /** One line per damaged file (findIndexDamage, grouped): for reports that need no key ranges. */

@@ -1,33 +1,38 @@
-import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
+import { parseManifest, versionFileNames, type ManifestVersion } from '../index/leveldb-files.js'
 import { processAlive } from './processes.js'
 
-/** Snapshot folders in the system's temp folder are named `vstore-snapshot-PID-…`, so a dead reader's can be told apart. */
-const SNAPSHOT_PREFIX = 'vstore-snapshot-'
+/** The folder of every reader's index copy, in the system's temp folder; each copy is named `PID-…`. */
+function snapshotsPath(): string {
+  return join(tmpdir(), 'vstore-snapshots')
+}
+
+const SNAPSHOT_NAME = /^(\d+)-/
 
 /**
- * Removes the snapshot folders that readers killed before they could close left behind (a folder whose
- * process is gone). Best effort: a folder that cannot be removed is left.
+ * Removes the copies that readers killed before they could close left behind (a copy whose process is
+ * gone). Best effort: a copy that cannot be removed is left.
  */
 async function removeDeadSnapshots(): Promise<void> {
   let names: string[]
   try {
-    names = await readdir(tmpdir())
+    names = await readdir(snapshotsPath())
   } catch {
     return
   }
   for (const name of names) {
-    const match = new RegExp(`^${SNAPSHOT_PREFIX}(\\d+)-`).exec(name)
-    if (match && Number(match[1]) !== process.pid && !processAlive(Number(match[1]))) {
-      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined)
+    const pid = Number(SNAPSHOT_NAME.exec(name)?.[1] ?? Number.NaN)
+    if (Number.isSafeInteger(pid) && pid !== process.pid && !processAlive(pid)) {
+      await rm(join(snapshotsPath(), name), { recursive: true, force: true }).catch(() => undefined)
     }
   }
 }
 
 /**
- * A table file in the copy: a hard link where the file system allows one (tables are immutable, and
+ * A table of the copied version: a hard link where the file system allows one (tables are immutable, and
  * LevelDB only ever deletes them, so the link shares the writer's bytes without copying them), a copy
  * elsewhere (another file system).
  */
@@ -35,31 +40,40 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
     await link(from, to)
   } catch (error) {
-    const code = (error as { code?: string }).code
-    if (code === 'ENOENT') throw error
+    if ((error as { code?: string }).code === 'ENOENT') throw error
     await copyFile(from, to)
   }
 }
 
+function again(reason: string): Error {
+  return Object.assign(new Error(reason), { code: 'EAGAIN' })
+}
+
 /**
  * A private copy of a LevelDB directory that another process may be writing, for a reader that must not
- * take the writer's lock nor change any file of the store. LevelDB's files are immutable tables (`*.ldb`,
- * `*.sst`), append-only logs and manifests, and `CURRENT` naming the manifest: so the copy takes
- * `CURRENT`, then the manifest it names, then the tables (linked) and logs (copied) present after that. A
- * file that a compaction deletes meanwhile, or a `CURRENT` that moves on, means another try; LevelDB
- * opening the copy replays the logs (a torn last record is dropped, a batch is all or nothing), so the
- * copy holds the writer's state at some commit. Returns the copy's path; the caller removes it.
+ * take the writer's lock nor change any file of the store. LevelDB's files are immutable tables, logs
+ * and a manifest that are only appended to, and `CURRENT` naming the manifest. The copy takes the manifest
+ * `CURRENT` names, then the tables that manifest's version holds (hard-linked) and its logs (copied),
+ * then writes its own `CURRENT` with what was read. The manifest copied is a version the writer had (it
+ * only appends whole edits); that version is whole when its own log (its log number) and its tables are
+ * all still there, and `CURRENT` still names the manifest at the end: a memtable flush meanwhile writes a
+ * table this version does not name and deletes the log it replaces, a compaction deletes tables, a new
+ * writer starts a new manifest; each makes the copy try again. Only the tables the copied manifest names are linked: LevelDB opening the copy writes
+ * new files from the manifest's next file number on, which no linked table has, so nothing it writes can
+ * reach a file of the store. LevelDB replays the copied logs (a torn last record is dropped, a batch is all
+ * or nothing), so the copy holds the writer's state at some commit. Returns the copy's path; the caller
+ * removes it.
  */
 export async function copyIndexSnapshot(indexDir: string, where: string, attempts = 20): Promise<string> {
   await removeDeadSnapshots()
+  await mkdir(snapshotsPath(), { recursive: true })
   let lastError: unknown
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const copy = await mkdtemp(join(tmpdir(), `${SNAPSHOT_PREFIX}${process.pid}-`))
+    const copy = await mkdtemp(join(snapshotsPath(), `${process.pid}-`))
     try {
       const current = await readFile(join(indexDir, 'CURRENT'), 'utf8')
       const manifest = current.trim()
       if (!/^MANIFEST-\d+$/.test(manifest)) throw new VstoreError('VSTORE_CORRUPT', `index CURRENT names ${JSON.stringify(manifest)}`, where)
-      await mkdir(copy, { recursive: true })
       try {
         await copyFile(join(indexDir, manifest), join(copy, manifest))
       } catch (error) {
@@ -68,12 +82,22 @@ export async function copyIndexSnapshot(indexDir: string, where: string, attempt
         if ((error as { code?: string }).code === 'ENOENT' && !moved) throw new VstoreError('VSTORE_CORRUPT', `CURRENT names ${manifest}, which is missing`, where, { cause: error })
         throw error
       }
-      for (const name of await readdir(indexDir)) {
-        if (/\.(ldb|sst)$/.test(name)) await linkOrCopy(join(indexDir, name), join(copy, name))
-        else if (/\.log$/.test(name)) await copyFile(join(indexDir, name), join(copy, name))
+      let version: ManifestVersion | undefined
+      try {
+        version = parseManifest(new Uint8Array(await readFile(join(copy, manifest))))
+      } catch {
+        // A manifest that does not parse is damage: the copy's LevelDB, and the damage check, say so.
       }
-      if ((await readFile(join(indexDir, 'CURRENT'), 'utf8')) !== current) throw Object.assign(new Error('CURRENT moved on'), { code: 'EAGAIN' })
-      await copyFile(join(indexDir, 'CURRENT'), join(copy, 'CURRENT'))
+      const names = new Set(await readdir(indexDir))
+      // The version's own log holds every batch after its tables; gone, the writer has flushed it into a
+      // table this manifest does not name yet.
+      const ownLog = version === undefined || version.logNumber === 0 ? undefined : `${String(version.logNumber).padStart(6, '0')}.log`
+      if (ownLog !== undefined && !names.has(ownLog)) throw again('the log moved on')
+      const files = version === undefined ? { tables: [], logs: [] } : versionFileNames(version, names)
+      for (const table of files.tables) await linkOrCopy(join(indexDir, table.name), join(copy, table.name))
+      for (const log of files.logs) await copyFile(join(indexDir, log), join(copy, log))
+      if ((await readFile(join(indexDir, 'CURRENT'), 'utf8')) !== current) throw again('CURRENT moved on')
+      await writeFile(join(copy, 'CURRENT'), current)
       return copy
     } catch (error) {
       await rm(copy, { recursive: true, force: true })

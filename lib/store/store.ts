@@ -306,12 +306,17 @@ function distribution(values: number[]): ByteDistribution {
   return { median: values[Math.floor((values.length - 1) / 2)] as number, max: values[values.length - 1] as number }
 }
 
+/** Bytes of the files under `path`; a file a writer removes meanwhile (a compacted table, an old log) counts nothing. */
 async function directoryByteLength(path: string): Promise<number> {
+  const gone = (error: unknown) => {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined
+    throw error
+  }
   let total = 0
-  for (const entry of await readdir(path, { withFileTypes: true })) {
+  for (const entry of (await readdir(path, { withFileTypes: true }).catch(gone)) ?? []) {
     const child = `${path}/${entry.name}`
     if (entry.isDirectory()) total += await directoryByteLength(child)
-    else if (entry.isFile()) total += (await stat(child)).size
+    else if (entry.isFile()) total += (await stat(child).catch(gone))?.size ?? 0
   }
   return total
 }
