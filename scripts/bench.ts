@@ -44,7 +44,8 @@ const CORPORA: Record<string, CorpusSpec> = {
   sample: { fetch: ['fetch-git-corpus.js', 'sample', join(ROOT, 'corpus', 'cors.bundle')] },
   'express-lodash': { fetch: ['fetch-npm-corpus.js', 'express-lodash', 'express', 'lodash@4'] },
   typescript: { fetch: ['fetch-npm-corpus.js', 'typescript', 'typescript@every3'] },
-  jq: { fetch: ['fetch-git-corpus.js', 'jq', values['jq-repo'] ?? '/work/.mirror/jqlang+jq/repo'] },
+  // The pin names jq's public repository; --jq-repo gives a local clone of it (pinned by commit either way).
+  jq: { fetch: ['fetch-git-corpus.js', 'jq', ...(values['jq-repo'] === undefined ? [] : [values['jq-repo']])] },
   synthetic: { fetch: ['make-synthetic-corpus.js', 'synthetic'] },
 }
 

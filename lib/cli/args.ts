@@ -117,12 +117,13 @@ const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kib: 1024, m
 /**
  * A size as people write it: `1048576`, `64MiB`, `1.5 GiB`, `100MB` (KiB, MiB, GiB are powers of 1,024;
  * kB, MB, GB of 1,000), in whole bytes.
- * @throws VSTORE_USAGE for anything else.
+ * @throws VSTORE_USAGE for anything else, a part of a byte included.
  */
 export function parseByteLength(text: string, option: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
   const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()]
-  const byteLength = match === null || unit === undefined ? Number.NaN : Math.floor(Number(match[1]) * unit)
+  // A part of a byte (`1.5`, `0.3KiB`) is a mistake, not a size to round.
+  const byteLength = match === null || unit === undefined ? Number.NaN : Number(match[1]) * unit
   if (!Number.isSafeInteger(byteLength)) throw usage(`${option} ${JSON.stringify(text)} is not a size (bytes, or a number with KiB, MiB, GiB, kB, MB or GB)`)
   return byteLength
 }

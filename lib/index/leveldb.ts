@@ -106,6 +106,14 @@ function damageError(part: IndexDamage, where: string): VstoreError {
 export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck }): Promise<KeyValueStore> {
   const check = options.check
   const damage: readonly IndexDamage[] = check?.damage ?? []
+  /** The checksums of the blocks a read may touch (IndexCheck), an unreadable file as VSTORE_IO. */
+  const checkRange = async (start: Uint8Array, end: Uint8Array | undefined): Promise<void> => {
+    try {
+      await check?.check(start, end)
+    } catch (error) {
+      throw translate(error, where, 'cannot read index')
+    }
+  }
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
@@ -120,7 +128,7 @@ export async function openLevelDb(path: string, where: string, options: { create
   return {
     damage,
     async get(key) {
-      await check?.check(key, successor(key))
+      await checkRange(key, successor(key))
       const hit = damage.find(part => meets(part, key, successor(key)))
       if (hit !== undefined) throw damageError(hit, where)
       try {
@@ -144,8 +152,8 @@ export async function openLevelDb(path: string, where: string, options: { create
       const start = from ?? prefix
       const end = prefixEnd(prefix)
       // Around damage means knowing all of it; otherwise only this range's blocks need checking.
-      if (entryOptions?.aroundDamage === true) await check?.check(new Uint8Array(0), undefined)
-      else await check?.check(start, end)
+      if (entryOptions?.aroundDamage === true) await checkRange(new Uint8Array(0), undefined)
+      else await checkRange(start, end)
       if (entryOptions?.aroundDamage !== true) {
         const hit = damage.find(part => meets(part, start, end))
         if (hit !== undefined) throw damageError(hit, where)

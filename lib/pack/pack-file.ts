@@ -61,8 +61,9 @@ export class PackFile {
 
   /**
    * Opens an existing pack for reading (and appending at `committedByteLength`, if writable). With
-   * `tolerateDamagedHeader`, a pack whose header is damaged opens all the same, with `headerProblem` set:
-   * its groups carry checksums of their own, so each can still be read and checked.
+   * `tolerateDamagedHeader`, a pack whose header is damaged (not a version it does not know) opens all
+   * the same, with `headerProblem` set: its groups carry checksums of their own, so each can still be read
+   * and checked.
    * @throws VSTORE_NOT_FOUND for a missing file; VSTORE_CORRUPT or VSTORE_UNSUPPORTED for its header.
    */
   static async open(path: string, where: string, options: { writable: boolean; counter: ReadCounter; tolerateDamagedHeader?: boolean }): Promise<PackFile> {
@@ -80,7 +81,8 @@ export class PackFile {
       try {
         decodePackHeader(header.subarray(0, bytesRead), where)
       } catch (error) {
-        if (!(options.tolerateDamagedHeader === true && error instanceof VstoreError)) throw error
+        // A version this build does not know is not damage: refused, so its texts are never dropped as lost.
+        if (!(options.tolerateDamagedHeader === true && error instanceof VstoreError && error.code === 'VSTORE_CORRUPT')) throw error
         headerProblem = error
       }
       return new PackFile(handle, path, where, size, options.counter, headerProblem)

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open as openFile, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { hostname } from 'node:os'
+import { mkdir, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
@@ -21,7 +20,7 @@ import { IndexCheck } from '../index/index-check.js'
 import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
-import { processAlive } from './processes.js'
+import { describeOwner, liveOwner, processAlive, writeOwner } from './processes.js'
 import { TextSpill, type SpillRef } from './spill.js'
 import { BaseTextCache, StoredTexts, type TextSource } from './stored-texts.js'
 import { annotate, type AnnotatedLine } from './annotate.js'
@@ -330,38 +329,21 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Runs `read` over the index's files; an I/O error other than damage (a permission, a failing disk) is VSTORE_IO. */
+async function readingIndex<T>(dir: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (error instanceof VstoreError) throw error
+    throw new VstoreError('VSTORE_IO', `cannot read the index: ${(error as Error).message}`, `${dir}/index`, { cause: error })
+  }
+}
+
 /** The error of a writer that finds its index damaged: it must not write on it (DESIGN.md, Invariants). */
 function damagedIndexError(dir: string, damage: readonly IndexDamage[]): VstoreError {
   const [first] = damage
   const more = damage.length > 1 ? ` and ${damage.length - 1} more` : ''
   return new VstoreError('VSTORE_CORRUPT', `the index is damaged (index/${first?.file}: ${first?.message}${more}); \`vstore verify\` names the keys it affects`, `${dir}/index`)
-}
-
-/** A duration in words: `45 s`, `3 min 20 s`, `2 h 5 min`. */
-export function describeDuration(milliseconds: number): string {
-  const seconds = Math.max(0, Math.floor(milliseconds / 1000))
-  if (seconds < 60) return `${seconds} s`
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`
-  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`
-}
-
-/**
- * Who holds the store, in words, from the owner file its writer wrote after taking the lock. Only a live
- * process on this host is named: the file of a writer that was killed stays behind until the next writer
- * replaces it, and a process elsewhere cannot be checked. `now` is the clock, in milliseconds.
- */
-async function describeOwner(dir: string, now: number): Promise<string> {
-  let owner: { pid?: unknown; host?: unknown; since?: unknown; command?: unknown }
-  try {
-    owner = JSON.parse(await readFile(ownerPath(dir), 'utf8')) as typeof owner
-  } catch {
-    return 'which process is not recorded'
-  }
-  const pid = typeof owner.pid === 'number' ? owner.pid : undefined
-  if (pid === undefined || owner.host !== hostname() || !processAlive(pid)) return 'which process is not recorded'
-  const since = typeof owner.since === 'string' ? Date.parse(owner.since) : Number.NaN
-  const held = Number.isNaN(since) ? '' : `, for ${describeDuration(now - since)}`
-  return `pid ${pid}${held}: ${String(owner.command)}`
 }
 
 async function syncDirectory(path: string): Promise<void> {
@@ -433,10 +415,10 @@ export class Store {
     await mkdir(packsPath(dir), { recursive: true })
     // Before LevelDB opens: it would read a damaged block unchecked, and a compaction could write what it
     // read into new tables with good checksums, hiding the damage for good.
-    const damage = await findIndexDamage(indexPath(dir))
+    const damage = await readingIndex(dir, () => findIndexDamage(indexPath(dir)))
     if (damage.length > 0) {
-      const owner = await describeOwner(dir, Date.now())
-      if (owner.startsWith('pid ')) throw new VstoreError('VSTORE_LOCKED', `store is open for writing in another process (${owner})`, dir)
+      const owner = await liveOwner(dir)
+      if (owner !== undefined) throw new VstoreError('VSTORE_LOCKED', `store is open for writing in another process (${describeOwner(owner, Date.now())})`, dir)
       throw damagedIndexError(dir, damage)
     }
     let db: KeyValueStore
@@ -444,13 +426,13 @@ export class Store {
       db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
     } catch (error) {
       if (error instanceof VstoreError && error.code === 'VSTORE_LOCKED') {
-        throw new VstoreError('VSTORE_LOCKED', `store is open for writing in another process (${await describeOwner(dir, Date.now())})`, dir, { cause: error })
+        throw new VstoreError('VSTORE_LOCKED', `store is open for writing in another process (${describeOwner(await liveOwner(dir), Date.now())})`, dir, { cause: error })
       }
       throw error
     }
     // LevelDB's lock is the lock (the kernel drops it when its process dies, so a dead owner never
     // blocks anyone); this file only says who holds it, for the next process's error message.
-    await writeFile(ownerPath(dir), `${JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), command: process.argv.slice(1).join(' ') })}\n`)
+    await writeOwner(dir, Date.now())
     const store = new Store(dir, db, { ...settings, codecInstance })
     try {
       await store.load()
@@ -526,7 +508,7 @@ export class Store {
     let check: IndexCheck | undefined
     try {
       // A reader reads around damage: what a damaged part may hold is an error, the rest is served.
-      check = await IndexCheck.open(copy)
+      check = await readingIndex(dir, () => IndexCheck.open(copy))
       db = await openLevelDb(copy, `${dir}/index`, { create: false, check })
     } catch (error) {
       await check?.close()
@@ -1123,6 +1105,11 @@ export class Store {
      */
     const commit = async (): Promise<void> => {
       await writer.flush()
+      // A rewrite that keeps no text still leaves a pack (its header alone) numbered after the old ones,
+      // so that no later pack takes the number, and the name, of one a reader's older index copy names.
+      if (repack !== undefined && repack.oldPackIds.length > 0 && touched.size === 0) {
+        touched.set(repack.firstPackId, await this.createPack(repack.firstPackId, created))
+      }
       for (const packId of touched.keys()) await (this.packs.get(packId) as PackFile).sync()
       if (created.length > 0) await syncDirectory(packsPath(this.dir))
       const operations: { key: Uint8Array; value: Uint8Array | undefined }[] = []
@@ -1659,10 +1646,7 @@ export class Store {
     const full = state !== undefined && state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + bytes.length > this.settings.maxPackByteLength
     if (state === undefined || packId < firstPackId || full || this.damagedPacks.has(packId)) {
       packId = Math.max(packId + 1, firstPackId)
-      const pack = await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter)
-      this.packs.set(packId, pack)
-      created.push(packId)
-      state = { committedByteLength: PACK_HEADER_BYTE_LENGTH, groupCount: 0 }
+      state = await this.createPack(packId, created)
     }
     const pack = this.packs.get(packId) as PackFile
     const offset = state.committedByteLength
@@ -1671,6 +1655,14 @@ export class Store {
     await pack.writeAt(offset, bytes)
     touched.set(packId, { committedByteLength: offset + bytes.length, groupCount: state.groupCount + 1 })
     return { packId, offset }
+  }
+
+  /** A new pack holding only its header, opened for appends. */
+  private async createPack(packId: number, created: number[]): Promise<PackState> {
+    const pack = await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter)
+    this.packs.set(packId, pack)
+    created.push(packId)
+    return { committedByteLength: PACK_HEADER_BYTE_LENGTH, groupCount: 0 }
   }
 
   /** Undoes the pack appends of a batch that failed before its index write. */
@@ -1868,7 +1860,7 @@ export class Store {
     }
     // LevelDB's own block and record checksums, which its reads do not check: each damaged part with the
     // text keys it still names (as far as it parses).
-    for (const part of await findIndexDamage(this.snapshotPath ?? indexPath(this.dir))) {
+    for (const part of await readingIndex(this.dir, () => findIndexDamage(this.snapshotPath ?? indexPath(this.dir)))) {
       problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.keys) })
     }
     // The totals count every text committed: fewer `T` records than that means some went missing.

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Store, VstoreError } from '../../lib/vstore.js'
@@ -44,10 +44,17 @@ test('every single-byte corruption of a pack file is found by verify, naming exa
   let headerReported = 0
   let namedKeys = 0
   let keysStillRead = 0
+  let versionRefused = 0
   for (let offset = 0; offset < size; offset++) {
     const restore = await flipByte(pack, offset)
     try {
-      // A damaged pack no longer keeps the store from opening: its intact groups are still read.
+      // A damaged pack no longer keeps the store from opening: its intact groups are still read. A pack
+      // version this build does not know is not damage, though: the store refuses to open.
+      if (offset === 4) {
+        await t.throwsAsync(Store.open(dir), { code: 'VSTORE_UNSUPPORTED' })
+        versionRefused++
+        continue
+      }
       const reopened = await Store.open(dir)
       const report = await reopened.verify()
       t.true(report.problems.length > 0, `a flipped byte at offset ${offset} of ${size} went unnoticed`)
@@ -76,10 +83,11 @@ test('every single-byte corruption of a pack file is found by verify, naming exa
     }
   }
   t.log(`${size} offsets: ${headerReported} in the pack header reported on the pack, ${namedKeys} reported by verify with the keys a get fails on, `
-    + `${keysStillRead} reported with every text still read back`)
-  t.is(headerReported, 8)
+    + `${keysStillRead} reported with every text still read back, ${versionRefused} (the pack version) refused at open`)
+  t.is(headerReported, 7)
+  t.is(versionRefused, 1)
   t.true(namedKeys > size / 2)
-  t.is(headerReported + namedKeys + keysStillRead, size, 'every corruption is reported')
+  t.is(headerReported + versionRefused + namedKeys + keysStillRead, size, 'every corruption is reported')
 })
 
 /**
@@ -253,4 +261,21 @@ test('a damaged index block is an error wherever it is read, never a shorter ans
   t.log(`index block flips: ${JSON.stringify(counts)}`)
   t.true(counts.historiesWhole > 0 && counts.historiesRefused > 0)
   t.true(cliChecked)
+})
+
+test('an index file that cannot be read (a folder in its place) is one VSTORE_IO line, exit 6, for a reader and a writer', async t => {
+  const dir = await makeTempDir(t, 'vstore-index-unreadable-')
+  const store = await Store.open(dir, { create: true })
+  // 70 texts: an insert of 64 or more index operations is compacted into a table at once.
+  await store.insert(Array.from({ length: 70 }, (_, i) => ({ file: `f${i}.txt`, rev: 'r1', parents: [], text: encoder.encode(`text ${i}\n`) })))
+  await store.close()
+  const table = readdirSync(join(dir, 'index')).find(name => name.endsWith('.ldb'))
+  if (table === undefined) return t.fail('no table')
+  rmSync(join(dir, 'index', table))
+  mkdirSync(join(dir, 'index', table))
+  for (const args of [['stats'], ['extract', 'f1.txt@r1'], ['import-stream', '--quiet']]) {
+    const run = runVstore(['--store', dir, ...args])
+    t.is(run.status, 6, `${args.join(' ')}: ${run.stderr}`)
+    t.regex(run.stderr, /^vstore: VSTORE_IO \([^)]*\): .*\n$/, args.join(' '))
+  }
 })

@@ -202,4 +202,5 @@ test('parseByteLength reads a count with any unit as that many bytes, and anythi
     }
   }), options)
   t.is(parseByteLength('1.5GiB', '--size'), 1.5 * 1024 ** 3)
+  for (const text of ['1.5', '0.3KiB', '-1', '1 TiB', '']) t.throws(() => parseByteLength(text, '--size'), { code: 'VSTORE_USAGE' }, text)
 })

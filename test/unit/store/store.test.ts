@@ -4,10 +4,11 @@ import { existsSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
-import { encodeMetaKey, HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
+import { encodeMetaKey, HASH_BYTE_LENGTH, HASH_RECORD_MIN_TEXT_BYTE_LENGTH, MAX_ID_BYTE_LENGTH } from '../../../lib/index/records.js'
 import { openLevelDb } from '../../../lib/index/leveldb.js'
 import { DEFAULT_STORE_OPTIONS, MAX_STORABLE_TEXT_BYTE_LENGTH, Store, STORE_FORMAT_VERSION, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
 import { DEFAULT_GROUP_LIMITS } from '../../../lib/group/frame.js'
+import { encodeBaseRecord, encodeRecordHeader, RECORD_FULLTEXT } from '../../../lib/group/records.js'
 import type { TextKey, TextRecord } from '../../../lib/store/types.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 import { dumpIndex } from '../../helpers/store.js'
@@ -159,11 +160,15 @@ test('closing a writer removes its owner file; a lock error names only a live ho
   const { dir, store } = await newStore(t)
   const owner = join(dir, 'owner.json')
   t.true(existsSync(owner))
-  const held = JSON.parse(await readFile(owner, 'utf8')) as { pid: number; since: string }
+  const held = JSON.parse(await readFile(owner, 'utf8')) as { pid: number; since: string; start: string }
   // As if the writer had opened the store 75 seconds ago.
   await writeFile(owner, JSON.stringify({ ...held, since: new Date(Date.now() - 75_000).toISOString() }))
   const live = await expectCode(t, Store.open(dir), 'VSTORE_LOCKED')
-  t.regex(live?.message ?? '', new RegExp(`pid ${process.pid}, for 1 min 1[5-9] s`))
+  t.regex(live?.message ?? '', new RegExp(`pid ${process.pid}, for 1 min \\d+ s`))
+  // A pid that went to another process since (another start time) names nobody either.
+  await writeFile(owner, JSON.stringify({ ...held, start: '1' }))
+  const reused = await expectCode(t, Store.open(dir), 'VSTORE_LOCKED')
+  t.false(reused?.message.includes(`pid ${process.pid}`), reused?.message)
   // A stale owner file (a writer killed before it could remove it) must not send anyone after a dead process.
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid as number
   await writeFile(owner, JSON.stringify({ ...held, pid: deadPid }))
@@ -202,7 +207,12 @@ test('a text longer than maxTextByteLength is refused with VSTORE_LIMIT naming i
 
 test('maxTextByteLength defaults to 64 MiB and may not pass what a reader accepts in a group', async t => {
   t.is(DEFAULT_STORE_OPTIONS.maxTextByteLength, 64 * 1024 * 1024)
-  t.true(MAX_STORABLE_TEXT_BYTE_LENGTH + 16 * 1024 < DEFAULT_GROUP_LIMITS.maxContentByteLength, 'a lone text, its record header and a base record fit a group')
+  // The largest group a text alone can make: the longest base record (ids of 4,096 bytes each) and the
+  // text as a fulltext record, which must fit what every reader accepts.
+  const id = 'x'.repeat(MAX_ID_BYTE_LENGTH)
+  const baseRecord = encodeBaseRecord({ file: id, rev: id, textByteLength: MAX_STORABLE_TEXT_BYTE_LENGTH, hash: new Uint8Array(HASH_BYTE_LENGTH) })
+  const largest = baseRecord.length + encodeRecordHeader(RECORD_FULLTEXT, MAX_STORABLE_TEXT_BYTE_LENGTH).length + MAX_STORABLE_TEXT_BYTE_LENGTH
+  t.true(largest <= DEFAULT_GROUP_LIMITS.maxContentByteLength, `${largest} bytes of content`)
   for (const maxTextByteLength of [-1, 1.5, MAX_STORABLE_TEXT_BYTE_LENGTH + 1]) {
     await t.throwsAsync(Store.open('/nonexistent', { maxTextByteLength }), { instanceOf: RangeError }, String(maxTextByteLength))
   }
