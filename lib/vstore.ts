@@ -14,6 +14,7 @@ export {
   type PackOptions, type PackSummary, type RepairSummary, type Reparented, type FetchOptions, type FetchSummary, type AncestryGraph, type AnnotatedLine,
 } from './store/store.js'
 export { MAX_ID_BYTE_LENGTH } from './store/types.js'
+export type { IndexRepairSummary } from './store/index-repair.js'
 export type {
   TextRecord, TextKey, TextLocation, TextEntry, InsertSummary, StoreStats, ByteDistribution, VerifyProblem, VerifyReport,
 } from './store/types.js'

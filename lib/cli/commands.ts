@@ -237,11 +237,13 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     synopsis: '[--quiet] [--json]',
     positionals: [0, 0],
     summary: [
-      'after verify finds damaged packs: keep every text that still reads back,',
-      'drop the rest from the index, and say exactly which keys were dropped',
+      'after verify finds damage: rebuild a damaged index, keep every text that still',
+      'reads back, drop the rest, and say exactly which keys were dropped',
     ],
     details: [
-      'Every text that rebuilds and matches its hash is rewritten into new packs (as pack does); the keys',
+      'A damaged index is rebuilt first from every entry that can still be read (the keys whose entries are',
+      'damaged too are dropped and listed). Then every text that rebuilds and matches its hash is rewritten',
+      'into new packs (as pack does), if a pack is damaged; the keys',
       'that cannot be read are dropped, and a kept text whose parent was dropped takes that parent\'s nearest',
       'kept ancestors as its parents. Prints each dropped key and each changed parent list. Killed at any',
       'point, it leaves the store as it was or as repaired. A store that verify finds whole is left alone.',

@@ -479,24 +479,43 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'repair': {
       const started = performance.now()
+      // The index first (a writer refuses a damaged one), then the packs, through the rebuilt index.
+      await checkStorePath(command.store, '--store', false)
+      const index = await Store.repairIndex(command.store)
       const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
-      let summary
+      let packs
       try {
-        summary = await withStore(command, false, store => store.repair(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }), true)
+        packs = await withStore(command, false, store => store.repair(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }), true)
       } finally {
         progress?.stop()
       }
-      const repaired = summary
-      await writeSummary(command, output, repaired, started, seconds => {
-        if (!repaired.repaired) return `nothing to repair: verify finds no problem (${repaired.textCount} texts)\n`
-        const lines = [
+      const repaired = packs
+      await writeSummary(command, output, { ...repaired, index }, started, seconds => {
+        const lines: string[] = []
+        const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
+        if (index.repaired) {
+          lines.push(`rebuilt the damaged index from what it still holds: kept ${plural(index.textCount, 'key')} (${index.recoveredTextCount} of them read out of damaged blocks); damaged:`)
+          for (const part of index.damage) lines.push(`  index/${part.file}: ${part.message} (it names ${plural(part.namedKeyCount, 'key')})`)
+          lines.push(`dropped ${plural(index.lostKeys.length, 'key')} whose entries in damaged index blocks are damaged too, by the names the blocks give them (keys they held that could not be named are lost unnamed):`)
+          lines.push(...index.lostKeys.map(key => `  ${key.file}@${key.rev}`))
+          for (const pack of index.measuredPacks) lines.push(`measured ${pack} again from its groups (its index record was lost)`)
+          if (index.reparented.length > 0) {
+            lines.push(`gave ${plural(index.reparented.length, 'text')} new parents (a parent's key was lost):`)
+            for (const row of index.reparented) lines.push(`  ${row.file}@${row.rev}: ${row.parents.join(' ') || '(none)'} (was ${row.formerParents.join(' ')})`)
+          }
+        }
+        if (!repaired.repaired) {
+          lines.push(`${index.repaired ? 'the packs need' : 'nothing to repair: verify finds no problem'} (${repaired.textCount} texts)`.replace('the packs need (', 'the packs need nothing more ('))
+          return `${lines.join('\n')}\n`
+        }
+        lines.push(
           `repaired: kept ${repaired.textCount} texts (${formatBytes(repaired.rawByteLength)}) in ${repaired.groupCount} groups, `
             + `packs ${formatBytes(repaired.oldPackByteLength)} → ${formatBytes(repaired.packByteLength)}, ${seconds.toFixed(1)} s`,
-          `dropped ${repaired.lostKeys.length} text${repaired.lostKeys.length === 1 ? '' : 's'} that could not be read:`,
+          `dropped ${plural(repaired.lostKeys.length, 'text')} that could not be read:`,
           ...repaired.lostKeys.map(key => `  ${key.file}@${key.rev}`),
-        ]
+        )
         if (repaired.reparented.length > 0) {
-          lines.push(`gave ${repaired.reparented.length} text${repaired.reparented.length === 1 ? '' : 's'} new parents (a parent was dropped):`)
+          lines.push(`gave ${plural(repaired.reparented.length, 'text')} new parents (a parent was dropped):`)
           for (const row of repaired.reparented) lines.push(`  ${row.file}@${row.rev}: ${row.parents.join(' ') || '(none)'} (was ${row.formerParents.join(' ')})`)
         }
         return `${lines.join('\n')}\n`

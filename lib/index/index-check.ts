@@ -64,7 +64,7 @@ export class IndexCheck {
           fd = openSync(path, 'r')
         } catch (error) {
           if ((error as { code?: string }).code !== 'ENOENT') throw error
-          damage.push({ file: file.name, message: 'a file the manifest names is missing', firstKey: file.firstKey, lastKey: file.lastKey, keys: [] })
+          damage.push({ file: file.name, message: 'a file the manifest names is missing', firstKey: file.firstKey, lastKey: file.lastKey, keys: [], entries: [] })
           continue
         }
         try {

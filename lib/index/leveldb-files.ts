@@ -12,6 +12,14 @@ export interface IndexDamage {
   readonly firstKey: Uint8Array | undefined
   readonly lastKey: Uint8Array | undefined
   readonly keys: readonly Uint8Array[]
+  /** The entries behind `keys` (user key, value), for a repair that can check each by its own checksum. */
+  readonly entries: readonly IndexEntry[]
+}
+
+/** A key and value read out of an index file. */
+export interface IndexEntry {
+  readonly key: Uint8Array
+  readonly value: Uint8Array
 }
 
 /**
@@ -50,7 +58,7 @@ async function findIndexDamageOnce(dir: string): Promise<IndexDamage[]> {
         if ((error as { code?: string }).code !== 'ENOENT') throw error
         // A writer's compaction may retire a table (or a log) between the manifest and the read: look again.
         moved = true
-        damage.push({ file: file.name, message: 'a file the manifest names is missing', firstKey: file.firstKey, lastKey: file.lastKey, keys: [] })
+        damage.push({ file: file.name, message: 'a file the manifest names is missing', firstKey: file.firstKey, lastKey: file.lastKey, keys: [], entries: [] })
         continue
       }
       if (file.kind === 'table') damage.push(...(await tableDamage(file.name, bytes, file)))
@@ -72,13 +80,13 @@ export function logDamage(file: LiveFile, bytes: Uint8Array): IndexDamage | unde
     checkLog(bytes)
     return undefined
   } catch (error) {
-    const keys: Uint8Array[] = []
+    const entries: IndexEntry[] = []
     try {
-      for (const batch of logRecords(bytes, { stopAtDamage: true })) keys.push(...batchPutKeys(batch))
+      if (file.kind === 'log') for (const batch of logRecords(bytes, { stopAtDamage: true })) entries.push(...batchPuts(batch))
     } catch {
       // The keys of the batches before the damage are all that can be named.
     }
-    return { file: file.name, message: errorMessage(error), firstKey: undefined, lastKey: undefined, keys: file.kind === 'manifest' ? [] : keys }
+    return { file: file.name, message: errorMessage(error), firstKey: undefined, lastKey: undefined, keys: entries.map(entry => entry.key), entries }
   }
 }
 
@@ -97,7 +105,7 @@ export interface LiveFile {
  * manifest cannot be read, that as damage to the whole index.
  */
 export async function liveFiles(dir: string): Promise<{ files: LiveFile[]; damage?: undefined } | { files?: undefined; damage: IndexDamage }> {
-  const whole = (file: string, message: string) => ({ damage: { file, message, firstKey: undefined, lastKey: undefined, keys: [] } })
+  const whole = (file: string, message: string) => ({ damage: { file, message, firstKey: undefined, lastKey: undefined, keys: [], entries: [] } })
   let manifestName: string
   let manifest: Uint8Array
   try {
@@ -319,15 +327,15 @@ export function dataBlockDamage(file: string, block: DataBlock, bytes: Uint8Arra
     checkedBlockBytes(bytes, block.offset, { decode: false })
     return undefined
   } catch (error) {
-    const raw = rawBlock(bytes, { offset: 0, byteLength: block.byteLength })
-    return { file, message: errorMessage(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: blockUserKeys(raw) }
+    const entries = blockPuts(rawBlock(bytes, { offset: 0, byteLength: block.byteLength }))
+    return { file, message: errorMessage(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: entries.map(entry => entry.key), entries }
   }
 }
 
 /** A whole table's damage: the keys the manifest says it spans, and the keys its blocks still name (found by their checksums). */
 export function wholeTableDamage(file: string, bytes: Uint8Array, message: string, span: { readonly firstKey: Uint8Array | undefined; readonly lastKey: Uint8Array | undefined }): IndexDamage {
-  const keys = blocksByChecksum(bytes).flatMap(handle => blockUserKeys(rawBlock(bytes, handle)))
-  return { file, message, firstKey: span.firstKey, lastKey: span.lastKey, keys }
+  const entries = blocksByChecksum(bytes).flatMap(handle => blockPuts(rawBlock(bytes, handle)))
+  return { file, message, firstKey: span.firstKey, lastKey: span.lastKey, keys: entries.map(entry => entry.key), entries }
 }
 
 /** The damage of one table held whole in `bytes`: its data blocks by their key ranges, anything else as the whole table. */
@@ -582,9 +590,14 @@ export function errorMessage(error: unknown): string {
 }
 
 /** The user keys of a data block's live entries, as far as the entries parse (internal key = user key, then 8 bytes of sequence and type). */
-function blockUserKeys({ block, whole }: { block: Uint8Array; whole: boolean }): Uint8Array[] {
-  const keys: Uint8Array[] = []
-  if (whole && block.length < 4) return keys
+function blockUserKeys(raw: { block: Uint8Array; whole: boolean }): Uint8Array[] {
+  return blockPuts(raw).map(entry => entry.key)
+}
+
+/** The live entries (puts) of a data block, as far as they parse: user key (internal key = user key, then 8 bytes of sequence and type) and value. */
+function blockPuts({ block, whole }: { block: Uint8Array; whole: boolean }): IndexEntry[] {
+  const entries: IndexEntry[] = []
+  if (whole && block.length < 4) return entries
   // A block cut short has lost its restarts at the end: its entries run to where it stops.
   const entriesEnd = whole ? Math.max(0, block.length - 4 - 4 * uint32At(block, block.length - 4)) : block.length
   const at = { offset: 0 }
@@ -598,14 +611,16 @@ function blockUserKeys({ block, whole }: { block: Uint8Array; whole: boolean }):
       const key = new Uint8Array(shared + unshared)
       key.set(previous.subarray(0, shared))
       key.set(block.subarray(at.offset, at.offset + unshared), shared)
-      at.offset += unshared + valueByteLength
+      at.offset += unshared
+      const value = block.slice(at.offset, at.offset + valueByteLength)
+      at.offset += valueByteLength
       previous = key
-      if (key.length >= 8 && key[key.length - 8] === 1) keys.push(key.slice(0, key.length - 8))
+      if (key.length >= 8 && key[key.length - 8] === 1) entries.push({ key: key.slice(0, key.length - 8), value })
     }
   } catch {
     // A damaged entry ends the list: the keys before it are what can be named.
   }
-  return keys
+  return entries
 }
 
 /** Whole records of a log (fragments joined): an error at the first damaged one, or with `stopAtDamage` the records before it. */
@@ -649,7 +664,12 @@ function logRecords(bytes: Uint8Array, options = { stopAtDamage: false }): Uint8
 
 /** The keys a write batch puts (12-byte header, then tag 1 = put key value, tag 0 = delete key). */
 function batchPutKeys(batch: Uint8Array): Uint8Array[] {
-  const keys: Uint8Array[] = []
+  return batchPuts(batch).map(entry => entry.key)
+}
+
+/** The entries a write batch puts (12-byte header, then tag 1 = put key value, tag 0 = delete key). */
+function batchPuts(batch: Uint8Array): IndexEntry[] {
+  const entries: IndexEntry[] = []
   const at = { offset: 12 }
   while (at.offset < batch.length) {
     const tag = batch[at.offset++]
@@ -658,11 +678,11 @@ function batchPutKeys(batch: Uint8Array): Uint8Array[] {
     at.offset += keyByteLength
     if (tag === 1) {
       const valueByteLength = varint(batch, at)
+      entries.push({ key, value: batch.slice(at.offset, at.offset + valueByteLength) })
       at.offset += valueByteLength
-      keys.push(key)
     } else if (tag !== 0) {
       throw new Error(`write batch tag ${tag}`)
     }
   }
-  return keys
+  return entries
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdir, open as openFile, readdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { bytesEqual, toHex } from '../bytes/index.js'
 import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
@@ -21,6 +21,9 @@ import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pac
 import { indexPath, ownerPath, packName, packPath, packsPath, parsePackFileName, tmpPath } from './layout.js'
 import { copyIndexSnapshot } from './snapshot.js'
 import { describeOwner, liveOwner, processAlive, writeOwner } from './processes.js'
+import { keptParents, type Reparented } from './reparent.js'
+import { exists, syncDirectory } from './files.js'
+import { finishIndexSwap, readableIndexPath, repairIndex, type IndexRepairSummary } from './index-repair.js'
 import { TextSpill, type SpillRef } from './spill.js'
 import { BaseTextCache, StoredTexts, type TextSource } from './stored-texts.js'
 import { annotate, type AnnotatedLine } from './annotate.js'
@@ -28,7 +31,7 @@ import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
 } from './types.js'
 
-export type { AncestryGraph, AnnotatedLine }
+export type { AncestryGraph, AnnotatedLine, Reparented }
 
 const COMPACT_AFTER_OPERATIONS = 64
 /** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
@@ -224,12 +227,6 @@ export interface PackSummary {
   readonly packByteLength: number
 }
 
-/** A kept text whose parents a repair changed, because texts they named were dropped. */
-export interface Reparented extends TextKey {
-  readonly parents: readonly string[]
-  readonly formerParents: readonly string[]
-}
-
 export interface RepairSummary extends PackSummary {
   /** Whether anything was wrong (false: nothing was written). */
   readonly repaired: boolean
@@ -320,14 +317,6 @@ async function directoryByteLength(path: string): Promise<number> {
   return total
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Runs `read` over the index's files; an I/O error other than damage (a permission, a failing disk) is VSTORE_IO. */
 async function readingIndex<T>(dir: string, read: () => Promise<T>): Promise<T> {
@@ -346,14 +335,6 @@ function damagedIndexError(dir: string, damage: readonly IndexDamage[]): VstoreE
   return new VstoreError('VSTORE_CORRUPT', `the index is damaged (index/${first?.file}: ${first?.message}${more}); \`vstore verify\` names the keys it affects`, `${dir}/index`)
 }
 
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await openFile(path, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
 
 /**
  * A vstore: texts keyed by (file id, revision id), delta-compressed in groups appended to pack files,
@@ -408,6 +389,8 @@ export class Store {
     }
     const codecInstance = parseCodecSetting(settings.codec)
     if (options.readOnly === true) return Store.openSnapshot(dir, { ...settings, codecInstance })
+    // An index repair killed part-way is finished (or undone) before anything reads the index.
+    await readingIndex(dir, () => finishIndexSwap(dir))
     if (!(await exists(indexPath(dir)))) {
       if (!options.create) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
       await Store.createIndex(dir)
@@ -472,6 +455,18 @@ export class Store {
   }
 
   /**
+   * Rebuilds the damaged index of the store in `dir` from every entry that can still be read (the packs
+   * are left as they are) and swaps it in, crash-safe (lib/store/index-repair.ts); nothing is written when
+   * the index is whole. A writer refuses a damaged index, so this comes before `open`; `repair` then deals
+   * with damaged packs.
+   * @throws VSTORE_LOCKED when a live writer holds the store; VSTORE_IO when the index cannot be read.
+   */
+  static async repairIndex(dir: string): Promise<IndexRepairSummary> {
+    await readingIndex(dir, () => finishIndexSwap(dir))
+    return readingIndex(dir, () => repairIndex(dir, `${dir}/index`, STORE_FORMAT_VERSION))
+  }
+
+  /**
    * What `verify` can say of a store whose index LevelDB refuses to open (`openError`): the keys its files
    * still hold, read without LevelDB (lib/index/leveldb-files.ts), all of them unreadable now, and the
    * damaged blocks or records with the keys found in them.
@@ -502,8 +497,9 @@ export class Store {
   }
 
   private static async openSnapshotOnce(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
-    if (!(await exists(indexPath(dir)))) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
-    const copy = await copyIndexSnapshot(indexPath(dir), `${dir}/index`)
+    const index = await readableIndexPath(dir)
+    if (!(await exists(index))) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
+    const copy = await copyIndexSnapshot(index, `${dir}/index`)
     let db: KeyValueStore
     let check: IndexCheck | undefined
     try {
@@ -2036,46 +2032,6 @@ function problemOf(error: unknown, where: string, keys: readonly TextKey[]): Ver
   const plainKeys = keys.map(({ file, rev }) => ({ file, rev }))
   if (error instanceof VstoreError) return { code: error.code, where: error.where || where, message: error.message, keys: plainKeys }
   throw error
-}
-
-/**
- * The parents each kept text gets after a repair drops `lostKeys`: a dropped parent is replaced by its own
- * parents, recursively, down to kept texts (first found first, each once), so the kept graph keeps every
- * ancestry it had among kept texts; a parent the index does not hold counts as dropped, with no parents.
- * At most MAX_PARENTS are kept (the index holds no more).
- */
-function keptParents(rows: readonly (TextKey & { entry: TextEntry })[], lostKeys: readonly TextKey[]): {
-  parentsOf: (key: TextKey) => readonly string[]
-  reparented: Reparented[]
-} {
-  const parentsByKey = new Map(rows.map(row => [describeKey(row), row.entry.parents]))
-  const lost = new Set(lostKeys.map(describeKey))
-  const isKept = (file: string, rev: string) => parentsByKey.has(describeKey({ file, rev })) && !lost.has(describeKey({ file, rev }))
-  const resolved = new Map<string, readonly string[]>()
-  const parentsOf = (key: TextKey): readonly string[] => {
-    const known = resolved.get(describeKey(key))
-    if (known !== undefined) return known
-    const result: string[] = []
-    // Iterative, depth first: a long run of dropped texts must not overflow the stack.
-    const stack = [...(parentsByKey.get(describeKey(key)) ?? [])].reverse()
-    const seen = new Set<string>()
-    while (stack.length > 0 && result.length < MAX_PARENTS) {
-      const rev = stack.pop() as string
-      if (seen.has(rev)) continue
-      seen.add(rev)
-      if (isKept(key.file, rev)) result.push(rev)
-      else stack.push(...[...(parentsByKey.get(describeKey({ file: key.file, rev })) ?? [])].reverse())
-    }
-    resolved.set(describeKey(key), result)
-    return result
-  }
-  const reparented: Reparented[] = []
-  for (const row of rows) {
-    if (lost.has(describeKey(row))) continue
-    const parents = parentsOf(row)
-    if (!sameParents(row.entry.parents, parents)) reparented.push({ file: row.file, rev: row.rev, parents, formerParents: row.entry.parents })
-  }
-  return { parentsOf, reparented }
 }
 
 function sameParents(stored: readonly string[], given: readonly string[]): boolean {

@@ -303,6 +303,37 @@ test.serial('vstore repair killed with SIGKILL leaves the store as it was or as 
   for (const row of rows) for (const parent of row.parents) t.true(rows.some(other => other.file === row.file && other.rev === parent), `${row.file}@${row.rev}: parent ${parent}`)
 })
 
+test.serial('vstore repair of a damaged index killed with SIGKILL leaves one whole index, the damaged one or the rebuilt one; a rerun finishes', async t => {
+  const { repo, texts, commits } = history()
+  const store = join(await makeTempDir(t, 'vstore-kill-repair-index-'), 'store')
+  t.is(vstore(['--store', store, 'import-git', repo, '--ref', commits.at(-1) as string, '--quiet']).status, 0)
+  const table = readdirSync(join(store, 'index')).find(name => name.endsWith('.ldb')) as string
+  const bytes = readFileSync(join(store, 'index', table))
+  bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] as number) ^ 0xff
+  writeFileSync(join(store, 'index', table), bytes)
+  t.is(vstore(['--store', store, 'verify']).status, 4)
+  const repairArgs = [BIN, '--store', store, 'repair', '--json']
+  const outcomes: string[] = []
+  for (const delay of [110, 130, 150, 170, 190, 210, 230, 260, 300]) {
+    const attempt = await runUntil(t, repairArgs, runningFor(delay))
+    outcomes.push(`${delay} ms: ${attempt.outcome}`)
+    // One whole index either way: readers open it, and verify finds nothing or the index damage alone.
+    const verify = vstore(['--store', store, 'verify', '--json'])
+    t.true(verify.status === 0 || verify.status === 4, `after a kill at ${delay} ms: ${describeRun(verify)}`)
+    if (verify.status === 4) {
+      const problems = (JSON.parse(verify.stdout.toString('utf8')) as { problems: { where: string }[] }).problems
+      t.true(problems.every(problem => problem.where.startsWith('index')), `after a kill at ${delay} ms: ${JSON.stringify(problems)}`)
+    }
+    if (attempt.outcome === 'finished') break
+  }
+  t.log(outcomes.join('; '))
+  await runUntil(t, repairArgs)
+  t.is(vstore(['--store', store, 'verify', '--full']).status, 0)
+  const rows = JSON.parse(vstore(['--store', store, 'dump-index', '--json']).stdout.toString('utf8')) as IndexRow[]
+  t.true(rows.length > texts.size / 2 && rows.length < texts.size, `${rows.length} of ${texts.size} keys kept`)
+  t.false(readdirSync(store).some(name => name.startsWith('index.')), 'no index is left aside')
+})
+
 test.serial('vstore fetch killed with SIGKILL while reading and while writing loses nothing; a rerun completes it', async t => {
   const { repo, texts, commits } = history()
   const dir = await makeTempDir(t, 'vstore-kill-fetch-')

@@ -5,9 +5,9 @@
  * gives their children the nearest kept ancestors as parents, and leaves a store that verifies.
  */
 import test, { type ExecutionContext } from 'ava'
-import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises'
+import { cp, readdir, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { VstoreError, type Store, type StoreOptions, type TextKey, type TextRecord } from '../../../lib/vstore.js'
+import { Store, VstoreError, type StoreOptions, type TextKey, type TextRecord } from '../../../lib/vstore.js'
 import { history, insertCommits } from '../../helpers/history.js'
 import { openStore } from '../../helpers/store.js'
 import { makeTempDir } from '../../helpers/tmp.js'
@@ -158,4 +158,99 @@ test('a repair that keeps no text leaves a pack numbered after the old ones, so 
   const packs = (await readdir(join(dir, 'packs'))).sort()
   t.false(packs.includes(only as string), `${packs.join(', ')} reuses ${only}`)
   t.deepEqual((await again.verify({ full: true })).problems, [])
+})
+
+/** A store of 40 files × 15 commits with git-like revision ids: an index table of many blocks. */
+async function storeWithTable(t: ExecutionContext): Promise<{ dir: string; records: TextRecord[]; table: string }> {
+  const dir = await makeTempDir(t)
+  const revOf = (f: number, v: number) => (BigInt(f * 1000 + v) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)
+  const records: TextRecord[] = []
+  for (let f = 0; f < 40; f++) {
+    for (let v = 0; v < 15; v++) {
+      records.push({ file: `dir${f % 5}/file-${f}.c`, rev: revOf(f, v), parents: v === 0 ? [] : [revOf(f, v - 1)], text: new TextEncoder().encode(`file ${f} version ${v}\n`.repeat(3 + v)) })
+    }
+  }
+  const store = await openStore(t, dir, { create: true })
+  await store.insert(records)
+  await store.close()
+  const table = (await readdir(join(dir, 'index'))).find(name => name.endsWith('.ldb'))
+  if (table === undefined) throw new Error('no index table')
+  return { dir, records, table }
+}
+
+test('a damaged index block: repairIndex rebuilds the index from every entry still readable, drops the keys of the damaged block, and the store takes writes again', async t => {
+  const { dir, records, table } = await storeWithTable(t)
+  const path = join(dir, 'index', table)
+  const bytes = await readFile(path)
+  bytes[Math.floor(bytes.length / 2)] = (bytes[Math.floor(bytes.length / 2)] as number) ^ 0xff
+  await writeFile(path, bytes)
+  await t.throwsAsync(Store.open(dir), { code: 'VSTORE_CORRUPT' })
+  // What a reader cannot read now.
+  const reader = await openStore(t, dir, { readOnly: true })
+  const refused: string[] = []
+  for (const record of records) {
+    try {
+      t.deepEqual(await reader.get(record.file, record.rev), record.text)
+    } catch (error) {
+      t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', String(error))
+      refused.push(keyOf(record))
+    }
+  }
+  await reader.close()
+  t.true(refused.length > 0 && refused.length < records.length)
+
+  const summary = await Store.repairIndex(dir)
+  t.true(summary.repaired)
+  // Entries of the damaged block whose own checksums hold are read out of it and kept.
+  t.true(summary.recoveredTextCount > 0, 'some entries of the damaged block are whole')
+  t.true(summary.lostKeys.length > 0)
+  t.false((await readdir(dir)).some(name => name.startsWith('index.')), 'no staging or damaged index is left')
+  const store = await openStore(t, dir)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  // Every key that read before reads now; of the refused ones, those the rebuilt index holds read back right.
+  const absent: string[] = []
+  for (const record of records) {
+    if (await store.has(record.file, record.rev)) t.deepEqual(await store.get(record.file, record.rev), record.text, keyOf(record))
+    else absent.push(keyOf(record))
+  }
+  t.deepEqual(absent.filter(key => !refused.includes(key)), [], 'no key that read before is lost')
+  t.is(summary.textCount, records.length - absent.length)
+  t.true(absent.length > 0 && absent.length < refused.length, `${absent.length} lost of ${refused.length} refused`)
+  // The keys lost are named, as far as the block names them (a damaged name is reported too, naming nothing).
+  const lost = new Set(summary.lostKeys.map(keyOf))
+  t.true(absent.filter(key => lost.has(key)).length >= absent.length - 1, `${absent.join(', ')} against ${[...lost].join(', ')}`)
+  for (const file of await store.files()) {
+    for (const rev of await store.revisions(file)) for (const parent of await store.parents(file, rev)) t.true(await store.has(file, parent))
+  }
+  await store.insert([{ file: 'after.txt', rev: 'r1', parents: [], text: new TextEncoder().encode('after\n') }])
+  t.false((await Store.repairIndex(dir)).repaired, 'a whole index is left alone')
+})
+
+test('a repair of the index killed between its steps leaves one whole index: the next open finishes or undoes the swap', async t => {
+  const { dir, records } = await storeWithTable(t)
+  const other = await storeWithTable(t)
+  const index = join(dir, 'index')
+  const first = records[0] as TextRecord
+  // Killed after the rebuilt index was complete, before the damaged one moved aside: the swap is finished.
+  await cp(join(other.dir, 'index'), join(dir, 'index.repaired-1-2'), { recursive: true })
+  const reader = await openStore(t, dir, { readOnly: true })
+  t.true(await reader.has(first.file, first.rev), 'a reader reads the rebuilt index')
+  await reader.close()
+  const opened = await Store.open(dir)
+  await opened.close()
+  t.deepEqual((await readdir(dir)).filter(name => name.startsWith('index')), ['index'])
+  // Killed between the two renames: the rebuilt index is taken.
+  await rename(index, join(dir, 'index.damaged-1-3'))
+  await cp(join(other.dir, 'index'), join(dir, 'index.repaired-1-4'), { recursive: true })
+  ;(await Store.open(dir)).close()
+  t.deepEqual((await readdir(dir)).filter(name => name.startsWith('index')), ['index'])
+  // Killed after the damaged index moved aside, with no complete rebuilt one: it goes back.
+  await rename(index, join(dir, 'index.damaged-1-5'))
+  const reading = await openStore(t, dir, { readOnly: true })
+  t.true(await reading.has(first.file, first.rev), 'a reader reads the index moved aside')
+  await reading.close()
+  const back = await Store.open(dir)
+  t.true(await back.has(first.file, first.rev))
+  await back.close()
+  t.deepEqual((await readdir(dir)).filter(name => name.startsWith('index')), ['index'])
 })

@@ -1,0 +1,271 @@
+/**
+ * Rebuilding a damaged index, and swapping the rebuilt one in so that a crash at any point leaves the store
+ * with one whole index: the damaged one (as if the repair had not run) or the rebuilt one.
+ *
+ * A writer refuses a damaged index (its compactions could hide the damage for good), so the store takes
+ * no writes until it is rebuilt. Every entry that can still be read is kept, each checked by its own
+ * CRC-32: LevelDB's entries outside the damaged blocks, read around them from a private copy. The packs
+ * stay as they are: a kept key still points into them. What is lost is the keys whose entries sat in the
+ * damaged blocks (named as far as those blocks parse); a kept text that names a lost one as its parent
+ * takes that parent's kept ancestors instead (of which the index knows none: it keeps the others). A pack
+ * whose own record was lost is measured again from its groups, so that the next writer does not take it
+ * for a pack no index names and delete it.
+ */
+import { mkdir, readdir, rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { VstoreError } from '../errors.js'
+import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, checkGroup, decodeGroupHeader } from '../group/frame.js'
+import { IndexCheck } from '../index/index-check.js'
+import { findIndexDamage } from '../index/leveldb-files.js'
+import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
+import {
+  TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
+  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState,
+} from '../index/records.js'
+import { PACK_HEADER_BYTE_LENGTH, PackFile } from '../pack/pack-file.js'
+import { indexPath, packName, packPath, packsPath, parsePackFileName } from './layout.js'
+import { keptParents, type Reparented } from './reparent.js'
+import { copyIndexSnapshot } from './snapshot.js'
+import { exists, syncDirectory } from './files.js'
+import { liveOwner } from './processes.js'
+import type { TextEntry, TextKey } from './types.js'
+
+export interface IndexRepairSummary {
+  /** Whether the index was damaged and was rebuilt (false: nothing was written). */
+  readonly repaired: boolean
+  /** Keys whose entries sat in damaged parts of the index, as far as those parts name them. */
+  readonly lostKeys: readonly TextKey[]
+  /** The damaged parts: their file, what is wrong, and how many keys they named. */
+  readonly damage: readonly { readonly file: string; readonly message: string; readonly namedKeyCount: number }[]
+  readonly reparented: readonly Reparented[]
+  /** Keys kept in the rebuilt index, and how many of them were read out of damaged blocks (their entries whole). */
+  readonly textCount: number
+  readonly recoveredTextCount: number
+  /** Packs whose record was lost, measured again from their groups. */
+  readonly measuredPacks: readonly string[]
+}
+
+/** Entries written to the new index per LevelDB batch. */
+const BATCH_OPERATION_COUNT = 4096
+
+const REPAIRED = /^index\.repaired-\d+-\d+$/
+const DAMAGED = /^index\.damaged-\d+-\d+$/
+
+/**
+ * The index a reader should read: the rebuilt one when a repair left it complete but not yet in place, else
+ * `index`, else (a repair stopped between its two renames) the damaged one, back in place at the next
+ * writer's open.
+ */
+export async function readableIndexPath(dir: string): Promise<string> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const repaired = names.filter(name => REPAIRED.test(name)).sort().at(-1)
+  if (repaired !== undefined) return join(dir, repaired)
+  if (names.includes('index')) return indexPath(dir)
+  const damaged = names.filter(name => DAMAGED.test(name)).sort().at(-1)
+  return damaged === undefined ? indexPath(dir) : join(dir, damaged)
+}
+
+/**
+ * Finishes what a repair killed part-way left (a writer calls it before it opens the index): a complete
+ * rebuilt index is swapped in; a damaged one moved aside with nothing to replace it goes back; the damaged
+ * one left after a finished swap is removed.
+ */
+export async function finishIndexSwap(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  const repaired = names.filter(name => REPAIRED.test(name)).sort().at(-1)
+  const damaged = names.filter(name => DAMAGED.test(name)).sort()
+  if (repaired !== undefined) return swapIn(dir, repaired)
+  const last = damaged.at(-1)
+  if (!names.includes('index') && last !== undefined) {
+    await rename(join(dir, last), indexPath(dir))
+    await syncDirectory(dir)
+    damaged.pop()
+  }
+  for (const name of damaged) await rm(join(dir, name), { recursive: true, force: true })
+}
+
+/** Moves the damaged index aside and the rebuilt one (`repaired`, complete and synced) into its place. */
+async function swapIn(dir: string, repaired: string): Promise<void> {
+  if (await exists(indexPath(dir))) {
+    await rename(indexPath(dir), join(dir, `index.damaged-${process.pid}-${Date.now()}`))
+    await syncDirectory(dir)
+  }
+  await rename(join(dir, repaired), indexPath(dir))
+  await syncDirectory(dir)
+  for (const name of await readdir(dir)) if (DAMAGED.test(name)) await rm(join(dir, name), { recursive: true, force: true })
+}
+
+/**
+ * How far a pack's groups go, each checked by its CRC-32: the committed length of a pack whose record was
+ * lost (a tail after the last whole group is what a writer killed mid-batch leaves), and its group count.
+ */
+async function measurePack(dir: string, packId: number): Promise<PackState> {
+  const pack = await PackFile.open(packPath(dir, packId), packName(packId), { writable: false, counter: { readCount: 0, readByteLength: 0 } })
+  try {
+    let offset = PACK_HEADER_BYTE_LENGTH
+    let groupCount = 0
+    for (;;) {
+      if (offset + 1 > pack.byteLength) break
+      try {
+        const header = decodeGroupHeader(await pack.read(offset, Math.min(MAX_GROUP_HEADER_BYTE_LENGTH, pack.byteLength - offset)), packName(packId), DEFAULT_GROUP_LIMITS)
+        const byteLength = header.headerByteLength + header.storedByteLength
+        if (offset + byteLength > pack.byteLength) break
+        checkGroup(await pack.read(offset, byteLength), `${packName(packId)}@${offset}`, DEFAULT_GROUP_LIMITS)
+        offset += byteLength
+        groupCount++
+      } catch (error) {
+        if (error instanceof VstoreError) break
+        throw error
+      }
+    }
+    return { committedByteLength: offset, groupCount }
+  } finally {
+    await pack.close()
+  }
+}
+
+/**
+ * Rebuilds the damaged index of the store in `dir` from what can still be read, and swaps it in. Nothing
+ * is written when the index is whole. The packs are not touched: `Store.repair` then deals with damaged
+ * packs, and `pack` reclaims the bytes of the texts whose keys were lost.
+ * @throws VSTORE_LOCKED when a live writer holds the store.
+ */
+export async function repairIndex(dir: string, where: string, formatVersion: number): Promise<IndexRepairSummary> {
+  const damage = await findIndexDamage(indexPath(dir))
+  if (damage.length === 0) return { repaired: false, lostKeys: [], damage: [], reparented: [], textCount: 0, recoveredTextCount: 0, measuredPacks: [] }
+  // Writers refuse a damaged index, so none can be busy on it, but one that opened it before the damage can.
+  if ((await liveOwner(dir)) !== undefined) throw new VstoreError('VSTORE_LOCKED', 'a writer holds this store; repair it once that process has ended', dir)
+  const copy = await copyIndexSnapshot(indexPath(dir), where)
+  let check: IndexCheck | undefined
+  let source: KeyValueStore | undefined
+  try {
+    check = await IndexCheck.open(copy)
+    source = await openLevelDb(copy, where, { create: false, check })
+    const rows: (TextKey & { entry: TextEntry })[] = []
+    const hashes: { key: Uint8Array; value: Uint8Array }[] = []
+    const packs = new Map<number, PackState>()
+    const unreadable: TextKey[] = []
+    for await (const [key, value] of source.entries(new Uint8Array(0), undefined, { aroundDamage: true })) {
+      try {
+        if (key[0] === TAG_TEXT) {
+          const textKey = decodeTextKey(key)
+          try {
+            rows.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+          } catch (error) {
+            if (!(error instanceof VstoreError)) throw error
+            unreadable.push(textKey)
+          }
+        } else if (key[0] === TAG_HASH) {
+          decodeLocationValue(key, value, 'index:hash')
+          hashes.push({ key, value })
+        } else if (key[0] === TAG_PACK) {
+          packs.set(decodePackKey(key), decodePackValue(key, value, 'index:pack'))
+        }
+      } catch (error) {
+        // An entry that does not decode (its own checksum) is dropped; a text's is lost below.
+        if (!(error instanceof VstoreError)) throw error
+      }
+    }
+    const kept = new Set(rows.map(describeKey))
+    const lostByName = new Map<string, TextKey>()
+    for (const key of unreadable) lostByName.set(describeKey(key), key)
+    // The entries of the damaged blocks, as far as they parse: one whose own checksum (over its key and
+    // value) holds is the entry it was, and is kept when nothing else holds its key; the others are lost,
+    // under the names the block gives them (a damaged name may name no key that ever was).
+    const namedKeyCounts: number[] = []
+    const recovered: (TextKey & { entry: TextEntry })[] = []
+    for (const part of check.damage) {
+      let named = 0
+      for (const { key, value } of part.entries) {
+        if (key[0] !== TAG_TEXT) continue
+        let textKey: TextKey
+        try {
+          textKey = decodeTextKey(key)
+        } catch {
+          continue
+        }
+        named++
+        if (kept.has(describeKey(textKey))) continue
+        try {
+          recovered.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+          kept.add(describeKey(textKey))
+          lostByName.delete(describeKey(textKey))
+        } catch (error) {
+          if (!(error instanceof VstoreError)) throw error
+          lostByName.set(describeKey(textKey), textKey)
+        }
+      }
+      namedKeyCounts.push(named)
+    }
+    rows.push(...recovered)
+    const lostKeys = [...lostByName.values()]
+    // A pack whose record was lost would be taken for one no index names, and deleted: measure it again.
+    const measuredPacks: string[] = []
+    for (const name of await readdir(packsPath(dir)).catch(() => [] as string[])) {
+      const packId = parsePackFileName(name)
+      if (packId === undefined || packs.has(packId)) continue
+      packs.set(packId, await measurePack(dir, packId))
+      measuredPacks.push(packName(packId))
+    }
+    const { parentsOf, reparented } = keptParents(rows, lostKeys)
+    await writeIndex(dir, rows, parentsOf, hashes, packs, formatVersion)
+    return {
+      repaired: true,
+      lostKeys,
+      damage: check.damage.map((part, i) => ({ file: part.file, message: part.message, namedKeyCount: namedKeyCounts[i] ?? 0 })),
+      reparented,
+      textCount: rows.length,
+      recoveredTextCount: recovered.length,
+      measuredPacks,
+    }
+  } finally {
+    await source?.close()
+    if (source === undefined) await check?.close()
+    await rm(copy, { recursive: true, force: true })
+  }
+}
+
+/** Writes the rebuilt index beside the damaged one, then swaps it in (finishIndexSwap finishes a swap cut short). */
+async function writeIndex(
+  dir: string,
+  rows: readonly (TextKey & { entry: TextEntry })[],
+  parentsOf: (key: TextKey) => readonly string[],
+  hashes: readonly { key: Uint8Array; value: Uint8Array }[],
+  packs: ReadonlyMap<number, PackState>,
+  formatVersion: number,
+): Promise<void> {
+  const stamp = `${process.pid}-${Date.now()}`
+  const staging = join(dir, `index.new-${stamp}`)
+  await mkdir(staging, { recursive: true })
+  const db = await openLevelDb(staging, staging, { create: true })
+  try {
+    let operations: { key: Uint8Array; value: Uint8Array | undefined }[] = []
+    const flush = async (sync: boolean) => {
+      await db.write(operations, { sync })
+      operations = []
+    }
+    const groups = new Set<string>()
+    let rawByteLength = 0
+    for (const row of rows) {
+      const key = encodeTextKey(row)
+      operations.push({ key, value: encodeTextValue(key, { ...row.entry, parents: parentsOf(row) }) })
+      groups.add(`${row.entry.packId}:${row.entry.groupOffset}`)
+      rawByteLength += row.entry.textByteLength
+      if (operations.length >= BATCH_OPERATION_COUNT) await flush(false)
+    }
+    operations.push(...hashes)
+    for (const [packId, state] of packs) operations.push({ key: encodePackKey(packId), value: encodePackValue(encodePackKey(packId), state) })
+    operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(formatVersion) })
+    const totalsKey = encodeMetaKey('totals')
+    operations.push({ key: totalsKey, value: encodeTotalsValue(totalsKey, { textCount: rows.length, rawByteLength, groupCount: groups.size }) })
+    await flush(true)
+    await db.compact()
+  } finally {
+    await db.close()
+  }
+  // Complete and synced: only now does it get the name that finishIndexSwap takes for a whole index.
+  const repaired = `index.repaired-${stamp}`
+  await rename(staging, join(dir, repaired))
+  await syncDirectory(dir)
+  await swapIn(dir, repaired)
+}
