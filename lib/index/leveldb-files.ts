@@ -193,13 +193,6 @@ export function versionFileNames(version: ManifestVersion, names: ReadonlySet<st
   return { tables, logs }
 }
 
-/** One line per damaged file (findIndexDamage, grouped): for reports that need no key ranges. */
-export async function checkLevelDbFiles(dir: string): Promise<{ file: string; message: string }[]> {
-  const byFile = new Map<string, string>()
-  for (const { file, message } of await findIndexDamage(dir)) if (!byFile.has(file)) byFile.set(file, message)
-  return [...byFile].map(([file, message]) => ({ file, message }))
-}
-
 // ---- CRC-32C (Castagnoli), as LevelDB stores it: masked ----
 
 /** Eight tables for slicing-by-8: table k maps a byte k positions before the end of an 8-byte step. */

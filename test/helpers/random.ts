@@ -154,12 +154,7 @@ export function flipByte(bytes: Uint8Array, offset: number, mask: number): Uint8
   return copy
 }
 
-/** Bytewise order, as LevelDB's default comparator sorts keys: negative, zero or positive. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const byteLength = Math.min(a.length, b.length)
-  for (let i = 0; i < byteLength; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  return a.length - b.length
-}
+export { compareBytes } from '../../lib/bytes/index.js'
 
 /** Writes `texts` through a GroupWriter (each id is the text's index), flushes once, and returns the sealed groups. */
 export async function writeGroups(policy: GroupPolicy, texts: readonly Uint8Array[]): Promise<SealedGroup<number>[]> {

@@ -10,6 +10,7 @@ import {
   branch, commit, deleteFile, git, gitBytes, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink, type GitRepo,
 } from '../../helpers/git.js'
 import { makeTempDir } from '../../helpers/tmp.js'
+import { untilError } from '../../helpers/until-error.js'
 
 const FAST_EXPORT_OPTIONS = ['--all', '--show-original-ids', '--reencode=yes', '--signed-tags=strip']
 
@@ -419,13 +420,8 @@ const LIMIT_BYTE_LENGTH = 1000
 
 /** The records yielded before the import failed, and its error. */
 async function importUntilError(input: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: FastExportImportOptions): Promise<{ records: TextRecord[]; error: unknown }> {
-  const records: TextRecord[] = []
-  try {
-    for await (const record of importFastExport(input, options)) records.push(record)
-  } catch (error) {
-    return { records, error }
-  }
-  return { records, error: undefined }
+  const { items, error } = await untilError(importFastExport(input, options))
+  return { records: items, error }
 }
 
 test('a blob over maxTextByteLength in a real git fast-export stream is VSTORE_LIMIT at its data line; one of exactly the limit is taken', async t => {

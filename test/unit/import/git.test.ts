@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
 import { importGit, type GitImportOptions } from '../../../lib/import/git.js'
 import type { TextRecord } from '../../../lib/store/types.js'
+import { untilError } from '../../helpers/until-error.js'
 
 // Deterministic commits whatever the machine's git configuration.
 const GIT_ENVIRONMENT: NodeJS.ProcessEnv = {
@@ -443,13 +444,8 @@ function buildLimitHistory(): { repo: string; c1: string; c2: string } {
 
 /** The records yielded before the import failed, and its error. */
 async function importUntilError(repo: string, options: GitImportOptions): Promise<{ records: TextRecord[]; error: unknown }> {
-  const records: TextRecord[] = []
-  try {
-    for await (const record of importGit(repo, options)) records.push(record)
-  } catch (error) {
-    return { records, error }
-  }
-  return { records, error: undefined }
+  const { items, error } = await untilError(importGit(repo, options))
+  return { records: items, error }
 }
 
 test.serial('a blob over maxTextByteLength is VSTORE_LIMIT naming its key; a text of exactly the limit is taken; every git process ends', async t => {

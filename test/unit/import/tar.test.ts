@@ -7,6 +7,7 @@ import { VstoreError } from '../../../lib/errors.js'
 import { importTarballs, openArchive, readTarEntries, releaseNameOf, type ArchiveEntry } from '../../../lib/import/tar.js'
 import type { TextRecord } from '../../../lib/store/types.js'
 import { makeTempDir } from '../../helpers/tmp.js'
+import { untilError } from '../../helpers/until-error.js'
 
 function run(cwd: string, command: string, ...args: string[]): Buffer {
   return execFileSync(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -414,13 +415,8 @@ const LIMIT_BYTE_LENGTH = 1000
 
 /** Entries read until the archive failed, and its error. */
 async function entriesUntilError(entries: AsyncIterable<ArchiveEntry>): Promise<{ paths: string[]; error: unknown }> {
-  const paths: string[] = []
-  try {
-    for await (const entry of entries) paths.push(entry.path)
-  } catch (error) {
-    return { paths, error }
-  }
-  return { paths, error: undefined }
+  const { items, error } = await untilError(entries)
+  return { paths: items.map(entry => entry.path), error }
 }
 
 test('a file over maxTextByteLength is VSTORE_LIMIT naming its path, in every archive kind and a folder; one of exactly the limit is taken', async t => {

@@ -1,7 +1,8 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { checkLevelDbFiles, crc32c, snappyDecompress } from '../../../lib/index/leveldb-files.js'
+import { IndexCheck } from '../../../lib/index/index-check.js'
+import { crc32c, findIndexDamage, snappyDecompress } from '../../../lib/index/leveldb-files.js'
 import { Store } from '../../../lib/vstore.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 
@@ -16,21 +17,56 @@ test('snappyDecompress reads literals and copies, and refuses a copy before the 
   t.throws(() => snappyDecompress(Uint8Array.of(10, 0x08, 97, 98, 99, 0x09, 0x03)), { message: /claims 10/ })
 })
 
-test('checkLevelDbFiles passes a real index, and names the table whose block a flipped byte damages', async t => {
+/** An index of 80 texts compacted into one table, and that table's name. */
+async function indexWithTable(t: ExecutionContext): Promise<{ index: string; table: string }> {
   const dir = await makeTempDir(t, 'vstore-leveldb-files-')
   const store = await Store.open(dir, { create: true })
   const encoder = new TextEncoder()
   await store.insert(Array.from({ length: 80 }, (_, i) => ({ file: `f${i % 8}`, rev: `r${Math.floor(i / 8)}`, parents: i < 8 ? [] : [`r${Math.floor(i / 8) - 1}`], text: encoder.encode(`text ${i}\n`.repeat(20)) })))
   await store.close()
   const index = join(dir, 'index')
-  t.deepEqual(await checkLevelDbFiles(index), [])
   const table = readdirSync(index).find(name => name.endsWith('.ldb'))
-  if (table === undefined) return t.fail('no table')
+  if (table === undefined) throw new Error('no table')
+  return { index, table }
+}
+
+test('findIndexDamage passes a real index, and names the table and the key range of the block a flipped byte damages', async t => {
+  const { index, table } = await indexWithTable(t)
+  t.deepEqual(await findIndexDamage(index), [])
   const bytes = readFileSync(join(index, table))
   bytes[20] = (bytes[20] as number) ^ 0x01
   writeFileSync(join(index, table), bytes)
-  const problems = await checkLevelDbFiles(index)
-  t.is(problems.length, 1)
-  t.is(problems[0]?.file, table)
-  t.regex(problems[0]?.message ?? '', /CRC-32C mismatch/)
+  const damage = await findIndexDamage(index)
+  t.is(damage.length, 1)
+  t.is(damage[0]?.file, table)
+  t.regex(damage[0]?.message ?? '', /CRC-32C mismatch/)
+  // The first block: from the table's first key to the index block's first separator.
+  t.truthy(damage[0]?.firstKey)
+  t.truthy(damage[0]?.lastKey)
+  t.true((damage[0]?.keys.length ?? 0) > 0, 'the keys of the damaged block are named')
+})
+
+test('IndexCheck checks a data block only when a read may touch it, and finds its damage then', async t => {
+  const { index, table } = await indexWithTable(t)
+  const whole = await findIndexDamage(index)
+  t.deepEqual(whole, [])
+  const bytes = readFileSync(join(index, table))
+  bytes[20] = (bytes[20] as number) ^ 0x01
+  writeFileSync(join(index, table), bytes)
+  const [expected] = await findIndexDamage(index)
+  if (expected?.firstKey === undefined || expected.lastKey === undefined) return t.fail('no damaged range')
+  const check = await IndexCheck.open(index)
+  try {
+    // Keys past the damaged block's range: nothing found, since that block is not read.
+    const after = new Uint8Array([...expected.lastKey, 0])
+    await check.check(after, undefined)
+    t.deepEqual(check.damage, [])
+    // A key inside it: the damage, with the same range findIndexDamage gives.
+    await check.check(expected.lastKey, new Uint8Array([...expected.lastKey, 0]))
+    t.is(check.damage.length, 1)
+    t.deepEqual(check.damage[0]?.firstKey, expected.firstKey)
+    t.deepEqual(check.damage[0]?.lastKey, expected.lastKey)
+  } finally {
+    await check.close()
+  }
 })
