@@ -12,7 +12,7 @@ import { readBoundedLines, type BoundedLine } from './lines.js'
 import { ImportReport } from './import-report.js'
 import type { ProgressView } from './progress.js'
 import type { ReleaseBoundary } from '../import/releases.js'
-import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderStats, renderVerify } from './render.js'
+import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderRepair, renderStats, renderVerify } from './render.js'
 
 /** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
 export interface Output {
@@ -490,36 +490,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
         progress?.stop()
       }
       const repaired = packs
-      await writeSummary(command, output, { ...repaired, index }, started, seconds => {
-        const lines: string[] = []
-        const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`
-        if (index.repaired) {
-          lines.push(`rebuilt the damaged index from what it still holds: kept ${plural(index.textCount, 'key')} (${index.recoveredTextCount} of them read out of damaged blocks); damaged:`)
-          for (const part of index.damage) lines.push(`  index/${part.file}: ${part.message} (it names ${plural(part.namedKeyCount, 'key')})`)
-          lines.push(`dropped ${plural(index.lostKeys.length, 'key')} whose entries in damaged index blocks are damaged too, by the names the blocks give them (keys they held that could not be named are lost unnamed):`)
-          lines.push(...index.lostKeys.map(key => `  ${key.file}@${key.rev}`))
-          for (const pack of index.measuredPacks) lines.push(`measured ${pack} again from its groups (its index record was lost)`)
-          if (index.reparented.length > 0) {
-            lines.push(`gave ${plural(index.reparented.length, 'text')} new parents (a parent's key was lost):`)
-            for (const row of index.reparented) lines.push(`  ${row.file}@${row.rev}: ${row.parents.join(' ') || '(none)'} (was ${row.formerParents.join(' ')})`)
-          }
-        }
-        if (!repaired.repaired) {
-          lines.push(`${index.repaired ? 'the packs need' : 'nothing to repair: verify finds no problem'} (${repaired.textCount} texts)`.replace('the packs need (', 'the packs need nothing more ('))
-          return `${lines.join('\n')}\n`
-        }
-        lines.push(
-          `repaired: kept ${repaired.textCount} texts (${formatBytes(repaired.rawByteLength)}) in ${repaired.groupCount} groups, `
-            + `packs ${formatBytes(repaired.oldPackByteLength)} → ${formatBytes(repaired.packByteLength)}, ${seconds.toFixed(1)} s`,
-          `dropped ${plural(repaired.lostKeys.length, 'text')} that could not be read:`,
-          ...repaired.lostKeys.map(key => `  ${key.file}@${key.rev}`),
-        )
-        if (repaired.reparented.length > 0) {
-          lines.push(`gave ${plural(repaired.reparented.length, 'text')} new parents (a parent was dropped):`)
-          for (const row of repaired.reparented) lines.push(`  ${row.file}@${row.rev}: ${row.parents.join(' ') || '(none)'} (was ${row.formerParents.join(' ')})`)
-        }
-        return `${lines.join('\n')}\n`
-      })
+      await writeSummary(command, output, { ...repaired, index }, started, seconds => renderRepair(index, repaired, seconds))
       return 0
     }
     case 'export-stream': {

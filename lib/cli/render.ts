@@ -1,4 +1,4 @@
-import type { DiffStat, GroupDump, StoreStats, VerifyReport } from '../vstore.js'
+import type { DiffStat, GroupDump, IndexRepairSummary, RepairSummary, StoreStats, VerifyReport } from '../vstore.js'
 
 export function formatBytes(byteLength: number): string {
   if (byteLength < 1024) return `${byteLength} B`
@@ -65,4 +65,42 @@ export function renderDiffStat(name: string, stat: DiffStat): string {
   if (stat.insertions > 0) parts.push(`${count(stat.insertions, 'insertion')}(+)`)
   if (stat.deletions > 0) parts.push(`${count(stat.deletions, 'deletion')}(-)`)
   return ` ${name} | ${total} ${'+'.repeat(plus)}${'-'.repeat(minus)}\n${parts.join(', ')}\n`
+}
+
+/** What `vstore repair` did: the index rebuilt (if it was damaged), then the packs rewritten (if one was). */
+export function renderRepair(index: IndexRepairSummary, repaired: RepairSummary, seconds: number): string {
+  const lines: string[] = []
+  if (index.repaired) {
+    lines.push(`rebuilt the damaged index from what it still holds: kept ${plural(index.textCount, 'key')} (${index.recoveredTextCount} of them read out of damaged blocks); damaged:`)
+    for (const part of index.damage) lines.push(`  index/${part.file}: ${part.message} (it names ${plural(part.namedKeyCount, 'key')})`)
+    lines.push(`dropped ${plural(index.lostKeys.length, 'key')} whose entries in damaged index blocks are damaged too, by the names the blocks give them (keys they held that could not be named are lost unnamed):`)
+    lines.push(...index.lostKeys.map(key => `  ${key.file}@${key.rev}`))
+    for (const pack of index.measuredPacks) lines.push(`measured ${pack} again from its groups (its index record was lost)`)
+    lines.push(...reparentedLines(index.reparented, 'a parent\'s key was lost'))
+  }
+  if (!repaired.repaired) {
+    lines.push(index.repaired ? `the packs need nothing more (${repaired.textCount} texts)` : `nothing to repair: verify finds no problem (${repaired.textCount} texts)`)
+    return `${lines.join('\n')}\n`
+  }
+  lines.push(
+    `repaired: kept ${repaired.textCount} texts (${formatBytes(repaired.rawByteLength)}) in ${repaired.groupCount} groups, `
+      + `packs ${formatBytes(repaired.oldPackByteLength)} → ${formatBytes(repaired.packByteLength)}, ${seconds.toFixed(1)} s`,
+    `dropped ${plural(repaired.lostKeys.length, 'text')} that could not be read:`,
+    ...repaired.lostKeys.map(key => `  ${key.file}@${key.rev}`),
+  )
+  lines.push(...reparentedLines(repaired.reparented, 'a parent was dropped'))
+  return `${lines.join('\n')}\n`
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`
+}
+
+/** The texts a repair gave new parents, one a line with the parents they had. */
+function reparentedLines(reparented: RepairSummary['reparented'], why: string): string[] {
+  if (reparented.length === 0) return []
+  return [
+    `gave ${plural(reparented.length, 'text')} new parents (${why}):`,
+    ...reparented.map(row => `  ${row.file}@${row.rev}: ${row.parents.join(' ') || '(none)'} (was ${row.formerParents.join(' ')})`),
+  ]
 }

@@ -1,9 +1,8 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { compareBytes } from '../bytes/index.js'
-import {
-  BLOCK_TRAILER_BYTE_LENGTH, dataBlockDamage, errorMessage, liveFiles, logDamage, mapTable, wholeTableDamage, type DataBlock, type IndexDamage, type ReadAt,
-} from './leveldb-files.js'
+import { dataBlockDamage, liveFiles, logDamage, mapTable, wholeTableDamage, type DataBlock, type IndexDamage, type ReadAt } from './leveldb-files.js'
+import { BLOCK_TRAILER_BYTE_LENGTH, errorMessage } from './leveldb-format.js'
 
 /** A table of the index, with its data blocks and which of them have been checked. */
 interface CheckedTable {

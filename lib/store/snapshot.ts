@@ -2,7 +2,8 @@ import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../errors.js'
-import { parseManifest, versionFileNames, type ManifestVersion } from '../index/leveldb-files.js'
+import { versionFileNames } from '../index/leveldb-files.js'
+import { parseManifest, type ManifestVersion } from '../index/leveldb-format.js'
 import { processAlive } from './processes.js'
 
 /** The folder of every reader's index copy, in the system's temp folder; each copy is named `PID-…`. */
