@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { branch, commit, deleteFile, expectedFileVersions, git, gitBytes, gitShowMany, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink } from '../helpers/git.js'
+import { branch, commit, deleteFile, expectedFileVersions, git, gitBytes, gitShowMany, makeGitRepo, merge, setExecutable, switchTo, writeFile, writeSymlink, type GitRepo } from '../helpers/git.js'
 import { BIN, CLI_ENVIRONMENT, describeRun, PROCESS_TIMEOUT_MILLISECONDS, runVstore, type Run, failsWith, succeeds } from '../helpers/cli.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
@@ -864,13 +864,18 @@ test('import-fast-export of git fast-export --all matches git show, and import-g
   t.deepEqual(dumpIndex(t, fromStream), rows)
 })
 
-test('import-fast-export of a truncated stream exits 6 and stores nothing', async t => {
+/** A repository of two commits of `a.txt`, and `git fast-export --all --show-original-ids` of it with `extra` options. */
+async function twoCommitStream(t: ExecutionContext, ...extra: string[]): Promise<{ repo: GitRepo; stream: Buffer }> {
   const repo = await makeGitRepo(t)
   writeFile(repo, 'a.txt', sourceFile(1))
   commit(repo, 'one')
   writeFile(repo, 'a.txt', sourceFile(2))
   commit(repo, 'two')
-  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids'])
+  return { repo, stream: gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', ...extra]) }
+}
+
+test('import-fast-export of a truncated stream exits 6 and stores nothing', async t => {
+  const { stream } = await twoCommitStream(t)
   const store = join(await makeTempDir(t), 'store')
   // Cut 100 bytes into the second blob's data.
   const secondBlob = stream.indexOf('\nblob\n', stream.indexOf('\ncommit '))
@@ -881,12 +886,7 @@ test('import-fast-export of a truncated stream exits 6 and stores nothing', asyn
 })
 
 test('import-fast-export of a stream that declares feature done and ends without done exits 6 and stores nothing', async t => {
-  const repo = await makeGitRepo(t)
-  writeFile(repo, 'a.txt', sourceFile(1))
-  commit(repo, 'one')
-  writeFile(repo, 'a.txt', sourceFile(2))
-  commit(repo, 'two')
-  const stream = gitBytes(repo.dir, ['fast-export', '--all', '--show-original-ids', '--use-done-feature'])
+  const { repo, stream } = await twoCommitStream(t, '--use-done-feature')
   t.true(stream.subarray(0, 13).toString('latin1') === 'feature done\n' && stream.subarray(-5).toString('latin1') === 'done\n')
   const withoutDone = stream.subarray(0, stream.length - 'done\n'.length)
   const store = join(await makeTempDir(t), 'store')
