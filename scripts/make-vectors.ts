@@ -25,7 +25,8 @@ import {
   encodeTotalsValue, INDEX_VALUE_VERSION,
 } from '../lib/index/records.js'
 import { encodePackHeader, PACK_MAGIC, PACK_VERSION } from '../lib/pack/pack-file.js'
-import { hashText, STORE_FORMAT_VERSION } from '../lib/store/store.js'
+import { STORE_FORMAT_VERSION } from '../lib/store/store.js'
+import { hashText } from '../lib/store/text-hash.js'
 import type { TextRecord } from '../lib/store/types.js'
 import { encodeRecordStream } from '../lib/import/record-stream.js'
 

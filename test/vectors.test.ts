@@ -24,7 +24,8 @@ import {
   encodeTextValue, encodeTotalsValue,
 } from '../lib/index/records.js'
 import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH } from '../lib/pack/pack-file.js'
-import { hashText, READABLE_STORE_FORMATS } from '../lib/store/store.js'
+import { READABLE_STORE_FORMATS } from '../lib/store/store.js'
+import { hashText } from '../lib/store/text-hash.js'
 import {
   buildVectors, VECTOR_FOLDERS, type GroupJson, type InstructionJson, type LocationJson, type RecordJson, type RecordStreamJson,
 } from '../scripts/make-vectors.js'

@@ -5,7 +5,7 @@
  */
 import { ByteReader, ByteWriter, bytesEqual, crc32, writeVarint } from '../bytes/index.js'
 import { VstoreError, type VstoreCode } from '../errors.js'
-import { hashText } from '../store/store.js'
+import { HASH_BYTE_LENGTH, hashText } from '../store/text-hash.js'
 import { MAX_ID_BYTE_LENGTH, MAX_PARENTS, type TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
@@ -15,8 +15,6 @@ export const RECORD_STREAM_MAGIC = Uint8Array.of(0x76, 0x73, 0x74, 0x72, 0x65, 0
 export const RECORD_STREAM_VERSION = 1
 export const FRAME_END = 0x00
 export const FRAME_TEXT = 0x01
-/** The first 20 bytes of the SHA-256 of the text, as the index keeps it (hashText). */
-const HASH_BYTE_LENGTH = 20
 /** The largest frame body a reader takes by default (a text of up to about 1 GiB). */
 export const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
 

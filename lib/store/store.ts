@@ -1,16 +1,13 @@
-import { createHash } from 'node:crypto'
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { bytesEqual, toHex } from '../bytes/index.js'
-import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
 import { decodeGroupBase, decodeRecord, dumpRecords, type BaseText, type DumpedRecord } from '../group/records.js'
 import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, checkGroup, decodeGroup, decodeGroupHeader, decodeGroupPrefix, type GroupHeader } from '../group/frame.js'
 import { GroupWriter, type SealedGroup } from '../group/writer.js'
-import { DEFAULT_MAX_REBUILD_BYTE_LENGTH } from '../group/builder.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
-  HASH_BYTE_LENGTH, HASH_RECORD_MIN_TEXT_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
+  HASH_RECORD_MIN_TEXT_BYTE_LENGTH, MAX_BASE_DEPTH, MAX_PARENTS, TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue,
   decodeTotalsValue, describeKey, encodeFilePrefix, encodeHashKey, encodeRevisionPrefixes, encodeLocationValue, encodeMetaKey, encodePackKey,
   encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
@@ -27,11 +24,14 @@ import { finishIndexSwap, readableIndexPath, repairIndex, type IndexRepairSummar
 import { TextSpill, type SpillRef } from './spill.js'
 import { BaseTextCache, StoredTexts, type TextSource } from './stored-texts.js'
 import { annotate, type AnnotatedLine } from './annotate.js'
+import { resolveSettings, type StoreOptions, type StoreSettings } from './settings.js'
+import { hashText } from './text-hash.js'
 import type {
   ByteDistribution, InsertSummary, StoreStats, TextEntry, TextKey, TextLocation, TextRecord, VerifyProblem, VerifyReport,
 } from './types.js'
 
-export type { AncestryGraph, AnnotatedLine, Reparented }
+export type { AncestryGraph, AnnotatedLine, Reparented, StoreOptions }
+export { DEFAULT_STORE_OPTIONS, MAX_STORABLE_TEXT_BYTE_LENGTH } from './settings.js'
 
 const COMPACT_AFTER_OPERATIONS = 64
 /** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
@@ -44,77 +44,6 @@ const LARGE_FAMILY = ''
  */
 export const STORE_FORMAT_VERSION = 2
 export const READABLE_STORE_FORMATS: readonly number[] = [1, 2]
-
-export interface StoreOptions {
-  /** Create the store if it does not exist (default false). */
-  readonly create?: boolean
-  /**
-   * Open for reading only, from a private copy of the index as of the writer's last commit, so that a
-   * reader never waits for a writer (another process may be importing). Nothing on disk is changed or
-   * repaired; `insert` is refused. The copy goes when the store is closed.
-   */
-  readonly readOnly?: boolean
-  /** Entropy coder for new groups: `brotli[:quality[:lgwin]]`, `lzma[:preset]`, `zlib[:level]`, `none`. */
-  readonly codec?: string
-  /** Decompressed content cap of a group, in bytes. */
-  readonly maxContentByteLength?: number
-  /** Most bytes one extraction may read (a text larger than this is read alone). */
-  readonly maxReadByteLength?: number
-  /** Granularity of compressed prefix reads, in bytes. */
-  readonly readChunkByteLength?: number
-  /**
-   * Copies shorter than this stay literal, for the entropy coder (default 96: with deltas on the previous
-   * text, jq's packs are 4.7 % smaller than at 32; DESIGN.md).
-   */
-  readonly minCopyByteLength?: number
-  /** Start a new pack file when the current one would pass this. */
-  readonly maxPackByteLength?: number
-  /**
-   * A group that starts with a large text may name the version of the same file written just before it
-   * as its base, so that it starts with a delta (formats/group.md, Base): at most this many bases deep
-   * (0: never). Bounds the work of one extraction.
-   */
-  readonly maxBaseDepth?: number
-  /**
-   * A group of large texts (over the content cap) may grow to this many times its largest text, when
-   * that is more than the cap, so that several of them are deltas in one group (0: never). Default 0.5:
-   * with bases, smaller groups of large texts match faster and store as small (DESIGN.md).
-   */
-  readonly largeTextFactor?: number
-  /**
-   * A text may delta on the previous version of its file in its group while rebuilding it, that version
-   * and the chain behind it makes at most this many bytes of text, or 4 × its own length if more
-   * (formats/group.md, Delta on the previous text; 0: never). Bounds the work of one extraction.
-   */
-  readonly maxRebuildByteLength?: number
-  /**
-   * The longest text an insert or fetch takes (default 64 MiB, at most MAX_STORABLE_TEXT_BYTE_LENGTH): a
-   * longer one is refused with VSTORE_LIMIT before anything is stored. The memory an insert and an
-   * extraction need grows with the longest text (about 6.5× and 3× it), so this bounds them.
-   */
-  readonly maxTextByteLength?: number
-}
-
-/**
- * The longest text any store takes: a text alone in its group, with its record header and a base record,
- * stays within the content every reader accepts (1 GiB), so nothing is stored that cannot be read back.
- */
-export const MAX_STORABLE_TEXT_BYTE_LENGTH = DEFAULT_GROUP_LIMITS.maxContentByteLength - 64 * 1024
-
-type Settings = Required<Omit<StoreOptions, 'create' | 'readOnly'>>
-
-export const DEFAULT_STORE_OPTIONS: Settings = {
-  codec: 'brotli:9:24',
-  maxContentByteLength: 2 * 1024 * 1024,
-  maxReadByteLength: 256 * 1024,
-  readChunkByteLength: 4096,
-  minCopyByteLength: 96,
-  maxPackByteLength: 1024 * 1024 * 1024,
-  largeTextFactor: 0.5,
-  maxBaseDepth: 8,
-  maxRebuildByteLength: DEFAULT_MAX_REBUILD_BYTE_LENGTH,
-  maxTextByteLength: 64 * 1024 * 1024,
-}
 
 interface Pending {
   readonly file: string
@@ -288,10 +217,6 @@ export interface IndexDumpRow extends TextKey {
   readonly parents: readonly string[]
 }
 
-export function hashText(text: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(text).digest().subarray(0, HASH_BYTE_LENGTH))
-}
-
 function groupKeyOf(location: TextLocation): string {
   return `${location.packId}:${location.groupOffset}`
 }
@@ -362,7 +287,7 @@ export class Store {
   /** The store format the index records (`M format`); a commit raises it to STORE_FORMAT_VERSION. */
   private format = STORE_FORMAT_VERSION
 
-  private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: Settings & { codecInstance: EntropyCodec }) {}
+  private constructor(readonly dir: string, private readonly db: KeyValueStore, private readonly settings: StoreSettings) {}
 
   /**
    * Opens the store in `dir`, creating it when `options.create` is set.
@@ -370,25 +295,8 @@ export class Store {
    * process has it open; VSTORE_UNSUPPORTED for another format version.
    */
   static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
-    const { create: _create, readOnly: _readOnly, ...given } = options
-    const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
-    if (!(settings.largeTextFactor >= 0)) throw new RangeError(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
-    // Within what every reader accepts (4 × its text limit), with room for the 4 × text rule.
-    if (!(settings.maxRebuildByteLength >= 0 && settings.maxRebuildByteLength <= 1024 * 1024 * 1024)) {
-      throw new RangeError(`maxRebuildByteLength must be 0 to 1 GiB, got ${settings.maxRebuildByteLength}`)
-    }
-    if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
-      throw new RangeError(`maxBaseDepth must be an integer in 0..${MAX_BASE_DEPTH}, got ${settings.maxBaseDepth}`)
-    }
-    if (!(Number.isSafeInteger(settings.maxTextByteLength) && settings.maxTextByteLength >= 0 && settings.maxTextByteLength <= MAX_STORABLE_TEXT_BYTE_LENGTH)) {
-      throw new RangeError(`maxTextByteLength must be an integer in 0..${MAX_STORABLE_TEXT_BYTE_LENGTH}, got ${settings.maxTextByteLength}`)
-    }
-    for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
-      const value = settings[name]
-      if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`)
-    }
-    const codecInstance = parseCodecSetting(settings.codec)
-    if (options.readOnly === true) return Store.openSnapshot(dir, { ...settings, codecInstance })
+    const settings = resolveSettings(options)
+    if (options.readOnly === true) return Store.openSnapshot(dir, settings)
     // An index repair killed part-way is finished (or undone) before anything reads the index.
     await readingIndex(dir, () => finishIndexSwap(dir))
     if (!(await exists(indexPath(dir)))) {
@@ -416,7 +324,7 @@ export class Store {
     // LevelDB's lock is the lock (the kernel drops it when its process dies, so a dead owner never
     // blocks anyone); this file only says who holds it, for the next process's error message.
     await writeOwner(dir, Date.now())
-    const store = new Store(dir, db, { ...settings, codecInstance })
+    const store = new Store(dir, db, settings)
     try {
       await store.load()
     } catch (error) {
@@ -486,7 +394,7 @@ export class Store {
    * committed a repack (Store.pack) in between: then the index is copied again (a repack's packs outlive
    * the next copy).
    */
-  private static async openSnapshot(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
+  private static async openSnapshot(dir: string, settings: StoreSettings): Promise<Store> {
     for (let attempt = 1; ; attempt++) {
       const store = await Store.openSnapshotOnce(dir, settings)
       // A pack the copy names that is gone: a writer's repack committed in between (its new packs outlive
@@ -496,7 +404,7 @@ export class Store {
     }
   }
 
-  private static async openSnapshotOnce(dir: string, settings: Settings & { codecInstance: EntropyCodec }): Promise<Store> {
+  private static async openSnapshotOnce(dir: string, settings: StoreSettings): Promise<Store> {
     const index = await readableIndexPath(dir)
     if (!(await exists(index))) throw new VstoreError('VSTORE_NOT_FOUND', 'no store here (create one with `vstore init`)', dir)
     const copy = await copyIndexSnapshot(index, `${dir}/index`)

@@ -1,0 +1,112 @@
+/**
+ * A store's settings: the options `Store.open` takes, their defaults, and their validation (a bad value is
+ * VSTORE_USAGE, before anything is opened).
+ */
+import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
+import { VstoreError } from '../errors.js'
+import { DEFAULT_GROUP_LIMITS } from '../group/frame.js'
+import { DEFAULT_MAX_REBUILD_BYTE_LENGTH } from '../group/builder.js'
+import { MAX_BASE_DEPTH } from '../index/records.js'
+
+export interface StoreOptions {
+  /** Create the store if it does not exist (default false). */
+  readonly create?: boolean
+  /**
+   * Open for reading only, from a private copy of the index as of the writer's last commit, so that a
+   * reader never waits for a writer (another process may be importing). Nothing on disk is changed or
+   * repaired; `insert` is refused. The copy goes when the store is closed.
+   */
+  readonly readOnly?: boolean
+  /** Entropy coder for new groups: `brotli[:quality[:lgwin]]`, `lzma[:preset]`, `zlib[:level]`, `none`. */
+  readonly codec?: string
+  /** Decompressed content cap of a group, in bytes. */
+  readonly maxContentByteLength?: number
+  /** Most bytes one extraction may read (a text larger than this is read alone). */
+  readonly maxReadByteLength?: number
+  /** Granularity of compressed prefix reads, in bytes. */
+  readonly readChunkByteLength?: number
+  /**
+   * Copies shorter than this stay literal, for the entropy coder (default 96: with deltas on the previous
+   * text, jq's packs are 4.7 % smaller than at 32; DESIGN.md).
+   */
+  readonly minCopyByteLength?: number
+  /** Start a new pack file when the current one would pass this. */
+  readonly maxPackByteLength?: number
+  /**
+   * A group that starts with a large text may name the version of the same file written just before it
+   * as its base, so that it starts with a delta (formats/group.md, Base): at most this many bases deep
+   * (0: never). Bounds the work of one extraction.
+   */
+  readonly maxBaseDepth?: number
+  /**
+   * A group of large texts (over the content cap) may grow to this many times its largest text, when
+   * that is more than the cap, so that several of them are deltas in one group (0: never). Default 0.5:
+   * with bases, smaller groups of large texts match faster and store as small (DESIGN.md).
+   */
+  readonly largeTextFactor?: number
+  /**
+   * A text may delta on the previous version of its file in its group while rebuilding it, that version
+   * and the chain behind it makes at most this many bytes of text, or 4 × its own length if more
+   * (formats/group.md, Delta on the previous text; 0: never). Bounds the work of one extraction.
+   */
+  readonly maxRebuildByteLength?: number
+  /**
+   * The longest text an insert or fetch takes (default 64 MiB, at most MAX_STORABLE_TEXT_BYTE_LENGTH): a
+   * longer one is refused with VSTORE_LIMIT before anything is stored. The memory an insert and an
+   * extraction need grows with the longest text (about 6.5× and 3× it), so this bounds them.
+   */
+  readonly maxTextByteLength?: number
+}
+
+/**
+ * The longest text any store takes: a text alone in its group, with its record header and a base record,
+ * stays within the content every reader accepts (1 GiB), so nothing is stored that cannot be read back.
+ */
+export const MAX_STORABLE_TEXT_BYTE_LENGTH = DEFAULT_GROUP_LIMITS.maxContentByteLength - 64 * 1024
+
+export type Settings = Required<Omit<StoreOptions, 'create' | 'readOnly'>>
+
+export const DEFAULT_STORE_OPTIONS: Settings = {
+  codec: 'brotli:9:24',
+  maxContentByteLength: 2 * 1024 * 1024,
+  maxReadByteLength: 256 * 1024,
+  readChunkByteLength: 4096,
+  minCopyByteLength: 96,
+  maxPackByteLength: 1024 * 1024 * 1024,
+  largeTextFactor: 0.5,
+  maxBaseDepth: 8,
+  maxRebuildByteLength: DEFAULT_MAX_REBUILD_BYTE_LENGTH,
+  maxTextByteLength: 64 * 1024 * 1024,
+}
+
+/** Settings with the codec they name, as the store's parts use them. */
+export type StoreSettings = Settings & { readonly codecInstance: EntropyCodec }
+
+function usage(message: string): VstoreError {
+  return new VstoreError('VSTORE_USAGE', message, 'store options')
+}
+
+/**
+ * The options given over the defaults, checked.
+ * @throws VSTORE_USAGE for a value out of its range, or a codec setting this build does not know.
+ */
+export function resolveSettings(options: StoreOptions): StoreSettings {
+  const { create: _create, readOnly: _readOnly, ...given } = options
+  const settings: Settings = { ...DEFAULT_STORE_OPTIONS, ...given }
+  if (!(settings.largeTextFactor >= 0)) throw usage(`largeTextFactor must be >= 0, got ${settings.largeTextFactor}`)
+  // Within what every reader accepts (4 × its text limit), with room for the 4 × text rule.
+  if (!(settings.maxRebuildByteLength >= 0 && settings.maxRebuildByteLength <= 1024 * 1024 * 1024)) {
+    throw usage(`maxRebuildByteLength must be 0 to 1 GiB, got ${settings.maxRebuildByteLength}`)
+  }
+  if (!(Number.isSafeInteger(settings.maxBaseDepth) && settings.maxBaseDepth >= 0 && settings.maxBaseDepth <= MAX_BASE_DEPTH)) {
+    throw usage(`maxBaseDepth must be an integer in 0..${MAX_BASE_DEPTH}, got ${settings.maxBaseDepth}`)
+  }
+  if (!(Number.isSafeInteger(settings.maxTextByteLength) && settings.maxTextByteLength >= 0 && settings.maxTextByteLength <= MAX_STORABLE_TEXT_BYTE_LENGTH)) {
+    throw usage(`maxTextByteLength must be an integer in 0..${MAX_STORABLE_TEXT_BYTE_LENGTH}, got ${settings.maxTextByteLength}`)
+  }
+  for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
+    const value = settings[name]
+    if (!Number.isSafeInteger(value) || value <= 0) throw usage(`${name} must be a positive integer, got ${value}`)
+  }
+  return { ...settings, codecInstance: parseCodecSetting(settings.codec) }
+}
