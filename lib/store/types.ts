@@ -12,7 +12,10 @@ export interface TextRecord {
   readonly text: Uint8Array
 }
 
+import type { VstoreCode } from '../errors.js'
+import type { DumpedRecord } from '../group/records.js'
 import type { TextKey } from '../index/types.js'
+import type { Reparented } from './reparent.js'
 
 export type { TextKey, TextLocation, TextEntry } from '../index/types.js'
 
@@ -54,7 +57,7 @@ export interface StoreStats {
 }
 
 export interface VerifyProblem {
-  readonly code: string
+  readonly code: VstoreCode
   readonly where: string
   readonly message: string
   /** Keys whose texts the problem affects. */
@@ -67,4 +70,90 @@ export interface VerifyReport {
   /** Whether every text was rebuilt (`verify({ full: true })`), or only checksums and structure checked. */
   readonly full: boolean
   readonly problems: readonly VerifyProblem[]
+}
+
+export interface InsertOptions {
+  /** Called as records arrive and as texts are written; cheap to call, so the caller throttles any rendering. */
+  readonly onProgress?: (progress: InsertProgress) => void
+  /**
+   * Commit whenever this many bytes of new texts have been placed since the last commit (at the next
+   * file boundary, so that each file's texts become visible with their parents). A long import killed
+   * half-way then keeps what it committed, and running it again adds only the rest. Without it, an
+   * insert is all or nothing.
+   */
+  readonly checkpointByteLength?: number
+}
+
+export type PackOptions = Pick<InsertOptions, 'onProgress'>
+
+export interface PackSummary {
+  /** Keys rewritten (all of them), and their texts' bytes. */
+  readonly textCount: number
+  readonly rawByteLength: number
+  /** Groups and pack bytes before and after. */
+  readonly oldGroupCount: number
+  readonly groupCount: number
+  readonly oldPackByteLength: number
+  readonly packByteLength: number
+}
+
+export interface RepairSummary extends PackSummary {
+  /** Whether anything was wrong (false: nothing was written). */
+  readonly repaired: boolean
+  /** Keys dropped because their texts could not be rebuilt (textCount counts the kept ones). */
+  readonly lostKeys: readonly TextKey[]
+  readonly reparented: readonly Reparented[]
+}
+
+export interface FetchOptions extends Pick<InsertOptions, 'onProgress'> {
+  /** Only these files' histories (default: every file of the source). */
+  readonly files?: readonly string[]
+}
+
+export interface FetchSummary extends InsertSummary {
+  /** Source groups copied whole, byte for byte, and the new keys they brought (counted in newTextCount). */
+  readonly reusedGroupCount: number
+  readonly reusedTextCount: number
+}
+
+export interface InsertProgress {
+  readonly phase: 'reading' | 'writing'
+  /** Records received so far, and their bytes. */
+  readonly textCount: number
+  readonly rawByteLength: number
+  /** New keys among them (the rest were stored already), and their bytes. */
+  readonly newTextCount: number
+  readonly newRawByteLength: number
+  /** New texts placed in groups so far, and their bytes. */
+  readonly writtenTextCount: number
+  readonly writtenRawByteLength: number
+  readonly groupCount: number
+  /** Pack bytes this insert has written so far. */
+  readonly storedByteLength: number
+}
+
+export interface GroupDump {
+  readonly pack: string
+  readonly groupOffset: number
+  readonly groupByteLength: number
+  readonly codec: number
+  readonly contentByteLength: number
+  readonly storedByteLength: number
+  readonly records: readonly (DumpedRecord & { readonly keys: readonly TextKey[] })[]
+}
+
+export interface IndexDumpRow extends TextKey {
+  readonly pack: string
+  readonly groupOffset: number
+  readonly readByteLength: number
+  readonly recordStart: number
+  readonly recordEnd: number
+  readonly decodedByteLength: number
+  readonly textByteLength: number
+  readonly hash: string
+  /** The group's base chain (index.md, Location): hops, and bytes read and decoded for it. */
+  readonly baseDepth: number
+  readonly baseReadByteLength: number
+  readonly baseDecodedByteLength: number
+  readonly parents: readonly string[]
 }

@@ -911,7 +911,8 @@ test('an index write that fails after landing leaves a store that reopens with t
   const dir = await makeTempDir(t, 'vstore-landed-')
   let store = await Store.open(dir, { create: true })
   await store.insert([record('a', 'r1', [], 'first text\n'.repeat(50))])
-  const db = (store as unknown as { db: { write: (operations: unknown, options: unknown) => Promise<void> } }).db
+  // The store's LevelDB, reached through its private parts (the facade's opened index), to fail one write.
+  const db = (store as unknown as { opened: { index: { db: { write: (operations: unknown, options: unknown) => Promise<void> } } } }).opened.index.db
   const write = db.write.bind(db)
   db.write = async (operations, options) => {
     await write(operations, options)

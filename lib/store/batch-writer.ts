@@ -1,0 +1,321 @@
+/**
+ * The one engine that writes a batch (a WritePlan) for insert, pack, repair and fetch alike: it puts each
+ * new text in a group (in write order, a file's group starting on its stored version where it continues
+ * one), points texts whose content is stored already at it, appends the sealed groups to the packs, and
+ * commits them with their index records, at the checkpoints asked for and at the end.
+ */
+import { toHex } from '../bytes/index.js'
+import { GroupWriter, type BaseCost, type SealedGroup } from '../group/writer.js'
+import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH, describeKey } from '../index/records.js'
+import { writeOrder } from '../order/graph.js'
+import type { PackSet, PackWrite } from './pack-set.js'
+import type { StoreSettings } from './settings.js'
+import type { IndexBatch, StoreIndex, Totals } from './store-index.js'
+import type { TextReader } from './text-reader.js'
+import type { InsertSummary, TextEntry, TextLocation } from './types.js'
+import type { CopiedRecords, PlannedText, WritePlan } from './write-plan.js'
+
+const COMPACT_AFTER_OPERATIONS = 64
+/** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
+const LARGE_FAMILY = ''
+/** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
+const LARGE_TEXT_MIN_COPY_BYTE_LENGTH = 32
+
+/** A stored text a batch's group may start on (its base): a file's history continuing from an earlier batch. */
+interface StoredBase {
+  readonly file: string
+  readonly rev: string
+  readonly entry: TextEntry
+}
+
+/** What the group writer places: a text of the batch (by its index in the plan), or a stored base. */
+type WriterId = { readonly kind: 'new'; readonly index: number } | { readonly kind: 'stored'; readonly base: StoredBase }
+
+/** The parts of an open store a batch writes through. */
+export interface BatchTarget {
+  readonly index: StoreIndex
+  readonly packs: PackSet
+  readonly reader: TextReader
+  readonly settings: StoreSettings
+}
+
+/** Writes `plan`; see the file's comment. Nothing is visible before a commit, and what no commit covered is rolled back. */
+export async function writeBatch(plan: WritePlan, target: BatchTarget): Promise<InsertSummary> {
+  return new BatchWriter(plan, target).run()
+}
+
+class BatchWriter {
+  private readonly texts: readonly PlannedText[]
+  private readonly ids: readonly WriterId[]
+  private readonly locations = new Map<number, TextLocation>()
+  /** Texts whose content an earlier text of the batch has: they point at its location. */
+  private readonly sameAs = new Map<number, number>()
+  private readonly firstWithHash = new Map<string, number>()
+  private readonly started = new Set<string>()
+  private readonly write: PackWrite
+  private readonly groupWriter: GroupWriter<WriterId>
+  private readonly largeFiles: ReadonlySet<string>
+  private newHashes: number[] = []
+  /** Texts placed since the last commit, in write order. */
+  private uncommitted: number[] = []
+  /** A fetch's copied groups, until the commit that indexes them. */
+  private copied: CopiedRecords | undefined
+  private storedTextCount = 0
+  private writtenTextCount = 0
+  private writtenRawByteLength = 0
+  private groupCount = 0
+  private storedByteLength = 0
+  private operationCount = 0
+  private committedGroupCount = 0
+  private committedRawByteLength = 0
+  private lastCheckpointRawByteLength = 0
+
+  constructor(private readonly plan: WritePlan, private readonly target: BatchTarget) {
+    this.texts = plan.texts
+    this.ids = plan.texts.map((_, index) => ({ kind: 'new', index }))
+    // An earlier failed index write refuses the batch before anything is appended.
+    target.index.batch()
+    this.write = target.packs.beginWrite({ firstPackId: plan.replaces?.firstPackId ?? 0 })
+    this.largeFiles = new Set(plan.texts.filter(text => this.isLarge(text)).map(text => text.file))
+    this.groupWriter = this.newGroupWriter()
+  }
+
+  private isLarge(text: PlannedText): boolean {
+    return text.ref.byteLength > this.target.settings.maxContentByteLength
+  }
+
+  private report(): void {
+    const { textCount, rawByteLength, newRawByteLength } = this.plan.counts
+    this.plan.options.onProgress?.({
+      phase: 'writing', textCount, rawByteLength, newTextCount: this.texts.length, newRawByteLength, writtenTextCount: this.writtenTextCount,
+      writtenRawByteLength: this.writtenRawByteLength, groupCount: this.groupCount, storedByteLength: this.storedByteLength,
+    })
+  }
+
+  async run(): Promise<InsertSummary> {
+    try {
+      await this.appendCopied()
+      await this.placeAll()
+      await this.commit()
+    } catch (error) {
+      // What was not committed is not indexed: stop the group still compressing in the background
+      // (it would append after the rollback), then drop what this batch appended to the packs. After a
+      // failed index write the batch may be in the index all the same: the packs keep the bytes it would
+      // name (the next open trims them if it is not).
+      await this.groupWriter.abort()
+      if (!this.indexWriteFailed) await this.write.rollback()
+      throw error
+    }
+    // LevelDB keeps a fresh batch in its uncompressed log until the log fills; a large batch is worth
+    // turning into tables now (jq: 750 KiB of log became 605 KiB of tables). Small batches are left be.
+    if (this.operationCount >= COMPACT_AFTER_OPERATIONS) await this.target.index.compact()
+    this.report()
+    const { textCount, rawByteLength } = this.plan.counts
+    return {
+      textCount, newTextCount: this.texts.length, duplicateTextCount: this.texts.length - this.storedTextCount, rawByteLength,
+      newRawByteLength: this.committedRawByteLength, groupCount: this.groupCount, storedByteLength: this.storedByteLength,
+    }
+  }
+
+  private indexWriteFailed = false
+
+  /** A fetch's copied groups go first, before anything is compressed. */
+  private async appendCopied(): Promise<void> {
+    if (this.plan.copied === undefined) return
+    this.copied = await this.plan.copied.append(async bytes => {
+      const at = await this.write.append(bytes)
+      this.groupCount++
+      this.storedByteLength += bytes.length
+      this.report()
+      return at
+    })
+  }
+
+  /** Each text in write order: a checkpoint commit between families when one is due, then its place. */
+  private async placeAll(): Promise<void> {
+    const firstBases = await this.storedBases()
+    const checkpoint = this.plan.options.checkpointByteLength
+    let previousFamily: string | undefined
+    const large = { minByteLength: this.target.settings.maxContentByteLength, byteLength: (text: PlannedText) => text.ref.byteLength }
+    for (const index of writeOrder(this.texts, large)) {
+      const text = this.texts[index] as PlannedText
+      const family = this.largeFiles.has(text.file) ? LARGE_FAMILY : text.file
+      if (checkpoint !== undefined && family !== previousFamily && this.uncommitted.length > 0
+        && this.writtenRawByteLength - this.lastCheckpointRawByteLength >= checkpoint) {
+        await this.commit()
+      }
+      previousFamily = family
+      this.writtenTextCount++
+      this.writtenRawByteLength += text.ref.byteLength
+      this.uncommitted.push(index)
+      await this.place(index, firstBases)
+    }
+  }
+
+  /**
+   * A file whose history continues from an earlier batch starts its group on the stored version its first
+   * text here descends from, so that a commit's or a release's texts are deltas, not fulltexts in groups
+   * of their own. Texts over the group cap pass through bases of their own instead.
+   */
+  private async storedBases(): Promise<Map<string, WriterId>> {
+    const batchKeys = new Set(this.texts.map(describeKey))
+    const bases = new Map<string, WriterId>()
+    for (const text of this.texts) {
+      if (bases.has(text.file) || this.largeFiles.has(text.file)) continue
+      const parent = text.parents.find(rev => !batchKeys.has(describeKey({ file: text.file, rev })))
+      if (parent === undefined) continue
+      const entry = await this.target.index.tryGetEntry({ file: text.file, rev: parent })
+      if (entry !== undefined) bases.set(text.file, { kind: 'stored', base: { file: text.file, rev: parent, entry } })
+    }
+    return bases
+  }
+
+  /** One text: pointed at content stored already (in the batch, a copied group or the store), or added to a group. */
+  private async place(index: number, firstBases: ReadonlyMap<string, WriterId>): Promise<void> {
+    const text = this.texts[index] as PlannedText
+    const hashHex = toHex(text.hash)
+    const earlier = this.firstWithHash.get(hashHex)
+    if (earlier !== undefined) {
+      this.sameAs.set(index, earlier)
+      return
+    }
+    this.firstWithHash.set(hashHex, index)
+    if (text.ref.byteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
+      // A rewrite moves every text: the hash records there are still point into the old packs.
+      const copied = this.copied?.locationsByHash.get(hashHex)
+      const { location, keyTaken } = copied !== undefined ? { location: copied, keyTaken: true }
+        : this.plan.replaces === undefined ? await this.target.index.storedWithHash(text.hash) : { location: undefined, keyTaken: false }
+      if (location !== undefined) {
+        this.locations.set(index, location)
+        return
+      }
+      if (!keyTaken) this.newHashes.push(index)
+    }
+    this.storedTextCount++
+    // Texts over the cap pass through bases instead: as a previous text each would hold megabytes more in
+    // memory, and typescript stored 24 % larger with them (DESIGN.md).
+    const first = !this.started.has(text.file)
+    this.started.add(text.file)
+    const large = this.isLarge(text)
+    const base = first ? firstBases.get(text.file) : undefined
+    await this.groupWriter.add(this.ids[index] as WriterId, await this.plan.source.read(text.ref), large ? LARGE_FAMILY : text.file, large ? null : text.file, base)
+    this.report()
+  }
+
+  private newGroupWriter(): GroupWriter<WriterId> {
+    const { settings } = this.target
+    return new GroupWriter<WriterId>({
+      maxContentByteLength: settings.maxContentByteLength,
+      maxReadByteLength: settings.maxReadByteLength,
+      readChunkByteLength: settings.readChunkByteLength,
+      codec: settings.codecInstance,
+      matcher: { minCopyByteLength: settings.minCopyByteLength },
+      largeTextFactor: settings.largeTextFactor,
+      maxBaseDepth: settings.maxBaseDepth,
+      maxRebuildByteLength: settings.maxRebuildByteLength,
+      largeText: { minByteLength: settings.maxContentByteLength, minCopyByteLength: Math.min(LARGE_TEXT_MIN_COPY_BYTE_LENGTH, settings.minCopyByteLength) },
+    }, group => this.sealed(group), id => this.readText(id), {
+      describe: id => {
+        if (id.kind === 'stored') return { file: id.base.file, rev: id.base.rev, textByteLength: id.base.entry.textByteLength, hash: id.base.entry.hash }
+        const text = this.texts[id.index] as PlannedText
+        return { file: text.file, rev: text.rev, textByteLength: text.ref.byteLength, hash: text.hash }
+      },
+      cost: id => this.costOf(id),
+    })
+  }
+
+  private readText(id: WriterId): Promise<Uint8Array> {
+    if (id.kind === 'stored') return this.target.reader.get({ file: id.base.file, rev: id.base.rev })
+    return this.plan.source.read((this.texts[id.index] as PlannedText).ref)
+  }
+
+  private costOf(id: WriterId): BaseCost {
+    const location = id.kind === 'stored' ? id.base.entry : this.locations.get(id.index)
+    if (location === undefined) throw new Error('vstore bug: a base was used before its group was written')
+    return {
+      readByteLength: location.readByteLength + location.baseReadByteLength,
+      decodedByteLength: location.decodedByteLength + location.baseDecodedByteLength,
+      baseDepth: location.baseDepth,
+    }
+  }
+
+  /** A group the writer sealed: appended, and its records' locations noted for the next commit. */
+  private async sealed(group: SealedGroup<WriterId>): Promise<void> {
+    const { packId, offset } = await this.write.append(group.bytes)
+    this.groupCount++
+    this.storedByteLength += group.bytes.length
+    for (const record of group.records) {
+      if (record.id.kind !== 'new') throw new Error('vstore bug: a stored base was written as a record')
+      const text = this.texts[record.id.index] as PlannedText
+      this.locations.set(record.id.index, {
+        packId, groupOffset: offset, readByteLength: record.readByteLength, recordStart: record.recordStart, recordEnd: record.recordEnd,
+        decodedByteLength: record.decodedByteLength, textByteLength: record.textByteLength, hash: text.hash, baseDepth: record.baseDepth,
+        baseReadByteLength: record.baseReadByteLength, baseDecodedByteLength: record.baseDecodedByteLength,
+      })
+    }
+  }
+
+  /**
+   * Makes every text placed so far durable and visible: seals the open group, syncs the packs, then one
+   * synced index batch. Only ever called between files, so each file's texts become visible together with
+   * their parents.
+   */
+  private async commit(): Promise<void> {
+    await this.groupWriter.flush()
+    const replaces = this.plan.replaces
+    // A rewrite that keeps no text still leaves a pack (its header alone) numbered after the old ones, so
+    // that no later pack takes the number, and the name, of one a reader's older index copy names.
+    if (replaces !== undefined && replaces.oldPackIds.length > 0 && this.write.touched.size === 0) await this.write.ensurePack(replaces.firstPackId)
+    await this.write.sync()
+    const batch = this.target.index.batch()
+    const rawBytes = this.addTexts(batch)
+    for (const [packId, state] of this.write.touched) batch.putPack(packId, state)
+    if (replaces !== undefined) {
+      // The same batch forgets the old packs (the next open deletes their files if this process cannot)
+      // and every hash record it does not rewrite.
+      batch.dropOtherHashes()
+      for (const packId of replaces.oldPackIds) batch.deletePack(packId)
+      for (const key of replaces.deletedKeys) batch.deleteText(key)
+    }
+    for (const { key, entry } of this.copied?.texts ?? []) batch.putText(key, entry)
+    for (const { hash, location } of this.copied?.hashes ?? []) batch.putHash(hash, location)
+    batch.setTotals(await this.totalsAfter(rawBytes))
+    try {
+      await batch.commit()
+    } catch (error) {
+      this.indexWriteFailed = true
+      throw error
+    }
+    this.write.committed()
+    this.operationCount += batch.operationCount
+    this.committedGroupCount = this.groupCount
+    this.committedRawByteLength += rawBytes
+    this.lastCheckpointRawByteLength = this.writtenRawByteLength
+    this.copied = undefined
+    this.uncommitted = []
+    this.newHashes = []
+  }
+
+  /** The text and hash records of the texts placed since the last commit; returns their bytes. */
+  private addTexts(batch: IndexBatch): number {
+    let rawBytes = 0
+    for (const index of this.uncommitted) {
+      const text = this.texts[index] as PlannedText
+      const location = this.locations.get(this.sameAs.get(index) ?? index) as TextLocation
+      batch.putText(text, { ...location, parents: text.parents })
+      rawBytes += text.ref.byteLength
+    }
+    for (const index of this.newHashes) batch.putHash((this.texts[index] as PlannedText).hash, this.locations.get(index) as TextLocation)
+    return rawBytes
+  }
+
+  /** The totals after this commit; a rewrite commits once, with every key, so its totals start from nothing. */
+  private async totalsAfter(rawBytes: number): Promise<Totals> {
+    const before = this.plan.replaces === undefined ? await this.target.index.totals() : { textCount: 0, rawByteLength: 0, groupCount: 0 }
+    return {
+      textCount: before.textCount + this.uncommitted.length + (this.copied?.textCount ?? 0),
+      rawByteLength: before.rawByteLength + rawBytes + (this.copied?.rawByteLength ?? 0),
+      groupCount: before.groupCount + this.groupCount - this.committedGroupCount,
+    }
+  }
+}

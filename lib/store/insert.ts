@@ -1,0 +1,55 @@
+/**
+ * Insert: takes records as they come, checks each new key, spills the new texts to a temporary file (in
+ * memory while small), and hands the plan to the batch writer. A key stored already with the same content
+ * is skipped, so an insert can be repeated.
+ */
+import { mkdir } from 'node:fs/promises'
+import { writeBatch, type BatchTarget } from './batch-writer.js'
+import { tmpPath } from './layout.js'
+import { INSERT_WORDS, checkRecord, checkTextByteLength, isNewKey, type KnownKey } from './new-keys.js'
+import { TextSpill } from './spill.js'
+import { hashText } from './text-hash.js'
+import type { InsertOptions, InsertSummary, TextRecord } from './types.js'
+import type { PlannedText } from './write-plan.js'
+
+/** Texts an insert keeps in memory before it spills them to a temporary file. */
+export const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
+
+/** A spill in the store's temporary folder, named for what fills it. */
+export async function openSpill(dir: string, purpose: string): Promise<TextSpill> {
+  await mkdir(tmpPath(dir), { recursive: true })
+  return new TextSpill(tmpPath(dir), `${purpose}-${process.pid}-${Date.now()}`, { memoryByteLength: SPILL_MEMORY_BYTE_LENGTH })
+}
+
+export async function insertRecords(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions, target: BatchTarget & { readonly dir: string }): Promise<InsertSummary> {
+  const spill = await openSpill(target.dir, 'insert')
+  try {
+    const texts: PlannedText[] = []
+    const seen = new Map<string, Map<string, KnownKey>>()
+    let textCount = 0
+    let rawByteLength = 0
+    let newRawByteLength = 0
+    const progress = { phase: 'reading' as const, writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0 }
+    for await (const record of records) {
+      checkRecord(record)
+      checkTextByteLength(record.text.length, record, target.settings.maxTextByteLength)
+      textCount++
+      rawByteLength += record.text.length
+      const hash = hashText(record.text)
+      const known = seen.get(record.file)?.get(record.rev) ?? (await target.index.tryGetEntry(record))
+      const parentKnown = async (rev: string) => seen.get(record.file)?.has(rev) === true || (await target.index.tryGetEntry({ file: record.file, rev })) !== undefined
+      if (await isNewKey(record, { hash, parents: record.parents }, known, parentKnown, INSERT_WORDS)) {
+        const parents = [...new Set(record.parents)]
+        const revs = seen.get(record.file) ?? new Map<string, KnownKey>()
+        revs.set(record.rev, { hash, parents })
+        seen.set(record.file, revs)
+        texts.push({ file: record.file, rev: record.rev, parents, ref: await spill.append(record.text), hash })
+        newRawByteLength += record.text.length
+      }
+      options.onProgress?.({ ...progress, textCount, rawByteLength, newTextCount: texts.length, newRawByteLength })
+    }
+    return await writeBatch({ texts, source: spill, counts: { textCount, rawByteLength, newRawByteLength }, options }, target)
+  } finally {
+    await spill.close()
+  }
+}

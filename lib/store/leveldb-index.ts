@@ -1,0 +1,300 @@
+/**
+ * The store's index in LevelDB (a StoreIndex): the records of formats/index.md under their one-byte tags,
+ * read through a KeyValueStore that checks LevelDB's own checksums, and written in synced batches.
+ */
+import { readdir, stat } from 'node:fs/promises'
+import { bytesEqual, toHex } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { KeyValueStore } from '../index/leveldb.js'
+import { findIndexDamage, salvageLevelDbKeys } from '../index/leveldb-files.js'
+import {
+  TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, describeKey,
+  encodeFilePrefix, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey,
+  encodeTextValue, encodeTotalsValue, type PackState, type Totals,
+} from '../index/records.js'
+import { indexPath, packName } from './layout.js'
+import type { KeyedEntry } from './locations.js'
+import { problemOf } from './problems.js'
+import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION, type IndexBatch, type StoreIndex } from './store-index.js'
+import type { TextEntry, TextKey, TextLocation, VerifyProblem } from './types.js'
+
+type Operation = { key: Uint8Array; value: Uint8Array | undefined }
+
+/** Runs `read` over the index's files; an I/O error other than damage (a permission, a failing disk) is VSTORE_IO. */
+export async function readingIndex<T>(dir: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (error instanceof VstoreError) throw error
+    throw new VstoreError('VSTORE_IO', `cannot read the index: ${(error as Error).message}`, `${dir}/index`, { cause: error })
+  }
+}
+
+/** The text keys among index keys (read from damaged index files), once each; a key that does not decode names nothing. */
+export function textKeysOf(keys: readonly Uint8Array[]): TextKey[] {
+  const found = new Map<string, TextKey>()
+  for (const key of keys) {
+    if (key[0] !== TAG_TEXT) continue
+    try {
+      const textKey = decodeTextKey(key)
+      found.set(describeKey(textKey), textKey)
+    } catch {
+      // A damaged key names nothing.
+    }
+  }
+  return [...found.values()]
+}
+
+/** The text keys the files of an index LevelDB cannot open still hold, and the damaged parts with their keys. */
+export async function salvageTextKeys(path: string): Promise<{ keys: TextKey[]; damaged: { file: string; message: string; keys: TextKey[] }[] }> {
+  const salvaged = await salvageLevelDbKeys(path)
+  return {
+    keys: textKeysOf([...salvaged.keysByFile.values()].flat()),
+    damaged: salvaged.damaged.map(part => ({ file: part.file, message: part.message, keys: textKeysOf(part.keys) })),
+  }
+}
+
+/** Bytes of the files under `path`; a file a writer removes meanwhile (a compacted table, an old log) counts nothing. */
+async function directoryByteLength(path: string): Promise<number> {
+  const gone = (error: unknown) => {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined
+    throw error
+  }
+  let total = 0
+  for (const entry of (await readdir(path, { withFileTypes: true }).catch(gone)) ?? []) {
+    const child = `${path}/${entry.name}`
+    if (entry.isDirectory()) total += await directoryByteLength(child)
+    else if (entry.isFile()) total += (await stat(child).catch(gone))?.size ?? 0
+  }
+  return total
+}
+
+/** Where the index lives: the store's folder, and the files LevelDB reads (a reader's private copy, or the store's own). */
+export interface LevelDbIndexPaths {
+  readonly dir: string
+  readonly files: string
+}
+
+export class LevelDbStoreIndex implements StoreIndex {
+  private writeFailure: unknown
+
+  private constructor(private readonly db: KeyValueStore, private readonly paths: LevelDbIndexPaths, public format: number) {}
+
+  /** @throws VSTORE_CORRUPT without a well-formed format record; VSTORE_UNSUPPORTED for a format this build does not read. */
+  static async open(db: KeyValueStore, paths: LevelDbIndexPaths): Promise<LevelDbStoreIndex> {
+    const where = `${paths.dir}/index`
+    const format = await db.get(encodeMetaKey('format'))
+    if (format === undefined) {
+      throw new VstoreError('VSTORE_CORRUPT', 'index has no format record', where)
+    } else if (format.length !== 1) {
+      throw new VstoreError('VSTORE_CORRUPT', `format record of ${format.length} bytes, expected 1`, where)
+    } else if (!READABLE_STORE_FORMATS.includes(format[0] as number)) {
+      throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${format[0]}, this build reads ${READABLE_STORE_FORMATS.join(' and ')}`, where)
+    }
+    return new LevelDbStoreIndex(db, paths, format[0] as number)
+  }
+
+  async tryGetEntry(key: TextKey): Promise<TextEntry | undefined> {
+    const encoded = encodeTextKey(key)
+    let value: Uint8Array | undefined
+    try {
+      value = await this.db.get(encoded)
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
+      throw new VstoreError(error.code, `${error.where}: ${error.message}`, describeKey(key), { cause: error })
+    }
+    return value === undefined ? undefined : decodeTextValue(encoded, value, `index:${describeKey(key)}`)
+  }
+
+  async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
+    try {
+      for await (const [key, value] of this.db.entries(encodeFilePrefix(file))) {
+        const textKey = decodeTextKey(key)
+        yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+      }
+    } catch (error) {
+      if (!(error instanceof VstoreError) || !error.where.endsWith('/index')) throw error
+      throw new VstoreError(error.code, error.message, `index:${file}`, { cause: error })
+    }
+  }
+
+  async *entries(filePrefix?: string): AsyncGenerator<KeyedEntry> {
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
+      const textKey = decodeTextKey(key)
+      if (filePrefix !== undefined && !textKey.file.startsWith(filePrefix)) continue
+      yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+    }
+  }
+
+  async revisionsStartingWith(file: string, prefix: string, limit: number): Promise<string[]> {
+    const matches = new Set<string>()
+    for (const keyPrefix of encodeRevisionPrefixes(file, prefix)) {
+      for await (const [key] of this.db.entries(keyPrefix)) {
+        const { rev } = decodeTextKey(key)
+        if (rev.startsWith(prefix)) matches.add(rev)
+        if (matches.size >= limit) return [...matches]
+      }
+    }
+    return [...matches]
+  }
+
+  async storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }> {
+    const hashKey = encodeHashKey(hash)
+    const known = await this.db.get(hashKey)
+    if (known === undefined) return { location: undefined, keyTaken: false }
+    const location = decodeLocationValue(hashKey, known, `index:hash ${toHex(hash)}`)
+    return bytesEqual(location.hash, hash) ? { location, keyTaken: true } : { location: undefined, keyTaken: true }
+  }
+
+  async packStates(): Promise<Map<number, PackState>> {
+    const states = new Map<number, PackState>()
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_PACK))) {
+      const packId = decodePackKey(key)
+      states.set(packId, decodePackValue(key, value, `index:${packName(packId)}`))
+    }
+    return states
+  }
+
+  async totals(): Promise<Totals> {
+    const key = encodeMetaKey('totals')
+    const value = await this.db.get(key)
+    return value === undefined ? { textCount: 0, rawByteLength: 0, groupCount: 0 } : decodeTotalsValue(key, value, 'index:totals')
+  }
+
+  async byteLength(): Promise<number> {
+    return directoryByteLength(indexPath(this.paths.dir))
+  }
+
+  async check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[] }> {
+    const problems: VerifyProblem[] = []
+    const entries: KeyedEntry[] = []
+    let textCount = 0
+    // Around the damaged parts of the index, which are reported below with the keys they still name.
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT), undefined, { aroundDamage: true })) {
+      let textKey: TextKey
+      try {
+        textKey = decodeTextKey(key)
+      } catch (error) {
+        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
+        continue
+      }
+      textCount++
+      try {
+        entries.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+      } catch (error) {
+        problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
+      }
+    }
+    // LevelDB's own block and record checksums, which its reads do not check: each damaged part with the
+    // text keys it still names (as far as it parses).
+    for (const part of await readingIndex(this.paths.dir, () => findIndexDamage(this.paths.files))) {
+      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.keys) })
+    }
+    // The totals count every text committed: fewer text records than that means some went missing.
+    try {
+      const totals = await this.totals()
+      if (totals.textCount !== textCount) {
+        problems.push({ code: 'VSTORE_CORRUPT', where: 'index', message: `${textCount} text entries, but the totals count ${totals.textCount}`, keys: [] })
+      }
+    } catch (error) {
+      problems.push(problemOf(error, 'index:totals', []))
+    }
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_HASH), undefined, { aroundDamage: true })) {
+      try {
+        decodeLocationValue(key, value, `index:hash ${toHex(key.subarray(1))}`)
+      } catch (error) {
+        problems.push(problemOf(error, `index:hash ${toHex(key.subarray(1))}`, []))
+      }
+    }
+    return { textCount, entries, problems }
+  }
+
+  batch(): IndexBatch {
+    if (this.writeFailure !== undefined) {
+      throw new VstoreError('VSTORE_IO', 'an earlier index write failed; reopen the store to write again', this.paths.dir, { cause: this.writeFailure })
+    }
+    return new LevelDbBatch(this)
+  }
+
+  /** For LevelDbBatch: the hash record keys the index holds. */
+  async hashKeys(): Promise<Uint8Array[]> {
+    const keys: Uint8Array[] = []
+    for await (const [key] of this.db.entries(Uint8Array.of(TAG_HASH))) keys.push(key)
+    return keys
+  }
+
+  /** For LevelDbBatch: one synced write; a failure makes this index refuse further batches. */
+  async write(operations: readonly Operation[]): Promise<void> {
+    try {
+      await this.db.write(operations, { sync: true })
+    } catch (error) {
+      this.writeFailure = error
+      throw error
+    }
+    this.format = STORE_FORMAT_VERSION
+  }
+
+  async compact(): Promise<void> {
+    await this.db.compact()
+  }
+
+  async close(): Promise<void> {
+    await this.db.close()
+  }
+}
+
+class LevelDbBatch implements IndexBatch {
+  private readonly operations: Operation[] = []
+  private readonly hashesPut = new Set<string>()
+  private dropHashes = false
+  private totalsValue: Totals | undefined
+
+  constructor(private readonly index: LevelDbStoreIndex) {}
+
+  get operationCount(): number {
+    return this.operations.length + (this.totalsValue === undefined ? 0 : 1)
+  }
+
+  putText(key: TextKey, entry: TextEntry): void {
+    const encoded = encodeTextKey(key)
+    this.operations.push({ key: encoded, value: encodeTextValue(encoded, entry) })
+  }
+
+  deleteText(key: TextKey): void {
+    this.operations.push({ key: encodeTextKey(key), value: undefined })
+  }
+
+  putHash(hash: Uint8Array, location: TextLocation): void {
+    const key = encodeHashKey(hash)
+    this.hashesPut.add(toHex(key))
+    this.operations.push({ key, value: encodeLocationValue(key, location) })
+  }
+
+  dropOtherHashes(): void {
+    this.dropHashes = true
+  }
+
+  putPack(packId: number, state: PackState): void {
+    const key = encodePackKey(packId)
+    this.operations.push({ key, value: encodePackValue(key, state) })
+  }
+
+  deletePack(packId: number): void {
+    this.operations.push({ key: encodePackKey(packId), value: undefined })
+  }
+
+  setTotals(totals: Totals): void {
+    this.totalsValue = totals
+  }
+
+  async commit(): Promise<void> {
+    const operations = [...this.operations]
+    if (this.dropHashes) for (const key of await this.index.hashKeys()) if (!this.hashesPut.has(toHex(key))) operations.push({ key, value: undefined })
+    if (this.index.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
+    if (this.totalsValue !== undefined) {
+      const key = encodeMetaKey('totals')
+      operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })
+    }
+    await this.index.write(operations)
+  }
+}

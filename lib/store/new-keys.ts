@@ -1,0 +1,82 @@
+/**
+ * The checks a key passes before a batch takes it, alike for insert and fetch: a well-formed record, a
+ * text within the store's limit, a key stored already only with the same content and parents, and every
+ * parent stored or earlier in the batch.
+ */
+import { bytesEqual } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import { MAX_PARENTS, describeKey } from '../index/records.js'
+import type { TextKey, TextRecord } from './types.js'
+
+/** What a key is known with: its content hash and parents. */
+export interface KnownKey {
+  readonly hash: Uint8Array
+  readonly parents: readonly string[]
+}
+
+/** How insert and fetch word the refusals (fetch speaks of its source). */
+export interface NewKeyWords {
+  readonly otherContent: string
+  readonly otherParents: string
+  readonly missingParent: (parent: string) => string
+}
+
+export const INSERT_WORDS: NewKeyWords = {
+  otherContent: 'this key is already stored with other content',
+  otherParents: 'this key is already stored with parents',
+  missingParent: parent => `parent ${parent} is neither stored nor earlier in this batch`,
+}
+
+export const FETCH_WORDS: NewKeyWords = {
+  otherContent: 'this key is stored here with other content than in the source',
+  otherParents: 'this key is stored here with parents',
+  missingParent: parent => `parent ${parent} is neither in the source nor here`,
+}
+
+function sameParents(stored: readonly string[], given: readonly string[]): boolean {
+  const unique = [...new Set(given)]
+  return unique.length === stored.length && unique.every((parent, i) => parent === stored[i])
+}
+
+/**
+ * Whether `key` is new (`true`) or stored already with the same content and parents (`false`).
+ * @throws VSTORE_EXISTS when it is stored with other content or parents; VSTORE_MISSING_PARENT when a new
+ * key's parent is not known (`parentKnown`).
+ */
+export async function isNewKey(key: TextKey, given: KnownKey, known: KnownKey | undefined, parentKnown: (rev: string) => Promise<boolean>, words: NewKeyWords): Promise<boolean> {
+  if (known !== undefined) {
+    if (!bytesEqual(known.hash, given.hash)) throw new VstoreError('VSTORE_EXISTS', words.otherContent, describeKey(key))
+    if (!sameParents(known.parents, given.parents)) throw new VstoreError('VSTORE_EXISTS', `${words.otherParents} [${known.parents.join(', ')}]`, describeKey(key))
+    return false
+  }
+  for (const parent of given.parents) {
+    if (!(await parentKnown(parent))) throw new VstoreError('VSTORE_MISSING_PARENT', words.missingParent(parent), describeKey(key))
+  }
+  return true
+}
+
+/** @throws VSTORE_LIMIT when a text of `byteLength` bytes is longer than the store takes (StoreOptions.maxTextByteLength). */
+export function checkTextByteLength(byteLength: number, key: TextKey, maxTextByteLength: number): void {
+  if (byteLength > maxTextByteLength) {
+    throw new VstoreError('VSTORE_LIMIT', `${byteLength} bytes, over the limit of ${maxTextByteLength} bytes for one text (maxTextByteLength, --max-text-size)`, describeKey(key))
+  }
+}
+
+function usage(message: string): VstoreError {
+  return new VstoreError('VSTORE_USAGE', message, 'insert')
+}
+
+/** @throws VSTORE_USAGE for a record that is not { file, rev, parents, text } with non-empty ids; VSTORE_LIMIT for too many parents. */
+export function checkRecord(record: TextRecord): void {
+  if (typeof record !== 'object' || record === null) throw usage('a record must be an object { file, rev, parents, text }')
+  if (typeof record.file !== 'string' || record.file.length === 0) throw usage('record.file must be a non-empty string')
+  if (typeof record.rev !== 'string' || record.rev.length === 0) throw usage(`record.rev must be a non-empty string (${record.file})`)
+  if (!Array.isArray(record.parents) || record.parents.some(p => typeof p !== 'string' || p.length === 0)) {
+    throw usage(`record.parents must be an array of revision ids (${record.file}@${record.rev})`)
+  }
+  if (!(record.text instanceof Uint8Array)) throw usage(`record.text must be a Uint8Array (${record.file}@${record.rev})`)
+  if (record.parents.includes(record.rev)) throw usage(`a text cannot be its own parent (${record.file}@${record.rev})`)
+  if (record.parents.length > MAX_PARENTS) {
+    throw new VstoreError('VSTORE_LIMIT', `${record.parents.length} parents, at most ${MAX_PARENTS}`, describeKey(record))
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Pack and repair: every key of the store rewritten into new groups and packs, as one insert of the whole
+ * history would place them, in one index batch that also forgets the old packs. A repair first finds the
+ * keys whose texts cannot be read back, drops them, and gives their children the nearest kept ancestors.
+ */
+import { VstoreError } from '../errors.js'
+import { MAX_BASE_DEPTH, describeKey } from '../index/records.js'
+import { writeBatch, type BatchTarget } from './batch-writer.js'
+import { byGroup, groupKeyOf, plainKey, type KeyedEntry } from './locations.js'
+import { keptParents, type Reparented } from './reparent.js'
+import { BaseTextCache, StoredTexts } from './stored-texts.js'
+import type { PackOptions, PackSummary, RepairSummary, TextKey } from './types.js'
+import type { PlannedText } from './write-plan.js'
+
+/** Texts of old groups a rewrite keeps for its writer (StoredTexts): a few groups' worth. */
+const STORED_TEXTS_CACHE_BYTE_LENGTH = 16 * 1024 * 1024
+
+/** Rewrites every key (Store.pack). @throws VSTORE_CORRUPT, naming the key, when a text cannot be rebuilt; nothing is changed then. */
+export async function packStore(options: PackOptions, target: BatchTarget): Promise<PackSummary> {
+  return (await rewriteAll(options, target, { salvage: false })).summary
+}
+
+/** Store.repair: nothing is written when `problemCount` (verify's, checksums only) is 0. */
+export async function repairStore(options: PackOptions, target: BatchTarget, problemCount: number): Promise<RepairSummary> {
+  if (problemCount === 0) {
+    const totals = await target.index.totals()
+    const packByteLength = target.packs.totalByteLength()
+    return {
+      repaired: false, textCount: totals.textCount, rawByteLength: totals.rawByteLength, oldGroupCount: totals.groupCount, groupCount: totals.groupCount,
+      oldPackByteLength: packByteLength, packByteLength, lostKeys: [], reparented: [],
+    }
+  }
+  const { summary, lostKeys, reparented } = await rewriteAll(options, target, { salvage: true })
+  return { repaired: true, ...summary, lostKeys, reparented }
+}
+
+/** Every key with its entry, in the order the old groups hold them (each group read once, packs front to back). */
+async function keysInPackOrder(target: BatchTarget): Promise<KeyedEntry[]> {
+  const keys: KeyedEntry[] = []
+  for await (const row of target.index.entries()) keys.push(row)
+  return keys.sort((a, b) => a.entry.packId - b.entry.packId || a.entry.groupOffset - b.entry.groupOffset || a.entry.recordStart - b.entry.recordStart)
+}
+
+/**
+ * Reads every key, then writes them all as one insert would. With `salvage`, a group that cannot be read
+ * whole is read key by key, and the keys that still fail are dropped.
+ */
+async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage }: { salvage: boolean }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
+  const oldPackIds = target.packs.packIds()
+  const oldPackByteLength = target.packs.totalByteLength()
+  const oldGroupCount = (await target.index.totals()).groupCount
+  // The old write order, newest first along each file's history; reversed below into the history order
+  // the writer expects.
+  const keys = await keysInPackOrder(target)
+  const lostKeys = salvage ? await unreadableKeys(target, byGroup(keys, row => row.entry), options) : []
+  const lost = new Set(lostKeys.map(describeKey))
+  const kept = keys.filter(row => !lost.has(describeKey(row)))
+  // The writer reads the texts from the old packs as it goes: a rewrite needs room for its new packs only.
+  // Base texts rebuilt once: a store filled a commit at a time chains each file's groups through bases.
+  const bases = new BaseTextCache(STORED_TEXTS_CACHE_BYTE_LENGTH)
+  const source = new StoredTexts(kept, row => groupKeyOf(row.entry), rows => readRows(target, rows, bases), STORED_TEXTS_CACHE_BYTE_LENGTH)
+  const { parentsOf, reparented } = keptParents(keys, lostKeys)
+  const texts: PlannedText[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
+  const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
+  const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
+  const summary = keys.length === 0 ? { groupCount: 0 } : await writeBatch({
+    texts, source, counts: { textCount: texts.length, rawByteLength, newRawByteLength: rawByteLength }, options,
+    replaces: { oldPackIds, firstPackId, deletedKeys: lostKeys },
+  }, target)
+  // Committed: the index no longer names the old packs. A failure from here on leaves files that the next
+  // open deletes.
+  if (keys.length > 0) await target.packs.remove(oldPackIds)
+  const packByteLength = target.packs.totalByteLength()
+  return { summary: { textCount: texts.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }, lostKeys, reparented }
+}
+
+/** The texts of some keys of one group, each with its row (for StoredTexts), sharing base texts through `bases`. */
+async function* readRows(target: BatchTarget, rows: readonly KeyedEntry[], bases?: BaseTextCache): AsyncGenerator<{ row: KeyedEntry; text: Uint8Array }> {
+  const rowOf = new Map(rows.map(row => [describeKey(row), row]))
+  for await (const { file, rev, text } of target.reader.readLocated(rows.map(row => ({ key: row, location: row.entry })), bases)) {
+    yield { row: rowOf.get(describeKey({ file, rev })) as KeyedEntry, text }
+  }
+}
+
+/**
+ * The keys whose texts cannot be read back: each group is read whole, and a group that fails is read key
+ * by key, so that the records before its damage (a prefix of the group decodes, and each text matches its
+ * hash) are kept. Nothing read is kept: the rewrite reads the texts again.
+ */
+async function unreadableKeys(target: BatchTarget, groups: ReadonlyMap<string, readonly KeyedEntry[]>, options: PackOptions): Promise<TextKey[]> {
+  const lostKeys: TextKey[] = []
+  let textCount = 0
+  let rawByteLength = 0
+  const counted = (row: KeyedEntry) => {
+    textCount++
+    rawByteLength += row.entry.textByteLength
+    options.onProgress?.({
+      phase: 'reading', textCount, rawByteLength, newTextCount: textCount, newRawByteLength: rawByteLength,
+      writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
+    })
+  }
+  for (const rows of groups.values()) {
+    const done = new Set<string>()
+    try {
+      for await (const { row } of readRows(target, rows)) {
+        done.add(describeKey(row))
+        counted(row)
+      }
+    } catch (error) {
+      if (!(error instanceof VstoreError) || error.code === 'VSTORE_IO') throw error
+      for (const row of rows) {
+        if (done.has(describeKey(row))) continue
+        if (await readsBack(target, row)) counted(row)
+        else lostKeys.push(plainKey(row))
+      }
+    }
+  }
+  return lostKeys
+}
+
+/** Whether a key's text reads back as `get` reads it; an I/O error (not damage) is thrown. */
+export async function readsBack(target: Pick<BatchTarget, 'reader'>, key: TextKey): Promise<boolean> {
+  try {
+    await target.reader.get(key, MAX_BASE_DEPTH)
+    return true
+  } catch (error) {
+    if (!(error instanceof VstoreError) || error.code === 'VSTORE_IO') throw error
+    return false
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The index as the store sees it (an interface; LevelDbStoreIndex keeps it in LevelDB): each key's entry,
+ * each file's keys, content hashes of large texts, the packs' committed lengths, the totals, and a batch
+ * that commits all of these at once. A second backend implements this and passes
+ * test/contract/store-index-contract.ts.
+ */
+import type { PackState, Totals } from '../index/records.js'
+import type { KeyedEntry } from './locations.js'
+import type { TextEntry, TextKey, TextLocation, VerifyProblem } from './types.js'
+
+export type { Totals }
+
+/**
+ * The store format this build writes (kept in the index): 2 since groups may hold deltas on a previous
+ * text (group version 2). It reads format 1 too, and a write to a format-1 store makes it format 2 in the
+ * same index batch as its first group of version 2.
+ */
+export const STORE_FORMAT_VERSION = 2
+export const READABLE_STORE_FORMATS: readonly number[] = [1, 2]
+
+export interface StoreIndex {
+  /** The store format the index records; a commit raises it to STORE_FORMAT_VERSION. */
+  readonly format: number
+  /** The entry of a key, or undefined. @throws VSTORE_CORRUPT naming the key when its part of the index is damaged. */
+  tryGetEntry(key: TextKey): Promise<TextEntry | undefined>
+  /** One file's keys in key order; damage they may sit in is an error before the first (`index:FILE`). */
+  fileEntries(file: string): AsyncIterable<KeyedEntry>
+  /** Every key (or those whose file id starts with `filePrefix`), in key order. */
+  entries(filePrefix?: string): AsyncIterable<KeyedEntry>
+  /** Up to `limit` revisions of `file` that start with `prefix`. */
+  revisionsStartingWith(file: string, prefix: string, limit: number): Promise<string[]>
+  /**
+   * Where a text with this content is stored (texts of at least HASH_RECORD_MIN_TEXT_BYTE_LENGTH bytes have
+   * a hash record); `keyTaken` when the record for this hash's slot names another text.
+   */
+  storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }>
+  /** Each pack the index names, with the bytes it vouches for. */
+  packStates(): Promise<Map<number, PackState>>
+  /** Texts, their bytes and groups, as counted by every commit. */
+  totals(): Promise<Totals>
+  /** Bytes the index takes on disk. */
+  byteLength(): Promise<number>
+  /**
+   * The index's own check, for verify: every text entry that decodes, and a problem (naming the keys it
+   * affects) for each entry that does not, each damaged part, totals that do not match, and each hash
+   * record that does not decode. Reads around damage.
+   */
+  check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[] }>
+  /**
+   * A batch of changes, committed at once. @throws VSTORE_IO after an earlier commit failed (it may still
+   * have reached the disk: reopening sorts it out).
+   */
+  batch(): IndexBatch
+  /** Tidies the index after a large commit (LevelDB: turns its log into compressed tables). */
+  compact(): Promise<void>
+  close(): Promise<void>
+}
+
+export interface IndexBatch {
+  putText(key: TextKey, entry: TextEntry): void
+  deleteText(key: TextKey): void
+  /** Records where the content with this hash is. */
+  putHash(hash: Uint8Array, location: TextLocation): void
+  /** Drops every hash record this batch does not put (a rewrite moves every text). */
+  dropOtherHashes(): void
+  putPack(packId: number, state: PackState): void
+  deletePack(packId: number): void
+  setTotals(totals: Totals): void
+  /** Changes in the batch so far. */
+  readonly operationCount: number
+  /** Writes it all, durably, in one atomic step, and raises the store format to STORE_FORMAT_VERSION. */
+  commit(): Promise<void>
+}

@@ -1,0 +1,56 @@
+/**
+ * What a batch writes (a WritePlan), as insert, pack, repair and fetch each build it for the one batch
+ * writer (lib/store/batch-writer.ts): the texts, where the writer reads them, what the batch replaces, and
+ * groups copied whole.
+ */
+import type { SpillRef } from './spill.js'
+import type { TextSource } from './stored-texts.js'
+import type { InsertOptions, TextEntry, TextKey, TextLocation } from './types.js'
+
+/** A new text of the batch: its key and parents, its content hash, and where the writer reads it (`ref`). */
+export interface PlannedText {
+  readonly file: string
+  readonly rev: string
+  readonly parents: readonly string[]
+  readonly ref: SpillRef
+  readonly hash: Uint8Array
+}
+
+/** What a rewrite (pack, repair) replaces in the batch's one commit. */
+export interface Replacement {
+  /** Packs the batch forgets; their files are deleted once it is committed. */
+  readonly oldPackIds: readonly number[]
+  /** The rewrite writes only to packs from this id on, so that no old pack is appended to. */
+  readonly firstPackId: number
+  /** Keys the batch deletes (texts a repair could not read back). */
+  readonly deletedKeys: readonly TextKey[]
+}
+
+/** The index records of groups copied whole, and what they count for in the totals. */
+export interface CopiedRecords {
+  readonly texts: readonly { readonly key: TextKey; readonly entry: TextEntry }[]
+  readonly hashes: readonly { readonly hash: Uint8Array; readonly location: TextLocation }[]
+  readonly textCount: number
+  readonly rawByteLength: number
+  /** Keys pointed at content stored once already (as an insert's duplicates are). */
+  readonly duplicateTextCount: number
+  /** Where the copied texts that get a hash record are, by hex hash: the batch stores the same content once. */
+  readonly locationsByHash: ReadonlyMap<string, TextLocation>
+}
+
+/** Groups a fetch copies whole: appended before anything is compressed, and indexed by the batch's first commit. */
+export interface CopiedGroups {
+  /** Appends each group through `append` and returns the records naming its keys. */
+  append(append: (bytes: Uint8Array) => Promise<{ packId: number; offset: number }>): Promise<CopiedRecords>
+}
+
+export interface WritePlan {
+  /** New texts, each file's parents before its children. */
+  readonly texts: readonly PlannedText[]
+  readonly source: TextSource
+  /** Records received (new or not) and their bytes, and the new texts' bytes, for progress and the summary. */
+  readonly counts: { readonly textCount: number; readonly rawByteLength: number; readonly newRawByteLength: number }
+  readonly options: InsertOptions
+  readonly replaces?: Replacement
+  readonly copied?: CopiedGroups
+}
