@@ -108,7 +108,7 @@ async function clearLeftovers(dir: string): Promise<void> {
  * is built beside it, closed, renamed into place, and the directory synced. A creator killed half-way
  * leaves only a staging folder (removed by a later open), never an index without its format record.
  */
-async function createIndex(dir: string): Promise<void> {
+export async function createIndex(dir: string): Promise<void> {
   await mkdir(packsPath(dir), { recursive: true })
   const staging = `${indexPath(dir)}.new-${process.pid}-${Date.now()}`
   const db = await openLevelDb(staging, staging, { create: true })
