@@ -1,4 +1,5 @@
 import { ByteWriter } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
 
 /**
  * The source side of a group delta: the group's content so far, with a hash index of its literal
@@ -65,8 +66,8 @@ export class DeltaSource {
   private blockCount = 0
 
   constructor(private readonly options: MatcherOptions = DEFAULT_MATCHER_OPTIONS) {
-    if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new RangeError(`minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`)
-    if (!(options.maxCandidates >= 1)) throw new RangeError(`maxCandidates must be >= 1, got ${options.maxCandidates}`)
+    if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new VstoreError('VSTORE_USAGE', `minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`, 'matcher options')
+    if (!(options.maxCandidates >= 1)) throw new VstoreError('VSTORE_USAGE', `maxCandidates must be >= 1, got ${options.maxCandidates}`, 'matcher options')
     const blocks = Math.max(1024, Math.ceil(options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
     let bits = 12
     while (bits < 22 && 2 ** bits < blocks) bits++
