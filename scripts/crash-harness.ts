@@ -48,7 +48,7 @@ import {
   BIN, IMPORT_CHILD, buildSyntheticHistory, checkStoreWithApi, checkStoreWithCli, completeProblemsWithApi, completeProblemsWithCli, describeRun,
   packFileBytes, packByteLengths, runKillable, type SyntheticHistory, type SyntheticHistoryOptions,
 } from '../test/helpers/crash.js'
-import type { StoreOptions } from '../lib/vstore.js'
+import { VstoreError, type StoreOptions } from '../lib/vstore.js'
 import { simulatePowerCuts, type PowerCutReport } from './power-cut.js'
 import { percentile, seededRandom } from './stats.js'
 
@@ -365,16 +365,16 @@ async function main(argv: readonly string[]): Promise<number> {
   })
   const number = (name: string, value: string): number => {
     const parsed = Number(value)
-    if (!Number.isSafeInteger(parsed) || parsed < 0) throw new RangeError(`--${name} must be a whole number, got ${value}`)
+    if (!Number.isSafeInteger(parsed) || parsed < 0) throw new VstoreError('VSTORE_USAGE', `--${name} must be a whole number, got ${value}`, 'command line')
     return parsed
   }
   const mode = values.mode
-  if (mode !== 'api' && mode !== 'cli' && mode !== 'both') throw new RangeError(`--mode must be api, cli or both, got ${mode}`)
+  if (mode !== 'api' && mode !== 'cli' && mode !== 'both') throw new VstoreError('VSTORE_USAGE', `--mode must be api, cli or both, got ${mode}`, 'command line')
   const seed = number('seed', values.seed)
   const work = values.work === undefined ? mkdtempSync(join(tmpdir(), 'vstore-crash-')) : resolve(values.work)
   mkdirSync(work, { recursive: true })
   const log = (line: string): void => { process.stdout.write(`${line}\n`) }
-  if (values.history !== 'script' && values.history !== 'ci') throw new RangeError(`--history must be script or ci, got ${values.history}`)
+  if (values.history !== 'script' && values.history !== 'ci') throw new VstoreError('VSTORE_USAGE', `--history must be script or ci, got ${values.history}`, 'command line')
   const base = values.history === 'ci' ? CI_HISTORY : SCRIPT_HISTORY
   const historyOptions = {
     ...base,

@@ -63,7 +63,7 @@ export function parseSpec(spec: string): PackageSpec {
   try {
     parsed = parseNpmSpec(every?.[1] ?? spec)
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error
+    if (!(error instanceof VstoreError && error.code === 'VSTORE_USAGE')) throw error
     throw new VstoreError('VSTORE_USAGE', `${error.message}; expected ${USAGE_SPEC}`, spec, { cause: error })
   }
   if (every === null) return { packageName: parsed.name, selector: { kind: 'range', range: parsed.range } }
@@ -285,7 +285,7 @@ export async function fetchNpmCorpus(options: NpmFetchOptions): Promise<CorpusSu
   const { pin, pinPath, log } = start
   const cacheDir = options.cacheDir ?? join(corporaRoot(), 'cache', 'npm')
   const jobs = options.jobs ?? 4
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be ≥ 1, got ${jobs}`)
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new VstoreError('VSTORE_USAGE', `jobs must be ≥ 1, got ${jobs}`, 'fetch options')
 
   const usePin = pin !== undefined && options.update !== true
   if (usePin && options.specs.length > 0 && options.specs.join(' ') !== pin.specs.join(' ')) {

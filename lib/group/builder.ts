@@ -1,5 +1,6 @@
 import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
 import { ByteWriter } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS } from './frame.js'
 import { chainChargeOf, encodeRecordHeader, MAX_CHAIN_RECORD_COUNT, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from './records.js'
 
@@ -64,7 +65,7 @@ export interface RecordRange {
 
 /**
  * Builds one group's decompressed content: each text becomes a delta against the content so far,
- * or a fulltext when the delta is no smaller.
+ * or a fulltext when the delta is no smaller. A cap that is not positive is VSTORE_USAGE.
  */
 export class GroupBuilder {
   private readonly source: DeltaSource
@@ -76,7 +77,7 @@ export class GroupBuilder {
   private retainedByteLength = 0
 
   constructor(private readonly options: GroupBuilderOptions) {
-    if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
+    if (!(options.maxContentByteLength > 0)) throw new VstoreError('VSTORE_USAGE', `maxContentByteLength must be > 0, got ${options.maxContentByteLength}`, 'group options')
     const base = options.base
     this.baseByteLength = base?.text.length ?? 0
     // Sized for what the group can hold, so that its buffers need not grow: with a base (a large text)

@@ -1,6 +1,7 @@
 import { ByteReader, ByteWriter } from '../bytes/index.js'
 import { applyDelta, decodeDeltaInstructions, type DeltaInstruction } from '../delta/group-delta.js'
 import { maxRebuildByteLengthOf, type DecodeLimits } from '../delta/limits.js'
+import { VstoreError } from '../errors.js'
 
 /**
  * A group's decompressed content is a run of records, each `Kind` (1 byte), `Body_Byte_Length`
@@ -30,9 +31,12 @@ export interface BaseText {
   readonly hash: Uint8Array
 }
 
-/** A whole base record (header and body): `File`, `Rev` (varint length, UTF-8), `Text_Byte_Length` varint, `Hash`. */
+/**
+ * A whole base record (header and body): `File`, `Rev` (varint length, UTF-8), `Text_Byte_Length` varint, `Hash`.
+ * @throws VSTORE_USAGE for a hash of another length.
+ */
 export function encodeBaseRecord(base: BaseText): Uint8Array {
-  if (base.hash.length !== BASE_HASH_BYTE_LENGTH) throw new RangeError(`base hash must be ${BASE_HASH_BYTE_LENGTH} bytes`)
+  if (base.hash.length !== BASE_HASH_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `base hash must be ${BASE_HASH_BYTE_LENGTH} bytes`, `${base.file}@${base.rev}`)
   const body = new ByteWriter(64)
   body.string(base.file)
   body.string(base.rev)

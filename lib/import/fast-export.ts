@@ -78,8 +78,8 @@ export interface FastExportImportOptions extends TextLimitOptions {
  *   `feature`, or a tree (040000) in `M`; `VSTORE_LIMIT` for a file's `data` over `maxTextByteLength` (see
  *   `FastExportImportOptions` for its where), or any `data` block over 1 GiB; `VSTORE_IO` when the
  *   temporary blob file fails.
- * @throws TypeError when the stream gives strings instead of bytes.
- * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` when the stream gives strings instead of bytes, or for a `maxTextByteLength`
+ *   that is not a whole number ≥ 0.
  */
 export async function* importFastExport(
   input: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,

@@ -57,8 +57,8 @@ export interface GitImportOptions extends TextLimitOptions {
  *   stderr. Also for a path that is not UTF-8.
  * @throws VstoreError `VSTORE_LIMIT` (where = `path@rev`) for a blob over `maxTextByteLength`, refused from its
  *   size before its bytes are read; the git processes are ended as on any other error.
- * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break, or
- *   `maxTextByteLength` is not a whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` when `refs` is empty and `all` is not set, or a ref is empty or holds a
+ *   line break, or `maxTextByteLength` is not a whole number ≥ 0.
  */
 export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
   checkMaxTextByteLength(options.maxTextByteLength)
@@ -228,9 +228,9 @@ function isSymlinkMode(mode: number): boolean {
 
 function revisionArgumentsFor(options: GitImportOptions): string[] {
   const refs = options.refs ?? (options.all === true ? [] : ['HEAD'])
-  if (refs.length === 0 && options.all !== true) throw new RangeError('refs must name a revision, or all must be set')
+  if (refs.length === 0 && options.all !== true) throw new VstoreError('VSTORE_USAGE', 'refs must name a revision, or all must be set', 'import options')
   for (const ref of refs) {
-    if (ref === '' || /[\n\r\0]/.test(ref)) throw new RangeError(`refs: not a revision: ${JSON.stringify(ref)}`)
+    if (ref === '' || /[\n\r\0]/.test(ref)) throw new VstoreError('VSTORE_USAGE', `refs: not a revision: ${JSON.stringify(ref)}`, 'import options')
   }
   // --end-of-options: a ref starting with '-' is a ref, not an option; '--': never a path.
   return [...(options.all === true ? ['--all'] : []), '--end-of-options', ...refs, '--']

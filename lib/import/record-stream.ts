@@ -29,16 +29,19 @@ function frame(kind: number, body: Uint8Array): Uint8Array {
 
 function writeId(writer: ByteWriter, id: string): void {
   const bytes = new TextEncoder().encode(id)
-  if (bytes.length === 0 || bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`an id of ${bytes.length} bytes (1 to ${MAX_ID_BYTE_LENGTH})`)
+  if (bytes.length === 0 || bytes.length > MAX_ID_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `an id of ${bytes.length} bytes (1 to ${MAX_ID_BYTE_LENGTH})`, id.slice(0, 200))
   writeVarint(writer, bytes.length)
   writer.bytes(bytes)
 }
 
-/** The stream's bytes for `records`, in the order given (the writer's job: parents before children). */
+/**
+ * The stream's bytes for `records`, in the order given (the writer's job: parents before children).
+ * @throws VstoreError `VSTORE_USAGE` for an id that is empty or too long, or more parents than MAX_PARENTS.
+ */
 export async function* encodeRecordStream(records: AsyncIterable<TextRecord> | Iterable<TextRecord>): AsyncGenerator<Uint8Array> {
   yield Uint8Array.of(...RECORD_STREAM_MAGIC, RECORD_STREAM_VERSION)
   for await (const record of records) {
-    if (record.parents.length > MAX_PARENTS) throw new RangeError(`${record.parents.length} parents (at most ${MAX_PARENTS})`)
+    if (record.parents.length > MAX_PARENTS) throw new VstoreError('VSTORE_USAGE', `${record.parents.length} parents (at most ${MAX_PARENTS})`, `${record.file}@${record.rev}`)
     const writer = new ByteWriter(record.text.length + 256)
     writeId(writer, record.file)
     writeId(writer, record.rev)
@@ -70,7 +73,7 @@ export interface RecordStreamOptions extends TextLimitOptions {
  * @throws VSTORE_CORRUPT (at the byte offset) for a damaged or truncated stream, VSTORE_UNSUPPORTED for
  * another version, VSTORE_LIMIT for a frame or count past the limits, or a text over `maxTextByteLength`
  * (see `RecordStreamOptions`).
- * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
+ * @throws VSTORE_USAGE for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* decodeRecordStream(input: AsyncIterable<unknown> | Iterable<unknown>, options: RecordStreamOptions = {}): AsyncGenerator<TextRecord> {
   checkMaxTextByteLength(options.maxTextByteLength)

@@ -117,7 +117,8 @@ export interface ReleaseImportOptions {
  * @throws VstoreError `VSTORE_USAGE` (where = `<where>`), unless `allowOlder`, for a release older than one
  *   before it, or than the newest stored version of a file it changes; nothing of that release is yielded
  *   (see `releaseOrderError`).
- * @throws RangeError for an empty `rev`, or a `previous` or `stored` hash that is not 16 to 32 bytes.
+ * @throws VstoreError `VSTORE_USAGE` for an empty `rev`, or a `previous` or `stored` hash that is not 16 to
+ *   32 bytes.
  */
 export async function* importReleases(
   releases: AsyncIterable<Release> | Iterable<Release>,
@@ -137,7 +138,7 @@ export async function* importReleases(
   }
   const revs = new Set<string>()
   for await (const release of releases) {
-    if (release.rev === '') throw new RangeError('a release rev must not be empty')
+    if (release.rev === '') throw new VstoreError('VSTORE_USAGE', 'a release rev must not be empty', release.where ?? 'releases')
     const where = release.where ?? release.rev
     if (revs.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, where)
     const newerGiven = options.allowOlder === true ? undefined : newestNewerThan(release.rev, revs)
@@ -332,9 +333,9 @@ function hashesMatch(storedHash: Uint8Array, wholeHash: Uint8Array): boolean {
 
 function checkStoredVersion(version: StoredVersion, file: string): void {
   checkHash(version.hash, `previous(${JSON.stringify(file)})`)
-  if (typeof version.rev !== 'string' || version.rev === '') throw new RangeError(`previous(${JSON.stringify(file)}): rev must be a non-empty string`)
+  if (typeof version.rev !== 'string' || version.rev === '') throw new VstoreError('VSTORE_USAGE', 'previous: rev must be a non-empty string', file)
 }
 
 function checkHash(hash: unknown, what: string): void {
-  if (!(hash instanceof Uint8Array) || hash.length < 16 || hash.length > 32) throw new RangeError(`${what}: hash must be 16 to 32 bytes of SHA-256`)
+  if (!(hash instanceof Uint8Array) || hash.length < 16 || hash.length > 32) throw new VstoreError('VSTORE_USAGE', `${what}: hash must be 16 to 32 bytes of SHA-256`, 'import options')
 }

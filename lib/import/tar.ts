@@ -71,7 +71,7 @@ const SKIPPED_TYPES = new Set(['2', '3', '4', '5', '6', 'D', 'V'])
  *   is not UTF-8, or a hard link to a file not held. `VSTORE_UNSUPPORTED` for sparse and multi-volume
  *   entries and unknown entry types; `VSTORE_LIMIT` (where = `<where>:<path>`) for an entry over
  *   `maxTextByteLength` or `maxEntryByteLength`, before its data is read.
- * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* readTarEntries(
   input: Uint8Array | AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
@@ -354,7 +354,7 @@ export function releaseNameOf(archivePath: string): string {
  *   `<path>:<entry>`); `VSTORE_UNSUPPORTED` for an unknown suffix, an encrypted or Zip64 zip, or an entry
  *   compression other than stored or deflate; `VSTORE_LIMIT` (where = `<path>:<entry>`) for a file over
  *   `maxTextByteLength` (see `ArchiveReadOptions`) or `maxEntryByteLength`.
- * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* openArchive(path: string, options: Omit<ArchiveReadOptions, 'where'> = {}): AsyncGenerator<ArchiveEntry> {
   checkMaxTextByteLength(options.maxTextByteLength)
@@ -688,8 +688,8 @@ export interface TarballImportOptions extends ReleaseImportOptions, TextLimitOpt
  * Revision = `revs[i]` or `releaseNameOf(paths[i])`; file id = the path inside the archive, its single top
  * folder (`zstd-1.5.6/`) stripped. Each archive is read up to twice (once to list it, once for new texts).
  *
- * @throws RangeError when `revs` is given with a length other than `paths`', or `maxTextByteLength` is not a
- *   whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` when `revs` is given with a length other than `paths`', or
+ *   `maxTextByteLength` is not a whole number ≥ 0.
  * @throws VstoreError as `openArchive` and `importReleases`; `VSTORE_IMPORT` (where = the path) when two
  *   archives give the same release name; `VSTORE_USAGE` (where = the path), unless `allowOlder`, when a
  *   release's version is older than one given before it. Both before any archive is read. `VSTORE_LIMIT`
@@ -699,7 +699,7 @@ export interface TarballImportOptions extends ReleaseImportOptions, TextLimitOpt
 export async function* importTarballs(paths: readonly string[], options: TarballImportOptions = {}): AsyncGenerator<TextRecord> {
   const { revs } = options
   if (revs !== undefined && revs.length !== paths.length) {
-    throw new RangeError(`revs has ${revs.length} names for ${paths.length} archives`)
+    throw new VstoreError('VSTORE_USAGE', `revs has ${revs.length} names for ${paths.length} archives`, 'import options')
   }
   checkMaxTextByteLength(options.maxTextByteLength)
   const archiveOptions = {

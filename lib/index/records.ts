@@ -39,11 +39,17 @@ const encoder = new TextEncoder()
 /** A UTF-16 surrogate without its partner: TextEncoder would turn it into U+FFFD, merging distinct ids. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
+/**
+ * The UTF-8 bytes of a file or revision id.
+ * @throws VSTORE_USAGE (where = the id, cut at 200 characters) for an id no key can have: empty, longer than
+ * MAX_ID_BYTE_LENGTH bytes, or with a lone surrogate.
+ */
 function utf8(value: string, what: string): Uint8Array {
-  if (LONE_SURROGATE.test(value)) throw new RangeError(`${what} is not well-formed Unicode (a lone surrogate)`)
+  const usage = (message: string) => new VstoreError('VSTORE_USAGE', message, value.length > 200 ? `${value.slice(0, 200)}…` : value)
+  if (LONE_SURROGATE.test(value)) throw usage(`${what} is not well-formed Unicode (a lone surrogate)`)
   const bytes = encoder.encode(value)
-  if (bytes.length === 0) throw new RangeError(`${what} must not be empty`)
-  if (bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
+  if (bytes.length === 0) throw usage(`${what} must not be empty`)
+  if (bytes.length > MAX_ID_BYTE_LENGTH) throw usage(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
   return bytes
 }
 
@@ -186,7 +192,7 @@ function writeLocation(writer: ByteWriter, location: TextLocation): void {
   writer.varint(location.recordEnd - location.recordStart)
   writer.varint(location.decodedByteLength)
   writer.varint(location.textByteLength)
-  if (location.hash.length !== HASH_BYTE_LENGTH) throw new RangeError(`hash must be ${HASH_BYTE_LENGTH} bytes`)
+  if (location.hash.length !== HASH_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `hash must be ${HASH_BYTE_LENGTH} bytes`, `pack ${location.packId}@${location.groupOffset}`)
   writer.bytes(location.hash)
   if (location.baseDepth > 0) {
     writer.varint(location.baseDepth)

@@ -2,6 +2,7 @@ import test from 'ava'
 import { GroupBuilder } from '../../../lib/group/builder.js'
 import { decodeRecord, dumpRecords } from '../../../lib/group/records.js'
 import { applyEdit, randomBytes, randomLines, seededRandom } from '../../helpers/random.js'
+import { VstoreError } from '../../../lib/errors.js'
 
 const limits = { maxTextByteLength: 1 << 24 }
 const utf8 = (text: string) => new TextEncoder().encode(text)
@@ -110,9 +111,9 @@ test('the matcher options reach the delta encoder', t => {
   t.is(lenient.tryAdd(edited)?.kind, 'delta')
 })
 
-test('a cap that is not positive is a RangeError', t => {
+test('a cap that is not positive is VSTORE_USAGE', t => {
   for (const maxContentByteLength of [0, -1, Number.NaN]) {
-    t.throws(() => new GroupBuilder({ maxContentByteLength }), { instanceOf: RangeError }, String(maxContentByteLength))
+    t.throws(() => new GroupBuilder({ maxContentByteLength }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(maxContentByteLength))
   }
 })
 
