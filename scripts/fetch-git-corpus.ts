@@ -15,6 +15,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { isHexId } from '../lib/bytes/index.js'
 import { VstoreError } from '../lib/errors.js'
 import { importGit } from '../lib/import/git.js'
 import {
@@ -44,7 +45,7 @@ export function decodeGitPin(value: unknown, where: string): GitPin {
   const { kind, name, repo, ref, commit, bundleSha256, commitCount, resolvedAt } = value
   if (kind !== 'git') return bad(`kind is ${JSON.stringify(kind)}`)
   if (typeof name !== 'string' || typeof repo !== 'string' || typeof ref !== 'string' || typeof resolvedAt !== 'string') return bad('name, repo, ref or resolvedAt')
-  if (typeof commit !== 'string' || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return bad('commit')
+  if (typeof commit !== 'string' || !isHexId(commit)) return bad('commit')
   if (typeof commitCount !== 'number') return bad('commitCount')
   if (bundleSha256 !== undefined && (typeof bundleSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(bundleSha256))) return bad('bundleSha256')
   return { kind, name, repo, ref, commit, commitCount, resolvedAt, ...(bundleSha256 === undefined ? {} : { bundleSha256 }) }

@@ -16,6 +16,13 @@ export function fromHex(hex: string): Uint8Array {
   return out
 }
 
+const HEX_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+
+/** Whether `text` is a lowercase hex SHA-1 or SHA-256 id (40 or 64 digits): a git object id, as revisions use. */
+export function isHexId(text: string): boolean {
+  return HEX_ID.test(text)
+}
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false

@@ -3,7 +3,7 @@
  * error for a stream that does not decode, and the plain Uint8Array view the core passes around.
  */
 import type { Duplex } from 'node:stream'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 
 /** One entropy coder for group content; codec.ts names it and gives it its `Codec` byte. */
 export interface Coder {
@@ -25,8 +25,7 @@ export interface Coder {
 }
 
 export function corruptStream(codecName: string, where: string, cause: unknown): VstoreError {
-  const message = cause instanceof Error ? cause.message : String(cause)
-  return new VstoreError('VSTORE_CORRUPT', `${codecName} stream does not decode: ${message}`, where, { cause })
+  return new VstoreError('VSTORE_CORRUPT', `${codecName} stream does not decode: ${messageOf(cause)}`, where, { cause })
 }
 
 /** Buffers stay at this edge: the core passes plain Uint8Array views. */

@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { VstoreError } from '../errors.js'
+import { decodeUtf8Strictly, isHexId, latin1 } from '../bytes/index.js'
+import { VstoreError, messageOf } from '../errors.js'
 import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader, concatenate } from './byte-stream.js'
 import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
@@ -421,7 +422,6 @@ function decideVersions(work: WorkTree, parents: readonly CommitState[], rev: st
 // ---------------------------------------------------------------------------------------------------------
 // Commands
 
-const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
 const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '644', '100755', '755'])
 const NULL_OBJECT_ID = /^0+$/
 const MARK = /^:([1-9]\d{0,15})$/
@@ -642,7 +642,7 @@ function parseMark(text: string, at: string): number {
 
 /** A commit-ish: `:mark`, an original-oid from this stream, the null id (no commit), or a ref (`^0` allowed). */
 function resolveCommit(state: ImportState, text: string, at: string): CommitState | undefined {
-  if (OBJECT_ID.test(text) && NULL_OBJECT_ID.test(text)) return undefined
+  if (isHexId(text) && NULL_OBJECT_ID.test(text)) return undefined
   const commit = tryResolveCommit(state, text)
   if (commit === undefined) {
     throw new VstoreError('VSTORE_IMPORT', `${JSON.stringify(text)} names no commit of this stream (is it an export of part of a history?)`, at)
@@ -652,14 +652,14 @@ function resolveCommit(state: ImportState, text: string, at: string): CommitStat
 
 function tryResolveCommit(state: ImportState, text: string): CommitState | undefined {
   const mark = MARK.exec(text)
-  const target = mark !== null ? state.marks.get(Number(mark[1])) : OBJECT_ID.test(text) ? state.originalIds.get(text) : undefined
+  const target = mark !== null ? state.marks.get(Number(mark[1])) : isHexId(text) ? state.originalIds.get(text) : undefined
   if (target?.kind === 'commit') return target.commit
   return state.refs.get(text.replace(/\^0$/, ''))
 }
 
 function resolveBlob(state: ImportState, dataRef: string, at: string): string {
   const mark = MARK.exec(dataRef)
-  const target = mark !== null ? state.marks.get(Number(mark[1])) : OBJECT_ID.test(dataRef) ? state.originalIds.get(dataRef) : undefined
+  const target = mark !== null ? state.marks.get(Number(mark[1])) : isHexId(dataRef) ? state.originalIds.get(dataRef) : undefined
   if (target?.kind !== 'blob') throw new VstoreError('VSTORE_IMPORT', `${JSON.stringify(dataRef)} names no blob of this stream`, at)
   return target.hash
 }
@@ -671,8 +671,6 @@ function contentHash(bytes: Uint8Array): string {
 // ---------------------------------------------------------------------------------------------------------
 // Paths
 
-/** Keeps a leading U+FEFF (the default drops it): a path `\uFEFFREADME` is not `README`. */
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const ESCAPES: Readonly<Record<string, number>> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '"': 0x22, '\\': 0x5c }
 
 /**
@@ -714,12 +712,8 @@ function parsePath(line: string, start: number, at: string, toEnd: boolean): { p
     end = space === -1 ? line.length : space
     bytes = Buffer.from(line.slice(start, end), 'latin1')
   }
-  let path: string
-  try {
-    path = utf8Decoder.decode(bytes)
-  } catch (cause) {
-    throw new VstoreError('VSTORE_IMPORT', `path is not UTF-8: ${Buffer.from(bytes).toString('latin1')}`, at, { cause })
-  }
+  const path = decodeUtf8Strictly(bytes)
+  if (path === undefined) throw new VstoreError('VSTORE_IMPORT', `path is not UTF-8: ${latin1(bytes)}`, at)
   if (path === '' || path.startsWith('/') || path.endsWith('/') || path.split('/').some(segment => segment === '' || segment === '.' || segment === '..') || path.includes('\0')) {
     throw new VstoreError('VSTORE_IMPORT', `not a relative path: ${JSON.stringify(path)}`, at)
   }
@@ -764,7 +758,7 @@ class CommandReader {
     if (!result.complete) {
       throw new VstoreError('VSTORE_IMPORT', result.bytes.length > MAX_LINE_BYTE_LENGTH ? 'a line longer than 1 MiB' : 'the stream ends inside a line (truncated?)', at)
     }
-    return { text: Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.length).toString('latin1'), at }
+    return { text: latin1(result.bytes), at }
   }
 
   async requireLine(what: string): Promise<Line> {
@@ -868,7 +862,7 @@ class BlobStore {
         filled += bytesRead
       }
     } catch (cause) {
-      throw new VstoreError('VSTORE_IO', `cannot read back a blob: ${(cause as Error).message}`, this.#spill.directory, { cause })
+      throw new VstoreError('VSTORE_IO', `cannot read back a blob: ${messageOf(cause)}`, this.#spill.directory, { cause })
     }
     return spilledBytes
   }
@@ -888,7 +882,7 @@ class BlobStore {
       this.#spilled.set(hash, { position: spill.byteLength, byteLength: bytes.length })
       spill.byteLength += bytes.length
     } catch (cause) {
-      throw new VstoreError('VSTORE_IO', `cannot write a blob to the temporary file: ${(cause as Error).message}`, this.temporaryDirectory, { cause })
+      throw new VstoreError('VSTORE_IO', `cannot write a blob to the temporary file: ${messageOf(cause)}`, this.temporaryDirectory, { cause })
     }
   }
 

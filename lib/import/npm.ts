@@ -16,8 +16,9 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
+import { firstStderrLine, keepStderr } from './child-process.js'
 import { importReleases, type Release, type ReleaseImportOptions } from './releases.js'
 import { openArchive, releaseOptionsOf } from './tar.js'
 import { checkMaxTextByteLength, type TextLimitOptions } from './text-limit.js'
@@ -65,7 +66,7 @@ export async function* importNpm(specs: readonly string[], options: NpmImportOpt
   try {
     await mkdir(cacheDir, { recursive: true })
   } catch (cause) {
-    throw new VstoreError('VSTORE_IO', `cannot make the cache folder: ${(cause as Error).message}`, cacheDir, { cause })
+    throw new VstoreError('VSTORE_IO', `cannot make the cache folder: ${messageOf(cause)}`, cacheDir, { cause })
   }
 
   const plans: Array<{ readonly name: string; readonly versions: readonly string[] }> = []
@@ -337,7 +338,7 @@ async function obtainTarball(
   try {
     downloadDir = await mkdtemp(join(cacheDir, '.download-'))
   } catch (cause) {
-    throw new VstoreError('VSTORE_IO', `cannot write the cache: ${(cause as Error).message}`, cacheDir, { cause })
+    throw new VstoreError('VSTORE_IO', `cannot write the cache: ${messageOf(cause)}`, cacheDir, { cause })
   }
   try {
     const packed = await npm.pack(name, version, downloadDir)
@@ -347,7 +348,7 @@ async function obtainTarball(
     try {
       await rename(packed.path, cachePath)
     } catch (cause) {
-      throw new VstoreError('VSTORE_IO', `cannot move the tarball into the cache: ${(cause as Error).message}`, cachePath, { cause })
+      throw new VstoreError('VSTORE_IO', `cannot move the tarball into the cache: ${messageOf(cause)}`, cachePath, { cause })
     }
   } finally {
     await rm(downloadDir, { recursive: true, force: true })
@@ -369,7 +370,7 @@ async function checkIntegrity(path: string, integrity: string, where: string): P
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   } catch (cause) {
-    throw new VstoreError('VSTORE_IO', `cannot read: ${(cause as Error).message}`, path, { cause })
+    throw new VstoreError('VSTORE_IO', `cannot read: ${messageOf(cause)}`, path, { cause })
   }
   return hashes.includes(`${algorithm}-${hash.digest('base64')}`)
 }
@@ -463,15 +464,12 @@ class NpmCommand {
       const child = spawn(this.command, args, { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
       const stdout: Buffer[] = []
       let stdoutByteLength = 0
-      let stderr = ''
       child.stdout.on('data', (chunk: Buffer) => {
         stdoutByteLength += chunk.length
         if (stdoutByteLength <= MAX_OUTPUT_BYTE_LENGTH) stdout.push(chunk)
         else child.kill('SIGTERM')
       })
-      child.stderr.on('data', (chunk: Buffer) => {
-        if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8')
-      })
+      const stderr = keepStderr(child.stderr)
       const command = `${this.command} ${args.join(' ')}`
       child.on('error', cause => reject(new VstoreError('VSTORE_IMPORT', `cannot run ${command}: ${cause.message}`, where, { cause })))
       child.on('close', (code, signal) => {
@@ -480,7 +478,7 @@ class NpmCommand {
         } else if (code === 0) {
           resolvePromise(Buffer.concat(stdout).toString('utf8'))
         } else {
-          const firstLine = stderr.split('\n').map(line => line.trim()).find(line => line !== '' && !/^npm (warn|notice)\b/i.test(line))
+          const firstLine = firstStderrLine(stderr(), /^npm (warn|notice)\b/i)
           reject(new VstoreError('VSTORE_IMPORT', `${command} exited with ${code ?? signal ?? '?'}${firstLine === undefined ? '' : `: ${firstLine}`}`, where))
         }
       })

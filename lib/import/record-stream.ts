@@ -3,10 +3,10 @@
  * stream that a pipe or an HTTP body can carry, written by `vstore export-stream` and read by
  * `vstore import-stream`. Each file's revisions come parents first, so the reader can insert as it reads.
  */
-import { ByteReader, ByteWriter, bytesEqual, crc32, writeVarint } from '../bytes/index.js'
+import { ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH, bytesEqual, crc32, decodeUtf8Strictly, writeVarint } from '../bytes/index.js'
 import { VstoreError, type VstoreCode } from '../errors.js'
-import { HASH_BYTE_LENGTH, hashText } from '../store/text-hash.js'
-import { MAX_ID_BYTE_LENGTH, MAX_PARENTS, type TextRecord } from '../store/types.js'
+import { hashText } from '../store/text-hash.js'
+import { MAX_PARENTS, type TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
@@ -222,13 +222,9 @@ class FrameBodyReader {
   async string(maxByteLength: number): Promise<string> {
     const byteLength = await this.varint()
     if (byteLength > maxByteLength) throw this.error('VSTORE_LIMIT', `string of ${byteLength} bytes, limit ${maxByteLength}`)
-    const raw = await this.take(byteLength)
-    try {
-      // ignoreBOM: a leading U+FEFF is part of the string; the default would drop it, merging two ids.
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
-    } catch (cause) {
-      throw new VstoreError('VSTORE_CORRUPT', 'string is not valid UTF-8', `${this.where}@${this.stream.offset}`, { cause })
-    }
+    const text = decodeUtf8Strictly(await this.take(byteLength))
+    if (text === undefined) throw this.error('VSTORE_CORRUPT', 'string is not valid UTF-8')
+    return text
   }
 }
 

@@ -17,10 +17,11 @@ import { open, readdir, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { Readable, pipeline } from 'node:stream'
 import { createGunzip, createInflateRaw } from 'node:zlib'
-import { crc32 } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
+import { crc32, decodeUtf8Strictly, latin1 } from '../bytes/index.js'
+import { VstoreError, messageOf } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
+import { exitOf, firstStderrLine, keepStderr, type ChildExit } from './child-process.js'
 import { findReleaseOutOfOrder } from './release-order.js'
 import { importReleases, normalizeEntryPath, releaseOrderError, type Release, type ReleaseImportOptions } from './releases.js'
 import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
@@ -55,9 +56,6 @@ const HARD_LINK_WINDOW_BYTE_LENGTH = 64 * 1024 * 1024
 // tar
 
 const BLOCK_BYTE_LENGTH = 512
-/** Keeps a leading U+FEFF (the default drops it): an entry named `\uFEFFREADME` is not `README`. */
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-const latin1Decoder = new TextDecoder('latin1')
 
 /** Type flags that name no regular file: hard link (handled apart), symlink, devices, folder, FIFO, GNU dumpdir, volume label. */
 const SKIPPED_TYPES = new Set(['2', '3', '4', '5', '6', 'D', 'V'])
@@ -223,7 +221,7 @@ function readNumber(field: Uint8Array, name: string, at: string): number {
     if (!Number.isSafeInteger(value)) throw new VstoreError('VSTORE_IMPORT', `${name} is too large`, at)
     return value
   }
-  const text = latin1Decoder.decode(field).replace(/[\0 ]+$/, '').replace(/^ +/, '')
+  const text = latin1(field).replace(/[\0 ]+$/, '').replace(/^ +/, '')
   if (!/^[0-7]{1,17}$/.test(text)) throw new VstoreError('VSTORE_IMPORT', `${name} is not an octal number: ${JSON.stringify(text)}`, at)
   return Number.parseInt(text, 8)
 }
@@ -233,18 +231,17 @@ function nulIndex(bytes: Uint8Array): number {
   return index === -1 ? bytes.length : index
 }
 
+/** An entry name as UTF-8 (a leading U+FEFF kept: `\uFEFFREADME` is not `README`). */
 function decodeName(bytes: Uint8Array, where: string): string {
-  try {
-    return utf8Decoder.decode(bytes)
-  } catch (cause) {
-    throw new VstoreError('VSTORE_IMPORT', `entry name is not UTF-8: ${latin1Decoder.decode(bytes)}`, where, { cause })
-  }
+  const name = decodeUtf8Strictly(bytes)
+  if (name === undefined) throw new VstoreError('VSTORE_IMPORT', `entry name is not UTF-8: ${latin1(bytes)}`, where)
+  return name
 }
 
 /** `prefix/name` for POSIX ustar (magic `ustar\0`), `name` alone for GNU and v7 headers. */
 function ustarName(header: Uint8Array, at: string): string {
   const name = header.subarray(0, 100)
-  const magic = latin1Decoder.decode(header.subarray(257, 263))
+  const magic = latin1(header.subarray(257, 263))
   const prefix = magic === 'ustar\0' ? header.subarray(345, 500) : new Uint8Array(0)
   const nameText = decodeName(name.subarray(0, nulIndex(name)), at)
   const prefixText = decodeName(prefix.subarray(0, nulIndex(prefix)), at)
@@ -257,7 +254,7 @@ function parsePaxRecords(data: Uint8Array, at: string): Map<string, string> {
   let offset = 0
   while (offset < data.length) {
     const space = data.indexOf(0x20, offset)
-    const lengthText = space === -1 ? '' : latin1Decoder.decode(data.subarray(offset, space))
+    const lengthText = space === -1 ? '' : latin1(data.subarray(offset, space))
     const recordByteLength = Number(lengthText)
     if (!/^[1-9]\d{0,8}$/.test(lengthText) || offset + recordByteLength > data.length || data[offset + recordByteLength - 1] !== 0x0a) {
       throw new VstoreError('VSTORE_IMPORT', `bad pax record at byte ${offset} of the extended header`, at)
@@ -363,7 +360,7 @@ export async function* openArchive(path: string, options: Omit<ArchiveReadOption
   try {
     isFolder = (await stat(path)).isDirectory()
   } catch (cause) {
-    throw new VstoreError('VSTORE_IMPORT', `cannot read: ${(cause as Error).message}`, path, { cause })
+    throw new VstoreError('VSTORE_IMPORT', `cannot read: ${messageOf(cause)}`, path, { cause })
   }
   if (isFolder) {
     yield* walkFolder(path, readOptions)
@@ -399,7 +396,7 @@ async function* readGzippedTar(path: string, options: ArchiveReadOptions): Async
     yield* readTarEntries(stream, options)
   } catch (error) {
     if (error instanceof VstoreError) throw error
-    throw new VstoreError('VSTORE_IMPORT', `gzip: ${(error as Error).message}`, path, { cause: error })
+    throw new VstoreError('VSTORE_IMPORT', `gzip: ${messageOf(error)}`, path, { cause: error })
   } finally {
     stream.destroy()
   }
@@ -408,16 +405,10 @@ async function* readGzippedTar(path: string, options: ArchiveReadOptions): Async
 /** A tar decompressed by a system command writing to stdout; its exit status is checked. */
 async function* readTarThroughCommand(command: string, path: string, options: ArchiveReadOptions): AsyncGenerator<ArchiveEntry> {
   const child = spawn(command, ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8')
-  })
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>(resolve => {
-    child.on('error', error => resolve({ code: null, signal: null, error }))
-    child.on('close', (code, signal) => resolve({ code, signal }))
-  })
-  const commandError = (status: { code: number | null; signal: NodeJS.Signals | null; error?: Error }, cause?: unknown): VstoreError => {
-    const firstLine = stderr.split('\n').map(line => line.trim()).find(line => line !== '')
+  const stderr = keepStderr(child.stderr)
+  const exit = exitOf(child)
+  const commandError = (status: ChildExit, cause?: unknown): VstoreError => {
+    const firstLine = firstStderrLine(stderr())
     const detail = status.error !== undefined ? `cannot run ${command}: ${status.error.message}` : `${command} -dc exited with ${status.code ?? status.signal ?? '?'}`
     return new VstoreError('VSTORE_IMPORT', firstLine === undefined ? detail : `${firstLine} (${detail})`, path, { cause: status.error ?? cause })
   }
@@ -584,7 +575,7 @@ async function inflateEntry(compressed: AsyncIterable<Uint8Array>, byteLength: n
     }
   } catch (cause) {
     if (cause instanceof VstoreError) throw cause
-    throw new VstoreError('VSTORE_IMPORT', `zip: cannot inflate: ${(cause as Error).message}`, where, { cause })
+    throw new VstoreError('VSTORE_IMPORT', `zip: cannot inflate: ${messageOf(cause)}`, where, { cause })
   } finally {
     inflater.destroy()
   }
@@ -643,7 +634,7 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
     try {
       entries = await readdir(folder, { withFileTypes: true })
     } catch (cause) {
-      throw new VstoreError('VSTORE_IMPORT', `cannot read folder: ${(cause as Error).message}`, `${root}:${relativeFolder}`, { cause })
+      throw new VstoreError('VSTORE_IMPORT', `cannot read folder: ${messageOf(cause)}`, `${root}:${relativeFolder}`, { cause })
     }
     for (const entry of entries) {
       const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}/${entry.name}`
@@ -657,7 +648,7 @@ async function* walkFolder(root: string, options: ArchiveReadOptions): AsyncGene
   for (const relativePath of paths) {
     const where = `${root}:${relativePath}`
     const file = await open(join(root, relativePath), 'r').catch((cause: unknown) => {
-      throw new VstoreError('VSTORE_IMPORT', `cannot read: ${(cause as Error).message}`, where, { cause })
+      throw new VstoreError('VSTORE_IMPORT', `cannot read: ${messageOf(cause)}`, where, { cause })
     })
     let text: Uint8Array
     try {

@@ -294,10 +294,6 @@ export function blocksByChecksum(bytes: Uint8Array): BlockHandle[] {
   return handles
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 /** The user keys of a data block's live entries, as far as the entries parse (internal key = user key, then 8 bytes of sequence and type). */
 export function blockUserKeys(raw: { block: Uint8Array; whole: boolean }): Uint8Array[] {
   return blockPuts(raw).map(entry => entry.key)
