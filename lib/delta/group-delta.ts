@@ -1,13 +1,14 @@
-import { ByteReader, ByteWriter } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
-import type { DecodeLimits } from './limits.js'
-
 /**
  * Delta body: `Target_Byte_Length` varint, then instructions until the body ends. Each instruction
  * starts with a varint `v`: even → insert `v / 2` literal bytes that follow; odd → copy
  * `(v - 1) / 2` bytes from `Source_Offset` (a varint that follows) of the source. The source is the
  * group's content before the record. See formats/delta.md.
  */
+import { ByteReader, ByteWriter } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { DecodeLimits } from './limits.js'
+
+/** One instruction of a delta body. */
 export type DeltaInstruction =
   | { readonly kind: 'insert'; readonly bytes: Uint8Array }
   | { readonly kind: 'copy'; readonly offset: number; readonly byteLength: number }

@@ -28,12 +28,9 @@ export interface GroupBuilderOptions {
   /**
    * A text may delta against the previous version of its file in the group (formats/group.md, Delta on
    * the previous text) while rebuilding it, its previous texts included, makes at most this many bytes
-   * of text, or `rebuildFactor` times its own length when that is more (0: never).
+   * of text, or REBUILD_FACTOR times its own length when that is more (0: never).
    */
   readonly maxRebuildByteLength?: number
-  readonly rebuildFactor?: number
-  /** How many bytes of texts the builder may hold as previous versions (the first files to come keep theirs). */
-  readonly maxRetainedByteLength?: number
   /**
    * Texts longer than `minByteLength` use this minimum copy instead of the matcher's: typescript's
    * bundles stored 25 % larger at 96 than at 32, where other texts gain from 96 (DESIGN.md).
@@ -42,8 +39,10 @@ export interface GroupBuilderOptions {
 }
 
 export const DEFAULT_MAX_REBUILD_BYTE_LENGTH = 1024 * 1024
-export const DEFAULT_REBUILD_FACTOR = 4
-const DEFAULT_MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
+/** How many times its own length rebuilding a text may make, when that is more than `maxRebuildByteLength`. */
+const REBUILD_FACTOR = 4
+/** How many bytes of texts the builder may hold as previous versions (the first files to come keep theirs). */
+const MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
 
 /** The last text of a file added to the group, which the file's next text may delta against. */
 interface Previous {
@@ -93,10 +92,6 @@ export class GroupBuilder {
 
   get contentByteLength(): number {
     return this.source.byteLength - this.baseByteLength
-  }
-
-  get recordCount(): number {
-    return this.records.length
   }
 
   /** The content so far (a view, valid until the next add). */
@@ -169,7 +164,7 @@ export class GroupBuilder {
     const previous = this.previous.get(file)
     const bound = this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH
     if (previous === undefined || bound === 0) return undefined
-    const maxRebuild = Math.max(bound, (this.options.rebuildFactor ?? DEFAULT_REBUILD_FACTOR) * byteLength)
+    const maxRebuild = Math.max(bound, REBUILD_FACTOR * byteLength)
     if (previous.rebuildByteLength + chainChargeOf(byteLength) > maxRebuild || previous.chainRecordCount >= MAX_CHAIN_RECORD_COUNT) return undefined
     return { ...previous, source: DeltaSource.ofText(previous.text, { ...DEFAULT_MATCHER_OPTIONS, ...this.options.matcher }) }
   }
@@ -177,7 +172,7 @@ export class GroupBuilder {
   private retain(file: string, entry: Previous): void {
     const known = this.previous.get(file)
     const retained = this.retainedByteLength - (known?.text.length ?? 0) + entry.text.length
-    if (known === undefined && retained > (this.options.maxRetainedByteLength ?? DEFAULT_MAX_RETAINED_BYTE_LENGTH)) return
+    if (known === undefined && retained > MAX_RETAINED_BYTE_LENGTH) return
     this.previous.set(file, entry)
     this.retainedByteLength = retained
   }

@@ -1,12 +1,12 @@
+/**
+ * A group's decompressed content is a run of records, each `Kind` (1 byte), `Body_Byte_Length`
+ * (varint), body. See formats/group.md.
+ */
 import { ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH } from '../bytes/index.js'
 import { applyDelta, decodeDeltaInstructions, type DeltaInstruction } from '../delta/group-delta.js'
 import { maxRebuildByteLengthOf, type DecodeLimits } from '../delta/limits.js'
 import { VstoreError } from '../errors.js'
 
-/**
- * A group's decompressed content is a run of records, each `Kind` (1 byte), `Body_Byte_Length`
- * (varint), body. See formats/group.md.
- */
 export const RECORD_FULLTEXT = 0x01
 export const RECORD_DELTA = 0x02
 /** Names the group's base text; only ever a group's first record, and not itself a text. */
@@ -218,7 +218,7 @@ export interface DumpedRecord {
  * Most records a group's content may hold when it is split whole (a group of 2 MiB holds at most 2^20
  * records of 2 bytes; vstore's hold thousands): bounds the memory of a dump of a damaged group.
  */
-export const MAX_GROUP_RECORD_COUNT = 2 ** 21
+const MAX_GROUP_RECORD_COUNT = 2 ** 21
 
 /** Splits a whole group content into records (for dumps and verify). */
 export function dumpRecords(content: Uint8Array, where: string, limits: DecodeLimits, withInstructions = false): DumpedRecord[] {

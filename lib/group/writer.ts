@@ -231,7 +231,7 @@ export class GroupWriter<Id> {
       return
     }
     const records = this.pending
-    // A copy of exactly the content: the builder's buffers (grown by doubling, with its hash tables) go now.
+    // A copy of exactly the content: the builder's buffers (sized for a full group, with its hash tables) go now.
     const content = this.builder.content().slice()
     const base = this.groupBase
     this.pending = []

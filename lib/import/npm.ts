@@ -275,7 +275,7 @@ function desugar(operator: string, partial: PartialVersion): Comparator[] {
  * Dist-tags (`latest`) are not ranges.
  * @throws VstoreError `VSTORE_USAGE` (where = the range) for anything else.
  */
-export function parseRange(text: string): Range {
+function parseRange(text: string): Range {
   return text.split('||').map(alternative => {
     const trimmed = alternative.trim().replace(/(>=|<=|~>|[<>=~^])\s+/g, '$1')
     if (trimmed === '') return []

@@ -13,10 +13,10 @@ import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } fr
 /** `vstream`, then the version byte. */
 export const RECORD_STREAM_MAGIC = Uint8Array.of(0x76, 0x73, 0x74, 0x72, 0x65, 0x61, 0x6d)
 export const RECORD_STREAM_VERSION = 1
-export const FRAME_END = 0x00
+const FRAME_END = 0x00
 export const FRAME_TEXT = 0x01
 /** The largest frame body a reader takes by default (a text of up to about 1 GiB). */
-export const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
+const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
 
 function frame(kind: number, body: Uint8Array): Uint8Array {
   const writer = new ByteWriter(body.length + 16)

@@ -68,7 +68,7 @@ function compareTags(a: readonly string[], b: readonly string[]): number {
  * Orders two parsed versions: negative when `a` is older, 0 when they are the same version (`1.5` and
  * `1.5.0` are), positive when newer; `undefined` when their projects differ.
  */
-export function compareReleaseVersions(a: ReleaseVersion, b: ReleaseVersion): number | undefined {
+function compareReleaseVersions(a: ReleaseVersion, b: ReleaseVersion): number | undefined {
   if (a.project !== '' && b.project !== '' && a.project !== b.project) return undefined
   for (let index = 0; index < Math.max(a.numbers.length, b.numbers.length); index++) {
     const order = compareDigits(a.numbers[index] ?? '0', b.numbers[index] ?? '0')

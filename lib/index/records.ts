@@ -1,9 +1,3 @@
-import {
-  ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH, PACK_HEADER_BYTE_LENGTH, crc32, decodeUtf8Strictly, fromHex, hasLoneSurrogate, isHexId, toHex,
-} from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
-import type { TextEntry, TextKey, TextLocation } from './types.js'
-
 /**
  * LevelDB keys and values of the index (formats/index.md). Keys start with one tag byte:
  * `T` text (file, rev) → TextEntry; `H` first 8 bytes of a content hash → TextLocation (identical
@@ -11,6 +5,12 @@ import type { TextEntry, TextKey, TextLocation } from './types.js'
  * `P` pack id → committed length; `M` name → store-wide values. Every value starts with a
  * version byte and ends with a CRC-32 of the key and the value before it.
  */
+import {
+  ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH, PACK_HEADER_BYTE_LENGTH, crc32, decodeUtf8Strictly, fromHex, hasLoneSurrogate, isHexId, toHex,
+} from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { TextEntry, TextKey, TextLocation } from './types.js'
+
 export const INDEX_VALUE_VERSION = 1
 /** Version of a location whose group names a base text: the location, then the base chain's cost. */
 export const INDEX_VALUE_VERSION_BASED = 2
@@ -23,11 +23,11 @@ export const TAG_HASH = 0x48 // 'H'
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 export const TAG_PACK = 0x50 // 'P'
 export const TAG_META = 0x4d // 'M'
-export const HASH_KEY_BYTE_LENGTH = 8
+const HASH_KEY_BYTE_LENGTH = 8
 /** How a revision id is stored: as UTF-8 text, or as the bytes of a lowercase SHA-1 or SHA-256 hex id. */
-export const REV_TEXT = 0x00
-export const REV_SHA1 = 0x01
-export const REV_SHA256 = 0x02
+const REV_TEXT = 0x00
+const REV_SHA1 = 0x01
+const REV_SHA256 = 0x02
 export const MAX_PARENTS = 1024
 /** Most base hops a text may need (formats/group.md, Base): bounds the work of one extraction. */
 export const MAX_BASE_DEPTH = 16
@@ -300,8 +300,4 @@ export function decodeTotalsValue(key: Uint8Array, value: Uint8Array, where: str
   const groupCount = reader.varint()
   reader.expectEnd('totals')
   return { textCount, rawByteLength, groupCount }
-}
-
-export function describeHash(hash: Uint8Array): string {
-  return toHex(hash)
 }
