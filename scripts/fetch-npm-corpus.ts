@@ -31,7 +31,8 @@ import { basename, join, relative } from 'node:path'
 import { VstoreError } from '../lib/errors.js'
 import { integrityFromView, parseNpmSpec, selectVersions, tarballFileName } from '../lib/import/npm.js'
 import { importReleases, type Release } from '../lib/import/releases.js'
-import { openArchive, type ArchiveEntry } from '../lib/import/tar.js'
+import { openArchive } from '../lib/import/archive.js'
+import type { ArchiveEntry } from '../lib/import/archive-entry.js'
 import {
   corporaRoot, CountingWriter, describeSummary, exists, formatBytes, isMainModule, isRecord, parseCommandLine, runCommand, runMain,
   sha256Hex, startFetch, writeJson, type CorpusSummary, type FetchOptions,

@@ -19,8 +19,8 @@ import { basename, join, resolve } from 'node:path'
 import { VstoreError, messageOf } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
 import { firstStderrLine, keepStderr } from './child-process.js'
-import { importReleases, type Release, type ReleaseImportOptions } from './releases.js'
-import { openArchive, releaseOptionsOf } from './tar.js'
+import { openArchive } from './archive.js'
+import { importReleases, releaseOptionsOf, type Release, type ReleaseImportOptions } from './releases.js'
 import { checkMaxTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /** `maxTextByteLength` is checked against each file's size in a tarball's tar header (see `openArchive`). */

@@ -339,3 +339,14 @@ function checkStoredVersion(version: StoredVersion, file: string): void {
 function checkHash(hash: unknown, what: string): void {
   if (!(hash instanceof Uint8Array) || hash.length < 16 || hash.length > 32) throw new VstoreError('VSTORE_USAGE', `${what}: hash must be 16 to 32 bytes of SHA-256`, 'import options')
 }
+
+/** Only the options `importReleases` reads (exactOptionalPropertyTypes: no `undefined` values). */
+export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOptions {
+  return {
+    ...(options.previous === undefined ? {} : { previous: options.previous }),
+    ...(options.stored === undefined ? {} : { stored: options.stored }),
+    ...(options.onReleaseDone === undefined ? {} : { onReleaseDone: options.onReleaseDone }),
+    ...(options.onSymlink === undefined ? {} : { onSymlink: options.onSymlink }),
+    ...(options.allowOlder === undefined ? {} : { allowOlder: options.allowOlder }),
+  }
+}
