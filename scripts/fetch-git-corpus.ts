@@ -135,19 +135,7 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
       await pointHeadAtOnlyBranch(repoDir)
     }
 
-    const refCommit = await resolveCommit(repoDir, ref)
-    let tip: string
-    if (options.commit !== undefined) {
-      const stated = await resolveCommit(repoDir, options.commit)
-      if (stated !== refCommit) throw new VstoreError('VSTORE_IMPORT', `${ref} resolves to ${refCommit}, not the stated --commit ${stated}`, repo)
-      if (usePin && stated !== pin.commit) throw new VstoreError('VSTORE_USAGE', `pinned commit is ${pin.commit}, --commit says ${stated}; pass --update to move`, pinPath)
-      tip = stated
-    } else if (usePin) {
-      tip = await resolveCommit(repoDir, pin.commit)
-      if (refCommit !== tip) log(`${options.name}: ${ref} is now ${refCommit}; using the pinned ${tip} (--update moves the pin)`)
-    } else {
-      tip = refCommit
-    }
+    const tip = await tipCommit(repoDir, repo, ref, options, usePin ? pin : undefined, pinPath, log)
 
     const commitCount = Number(await runGit(['-C', repoDir, 'rev-list', '--count', tip], repoDir))
     const mergeCount = Number(await runGit(['-C', repoDir, 'rev-list', '--count', '--merges', tip], repoDir))
@@ -183,6 +171,26 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
   } finally {
     if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The commit to import: what `ref` resolves to, which a stated `--commit` must equal; or with a pin (and no
+ * `--commit`), the pinned commit, wherever `ref` has moved since.
+ */
+async function tipCommit(
+  repoDir: string, repo: string, ref: string, options: GitFetchOptions, pin: GitPin | undefined, pinPath: string, log: (line: string) => void,
+): Promise<string> {
+  const refCommit = await resolveCommit(repoDir, ref)
+  if (options.commit !== undefined) {
+    const stated = await resolveCommit(repoDir, options.commit)
+    if (stated !== refCommit) throw new VstoreError('VSTORE_IMPORT', `${ref} resolves to ${refCommit}, not the stated --commit ${stated}`, repo)
+    if (pin !== undefined && stated !== pin.commit) throw new VstoreError('VSTORE_USAGE', `pinned commit is ${pin.commit}, --commit says ${stated}; pass --update to move`, pinPath)
+    return stated
+  }
+  if (pin === undefined) return refCommit
+  const tip = await resolveCommit(repoDir, pin.commit)
+  if (refCommit !== tip) log(`${options.name}: ${ref} is now ${refCommit}; using the pinned ${tip} (--update moves the pin)`)
+  return tip
 }
 
 const USAGE = 'usage: fetch-git-corpus NAME [REPO] [--ref REF] [--commit SHA] [--update] [--pins DIR]   (REPO: a repository or a .bundle file)'
