@@ -24,13 +24,13 @@ export class VstoreError extends Error {
   constructor(readonly code: VstoreCode, message: string, readonly where: string, options?: ErrorOptions) {
     super(message, options)
   }
-
-  /** The one-line form the CLI prints. */
-  describe(): string {
-    return `${this.code} (${this.where}): ${this.message}`
-  }
 }
 
 export function isVstoreError(error: unknown, code?: VstoreCode): error is VstoreError {
   return error instanceof VstoreError && (code === undefined || error.code === code)
+}
+
+/** The message of anything thrown: an Error's own, or the value as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -48,7 +48,7 @@ import {
   BIN, IMPORT_CHILD, buildSyntheticHistory, checkStoreWithApi, checkStoreWithCli, completeProblemsWithApi, completeProblemsWithCli, describeRun,
   packFileBytes, packByteLengths, runKillable, type SyntheticHistory, type SyntheticHistoryOptions,
 } from '../test/helpers/crash.js'
-import type { StoreOptions } from '../lib/vstore.js'
+import { VstoreError, type StoreOptions } from '../lib/vstore.js'
 import { simulatePowerCuts, type PowerCutReport } from './power-cut.js'
 import { percentile, seededRandom } from './stats.js'
 
@@ -164,34 +164,63 @@ function summaryProblems(run: { code: number | null; signal: string | null; stdo
  * a problem of the store: problems are failures in the report.
  */
 export async function runKillHarness(options: KillHarnessOptions): Promise<KillHarnessReport> {
-  const started = performance.now()
-  const { history, log } = options
-  const random = seededRandom(options.seed)
-  const failures: string[] = []
-  const kills: KillRecord[] = []
-  let storeNumber = 0
-  let cliChecks = 0
-  const newStore = (): string => {
-    const store = join(options.work, `store-${storeNumber++}`)
+  const harness = new KillHarness(options)
+  await harness.timeUnkilled()
+  for (let kill = 0; kill < options.killCount; kill++) await harness.killPoint(kill)
+  return harness.report()
+}
+
+/** The state of one kill harness run: the store of the current epoch, the timings, and what was found. */
+class KillHarness {
+  readonly #started = performance.now()
+  readonly #random: () => number
+  readonly #kinds: readonly ChildKind[]
+  readonly #failures: string[] = []
+  readonly #kills: KillRecord[] = []
+  #storeNumber = 0
+  #cliChecks = 0
+  /** How long an unkilled import into an empty store takes, per kind, and when it starts to write packs. */
+  readonly #unkilled: Partial<Record<ChildKind, UnkilledTiming>> = {}
+  /**
+   * How much slower runs are now than the unkilled ones (other processes come and go): each run that is
+   * timed whole (one that finished before its kill, and each epoch's completion) updates it.
+   */
+  #loadFactor = 1
+  #epoch = 0
+  #killsInEpoch = 0
+  /** The current epoch's store (set once the unkilled imports are timed). */
+  #store = ''
+  #present = new Set<string>()
+  #completions = 0
+
+  constructor(readonly options: KillHarnessOptions) {
+    this.#random = seededRandom(options.seed)
+    this.#kinds = options.mode === 'both' ? ['api', 'api', 'cli'] : [options.mode]
+  }
+
+  #newStore(): string {
+    const store = join(this.options.work, `store-${this.#storeNumber++}`)
     rmSync(store, { recursive: true, force: true })
     return store
   }
-  const fail = (label: string, store: string, problems: readonly string[]): void => {
+
+  #fail(label: string, store: string, problems: readonly string[]): void {
     if (problems.length === 0) return
+    const failures = this.#failures
     const kept = `${store}-failed-${failures.length + 1}`
     if (failures.length < 5 && existsSync(store)) cpSync(store, kept, { recursive: true })
     failures.push(`${label}: ${problems.join('; ')}${failures.length < 5 ? ` (store kept in ${kept})` : ''}`)
-    log(`FAIL ${failures.at(-1) as string}`)
+    this.options.log(`FAIL ${failures.at(-1) as string}`)
   }
-  const kinds: ChildKind[] = options.mode === 'both' ? ['api', 'api', 'cli'] : [options.mode]
 
   /** Checks a store an import has completed: every key, verify clean, nothing stored twice or unnamed. */
-  const checkComplete = async (store: string, withCli: boolean): Promise<string[]> => {
-    if (withCli) cliChecks++
-    const check = withCli ? checkStoreWithCli(store, history.texts, options.timeoutMilliseconds) : await checkStoreWithApi(store, history.texts)
+  async #checkComplete(store: string, withCli: boolean): Promise<string[]> {
+    const { history, timeoutMilliseconds } = this.options
+    if (withCli) this.#cliChecks++
+    const check = withCli ? checkStoreWithCli(store, history.texts, timeoutMilliseconds) : await checkStoreWithApi(store, history.texts)
     return [
       ...check.problems,
-      ...(withCli ? completeProblemsWithCli(store, history, check.rows, options.timeoutMilliseconds) : await completeProblemsWithApi(store, history, check.rows)),
+      ...(withCli ? completeProblemsWithCli(store, history, check.rows, timeoutMilliseconds) : await completeProblemsWithApi(store, history, check.rows)),
     ]
   }
 
@@ -199,113 +228,123 @@ export async function runKillHarness(options: KillHarnessOptions): Promise<KillH
    * Runs an import to completion into `store`, which holds `present` keys, and checks the result. Returns how
    * long it took, and when the pack files first grew (from the spawn; the whole run if they never did).
    */
-  const complete = async (kind: ChildKind, store: string, present: number, label: string, withCli: boolean): Promise<{ milliseconds: number; firstWriteMilliseconds: number }> => {
+  async #complete(kind: ChildKind, store: string, present: number, label: string, withCli: boolean): Promise<{ milliseconds: number; firstWriteMilliseconds: number }> {
+    const { history, timeoutMilliseconds } = this.options
     const spawned = performance.now()
     const startByteLength = packFileBytes(store)
     let firstWriteMilliseconds: number | undefined
-    const run = await runKillable(childArgs(kind, store, options), {
-      timeoutMilliseconds: options.timeoutMilliseconds,
+    const run = await runKillable(childArgs(kind, store, this.options), {
+      timeoutMilliseconds,
       pollMilliseconds: 2,
       moment: () => {
         if (firstWriteMilliseconds === undefined && packFileBytes(store) !== startByteLength) firstWriteMilliseconds = performance.now() - spawned
         return false
       },
     })
-    const problems = run.timedOut ? [`did not finish in ${options.timeoutMilliseconds} ms`] : summaryProblems(run, history, history.texts.size - present)
-    problems.push(...(await checkComplete(store, withCli)))
-    fail(label, store, problems)
+    const problems = run.timedOut ? [`did not finish in ${timeoutMilliseconds} ms`] : summaryProblems(run, history, history.texts.size - present)
+    problems.push(...(await this.#checkComplete(store, withCli)))
+    this.#fail(label, store, problems)
     return { milliseconds: run.milliseconds, firstWriteMilliseconds: firstWriteMilliseconds ?? run.milliseconds }
   }
 
-  // How long an unkilled import into an empty store takes, per kind, and when it starts to write packs.
-  const unkilled: Partial<Record<ChildKind, UnkilledTiming>> = {}
-  for (const kind of new Set(kinds)) {
-    const runs: { milliseconds: number; firstWriteMilliseconds: number }[] = []
-    for (let i = 0; i < 2; i++) runs.push(await complete(kind, newStore(), 0, `unkilled ${kind} import ${i + 1}`, i === 0))
-    // The faster run: another process's load only ever makes a run slower.
-    unkilled[kind] = runs.reduce((fastest, run) => (run.milliseconds < fastest.milliseconds ? run : fastest))
-    log(`unkilled ${kind} import: ${runs.map(run => `${Math.round(run.milliseconds)} ms (packs first grew at ${Math.round(run.firstWriteMilliseconds)} ms)`).join(', ')}`)
+  /** Times two unkilled imports into an empty store per kind; the faster counts (load only ever slows a run). */
+  async timeUnkilled(): Promise<void> {
+    for (const kind of new Set(this.#kinds)) {
+      const runs: { milliseconds: number; firstWriteMilliseconds: number }[] = []
+      for (let i = 0; i < 2; i++) runs.push(await this.#complete(kind, this.#newStore(), 0, `unkilled ${kind} import ${i + 1}`, i === 0))
+      this.#unkilled[kind] = runs.reduce((fastest, run) => (run.milliseconds < fastest.milliseconds ? run : fastest))
+      this.options.log(`unkilled ${kind} import: ${runs.map(run => `${Math.round(run.milliseconds)} ms (packs first grew at ${Math.round(run.firstWriteMilliseconds)} ms)`).join(', ')}`)
+    }
+    this.#store = this.#newStore()
   }
 
-  // How much slower runs are now than the unkilled ones timed above (other processes come and go): each
-  // run that is timed whole (one that finished before its kill, and each epoch's completion) updates it.
-  let loadFactor = 1
-  const timed = (actual: number, expected: number) => {
-    if (expected > 0 && actual > 0) loadFactor = Math.min(4, Math.max(0.5, Math.sqrt(loadFactor * (actual / expected))))
+  #timed(actual: number, expected: number): void {
+    if (expected > 0 && actual > 0) this.#loadFactor = Math.min(4, Math.max(0.5, Math.sqrt(this.#loadFactor * (actual / expected))))
   }
-  const expectedSpan = (kind: ChildKind, presentCount: number) => {
-    const timing = unkilled[kind] as UnkilledTiming
-    const missingFraction = 1 - presentCount / history.texts.size
+
+  /** The expected length of a run: the part before writing, plus the writing scaled to what is missing. */
+  #expectedSpan(kind: ChildKind, presentCount: number): number {
+    const timing = this.#unkilled[kind] as UnkilledTiming
+    const missingFraction = 1 - presentCount / this.options.history.texts.size
     return timing.firstWriteMilliseconds + (timing.milliseconds - timing.firstWriteMilliseconds) * missingFraction
   }
-  let epoch = 0
-  let killsInEpoch = 0
-  let store = newStore()
-  let present = new Set<string>()
-  let completions = 0
-  for (let kill = 0; kill < options.killCount; kill++) {
-    const kind = kinds[epoch % kinds.length] as ChildKind
-    // The expected length of this run: the part before writing, plus the writing scaled to what is missing,
-    // times how much slower runs are now.
-    const unscaledSpan = expectedSpan(kind, present.size)
-    const spanMilliseconds = unscaledSpan * loadFactor
-    const delayMilliseconds = random() * 1.05 * spanMilliseconds
+
+  /** One kill point: an import into the epoch's store killed at a random moment, then the store checked. */
+  async killPoint(kill: number): Promise<void> {
+    const { options } = this
+    const { history } = options
+    const store = this.#store
+    const kind = this.#kinds[this.#epoch % this.#kinds.length] as ChildKind
+    // The expected length of this run, times how much slower runs are now.
+    const unscaledSpan = this.#expectedSpan(kind, this.#present.size)
+    const spanMilliseconds = unscaledSpan * this.#loadFactor
+    const delayMilliseconds = this.#random() * 1.05 * spanMilliseconds
     const before = packByteLengths(store)
     const run = await runKillable(childArgs(kind, store, options), {
       killAfterMilliseconds: delayMilliseconds, beforeKill: () => packByteLengths(store), timeoutMilliseconds: options.timeoutMilliseconds,
     })
     const outcome = run.outcome === 'killed' && !run.timedOut ? 'killed' : 'finished'
-    if (outcome === 'finished' && !run.timedOut) timed(run.milliseconds, unscaledSpan)
+    if (outcome === 'finished' && !run.timedOut) this.#timed(run.milliseconds, unscaledSpan)
     const midWrite = outcome === 'killed' && !sameByteLengths(before, run.atKill as Map<string, number>)
     const withCli = options.cliCheckEvery > 0 && kill % options.cliCheckEvery === options.cliCheckEvery - 1
-    if (withCli) cliChecks++
+    if (withCli) this.#cliChecks++
     const check = withCli ? checkStoreWithCli(store, history.texts, options.timeoutMilliseconds) : await checkStoreWithApi(store, history.texts)
     const problems = [...check.problems]
     if (run.timedOut) problems.push(`the import did not end in ${options.timeoutMilliseconds} ms`)
-    else if (outcome === 'finished') problems.push(...summaryProblems(run, history, history.texts.size - present.size))
+    else if (outcome === 'finished') problems.push(...summaryProblems(run, history, history.texts.size - this.#present.size))
     const after = new Set(check.keys)
-    const lost = [...present].filter(key => !after.has(key))
+    const lost = [...this.#present].filter(key => !after.has(key))
     if (lost.length > 0) problems.push(`${lost.length} keys committed before this run are gone, e.g. ${lost.slice(0, 3).join(', ')}`)
     if (outcome === 'finished' && after.size !== history.texts.size) problems.push(`an acknowledged import left ${after.size} of ${history.texts.size} keys`)
-    const label = `kill ${kill} (${kind}, epoch ${epoch}, at ${Math.round(delayMilliseconds)} of ${Math.round(spanMilliseconds)} ms, ${outcome}${midWrite ? ' mid-write' : ''})`
-    fail(label, store, problems)
-    kills.push({ kill, kind, delayMilliseconds, spanMilliseconds, outcome, midWrite, keysBefore: present.size, keysAfter: after.size, problems })
-    present = after
-    killsInEpoch++
-    if (killsInEpoch >= options.killsPerEpoch || present.size === history.texts.size || kill === options.killCount - 1) {
-      // An acknowledged import has just been checked; any other store is imported into to completion.
-      if (outcome === 'finished') fail(`epoch ${epoch} (${kind}), completed by kill ${kill}'s import`, store, await checkComplete(store, withCli))
-      else {
-        const expected = expectedSpan(kind, present.size)
-        timed((await complete(kind, store, present.size, `completion of epoch ${epoch} (${kind})`, withCli)).milliseconds, expected)
-      }
-      completions++
-      rmSync(store, { recursive: true, force: true })
-      store = newStore()
-      present = new Set()
-      epoch++
-      killsInEpoch = 0
+    const label = `kill ${kill} (${kind}, epoch ${this.#epoch}, at ${Math.round(delayMilliseconds)} of ${Math.round(spanMilliseconds)} ms, ${outcome}${midWrite ? ' mid-write' : ''})`
+    this.#fail(label, store, problems)
+    this.#kills.push({ kill, kind, delayMilliseconds, spanMilliseconds, outcome, midWrite, keysBefore: this.#present.size, keysAfter: after.size, problems })
+    this.#present = after
+    this.#killsInEpoch++
+    if (this.#killsInEpoch >= options.killsPerEpoch || after.size === history.texts.size || kill === options.killCount - 1) {
+      await this.#endEpoch(kill, kind, outcome, withCli)
     }
     if ((kill + 1) % 50 === 0) {
-      const landed = kills.filter(k => k.outcome === 'killed')
-      log(`${kill + 1} kill points: ${landed.length} landed, ${landed.filter(k => k.midWrite).length} mid-write, ${failures.length} failures, ${((performance.now() - started) / 1000).toFixed(0)} s`)
+      const landed = this.#kills.filter(k => k.outcome === 'killed')
+      options.log(`${kill + 1} kill points: ${landed.length} landed, ${landed.filter(k => k.midWrite).length} mid-write, ${this.#failures.length} failures, ${((performance.now() - this.#started) / 1000).toFixed(0)} s`)
     }
   }
-  rmSync(store, { recursive: true, force: true })
-  const landed = kills.filter(k => k.outcome === 'killed')
-  return {
-    killsTried: kills.length,
-    killsLanded: landed.length,
-    killsMidWrite: landed.filter(k => k.midWrite).length,
-    killsLeavingPartialStore: landed.filter(k => k.keysAfter > 0 && k.keysAfter < history.texts.size).length,
-    killsAfterCheckpoint: landed.filter(k => k.keysAfter > k.keysBefore && k.keysAfter < history.texts.size).length,
-    importsFinishedFirst: kills.length - landed.length,
-    completions,
-    cliChecks,
-    unkilled,
-    kills,
-    failures,
-    milliseconds: performance.now() - started,
+
+  /** Ends an epoch: an acknowledged import has just been checked; any other store is imported into to completion. */
+  async #endEpoch(kill: number, kind: ChildKind, outcome: 'killed' | 'finished', withCli: boolean): Promise<void> {
+    const store = this.#store
+    if (outcome === 'finished') this.#fail(`epoch ${this.#epoch} (${kind}), completed by kill ${kill}'s import`, store, await this.#checkComplete(store, withCli))
+    else {
+      const expected = this.#expectedSpan(kind, this.#present.size)
+      this.#timed((await this.#complete(kind, store, this.#present.size, `completion of epoch ${this.#epoch} (${kind})`, withCli)).milliseconds, expected)
+    }
+    this.#completions++
+    rmSync(store, { recursive: true, force: true })
+    this.#store = this.#newStore()
+    this.#present = new Set()
+    this.#epoch++
+    this.#killsInEpoch = 0
+  }
+
+  report(): KillHarnessReport {
+    rmSync(this.#store, { recursive: true, force: true })
+    const kills = this.#kills
+    const total = this.options.history.texts.size
+    const landed = kills.filter(k => k.outcome === 'killed')
+    return {
+      killsTried: kills.length,
+      killsLanded: landed.length,
+      killsMidWrite: landed.filter(k => k.midWrite).length,
+      killsLeavingPartialStore: landed.filter(k => k.keysAfter > 0 && k.keysAfter < total).length,
+      killsAfterCheckpoint: landed.filter(k => k.keysAfter > k.keysBefore && k.keysAfter < total).length,
+      importsFinishedFirst: kills.length - landed.length,
+      completions: this.#completions,
+      cliChecks: this.#cliChecks,
+      unkilled: this.#unkilled,
+      kills,
+      failures: this.#failures,
+      milliseconds: performance.now() - this.#started,
+    }
   }
 }
 
@@ -365,16 +404,16 @@ async function main(argv: readonly string[]): Promise<number> {
   })
   const number = (name: string, value: string): number => {
     const parsed = Number(value)
-    if (!Number.isSafeInteger(parsed) || parsed < 0) throw new RangeError(`--${name} must be a whole number, got ${value}`)
+    if (!Number.isSafeInteger(parsed) || parsed < 0) throw new VstoreError('VSTORE_USAGE', `--${name} must be a whole number, got ${value}`, 'command line')
     return parsed
   }
   const mode = values.mode
-  if (mode !== 'api' && mode !== 'cli' && mode !== 'both') throw new RangeError(`--mode must be api, cli or both, got ${mode}`)
+  if (mode !== 'api' && mode !== 'cli' && mode !== 'both') throw new VstoreError('VSTORE_USAGE', `--mode must be api, cli or both, got ${mode}`, 'command line')
   const seed = number('seed', values.seed)
   const work = values.work === undefined ? mkdtempSync(join(tmpdir(), 'vstore-crash-')) : resolve(values.work)
   mkdirSync(work, { recursive: true })
   const log = (line: string): void => { process.stdout.write(`${line}\n`) }
-  if (values.history !== 'script' && values.history !== 'ci') throw new RangeError(`--history must be script or ci, got ${values.history}`)
+  if (values.history !== 'script' && values.history !== 'ci') throw new VstoreError('VSTORE_USAGE', `--history must be script or ci, got ${values.history}`, 'command line')
   const base = values.history === 'ci' ? CI_HISTORY : SCRIPT_HISTORY
   const historyOptions = {
     ...base,

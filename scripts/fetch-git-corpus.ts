@@ -15,6 +15,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
+import { isHexId } from '../lib/bytes/index.js'
 import { VstoreError } from '../lib/errors.js'
 import { importGit } from '../lib/import/git.js'
 import {
@@ -44,7 +45,7 @@ export function decodeGitPin(value: unknown, where: string): GitPin {
   const { kind, name, repo, ref, commit, bundleSha256, commitCount, resolvedAt } = value
   if (kind !== 'git') return bad(`kind is ${JSON.stringify(kind)}`)
   if (typeof name !== 'string' || typeof repo !== 'string' || typeof ref !== 'string' || typeof resolvedAt !== 'string') return bad('name, repo, ref or resolvedAt')
-  if (typeof commit !== 'string' || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return bad('commit')
+  if (typeof commit !== 'string' || !isHexId(commit)) return bad('commit')
   if (typeof commitCount !== 'number') return bad('commitCount')
   if (bundleSha256 !== undefined && (typeof bundleSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(bundleSha256))) return bad('bundleSha256')
   return { kind, name, repo, ref, commit, commitCount, resolvedAt, ...(bundleSha256 === undefined ? {} : { bundleSha256 }) }
@@ -134,19 +135,7 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
       await pointHeadAtOnlyBranch(repoDir)
     }
 
-    const refCommit = await resolveCommit(repoDir, ref)
-    let tip: string
-    if (options.commit !== undefined) {
-      const stated = await resolveCommit(repoDir, options.commit)
-      if (stated !== refCommit) throw new VstoreError('VSTORE_IMPORT', `${ref} resolves to ${refCommit}, not the stated --commit ${stated}`, repo)
-      if (usePin && stated !== pin.commit) throw new VstoreError('VSTORE_USAGE', `pinned commit is ${pin.commit}, --commit says ${stated}; pass --update to move`, pinPath)
-      tip = stated
-    } else if (usePin) {
-      tip = await resolveCommit(repoDir, pin.commit)
-      if (refCommit !== tip) log(`${options.name}: ${ref} is now ${refCommit}; using the pinned ${tip} (--update moves the pin)`)
-    } else {
-      tip = refCommit
-    }
+    const tip = await tipCommit(repoDir, repo, ref, options, usePin ? pin : undefined, pinPath, log)
 
     const commitCount = Number(await runGit(['-C', repoDir, 'rev-list', '--count', tip], repoDir))
     const mergeCount = Number(await runGit(['-C', repoDir, 'rev-list', '--count', '--merges', tip], repoDir))
@@ -182,6 +171,26 @@ export async function fetchGitCorpus(options: GitFetchOptions): Promise<CorpusSu
   } finally {
     if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The commit to import: what `ref` resolves to, which a stated `--commit` must equal; or with a pin (and no
+ * `--commit`), the pinned commit, wherever `ref` has moved since.
+ */
+async function tipCommit(
+  repoDir: string, repo: string, ref: string, options: GitFetchOptions, pin: GitPin | undefined, pinPath: string, log: (line: string) => void,
+): Promise<string> {
+  const refCommit = await resolveCommit(repoDir, ref)
+  if (options.commit !== undefined) {
+    const stated = await resolveCommit(repoDir, options.commit)
+    if (stated !== refCommit) throw new VstoreError('VSTORE_IMPORT', `${ref} resolves to ${refCommit}, not the stated --commit ${stated}`, repo)
+    if (pin !== undefined && stated !== pin.commit) throw new VstoreError('VSTORE_USAGE', `pinned commit is ${pin.commit}, --commit says ${stated}; pass --update to move`, pinPath)
+    return stated
+  }
+  if (pin === undefined) return refCommit
+  const tip = await resolveCommit(repoDir, pin.commit)
+  if (refCommit !== tip) log(`${options.name}: ${ref} is now ${refCommit}; using the pinned ${tip} (--update moves the pin)`)
+  return tip
 }
 
 const USAGE = 'usage: fetch-git-corpus NAME [REPO] [--ref REF] [--commit SHA] [--update] [--pins DIR]   (REPO: a repository or a .bundle file)'

@@ -31,7 +31,8 @@ import { basename, join, relative } from 'node:path'
 import { VstoreError } from '../lib/errors.js'
 import { integrityFromView, parseNpmSpec, selectVersions, tarballFileName } from '../lib/import/npm.js'
 import { importReleases, type Release } from '../lib/import/releases.js'
-import { openArchive, type ArchiveEntry } from '../lib/import/tar.js'
+import { openArchive } from '../lib/import/archive.js'
+import type { ArchiveEntry } from '../lib/import/archive-entry.js'
 import {
   corporaRoot, CountingWriter, describeSummary, exists, formatBytes, isMainModule, isRecord, parseCommandLine, runCommand, runMain,
   sha256Hex, startFetch, writeJson, type CorpusSummary, type FetchOptions,
@@ -63,7 +64,7 @@ export function parseSpec(spec: string): PackageSpec {
   try {
     parsed = parseNpmSpec(every?.[1] ?? spec)
   } catch (error) {
-    if (!(error instanceof RangeError)) throw error
+    if (!(error instanceof VstoreError && error.code === 'VSTORE_USAGE')) throw error
     throw new VstoreError('VSTORE_USAGE', `${error.message}; expected ${USAGE_SPEC}`, spec, { cause: error })
   }
   if (every === null) return { packageName: parsed.name, selector: { kind: 'range', range: parsed.range } }
@@ -285,7 +286,7 @@ export async function fetchNpmCorpus(options: NpmFetchOptions): Promise<CorpusSu
   const { pin, pinPath, log } = start
   const cacheDir = options.cacheDir ?? join(corporaRoot(), 'cache', 'npm')
   const jobs = options.jobs ?? 4
-  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be ≥ 1, got ${jobs}`)
+  if (!Number.isSafeInteger(jobs) || jobs < 1) throw new VstoreError('VSTORE_USAGE', `jobs must be ≥ 1, got ${jobs}`, 'fetch options')
 
   const usePin = pin !== undefined && options.update !== true
   if (usePin && options.specs.length > 0 && options.specs.join(' ') !== pin.specs.join(' ')) {
@@ -305,39 +306,11 @@ export async function fetchNpmCorpus(options: NpmFetchOptions): Promise<CorpusSu
   let sourceByteLength = 0
   let downloadedCount = 0
   try {
-    /** Checks the cached tarball, else downloads it (and checks that). */
-    const obtain = async (index: number): Promise<ObtainedTarball> => {
+    const obtain = (index: number): Promise<ObtainedTarball> => {
       const release = planned[index] as (typeof planned)[number]
-      const where = `${release.packageName}@${release.version}`
-      const expected = { integrity: release.integrity, sha256: release.sha256 ?? pin?.releases.find(r => r.packageName === release.packageName && r.version === release.version)?.sha256 }
-      const cachePath = join(cacheDir, tarballFileName(release.packageName, release.version))
-      const checked = (tgz: Uint8Array, state: ObtainedTarball['state']): ObtainedTarball => ({ path: cachePath, state, sha256: sha256Hex(tgz), tarballByteLength: tgz.length })
-      if (await exists(cachePath)) {
-        const cached = new Uint8Array(await readFile(cachePath))
-        let intact = true
-        try {
-          checkTarball(cached, { integrity: expected.integrity }, where)
-        } catch (error) {
-          if (!(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT')) throw error
-          log(`${where}: cached tarball fails its check (${error.message}); downloading again`)
-          await rm(cachePath, { force: true })
-          intact = false
-        }
-        if (intact) {
-          // It has the registry's bytes; a sha256 that still differs is the pin's fault, so stop here.
-          checkTarball(cached, expected, where)
-          return checked(cached, 'cached')
-        }
-      }
-      const ownDir = await mkdtemp(join(downloadDir, 'pack-'))
-      const packedPath = await options.client.pack(release.packageName, release.version, ownDir)
-      const tgz = new Uint8Array(await readFile(packedPath))
-      checkTarball(tgz, expected, where)
-      await rename(packedPath, cachePath)
-      await rm(ownDir, { recursive: true, force: true })
-      return checked(tgz, 'downloaded')
+      const sha256 = release.sha256 ?? pin?.releases.find(r => r.packageName === release.packageName && r.version === release.version)?.sha256
+      return obtainTarball(release, { integrity: release.integrity, sha256 }, { cacheDir, downloadDir, client: options.client, log })
     }
-
     const pending: Promise<ObtainedTarball>[] = []
     const startUpTo = (end: number): void => {
       while (pending.length < Math.min(end, planned.length)) {
@@ -382,6 +355,40 @@ export async function fetchNpmCorpus(options: NpmFetchOptions): Promise<CorpusSu
   } finally {
     await rm(downloadDir, { recursive: true, force: true })
   }
+}
+
+/** Checks the cached tarball of `release`, else downloads it (and checks that) into the cache. */
+async function obtainTarball(
+  release: { readonly packageName: string; readonly version: string }, expected: { readonly integrity: string; readonly sha256: string | undefined },
+  place: { readonly cacheDir: string; readonly downloadDir: string; readonly client: NpmClient; readonly log: (line: string) => void },
+): Promise<ObtainedTarball> {
+  const where = `${release.packageName}@${release.version}`
+  const cachePath = join(place.cacheDir, tarballFileName(release.packageName, release.version))
+  const checked = (tgz: Uint8Array, state: ObtainedTarball['state']): ObtainedTarball => ({ path: cachePath, state, sha256: sha256Hex(tgz), tarballByteLength: tgz.length })
+  if (await exists(cachePath)) {
+    const cached = new Uint8Array(await readFile(cachePath))
+    let intact = true
+    try {
+      checkTarball(cached, { integrity: expected.integrity }, where)
+    } catch (error) {
+      if (!(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT')) throw error
+      place.log(`${where}: cached tarball fails its check (${error.message}); downloading again`)
+      await rm(cachePath, { force: true })
+      intact = false
+    }
+    if (intact) {
+      // It has the registry's bytes; a sha256 that still differs is the pin's fault, so stop here.
+      checkTarball(cached, expected, where)
+      return checked(cached, 'cached')
+    }
+  }
+  const ownDir = await mkdtemp(join(place.downloadDir, 'pack-'))
+  const packedPath = await place.client.pack(release.packageName, release.version, ownDir)
+  const tgz = new Uint8Array(await readFile(packedPath))
+  checkTarball(tgz, expected, where)
+  await rename(packedPath, cachePath)
+  await rm(ownDir, { recursive: true, force: true })
+  return checked(tgz, 'downloaded')
 }
 
 const USAGE = `usage: fetch-npm-corpus NAME [SPEC ...] [--update] [--jobs N] [--pins DIR]   (SPEC: ${USAGE_SPEC})`

@@ -123,13 +123,13 @@ function tweakLine(random: Random, line: string): string {
 
 /**
  * The history, oldest first, one version at a time (only the current text is held): a pure function of
- * the options. @throws RangeError for an editCount below 1 or a growth below 0.
+ * the options. @throws VstoreError `VSTORE_USAGE` for an editCount below 1 or a growth below 0.
  */
 export function* syntheticHistory(options: SyntheticHistoryOptions): Generator<SyntheticVersion> {
   const { editCount, seed } = options
   const growthBytesPerEdit = options.growthBytesPerEdit ?? 0.35
-  if (!Number.isSafeInteger(editCount) || editCount < 1) throw new RangeError(`editCount must be a whole number ≥ 1, got ${editCount}`)
-  if (!(growthBytesPerEdit >= 0)) throw new RangeError(`growthBytesPerEdit must be ≥ 0, got ${growthBytesPerEdit}`)
+  if (!Number.isSafeInteger(editCount) || editCount < 1) throw new VstoreError('VSTORE_USAGE', `editCount must be a whole number ≥ 1, got ${editCount}`, 'synthetic history')
+  if (!(growthBytesPerEdit >= 0)) throw new VstoreError('VSTORE_USAGE', `growthBytesPerEdit must be ≥ 0, got ${growthBytesPerEdit}`, 'synthetic history')
   const random = seededRandom(seed)
   const lines: string[] = []
   /** Of the text: every line and its newline. */
@@ -198,7 +198,7 @@ export interface SyntheticCorpusSummary {
 
 /**
  * Generates the history and writes it as a corpus.
- * @throws VstoreError `VSTORE_USAGE` for a bad name; RangeError as `syntheticHistory`.
+ * @throws VstoreError `VSTORE_USAGE` for a bad name, and as `syntheticHistory`.
  */
 export async function makeSyntheticCorpus(options: SyntheticCorpusOptions): Promise<SyntheticCorpusSummary> {
   const started = Date.now()

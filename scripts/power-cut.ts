@@ -403,17 +403,12 @@ function choosePositions(eventCount: number, cutCount: number, random: () => num
   return chosen.sort((a, b) => a - b)
 }
 
-/** Runs the traced inserts and checks the rebuilt state at each chosen cut. */
-export async function simulatePowerCuts(options: PowerCutOptions): Promise<PowerCutReport> {
-  const started = performance.now()
-  const { work, history } = options
-  rmSync(work, { recursive: true, force: true })
-  const root = resolve(work, 'store')
-  const snapshots = join(work, 'index-copies')
-  mkdirSync(snapshots, { recursive: true })
-  const { storeOptions } = options
-  const insertOptions = { checkpointByteLength: options.checkpointByteLength }
-
+/**
+ * Creates the store at `root`, then traces two inserts into it (the history up to its middle commit, then
+ * all of it). Returns the events and a copy of the index as created, before the first insert.
+ */
+async function traceImports(options: PowerCutOptions, root: string, snapshots: string): Promise<{ events: TraceEvent[]; baselineIndex: string }> {
+  const { history, storeOptions } = options
   const created = await Store.open(root, { ...storeOptions, create: true })
   await created.close()
   const tracer = new StoreTracer(root, snapshots)
@@ -424,7 +419,7 @@ export async function simulatePowerCuts(options: PowerCutOptions): Promise<Power
     for (const refs of [[middle], ['main']]) {
       const store = await Store.open(root, storeOptions)
       try {
-        await store.insert(importGit(history.repo, { refs }), insertOptions)
+        await store.insert(importGit(history.repo, { refs }), { checkpointByteLength: options.checkpointByteLength })
       } finally {
         await store.close()
       }
@@ -432,11 +427,60 @@ export async function simulatePowerCuts(options: PowerCutOptions): Promise<Power
   } finally {
     tracer.uninstall()
   }
-  const { events } = tracer
+  return { events: tracer.events, baselineIndex }
+}
+
+/** How many events of each kind. @throws Error when the trace saw no index batch or no pack write. */
+function countEvents(events: readonly TraceEvent[]): Record<TraceEvent['kind'], number> {
   const counts = { create: 0, write: 0, truncate: 0, sync: 0, 'dir-sync': 0, remove: 0, rename: 0, 'batch-start': 0, 'batch-end': 0 }
   for (const event of events) counts[event.kind]++
   // The trace sees the index through ClassicLevel's batch(): a store that wrote otherwise would pass untested.
   if (counts['batch-start'] === 0 || counts.write === 0) throw new Error(`power-cut trace: ${counts['batch-start']} index batches and ${counts.write} pack writes seen; the tracer no longer sees the store's writes`)
+  return counts
+}
+
+/** What is wrong with the store a cut left (written to `stateDir`): lost, unexpected or half-returned batches. */
+async function cutProblems(stateDir: string, state: CutState, history: PowerCutOptions['history']): Promise<string[]> {
+  const check = await checkStoreWithApi(stateDir, history.texts)
+  const problems = [...check.problems]
+  const present = new Set(check.keys)
+  const lost = [...state.acknowledged].filter(key => !present.has(key))
+  if (lost.length > 0) problems.push(`${lost.length} keys of batches that returned are missing, e.g. ${lost.slice(0, 3).join(', ')}`)
+  const unexpected = check.keys.filter(key => !state.acknowledged.has(key) && !state.inFlight.has(key))
+  if (unexpected.length > 0) problems.push(`${unexpected.length} keys that no returned or in-flight batch named, e.g. ${unexpected.slice(0, 3).join(', ')}`)
+  const inFlightPresent = [...state.inFlight].filter(key => present.has(key) && !state.acknowledged.has(key)).length
+  const inFlightNew = [...state.inFlight].filter(key => !state.acknowledged.has(key)).length
+  if (inFlightPresent !== 0 && inFlightPresent !== inFlightNew) problems.push(`${inFlightPresent} of the ${inFlightNew} keys of the batch in flight are there: a batch came back in part`)
+  return problems
+}
+
+/** Runs the whole import again into the store a cut left, and says what is wrong after it. */
+async function reimportProblems(stateDir: string, options: PowerCutOptions): Promise<string[]> {
+  const { history } = options
+  try {
+    const store = await Store.open(stateDir, options.storeOptions)
+    try {
+      await store.insert(importGit(history.repo), { checkpointByteLength: options.checkpointByteLength })
+    } finally {
+      await store.close()
+    }
+    const after = await checkStoreWithApi(stateDir, history.texts)
+    return [...after.problems, ...(await completeProblemsWithApi(stateDir, history, after.rows))].map(problem => `after the import ran again: ${problem}`)
+  } catch (error) {
+    return [`the import run again failed: ${describeThrown(error)}`]
+  }
+}
+
+/** Runs the traced inserts and checks the rebuilt state at each chosen cut. */
+export async function simulatePowerCuts(options: PowerCutOptions): Promise<PowerCutReport> {
+  const started = performance.now()
+  const { work, history } = options
+  rmSync(work, { recursive: true, force: true })
+  const root = resolve(work, 'store')
+  const snapshots = join(work, 'index-copies')
+  mkdirSync(snapshots, { recursive: true })
+  const { events, baselineIndex } = await traceImports(options, root, snapshots)
+  const counts = countEvents(events)
   options.log(`power cut: traced ${events.length} events (${Object.entries(counts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(', ')})`)
 
   const random = seededRandom(options.seed)
@@ -466,31 +510,10 @@ export async function simulatePowerCuts(options: PowerCutOptions): Promise<Power
     if (state.inFlight.size > 0 && !state.inFlightKept) statesWithBatchLost++
     writeState(state, root, stateDir)
     const label = `cut ${cut}/${events.length}${cut > 0 ? ` (after ${(events[cut - 1] as TraceEvent).kind})` : ''}`
-    const check = await checkStoreWithApi(stateDir, history.texts)
-    const problems = [...check.problems]
-    const present = new Set(check.keys)
-    const lost = [...state.acknowledged].filter(key => !present.has(key))
-    if (lost.length > 0) problems.push(`${lost.length} keys of batches that returned are missing, e.g. ${lost.slice(0, 3).join(', ')}`)
-    const unexpected = check.keys.filter(key => !state.acknowledged.has(key) && !state.inFlight.has(key))
-    if (unexpected.length > 0) problems.push(`${unexpected.length} keys that no returned or in-flight batch named, e.g. ${unexpected.slice(0, 3).join(', ')}`)
-    const inFlightPresent = [...state.inFlight].filter(key => present.has(key) && !state.acknowledged.has(key)).length
-    const inFlightNew = [...state.inFlight].filter(key => !state.acknowledged.has(key)).length
-    if (inFlightPresent !== 0 && inFlightPresent !== inFlightNew) problems.push(`${inFlightPresent} of the ${inFlightNew} keys of the batch in flight are there: a batch came back in part`)
+    const problems = await cutProblems(stateDir, state, history)
     if (problems.length === 0 && n % options.reimportEvery === options.reimportEvery - 1) {
       reimports++
-      try {
-        const store = await Store.open(stateDir, storeOptions)
-        try {
-          await store.insert(importGit(history.repo), insertOptions)
-        } finally {
-          await store.close()
-        }
-        const after = await checkStoreWithApi(stateDir, history.texts)
-        problems.push(...after.problems.map(problem => `after the import ran again: ${problem}`))
-        problems.push(...(await completeProblemsWithApi(stateDir, history, after.rows)).map(problem => `after the import ran again: ${problem}`))
-      } catch (error) {
-        problems.push(`the import run again failed: ${describeThrown(error)}`)
-      }
+      problems.push(...(await reimportProblems(stateDir, options)))
     }
     if (problems.length > 0) {
       const kept = join(work, `failed-cut-${cut}`)

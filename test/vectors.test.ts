@@ -26,9 +26,10 @@ import {
 import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH } from '../lib/pack/pack-file.js'
 import { READABLE_STORE_FORMATS } from '../lib/store/store.js'
 import { hashText } from '../lib/store/text-hash.js'
-import {
-  buildVectors, VECTOR_FOLDERS, type GroupJson, type InstructionJson, type LocationJson, type RecordJson, type RecordStreamJson,
-} from '../scripts/make-vectors.js'
+import { buildVectors } from '../scripts/make-vectors.js'
+import { VECTOR_FOLDERS, instructionJson, type GroupJson, type InstructionJson, type RecordJson } from '../scripts/vectors/common.js'
+import type { LocationJson } from '../scripts/vectors/index.js'
+import type { RecordStreamJson } from '../scripts/vectors/record-stream.js'
 import { decodeRecordStream, encodeRecordStream } from '../lib/import/record-stream.js'
 
 const VECTORS = path.resolve(fileURLToPath(import.meta.url), '../../../formats/vectors')
@@ -78,12 +79,6 @@ function varintBytes(value: number): Uint8Array {
   const writer = new ByteWriter(8)
   writer.varint(value)
   return writer.finish()
-}
-
-function instructionJson(instruction: DeltaInstruction): InstructionJson {
-  return instruction.kind === 'insert'
-    ? { kind: 'insert', hex: toHex(instruction.bytes) }
-    : { kind: 'copy', offset: instruction.offset, byteLength: instruction.byteLength }
 }
 
 function instructionOf(json: InstructionJson): DeltaInstruction {

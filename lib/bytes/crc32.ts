@@ -1,4 +1,3 @@
-/** CRC-32 (IEEE 802.3, the zlib/PNG polynomial 0xEDB88320), as an unsigned 32-bit number. */
 const TABLE = buildTable()
 
 function buildTable(): Uint32Array {
@@ -11,6 +10,10 @@ function buildTable(): Uint32Array {
   return table
 }
 
+/**
+ * CRC-32 (IEEE 802.3, the zlib/PNG polynomial 0xEDB88320) of `bytes`, as an unsigned 32-bit number; with
+ * `previous`, continued from the CRC-32 of the bytes before them.
+ */
 export function crc32(bytes: Uint8Array, previous = 0): number {
   let crc = (previous ^ 0xffffffff) >>> 0
   for (let i = 0; i < bytes.length; i++) crc = (TABLE[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8)

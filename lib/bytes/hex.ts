@@ -1,3 +1,5 @@
+import { VstoreError } from '../errors.js'
+
 /**
  * Lowercase hex. One flat string (Buffer's encoder): building it by `+=` left a rope of 40 pieces per
  * hash, which for the 100,000 hashes an insert keeps was most of its heap (DESIGN.md).
@@ -6,12 +8,19 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
-/** Parses lowercase or uppercase hex; throws RangeError on odd length or a non-hex digit. */
+/** Parses lowercase or uppercase hex. @throws VSTORE_USAGE on odd length or a non-hex digit. */
 export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new RangeError(`not hex: ${hex.slice(0, 40)}`)
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new VstoreError('VSTORE_USAGE', `not hex: ${hex.slice(0, 40)}`, 'hex')
   const out = new Uint8Array(hex.length / 2)
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16)
   return out
+}
+
+const HEX_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
+
+/** Whether `text` is a lowercase hex SHA-1 or SHA-256 id (40 or 64 digits): a git object id, as revisions use. */
+export function isHexId(text: string): boolean {
+  return HEX_ID.test(text)
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

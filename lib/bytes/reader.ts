@@ -1,4 +1,5 @@
 import { VstoreError, type VstoreCode } from '../errors.js'
+import { decodeUtf8Strictly } from './text.js'
 
 /**
  * Bounds-checked reading of a byte array. Every read past the end throws VSTORE_CORRUPT naming
@@ -52,13 +53,9 @@ export class ByteReader {
   string(maxByteLength: number): string {
     const byteLength = this.varint()
     if (byteLength > maxByteLength) throw this.error('VSTORE_LIMIT', `string of ${byteLength} bytes, limit ${maxByteLength}`)
-    const raw = this.take(byteLength)
-    try {
-      // ignoreBOM: a leading U+FEFF is part of the string; the default would drop it, merging two ids.
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
-    } catch (cause) {
-      throw new VstoreError('VSTORE_CORRUPT', 'string is not valid UTF-8', `${this.where}@${this.baseOffset + this.position}`, { cause })
-    }
+    const text = decodeUtf8Strictly(this.take(byteLength))
+    if (text === undefined) throw this.error('VSTORE_CORRUPT', 'string is not valid UTF-8')
+    return text
   }
 
   expectEnd(what: string): void {

@@ -1,4 +1,9 @@
-/** A growable byte buffer. Appends only; `finish()` returns a view of what was written. */
+import { VstoreError } from '../errors.js'
+
+/**
+ * A growable byte buffer, grown by doubling. Appends only; `finish()` returns a copy of what was written,
+ * `view()` a view of it. A value its field cannot hold (a byte past 255, a negative varint) is VSTORE_USAGE.
+ */
 export class ByteWriter {
   private buffer: Uint8Array
   private length = 0
@@ -22,7 +27,7 @@ export class ByteWriter {
   }
 
   byte(value: number): void {
-    if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new RangeError(`byte: ${value}`)
+    if (!Number.isInteger(value) || value < 0 || value > 0xff) throw usage(`byte: ${value}`)
     this.reserve(1)
     this.buffer[this.length++] = value
   }
@@ -35,7 +40,7 @@ export class ByteWriter {
 
   /** A 32-bit unsigned integer, little-endian. */
   uint32(value: number): void {
-    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`uint32: ${value}`)
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw usage(`uint32: ${value}`)
     this.reserve(4)
     const b = this.buffer
     b[this.length] = value & 0xff
@@ -71,7 +76,7 @@ export class ByteWriter {
 export const MAX_VARINT = 2 ** 49 - 1
 
 export function writeVarint(writer: ByteWriter, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_VARINT) throw new RangeError(`varint: ${value}`)
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_VARINT) throw usage(`varint: ${value}`)
   let rest = value
   while (rest >= 0x80) {
     writer.byte(0x80 + (rest % 0x80))
@@ -89,4 +94,8 @@ export function varintByteLength(value: number): number {
     rest = Math.floor(rest / 0x80)
   }
   return byteLength
+}
+
+function usage(message: string): VstoreError {
+  return new VstoreError('VSTORE_USAGE', message, 'byte writer')
 }

@@ -1,26 +1,29 @@
-import { ByteReader, ByteWriter } from '../bytes/index.js'
-import type { DecodeLimits } from './limits.js'
-
 /**
  * Delta body: `Target_Byte_Length` varint, then instructions until the body ends. Each instruction
  * starts with a varint `v`: even → insert `v / 2` literal bytes that follow; odd → copy
  * `(v - 1) / 2` bytes from `Source_Offset` (a varint that follows) of the source. The source is the
  * group's content before the record. See formats/delta.md.
  */
+import { ByteReader, ByteWriter } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { DecodeLimits } from './limits.js'
+
+/** One instruction of a delta body. */
 export type DeltaInstruction =
   | { readonly kind: 'insert'; readonly bytes: Uint8Array }
   | { readonly kind: 'copy'; readonly offset: number; readonly byteLength: number }
 
+/** A delta body of `instructions`. @throws VSTORE_USAGE for an empty insert or copy (the format has none). */
 export function encodeDelta(targetByteLength: number, instructions: readonly DeltaInstruction[]): Uint8Array {
   const writer = new ByteWriter(64)
   writer.varint(targetByteLength)
   for (const instruction of instructions) {
     if (instruction.kind === 'insert') {
-      if (instruction.bytes.length === 0) throw new RangeError('empty insert')
+      if (instruction.bytes.length === 0) throw new VstoreError('VSTORE_USAGE', 'empty insert', 'delta')
       writer.varint(instruction.bytes.length * 2)
       writer.bytes(instruction.bytes)
     } else {
-      if (instruction.byteLength === 0) throw new RangeError('empty copy')
+      if (instruction.byteLength === 0) throw new VstoreError('VSTORE_USAGE', 'empty copy', 'delta')
       writer.varint(instruction.byteLength * 2 + 1)
       writer.varint(instruction.offset)
     }

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module'
 import type DiffMatchPatch from 'diff-match-patch'
+import { latin1 } from '../bytes/index.js'
 
 // CommonJS; loaded on first use, so that commands other than diff never load it.
 const require = createRequire(import.meta.url)
@@ -23,11 +24,8 @@ export function isBinary(bytes: Uint8Array): boolean {
   return bytes.subarray(0, 8000).includes(0)
 }
 
-function binaryString(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-}
-
-function splitLines(text: string): string[] {
+/** A text's lines, each with its `\n` (a last line without one as it is): the one line splitter. */
+export function splitLines(text: string): string[] {
   const lines: string[] = []
   let start = 0
   while (start < text.length) {
@@ -49,7 +47,7 @@ function newDiffMatchPatch(): DiffMatchPatch {
 /** The lines that stay, go and come between `a` and `b`, in order. */
 export function diffLines(a: Uint8Array, b: Uint8Array): LineChange[] {
   const dmp = newDiffMatchPatch()
-  const { chars1, chars2, lineArray } = dmp.diff_linesToChars_(binaryString(a), binaryString(b))
+  const { chars1, chars2, lineArray } = dmp.diff_linesToChars_(latin1(a), latin1(b))
   const diffs = dmp.diff_main(chars1, chars2, false)
   dmp.diff_charsToLines_(diffs, lineArray)
   const changes: LineChange[] = []

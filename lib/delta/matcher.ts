@@ -1,15 +1,7 @@
 import { ByteWriter } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
 
-/**
- * The source side of a group delta: the group's content so far, with a hash index of its literal
- * bytes (fulltexts and delta inserts) that grows as records are appended. `encode()` turns a new
- * text into a delta body whose copies point into this content (formats/delta.md).
- *
- * Index: every `BLOCK_BYTE_LENGTH`-byte block of literal bytes, aligned to the start of each literal
- * run, is hashed into a bucket chain (newest first, so the most recently added text, usually the
- * next-newer version of the same file, is tried first). The target is scanned at every byte with a
- * rolling hash of the same width, so every match of at least 2 × BLOCK - 1 bytes is found.
- */
+/** Width of the indexed blocks and of the rolling hash that looks them up. */
 export const BLOCK_BYTE_LENGTH = 16
 /** After 2^SKIP_SHIFT bytes without a match the scan steps 2 bytes at a time, then 3, and so on. */
 const SKIP_SHIFT = 8
@@ -53,6 +45,25 @@ function bucketOf(hash: number, shift: number): number {
   return Math.imul(hash, 0x9e3779b1) >>> shift
 }
 
+/**
+ * The source side of a group delta: the group's content so far, with a hash index of its literal
+ * bytes (fulltexts and delta inserts) that grows as records are appended. `encode()` turns a new
+ * text into a delta body whose copies point into this content (formats/delta.md).
+ *
+ * Index: every `BLOCK_BYTE_LENGTH`-byte block of literal bytes, aligned to the start of each literal
+ * run, is hashed into a bucket chain (newest first, so the most recently added text, usually the
+ * next-newer version of the same file, is tried first). The target is scanned with a rolling hash of
+ * the same width, and a block whose hash matches is extended forwards and backwards.
+ *
+ * What is found: a match of at least 2 × BLOCK - 1 bytes that lies inside one literal run holds a whole
+ * indexed block, so the scan can find it, and does when (1) the scan stops where that block starts in
+ * the target: it stops at every byte, but after 2^SKIP_SHIFT bytes without a match it steps 2, then 3
+ * bytes at a time and may pass it; and (2) the block is among the first `maxCandidates` blocks with its
+ * hash in its chain. Bytes that are not literal (record headers, instruction bytes) are not indexed, so
+ * bytes an earlier delta copied are found at the literal run they came from. The longest match among
+ * the candidates tried wins (a candidate of 256 bytes or more ends the search), and one shorter than
+ * `minCopyByteLength` stays an insert. So long matches are found in practice, not every match.
+ */
 export class DeltaSource {
   private content: Uint8Array
   private contentByteLength = 0
@@ -65,8 +76,8 @@ export class DeltaSource {
   private blockCount = 0
 
   constructor(private readonly options: MatcherOptions = DEFAULT_MATCHER_OPTIONS) {
-    if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new RangeError(`minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`)
-    if (!(options.maxCandidates >= 1)) throw new RangeError(`maxCandidates must be >= 1, got ${options.maxCandidates}`)
+    if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new VstoreError('VSTORE_USAGE', `minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`, 'matcher options')
+    if (!(options.maxCandidates >= 1)) throw new VstoreError('VSTORE_USAGE', `maxCandidates must be >= 1, got ${options.maxCandidates}`, 'matcher options')
     const blocks = Math.max(1024, Math.ceil(options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
     let bits = 12
     while (bits < 22 && 2 ** bits < blocks) bits++
@@ -168,6 +179,10 @@ export class DeltaSource {
    * Encodes `target` as a delta body against the current content. Does not change the source. With
    * `previous`, copies address `previous`'s content at `[0, previous.byteLength)` and this content after
    * it, and candidates in `previous` are tried first.
+   *
+   * Longer than the 80 lines a function may have, on purpose: this is the scan every insert spends its time
+   * in, and its state (position, rolling hash, best match) lives in locals of one loop; split into
+   * functions, it would pass that state through calls or closures once per target byte.
    */
   encode(target: Uint8Array, previous?: DeltaSource, minCopyByteLength = this.options.minCopyByteLength): EncodedDelta {
     const writer = new ByteWriter(Math.min(target.length + 16, 1 << 20))

@@ -1,25 +1,96 @@
-import type { Duplex } from 'node:stream'
+/**
+ * The one codec module: each entropy codec's id (the group header's `Codec` byte, formats/group.md) and
+ * name, making a codec from its settings, from a setting string or from an id, and measuring how much of a
+ * stored content each record's read needs. The coders themselves are in node-zlib.ts, lzma.ts and none.ts.
+ */
 import { VstoreError } from '../errors.js'
+import type { Coder } from './coder.js'
+import { lzmaCoder } from './lzma.js'
+import { brotliCoder, zlibCoder } from './node-zlib.js'
+import { noneCoder } from './none.js'
+
+export const CODEC_NONE = 0
+export const CODEC_ZLIB = 1
+export const CODEC_BROTLI = 2
+export const CODEC_LZMA = 3
+/** Each codec's name, by id. */
+const CODEC_NAMES: readonly string[] = ['none', 'zlib', 'brotli', 'lzma']
 
 /** One entropy coder for group content. `id` is the group header's `Codec` byte (formats/group.md). */
-export interface EntropyCodec {
+export interface EntropyCodec extends Coder {
   readonly id: number
   readonly name: string
-  encode(content: Uint8Array): Promise<Uint8Array>
-  /**
-   * Decodes as much as `stored` (the whole stored content, or a prefix of it) yields, producing at
-   * most `maxOutputByteLength` bytes.
-   * @throws VSTORE_CORRUPT when the bytes are not a valid stream (prefix) of this codec.
-   */
-  decodePrefix(stored: Uint8Array, maxOutputByteLength: number, where: string): Promise<Uint8Array>
-  /**
-   * Decodes a whole stored content strictly: one complete stream, nothing after it, at most
-   * `maxOutputByteLength` bytes.
-   * @throws VSTORE_CORRUPT for a truncated stream, trailing bytes or an invalid stream.
-   */
-  decodeWhole(stored: Uint8Array, maxOutputByteLength: number, where: string): Promise<Uint8Array>
-  /** A streaming decoder for content of `contentByteLength` bytes, for measuring how much stored input each output offset needs. */
-  createDecoder(contentByteLength: number): Duplex
+}
+
+function codecOf(id: number, coder: (name: string) => Coder): EntropyCodec {
+  const name = CODEC_NAMES[id] as string
+  return { id, name, ...coder(name) }
+}
+
+function usage(message: string): VstoreError {
+  return new VstoreError('VSTORE_USAGE', message, 'codec')
+}
+
+export interface BrotliOptions {
+  /** 0–11. */
+  readonly quality: number
+  /** log2 of the window, 10–24. */
+  readonly lgwin: number
+}
+
+/** @throws VSTORE_USAGE for a quality outside 0..11 or a window outside 10..24. */
+export function brotliCodec(options: BrotliOptions = { quality: 9, lgwin: 24 }): EntropyCodec {
+  const { quality, lgwin } = options
+  if (!(quality >= 0 && quality <= 11)) throw usage(`brotli quality must be 0..11, got ${quality}`)
+  if (!(lgwin >= 10 && lgwin <= 24)) throw usage(`brotli lgwin must be 10..24, got ${lgwin}`)
+  return codecOf(CODEC_BROTLI, name => brotliCoder(name, quality, lgwin))
+}
+
+/** Raw deflate. @throws VSTORE_USAGE for a level outside 0..9. */
+export function zlibCodec(level = 9): EntropyCodec {
+  if (!(level >= 0 && level <= 9)) throw usage(`zlib level must be 0..9, got ${level}`)
+  return codecOf(CODEC_ZLIB, name => zlibCoder(name, level))
+}
+
+/**
+ * Raw LZMA2 (no .xz container: the group header already holds lengths and a checksum).
+ * @throws VSTORE_USAGE for a preset outside 0..9.
+ */
+export function lzmaCodec(preset = 6): EntropyCodec {
+  if (!(preset >= 0 && preset <= 9)) throw usage(`lzma preset must be 0..9, got ${preset}`)
+  return codecOf(CODEC_LZMA, name => lzmaCoder(name, preset))
+}
+
+/** Stores content as it is (tests, and content that does not compress). */
+export function noneCodec(): EntropyCodec {
+  return codecOf(CODEC_NONE, noneCoder)
+}
+
+/** The codec that decodes groups whose `Codec` byte is `id` (decoding needs no encoder settings). */
+export function codecForId(id: number, where: string): EntropyCodec {
+  switch (id) {
+    case CODEC_NONE: return noneCodec()
+    case CODEC_ZLIB: return zlibCodec()
+    case CODEC_BROTLI: return brotliCodec()
+    case CODEC_LZMA: return lzmaCodec()
+    default: throw new VstoreError('VSTORE_UNSUPPORTED', `unknown codec ${id}`, where)
+  }
+}
+
+/**
+ * Parses a codec setting such as `brotli`, `brotli:11`, `lzma:9`, `zlib:9`, `none`.
+ * @throws VSTORE_USAGE for an unknown name or a level out of its codec's range.
+ */
+export function parseCodecSetting(setting: string): EntropyCodec {
+  const [name = '', level, window] = setting.split(':')
+  const number = (text: string | undefined, fallback: number) => (text === undefined || text === '' ? fallback : Number(text))
+  switch (CODEC_NAMES.indexOf(name)) {
+    case CODEC_BROTLI: return brotliCodec({ quality: number(level, 9), lgwin: number(window, 24) })
+    case CODEC_ZLIB: return zlibCodec(number(level, 9))
+    case CODEC_LZMA: return lzmaCodec(number(level, 6))
+    case CODEC_NONE: return noneCodec()
+    default: throw usage(`unknown codec "${setting}" (brotli[:quality[:lgwin]], lzma[:preset], zlib[:level], none)`)
+  }
 }
 
 export interface PrefixMeasure {
@@ -50,13 +121,8 @@ export async function measurePrefixes(codec: EntropyCodec, stored: Uint8Array, e
     }
   }
   decoder.destroy()
-  while (next < ends.length) {
+  if (next < ends.length) {
     throw new Error(`vstore bug: ${codec.name} stream of ${stored.length} bytes decodes to ${decoded}, short of ${ends[next]}`)
   }
   return results
-}
-
-export function corruptStream(codecName: string, where: string, cause: unknown): VstoreError {
-  const message = cause instanceof Error ? cause.message : String(cause)
-  return new VstoreError('VSTORE_CORRUPT', `${codecName} stream does not decode: ${message}`, where, { cause })
 }

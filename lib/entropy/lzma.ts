@@ -1,7 +1,7 @@
+/** The LZMA2 coder, over lzma-native (this file is the package's one adapter). */
 import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
-import { corruptStream, type EntropyCodec } from './codec.js'
-import { CODEC_LZMA, plain } from './node-zlib.js'
+import { corruptStream, plain, type Coder } from './coder.js'
 
 // lzma-native is CommonJS with a native addon; load it only when this codec is used.
 interface LzmaNative {
@@ -44,14 +44,11 @@ function dictionaryByteLength(contentByteLength: number): number {
   return Math.min(64 * 1024 * 1024, Math.max(4096, contentByteLength))
 }
 
-/** Raw LZMA2 (no .xz container: the group header already holds lengths and a checksum). */
-export function lzmaCodec(preset = 6): EntropyCodec {
-  if (!(preset >= 0 && preset <= 9)) throw new RangeError(`lzma preset must be 0..9, got ${preset}`)
+/** Raw LZMA2 at `preset` (codec.ts checks it). */
+export function lzmaCoder(name: string, preset: number): Coder {
   // The dictionary never needs to exceed the content; the decoder sizes its own from the content length.
   const filters = (contentByteLength: number) => [{ id: lzmaNative().FILTER_LZMA2, preset, dict_size: dictionaryByteLength(contentByteLength) }]
   return {
-    id: CODEC_LZMA,
-    name: 'lzma',
     async encode(content) {
       const { output, error } = await run(lzmaNative().createStream('rawEncoder', { filters: filters(content.length) }), content, Number.MAX_SAFE_INTEGER)
       if (error) throw new Error(`vstore bug: lzma encoder failed: ${error.message}`, { cause: error })
@@ -60,15 +57,15 @@ export function lzmaCodec(preset = 6): EntropyCodec {
     async decodePrefix(stored, maxOutputByteLength, where) {
       const { output, error } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
       // A prefix ends mid-stream, which the decoder reports as "no progress"; what it produced stands.
-      if (error && !/progress/i.test(error.message)) throw corruptStream('lzma', where, error)
+      if (error && !/progress/i.test(error.message)) throw corruptStream(name, where, error)
       return output
     },
     async decodeWhole(stored, maxOutputByteLength, where) {
       // liblzma's raw decoder stops at the LZMA2 end marker; a truncated stream is an error here, and
       // so are bytes after the marker.
       const { output, error, inputByteLength } = await run(lzmaNative().createStream('rawDecoder', { filters: filters(maxOutputByteLength) }), stored, maxOutputByteLength)
-      if (error) throw corruptStream('lzma', where, error)
-      if (inputByteLength !== stored.length) throw corruptStream('lzma', where, new Error(`stream ends after ${inputByteLength} of ${stored.length} stored bytes`))
+      if (error) throw corruptStream(name, where, error)
+      if (inputByteLength !== stored.length) throw corruptStream(name, where, new Error(`stream ends after ${inputByteLength} of ${stored.length} stored bytes`))
       return output
     },
     createDecoder: contentByteLength => lzmaNative().createStream('rawDecoder', { filters: filters(contentByteLength) }),

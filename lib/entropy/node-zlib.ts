@@ -1,19 +1,16 @@
+/**
+ * The coders over node:zlib: brotli and raw deflate for group content, and brotli's fastest mode for an
+ * insert's temporary files.
+ */
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
-import { corruptStream, type EntropyCodec } from './codec.js'
+import { corruptStream, plain, type Coder } from './coder.js'
+
+// Where lib/store's tests look for the ids; codec.ts defines them.
+export { CODEC_BROTLI, CODEC_LZMA, CODEC_NONE, CODEC_ZLIB } from './codec.js'
 
 const brotliCompress = promisify(zlib.brotliCompress)
 const deflateRaw = promisify(zlib.deflateRaw)
-
-export const CODEC_NONE = 0
-export const CODEC_ZLIB = 1
-export const CODEC_BROTLI = 2
-export const CODEC_LZMA = 3
-
-/** Buffers stay at this edge: the core passes plain Uint8Array views. */
-export function plain(buffer: Uint8Array): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
-}
 
 /** What Node's zlib returns with `info: true`: the output and the engine, which counts input consumed. */
 interface Decoded {
@@ -21,49 +18,42 @@ interface Decoded {
   readonly engine: { readonly bytesWritten: number }
 }
 
-/** A whole-stream decode that must end exactly at the end of `stored`. */
-function strictly(codecName: string, where: string, stored: Uint8Array, maxOutputByteLength: number, decode: () => Decoded): Uint8Array {
-  let decoded: Decoded
-  let output: Uint8Array
-  try {
-    decoded = decode()
-    output = atMost(maxOutputByteLength, decoded.buffer)
-  } catch (error) {
-    throw corruptStream(codecName, where, tooLarge(error) ? new Error('decodes past the content length') : error)
-  }
-  if (decoded.engine.bytesWritten !== stored.length) {
-    throw corruptStream(codecName, where, new Error(`stream ends after ${decoded.engine.bytesWritten} of ${stored.length} stored bytes`))
-  }
-  return output
+/** Node's zlib sync decoders past `maxOutputLength`. */
+function tooLarge(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'ERR_BUFFER_TOO_LARGE'
 }
 
 /**
  * Node's zlib takes no output limit of 0 (it asks for at least 1), so the limit is checked here too.
- * @throws RangeError, turned into VSTORE_CORRUPT by the callers, when `output` passes `maxOutputByteLength`.
+ * @throws VSTORE_CORRUPT when `decode` fails, or its output passes `maxOutputByteLength`.
  */
-function atMost(maxOutputByteLength: number, output: Uint8Array): Uint8Array {
-  if (output.length > maxOutputByteLength) throw new RangeError(`decodes past ${maxOutputByteLength} bytes`)
-  return plain(output)
+function decodeAtMost<T>(codecName: string, where: string, maxOutputByteLength: number, decode: () => T, outputOf: (decoded: T) => Uint8Array): T {
+  let decoded: T
+  try {
+    decoded = decode()
+  } catch (error) {
+    throw corruptStream(codecName, where, tooLarge(error) ? new Error(`decodes past ${maxOutputByteLength} bytes`) : error)
+  }
+  if (outputOf(decoded).length > maxOutputByteLength) throw corruptStream(codecName, where, new Error(`decodes past ${maxOutputByteLength} bytes`))
+  return decoded
 }
 
-function tooLarge(error: unknown): boolean {
-  return error instanceof RangeError || (error as { code?: string } | null)?.code === 'ERR_BUFFER_TOO_LARGE'
+/** A whole-stream decode that must end exactly at the end of `stored`. */
+function strictly(codecName: string, where: string, stored: Uint8Array, maxOutputByteLength: number, decode: () => Decoded): Uint8Array {
+  const decoded = decodeAtMost(codecName, where, maxOutputByteLength, decode, result => result.buffer)
+  if (decoded.engine.bytesWritten !== stored.length) {
+    throw corruptStream(codecName, where, new Error(`stream ends after ${decoded.engine.bytesWritten} of ${stored.length} stored bytes`))
+  }
+  return plain(decoded.buffer)
 }
 
-export interface BrotliOptions {
-  /** 0–11. */
-  readonly quality: number
-  /** log2 of the window, 10–24. */
-  readonly lgwin: number
+/** A prefix decode: what the bytes given decode to, flushed. */
+function prefix(codecName: string, where: string, maxOutputByteLength: number, decode: () => Uint8Array): Uint8Array {
+  return plain(decodeAtMost(codecName, where, maxOutputByteLength, decode, output => output))
 }
 
-export function brotliCodec(options: BrotliOptions = { quality: 9, lgwin: 24 }): EntropyCodec {
-  const { quality, lgwin } = options
-  if (!(quality >= 0 && quality <= 11)) throw new RangeError(`brotli quality must be 0..11, got ${quality}`)
-  if (!(lgwin >= 10 && lgwin <= 24)) throw new RangeError(`brotli lgwin must be 10..24, got ${lgwin}`)
+export function brotliCoder(name: string, quality: number, lgwin: number): Coder {
   return {
-    id: CODEC_BROTLI,
-    name: 'brotli',
     async encode(content) {
       return plain(await brotliCompress(content, {
         params: {
@@ -74,38 +64,25 @@ export function brotliCodec(options: BrotliOptions = { quality: 9, lgwin: 24 }):
       }))
     },
     async decodePrefix(stored, maxOutputByteLength, where) {
-      try {
-        return atMost(maxOutputByteLength, zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
-      } catch (error) {
-        if (tooLarge(error)) throw corruptStream('brotli', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
-        throw corruptStream('brotli', where, error)
-      }
+      return prefix(name, where, maxOutputByteLength, () => zlib.brotliDecompressSync(stored, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
     },
     async decodeWhole(stored, maxOutputByteLength, where) {
-      return strictly('brotli', where, stored, maxOutputByteLength, () => zlib.brotliDecompressSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) } as zlib.BrotliOptions) as unknown as Decoded)
+      return strictly(name, where, stored, maxOutputByteLength, () => zlib.brotliDecompressSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) } as zlib.BrotliOptions) as unknown as Decoded)
     },
     createDecoder: () => zlib.createBrotliDecompress(),
   }
 }
 
-export function zlibCodec(level = 9): EntropyCodec {
-  if (!(level >= 0 && level <= 9)) throw new RangeError(`zlib level must be 0..9, got ${level}`)
+export function zlibCoder(name: string, level: number): Coder {
   return {
-    id: CODEC_ZLIB,
-    name: 'zlib',
     async encode(content) {
       return plain(await deflateRaw(content, { level, memLevel: 9 }))
     },
     async decodePrefix(stored, maxOutputByteLength, where) {
-      try {
-        return atMost(maxOutputByteLength, zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
-      } catch (error) {
-        if (tooLarge(error)) throw corruptStream('zlib', where, new Error(`decodes past ${maxOutputByteLength} bytes`))
-        throw corruptStream('zlib', where, error)
-      }
+      return prefix(name, where, maxOutputByteLength, () => zlib.inflateRawSync(stored, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: Math.max(1, maxOutputByteLength) }))
     },
     async decodeWhole(stored, maxOutputByteLength, where) {
-      return strictly('zlib', where, stored, maxOutputByteLength, () => zlib.inflateRawSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) }) as unknown as Decoded)
+      return strictly(name, where, stored, maxOutputByteLength, () => zlib.inflateRawSync(stored, { info: true, maxOutputLength: Math.max(1, maxOutputByteLength) }) as unknown as Decoded)
     },
     createDecoder: () => zlib.createInflateRaw(),
   }

@@ -1,13 +1,10 @@
+/** The coder that stores content as it is (tests, and content that does not compress). */
 import { PassThrough } from 'node:stream'
 import { VstoreError } from '../errors.js'
-import type { EntropyCodec } from './codec.js'
-import { CODEC_NONE } from './node-zlib.js'
+import type { Coder } from './coder.js'
 
-/** Stores content as it is (tests, and content that does not compress). */
-export function noneCodec(): EntropyCodec {
+export function noneCoder(): Coder {
   return {
-    id: CODEC_NONE,
-    name: 'none',
     async encode(content) {
       return content.slice()
     },

@@ -1,5 +1,6 @@
 import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
 import { ByteWriter } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS } from './frame.js'
 import { chainChargeOf, encodeRecordHeader, MAX_CHAIN_RECORD_COUNT, RECORD_DELTA, RECORD_DELTA_PREVIOUS, RECORD_FULLTEXT } from './records.js'
 
@@ -27,12 +28,9 @@ export interface GroupBuilderOptions {
   /**
    * A text may delta against the previous version of its file in the group (formats/group.md, Delta on
    * the previous text) while rebuilding it, its previous texts included, makes at most this many bytes
-   * of text, or `rebuildFactor` times its own length when that is more (0: never).
+   * of text, or REBUILD_FACTOR times its own length when that is more (0: never).
    */
   readonly maxRebuildByteLength?: number
-  readonly rebuildFactor?: number
-  /** How many bytes of texts the builder may hold as previous versions (the first files to come keep theirs). */
-  readonly maxRetainedByteLength?: number
   /**
    * Texts longer than `minByteLength` use this minimum copy instead of the matcher's: typescript's
    * bundles stored 25 % larger at 96 than at 32, where other texts gain from 96 (DESIGN.md).
@@ -41,8 +39,10 @@ export interface GroupBuilderOptions {
 }
 
 export const DEFAULT_MAX_REBUILD_BYTE_LENGTH = 1024 * 1024
-export const DEFAULT_REBUILD_FACTOR = 4
-const DEFAULT_MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
+/** How many times its own length rebuilding a text may make, when that is more than `maxRebuildByteLength`. */
+const REBUILD_FACTOR = 4
+/** How many bytes of texts the builder may hold as previous versions (the first files to come keep theirs). */
+const MAX_RETAINED_BYTE_LENGTH = 32 * 1024 * 1024
 
 /** The last text of a file added to the group, which the file's next text may delta against. */
 interface Previous {
@@ -64,7 +64,7 @@ export interface RecordRange {
 
 /**
  * Builds one group's decompressed content: each text becomes a delta against the content so far,
- * or a fulltext when the delta is no smaller.
+ * or a fulltext when the delta is no smaller. A cap that is not positive is VSTORE_USAGE.
  */
 export class GroupBuilder {
   private readonly source: DeltaSource
@@ -76,7 +76,7 @@ export class GroupBuilder {
   private retainedByteLength = 0
 
   constructor(private readonly options: GroupBuilderOptions) {
-    if (!(options.maxContentByteLength > 0)) throw new RangeError(`maxContentByteLength must be > 0, got ${options.maxContentByteLength}`)
+    if (!(options.maxContentByteLength > 0)) throw new VstoreError('VSTORE_USAGE', `maxContentByteLength must be > 0, got ${options.maxContentByteLength}`, 'group options')
     const base = options.base
     this.baseByteLength = base?.text.length ?? 0
     // Sized for what the group can hold, so that its buffers need not grow: with a base (a large text)
@@ -92,10 +92,6 @@ export class GroupBuilder {
 
   get contentByteLength(): number {
     return this.source.byteLength - this.baseByteLength
-  }
-
-  get recordCount(): number {
-    return this.records.length
   }
 
   /** The content so far (a view, valid until the next add). */
@@ -168,7 +164,7 @@ export class GroupBuilder {
     const previous = this.previous.get(file)
     const bound = this.options.maxRebuildByteLength ?? DEFAULT_MAX_REBUILD_BYTE_LENGTH
     if (previous === undefined || bound === 0) return undefined
-    const maxRebuild = Math.max(bound, (this.options.rebuildFactor ?? DEFAULT_REBUILD_FACTOR) * byteLength)
+    const maxRebuild = Math.max(bound, REBUILD_FACTOR * byteLength)
     if (previous.rebuildByteLength + chainChargeOf(byteLength) > maxRebuild || previous.chainRecordCount >= MAX_CHAIN_RECORD_COUNT) return undefined
     return { ...previous, source: DeltaSource.ofText(previous.text, { ...DEFAULT_MATCHER_OPTIONS, ...this.options.matcher }) }
   }
@@ -176,7 +172,7 @@ export class GroupBuilder {
   private retain(file: string, entry: Previous): void {
     const known = this.previous.get(file)
     const retained = this.retainedByteLength - (known?.text.length ?? 0) + entry.text.length
-    if (known === undefined && retained > (this.options.maxRetainedByteLength ?? DEFAULT_MAX_RETAINED_BYTE_LENGTH)) return
+    if (known === undefined && retained > MAX_RETAINED_BYTE_LENGTH) return
     this.previous.set(file, entry)
     this.retainedByteLength = retained
   }

@@ -1,13 +1,13 @@
-import { ByteReader, ByteWriter, crc32 } from '../bytes/index.js'
-import type { DecodeLimits } from '../delta/limits.js'
-import { codecForId, type EntropyCodec } from '../entropy/index.js'
-import { VstoreError } from '../errors.js'
-
 /**
  * A group as stored: `Magic` F6 76 67 00, `Version` 2 (1 is read too), `Codec`, `Content_Byte_Length` varint,
  * `Stored_Byte_Length` varint, `Checksum` (CRC-32, little-endian, of every header byte before it and
  * of `Stored_Content`), `Stored_Content`. See formats/group.md.
  */
+import { ByteReader, ByteWriter, crc32 } from '../bytes/index.js'
+import type { DecodeLimits } from '../delta/limits.js'
+import { codecForId, type EntropyCodec } from '../entropy/index.js'
+import { VstoreError } from '../errors.js'
+
 export const GROUP_MAGIC = Uint8Array.of(0xf6, 0x76, 0x67, 0x00)
 /** The version this build writes: 2 adds records that delta on a previous text. It reads 1 too. */
 export const GROUP_VERSION = 2

@@ -1,11 +1,12 @@
-import { ByteReader, ByteWriter } from '../bytes/index.js'
-import { applyDelta, decodeDeltaInstructions, type DeltaInstruction } from '../delta/group-delta.js'
-import { maxRebuildByteLengthOf, type DecodeLimits } from '../delta/limits.js'
-
 /**
  * A group's decompressed content is a run of records, each `Kind` (1 byte), `Body_Byte_Length`
  * (varint), body. See formats/group.md.
  */
+import { ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH } from '../bytes/index.js'
+import { applyDelta, decodeDeltaInstructions, type DeltaInstruction } from '../delta/group-delta.js'
+import { maxRebuildByteLengthOf, type DecodeLimits } from '../delta/limits.js'
+import { VstoreError } from '../errors.js'
+
 export const RECORD_FULLTEXT = 0x01
 export const RECORD_DELTA = 0x02
 /** Names the group's base text; only ever a group's first record, and not itself a text. */
@@ -15,9 +16,6 @@ export const RECORD_BASE = 0x03
  * usually the next-newer version of the same file): body `Previous_Distance` varint, then a delta body.
  */
 export const RECORD_DELTA_PREVIOUS = 0x04
-/** Bytes of the content hash a base record carries (the index's truncated SHA-256). */
-export const BASE_HASH_BYTE_LENGTH = 20
-const MAX_BASE_ID_BYTE_LENGTH = 4096
 
 /**
  * A text stored elsewhere whose bytes come before the group's content as delta source: copies address
@@ -30,9 +28,12 @@ export interface BaseText {
   readonly hash: Uint8Array
 }
 
-/** A whole base record (header and body): `File`, `Rev` (varint length, UTF-8), `Text_Byte_Length` varint, `Hash`. */
+/**
+ * A whole base record (header and body): `File`, `Rev` (varint length, UTF-8), `Text_Byte_Length` varint, `Hash`.
+ * @throws VSTORE_USAGE for a hash of another length.
+ */
 export function encodeBaseRecord(base: BaseText): Uint8Array {
-  if (base.hash.length !== BASE_HASH_BYTE_LENGTH) throw new RangeError(`base hash must be ${BASE_HASH_BYTE_LENGTH} bytes`)
+  if (base.hash.length !== HASH_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `base hash must be ${HASH_BYTE_LENGTH} bytes`, `${base.file}@${base.rev}`)
   const body = new ByteWriter(64)
   body.string(base.file)
   body.string(base.rev)
@@ -57,11 +58,11 @@ export function decodeGroupBase(content: Uint8Array, where: string, limits: Deco
   const bodyByteLength = reader.varint()
   const bodyStart = reader.offset
   const body = new ByteReader(reader.take(bodyByteLength), where, bodyStart)
-  const file = body.string(MAX_BASE_ID_BYTE_LENGTH)
-  const rev = body.string(MAX_BASE_ID_BYTE_LENGTH)
+  const file = body.string(MAX_ID_BYTE_LENGTH)
+  const rev = body.string(MAX_ID_BYTE_LENGTH)
   const textByteLength = body.varint()
   if (textByteLength > limits.maxTextByteLength) throw body.error('VSTORE_LIMIT', `base text is ${textByteLength} bytes`)
-  const hash = body.take(BASE_HASH_BYTE_LENGTH).slice()
+  const hash = body.take(HASH_BYTE_LENGTH).slice()
   body.expectEnd('base record')
   if (file.length === 0 || rev.length === 0) throw body.error('VSTORE_CORRUPT', 'base record with an empty file id or revision')
   return { base: { file, rev, textByteLength, hash }, recordsStart: reader.offset, bodyByteLength }
@@ -217,7 +218,7 @@ export interface DumpedRecord {
  * Most records a group's content may hold when it is split whole (a group of 2 MiB holds at most 2^20
  * records of 2 bytes; vstore's hold thousands): bounds the memory of a dump of a damaged group.
  */
-export const MAX_GROUP_RECORD_COUNT = 2 ** 21
+const MAX_GROUP_RECORD_COUNT = 2 ** 21
 
 /** Splits a whole group content into records (for dumps and verify). */
 export function dumpRecords(content: Uint8Array, where: string, limits: DecodeLimits, withInstructions = false): DumpedRecord[] {

@@ -1,4 +1,5 @@
 import { measurePrefixes, type EntropyCodec } from '../entropy/index.js'
+import { VstoreError } from '../errors.js'
 import type { MatcherOptions } from '../delta/matcher.js'
 import { GroupBuilder, type GroupBuilderOptions, type RecordRange } from './builder.js'
 import { encodeGroup } from './frame.js'
@@ -105,9 +106,9 @@ interface Flight<Id> {
 /**
  * Packs texts, in the order given, into groups under `policy`, handing each sealed group to `onSealed`
  * in order (awaited, so a slow sink holds the writer back: memory stays at two groups, one being
- * built and one compressing). With `reload`, the
- * writer keeps no texts: the few it must delta again after a cut at the read budget are asked for
- * again by id.
+ * built and one compressing). With `reload`, the writer keeps no texts: the few it must delta again
+ * after a cut at the read budget are asked for again by id. A read budget or chunk that is not positive
+ * is VSTORE_USAGE.
  */
 export class GroupWriter<Id> {
   private builder: GroupBuilder
@@ -126,8 +127,8 @@ export class GroupWriter<Id> {
     private readonly reload?: (id: Id) => Promise<Uint8Array>,
     private readonly bases?: BaseLookup<Id>,
   ) {
-    if (!(policy.maxReadByteLength > 0)) throw new RangeError(`maxReadByteLength must be > 0, got ${policy.maxReadByteLength}`)
-    if (!(policy.readChunkByteLength > 0)) throw new RangeError(`readChunkByteLength must be > 0, got ${policy.readChunkByteLength}`)
+    if (!(policy.maxReadByteLength > 0)) throw new VstoreError('VSTORE_USAGE', `maxReadByteLength must be > 0, got ${policy.maxReadByteLength}`, 'group options')
+    if (!(policy.readChunkByteLength > 0)) throw new VstoreError('VSTORE_USAGE', `readChunkByteLength must be > 0, got ${policy.readChunkByteLength}`, 'group options')
     this.builder = this.newBuilder()
   }
 
@@ -230,7 +231,7 @@ export class GroupWriter<Id> {
       return
     }
     const records = this.pending
-    // A copy of exactly the content: the builder's buffers (grown by doubling, with its hash tables) go now.
+    // A copy of exactly the content: the builder's buffers (sized for a full group, with its hash tables) go now.
     const content = this.builder.content().slice()
     const base = this.groupBase
     this.pending = []

@@ -1,6 +1,8 @@
+import { VstoreError } from '../errors.js'
+
 /**
  * Reads an async stream of byte chunks by length or by delimiter. What it returns is a copy, so a kept
- * result never pins a whole chunk.
+ * result never pins a whole chunk. A chunk that is not a Uint8Array (a stream of strings) is VSTORE_USAGE.
  */
 export class ByteStreamReader {
   readonly #chunks: AsyncIterator<unknown>
@@ -95,7 +97,7 @@ export class ByteStreamReader {
       const next = await this.#chunks.next()
       if (next.done === true) return false
       const chunk: unknown = next.value
-      if (!(chunk instanceof Uint8Array)) throw new TypeError('a byte stream must give Uint8Array chunks (not strings)')
+      if (!(chunk instanceof Uint8Array)) throw new VstoreError('VSTORE_USAGE', 'a byte stream must give Uint8Array chunks (not strings)', 'byte stream')
       if (chunk.length === 0) continue
       this.#buffer = chunk
       this.#offset = 0

@@ -18,13 +18,15 @@
  * per mark or original-oid a small entry.
  */
 import { createHash } from 'node:crypto'
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { isHexId } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextKey, TextRecord } from '../store/types.js'
-import { ByteStreamReader, concatenate } from './byte-stream.js'
-import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
+import { BlobStore } from './blob-store.js'
+import { ByteStreamReader } from './byte-stream.js'
+import { CommandReader, MARK, parseMark, parsePath } from './fast-export-syntax.js'
+import { SUBMODULE, SYMLINK, WorkTree, decideVersions, type CommitState, type NewText } from './fast-export-tree.js'
+import { checkMaxTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /**
  * `maxTextByteLength` is checked against the length on each `data` line of a file's bytes (a `blob`, or
@@ -78,8 +80,8 @@ export interface FastExportImportOptions extends TextLimitOptions {
  *   `feature`, or a tree (040000) in `M`; `VSTORE_LIMIT` for a file's `data` over `maxTextByteLength` (see
  *   `FastExportImportOptions` for its where), or any `data` block over 1 GiB; `VSTORE_IO` when the
  *   temporary blob file fails.
- * @throws TypeError when the stream gives strings instead of bytes.
- * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` when the stream gives strings instead of bytes, or for a `maxTextByteLength`
+ *   that is not a whole number ≥ 0.
  */
 export async function* importFastExport(
   input: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
@@ -132,164 +134,6 @@ export async function* importFastExport(
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Trees: persistent AVL trees keyed by path, sharing every unchanged node with the trees they came from
-
-interface TreeNode<V> {
-  readonly key: string
-  readonly value: V
-  readonly left: Tree<V>
-  readonly right: Tree<V>
-  readonly height: number
-}
-
-type Tree<V> = TreeNode<V> | undefined
-
-function heightOf<V>(tree: Tree<V>): number {
-  return tree === undefined ? 0 : tree.height
-}
-
-function makeNode<V>(key: string, value: V, left: Tree<V>, right: Tree<V>): TreeNode<V> {
-  return { key, value, left, right, height: Math.max(heightOf(left), heightOf(right)) + 1 }
-}
-
-/** A node over `left` and `right` whose heights differ by at most 2, rotated back into AVL balance. */
-function balancedNode<V>(key: string, value: V, left: Tree<V>, right: Tree<V>): TreeNode<V> {
-  if (left !== undefined && left.height > heightOf(right) + 1) {
-    const pivot = left.right
-    if (pivot === undefined || heightOf(left.left) >= pivot.height) {
-      return makeNode(left.key, left.value, left.left, makeNode(key, value, pivot, right))
-    }
-    return makeNode(pivot.key, pivot.value, makeNode(left.key, left.value, left.left, pivot.left), makeNode(key, value, pivot.right, right))
-  }
-  if (right !== undefined && right.height > heightOf(left) + 1) {
-    const pivot = right.left
-    if (pivot === undefined || heightOf(right.right) >= pivot.height) {
-      return makeNode(right.key, right.value, makeNode(key, value, left, pivot), right.right)
-    }
-    return makeNode(pivot.key, pivot.value, makeNode(key, value, left, pivot.left), makeNode(right.key, right.value, pivot.right, right.right))
-  }
-  return makeNode(key, value, left, right)
-}
-
-function treeGet<V>(tree: Tree<V>, key: string): V | undefined {
-  let node = tree
-  while (node !== undefined) {
-    if (key < node.key) node = node.left
-    else if (key > node.key) node = node.right
-    else return node.value
-  }
-  return undefined
-}
-
-function treeSet<V>(tree: Tree<V>, key: string, value: V): TreeNode<V> {
-  if (tree === undefined) return makeNode(key, value, undefined, undefined)
-  if (key < tree.key) return balancedNode(tree.key, tree.value, treeSet(tree.left, key, value), tree.right)
-  if (key > tree.key) return balancedNode(tree.key, tree.value, tree.left, treeSet(tree.right, key, value))
-  return tree.value === value ? tree : makeNode(key, value, tree.left, tree.right)
-}
-
-function treeDelete<V>(tree: Tree<V>, key: string): Tree<V> {
-  if (tree === undefined) return undefined
-  if (key < tree.key) {
-    const left = treeDelete(tree.left, key)
-    return left === tree.left ? tree : balancedNode(tree.key, tree.value, left, tree.right)
-  }
-  if (key > tree.key) {
-    const right = treeDelete(tree.right, key)
-    return right === tree.right ? tree : balancedNode(tree.key, tree.value, tree.left, right)
-  }
-  if (tree.left === undefined) return tree.right
-  if (tree.right === undefined) return tree.left
-  let successor = tree.right
-  while (successor.left !== undefined) successor = successor.left
-  return balancedNode(successor.key, successor.value, tree.left, withoutLeftmost(tree.right))
-}
-
-function withoutLeftmost<V>(tree: TreeNode<V>): Tree<V> {
-  if (tree.left === undefined) return tree.right
-  return balancedNode(tree.key, tree.value, withoutLeftmost(tree.left), tree.right)
-}
-
-/** Entries with `start <= key < end` (no end: to the last), in key order. */
-function* treeRange<V>(tree: Tree<V>, start: string, end?: string): Generator<readonly [string, V]> {
-  const stack: TreeNode<V>[] = []
-  let node = tree
-  for (;;) {
-    while (node !== undefined) {
-      if (node.key < start) {
-        node = node.right
-      } else {
-        stack.push(node)
-        node = node.left
-      }
-    }
-    const next = stack.pop()
-    if (next === undefined || (end !== undefined && next.key >= end)) return
-    yield [next.key, next.value]
-    node = next.right
-  }
-}
-
-/**
- * A tree equal to `next`, made by editing `base`: every entry whose value is the same object in both keeps
- * `base`'s nodes. O(size of both) time; memory only for the differences.
- */
-function rebaseTree<V>(base: Tree<V>, next: Tree<V>): Tree<V> {
-  let result = base
-  const baseEntries = treeRange(base, '')
-  const nextEntries = treeRange(next, '')
-  let baseEntry = baseEntries.next()
-  let nextEntry = nextEntries.next()
-  for (;;) {
-    if (baseEntry.done === true && nextEntry.done === true) return result
-    if (nextEntry.done === true || (baseEntry.done !== true && baseEntry.value[0] < nextEntry.value[0])) {
-      if (baseEntry.done !== true) result = treeDelete(result, baseEntry.value[0])
-      baseEntry = baseEntries.next()
-    } else if (baseEntry.done === true || nextEntry.value[0] < baseEntry.value[0]) {
-      result = treeSet(result, nextEntry.value[0], nextEntry.value[1])
-      nextEntry = nextEntries.next()
-    } else {
-      if (baseEntry.value[1] !== nextEntry.value[1]) result = treeSet(result, nextEntry.value[0], nextEntry.value[1])
-      baseEntry = baseEntries.next()
-      nextEntry = nextEntries.next()
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// The per-file version graph
-
-/** A regular file's version: its content hash and the commit that made the version. */
-interface FileVersion {
-  readonly kind: 'file'
-  readonly hash: string
-  readonly rev: string
-}
-
-/** A regular file written by the commit being read, whose version is decided when the commit ends. */
-interface WrittenFile {
-  readonly kind: 'written'
-  readonly hash: string
-}
-
-/** A symlink or submodule: held by the tree (a copy or rename moves it) but never a version. */
-interface NotAFile {
-  readonly kind: 'other'
-  readonly what: 'symlink' | 'submodule'
-}
-
-type PathState = FileVersion | WrittenFile | NotAFile
-
-const SYMLINK: NotAFile = { kind: 'other', what: 'symlink' }
-const SUBMODULE: NotAFile = { kind: 'other', what: 'submodule' }
-
-/** A commit that a later command may name, with its path→state tree (only FileVersion and NotAFile). */
-interface CommitState {
-  readonly rev: string
-  readonly tree: Tree<PathState>
-}
-
 type MarkTarget = { readonly kind: 'blob'; readonly hash: string } | { readonly kind: 'commit'; readonly commit: CommitState }
 
 interface ImportState {
@@ -302,129 +146,8 @@ interface ImportState {
   readonly markRevs: Set<string>
 }
 
-interface NewText {
-  readonly path: string
-  readonly hash: string
-  readonly parents: readonly string[]
-}
-
-/** The tree of the commit being read, and every path its commands touched. */
-class WorkTree {
-  readonly touched = new Set<string>()
-  /** Whether `deleteall` rebuilt the tree from nothing (so it shares no nodes with its parent's). */
-  clearedAll = false
-  /** Paths this commit's `M`, `C` and `R` wrote. */
-  readonly #written = new Set<string>()
-
-  constructor(public tree: Tree<PathState>) {}
-
-  get(path: string): PathState | undefined {
-    return treeGet(this.tree, path)
-  }
-
-  /** `M`: the path becomes `state`; a file at a parent folder's path and anything under the path go. */
-  set(path: string, state: PathState): void {
-    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) this.#delete(path.slice(0, slash))
-    this.removeAll(path)
-    this.tree = treeSet(this.tree, path, state)
-    this.touched.add(path)
-    this.#written.add(path)
-  }
-
-  /**
-   * `D`: the path and, if it is a folder, what is under it, except what this commit wrote there. git
-   * fast-export sorts deeper paths first, so a file that becomes a folder comes out as `M x/y` then `D x`;
-   * git fast-import would drop `x/y` (git 2.39 does), but the exporter's tree, and importGit, keep it.
-   */
-  remove(path: string): void {
-    this.#delete(path)
-    for (const [key] of [...treeRange(this.tree, `${path}/`, `${path}0`)]) if (!this.#written.has(key)) this.#delete(key)
-  }
-
-  /** The path and everything under it (a copy's or rename's destination and source). */
-  removeAll(path: string): void {
-    this.#delete(path)
-    // '0' follows '/' in code-unit order: [path/, path0) holds exactly the keys under the folder.
-    for (const [key] of [...treeRange(this.tree, `${path}/`, `${path}0`)]) this.#delete(key)
-  }
-
-  /** The path itself (suffix ``) and everything under it (suffix `/…`). */
-  entriesAt(path: string): Array<readonly [suffix: string, state: PathState]> {
-    const entries: Array<readonly [string, PathState]> = []
-    const own = this.get(path)
-    if (own !== undefined) entries.push(['', own])
-    for (const [key, state] of treeRange(this.tree, `${path}/`, `${path}0`)) entries.push([key.slice(path.length), state])
-    return entries
-  }
-
-  /** `deleteall`. */
-  clear(): void {
-    for (const [key] of treeRange(this.tree, '')) this.touched.add(key)
-    this.tree = undefined
-    this.#written.clear()
-    this.clearedAll = true
-  }
-
-  #delete(path: string): void {
-    const tree = treeDelete(this.tree, path)
-    if (tree === this.tree) return
-    this.tree = tree
-    this.touched.add(path)
-    this.#written.delete(path)
-  }
-}
-
-function fileVersionAt(commit: CommitState, path: string): FileVersion | undefined {
-  const state = treeGet(commit.tree, path)
-  return state?.kind === 'file' ? state : undefined
-}
-
-/**
- * Applies importGit's rule to every path the commit touched, now that its tree is final: a regular file equal
- * to the first parent's keeps that version, one equal to another parent's takes it, and any other is a new
- * text on the path's version along each parent. Returns the commit's tree (only FileVersion and NotAFile),
- * its new texts, and the paths of the symlinks it wrote.
- */
-function decideVersions(work: WorkTree, parents: readonly CommitState[], rev: string): { tree: Tree<PathState>; newTexts: NewText[]; symlinkPaths: string[] } {
-  const [firstParent, ...otherParents] = parents
-  const newTexts: NewText[] = []
-  const symlinkPaths: string[] = []
-  let tree = work.tree
-  for (const path of [...work.touched].sort()) {
-    const state = treeGet(tree, path)
-    if (state === SYMLINK) symlinkPaths.push(path)
-    if (state === undefined || state.kind === 'other') continue
-    const firstVersion = firstParent === undefined ? undefined : fileVersionAt(firstParent, path)
-    if (firstVersion?.hash === state.hash) {
-      tree = treeSet(tree, path, firstVersion) // unchanged, or a mode-only change
-      continue
-    }
-    const takenVersion = otherParents.map(parent => fileVersionAt(parent, path)).find(version => version?.hash === state.hash)
-    if (takenVersion !== undefined) {
-      tree = treeSet(tree, path, takenVersion)
-      continue
-    }
-    const parentRevs = new Set<string>()
-    for (const parent of parents) {
-      const version = fileVersionAt(parent, path)
-      if (version !== undefined) parentRevs.add(version.rev)
-    }
-    tree = treeSet(tree, path, { kind: 'file', hash: state.hash, rev })
-    newTexts.push({ path, hash: state.hash, parents: [...parentRevs] })
-  }
-  // After a deleteall (git fast-export --full-tree writes one per commit), share the parent's nodes again,
-  // or every commit would keep a whole tree of its own.
-  if (work.clearedAll && firstParent !== undefined) tree = rebaseTree(firstParent.tree, tree)
-  return { tree, newTexts, symlinkPaths }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Commands
-
-const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
 const REGULAR_FILE_MODES: ReadonlySet<string> = new Set(['100644', '644', '100755', '755'])
 const NULL_OBJECT_ID = /^0+$/
-const MARK = /^:([1-9]\d{0,15})$/
 
 /** `blob`, `mark`?, `original-oid`?, `data`. */
 async function readBlob(stream: CommandReader, state: ImportState, blobs: BlobStore): Promise<void> {
@@ -634,15 +357,9 @@ function checkFeature(feature: string, at: string): boolean {
   return false
 }
 
-function parseMark(text: string, at: string): number {
-  const match = MARK.exec(text)
-  if (match === null) throw new VstoreError('VSTORE_IMPORT', `bad mark ${JSON.stringify(text)}`, at)
-  return Number(match[1])
-}
-
 /** A commit-ish: `:mark`, an original-oid from this stream, the null id (no commit), or a ref (`^0` allowed). */
 function resolveCommit(state: ImportState, text: string, at: string): CommitState | undefined {
-  if (OBJECT_ID.test(text) && NULL_OBJECT_ID.test(text)) return undefined
+  if (isHexId(text) && NULL_OBJECT_ID.test(text)) return undefined
   const commit = tryResolveCommit(state, text)
   if (commit === undefined) {
     throw new VstoreError('VSTORE_IMPORT', `${JSON.stringify(text)} names no commit of this stream (is it an export of part of a history?)`, at)
@@ -652,253 +369,18 @@ function resolveCommit(state: ImportState, text: string, at: string): CommitStat
 
 function tryResolveCommit(state: ImportState, text: string): CommitState | undefined {
   const mark = MARK.exec(text)
-  const target = mark !== null ? state.marks.get(Number(mark[1])) : OBJECT_ID.test(text) ? state.originalIds.get(text) : undefined
+  const target = mark !== null ? state.marks.get(Number(mark[1])) : isHexId(text) ? state.originalIds.get(text) : undefined
   if (target?.kind === 'commit') return target.commit
   return state.refs.get(text.replace(/\^0$/, ''))
 }
 
 function resolveBlob(state: ImportState, dataRef: string, at: string): string {
   const mark = MARK.exec(dataRef)
-  const target = mark !== null ? state.marks.get(Number(mark[1])) : OBJECT_ID.test(dataRef) ? state.originalIds.get(dataRef) : undefined
+  const target = mark !== null ? state.marks.get(Number(mark[1])) : isHexId(dataRef) ? state.originalIds.get(dataRef) : undefined
   if (target?.kind !== 'blob') throw new VstoreError('VSTORE_IMPORT', `${JSON.stringify(dataRef)} names no blob of this stream`, at)
   return target.hash
 }
 
 function contentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64')
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Paths
-
-/** Keeps a leading U+FEFF (the default drops it): a path `\uFEFFREADME` is not `README`. */
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-const ESCAPES: Readonly<Record<string, number>> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, '"': 0x22, '\\': 0x5c }
-
-/**
- * A path starting at `start` of a command line (held as latin1, one code unit per byte): C-style quoted, or
- * bare up to the end of the line (`toEnd`) or the next space. Returns the path and where it ends.
- */
-function parsePath(line: string, start: number, at: string, toEnd: boolean): { path: string; end: number } {
-  let bytes: Uint8Array
-  let end: number
-  if (line[start] === '"') {
-    const collected: number[] = []
-    let index = start + 1
-    for (;;) {
-      const char = line[index]
-      if (char === undefined) throw new VstoreError('VSTORE_IMPORT', 'quoted path without its closing quote', at)
-      if (char === '"') break
-      if (char !== '\\') {
-        collected.push(char.charCodeAt(0))
-        index += 1
-        continue
-      }
-      const escaped = line[index + 1] ?? ''
-      const octal = /^[0-3][0-7]{2}/.exec(line.slice(index + 1, index + 4))
-      if (octal !== null) {
-        collected.push(Number.parseInt(octal[0], 8))
-        index += 4
-      } else if (ESCAPES[escaped] !== undefined) {
-        collected.push(ESCAPES[escaped])
-        index += 2
-      } else {
-        throw new VstoreError('VSTORE_IMPORT', `bad escape \\${escaped} in a quoted path`, at)
-      }
-    }
-    bytes = Uint8Array.from(collected)
-    end = index + 1
-    if (toEnd && end !== line.length) throw new VstoreError('VSTORE_IMPORT', 'text after a quoted path', at)
-  } else {
-    const space = toEnd ? -1 : line.indexOf(' ', start)
-    end = space === -1 ? line.length : space
-    bytes = Buffer.from(line.slice(start, end), 'latin1')
-  }
-  let path: string
-  try {
-    path = utf8Decoder.decode(bytes)
-  } catch (cause) {
-    throw new VstoreError('VSTORE_IMPORT', `path is not UTF-8: ${Buffer.from(bytes).toString('latin1')}`, at, { cause })
-  }
-  if (path === '' || path.startsWith('/') || path.endsWith('/') || path.split('/').some(segment => segment === '' || segment === '.' || segment === '..') || path.includes('\0')) {
-    throw new VstoreError('VSTORE_IMPORT', `not a relative path: ${JSON.stringify(path)}`, at)
-  }
-  return { path, end }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Reading the stream
-
-const LINE_FEED = 0x0a
-const MAX_LINE_BYTE_LENGTH = 1024 * 1024
-/** The reader's own bound on any `data` block, text or not, whatever `maxTextByteLength`. */
-const MAX_DATA_BYTE_LENGTH = 2 ** 30
-
-interface Line {
-  /** The line without its line feed, one code unit per byte (latin1). */
-  readonly text: string
-  /** `<where>@<offset of the line>`. */
-  readonly at: string
-}
-
-/** Lines and data blocks of the stream, with one line of look-ahead. */
-class CommandReader {
-  #pending: Line | undefined
-
-  constructor(readonly reader: ByteStreamReader, readonly where: string, readonly maxTextByteLength: number | undefined) {}
-
-  here(): string {
-    return `${this.where}@${this.reader.offset}`
-  }
-
-  /** The next line; `undefined` at the end of the stream. */
-  async nextLine(): Promise<Line | undefined> {
-    if (this.#pending !== undefined) {
-      const line = this.#pending
-      this.#pending = undefined
-      return line
-    }
-    const at = this.here()
-    const result = await this.reader.readUntil(LINE_FEED, MAX_LINE_BYTE_LENGTH)
-    if (result === undefined) return undefined
-    if (!result.complete) {
-      throw new VstoreError('VSTORE_IMPORT', result.bytes.length > MAX_LINE_BYTE_LENGTH ? 'a line longer than 1 MiB' : 'the stream ends inside a line (truncated?)', at)
-    }
-    return { text: Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.length).toString('latin1'), at }
-  }
-
-  async requireLine(what: string): Promise<Line> {
-    const line = await this.nextLine()
-    if (line === undefined) throw new VstoreError('VSTORE_IMPORT', `the stream ends before ${what} (truncated?)`, this.here())
-    return line
-  }
-
-  /** The next command: blank lines and `#` comments are skipped. */
-  async nextCommand(): Promise<Line | undefined> {
-    for (;;) {
-      const line = await this.nextLine()
-      if (line === undefined || (line.text !== '' && !line.text.startsWith('#'))) return line
-    }
-  }
-
-  unread(line: Line): void {
-    if (this.#pending !== undefined) throw new Error('vstore bug: two lines unread')
-    this.#pending = line
-  }
-
-  /**
-   * The bytes of `data <count>` (then an optional line feed) or `data <<<delimiter>`. With `textWhere`, they
-   * are a file's, refused over `maxTextByteLength` (naming `textWhere`) before they are read; the delimited
-   * form, whose length is known only as it is read, is read no further than the first line past the limit.
-   */
-  async readData(command: string, at: string, textWhere?: string): Promise<Uint8Array> {
-    const checkByteLength = (byteLength: number): void => {
-      if (textWhere !== undefined) checkTextByteLength(byteLength, this.maxTextByteLength, textWhere)
-      if (byteLength > MAX_DATA_BYTE_LENGTH) throw new VstoreError('VSTORE_LIMIT', `data of ${byteLength} bytes, limit ${MAX_DATA_BYTE_LENGTH}`, at)
-    }
-    const counted = /^data (\d{1,16})$/.exec(command)
-    if (counted !== null) {
-      const byteLength = Number(counted[1])
-      checkByteLength(byteLength)
-      const bytes = await this.reader.read(byteLength)
-      if (bytes.length < byteLength) throw new VstoreError('VSTORE_IMPORT', `the stream ends inside data (${bytes.length} of ${byteLength} bytes; truncated?)`, at)
-      if (this.#pending === undefined && (await this.reader.peek()) === LINE_FEED) await this.reader.skip(1)
-      return bytes
-    }
-    const delimited = /^data <<(.+)$/.exec(command)
-    if (delimited === null) throw new VstoreError('VSTORE_IMPORT', `expected data, got ${JSON.stringify(command.slice(0, 80))}`, at)
-    const delimiter = delimited[1]
-    const lines: Uint8Array[] = []
-    let byteLength = 0
-    for (;;) {
-      const line = await this.nextLine()
-      if (line === undefined) throw new VstoreError('VSTORE_IMPORT', `the stream ends before the data delimiter ${JSON.stringify(delimiter)}`, at)
-      if (line.text === delimiter) break
-      const bytes = Buffer.from(`${line.text}\n`, 'latin1')
-      byteLength += bytes.length
-      checkByteLength(byteLength)
-      lines.push(bytes)
-    }
-    return concatenate(lines, byteLength)
-  }
-
-  async close(): Promise<void> {
-    await this.reader.close()
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Blob bytes by content hash: in memory up to a budget, the least recently used in a temporary file
-
-class BlobStore {
-  readonly #memory = new Map<string, Uint8Array>()
-  #memoryByteLength = 0
-  readonly #spilled = new Map<string, { readonly position: number; readonly byteLength: number }>()
-  #spill: { readonly directory: string; readonly file: FileHandle; byteLength: number } | undefined
-
-  constructor(readonly maxMemoryByteLength: number, readonly temporaryDirectory: string) {}
-
-  async put(hash: string, bytes: Uint8Array): Promise<void> {
-    if (this.#memory.has(hash) || this.#spilled.has(hash)) return
-    this.#memory.set(hash, bytes)
-    this.#memoryByteLength += bytes.length
-    for (const [oldHash, oldBytes] of this.#memory) {
-      if (this.#memoryByteLength <= this.maxMemoryByteLength) break
-      await this.#write(oldHash, oldBytes)
-      this.#memory.delete(oldHash)
-      this.#memoryByteLength -= oldBytes.length
-    }
-  }
-
-  async get(hash: string): Promise<Uint8Array> {
-    const bytes = this.#memory.get(hash)
-    if (bytes !== undefined) {
-      this.#memory.delete(hash) // most recently used goes last
-      this.#memory.set(hash, bytes)
-      return bytes
-    }
-    const location = this.#spilled.get(hash)
-    if (location === undefined || this.#spill === undefined) throw new Error(`vstore bug: blob ${hash} was never stored`)
-    const spilledBytes = new Uint8Array(location.byteLength)
-    try {
-      let filled = 0
-      while (filled < location.byteLength) {
-        const { bytesRead } = await this.#spill.file.read(spilledBytes, filled, location.byteLength - filled, location.position + filled)
-        if (bytesRead === 0) throw new Error('the file is shorter than written')
-        filled += bytesRead
-      }
-    } catch (cause) {
-      throw new VstoreError('VSTORE_IO', `cannot read back a blob: ${(cause as Error).message}`, this.#spill.directory, { cause })
-    }
-    return spilledBytes
-  }
-
-  async #write(hash: string, bytes: Uint8Array): Promise<void> {
-    try {
-      if (this.#spill === undefined) {
-        const directory = await mkdtemp(join(this.temporaryDirectory, 'vstore-fast-export-'))
-        this.#spill = { directory, file: await open(join(directory, 'blobs'), 'w+'), byteLength: 0 }
-      }
-      const spill = this.#spill
-      let written = 0
-      while (written < bytes.length) {
-        const { bytesWritten } = await spill.file.write(bytes, written, bytes.length - written, spill.byteLength + written)
-        written += bytesWritten
-      }
-      this.#spilled.set(hash, { position: spill.byteLength, byteLength: bytes.length })
-      spill.byteLength += bytes.length
-    } catch (cause) {
-      throw new VstoreError('VSTORE_IO', `cannot write a blob to the temporary file: ${(cause as Error).message}`, this.temporaryDirectory, { cause })
-    }
-  }
-
-  async close(): Promise<void> {
-    const spill = this.#spill
-    this.#spill = undefined
-    this.#memory.clear()
-    this.#spilled.clear()
-    if (spill === undefined) return
-    await spill.file.close()
-    await rm(spill.directory, { recursive: true, force: true })
-  }
 }

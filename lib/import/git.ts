@@ -7,10 +7,11 @@
  * that still have unvisited children plus one commit's changes, not by history length or text bytes.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { isUtf8 } from 'node:buffer'
+import { decodeUtf8Strictly, isHexId, latin1 } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { TextKey, TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
+import { exitOf, firstStderrLine, keepStderr, type ChildExit } from './child-process.js'
 import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /** `maxTextByteLength` is checked against each blob's size in cat-file's header, before its bytes are read. */
@@ -57,8 +58,8 @@ export interface GitImportOptions extends TextLimitOptions {
  *   stderr. Also for a path that is not UTF-8.
  * @throws VstoreError `VSTORE_LIMIT` (where = `path@rev`) for a blob over `maxTextByteLength`, refused from its
  *   size before its bytes are read; the git processes are ended as on any other error.
- * @throws RangeError when `refs` is empty and `all` is not set, or a ref is empty or holds a line break, or
- *   `maxTextByteLength` is not a whole number ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` when `refs` is empty and `all` is not set, or a ref is empty or holds a
+ *   line break, or `maxTextByteLength` is not a whole number ≥ 0.
  */
 export async function* importGit(repoPath: string, options: GitImportOptions = {}): AsyncGenerator<TextRecord> {
   checkMaxTextByteLength(options.maxTextByteLength)
@@ -228,9 +229,9 @@ function isSymlinkMode(mode: number): boolean {
 
 function revisionArgumentsFor(options: GitImportOptions): string[] {
   const refs = options.refs ?? (options.all === true ? [] : ['HEAD'])
-  if (refs.length === 0 && options.all !== true) throw new RangeError('refs must name a revision, or all must be set')
+  if (refs.length === 0 && options.all !== true) throw new VstoreError('VSTORE_USAGE', 'refs must name a revision, or all must be set', 'import options')
   for (const ref of refs) {
-    if (ref === '' || /[\n\r\0]/.test(ref)) throw new RangeError(`refs: not a revision: ${JSON.stringify(ref)}`)
+    if (ref === '' || /[\n\r\0]/.test(ref)) throw new VstoreError('VSTORE_USAGE', `refs: not a revision: ${JSON.stringify(ref)}`, 'import options')
   }
   // --end-of-options: a ref starting with '-' is a ref, not an option; '--': never a path.
   return [...(options.all === true ? ['--all'] : []), '--end-of-options', ...refs, '--']
@@ -246,7 +247,6 @@ function pathTesterFor(pathFilter: RegExp | undefined): (path: string) => boolea
 // ---------------------------------------------------------------------------------------------------------
 // Reading git's output
 
-const OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
 const NUL = 0x00
 const LINE_FEED = 0x0a
 
@@ -310,7 +310,7 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
     if (text.startsWith('commit ')) {
       if (commit !== undefined) yield commit
       const [id, ...parentIds] = text.slice('commit '.length).split(' ').filter(field => field !== '')
-      if (id === undefined || !OBJECT_ID.test(id) || !parentIds.every(parentId => OBJECT_ID.test(parentId))) {
+      if (id === undefined || !isHexId(id) || !parentIds.every(parentId => isHexId(parentId))) {
         throw new VstoreError('VSTORE_IMPORT', `git log: bad commit line ${JSON.stringify(text)}`, where)
       }
       commit = { id, parentIds, changes: [] }
@@ -319,13 +319,12 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
       const pathBytes = (await log.stdout.readUntil(NUL))?.bytes
       const [, dstModeText, , blobId] = fields
       if (fields.length !== 5 || dstModeText === undefined || !/^[0-7]{6}$/.test(dstModeText) ||
-        blobId === undefined || !OBJECT_ID.test(blobId) || pathBytes === undefined) {
+        blobId === undefined || !isHexId(blobId) || pathBytes === undefined) {
         throw new VstoreError('VSTORE_IMPORT', `git log: bad change line ${JSON.stringify(text)} in commit ${commit.id}`, where)
       }
-      if (!isUtf8(pathBytes)) {
-        throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${latin1(pathBytes)}`, where)
-      }
-      commit.changes.push({ path: utf8Decoder.decode(pathBytes), mode: Number.parseInt(dstModeText, 8), blobId })
+      const path = decodeUtf8Strictly(pathBytes)
+      if (path === undefined) throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${latin1(pathBytes)}`, where)
+      commit.changes.push({ path, mode: Number.parseInt(dstModeText, 8), blobId })
     } else {
       throw new VstoreError('VSTORE_IMPORT', `git log: unexpected output ${JSON.stringify(text.slice(0, 100))}`, where)
     }
@@ -333,16 +332,9 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
   if (commit !== undefined) yield commit
 }
 
-/** Keeps a leading U+FEFF: a path named `\uFEFFREADME` is not `README`. */
-const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true })
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-}
-
 function parseObjectIds(line: Uint8Array, command: string, where: string): string[] {
   const ids = latin1(line).split(' ').filter(field => field !== '')
-  if (!ids.every(id => OBJECT_ID.test(id))) {
+  if (!ids.every(id => isHexId(id))) {
     throw new VstoreError('VSTORE_IMPORT', `git ${command}: bad line ${JSON.stringify(latin1(line))}`, where)
   }
   return ids
@@ -379,14 +371,7 @@ const REPOSITORY_VARIABLES = [
   'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_COMMON_DIR', 'GIT_PREFIX', 'GIT_INTERNAL_SUPER_PREFIX',
   'GIT_GRAFT_FILE', 'GIT_SHALLOW_FILE', 'GIT_NAMESPACE',
 ]
-const STDERR_KEPT_BYTE_LENGTH = 64 * 1024
 const KILL_GRACE_MILLISECONDS = 2000
-
-interface GitExit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-  readonly error?: Error
-}
 
 /** One git child process: stdout as a ByteStreamReader, stderr kept for error messages. */
 class GitProcess {
@@ -394,9 +379,9 @@ class GitProcess {
   readonly #child: ChildProcessWithoutNullStreams
   readonly #command: string
   readonly #where: string
-  readonly #exit: Promise<GitExit>
+  readonly #exit: Promise<ChildExit>
   #exited = false
-  #stderr = ''
+  readonly #stderr: () => string
 
   constructor(gitBinary: string, repoPath: string, args: readonly string[]) {
     this.#command = `git ${args[0] ?? ''}`
@@ -404,16 +389,10 @@ class GitProcess {
     const environment: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0' }
     for (const name of REPOSITORY_VARIABLES) delete environment[name]
     this.#child = spawn(gitBinary, ['-C', repoPath, ...args], { env: environment, stdio: 'pipe', windowsHide: true })
-    this.#exit = new Promise<GitExit>(resolve => {
-      this.#child.on('error', error => resolve({ code: null, signal: null, error }))
-      this.#child.on('close', (code, signal) => resolve({ code, signal }))
-    }).finally(() => { this.#exited = true })
+    this.#exit = exitOf(this.#child).finally(() => { this.#exited = true })
     // EPIPE when git has exited: its exit status or stderr says why.
     this.#child.stdin.on('error', () => {})
-    this.#child.stderr.on('error', () => {})
-    this.#child.stderr.on('data', (chunk: Buffer) => {
-      if (this.#stderr.length < STDERR_KEPT_BYTE_LENGTH) this.#stderr += chunk.toString('utf8')
-    })
+    this.#stderr = keepStderr(this.#child.stderr)
     this.stdout = new ByteStreamReader(this.#child.stdout)
   }
 
@@ -432,7 +411,7 @@ class GitProcess {
   }
 
   /** Waits for git to exit, after its output was read, and tells how it exited. */
-  exit(): Promise<GitExit> {
+  exit(): Promise<ChildExit> {
     return this.#exit
   }
 
@@ -454,8 +433,8 @@ class GitProcess {
     await this.#exit
   }
 
-  #errorFor(exit: GitExit, reason: string | undefined): VstoreError {
-    const stderrLine = this.#stderr.split('\n').map(line => line.trim()).find(line => line !== '')
+  #errorFor(exit: ChildExit, reason: string | undefined): VstoreError {
+    const stderrLine = firstStderrLine(this.#stderr())
     const status = exit.error !== undefined
       ? `cannot run ${this.#command}: ${exit.error.message}`
       : `${this.#command} exited with ${exit.code ?? exit.signal ?? 'unknown status'}`

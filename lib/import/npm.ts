@@ -16,10 +16,11 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 import type { TextRecord } from '../store/types.js'
-import { importReleases, type Release, type ReleaseImportOptions } from './releases.js'
-import { openArchive, releaseOptionsOf } from './tar.js'
+import { firstStderrLine, keepStderr } from './child-process.js'
+import { openArchive } from './archive.js'
+import { importReleases, releaseOptionsOf, type Release, type ReleaseImportOptions } from './releases.js'
 import { checkMaxTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /** `maxTextByteLength` is checked against each file's size in a tarball's tar header (see `openArchive`). */
@@ -46,17 +47,17 @@ export type NpmProgressEvent =
  * package named by several specs is one history: the union of their versions, in semver order; packages
  * come in the order they are first named.
  *
- * @throws RangeError for a spec that is not `NAME[@RANGE]` with a range this module reads, or no specs.
+ * @throws VstoreError `VSTORE_USAGE` for a spec that is not `NAME[@RANGE]` with a range this module reads,
+ *   or no specs, or a `maxTextByteLength` that is not a whole number ≥ 0.
  * @throws VstoreError `VSTORE_NOT_FOUND` (where = the spec) when a spec matches no stable version;
  *   `VSTORE_IMPORT` (where = `NAME` or `NAME@VERSION`) when npm fails or prints what it should not, or a
  *   tarball does not match its integrity; `VSTORE_UNSUPPORTED` for an integrity in no known algorithm;
  *   `VSTORE_IO` when the cache cannot be written; and the errors of `openArchive` and `importReleases`, so
  *   `VSTORE_LIMIT` (where = `<tarball>:package/<path>`) for a file over `maxTextByteLength`, before its bytes
  *   are read.
- * @throws RangeError also for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* importNpm(specs: readonly string[], options: NpmImportOptions): AsyncGenerator<TextRecord> {
-  if (specs.length === 0) throw new RangeError('importNpm needs at least one NAME[@RANGE]')
+  if (specs.length === 0) throw new VstoreError('VSTORE_USAGE', 'importNpm needs at least one NAME[@RANGE]', 'import options')
   checkMaxTextByteLength(options.maxTextByteLength)
   const archiveOptions = options.maxTextByteLength === undefined ? {} : { maxTextByteLength: options.maxTextByteLength }
   const parsed = specs.map(spec => ({ spec, ...parseNpmSpec(spec) }))
@@ -65,7 +66,7 @@ export async function* importNpm(specs: readonly string[], options: NpmImportOpt
   try {
     await mkdir(cacheDir, { recursive: true })
   } catch (cause) {
-    throw new VstoreError('VSTORE_IO', `cannot make the cache folder: ${(cause as Error).message}`, cacheDir, { cause })
+    throw new VstoreError('VSTORE_IO', `cannot make the cache folder: ${messageOf(cause)}`, cacheDir, { cause })
   }
 
   const plans: Array<{ readonly name: string; readonly versions: readonly string[] }> = []
@@ -111,13 +112,14 @@ const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/i
 
 /**
  * Splits `NAME[@RANGE]` (`express`, `express@^4`, `@types/node@>=18 <20`) and checks both parts.
- * @throws RangeError for a name npm would refuse or a range `parseRange` cannot read.
+ * @throws VstoreError `VSTORE_USAGE` (where = the spec) for a name npm would refuse or a range `parseRange`
+ *   cannot read.
  */
 export function parseNpmSpec(spec: string): NpmSpec {
   const at = spec.indexOf('@', 1)
   const name = at === -1 ? spec : spec.slice(0, at)
   const range = at === -1 ? '*' : spec.slice(at + 1).trim()
-  if (!PACKAGE_NAME.test(name) || name.length > 214) throw new RangeError(`not an npm package name: ${JSON.stringify(name)} (in ${JSON.stringify(spec)})`)
+  if (!PACKAGE_NAME.test(name) || name.length > 214) throw new VstoreError('VSTORE_USAGE', `not an npm package name: ${JSON.stringify(name)}`, spec)
   parseRange(range)
   return { name, range: range === '' ? '*' : range }
 }
@@ -159,12 +161,12 @@ function compareParsed(left: Version, right: Version): number {
 
 /**
  * SemVer precedence (a prerelease before its release; build metadata ignored, then the text breaks ties so
- * sorting is deterministic). @throws RangeError when either is not a version.
+ * sorting is deterministic). @throws VstoreError `VSTORE_USAGE` when either is not a version.
  */
 export function compareVersions(a: string, b: string): number {
   const left = parseVersion(a)
   const right = parseVersion(b)
-  if (left === undefined || right === undefined) throw new RangeError(`not a semver version: ${JSON.stringify(left === undefined ? a : b)}`)
+  if (left === undefined || right === undefined) throw new VstoreError('VSTORE_USAGE', 'not a semver version', left === undefined ? a : b)
   return compareParsed(left, right) || (a < b ? -1 : a > b ? 1 : 0)
 }
 
@@ -188,11 +190,11 @@ const PARTIAL = /^v?(\*|x|X|0|[1-9]\d*)(?:\.(\*|x|X|0|[1-9]\d*)(?:\.(\*|x|X|0|[1
 
 function parsePartial(text: string, range: string): PartialVersion {
   const match = PARTIAL.exec(text)
-  if (match === null) throw new RangeError(`not a version in range ${JSON.stringify(range)}: ${JSON.stringify(text)}`)
+  if (match === null) throw new VstoreError('VSTORE_USAGE', `not a version in range ${JSON.stringify(range)}: ${JSON.stringify(text)}`, range)
   const number = (part: string | undefined): number | undefined => {
     if (part === undefined || part === '*' || part === 'x' || part === 'X') return undefined
     const value = Number(part)
-    if (!Number.isSafeInteger(value)) throw new RangeError(`version number too large in range ${JSON.stringify(range)}`)
+    if (!Number.isSafeInteger(value)) throw new VstoreError('VSTORE_USAGE', `version number too large in range ${JSON.stringify(range)}`, range)
     return value
   }
   const [major, minor, patch] = [number(match[1]), number(match[2]), number(match[3])]
@@ -271,9 +273,9 @@ function desugar(operator: string, partial: PartialVersion): Comparator[] {
  * joined by spaces: `*`/`x`/empty, `1`, `1.2`, `1.2.3`, `=1.2.3`, `^1.2`, `~1.2.3`, `>=1.2`, `>1`, `<2`,
  * `<=2.1`, with npm's meaning for partial versions (`^0.2` is `>=0.2.0 <0.3.0`, `<=1.2` is `<1.3.0`).
  * Dist-tags (`latest`) are not ranges.
- * @throws RangeError for anything else.
+ * @throws VstoreError `VSTORE_USAGE` (where = the range) for anything else.
  */
-export function parseRange(text: string): Range {
+function parseRange(text: string): Range {
   return text.split('||').map(alternative => {
     const trimmed = alternative.trim().replace(/(>=|<=|~>|[<>=~^])\s+/g, '$1')
     if (trimmed === '') return []
@@ -301,7 +303,8 @@ function satisfies(candidate: Version, range: Range): boolean {
 
 /**
  * The stable versions (no prerelease tag) among `versions` that `range` matches, without duplicates, in
- * semver order. Texts that are not versions are left out. @throws RangeError for a range `parseRange` refuses.
+ * semver order. Texts that are not versions are left out. @throws VstoreError `VSTORE_USAGE` for a range
+ * `parseRange` refuses.
  */
 export function selectVersions(versions: readonly string[], range: string): string[] {
   const parsedRange = parseRange(range)
@@ -335,7 +338,7 @@ async function obtainTarball(
   try {
     downloadDir = await mkdtemp(join(cacheDir, '.download-'))
   } catch (cause) {
-    throw new VstoreError('VSTORE_IO', `cannot write the cache: ${(cause as Error).message}`, cacheDir, { cause })
+    throw new VstoreError('VSTORE_IO', `cannot write the cache: ${messageOf(cause)}`, cacheDir, { cause })
   }
   try {
     const packed = await npm.pack(name, version, downloadDir)
@@ -345,7 +348,7 @@ async function obtainTarball(
     try {
       await rename(packed.path, cachePath)
     } catch (cause) {
-      throw new VstoreError('VSTORE_IO', `cannot move the tarball into the cache: ${(cause as Error).message}`, cachePath, { cause })
+      throw new VstoreError('VSTORE_IO', `cannot move the tarball into the cache: ${messageOf(cause)}`, cachePath, { cause })
     }
   } finally {
     await rm(downloadDir, { recursive: true, force: true })
@@ -367,7 +370,7 @@ async function checkIntegrity(path: string, integrity: string, where: string): P
   try {
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer)
   } catch (cause) {
-    throw new VstoreError('VSTORE_IO', `cannot read: ${(cause as Error).message}`, path, { cause })
+    throw new VstoreError('VSTORE_IO', `cannot read: ${messageOf(cause)}`, path, { cause })
   }
   return hashes.includes(`${algorithm}-${hash.digest('base64')}`)
 }
@@ -461,15 +464,12 @@ class NpmCommand {
       const child = spawn(this.command, args, { cwd: this.cwd, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
       const stdout: Buffer[] = []
       let stdoutByteLength = 0
-      let stderr = ''
       child.stdout.on('data', (chunk: Buffer) => {
         stdoutByteLength += chunk.length
         if (stdoutByteLength <= MAX_OUTPUT_BYTE_LENGTH) stdout.push(chunk)
         else child.kill('SIGTERM')
       })
-      child.stderr.on('data', (chunk: Buffer) => {
-        if (stderr.length < 64 * 1024) stderr += chunk.toString('utf8')
-      })
+      const stderr = keepStderr(child.stderr)
       const command = `${this.command} ${args.join(' ')}`
       child.on('error', cause => reject(new VstoreError('VSTORE_IMPORT', `cannot run ${command}: ${cause.message}`, where, { cause })))
       child.on('close', (code, signal) => {
@@ -478,7 +478,7 @@ class NpmCommand {
         } else if (code === 0) {
           resolvePromise(Buffer.concat(stdout).toString('utf8'))
         } else {
-          const firstLine = stderr.split('\n').map(line => line.trim()).find(line => line !== '' && !/^npm (warn|notice)\b/i.test(line))
+          const firstLine = firstStderrLine(stderr(), /^npm (warn|notice)\b/i)
           reject(new VstoreError('VSTORE_IMPORT', `${command} exited with ${code ?? signal ?? '?'}${firstLine === undefined ? '' : `: ${firstLine}`}`, where))
         }
       })

@@ -3,20 +3,20 @@
  * stream that a pipe or an HTTP body can carry, written by `vstore export-stream` and read by
  * `vstore import-stream`. Each file's revisions come parents first, so the reader can insert as it reads.
  */
-import { ByteReader, ByteWriter, bytesEqual, crc32, writeVarint } from '../bytes/index.js'
+import { ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH, bytesEqual, crc32, decodeUtf8Strictly, writeVarint } from '../bytes/index.js'
 import { VstoreError, type VstoreCode } from '../errors.js'
-import { HASH_BYTE_LENGTH, hashText } from '../store/text-hash.js'
-import { MAX_ID_BYTE_LENGTH, MAX_PARENTS, type TextRecord } from '../store/types.js'
+import { hashText } from '../store/text-hash.js'
+import { MAX_PARENTS, type TextRecord } from '../store/types.js'
 import { ByteStreamReader } from './byte-stream.js'
 import { checkMaxTextByteLength, checkTextByteLength, type TextLimitOptions } from './text-limit.js'
 
 /** `vstream`, then the version byte. */
 export const RECORD_STREAM_MAGIC = Uint8Array.of(0x76, 0x73, 0x74, 0x72, 0x65, 0x61, 0x6d)
 export const RECORD_STREAM_VERSION = 1
-export const FRAME_END = 0x00
+const FRAME_END = 0x00
 export const FRAME_TEXT = 0x01
 /** The largest frame body a reader takes by default (a text of up to about 1 GiB). */
-export const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
+const DEFAULT_MAX_FRAME_BYTE_LENGTH = 1024 * 1024 * 1024 + 64 * 1024
 
 function frame(kind: number, body: Uint8Array): Uint8Array {
   const writer = new ByteWriter(body.length + 16)
@@ -29,16 +29,19 @@ function frame(kind: number, body: Uint8Array): Uint8Array {
 
 function writeId(writer: ByteWriter, id: string): void {
   const bytes = new TextEncoder().encode(id)
-  if (bytes.length === 0 || bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`an id of ${bytes.length} bytes (1 to ${MAX_ID_BYTE_LENGTH})`)
+  if (bytes.length === 0 || bytes.length > MAX_ID_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `an id of ${bytes.length} bytes (1 to ${MAX_ID_BYTE_LENGTH})`, id.slice(0, 200))
   writeVarint(writer, bytes.length)
   writer.bytes(bytes)
 }
 
-/** The stream's bytes for `records`, in the order given (the writer's job: parents before children). */
+/**
+ * The stream's bytes for `records`, in the order given (the writer's job: parents before children).
+ * @throws VstoreError `VSTORE_USAGE` for an id that is empty or too long, or more parents than MAX_PARENTS.
+ */
 export async function* encodeRecordStream(records: AsyncIterable<TextRecord> | Iterable<TextRecord>): AsyncGenerator<Uint8Array> {
   yield Uint8Array.of(...RECORD_STREAM_MAGIC, RECORD_STREAM_VERSION)
   for await (const record of records) {
-    if (record.parents.length > MAX_PARENTS) throw new RangeError(`${record.parents.length} parents (at most ${MAX_PARENTS})`)
+    if (record.parents.length > MAX_PARENTS) throw new VstoreError('VSTORE_USAGE', `${record.parents.length} parents (at most ${MAX_PARENTS})`, `${record.file}@${record.rev}`)
     const writer = new ByteWriter(record.text.length + 256)
     writeId(writer, record.file)
     writeId(writer, record.rev)
@@ -70,7 +73,7 @@ export interface RecordStreamOptions extends TextLimitOptions {
  * @throws VSTORE_CORRUPT (at the byte offset) for a damaged or truncated stream, VSTORE_UNSUPPORTED for
  * another version, VSTORE_LIMIT for a frame or count past the limits, or a text over `maxTextByteLength`
  * (see `RecordStreamOptions`).
- * @throws RangeError for a `maxTextByteLength` that is not a whole number ≥ 0.
+ * @throws VSTORE_USAGE for a `maxTextByteLength` that is not a whole number ≥ 0.
  */
 export async function* decodeRecordStream(input: AsyncIterable<unknown> | Iterable<unknown>, options: RecordStreamOptions = {}): AsyncGenerator<TextRecord> {
   checkMaxTextByteLength(options.maxTextByteLength)
@@ -219,13 +222,9 @@ class FrameBodyReader {
   async string(maxByteLength: number): Promise<string> {
     const byteLength = await this.varint()
     if (byteLength > maxByteLength) throw this.error('VSTORE_LIMIT', `string of ${byteLength} bytes, limit ${maxByteLength}`)
-    const raw = await this.take(byteLength)
-    try {
-      // ignoreBOM: a leading U+FEFF is part of the string; the default would drop it, merging two ids.
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
-    } catch (cause) {
-      throw new VstoreError('VSTORE_CORRUPT', 'string is not valid UTF-8', `${this.where}@${this.stream.offset}`, { cause })
-    }
+    const text = decodeUtf8Strictly(await this.take(byteLength))
+    if (text === undefined) throw this.error('VSTORE_CORRUPT', 'string is not valid UTF-8')
+    return text
   }
 }
 

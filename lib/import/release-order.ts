@@ -14,6 +14,7 @@
  * A name without such a version (`lz4-r131`, `nightly`, a git commit id) cannot be placed: whoever asks is
  * told so (`undefined`) and lets the release through.
  */
+import { isHexId } from '../bytes/index.js'
 
 /** A release name's version, as `parseReleaseVersion` reads it. */
 export interface ReleaseVersion {
@@ -26,11 +27,10 @@ export interface ReleaseVersion {
 }
 
 const VERSIONED_NAME = /^(.*?)(?:^|(?<=[-_@/+ ]))(?<![0-9][._])[vV]?(\d+(?:[._]\d+)*)(?:[-._~]?([A-Za-z]+\d*(?:\.[0-9A-Za-z]+)*))?(?:\+[0-9A-Za-z.-]+)?$/
-const GIT_OBJECT_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
 
 /** The version at the end of a release name; `undefined` when it has none (see the module's comment). */
 export function parseReleaseVersion(name: string): ReleaseVersion | undefined {
-  if (GIT_OBJECT_ID.test(name)) return undefined
+  if (isHexId(name)) return undefined
   const match = VERSIONED_NAME.exec(name)
   if (match === null) return undefined
   const [, project = '', numbers = '', tag = ''] = match
@@ -68,7 +68,7 @@ function compareTags(a: readonly string[], b: readonly string[]): number {
  * Orders two parsed versions: negative when `a` is older, 0 when they are the same version (`1.5` and
  * `1.5.0` are), positive when newer; `undefined` when their projects differ.
  */
-export function compareReleaseVersions(a: ReleaseVersion, b: ReleaseVersion): number | undefined {
+function compareReleaseVersions(a: ReleaseVersion, b: ReleaseVersion): number | undefined {
   if (a.project !== '' && b.project !== '' && a.project !== b.project) return undefined
   for (let index = 0; index < Math.max(a.numbers.length, b.numbers.length); index++) {
     const order = compareDigits(a.numbers[index] ?? '0', b.numbers[index] ?? '0')

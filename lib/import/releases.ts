@@ -117,105 +117,148 @@ export interface ReleaseImportOptions {
  * @throws VstoreError `VSTORE_USAGE` (where = `<where>`), unless `allowOlder`, for a release older than one
  *   before it, or than the newest stored version of a file it changes; nothing of that release is yielded
  *   (see `releaseOrderError`).
- * @throws RangeError for an empty `rev`, or a `previous` or `stored` hash that is not 16 to 32 bytes.
+ * @throws VstoreError `VSTORE_USAGE` for an empty `rev`, or a `previous` or `stored` hash that is not 16 to
+ *   32 bytes.
  */
 export async function* importReleases(
   releases: AsyncIterable<Release> | Iterable<Release>,
   options: ReleaseImportOptions = {},
 ): AsyncGenerator<TextRecord> {
-  const latest = new Map<string, StoredVersion>()
-  /** Each file id's newest stored version (null: none), asked of `previous` once. */
-  const newestStored = new Map<string, StoredVersion | null>()
-  const askPrevious = async (file: string): Promise<StoredVersion | undefined> => {
-    if (options.previous === undefined) return undefined
-    const known = newestStored.get(file)
-    if (known !== undefined) return known ?? undefined
-    const version = await options.previous(file)
-    if (version !== undefined) checkStoredVersion(version, file)
-    newestStored.set(file, version ?? null)
-    return version
-  }
+  const history = new FileHistory(options)
   const revs = new Set<string>()
   for await (const release of releases) {
-    if (release.rev === '') throw new RangeError('a release rev must not be empty')
-    const where = release.where ?? release.rev
-    if (revs.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, where)
-    const newerGiven = options.allowOlder === true ? undefined : newestNewerThan(release.rev, revs)
-    if (newerGiven !== undefined) throw releaseOrderError(release.rev, newerGiven, where)
-    revs.add(release.rev)
-
+    const where = checkReleaseRev(release, revs, options)
     const files = release.files
     const canReread = typeof files === 'function'
     const symlinkPaths = new Set<string>()
     const listing = await listRelease(canReread ? files({ onSymlink: path => symlinkPaths.add(path) }) : files, where, !canReread)
-    const stripByteLength = topFolderLength(listing.keys())
-    const prefix = release.filePrefix ?? ''
-    const [firstPath = ''] = listing.keys()
-    const topFolder = firstPath.slice(0, stripByteLength)
-    for (const path of symlinkPaths) {
-      const inRelease = stripByteLength > 0 && path.startsWith(topFolder) ? path.slice(stripByteLength) : path
-      options.onSymlink?.({ file: prefix + inRelease, rev: release.rev })
-    }
-
-    // Decide every file against its last version before reading any text again.
-    const changed = new Map<string, { readonly file: string; readonly parents: readonly string[] }>()
-    for (const [path, listed] of listing) {
-      const file = prefix + path.slice(stripByteLength)
-      const storedHash = options.stored === undefined ? undefined : await options.stored(file, release.rev)
-      if (storedHash !== undefined) {
-        checkHash(storedHash, `stored(${JSON.stringify(file)}, ${JSON.stringify(release.rev)})`)
-        if (!hashesMatch(storedHash, listed.hash)) {
-          throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
-        }
-        latest.set(file, { rev: release.rev, hash: listed.hash })
-        continue
-      }
-      const last = latest.get(file) ?? await askPrevious(file)
-      if (last !== undefined && hashesMatch(last.hash, listed.hash)) {
-        latest.set(file, last)
-        continue
-      }
-      if (last?.rev === release.rev) {
-        throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
-      }
-      // A new version here descends from the file's last one: refuse it when the store holds a newer one.
-      const newest = options.allowOlder === true ? undefined : await askPrevious(file)
-      if (newest !== undefined && (compareReleaseNames(release.rev, newest.rev) ?? 0) < 0) {
-        throw releaseOrderError(release.rev, newest.rev, where, file)
-      }
-      changed.set(path, { file, parents: last === undefined ? [] : [last.rev] })
-      latest.set(file, { rev: release.rev, hash: listed.hash })
-    }
-    if (changed.size === 0) {
-      options.onReleaseDone?.(release.rev)
-      continue
-    }
-
+    const fileIdOf = fileIdsOf(listing.keys(), release.filePrefix ?? '')
+    for (const path of symlinkPaths) options.onSymlink?.({ file: fileIdOf(path, true), rev: release.rev })
+    const changed = await decideChanges(history, release, listing, fileIdOf, where)
     if (!canReread) {
       for (const [path, { file, parents }] of changed) {
         const text = listing.get(path)?.text
         if (text === undefined) throw new Error(`vstore bug: release text of ${path} was not kept`)
         yield { file, rev: release.rev, parents, text }
       }
-      options.onReleaseDone?.(release.rev)
-      continue
-    }
-    // The symlinks were told on the first read.
-    for await (const entry of files(IGNORED_SYMLINKS)) {
-      const path = normalizeEntryPath(entry.path, where)
-      const wanted = changed.get(path)
-      if (wanted === undefined) continue // unchanged, or a duplicate already yielded
-      if (!hashesMatch(listing.get(path)?.hash ?? new Uint8Array(32), sha256(entry.text))) {
-        throw new VstoreError('VSTORE_IMPORT', 'the file changed between two reads of the release', `${where}:${path}`)
-      }
-      changed.delete(path)
-      yield { file: wanted.file, rev: release.rev, parents: wanted.parents, text: entry.text }
-    }
-    const [missingPath] = changed.keys()
-    if (missingPath !== undefined) {
-      throw new VstoreError('VSTORE_IMPORT', 'the file was gone on the second read of the release', `${where}:${missingPath}`)
+    } else if (changed.size > 0) {
+      yield* readChangedAgain(files, changed, listing, release.rev, where)
     }
     options.onReleaseDone?.(release.rev)
+  }
+}
+
+/**
+ * Checks a release's rev against those given before it. Returns where the release's errors point.
+ * @throws VSTORE_USAGE for an empty rev or (unless `allowOlder`) a release older than one before it;
+ * VSTORE_IMPORT for a rev given twice.
+ */
+function checkReleaseRev(release: Release, revs: Set<string>, options: ReleaseImportOptions): string {
+  if (release.rev === '') throw new VstoreError('VSTORE_USAGE', 'a release rev must not be empty', release.where ?? 'releases')
+  const where = release.where ?? release.rev
+  if (revs.has(release.rev)) throw new VstoreError('VSTORE_IMPORT', `release ${JSON.stringify(release.rev)} is given twice`, where)
+  const newerGiven = options.allowOlder === true ? undefined : newestNewerThan(release.rev, revs)
+  if (newerGiven !== undefined) throw releaseOrderError(release.rev, newerGiven, where)
+  revs.add(release.rev)
+  return where
+}
+
+/**
+ * The file id of a release path: `prefix`, then the path with the release's top folder stripped when all
+ * its paths lie in one. A symlink's path (`symlink`) loses the top folder only when it lies in it.
+ */
+function fileIdsOf(paths: Iterable<string>, prefix: string): (path: string, symlink?: boolean) => string {
+  const all = [...paths]
+  const stripByteLength = topFolderLength(all)
+  const topFolder = (all[0] ?? '').slice(0, stripByteLength)
+  return (path, symlink = false) => {
+    if (!symlink) return prefix + path.slice(stripByteLength)
+    return prefix + (stripByteLength > 0 && path.startsWith(topFolder) ? path.slice(stripByteLength) : path)
+  }
+}
+
+/** Each file id's last version in this import, and the newest stored version `previous` reports. */
+class FileHistory {
+  readonly latest = new Map<string, StoredVersion>()
+  /** Each file id's newest stored version (null: none), asked of `previous` once. */
+  readonly #newestStored = new Map<string, StoredVersion | null>()
+
+  constructor(readonly options: ReleaseImportOptions) {}
+
+  async newestStored(file: string): Promise<StoredVersion | undefined> {
+    if (this.options.previous === undefined) return undefined
+    const known = this.#newestStored.get(file)
+    if (known !== undefined) return known ?? undefined
+    const version = await this.options.previous(file)
+    if (version !== undefined) checkStoredVersion(version, file)
+    this.#newestStored.set(file, version ?? null)
+    return version
+  }
+}
+
+/** A file a release changes: its id and the parents of its new version. */
+interface ChangedFile {
+  readonly file: string
+  readonly parents: readonly string[]
+}
+
+/**
+ * Decides every file of a release against its last version, before any text is read again: path → the
+ * changed files (new versions), in listing order; the others become their file's last version as they are.
+ */
+async function decideChanges(
+  history: FileHistory, release: Release, listing: ReadonlyMap<string, ListedFile>, fileIdOf: (path: string) => string, where: string,
+): Promise<Map<string, ChangedFile>> {
+  const { options, latest } = history
+  const changed = new Map<string, ChangedFile>()
+  for (const [path, listed] of listing) {
+    const file = fileIdOf(path)
+    const storedHash = options.stored === undefined ? undefined : await options.stored(file, release.rev)
+    if (storedHash !== undefined) {
+      checkHash(storedHash, `stored(${JSON.stringify(file)}, ${JSON.stringify(release.rev)})`)
+      if (!hashesMatch(storedHash, listed.hash)) {
+        throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
+      }
+      latest.set(file, { rev: release.rev, hash: listed.hash })
+      continue
+    }
+    const last = latest.get(file) ?? await history.newestStored(file)
+    if (last !== undefined && hashesMatch(last.hash, listed.hash)) {
+      latest.set(file, last)
+      continue
+    }
+    if (last?.rev === release.rev) {
+      throw new VstoreError('VSTORE_IMPORT', `${file} is already stored at ${release.rev} with other bytes`, `${where}:${path}`)
+    }
+    // A new version here descends from the file's last one: refuse it when the store holds a newer one.
+    const newest = options.allowOlder === true ? undefined : await history.newestStored(file)
+    if (newest !== undefined && (compareReleaseNames(release.rev, newest.rev) ?? 0) < 0) {
+      throw releaseOrderError(release.rev, newest.rev, where, file)
+    }
+    changed.set(path, { file, parents: last === undefined ? [] : [last.rev] })
+    latest.set(file, { rev: release.rev, hash: listed.hash })
+  }
+  return changed
+}
+
+/** The changed files' texts from a second read of the release, each checked against its first read. */
+async function* readChangedAgain(
+  files: (read: ReleaseRead) => ReleaseFiles, changed: Map<string, ChangedFile>, listing: ReadonlyMap<string, ListedFile>, rev: string, where: string,
+): AsyncGenerator<TextRecord> {
+  // The symlinks were told on the first read.
+  for await (const entry of files(IGNORED_SYMLINKS)) {
+    const path = normalizeEntryPath(entry.path, where)
+    const wanted = changed.get(path)
+    if (wanted === undefined) continue // unchanged, or a duplicate already yielded
+    if (!hashesMatch(listing.get(path)?.hash ?? new Uint8Array(32), sha256(entry.text))) {
+      throw new VstoreError('VSTORE_IMPORT', 'the file changed between two reads of the release', `${where}:${path}`)
+    }
+    changed.delete(path)
+    yield { file: wanted.file, rev, parents: wanted.parents, text: entry.text }
+  }
+  const [missingPath] = changed.keys()
+  if (missingPath !== undefined) {
+    throw new VstoreError('VSTORE_IMPORT', 'the file was gone on the second read of the release', `${where}:${missingPath}`)
   }
 }
 
@@ -332,9 +375,20 @@ function hashesMatch(storedHash: Uint8Array, wholeHash: Uint8Array): boolean {
 
 function checkStoredVersion(version: StoredVersion, file: string): void {
   checkHash(version.hash, `previous(${JSON.stringify(file)})`)
-  if (typeof version.rev !== 'string' || version.rev === '') throw new RangeError(`previous(${JSON.stringify(file)}): rev must be a non-empty string`)
+  if (typeof version.rev !== 'string' || version.rev === '') throw new VstoreError('VSTORE_USAGE', 'previous: rev must be a non-empty string', file)
 }
 
 function checkHash(hash: unknown, what: string): void {
-  if (!(hash instanceof Uint8Array) || hash.length < 16 || hash.length > 32) throw new RangeError(`${what}: hash must be 16 to 32 bytes of SHA-256`)
+  if (!(hash instanceof Uint8Array) || hash.length < 16 || hash.length > 32) throw new VstoreError('VSTORE_USAGE', `${what}: hash must be 16 to 32 bytes of SHA-256`, 'import options')
+}
+
+/** Only the options `importReleases` reads (exactOptionalPropertyTypes: no `undefined` values). */
+export function releaseOptionsOf(options: ReleaseImportOptions): ReleaseImportOptions {
+  return {
+    ...(options.previous === undefined ? {} : { previous: options.previous }),
+    ...(options.stored === undefined ? {} : { stored: options.stored }),
+    ...(options.onReleaseDone === undefined ? {} : { onReleaseDone: options.onReleaseDone }),
+    ...(options.onSymlink === undefined ? {} : { onSymlink: options.onSymlink }),
+    ...(options.allowOlder === undefined ? {} : { allowOlder: options.allowOlder }),
+  }
 }

@@ -14,7 +14,7 @@ export interface TextLimitOptions {
    * The store's own limit (`--max-text-size`) is the value to pass.
    * @throws VstoreError `VSTORE_LIMIT`, where = the key the text would have had (`path@rev`) or, when no key
    *   is known yet, the place in the input (the path inside an archive, a stream offset).
-   * @throws RangeError (when the import starts) for a value that is not a whole number ≥ 0.
+   * @throws VstoreError `VSTORE_USAGE` (when the import starts) for a value that is not a whole number ≥ 0.
    */
   readonly maxTextByteLength?: number
 }
@@ -22,12 +22,12 @@ export interface TextLimitOptions {
 /**
  * Checks an importer's `maxTextByteLength` option up front: NaN or a negative limit would silently let
  * everything through, or refuse everything.
- * @throws RangeError when it is not `undefined` or a safe integer ≥ 0.
+ * @throws VstoreError `VSTORE_USAGE` when it is not `undefined` or a safe integer ≥ 0.
  */
 export function checkMaxTextByteLength(maxTextByteLength: number | undefined): void {
   if (maxTextByteLength === undefined) return
   if (!Number.isSafeInteger(maxTextByteLength) || maxTextByteLength < 0) {
-    throw new RangeError(`maxTextByteLength must be a whole number of bytes >= 0, got ${maxTextByteLength}`)
+    throw new VstoreError('VSTORE_USAGE', `maxTextByteLength must be a whole number of bytes >= 0, got ${maxTextByteLength}`, 'import options')
   }
 }
 

@@ -1,8 +1,9 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { compareBytes } from '../bytes/index.js'
+import { messageOf } from '../errors.js'
 import { dataBlockDamage, liveFiles, logDamage, mapTable, wholeTableDamage, type DataBlock, type IndexDamage, type ReadAt } from './leveldb-files.js'
-import { BLOCK_TRAILER_BYTE_LENGTH, errorMessage } from './leveldb-format.js'
+import { BLOCK_TRAILER_BYTE_LENGTH } from './leveldb-format.js'
 
 /** A table of the index, with its data blocks and which of them have been checked. */
 interface CheckedTable {
@@ -72,7 +73,7 @@ export class IndexCheck {
         } catch (error) {
           closeSync(fd)
           if ((error as { code?: string }).code !== undefined) throw error
-          damage.push(wholeTableDamage(file.name, new Uint8Array(readFileSync(path)), errorMessage(error), file))
+          damage.push(wholeTableDamage(file.name, new Uint8Array(readFileSync(path)), messageOf(error), file))
         }
       }
     } catch (error) {

@@ -1,7 +1,8 @@
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { messageOf } from '../errors.js'
 import {
-  BLOCK_TRAILER_BYTE_LENGTH, type BlockHandle, FOOTER_BYTE_LENGTH, type IndexEntry, type ManifestVersion, TABLE_MAGIC, batchPutKeys, batchPuts, blockEntries, blockPuts, blockUserKeys, blocksByChecksum, checkLog, checkedBlock, checkedBlockBytes, errorMessage, logRecords, parseManifest, rawBlock, userKeyOf, varint,
+  BLOCK_TRAILER_BYTE_LENGTH, type BlockHandle, FOOTER_BYTE_LENGTH, type IndexEntry, type ManifestVersion, TABLE_MAGIC, batchPutKeys, batchPuts, blockEntries, blockPuts, blockUserKeys, blocksByChecksum, checkLog, checkedBlock, checkedBlockBytes, logRecords, parseManifest, rawBlock, userKeyOf, varint,
 } from './leveldb-format.js'
 
 /**
@@ -83,7 +84,7 @@ export function logDamage(file: LiveFile, bytes: Uint8Array): IndexDamage | unde
     } catch {
       // The keys of the batches before the damage are all that can be named.
     }
-    return { file: file.name, message: errorMessage(error), firstKey: undefined, lastKey: undefined, keys: entries.map(entry => entry.key), entries }
+    return { file: file.name, message: messageOf(error), firstKey: undefined, lastKey: undefined, keys: entries.map(entry => entry.key), entries }
   }
 }
 
@@ -110,14 +111,14 @@ export async function liveFiles(dir: string): Promise<{ files: LiveFile[]; damag
     if (!/^MANIFEST-\d+$/.test(manifestName)) return whole('CURRENT', `names ${JSON.stringify(manifestName.slice(0, 40))}, not a manifest`)
     manifest = new Uint8Array(await readFile(join(dir, manifestName)))
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return whole('CURRENT', `the manifest it names is missing: ${errorMessage(error)}`)
+    if ((error as { code?: string }).code === 'ENOENT') return whole('CURRENT', `the manifest it names is missing: ${messageOf(error)}`)
     throw error
   }
   let version: ManifestVersion
   try {
     version = parseManifest(manifest)
   } catch (error) {
-    return whole(manifestName, errorMessage(error))
+    return whole(manifestName, messageOf(error))
   }
   const named = versionFileNames(version, new Set(await readdir(dir)))
   return {
@@ -200,7 +201,7 @@ export function dataBlockDamage(file: string, block: DataBlock, bytes: Uint8Arra
     return undefined
   } catch (error) {
     const entries = blockPuts(rawBlock(bytes, { offset: 0, byteLength: block.byteLength }))
-    return { file, message: errorMessage(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: entries.map(entry => entry.key), entries }
+    return { file, message: messageOf(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: entries.map(entry => entry.key), entries }
   }
 }
 
@@ -217,7 +218,7 @@ async function tableDamage(file: string, bytes: Uint8Array, span: { readonly fir
   try {
     blocks = await mapTable(bytes.length, read, span)
   } catch (error) {
-    return [wholeTableDamage(file, bytes, errorMessage(error), span)]
+    return [wholeTableDamage(file, bytes, messageOf(error), span)]
   }
   const damage: IndexDamage[] = []
   for (const block of blocks) {
@@ -253,7 +254,7 @@ export async function salvageLevelDbKeys(dir: string): Promise<SalvagedKeys> {
       try {
         for (const batch of logRecords(bytes)) keys.push(...batchPutKeys(batch))
       } catch (error) {
-        damaged.push({ file: name, message: errorMessage(error), keys: [] })
+        damaged.push({ file: name, message: messageOf(error), keys: [] })
       }
       continue
     }
@@ -268,14 +269,14 @@ export async function salvageLevelDbKeys(dir: string): Promise<SalvagedKeys> {
       handles = blockEntries(checkedBlock(bytes, index, footer)).map(entry => entry.handle)
     } catch (error) {
       // Without the index block, the blocks are found by their checksums, from the start of the file.
-      damaged.push({ file: name, message: `its index block or footer: ${errorMessage(error)}`, keys: [] })
+      damaged.push({ file: name, message: `its index block or footer: ${messageOf(error)}`, keys: [] })
       handles = blocksByChecksum(bytes)
     }
     for (const handle of handles) {
       try {
         keys.push(...blockUserKeys({ block: checkedBlock(bytes, handle, bytes.length - FOOTER_BYTE_LENGTH), whole: true }))
       } catch (error) {
-        damaged.push({ file: name, message: errorMessage(error), keys: blockUserKeys(rawBlock(bytes, handle)) })
+        damaged.push({ file: name, message: messageOf(error), keys: blockUserKeys(rawBlock(bytes, handle)) })
       }
     }
   }

@@ -52,7 +52,7 @@ export function parseManifest(manifest: Uint8Array): ManifestVersion {
 }
 
 /** Eight tables for slicing-by-8: table k maps a byte k positions before the end of an 8-byte step. */
-export const CRC32C_TABLES = (() => {
+const CRC32C_TABLES = (() => {
   const tables = Array.from({ length: 8 }, () => new Uint32Array(256))
   const first = tables[0] as Uint32Array
   for (let n = 0; n < 256; n++) {
@@ -67,7 +67,7 @@ export const CRC32C_TABLES = (() => {
   }
   return tables
 })()
-export const CRC32C_TABLE = CRC32C_TABLES[0] as Uint32Array
+const CRC32C_TABLE = CRC32C_TABLES[0] as Uint32Array
 
 /** CRC-32C of the parts one after another, eight bytes a step (every open checks the whole index with it). */
 export function crc32c(parts: readonly Uint8Array[]): number {
@@ -86,12 +86,12 @@ export function crc32c(parts: readonly Uint8Array[]): number {
   return (crc ^ 0xffffffff) >>> 0
 }
 
-export function unmask(masked: number): number {
+function unmask(masked: number): number {
   const rotated = (masked - 0xa282ead8) >>> 0
   return ((rotated >>> 17) | (rotated << 15)) >>> 0
 }
 
-export function uint32At(bytes: Uint8Array, offset: number): number {
+function uint32At(bytes: Uint8Array, offset: number): number {
   if (offset + 4 > bytes.length) throw new Error(`needs 4 bytes at ${offset}, file has ${bytes.length}`)
   return ((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8) | ((bytes[offset + 2] as number) << 16) | ((bytes[offset + 3] as number) << 24)) >>> 0
 }
@@ -237,8 +237,8 @@ export function snappyDecompress(source: Uint8Array, partial?: { produced: Uint8
   return output
 }
 
-export const LOG_BLOCK_BYTE_LENGTH = 32768
-export const LOG_HEADER_BYTE_LENGTH = 7
+const LOG_BLOCK_BYTE_LENGTH = 32768
+const LOG_HEADER_BYTE_LENGTH = 7
 
 export function checkLog(bytes: Uint8Array): void {
   let offset = 0
@@ -292,10 +292,6 @@ export function blocksByChecksum(bytes: Uint8Array): BlockHandle[] {
     start = found + BLOCK_TRAILER_BYTE_LENGTH
   }
   return handles
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** The user keys of a data block's live entries, as far as the entries parse (internal key = user key, then 8 bytes of sequence and type). */

@@ -1,6 +1,6 @@
 import { ClassicLevel } from 'classic-level'
 import { compareBytes } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 import type { IndexCheck } from './index-check.js'
 import type { IndexDamage } from './leveldb-files.js'
 
@@ -26,8 +26,8 @@ export interface KeyValueStore {
  * LevelDB's message, with its cause's when it has one: abstract-level wraps the reason an open failed
  * ("IO error: …/000011.log: No space left on device") in a bare "Database failed to open".
  */
-function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
+function levelDbMessage(error: unknown): string {
+  const message = messageOf(error)
   const cause = (error as { cause?: unknown } | null)?.cause
   const causeMessage = cause instanceof Error ? cause.message : undefined
   return causeMessage === undefined || causeMessage === '' || message.includes(causeMessage) ? message : `${message}: ${causeMessage}`
@@ -36,7 +36,7 @@ function messageOf(error: unknown): string {
 function translate(error: unknown, where: string, doing: string): VstoreError {
   const code = (error as { code?: string } | null)?.code
   const causeCode = ((error as { cause?: { code?: string } } | null)?.cause)?.code
-  const message = messageOf(error)
+  const message = levelDbMessage(error)
   if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
     return new VstoreError('VSTORE_LOCKED', 'another process has this store open for writing', where, { cause: error })
   }

@@ -1,7 +1,3 @@
-import { ByteReader, ByteWriter, crc32, fromHex, toHex } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
-import type { TextEntry, TextKey, TextLocation } from './types.js'
-
 /**
  * LevelDB keys and values of the index (formats/index.md). Keys start with one tag byte:
  * `T` text (file, rev) → TextEntry; `H` first 8 bytes of a content hash → TextLocation (identical
@@ -9,10 +5,15 @@ import type { TextEntry, TextKey, TextLocation } from './types.js'
  * `P` pack id → committed length; `M` name → store-wide values. Every value starts with a
  * version byte and ends with a CRC-32 of the key and the value before it.
  */
+import {
+  ByteReader, ByteWriter, HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH, PACK_HEADER_BYTE_LENGTH, crc32, decodeUtf8Strictly, fromHex, hasLoneSurrogate, isHexId, toHex,
+} from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { TextEntry, TextKey, TextLocation } from './types.js'
+
 export const INDEX_VALUE_VERSION = 1
 /** Version of a location whose group names a base text: the location, then the base chain's cost. */
 export const INDEX_VALUE_VERSION_BASED = 2
-export const HASH_BYTE_LENGTH = 20
 export const TAG_TEXT = 0x54 // 'T'
 export const TAG_HASH = 0x48 // 'H'
 /**
@@ -22,28 +23,30 @@ export const TAG_HASH = 0x48 // 'H'
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 export const TAG_PACK = 0x50 // 'P'
 export const TAG_META = 0x4d // 'M'
-export const MAX_ID_BYTE_LENGTH = 4096
-export const HASH_KEY_BYTE_LENGTH = 8
+const HASH_KEY_BYTE_LENGTH = 8
 /** How a revision id is stored: as UTF-8 text, or as the bytes of a lowercase SHA-1 or SHA-256 hex id. */
-export const REV_TEXT = 0x00
-export const REV_SHA1 = 0x01
-export const REV_SHA256 = 0x02
+const REV_TEXT = 0x00
+const REV_SHA1 = 0x01
+const REV_SHA256 = 0x02
 export const MAX_PARENTS = 1024
 /** Most base hops a text may need (formats/group.md, Base): bounds the work of one extraction. */
 export const MAX_BASE_DEPTH = 16
-/** Bytes of a pack file's header (formats/pack.md); no committed length is shorter. */
-const PACK_HEADER_BYTE_LENGTH = 8
+// Where lib/store and the tests find them; lib/bytes/formats.ts defines them.
+export { HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH }
 
 const encoder = new TextEncoder()
 
-/** A UTF-16 surrogate without its partner: TextEncoder would turn it into U+FFFD, merging distinct ids. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
+/**
+ * The UTF-8 bytes of a file or revision id.
+ * @throws VSTORE_USAGE (where = the id, cut at 200 characters) for an id no key can have: empty, longer than
+ * MAX_ID_BYTE_LENGTH bytes, or with a lone surrogate.
+ */
 function utf8(value: string, what: string): Uint8Array {
-  if (LONE_SURROGATE.test(value)) throw new RangeError(`${what} is not well-formed Unicode (a lone surrogate)`)
+  const usage = (message: string) => new VstoreError('VSTORE_USAGE', message, value.length > 200 ? `${value.slice(0, 200)}…` : value)
+  if (hasLoneSurrogate(value)) throw usage(`${what} is not well-formed Unicode (a lone surrogate)`)
   const bytes = encoder.encode(value)
-  if (bytes.length === 0) throw new RangeError(`${what} must not be empty`)
-  if (bytes.length > MAX_ID_BYTE_LENGTH) throw new RangeError(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
+  if (bytes.length === 0) throw usage(`${what} must not be empty`)
+  if (bytes.length > MAX_ID_BYTE_LENGTH) throw usage(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
   return bytes
 }
 
@@ -61,15 +64,13 @@ export function encodeFilePrefix(file: string): Uint8Array {
   return writer.finish()
 }
 
-const HEX_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/
-
 /**
  * A revision id as `Rev_Kind` then its bytes: the raw 20 or 32 bytes of a lowercase hex SHA-1 or
  * SHA-256 id (git commit ids, half the size of their hex), else its UTF-8 text. With `lengthPrefixed`
  * (in values) text is preceded by its varint byte length; in keys it runs to the key's end.
  */
 function writeRev(writer: ByteWriter, rev: string, lengthPrefixed: boolean): void {
-  if (HEX_ID.test(rev)) {
+  if (isHexId(rev)) {
     writer.byte(rev.length === 40 ? REV_SHA1 : REV_SHA256)
     writer.bytes(fromHex(rev))
     return
@@ -88,15 +89,10 @@ function readRev(reader: ByteReader, lengthPrefixed: boolean): string {
   const byteLength = lengthPrefixed ? reader.varint() : reader.remainingByteLength
   if (byteLength > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_LIMIT', `revision id of ${byteLength} bytes`)
   if (byteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty revision id')
-  const bytes = reader.take(byteLength)
-  let rev: string
-  try {
-    rev = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
-  } catch {
-    throw reader.error('VSTORE_CORRUPT', 'revision id is not valid UTF-8')
-  }
+  const rev = decodeUtf8Strictly(reader.take(byteLength))
+  if (rev === undefined) throw reader.error('VSTORE_CORRUPT', 'revision id is not valid UTF-8')
   // A hex id is always stored in its binary form; a text form of one could never be looked up.
-  if (HEX_ID.test(rev)) throw reader.error('VSTORE_CORRUPT', 'hex revision id stored as text')
+  if (isHexId(rev)) throw reader.error('VSTORE_CORRUPT', 'hex revision id stored as text')
   return rev
 }
 
@@ -186,7 +182,7 @@ function writeLocation(writer: ByteWriter, location: TextLocation): void {
   writer.varint(location.recordEnd - location.recordStart)
   writer.varint(location.decodedByteLength)
   writer.varint(location.textByteLength)
-  if (location.hash.length !== HASH_BYTE_LENGTH) throw new RangeError(`hash must be ${HASH_BYTE_LENGTH} bytes`)
+  if (location.hash.length !== HASH_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `hash must be ${HASH_BYTE_LENGTH} bytes`, `pack ${location.packId}@${location.groupOffset}`)
   writer.bytes(location.hash)
   if (location.baseDepth > 0) {
     writer.varint(location.baseDepth)
@@ -304,8 +300,4 @@ export function decodeTotalsValue(key: Uint8Array, value: Uint8Array, where: str
   const groupCount = reader.varint()
   reader.expectEnd('totals')
   return { textCount, rawByteLength, groupCount }
-}
-
-export function describeHash(hash: Uint8Array): string {
-  return toHex(hash)
 }

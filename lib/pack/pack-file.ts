@@ -1,16 +1,17 @@
-import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { ByteReader } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
-
 /**
  * A pack file: an 8-byte header (`Magic` F6 76 70 00, `Version` 1, three reserved zero bytes), then
  * opaque records appended one after another. The pack knows nothing of what the records are; the
  * index remembers where each one starts and how long the pack is. See formats/pack.md.
  */
+import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { ByteReader, PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
+import { VstoreError, messageOf } from '../errors.js'
+
 export const PACK_MAGIC = Uint8Array.of(0xf6, 0x76, 0x70, 0x00)
 export const PACK_VERSION = 1
-export const PACK_HEADER_BYTE_LENGTH = 8
+// Where lib/store finds it; lib/bytes/formats.ts defines it (the index checks committed lengths against it).
+export { PACK_HEADER_BYTE_LENGTH }
 
 export function encodePackHeader(): Uint8Array {
   return Uint8Array.of(...PACK_MAGIC, PACK_VERSION, 0, 0, 0)
@@ -28,8 +29,7 @@ export function decodePackHeader(bytes: Uint8Array, where: string): void {
 
 function ioError(error: unknown, where: string, doing: string, note = ''): VstoreError {
   const code = (error as { code?: string } | null)?.code
-  const message = error instanceof Error ? error.message : String(error)
-  return new VstoreError(code === 'ENOENT' ? 'VSTORE_NOT_FOUND' : 'VSTORE_IO', `${doing}: ${message}${note}`, where, { cause: error })
+  return new VstoreError(code === 'ENOENT' ? 'VSTORE_NOT_FOUND' : 'VSTORE_IO', `${doing}: ${messageOf(error)}${note}`, where, { cause: error })
 }
 
 /** `, N bytes free` for the file system of `path`, or nothing when that cannot be told. */
@@ -142,7 +142,7 @@ export class PackFile {
   }
 
   /**
-   * Appends `bytes` at `offset` (the committed end) and returns the offset. Not durable until `sync()`.
+   * Writes `bytes` at `offset` (the committed end). Not durable until `sync()`.
    * @throws VSTORE_IO; on a full disk (or a file size limit) the message says how many bytes the write
    * needed and how many are free.
    */

@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -169,6 +169,37 @@ test('a flipped byte in any index file is refused at open or reported by verify:
 })
 
 /**
+ * Reads every file's history and every key's text from `reader`: each whole, or VSTORE_CORRUPT (counted).
+ * Returns the keys refused.
+ */
+async function readEverything(
+  t: ExecutionContext, reader: Store, histories: ReadonlyMap<string, string[]>, records: readonly { file: string; rev: string; text: Uint8Array }[], label: string,
+  counts: { historiesWhole: number; historiesRefused: number; keysRead: number; keysRefused: number },
+): Promise<Set<string>> {
+  for (const [file, revisions] of histories) {
+    try {
+      t.deepEqual(await reader.revisions(file), revisions, `${label}: ${file}'s history is shorter`)
+      counts.historiesWhole++
+    } catch (error) {
+      t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `${label}, ${file}: ${String(error)}`)
+      counts.historiesRefused++
+    }
+  }
+  const refusedKeys = new Set<string>()
+  for (const { file, rev, text } of records) {
+    try {
+      t.deepEqual(await reader.get(file, rev), text, `${label}: ${file}@${rev}`)
+      counts.keysRead++
+    } catch (error) {
+      t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `${label}, ${file}@${rev}: ${String(error)}`)
+      refusedKeys.add(`${file}@${rev}`)
+    }
+  }
+  counts.keysRefused += refusedKeys.size
+  return refusedKeys
+}
+
+/**
  * LevelDB reads a damaged table block unchecked (classic-level never asks it to verify checksums): a get
  * misses, an iteration ends early, and the answer is silently shorter. A store opened for reading checks
  * every block of the index first and refuses whatever a damaged block may hold: each byte flipped in a
@@ -213,26 +244,7 @@ test('a damaged index block is an error wherever it is read, never a shorter ans
       continue
     }
     try {
-      for (const [file, revisions] of histories) {
-        try {
-          t.deepEqual(await reader.revisions(file), revisions, `flip at ${offset}: ${file}'s history is shorter`)
-          counts.historiesWhole++
-        } catch (error) {
-          t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `flip at ${offset}, ${file}: ${String(error)}`)
-          counts.historiesRefused++
-        }
-      }
-      const refusedKeys = new Set<string>()
-      for (const { file, rev, text } of records) {
-        try {
-          t.deepEqual(await reader.get(file, rev), text, `flip at ${offset}: ${file}@${rev}`)
-          counts.keysRead++
-        } catch (error) {
-          t.true(error instanceof VstoreError && error.code === 'VSTORE_CORRUPT', `flip at ${offset}, ${file}@${rev}: ${String(error)}`)
-          refusedKeys.add(`${file}@${rev}`)
-        }
-      }
-      counts.keysRefused += refusedKeys.size
+      const refusedKeys = await readEverything(t, reader, histories, records, `flip at ${offset}`, counts)
       t.true(refusedKeys.size > 0 && refusedKeys.size < records.length, `flip at ${offset}: ${refusedKeys.size} keys refused`)
       await t.throwsAsync(reader.stats(), { code: 'VSTORE_CORRUPT' })
       // verify names the damaged block and the keys it holds, as far as its entries parse (a flipped byte

@@ -7,7 +7,7 @@
  *
  * Added here: ids with line breaks, tabs, NUL, quotes, astral characters and at the id length limit; ids
  * with a lone surrogate (not well-formed Unicode: TextEncoder would write them as U+FFFD, merging two ids),
- * which the store refuses with a RangeError before anything is stored, never aliasing another key; the same
+ * which the store refuses with VSTORE_USAGE before anything is stored, never aliasing another key; the same
  * key twice in one batch; ids that begin with U+FEFF (a byte order mark, which TextDecoder drops by default);
  * a path that is not UTF-8, holds a line break or begins with U+FEFF in git, fast-export and tar; a 20 MiB
  * text; `FILE@REV` where both splits name a stored key, or where the revision ends with `@`; VSTORE_EXISTS
@@ -104,22 +104,24 @@ test('odd file and revision ids read back as inserted, with their parents, also 
   t.deepEqual((await store.verify()).problems, [])
 })
 
-test('an id past the length limit, or empty, is a RangeError and nothing of the batch is stored', async t => {
+test('an id past the length limit, or empty, is refused and nothing of the batch is stored', async t => {
   const store = await openStore(t, await makeTempDir(t, 'vstore-odd-'), true)
   const good = record('good', 'r1', [], 'fine')
   for (const bad of [
     record('x'.repeat(MAX_ID_BYTE_LENGTH + 1), 'r1', [], 'long file id'),
     record('f', `${'é'.repeat(MAX_ID_BYTE_LENGTH / 2)}x`, [], 'long revision id in UTF-8 bytes, not in characters'),
-    record('', 'r1', [], 'empty file id'),
-    record('f', '', [], 'empty revision id'),
   ]) {
-    await t.throwsAsync(store.insert([good, bad]), { instanceOf: Error, message: /must|limit/ }, JSON.stringify(bad.file.slice(0, 20)))
+    await t.throwsAsync(store.insert([good, bad]), { instanceOf: VstoreError, code: 'VSTORE_USAGE', message: /limit/ }, JSON.stringify(bad.file.slice(0, 20)))
+  }
+  // An empty id is refused by the store's record check before any key is formed.
+  for (const bad of [record('', 'r1', [], 'empty file id'), record('f', '', [], 'empty revision id')]) {
+    await t.throwsAsync(store.insert([good, bad]), { instanceOf: Error, message: /non-empty/ }, JSON.stringify(bad))
   }
   t.false(await store.has('good', 'r1'))
   t.is((await store.stats()).textCount, 0)
 })
 
-test('an id with a lone surrogate is refused with a RangeError, in a file id, a revision or a parent, and never aliases another key', async t => {
+test('an id with a lone surrogate is refused with VSTORE_USAGE, in a file id, a revision or a parent, and never aliases another key', async t => {
   const store = await openStore(t, await makeTempDir(t, 'vstore-odd-'), true)
   // U+FFFD is what TextEncoder would turn a lone surrogate into: a well-formed id that must stay apart.
   await store.insert([record('a\uFFFD', 'r\uFFFD', [], 'the replacement character, honestly stored')])
@@ -128,12 +130,12 @@ test('an id with a lone surrogate is refused with a RangeError, in a file id, a 
   const loneSurrogates = ['a\uD800', 'a\uDC00', '\uDBFF', 'x\uDC00\uD800y']
   for (const lone of loneSurrogates) {
     for (const bad of [record(lone, 'r1', [], 'x'), record('f', lone, [], 'x'), record('fine', 'r2', ['r1', lone], 'x')]) {
-      await t.throwsAsync(store.insert([good, bad]), { instanceOf: RangeError, message: /lone surrogate/ }, JSON.stringify(bad))
+      await t.throwsAsync(store.insert([good, bad]), { instanceOf: VstoreError, code: 'VSTORE_USAGE', message: /lone surrogate/ }, JSON.stringify(bad))
     }
-    await t.throwsAsync(store.get(lone, 'r\uFFFD'), { instanceOf: RangeError }, JSON.stringify(lone))
-    await t.throwsAsync(store.get('a\uFFFD', lone), { instanceOf: RangeError }, JSON.stringify(lone))
-    await t.throwsAsync(store.has(lone, 'r1'), { instanceOf: RangeError })
-    await t.throwsAsync(store.revisions(lone), { instanceOf: RangeError })
+    await t.throwsAsync(store.get(lone, 'r\uFFFD'), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, JSON.stringify(lone))
+    await t.throwsAsync(store.get('a\uFFFD', lone), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, JSON.stringify(lone))
+    await t.throwsAsync(store.has(lone, 'r1'), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+    await t.throwsAsync(store.revisions(lone), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
   }
   // A well-formed surrogate pair is an ordinary character.
   await store.insert([record('pair \uD83D\uDE00', 'r1', [], 'astral')])
@@ -202,7 +204,7 @@ test('extract FILE@REV: the last @ splits when both splits name a stored key; an
   // --batch answers by the same rule; a key with a line break cannot be asked for there (one key a line).
   const batch = vstore(['--store', storeDir, 'extract', '--batch'], { input: 'x@pkg@1.0\ny@v1@\ny@v2@\n@@@\n' })
   t.is(succeeds(t, batch).toString('utf8'), 'x@pkg@1.0 18\nfile x@pkg at 1.0\n\ny@v1@ 28\na revision that ends with @\n\ny@v2@ missing\n@@@ 7\nonly @\n\n')
-  // An id longer than any key may have is a usage error (it was a RangeError, exit 1 with a stack), and
+  // An id longer than any key may have is a usage error (exit 2), and
   // "missing" in --batch; so is a log of such a file.
   const long = 'x'.repeat(MAX_ID_BYTE_LENGTH + 1)
   failsWith(t, extract(`${long}@r1`), 2, 'VSTORE_USAGE')

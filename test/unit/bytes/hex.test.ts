@@ -1,5 +1,6 @@
 import test from 'ava'
 import { bytesEqual, fromHex, toHex } from '../../../lib/bytes/hex.js'
+import { VstoreError } from '../../../lib/errors.js'
 
 test('toHex writes two lowercase digits per byte', t => {
   t.is(toHex(Uint8Array.of(0, 1, 0x0f, 0x10, 0xab, 0xff)), '00010f10abff')
@@ -13,8 +14,8 @@ test('fromHex reads lowercase and uppercase and inverts toHex', t => {
   t.is(fromHex('').length, 0)
 })
 
-test('fromHex rejects odd lengths and non-hex digits with RangeError', t => {
-  for (const hex of ['abc', '0g', 'zz', ' 00', '0x00', '+1']) t.throws(() => fromHex(hex), { instanceOf: RangeError }, hex)
+test('fromHex rejects odd lengths and non-hex digits with VSTORE_USAGE', t => {
+  for (const hex of ['abc', '0g', 'zz', ' 00', '0x00', '+1']) t.throws(() => fromHex(hex), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, hex)
 })
 
 test('bytesEqual compares length and every byte', t => {

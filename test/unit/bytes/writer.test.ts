@@ -1,6 +1,7 @@
 import test from 'ava'
 import { ByteReader, readVarint } from '../../../lib/bytes/reader.js'
 import { ByteWriter, MAX_VARINT, varintByteLength, writeVarint } from '../../../lib/bytes/writer.js'
+import { VstoreError } from '../../../lib/errors.js'
 
 function varintBytes(value: number): number[] {
   const writer = new ByteWriter()
@@ -28,9 +29,9 @@ test('varintByteLength is the length writeVarint writes', t => {
   }
 })
 
-test('writeVarint rejects negative, fractional, unsafe and too-large values with RangeError', t => {
+test('writeVarint rejects negative, fractional, unsafe and too-large values with VSTORE_USAGE', t => {
   for (const value of [-1, 1.5, Number.NaN, Infinity, MAX_VARINT + 1, 2 ** 53]) {
-    t.throws(() => writeVarint(new ByteWriter(), value), { instanceOf: RangeError }, String(value))
+    t.throws(() => writeVarint(new ByteWriter(), value), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(value))
   }
 })
 
@@ -39,14 +40,14 @@ test('uint32 is written little-endian and rejects values outside 0..2^32-1', t =
   writer.uint32(0x12345678)
   writer.uint32(0xffffffff)
   t.deepEqual([...writer.finish()], [0x78, 0x56, 0x34, 0x12, 0xff, 0xff, 0xff, 0xff])
-  t.throws(() => writer.uint32(-1), { instanceOf: RangeError })
-  t.throws(() => writer.uint32(2 ** 32), { instanceOf: RangeError })
-  t.throws(() => writer.uint32(1.5), { instanceOf: RangeError })
+  t.throws(() => writer.uint32(-1), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => writer.uint32(2 ** 32), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => writer.uint32(1.5), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 test('byte rejects values outside 0..255', t => {
   const writer = new ByteWriter()
-  for (const value of [-1, 256, 1.5, Number.NaN]) t.throws(() => writer.byte(value), { instanceOf: RangeError }, String(value))
+  for (const value of [-1, 256, 1.5, Number.NaN]) t.throws(() => writer.byte(value), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(value))
   t.is(writer.byteLength, 0)
 })
 

@@ -42,9 +42,9 @@ test('an empty target is a body of one zero byte', t => {
   t.deepEqual(decodeDeltaInstructions(body, 'd', limits), { targetByteLength: 0, instructions: [] })
 })
 
-test('encodeDelta rejects empty inserts and copies with RangeError', t => {
-  t.throws(() => encodeDelta(0, [{ kind: 'insert', bytes: new Uint8Array(0) }]), { instanceOf: RangeError })
-  t.throws(() => encodeDelta(0, [{ kind: 'copy', offset: 0, byteLength: 0 }]), { instanceOf: RangeError })
+test('encodeDelta rejects empty inserts and copies with VSTORE_USAGE', t => {
+  t.throws(() => encodeDelta(0, [{ kind: 'insert', bytes: new Uint8Array(0) }]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeDelta(0, [{ kind: 'copy', offset: 0, byteLength: 0 }]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 test('a copy past the source end is VSTORE_CORRUPT', t => {

@@ -2,6 +2,7 @@ import test from 'ava'
 import { applyDelta, decodeDeltaInstructions } from '../../../lib/delta/group-delta.js'
 import { BLOCK_BYTE_LENGTH, DEFAULT_MATCHER_OPTIONS, DeltaSource, type MatcherOptions } from '../../../lib/delta/matcher.js'
 import { applyEdit, concatBytes, randomBytes, randomInt, randomLines, seededRandom } from '../../helpers/random.js'
+import { VstoreError } from '../../../lib/errors.js'
 
 const limits = { maxTextByteLength: 1 << 24 }
 
@@ -153,8 +154,8 @@ test('content past expectedContentByteLength is still indexed and copied', t => 
   t.deepEqual(applyDelta(source.view(), body, 'd', limits), last)
 })
 
-test('minCopyByteLength below the block and maxCandidates below one are RangeErrors', t => {
-  t.throws(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, minCopyByteLength: BLOCK_BYTE_LENGTH - 1 }), { instanceOf: RangeError })
-  t.throws(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, maxCandidates: 0 }), { instanceOf: RangeError })
+test('minCopyByteLength below the block and maxCandidates below one are VSTORE_USAGE', t => {
+  t.throws(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, minCopyByteLength: BLOCK_BYTE_LENGTH - 1 }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, maxCandidates: 0 }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
   t.notThrows(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, minCopyByteLength: BLOCK_BYTE_LENGTH }))
 })

@@ -1,6 +1,5 @@
 import test from 'ava'
-import { measurePrefixes, type EntropyCodec } from '../../../lib/entropy/codec.js'
-import { brotliCodec, lzmaCodec, noneCodec, zlibCodec } from '../../../lib/entropy/index.js'
+import { brotliCodec, lzmaCodec, measurePrefixes, noneCodec, zlibCodec, type EntropyCodec } from '../../../lib/entropy/codec.js'
 import { VstoreError } from '../../../lib/errors.js'
 import { concatBytes, flipByte, randomBytes, randomLines, seededRandom } from '../../helpers/random.js'
 

@@ -19,8 +19,8 @@ test('parseCodecSetting reads a name and optional level and window', t => {
   t.is(parseCodecSetting('brotli').id, CODEC_BROTLI)
 })
 
-test('parseCodecSetting rejects unknown names and bad numbers with RangeError', t => {
+test('parseCodecSetting rejects unknown names and bad numbers with VSTORE_USAGE', t => {
   for (const setting of ['gzip', '', 'zlib:x', 'brotli:12', 'brotli:5:9', 'lzma:10']) {
-    t.throws(() => parseCodecSetting(setting), { instanceOf: RangeError }, setting)
+    t.throws(() => parseCodecSetting(setting), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, setting)
   }
 })

@@ -1,6 +1,5 @@
 import test from 'ava'
-import { lzmaCodec } from '../../../lib/entropy/lzma.js'
-import { CODEC_LZMA } from '../../../lib/entropy/node-zlib.js'
+import { CODEC_LZMA, lzmaCodec } from '../../../lib/entropy/codec.js'
 import { VstoreError } from '../../../lib/errors.js'
 import { randomLines, seededRandom } from '../../helpers/random.js'
 
@@ -13,8 +12,8 @@ test('lzma compresses text-like content and decodes it back', async t => {
   t.is(codec.id, CODEC_LZMA)
 })
 
-test('lzma presets outside 0..9 are RangeErrors', t => {
-  for (const preset of [-1, 10, Number.NaN]) t.throws(() => lzmaCodec(preset), { instanceOf: RangeError }, String(preset))
+test('lzma presets outside 0..9 are VSTORE_USAGE', t => {
+  for (const preset of [-1, 10, Number.NaN]) t.throws(() => lzmaCodec(preset), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(preset))
   t.notThrows(() => lzmaCodec(0))
   t.notThrows(() => lzmaCodec(9))
 })

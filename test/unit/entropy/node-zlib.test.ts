@@ -1,6 +1,6 @@
 import test from 'ava'
 import zlib from 'node:zlib'
-import { brotliCodec, CODEC_BROTLI, CODEC_ZLIB, zlibCodec } from '../../../lib/entropy/node-zlib.js'
+import { brotliCodec, CODEC_BROTLI, CODEC_ZLIB, zlibCodec } from '../../../lib/entropy/codec.js'
 import { VstoreError } from '../../../lib/errors.js'
 import { randomLines, seededRandom } from '../../helpers/random.js'
 
@@ -20,10 +20,10 @@ test('brotli stores a brotli stream that node:zlib decompresses', async t => {
   t.is(brotliCodec().id, CODEC_BROTLI)
 })
 
-test('out-of-range zlib levels and brotli settings are RangeErrors', t => {
-  for (const level of [-1, 10, Number.NaN]) t.throws(() => zlibCodec(level), { instanceOf: RangeError }, String(level))
+test('out-of-range zlib levels and brotli settings are VSTORE_USAGE', t => {
+  for (const level of [-1, 10, Number.NaN]) t.throws(() => zlibCodec(level), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(level))
   for (const options of [{ quality: -1, lgwin: 16 }, { quality: 12, lgwin: 16 }, { quality: 5, lgwin: 9 }, { quality: 5, lgwin: 25 }]) {
-    t.throws(() => brotliCodec(options), { instanceOf: RangeError }, JSON.stringify(options))
+    t.throws(() => brotliCodec(options), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, JSON.stringify(options))
   }
   t.notThrows(() => zlibCodec(0))
   t.notThrows(() => brotliCodec({ quality: 0, lgwin: 10 }))

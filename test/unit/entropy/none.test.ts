@@ -1,6 +1,5 @@
 import test from 'ava'
-import { noneCodec } from '../../../lib/entropy/none.js'
-import { CODEC_NONE } from '../../../lib/entropy/node-zlib.js'
+import { CODEC_NONE, noneCodec } from '../../../lib/entropy/codec.js'
 
 test('none stores content as it is, in a copy', async t => {
   const codec = noneCodec()

@@ -2,6 +2,7 @@ import test from 'ava'
 import { GroupBuilder } from '../../../lib/group/builder.js'
 import { decodeRecord, dumpRecords } from '../../../lib/group/records.js'
 import { applyEdit, randomBytes, randomLines, seededRandom } from '../../helpers/random.js'
+import { VstoreError } from '../../../lib/errors.js'
 
 const limits = { maxTextByteLength: 1 << 24 }
 const utf8 = (text: string) => new TextEncoder().encode(text)
@@ -12,7 +13,7 @@ test('a text that would pass the cap is refused by a non-empty group', t => {
   t.not(builder.tryAdd(randomBytes(random, 600)), undefined)
   const before = builder.content().slice()
   t.is(builder.tryAdd(randomBytes(random, 600)), undefined)
-  t.is(builder.recordCount, 1)
+  t.is(dumpRecords(builder.content(), 'g', limits).length, 1)
   t.deepEqual(builder.content(), before)
 })
 
@@ -95,7 +96,7 @@ test('records are contiguous and the content ends at the last record', t => {
     end = range?.recordEnd ?? -1
   }
   t.is(builder.contentByteLength, end)
-  t.is(builder.recordCount, 10)
+  t.is(dumpRecords(builder.content(), 'g', limits).length, 10)
 })
 
 test('the matcher options reach the delta encoder', t => {
@@ -110,9 +111,9 @@ test('the matcher options reach the delta encoder', t => {
   t.is(lenient.tryAdd(edited)?.kind, 'delta')
 })
 
-test('a cap that is not positive is a RangeError', t => {
+test('a cap that is not positive is VSTORE_USAGE', t => {
   for (const maxContentByteLength of [0, -1, Number.NaN]) {
-    t.throws(() => new GroupBuilder({ maxContentByteLength }), { instanceOf: RangeError }, String(maxContentByteLength))
+    t.throws(() => new GroupBuilder({ maxContentByteLength }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(maxContentByteLength))
   }
 })
 
@@ -169,10 +170,11 @@ test('a version of a file already in the group deltas on it: fewer, longer copie
 test('a text deltas on its previous version only while the rebuild stays within the bound', t => {
   const random = seededRandom(74)
   const base = randomLines(random, 300)
-  const builder = new GroupBuilder({ maxContentByteLength: 1 << 20, maxRebuildByteLength: 3 * base.length, rebuildFactor: 1 })
-  const ranges = [0, 1, 2, 3, 4, 5].map(i => builder.tryAdd(applyEdit(base, { position: 100 * i, deleteByteLength: 5, insert: utf8(`v${i}`) }), 'f.txt'))
-  // Each rebuild counts its own text and its previous chain: the chain restarts once it would pass 3 texts.
-  t.deepEqual(ranges.map(range => range?.kind), ['fulltext', 'delta-previous', 'delta-previous', 'delta', 'delta-previous', 'delta-previous'])
-  for (const range of ranges) t.true((range?.rebuildByteLength ?? Infinity) <= 3 * base.length + 20)
+  // A bound of 5 texts, over the 4 × its own length a text may always rebuild.
+  const builder = new GroupBuilder({ maxContentByteLength: 1 << 20, maxRebuildByteLength: 5 * base.length })
+  const ranges = [0, 1, 2, 3, 4, 5, 6].map(i => builder.tryAdd(applyEdit(base, { position: 100 * i, deleteByteLength: 5, insert: utf8(`v${i}`) }), 'f.txt'))
+  // Each rebuild counts its own text and its previous chain: the chain restarts once it would pass 5 texts.
+  t.deepEqual(ranges.map(range => range?.kind), ['fulltext', 'delta-previous', 'delta-previous', 'delta-previous', 'delta-previous', 'delta', 'delta-previous'])
+  for (const range of ranges) t.true((range?.rebuildByteLength ?? Infinity) <= 5 * base.length)
   t.is(builder.tryAdd(applyEdit(base, { position: 7, deleteByteLength: 1, insert: utf8('x') }), 'other.txt')?.kind, 'delta')
 })

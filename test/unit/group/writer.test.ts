@@ -4,6 +4,7 @@ import { decodeGroup, decodeGroupPrefix, DEFAULT_GROUP_LIMITS } from '../../../l
 import { decodeRecord } from '../../../lib/group/records.js'
 import { GroupWriter, type GroupPolicy, type SealedGroup } from '../../../lib/group/writer.js'
 import { applyEdit, randomBytes, randomInt, randomLines, seededRandom, writeGroups } from '../../helpers/random.js'
+import { VstoreError } from '../../../lib/errors.js'
 
 const limits = DEFAULT_GROUP_LIMITS
 
@@ -132,9 +133,9 @@ test('a text that does not fit beside texts re-added after a read-budget cut sti
   t.deepEqual(ids, [0, 1, 2])
 })
 
-test('a non-positive read budget or chunk is a RangeError', t => {
+test('a non-positive read budget or chunk is VSTORE_USAGE', t => {
   const sink = async () => undefined
-  t.throws(() => new GroupWriter({ maxContentByteLength: 1024, maxReadByteLength: 0, readChunkByteLength: 256, codec: noneCodec() }, sink), { instanceOf: RangeError })
-  t.throws(() => new GroupWriter({ maxContentByteLength: 1024, maxReadByteLength: 1024, readChunkByteLength: 0, codec: noneCodec() }, sink), { instanceOf: RangeError })
-  t.throws(() => new GroupWriter({ maxContentByteLength: 0, maxReadByteLength: 1024, readChunkByteLength: 256, codec: noneCodec() }, sink), { instanceOf: RangeError })
+  t.throws(() => new GroupWriter({ maxContentByteLength: 1024, maxReadByteLength: 0, readChunkByteLength: 256, codec: noneCodec() }, sink), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => new GroupWriter({ maxContentByteLength: 1024, maxReadByteLength: 1024, readChunkByteLength: 0, codec: noneCodec() }, sink), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => new GroupWriter({ maxContentByteLength: 0, maxReadByteLength: 1024, readChunkByteLength: 256, codec: noneCodec() }, sink), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })

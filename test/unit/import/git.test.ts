@@ -304,9 +304,9 @@ test('refs naming one branch import only its history', async t => {
   t.deepEqual(keysOf(records), sortKeys([['x.txt', c1, []], ['x.txt', f1, [c1]], ['y.txt', f1, []]]))
 })
 
-test('empty refs without all is a RangeError', async t => {
+test('empty refs without all is VSTORE_USAGE', async t => {
   const { repo } = buildTwoBranches()
-  await t.throwsAsync(importAll(repo, { refs: [] }), { instanceOf: RangeError })
+  await t.throwsAsync(importAll(repo, { refs: [] }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 // --- failures ----------------------------------------------------------------------------------------------
@@ -493,7 +493,7 @@ test('a blob over maxTextByteLength is refused from cat-file\'s header: its byte
   t.like(error, { code: 'VSTORE_LIMIT', where: `big.txt@${c2}` })
 })
 
-test('maxTextByteLength that is not a whole number >= 0 is a RangeError', async t => {
+test('maxTextByteLength that is not a whole number >= 0 is VSTORE_USAGE', async t => {
   const { repo } = buildLimitHistory()
-  await t.throwsAsync(importAll(repo, { maxTextByteLength: -1 }), { instanceOf: RangeError })
+  await t.throwsAsync(importAll(repo, { maxTextByteLength: -1 }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })

@@ -41,7 +41,7 @@ test('a text over maxTextByteLength is VSTORE_LIMIT naming its frame and key; a 
   t.is((await decodeUntilError([concatBytes(...frames)], LIMIT_BYTE_LENGTH + 1)).records.length, 3)
   await t.throwsAsync(async () => {
     for await (const record of decodeRecordStream([concatBytes(...frames)], { maxTextByteLength: -1 })) t.fail(record.file)
-  }, { instanceOf: RangeError })
+  }, { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 test('a text over maxTextByteLength is refused from its length, before its bytes are read', async t => {

@@ -170,10 +170,10 @@ test('a path twice with different bytes is VSTORE_IMPORT; with the same bytes it
   t.deepEqual(await rows([same]), [['a', 'r', [], 'x']])
 })
 
-test('a rev given twice is VSTORE_IMPORT; an empty rev or a bad hash is a RangeError', async t => {
+test('a rev given twice is VSTORE_IMPORT; an empty rev or a bad hash is VSTORE_USAGE', async t => {
   await t.throwsAsync(rows([rereadable('r', { a: '1' }), rereadable('r', { a: '2' })]), { instanceOf: VstoreError, code: 'VSTORE_IMPORT' })
-  await t.throwsAsync(rows([rereadable('', { a: '1' })]), { instanceOf: RangeError })
-  await t.throwsAsync(rows([rereadable('r', { a: '1' })], { previous: async () => ({ rev: 'q', hash: new Uint8Array(8) }) }), { instanceOf: RangeError })
+  await t.throwsAsync(rows([rereadable('', { a: '1' })]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  await t.throwsAsync(rows([rereadable('r', { a: '1' })], { previous: async () => ({ rev: 'q', hash: new Uint8Array(8) }) }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 test('files that differ between the two reads are VSTORE_IMPORT', async t => {

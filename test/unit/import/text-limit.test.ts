@@ -27,9 +27,9 @@ test('a declared length over the limit is VSTORE_LIMIT naming where; at or under
   t.throws(() => checkTextByteLength(1001, 1000, 'x'), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
 })
 
-test('a limit that is not a whole number of bytes >= 0 is a RangeError', t => {
+test('a limit that is not a whole number of bytes >= 0 is VSTORE_USAGE', t => {
   for (const value of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
-    t.throws(() => checkMaxTextByteLength(value), { instanceOf: RangeError }, String(value))
+    t.throws(() => checkMaxTextByteLength(value), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, String(value))
   }
   for (const value of [undefined, 0, 1000, 2 ** 30]) t.notThrows(() => checkMaxTextByteLength(value), String(value))
 })

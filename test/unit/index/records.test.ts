@@ -136,11 +136,11 @@ test('a key whose revision is longer than the id limit is VSTORE_LIMIT', t => {
   t.throws(() => decodeTextKey(Uint8Array.of(...prefix, 0x00, ...new Uint8Array(MAX_ID_BYTE_LENGTH + 1).fill(0x61))), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
 })
 
-test('empty or over-long ids are RangeErrors when encoding', t => {
-  t.throws(() => encodeTextKey({ file: '', rev: 'r' }), { instanceOf: RangeError })
-  t.throws(() => encodeTextKey({ file: 'f', rev: '' }), { instanceOf: RangeError })
-  t.throws(() => encodeTextKey({ file: 'x'.repeat(MAX_ID_BYTE_LENGTH + 1), rev: 'r' }), { instanceOf: RangeError })
-  t.throws(() => encodeTextKey({ file: 'f', rev: 'é'.repeat(MAX_ID_BYTE_LENGTH / 2 + 1) }), { instanceOf: RangeError })
+test('empty or over-long ids are VSTORE_USAGE when encoding', t => {
+  t.throws(() => encodeTextKey({ file: '', rev: 'r' }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeTextKey({ file: 'f', rev: '' }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeTextKey({ file: 'x'.repeat(MAX_ID_BYTE_LENGTH + 1), rev: 'r' }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeTextKey({ file: 'f', rev: 'é'.repeat(MAX_ID_BYTE_LENGTH / 2 + 1) }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 // Regression: TextEncoder turns a lone surrogate into U+FFFD, so such ids are refused before encoding.
@@ -153,7 +153,7 @@ test('a file id with a lone surrogate is refused rather than merged with another
     firstKey = encodeTextKey(first)
     secondKey = encodeTextKey(second)
   } catch (error) {
-    t.true(error instanceof RangeError)
+    t.true(error instanceof VstoreError && error.code === 'VSTORE_USAGE', String(error))
     return
   }
   t.notDeepEqual(firstKey, secondKey)
@@ -245,10 +245,10 @@ test('a location decoding fewer bytes than its record end is VSTORE_CORRUPT', t 
   t.notThrows(() => decodeLocationValue(key, encodeLocationValue(key, { ...location, decodedByteLength: location.recordEnd }), 'w'))
 })
 
-test('a hash that is not 20 bytes is a RangeError when encoding', t => {
+test('a hash that is not 20 bytes is VSTORE_USAGE when encoding', t => {
   const key = Uint8Array.of(1)
-  t.throws(() => encodeLocationValue(key, { ...location, hash: new Uint8Array(19) }), { instanceOf: RangeError })
-  t.throws(() => encodeLocationValue(key, { ...location, hash: new Uint8Array(32) }), { instanceOf: RangeError })
+  t.throws(() => encodeLocationValue(key, { ...location, hash: new Uint8Array(19) }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeLocationValue(key, { ...location, hash: new Uint8Array(32) }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 test('more than 1024 parents is VSTORE_LIMIT', t => {

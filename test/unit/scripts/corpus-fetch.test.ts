@@ -41,7 +41,7 @@ test('compareVersions follows semver precedence, prereleases before their releas
   const shuffled = [...ordered].reverse().sort((a, b) => (a.length % 3) - (b.length % 3))
   t.deepEqual(shuffled.sort(compareVersions), ordered)
   t.is(compareVersions('1.0.0+build.2', '1.0.0+build.1'), 1) // equal precedence, ordered by text so sorting is stable
-  for (const text of ['1.0', '01.0.0', '1.0.0-', 'latest', '1.0.0.0', '']) t.throws(() => compareVersions(text, '1.0.0'), { instanceOf: RangeError }, text)
+  for (const text of ['1.0', '01.0.0', '1.0.0-', 'latest', '1.0.0.0', '']) t.throws(() => compareVersions(text, '1.0.0'), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, text)
 })
 
 const PUBLISHED = ['0.1.0', '2.0.0', '1.0.0', '1.1.0-rc.1', '1.1.0', '1.2.0', '2.0.0-beta.1', '1.10.0', '2.1.0', '3.0.0-dev.20240101']

@@ -1,0 +1,241 @@
+/** The index vectors (formats/vectors/index/): LevelDB records of the index, each in a small container. */
+import { crc32, toHex } from '../../lib/bytes/index.js'
+import {
+  encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue,
+  encodeTotalsValue, INDEX_VALUE_VERSION,
+} from '../../lib/index/records.js'
+import { STORE_FORMAT_VERSION } from '../../lib/store/store.js'
+import { hashText } from '../../lib/store/text-hash.js'
+import type { PackBuild } from './pack.js'
+import { Folder, concat, flip, uint32, utf8, varint, type TextEntry, type VectorFiles } from './common.js'
+
+/** An index vector: `Key_Byte_Length` varint, key, value (the value runs to the end of the file). */
+export function encodeIndexVector(key: Uint8Array, value: Uint8Array): Uint8Array {
+  return concat(varint(key.length), key, value)
+}
+
+export interface LocationJson {
+  packId: number
+  groupOffset: number
+  readByteLength: number
+  recordStart: number
+  recordEnd: number
+  decodedByteLength: number
+  textByteLength: number
+  hashHex: string
+  baseDepth: number
+  baseReadByteLength: number
+  baseDecodedByteLength: number
+}
+
+function locationJson(location: TextEntry): LocationJson {
+  return {
+    packId: location.packId,
+    groupOffset: location.groupOffset,
+    readByteLength: location.readByteLength,
+    recordStart: location.recordStart,
+    recordEnd: location.recordEnd,
+    decodedByteLength: location.decodedByteLength,
+    textByteLength: location.textByteLength,
+    hashHex: toHex(location.hash),
+    baseDepth: location.baseDepth,
+    baseReadByteLength: location.baseReadByteLength,
+    baseDecodedByteLength: location.baseDecodedByteLength,
+  }
+}
+
+/** A value sealed by hand: version, body, CRC-32 of key and everything before it. */
+function sealedValue(key: Uint8Array, body: Uint8Array, version = INDEX_VALUE_VERSION): Uint8Array {
+  const head = concat(Uint8Array.of(version), body)
+  return concat(head, uint32(crc32(head, crc32(key))))
+}
+
+const README = `
+An index vector is one LevelDB record in a small container (not a vstore format): \`Key_Byte_Length\`
+(varint), the key, then the value to the end of the file. Keys and values are in formats/index.md. A test
+decodes the key by its tag byte (\`T\`, \`H\`, \`P\`, \`M\`) and the value for that key. A good vector's
+\`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`key\` and the decoded \`value\` (the hash as
+\`hashHex\`). The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash.
+The \`M format\` check lives in \`Store.open\` (lib/store/store.ts), not in lib/index/records.ts.`
+
+const PACK_ID = 1
+
+export async function indexVectors(files: VectorFiles, pack: PackBuild): Promise<void> {
+  const folder = new Folder('index', files)
+  const entries = textEntries(pack)
+  goodIndexVectors(folder, pack, entries)
+  const fixture = badFixture(pack, entries)
+  badValueVectors(folder, fixture, entries)
+  badKeyVectors(folder, fixture)
+  otherVersionVectors(folder, fixture)
+  folder.readme('Index vectors', README)
+}
+
+/** The index entries of the pack's texts, as pack 1. */
+function textEntries(pack: PackBuild): TextEntry[] {
+  return pack.texts.map((item, id) => {
+    const placed = pack.groups.find(({ group }) => group.records.some(record => record.id === id))
+    const record = placed?.group.records.find(r => r.id === id)
+    if (placed === undefined || record === undefined) throw new Error(`vstore bug: text ${id} is in no group`)
+    return {
+      packId: PACK_ID,
+      groupOffset: placed.groupOffset,
+      readByteLength: record.readByteLength,
+      recordStart: record.recordStart,
+      recordEnd: record.recordEnd,
+      decodedByteLength: record.decodedByteLength,
+      textByteLength: record.textByteLength,
+      hash: hashText(item.text),
+      baseDepth: record.baseDepth,
+      baseReadByteLength: record.baseReadByteLength,
+      baseDecodedByteLength: record.baseDecodedByteLength,
+      parents: item.parents,
+    }
+  })
+}
+
+function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly TextEntry[]): void {
+  const goodText = (name: string, what: string, i: number): void => {
+    const item = pack.texts[i]!
+    const entry = entries[i]!
+    const key = encodeTextKey(item)
+    const value = encodeTextValue(key, entry)
+    folder.good(name, what, encodeIndexVector(key, value), {
+      kind: 'text', keyHex: toHex(key), valueHex: toHex(value),
+      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry), parents: [...entry.parents] },
+    })
+  }
+  goodText('text', '`T` entry of pangrams.txt@r2 (a text revision id, one parent): its delta record in pack vector `good-two-groups`', 1)
+  goodText('text-sha1', '`T` entry whose revision id is a SHA-1 hex id, stored as 20 bytes', 2)
+  {
+    const item = pack.texts[1]!
+    const entry = { ...entries[1]!, baseDepth: 2, baseReadByteLength: 300_000, baseDecodedByteLength: 2_100_000 }
+    const key = encodeTextKey(item)
+    const value = encodeTextValue(key, entry)
+    folder.good('text-based', '`T` entry (`Value_Version` 2) of a text whose group has a base two hops deep: the chain\'s read and decoded bytes follow the hash', encodeIndexVector(key, value), {
+      kind: 'text', keyHex: toHex(key), valueHex: toHex(value),
+      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry), parents: [...entry.parents] },
+    })
+  }
+  const hashEntry = entries[0]!
+  const hashKey = encodeHashKey(hashEntry.hash)
+  const hashValue = encodeLocationValue(hashKey, hashEntry)
+  folder.good('hash', '`H` entry: the first 8 bytes of pangrams.txt@r1\'s content hash → its location', encodeIndexVector(hashKey, hashValue), {
+    kind: 'hash', keyHex: toHex(hashKey), valueHex: toHex(hashValue), key: { hashPrefixHex: toHex(hashKey.subarray(1)) }, value: locationJson(hashEntry),
+  })
+  const packKey = encodePackKey(PACK_ID)
+  const packState = { committedByteLength: pack.bytes.length, groupCount: pack.groups.length }
+  const packValue = encodePackValue(packKey, packState)
+  folder.good('pack', '`P` entry of pack 1 (packs/000001.vpk): committed length and group count of pack vector `good-two-groups`', encodeIndexVector(packKey, packValue), {
+    kind: 'pack', keyHex: toHex(packKey), valueHex: toHex(packValue), key: { packId: PACK_ID }, value: packState,
+  })
+  const bigPackKey = encodePackKey(300)
+  const bigPackState = { committedByteLength: 1024 * 1024 * 1024, groupCount: 600 }
+  const bigPackValue = encodePackValue(bigPackKey, bigPackState)
+  folder.good('pack-300', '`P` entry of pack 300: multi-byte varints in key and value', encodeIndexVector(bigPackKey, bigPackValue), {
+    kind: 'pack', keyHex: toHex(bigPackKey), valueHex: toHex(bigPackValue), key: { packId: 300 }, value: bigPackState,
+  })
+  const formatKey = encodeMetaKey('format')
+  const formatValue = Uint8Array.of(STORE_FORMAT_VERSION)
+  folder.good('meta-format', '`M format`: the store format, one byte 02 (no version byte, no checksum)', encodeIndexVector(formatKey, formatValue), {
+    kind: 'format', keyHex: toHex(formatKey), valueHex: toHex(formatValue), key: { name: 'format' }, value: { storeFormat: STORE_FORMAT_VERSION },
+  })
+  folder.good('meta-format-1', '`M format` 01: a store written before groups of version 2, still read', encodeIndexVector(formatKey, Uint8Array.of(1)), {
+    kind: 'format', keyHex: toHex(formatKey), valueHex: '01', key: { name: 'format' }, value: { storeFormat: 1 },
+  })
+  const totalsKey = encodeMetaKey('totals')
+  const totals = { textCount: pack.texts.length, rawByteLength: pack.texts.reduce((sum, t) => sum + t.text.length, 0), groupCount: pack.groups.length }
+  const totalsValue = encodeTotalsValue(totalsKey, totals)
+  folder.good('meta-totals', '`M totals` after storing the three texts of pack vector `good-two-groups`', encodeIndexVector(totalsKey, totalsValue), {
+    kind: 'totals', keyHex: toHex(totalsKey), valueHex: toHex(totalsValue), key: { name: 'totals' }, value: totals,
+  })
+}
+
+/** What the bad vectors are made from: pangrams.txt@r2's key and value, a location body by hand, pack 1's key. */
+interface BadFixture {
+  readonly textKey: Uint8Array
+  readonly textValue: Uint8Array
+  readonly r1Value: Uint8Array
+  readonly locationBody: (location: Partial<TextEntry>, parents?: Uint8Array) => Uint8Array
+  readonly textVector: (value: Uint8Array, key?: Uint8Array) => Uint8Array
+  readonly packKey: Uint8Array
+  readonly packState: { readonly committedByteLength: number; readonly groupCount: number }
+  readonly formatKey: Uint8Array
+  readonly entries: readonly TextEntry[]
+}
+
+function badFixture(pack: PackBuild, entries: readonly TextEntry[]): BadFixture {
+  const textKey = encodeTextKey(pack.texts[1]!)
+  const textValue = encodeTextValue(textKey, entries[1]!)
+  const r1Key = encodeTextKey(pack.texts[0]!)
+  const r1Value = encodeTextValue(r1Key, entries[0]!)
+  const locationBody = (location: Partial<TextEntry>, parents: Uint8Array = Uint8Array.of(0)): Uint8Array => {
+    const l = { ...entries[1]!, ...location }
+    return concat(varint(l.packId), varint(l.groupOffset), varint(l.readByteLength), varint(l.recordStart), varint(l.recordEnd - l.recordStart),
+      varint(l.decodedByteLength), varint(l.textByteLength), l.hash, parents)
+  }
+  const textVector = (value: Uint8Array, key = textKey): Uint8Array => encodeIndexVector(key, value)
+  const packKey = encodePackKey(PACK_ID)
+  const packState = { committedByteLength: pack.bytes.length, groupCount: pack.groups.length }
+  return { textKey, textValue, r1Value, locationBody, textVector, packKey, packState, formatKey: encodeMetaKey('format'), entries }
+}
+
+function badValueVectors(folder: Folder, fixture: BadFixture, entries: readonly TextEntry[]): void {
+  const { textKey, textValue, r1Value, locationBody, textVector } = fixture
+  folder.bad('value-checksum', '`T` value with one bit of its byte 7 flipped: checksum mismatch', 'VSTORE_CORRUPT', textVector(flip(textValue, 7)))
+  folder.bad('value-under-other-key', 'pangrams.txt@r1\'s value under the key of r2: the checksum covers the key', 'VSTORE_CORRUPT', textVector(r1Value))
+  folder.bad('value-empty', '`T` key with an empty value', 'VSTORE_CORRUPT', textVector(new Uint8Array(0)))
+  folder.bad('value-too-short', '`T` value 01 00 00 00: version and 3 bytes, shorter than version plus checksum', 'VSTORE_CORRUPT', textVector(Uint8Array.of(1, 0, 0, 0)))
+  folder.bad('value-truncated', '`T` value cut inside its hash (checksum right for what is there)', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({}).subarray(0, 10))))
+  folder.bad('value-trailing', '`T` value with a byte 00 after the last parent (checksum right)', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, concat(locationBody({}, Uint8Array.of(1, 0, 2, 0x72, 0x31)), Uint8Array.of(0)))))
+  folder.bad('empty-record-range', '`T` value with `Record_Byte_Length` 0', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({ recordEnd: entries[1]!.recordStart }))))
+  folder.bad('decoded-short', '`T` value whose `Decoded_Byte_Length` ends before the record', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({ decodedByteLength: entries[1]!.recordEnd - 1 }))))
+  folder.bad('too-many-parents', '`T` value with `Parent_Count` 1025 (rejected before reading parents)', 'VSTORE_LIMIT',
+    textVector(sealedValue(textKey, locationBody({}, varint(1025)))))
+  folder.bad('parent-rev-kind', '`T` value whose parent has `Rev_Kind` 03', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(1, 3, 2, 0x72, 0x31)))))
+  folder.bad('parent-empty', '`T` value whose text parent id has 0 bytes', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(1, 0, 0)))))
+  folder.bad('value-nonminimal-varint', '`T` value with `Pack_Id` 1 written 81 00 (checksum right)', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, concat(Uint8Array.of(0x81, 0x00), locationBody({}).subarray(1)))))
+}
+
+function badKeyVectors(folder: Folder, fixture: BadFixture): void {
+  const { packKey, packState, entries } = fixture
+  const fileKey = (fileBytes: Uint8Array, rest: Uint8Array): Uint8Array => concat(Uint8Array.of(0x54), varint(fileBytes.length), fileBytes, rest)
+  const withValue = (key: Uint8Array): Uint8Array => encodeIndexVector(key, encodeTextValue(key, entries[1]!))
+  folder.bad('key-nonminimal-varint', '`T` key whose `File_Byte_Length` 12 is written 8C 00', 'VSTORE_CORRUPT',
+    withValue(concat(Uint8Array.of(0x54, 0x8c, 0x00), utf8('pangrams.txt'), Uint8Array.of(0), utf8('r2'))))
+  folder.bad('key-file-not-utf8', '`T` key whose file id is the byte FF (not UTF-8)', 'VSTORE_CORRUPT', withValue(fileKey(Uint8Array.of(0xff), concat(Uint8Array.of(0), utf8('r2')))))
+  folder.bad('key-empty-file', '`T` key with an empty file id', 'VSTORE_CORRUPT', withValue(fileKey(new Uint8Array(0), concat(Uint8Array.of(0), utf8('r2')))))
+  folder.bad('key-empty-rev', '`T` key whose text revision id has 0 bytes', 'VSTORE_CORRUPT', withValue(fileKey(utf8('pangrams.txt'), Uint8Array.of(0))))
+  folder.bad('key-rev-kind', '`T` key with `Rev_Kind` 03', 'VSTORE_CORRUPT', withValue(fileKey(utf8('pangrams.txt'), concat(Uint8Array.of(3), utf8('r2')))))
+  folder.bad('key-sha1-short', '`T` key with `Rev_Kind` 01 and 19 bytes of id', 'VSTORE_CORRUPT', withValue(fileKey(utf8('hello.txt'), concat(Uint8Array.of(1), new Uint8Array(19)))))
+  folder.bad('key-sha1-long', '`T` key with `Rev_Kind` 01 and 21 bytes of id', 'VSTORE_CORRUPT', withValue(fileKey(utf8('hello.txt'), concat(Uint8Array.of(1), new Uint8Array(21)))))
+  folder.bad('key-file-past-limit', '`T` key with `File_Byte_Length` 4097', 'VSTORE_LIMIT', withValue(fileKey(utf8('a'.repeat(4097)), concat(Uint8Array.of(0), utf8('r2')))))
+  folder.bad('pack-key-trailing', '`P` key 50 01 00: a byte after the pack id', 'VSTORE_CORRUPT',
+    encodeIndexVector(Uint8Array.of(0x50, 0x01, 0x00), encodePackValue(Uint8Array.of(0x50, 0x01, 0x00), packState)))
+  folder.bad('pack-value-varint-too-long', '`P` value whose `Committed_Byte_Length` is 8 bytes long (checksum right)', 'VSTORE_CORRUPT',
+    encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02))))
+  folder.bad('pack-value-short-commit', '`P` value whose `Committed_Byte_Length` is 7, shorter than a pack header (checksum right)', 'VSTORE_CORRUPT',
+    encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0x07, 0x01))))
+  folder.bad('key-hex-rev-as-text', '`T` key holding a 40-digit lowercase hex revision id as text (`Rev_Kind` 00): it has a binary form, so no lookup could find it', 'VSTORE_CORRUPT',
+    withValue(fileKey(utf8('hello.txt'), concat(Uint8Array.of(0), utf8('0123456789abcdef0123456789abcdef01234567')))))
+}
+
+/** Values of versions other than their key's, and a store format this build does not read. */
+function otherVersionVectors(folder: Folder, fixture: BadFixture): void {
+  const { textKey, locationBody, textVector, packKey, formatKey } = fixture
+  folder.unsupported('value-version', '`T` value with `Value_Version` 3 (checksum right)', textVector(sealedValue(textKey, locationBody({}), 3)))
+  folder.unsupported('pack-value-version-2', '`P` value with `Value_Version` 2, which only locations use (checksum right)', encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0x07, 0x01), 2)))
+  folder.bad('based-depth-zero', '`T` value with `Value_Version` 2 and `Base_Depth` 0', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(0, 0, 0, 0)), 2)))
+  folder.bad('based-depth-past-limit', '`T` value with `Value_Version` 2 and `Base_Depth` 17', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(17, 0, 0, 0)), 2)))
+  folder.unsupported('store-format', '`M format` value 03: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(3)))
+
+}
