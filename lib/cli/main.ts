@@ -1,18 +1,19 @@
-import { readFile, readdir, rm, stat } from 'node:fs/promises'
+/** The vstore program: parses the command line and runs the command it names, printing an error as one line. */
+import { readFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import {
-  DEFAULT_STORE_OPTIONS, MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff, type InsertOptions, type InsertProgress, type InsertSummary, type StoreOptions, type TextRecord,
-} from '../vstore.js'
-import { MIN_REVISION_PREFIX, parseCommandLine, parseKeySpec, type Command } from './args.js'
+import { MAX_ID_BYTE_LENGTH, STORE_FORMAT_VERSION, Store, VstoreError, diffStat, importGit, unifiedDiff } from '../vstore.js'
+import { parseCommandLine } from './args.js'
 import { renderCommandHelp, renderOverview } from './help.js'
 import { describeError, exitStatusFor } from './exit.js'
 import { readBoundedLines, type BoundedLine } from './lines.js'
 import { ImportReport } from './import-report.js'
 import type { ProgressView } from './progress.js'
-import type { ReleaseBoundary } from '../import/releases.js'
-import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderRepair, renderStats, renderVerify } from './render.js'
+import { checkId, givenFiles, resolveKey } from './keys.js'
+import { checkStorePath, openStore, textLimit, withStore } from './store-access.js'
+import { formatBytes, renderDiffStat, renderGroupDump, renderGroupList, renderJson, renderRepair, renderStats, renderVerify } from './render.js'
+import { progressOptions, releaseLookups, runImport, runWrite, startProgress, writeSummary } from './write.js'
 
 /** Where the CLI writes; a parameter so that nothing here touches process globals but `main`. */
 export interface Output {
@@ -22,270 +23,6 @@ export interface Output {
   terminalProgress(): Promise<ProgressView>
   /** Progress as JSON lines on stderr. */
   jsonProgress(): Promise<ProgressView>
-}
-
-function storeOptions(command: Command, create: boolean): StoreOptions {
-  return {
-    create,
-    ...(command.codec === undefined ? {} : { codec: command.codec }),
-    ...(command.maxTextByteLength === undefined ? {} : { maxTextByteLength: command.maxTextByteLength }),
-  }
-}
-
-/**
- * Refuses a store path that cannot be a store, before Store.open sees it (which would fail half-way with
- * a bare ENOTDIR, or add packs/ and index/ to someone's folder): a file, or a path through a file, for
- * every command; and, for a command that creates its store (`create`), a folder that holds other things.
- * A store is a folder with an index/ folder in it (lib/store/layout.ts); a folder holding only packs/ and
- * index.new-* staging folders is a store whose creation was cut short, which creating it again finishes.
- * `role` names the path as the command line does (`--store`, `SRC-STORE`).
- * @returns whether a store is there already (false also when the path cannot be read: Store.open says why).
- * @throws VSTORE_USAGE
- */
-async function checkStorePath(path: string, role: string, create: boolean): Promise<boolean> {
-  let names: string[]
-  try {
-    names = await readdir(path)
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOTDIR') return false
-    const found = await stat(path).catch(() => undefined)
-    const what = found === undefined ? 'goes through a file' : found.isFile() ? 'is a file' : 'is not a directory'
-    throw new VstoreError('VSTORE_USAGE', `${role} ${path} ${what}, not a store directory`, path)
-  }
-  const index = await stat(join(path, 'index')).catch(() => undefined)
-  if (index?.isDirectory() === true) return true
-  if (create && !names.every(name => name === 'packs' || name.startsWith('index.new-'))) {
-    throw new VstoreError('VSTORE_USAGE', `${path} is not empty and not a vstore (it has no index/ folder): give ${role} an empty or new folder`, path)
-  }
-  return false
-}
-
-/**
- * Opens the store. A command that only reads (`writer` false) never takes the writer's lock and changes
- * no file of the store: it reads a private copy of the index as of the last commit (Store.open's
- * `readOnly`), so a writer may start or go on beside it.
- */
-async function openStore(command: Command, create: boolean, writer = create): Promise<Store> {
-  await checkStorePath(command.store, '--store', create)
-  try {
-    return await Store.open(command.store, writer ? storeOptions(command, create) : { readOnly: true })
-  } catch (error) {
-    // The only settings the CLI passes through are the store path, --codec and --max-text-size.
-    if (error instanceof RangeError) throw new VstoreError('VSTORE_USAGE', error.message, 'command line')
-    throw error
-  }
-}
-
-/**
- * The longest text the command's store takes (--max-text-size, or the store's default): the importers refuse
- * a longer one from its declared size, before reading its bytes, as the store would refuse it after.
- */
-function textLimit(command: Command): number {
-  return command.maxTextByteLength ?? DEFAULT_STORE_OPTIONS.maxTextByteLength
-}
-
-/** Runs `body` on the command's store; `writer` (default: `create`) refuses a store another process holds. */
-async function withStore<T>(command: Command, create: boolean, body: (store: Store) => Promise<T>, writer = create): Promise<T> {
-  const store = await openStore(command, create, writer)
-  try {
-    return await body(store)
-  } finally {
-    await store.close()
-  }
-}
-
-/** A UTF-16 surrogate without its partner (not well-formed Unicode; no key holds one). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-/** Why no key can have `id` as its file or revision id (the store would throw a RangeError), or undefined. */
-function impossibleId(id: string): string | undefined {
-  if (id === '') return 'is empty'
-  const byteLength = Buffer.byteLength(id, 'utf8')
-  if (byteLength > MAX_ID_BYTE_LENGTH) return `is ${byteLength} bytes, at most ${MAX_ID_BYTE_LENGTH}`
-  if (LONE_SURROGATE.test(id)) return 'is not well-formed Unicode'
-  return undefined
-}
-
-/** An id typed on the command line, checked before the store sees it. @throws VSTORE_USAGE for an id no key can have. */
-function checkId(id: string, what: string, where: string): string {
-  const problem = impossibleId(id)
-  if (problem !== undefined) throw new VstoreError('VSTORE_USAGE', `${what} ${problem}`, where.length > 200 ? `${where.slice(0, 200)}…` : where)
-  return id
-}
-
-/**
- * The key `FILE@REV` names: the split at the last `@`, unless an exact key splits at an earlier one, since
- * revision ids may hold `@` too (`express@4.18.2`, or `v1@` with nothing after it); failing that, a
- * revision prefix after the last `@`.
- * @throws VSTORE_USAGE when no exact key matches and the last `@` leaves an empty side; VSTORE_NOT_FOUND.
- */
-async function resolveKey(store: Store, spec: string): Promise<{ file: string; rev: string }> {
-  // Every split with a non-empty file and revision, last `@` first: the first exact key wins.
-  for (let at = spec.lastIndexOf('@'); at > 0; at = spec.lastIndexOf('@', at - 1)) {
-    if (at === spec.length - 1) continue
-    const candidate = { file: spec.slice(0, at), rev: spec.slice(at + 1) }
-    if (impossibleId(candidate.file) === undefined && impossibleId(candidate.rev) === undefined && await store.has(candidate.file, candidate.rev)) return candidate
-  }
-  const { file, rev } = parseKeySpec(spec)
-  checkId(file, 'file id', spec)
-  checkId(rev, 'revision', spec)
-  if (rev.length < MIN_REVISION_PREFIX) {
-    throw new VstoreError('VSTORE_NOT_FOUND', `no such revision (a prefix needs at least ${MIN_REVISION_PREFIX} characters)`, spec)
-  }
-  return { file, rev: await store.resolveRevision(file, rev) }
-}
-
-/**
- * The `--file` ids given (undefined: none, so all files), each checked to have a text in `store`.
- * @throws VSTORE_USAGE for an id no key can have; VSTORE_NOT_FOUND (with `missing`) for a file without texts.
- */
-async function givenFiles(command: Command, store: Store, missing: string): Promise<string[] | undefined> {
-  if (command.files.length === 0) return undefined
-  const files = command.files.map(file => checkId(file, 'file id', file))
-  for (const file of files) if ((await store.revisions(file)).length === 0) throw new VstoreError('VSTORE_NOT_FOUND', missing, file)
-  return files
-}
-
-/** Texts a store holds, or 0 when it cannot be opened. */
-async function committedTextCount(dir: string): Promise<number> {
-  try {
-    const store = await Store.open(dir)
-    try {
-      return (await store.stats()).textCount
-    } finally {
-      await store.close()
-    }
-  } catch {
-    return 0
-  }
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path)
-    return true
-  } catch {
-    return false
-  }
-}
-
-function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`
-}
-
-/**
- * Imports commit at file boundaries every 256 MiB of new text: a killed import keeps what it
- * committed, and running it again adds only the rest.
- */
-const IMPORT_CHECKPOINT_BYTE_LENGTH = 256 * 1024 * 1024
-
-/** What a release import needs to know of the store: each file's latest version, and stored keys. */
-function releaseLookups(store: Store): { previous: (file: string) => Promise<{ rev: string; hash: Uint8Array } | undefined>; stored: (file: string, rev: string) => Promise<Uint8Array | undefined> } {
-  return {
-    previous: async file => {
-      const [head] = await store.heads(file)
-      if (head === undefined) return undefined
-      return { rev: head, hash: (await store.getEntry(file, head)).hash }
-    },
-    stored: async (file, rev) => (await store.tryGetEntry(file, rev))?.hash,
-  }
-}
-
-/** What runImport and runWrite may be given beyond the records. */
-interface ImportExtras {
-  /** A release import's boundary: see runImport. */
-  readonly releases?: ReleaseBoundary
-  /** What the importer told of what it skipped, for the summary. */
-  readonly report?: ImportReport
-}
-
-/**
- * Runs an import: inserts `records` into the command's store (created if missing), with progress on
- * stderr and one summary line (or JSON) on stdout, which says what `report` gathered. With `releases` (a
- * release import), a release that fails while being listed ends the import after the releases before it,
- * which are committed; its error is then reported.
- */
-async function runImport(command: Command, output: Output, records: (store: Store) => AsyncIterable<TextRecord>, extras: ImportExtras = {}): Promise<number> {
-  const { releases } = extras
-  let sourceFailure: unknown
-  async function* watched(source: AsyncIterable<TextRecord>): AsyncGenerator<TextRecord> {
-    try {
-      yield* source
-    } catch (error) {
-      sourceFailure = error
-      throw error
-    }
-  }
-  return runWrite(command, output, async (store, options) => {
-    try {
-      return await store.insert(watched(releases === undefined ? records(store) : releases.guard(records(store))), {
-        checkpointByteLength: IMPORT_CHECKPOINT_BYTE_LENGTH,
-        ...options,
-      })
-    } catch (error) {
-      // insert reads all of its records before it writes any (its checkpoints come after): when they
-      // fail, nothing of the import is stored, and the error says so.
-      if (error === sourceFailure && error instanceof VstoreError) throw new VstoreError(error.code, `${error.message}; nothing was stored`, error.where, { cause: error })
-      throw error
-    }
-  }, extras)
-}
-
-/** Runs a command that adds texts to its store (`write`: an insert, or a fetch), as runImport describes. */
-async function runWrite(command: Command, output: Output, write: (store: Store, options: InsertOptions) => Promise<InsertSummary & { reusedGroupCount?: number }>, extras: ImportExtras = {}): Promise<number> {
-  const { releases, report } = extras
-  const started = performance.now()
-  // Before `existed`: a store path that is refused must not be removed as a failed first import's.
-  await checkStorePath(command.store, '--store', true)
-  const existed = await pathExists(command.store)
-  const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
-  let summary
-  let storeTextCount = 0
-  try {
-    summary = await withStore(command, true, async store => {
-      const result = await write(store, progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
-      const stats = await store.stats()
-      storeTextCount = stats.textCount
-      return { ...result, ...report?.summaryFields(), storeByteLength: stats.storeByteLength }
-    })
-    const failure = releases?.failure
-    if (failure !== undefined) {
-      const kept = summary.newTextCount > 0 ? `the releases before it are stored (${summary.newTextCount} new texts)` : 'nothing was stored'
-      throw new VstoreError(failure.code, `${failure.message}; ${kept}`, failure.where, { cause: failure })
-    }
-  } catch (error) {
-    // A failed first import leaves no empty store behind; one that existed, or that holds texts this
-    // import committed at a checkpoint, is kept.
-    if (!existed && (await committedTextCount(command.store)) === 0) await rm(command.store, { recursive: true, force: true })
-    throw error
-  } finally {
-    progress?.stop()
-  }
-  if (!existed && storeTextCount === 0) {
-    // Nor does a first import that found nothing to store (an empty repository, say): `init` makes empty stores.
-    await rm(command.store, { recursive: true, force: true })
-    summary = { ...summary, storeByteLength: 0 }
-  }
-  if (!command.quiet) {
-    for (const warning of report?.warnings() ?? []) {
-      output.error(command.json ? JSON.stringify({ event: 'warning', ...warning }) : `vstore: warning (${warning.where}): ${warning.message}`)
-    }
-  }
-  await writeSummary(command, output, summary, started, seconds => {
-    const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
-    const reused = summary.reusedGroupCount === undefined ? '' : ` (${summary.reusedGroupCount} copied whole)`
-    return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
-      + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}${reused}, store now ${formatBytes(summary.storeByteLength)} `
-      + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s${report?.summaryText() ?? ''}\n`
-  })
-  return 0
-}
-
-/** A writing command's result on stdout: JSON with its seconds (--json), the line `render` makes, or nothing (--quiet). */
-async function writeSummary(command: Command, output: Output, summary: object, started: number, render: (seconds: number) => string): Promise<void> {
-  const seconds = (performance.now() - started) / 1000
-  if (command.json) await output.write(json({ ...summary, seconds }))
-  else if (!command.quiet) await output.write(render(seconds))
 }
 
 /**
@@ -402,7 +139,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     case 'init': {
       const existed = await checkStorePath(command.store, '--store', true)
       // A store that is there already is still opened: one in use exits 5, one of another format 4.
-      await withStore(command, true, async () => undefined)
+      await withStore(command, 'create', async () => undefined)
       await output.write(existed ? `vstore already initialized in ${command.store}\n` : `initialized vstore in ${command.store}\n`)
       return 0
     }
@@ -461,13 +198,13 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'pack': {
       const started = performance.now()
-      const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
+      const progress = await startProgress(command, output)
       let summary
       try {
-        summary = await withStore(command, false, async store => {
-          const result = await store.pack(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) })
+        summary = await withStore(command, 'write', async store => {
+          const result = await store.pack(progressOptions(progress))
           return { ...result, storeByteLength: (await store.stats()).storeByteLength }
-        }, true)
+        })
       } finally {
         progress?.stop()
       }
@@ -482,10 +219,10 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       // The index first (a writer refuses a damaged one), then the packs, through the rebuilt index.
       await checkStorePath(command.store, '--store', false)
       const index = await Store.repairIndex(command.store)
-      const progress = command.json ? await output.jsonProgress() : command.quiet ? undefined : await output.terminalProgress()
+      const progress = await startProgress(command, output)
       let packs
       try {
-        packs = await withStore(command, false, store => store.repair(progress === undefined ? {} : { onProgress: (p: InsertProgress) => progress.update(p) }), true)
+        packs = await withStore(command, 'write', store => store.repair(progressOptions(progress)))
       } finally {
         progress?.stop()
       }
@@ -495,9 +232,9 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
     }
     case 'export-stream': {
       const { encodeRecordStream, exportRecords } = await import('../import/record-stream.js')
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         // Checked before the first byte goes out: a stream cut by an error would only fail at the reader.
-        const files = await givenFiles(command, store, 'no such file')
+        const files = await givenFiles(command.files, store, 'no such file')
         for await (const bytes of encodeRecordStream(exportRecords(store, files))) await output.write(bytes)
         return 0
       })
@@ -508,7 +245,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       await checkStorePath(sourcePath, 'SRC-STORE', false)
       const source = await Store.open(sourcePath, { readOnly: true })
       try {
-        const files = await givenFiles(command, source, 'no such file in the source store')
+        const files = await givenFiles(command.files, source, 'no such file in the source store')
         return await runWrite(command, output, (target, options) => target.fetch(source, { ...options, ...(files === undefined ? {} : { files }) }))
       } finally {
         await source.close()
@@ -519,7 +256,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       return runImport(command, output, () => decodeRecordStream(stdin, { where: 'stdin', maxTextByteLength: textLimit(command) }))
     }
     case 'extract': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         if (!command.batch) {
           const { file, rev } = await resolveKey(store, command.positionals[0] as string)
           await output.write(await store.get(file, rev))
@@ -529,7 +266,7 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       })
     }
     case 'diff': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         const [a, b] = [await resolveKey(store, command.positionals[0] as string), await resolveKey(store, command.positionals[1] as string)]
         const [textA, textB] = [await store.get(a.file, a.rev), await store.get(b.file, b.rev)]
         if (command.stat) {
@@ -542,12 +279,12 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       })
     }
     case 'annotate': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         const { file, rev } = await resolveKey(store, command.positionals[0] as string)
         const lines = await store.annotate(file, rev)
         if (command.json) {
           const decoder = new TextDecoder()
-          await output.write(json(lines.map(line => ({ rev: line.rev, lineNumber: line.lineNumber, text: decoder.decode(line.text) }))))
+          await output.write(renderJson(lines.map(line => ({ rev: line.rev, lineNumber: line.lineNumber, text: decoder.decode(line.text) }))))
           return 0
         }
         // Git commit ids shortened as git shows them; other revision ids (release names) whole.
@@ -563,64 +300,64 @@ export async function run(argv: readonly string[], output: Output, stdin: NodeJS
       })
     }
     case 'log': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         const file = checkId(command.positionals[0] as string, 'file id', command.positionals[0] as string)
         const revisions = (await store.revisions(file)).reverse()
         if (revisions.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no revisions of this file', file)
         const rows = []
         for (const rev of revisions) rows.push({ rev, parents: await store.parents(file, rev) })
-        if (command.json) await output.write(json(rows))
+        if (command.json) await output.write(renderJson(rows))
         else for (const { rev, parents } of rows) await output.write(`${rev}${parents.length > 0 ? ` ${parents.join(' ')}` : ''}\n`)
         return 0
       })
     }
     case 'stats': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         const stats = await store.stats()
-        await output.write(command.json ? json(stats) : renderStats(stats))
+        await output.write(command.json ? renderJson(stats) : renderStats(stats))
         return 0
       })
     }
     case 'verify': {
       let store: Store
       try {
-        store = await openStore(command, false)
+        store = await openStore(command, 'read')
       } catch (error) {
         // An index LevelDB will not open: say which keys its files still name (all unreadable now).
         if (!(error instanceof VstoreError && (error.code === 'VSTORE_CORRUPT' || error.code === 'VSTORE_IO') && error.where.endsWith('/index'))) throw error
         const report = await Store.verifyUnopenable(command.store, error)
-        await output.write(command.json ? json(report) : renderVerify(report))
+        await output.write(command.json ? renderJson(report) : renderVerify(report))
         return 4
       }
       try {
         const report = await store.verify({ full: command.full })
-        await output.write(command.json ? json(report) : renderVerify(report))
+        await output.write(command.json ? renderJson(report) : renderVerify(report))
         return report.problems.length === 0 ? 0 : 4
       } finally {
         await store.close()
       }
     }
     case 'dump-group': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         const spec = command.positionals[0]
         if (spec === undefined) {
           const groups = []
           for await (const group of store.groups()) groups.push(group)
-          await output.write(command.json ? json(groups) : renderGroupList(groups))
+          await output.write(command.json ? renderJson(groups) : renderGroupList(groups))
           return 0
         }
         const match = /^(?:packs\/)?(\d+)(?:\.vpk)?@(\d+)$/.exec(spec)
         if (!match) throw new VstoreError('VSTORE_USAGE', 'expected PACK@OFFSET, e.g. 1@8 or packs/000001.vpk@8', spec)
         const dump = await store.dumpGroup(Number(match[1]), Number(match[2]))
-        await output.write(command.json ? json(dump) : renderGroupDump(dump))
+        await output.write(command.json ? renderJson(dump) : renderGroupDump(dump))
         return 0
       })
     }
     case 'dump-index': {
-      return withStore(command, false, async store => {
+      return withStore(command, 'read', async store => {
         const rows = []
         for await (const row of store.dumpIndex(command.prefix)) rows.push(row)
-        if (command.json) await output.write(json(rows))
+        if (command.json) await output.write(renderJson(rows))
         else {
           for (const row of rows) {
             const base = row.baseDepth > 0 ? ` base depth ${row.baseDepth} read ${row.baseReadByteLength}` : ''
