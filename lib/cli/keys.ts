@@ -1,6 +1,20 @@
 /** File ids and keys as typed on the command line (`FILE`, `FILE@REV`, `--file F`), checked and found in a store. */
 import { MAX_ID_BYTE_LENGTH, VstoreError, type Store } from '../vstore.js'
-import { MIN_REVISION_PREFIX, parseKeySpec } from './args.js'
+
+/** Revision prefixes shorter than this are taken only as whole revision ids. */
+export const MIN_REVISION_PREFIX = 7
+
+/**
+ * Splits `FILE@REV` at its last `@` (file ids may contain `@`).
+ * @throws VSTORE_USAGE when there is no `@`, or the file or revision is empty.
+ */
+export function parseKeySpec(spec: string): { file: string; rev: string } {
+  const at = spec.lastIndexOf('@')
+  if (at <= 0 || at === spec.length - 1) {
+    throw new VstoreError('VSTORE_USAGE', 'expected FILE@REV (the last @ separates the revision)', JSON.stringify(spec))
+  }
+  return { file: spec.slice(0, at), rev: spec.slice(at + 1) }
+}
 
 /** A UTF-16 surrogate without its partner (not well-formed Unicode; no key holds one). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/

@@ -2,7 +2,7 @@
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_STORE_OPTIONS, Store, VstoreError, type StoreOptions } from '../vstore.js'
-import type { Command } from './args.js'
+import type { Command } from './command-line.js'
 
 /**
  * How a command uses its store: `read` never takes the writer's lock and changes no file of the store (it

@@ -1,8 +1,20 @@
 import test from 'ava'
 import { parseCommandLine } from '../../../lib/cli/args.js'
-import { COMMANDS, GLOBAL_OPTIONS, OPTIONS, type OptionName } from '../../../lib/cli/commands.js'
+import type { CommandModule } from '../../../lib/cli/command.js'
+import { COMMAND_NAMES, loadAllCommands } from '../../../lib/cli/commands/index.js'
 import { renderCommandHelp, renderOverview } from '../../../lib/cli/help.js'
+import { GLOBAL_OPTIONS, OPTIONS, type OptionName } from '../../../lib/cli/options.js'
 import { VstoreError } from '../../../lib/errors.js'
+
+/** Every command's module, in the table's order. */
+const MODULES: readonly CommandModule[] = await loadAllCommands()
+const COMMANDS: ReadonlyMap<string, CommandModule> = new Map(MODULES.map(module => [module.name, module]))
+
+function moduleOf(name: string): CommandModule {
+  const module = COMMANDS.get(name)
+  if (module === undefined) throw new Error(`no command ${name}`)
+  return module
+}
 
 /** A value each string option accepts with every command that takes it. */
 const VALUES: Readonly<Partial<Record<OptionName, string>>> = {
@@ -11,7 +23,7 @@ const VALUES: Readonly<Partial<Record<OptionName, string>>> = {
 
 /** `NAME ARGS... [--OPTION [VALUE]]`, with arguments that parse on their own, so that only the option decides. */
 function commandLine(name: string, option?: OptionName): string[] {
-  const [min] = (COMMANDS[name] as { positionals: readonly [number, number] }).positionals
+  const [min] = moduleOf(name).positionals
   // extract takes FILE@REV or --batch, not both.
   const positionals = name === 'extract' ? (option === 'batch' ? [] : ['src/main.c@1a2b3c4']) : Array.from({ length: min }, () => 'src/main.c@1a2b3c4')
   if (option === undefined) return [name, ...positionals]
@@ -37,11 +49,11 @@ function parses(argv: readonly string[]): boolean {
 
 test('the parser takes exactly the options each command\'s help names', t => {
   const globals: readonly OptionName[] = GLOBAL_OPTIONS
-  for (const name of Object.keys(COMMANDS)) {
+  for (const name of COMMAND_NAMES) {
     // help runs no command: it takes no options of its own.
     if (name === 'help') continue
     t.true(parses(commandLine(name)), commandLine(name).join(' '))
-    const help = renderCommandHelp(name)
+    const help = renderCommandHelp(moduleOf(name))
     for (const option of Object.keys(OPTIONS) as OptionName[]) {
       if (globals.includes(option)) continue
       t.is(parses(commandLine(name, option)), listsOption(help, option), `vstore ${commandLine(name, option).join(' ')} against vstore help ${name}`)
@@ -51,10 +63,10 @@ test('the parser takes exactly the options each command\'s help names', t => {
 })
 
 test('a help request names a command of the table, or none for the overview', t => {
-  for (const name of Object.keys(COMMANDS)) {
+  for (const name of COMMAND_NAMES) {
     t.deepEqual(parseCommandLine(['help', name]).help, { command: name })
     t.deepEqual(parseCommandLine([name, '--help']).help, { command: name })
-    t.true(renderOverview().includes(`\n  ${name}`), name)
+    t.true(renderOverview(MODULES).includes(`\n  ${name}`), name)
   }
   t.deepEqual(parseCommandLine([]).help, { command: undefined })
   t.deepEqual(parseCommandLine(['--help']).help, { command: undefined })
