@@ -1,8 +1,10 @@
 import test from 'ava'
+import { PassThrough } from 'node:stream'
 import { parseCommandLine } from '../../../lib/cli/args.js'
 import type { CommandModule } from '../../../lib/cli/command.js'
-import { COMMAND_NAMES, loadAllCommands } from '../../../lib/cli/commands/index.js'
-import { renderCommandHelp, renderOverview } from '../../../lib/cli/help.js'
+import { COMMAND_NAMES, loadAllCommands, loadCommand } from '../../../lib/cli/commands/index.js'
+import { renderCommandHelp, renderOverview, usageLine } from '../../../lib/cli/help.js'
+import { run, type Output } from '../../../lib/cli/main.js'
 import { GLOBAL_OPTIONS, OPTIONS, type OptionName } from '../../../lib/cli/options.js'
 import { VstoreError } from '../../../lib/errors.js'
 
@@ -72,4 +74,49 @@ test('a help request names a command of the table, or none for the overview', t 
   t.deepEqual(parseCommandLine(['--help']).help, { command: undefined })
   t.throws(() => parseCommandLine(['help', 'nosuch']), { instanceOf: VstoreError, code: 'VSTORE_USAGE' } as const)
   t.throws(() => parseCommandLine(['nosuch', '-h']), { instanceOf: VstoreError, code: 'VSTORE_USAGE' } as const)
+})
+
+/** Runs `vstore ...argv` in this process; its exit status and what it wrote on stdout and stderr. */
+async function runCli(argv: readonly string[]): Promise<{ status: number; stdout: string; stderr: string[] }> {
+  const chunks: Buffer[] = []
+  const stderr: string[] = []
+  const quiet = { update() {}, stop() {} }
+  const output: Output = {
+    async write(bytes) { chunks.push(Buffer.from(bytes)) },
+    error(line) { stderr.push(line) },
+    terminalProgress: async () => quiet,
+    jsonProgress: async () => quiet,
+  }
+  const status = await run(argv, output, new PassThrough())
+  return { status, stdout: Buffer.concat(chunks).toString('utf8'), stderr }
+}
+
+/** The overview's lines for `name`: the line that starts with it and the summary lines under it. */
+function overviewEntry(overview: string, name: string): string {
+  const lines = overview.split('\n')
+  const start = lines.findIndex(line => line === `  ${name}` || line.startsWith(`  ${name} `))
+  if (start === -1) return ''
+  let end = start + 1
+  while (end < lines.length && /^ {40}\S/.test(lines[end] as string)) end++
+  return lines.slice(start, end).join('\n')
+}
+
+test('every command of the table has a usage line and an example, and help X prints what X --help prints', async t => {
+  t.deepEqual(MODULES.map(module => module.name), [...COMMAND_NAMES], 'each module is the one its name in the table loads')
+  const overview = await runCli(['help'])
+  for (const module of MODULES) {
+    const { name } = module
+    t.is(await loadCommand(name), module, name)
+    t.true(module.summary.length > 0 && module.summary.every(line => line.trim() !== ''), `${name} has a summary`)
+    t.regex(module.example, new RegExp(`\\bvstore (--store \\S+ )?${name}\\b`), `${name}'s example runs ${name}`)
+    const help = await runCli(['help', name])
+    t.is(help.status, 0, name)
+    t.deepEqual(help.stderr, [], name)
+    t.true(help.stdout.startsWith(`${usageLine(module)}\n\n${module.summary.join('\n')}\n`), help.stdout)
+    t.true(help.stdout.endsWith(`\nExample:\n  ${module.example}\n`), help.stdout)
+    for (const argv of [[name, '--help'], [name, '-h'], ['--help', name]]) t.deepEqual(await runCli(argv), help, argv.join(' '))
+    // The overview names the command, its summary beside or under it.
+    const entry = overviewEntry(overview.stdout, name)
+    for (const line of module.summary) t.true(entry.includes(line), `the overview's ${name}: ${entry}`)
+  }
 })
