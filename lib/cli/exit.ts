@@ -1,3 +1,4 @@
+/** Errors as the CLI reports them: the exit status for each code, and the one line on stderr. */
 import { VstoreError } from '../errors.js'
 
 /** Exit status for an error: 2 usage, 3 not found, 4 damaged or unreadable data, 5 locked, 6 other codes, 1 a bug. */

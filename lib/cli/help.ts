@@ -1,4 +1,6 @@
-import { COMMANDS, GLOBAL_OPTION_HELP, OPTIONS, type CommandSpec, type OptionName, type OptionSpec } from './commands.js'
+/** Renders the help: the overview of every command, and one command's usage, options and example, from the command modules. */
+import type { CommandModule } from './command.js'
+import { GLOBAL_OPTION_HELP, OPTIONS, type OptionName, type OptionSpec } from './options.js'
 
 /** Where the overview's second column starts: a synopsis longer than this gets a line of its own. */
 const SUMMARY_COLUMN = 40
@@ -18,17 +20,23 @@ function optionLine(name: OptionName, description: string): string {
   return label.length < OPTION_COLUMN ? `${label.padEnd(OPTION_COLUMN)}${description}` : `${label}\n${' '.repeat(OPTION_COLUMN)}${description}`
 }
 
-function usageLine(name: string, spec: CommandSpec): string {
-  const store = name === 'help' ? '' : '[--store DIR] '
-  return `usage: vstore ${store}${name}${spec.synopsis === '' ? '' : ` ${spec.synopsis}`}`
+/** help runs on no store, so it alone takes no --store. */
+function takesStore(command: CommandModule): boolean {
+  return command.name !== 'help'
 }
 
-/** The overview `vstore --help` and `vstore help` print: every command in a line or two, and the global options. */
-export function renderOverview(): string {
+/** `usage: vstore [--store DIR] NAME SYNOPSIS`. */
+export function usageLine(command: CommandModule): string {
+  const store = takesStore(command) ? '[--store DIR] ' : ''
+  return `usage: vstore ${store}${command.name}${command.synopsis === '' ? '' : ` ${command.synopsis}`}`
+}
+
+/** The overview `vstore --help` and `vstore help` print: every command of `commands` in a line or two, and the global options. */
+export function renderOverview(commands: readonly CommandModule[]): string {
   const lines = ['usage: vstore [--store DIR] COMMAND [ARGS]', '', 'Commands:']
-  for (const [name, spec] of Object.entries(COMMANDS)) {
-    const head = `  ${name}${spec.synopsis === '' ? '' : ` ${spec.synopsis}`}`
-    const [first = '', ...more] = spec.summary
+  for (const command of commands) {
+    const head = `  ${command.name}${command.synopsis === '' ? '' : ` ${command.synopsis}`}`
+    const [first = '', ...more] = command.summary
     if (head.length < SUMMARY_COLUMN) lines.push(`${head.padEnd(SUMMARY_COLUMN)}${first}`)
     else lines.push(head, `${' '.repeat(SUMMARY_COLUMN)}${first}`)
     for (const line of more) lines.push(`${' '.repeat(SUMMARY_COLUMN)}${line}`)
@@ -39,17 +47,12 @@ export function renderOverview(): string {
   return `${lines.join('\n')}\n`
 }
 
-/**
- * One command's help: its usage line, what it does, every option it takes, and an example.
- * @throws RangeError for a name that is not a command (the parser refuses those first).
- */
-export function renderCommandHelp(name: string): string {
-  const spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
-  if (spec === undefined) throw new RangeError(`no command ${name}`)
-  const lines = [usageLine(name, spec), '', ...spec.summary, ...(spec.details === undefined ? [] : ['', ...spec.details])]
-  const options = Object.entries(spec.options) as [OptionName, string][]
-  if (name !== 'help') options.push(['store', GLOBAL_OPTION_HELP.store])
+/** One command's help: its usage line, what it does, every option it takes, and an example. */
+export function renderCommandHelp(command: CommandModule): string {
+  const lines = [usageLine(command), '', ...command.summary, ...(command.details === undefined ? [] : ['', ...command.details])]
+  const options = Object.entries(command.options) as [OptionName, string][]
+  if (takesStore(command)) options.push(['store', GLOBAL_OPTION_HELP.store])
   if (options.length > 0) lines.push('', 'Options:', ...options.map(([option, description]) => optionLine(option, description)))
-  lines.push('', 'Example:', `  ${spec.example}`)
+  lines.push('', 'Example:', `  ${command.example}`)
   return `${lines.join('\n')}\n`
 }

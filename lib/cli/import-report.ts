@@ -1,3 +1,4 @@
+/** Gathers what an importer skipped or could not check, for the import's summary and warnings. */
 import type { TextKey } from '../vstore.js'
 
 /** A warning an import gives beside its summary: where (as errors name it) and what. */

@@ -1,3 +1,5 @@
+/** Reads a byte stream as lines, holding no more of a line than a bound (extract --batch's stdin). */
+
 /** A line read by readBoundedLines. */
 export interface BoundedLine {
   /** The line without its end: all of it, or its first `maxByteLength` bytes when it is longer. */

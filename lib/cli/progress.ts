@@ -1,3 +1,4 @@
+/** Shows a writing command's progress on stderr: a live line on a terminal, or JSON lines. */
 import cliProgress from 'cli-progress'
 import type { InsertProgress } from '../vstore.js'
 

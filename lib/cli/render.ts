@@ -1,9 +1,27 @@
-import type { DiffStat, GroupDump, IndexRepairSummary, RepairSummary, StoreStats, VerifyReport } from '../vstore.js'
+/** Renders what commands print: sizes, summaries and reports as text lines, and any value as JSON. */
+import type { DiffStat, GroupDump, IndexRepairSummary, InsertSummary, RepairSummary, StoreStats, VerifyReport } from '../vstore.js'
+
+/** A value as --json prints it: indented, with a newline at the end. */
+export function renderJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`
+}
 
 export function formatBytes(byteLength: number): string {
   if (byteLength < 1024) return `${byteLength} B`
   if (byteLength < 1024 * 1024) return `${(byteLength / 1024).toFixed(1)} KiB`
   return `${(byteLength / 1024 / 1024).toFixed(2)} MiB`
+}
+
+/**
+ * The one line an import or a fetch prints: texts, bytes in, groups (`reusedGroupCount`: a fetch's, copied
+ * whole), the store's size and ratio, time and rate, and `more` (what the importer skipped) at the end.
+ */
+export function renderImportSummary(summary: InsertSummary & { reusedGroupCount?: number; storeByteLength: number }, seconds: number, more: string): string {
+  const ratio = summary.storeByteLength > 0 ? (summary.rawByteLength / summary.storeByteLength).toFixed(1) : '-'
+  const reused = summary.reusedGroupCount === undefined ? '' : ` (${summary.reusedGroupCount} copied whole)`
+  return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
+    + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}${reused}, store now ${formatBytes(summary.storeByteLength)} `
+    + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s${more}\n`
 }
 
 export function renderStats(stats: StoreStats): string {
