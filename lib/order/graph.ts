@@ -1,8 +1,14 @@
+/**
+ * The order of texts by their ancestry: the write order of a batch (by file, then newest first along each
+ * file's graph), a file's common ancestors, and the file's graph as a graphlib Graph for API callers.
+ * The write order works on integer arrays (positions in the batch); graphlib is loaded only for
+ * `ancestryGraph`.
+ */
 import { createRequire } from 'node:module'
 import type { Graph as GraphType } from '@dagrejs/graphlib'
 import { VstoreError } from '../errors.js'
 
-// graphlib loads when an order is first needed (writes, revisions), not for every command: `vstore
+// graphlib loads when a caller asks for a graph (`Store.ancestry`), not for every command: `vstore
 // extract` starts faster without it.
 const require = createRequire(import.meta.url)
 function graphClass(): typeof GraphType {
@@ -15,19 +21,21 @@ export interface Versioned {
   readonly parents: readonly string[]
 }
 
-/**
- * The write order of a batch, as indices into `items`: by file (`compareFileIds`: extension, name, id),
- * then newest first along each file's ancestry (reverse topological order: every text before its parents).
- * Parents outside the batch do not constrain the order. Ties go to the later item: among the texts
- * whose children are all written, the one latest in `items` comes next, so a linear history given
- * oldest-first comes out newest-first and sibling branches come out later branch first.
- */
 export interface LargeTexts<T> {
   /** Texts over this many bytes are large; a file with a large text is a large file. */
   readonly minByteLength: number
   readonly byteLength: (item: T) => number
 }
 
+/**
+ * The write order of a batch, as indices into `items`: by file (`compareFileIds`: extension, name, id),
+ * then newest first along each file's ancestry (reverse topological order: every text before its parents).
+ * Parents outside the batch do not constrain the order. Ties go to the later item: among the texts
+ * whose children are all written, the one latest in `items` comes next, so a linear history given
+ * oldest-first comes out newest-first and sibling branches come out later branch first.
+ * With `largeTexts`, the files that have a large text come last (`byRevision`).
+ * @throws VSTORE_CORRUPT if a file's ancestry in the batch has a cycle.
+ */
 export function writeOrder<T extends Versioned>(items: readonly T[], largeTexts?: LargeTexts<T>): number[] {
   const isLarge = (item: T) => largeTexts !== undefined && largeTexts.byteLength(item) > largeTexts.minByteLength
   const largeFiles = new Set<string>()
@@ -35,17 +43,11 @@ export function writeOrder<T extends Versioned>(items: readonly T[], largeTexts?
   const byFile = new Map<string, number[]>()
   const large: number[] = []
   items.forEach((item, index) => {
-    if (largeFiles.has(item.file)) {
-      large.push(index)
-      return
-    }
-    const list = byFile.get(item.file)
-    if (list) list.push(index)
-    else byFile.set(item.file, [index])
+    if (largeFiles.has(item.file)) large.push(index)
+    else addTo(byFile, item.file, index)
   })
-  const files = [...byFile.keys()].sort(compareFileIds)
   const order: number[] = []
-  for (const file of files) order.push(...reverseTopological(items, byFile.get(file) as number[]))
+  for (const file of [...byFile.keys()].sort(compareFileIds)) appendAll(order, reverseTopological(items, byFile.get(file) as number[], revOnly))
   if (large.length > 0) {
     // Their large texts first, by revision; then their small versions, by file, newest first (after
     // their large ancestors: the one place where a parent may come before its child).
@@ -53,18 +55,24 @@ export function writeOrder<T extends Versioned>(items: readonly T[], largeTexts?
     const bigOnes: number[] = []
     for (const index of large) {
       const item = items[index] as T
-      if (isLarge(item)) {
-        bigOnes.push(index)
-        continue
-      }
-      const list = smallByFile.get(item.file)
-      if (list) list.push(index)
-      else smallByFile.set(item.file, [index])
+      if (isLarge(item)) bigOnes.push(index)
+      else addTo(smallByFile, item.file, index)
     }
-    order.push(...byRevision(items, bigOnes, index => (largeTexts as LargeTexts<T>).byteLength(items[index] as T)))
-    for (const file of [...smallByFile.keys()].sort(compareIds)) order.push(...reverseTopological(items, smallByFile.get(file) as number[]))
+    appendAll(order, byRevision(items, bigOnes, index => (largeTexts as LargeTexts<T>).byteLength(items[index] as T)))
+    for (const file of [...smallByFile.keys()].sort(compareIds)) appendAll(order, reverseTopological(items, smallByFile.get(file) as number[], revOnly))
   }
   return order
+}
+
+function addTo(lists: Map<string, number[]>, key: string, index: number): void {
+  const list = lists.get(key)
+  if (list) list.push(index)
+  else lists.set(key, [index])
+}
+
+/** `order.push(...more)` without spreading: a spread of some 125,000 numbers overflows the stack. */
+function appendAll(order: number[], more: readonly number[]): void {
+  for (const index of more) order.push(index)
 }
 
 function extensionOf(id: string): string {
@@ -88,6 +96,13 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
+/** How texts of the ordered set are found by their parents' names: within one file, the revision is enough. */
+type KeyOf = (file: string, rev: string) => string
+const revOnly: KeyOf = (_file, rev) => rev
+// Across files, as the graphlib version keyed them (NUL between): keeping it keeps the order the same for
+// every input, ids with NUL in them included.
+const fileAndRev: KeyOf = (file, rev) => `${file}\u0000${rev}`
+
 /**
  * The texts of `largeFiles` (see writeOrder): all of them together, newest revision first and by file
  * id within a revision, each file still newest first along its ancestry. A revision is as new as the
@@ -96,116 +111,136 @@ function compareIds(a: string, b: string): number {
  * its near-copies (a bundle and the bundles built from the same sources) become deltas of each other.
  */
 function byRevision(items: readonly Versioned[], indices: readonly number[], sizeOf: (index: number) => number): number[] {
+  const count = indices.length
   const revisionPosition = new Map<string, number>()
   for (const index of indices) revisionPosition.set((items[index] as Versioned).rev, index)
-  const wanted = [...indices].sort((a, b) => {
-    const itemA = items[a] as Versioned
-    const itemB = items[b] as Versioned
-    return (revisionPosition.get(itemB.rev) as number) - (revisionPosition.get(itemA.rev) as number) || (sizeOf(b) - sizeOf(a)) || compareIds(itemA.file, itemB.file) || b - a
-  })
-  const rank = new Map<number, number>()
-  wanted.forEach((index, position) => rank.set(index, wanted.length - position))
-  return reverseTopological(items, indices, rank)
+  const newest = new Float64Array(count)
+  const size = new Float64Array(count)
+  for (let at = 0; at < count; at++) {
+    const index = indices[at] as number
+    newest[at] = revisionPosition.get((items[index] as Versioned).rev) as number
+    size[at] = sizeOf(index)
+  }
+  // Positions in `indices`, first wanted first; the earlier one wanted, the higher its priority.
+  const wanted = Array.from({ length: count }, (_, at) => at).sort((a, b) => (newest[b] as number) - (newest[a] as number)
+    || (size[b] as number) - (size[a] as number)
+    || compareIds((items[indices[a] as number] as Versioned).file, (items[indices[b] as number] as Versioned).file)
+    || (indices[b] as number) - (indices[a] as number))
+  const priority = new Float64Array(count)
+  wanted.forEach((at, position) => { priority[at] = count - position })
+  return reverseTopological(items, indices, fileAndRev, priority)
 }
 
 /**
- * Kahn's algorithm on the file's graph (edges child → parent), taking the highest index among the
- * ready texts each time.
+ * The edges child → parent among `indices`, by position in `indices`: the parents of position `at` are
+ * `parents[first[at]]` up to `parents[first[at + 1]]`, none the text itself. A parent named twice has two
+ * edges, counted twice and released twice, as graphlib's one edge was counted and released once. A parent
+ * name two texts share (by `keyOf`) is the later one.
+ */
+function parentEdges(items: readonly Versioned[], indices: readonly number[], keyOf: KeyOf): { first: Int32Array; parents: Int32Array } {
+  const count = indices.length
+  const positionOf = new Map<string, number>()
+  for (let at = 0; at < count; at++) {
+    const item = items[indices[at] as number] as Versioned
+    positionOf.set(keyOf(item.file, item.rev), at)
+  }
+  const first = new Int32Array(count + 1)
+  let parents = new Int32Array(Math.max(16, count))
+  let edgeCount = 0
+  for (let at = 0; at < count; at++) {
+    first[at] = edgeCount
+    const item = items[indices[at] as number] as Versioned
+    for (const parent of item.parents) {
+      const parentAt = positionOf.get(keyOf(item.file, parent))
+      if (parentAt === undefined || parentAt === at) continue
+      if (edgeCount === parents.length) {
+        const grown = new Int32Array(2 * parents.length)
+        grown.set(parents)
+        parents = grown
+      }
+      parents[edgeCount++] = parentAt
+    }
+  }
+  first[count] = edgeCount
+  return { first, parents: parents.subarray(0, edgeCount) }
+}
+
+/**
+ * Kahn's algorithm on the graph of `indices` (edges child → parent), taking among the ready texts the one
+ * of highest priority each time: `priority[at]` for the text at position `at` of `indices`, by default
+ * its index in `items`.
  * @throws VSTORE_CORRUPT if the graph has a cycle.
  */
-function reverseTopological(items: readonly Versioned[], indices: readonly number[], rank?: ReadonlyMap<number, number>): number[] {
-  if (indices.length === 1) return [...indices]
-  // Among ready texts the highest rank goes first (by default the rank is the index).
-  const indexOfRank = new Map<number, number>()
-  if (rank !== undefined) for (const [index, value] of rank) indexOfRank.set(value, index)
-  const rankOf = (index: number) => (rank === undefined ? index : (rank.get(index) as number))
-  const fromRank = (value: number) => (rank === undefined ? value : (indexOfRank.get(value) as number))
-  // Node names are prefixed: graphlib keeps nodes in an object, where number-like keys would reorder.
-  const name = (index: number) => `n${index}`
-  const Graph = graphClass()
-  const graph = new Graph({ directed: true })
-  // Keyed by file and revision: the large texts of several files are ordered together.
-  const keyOf = (file: string, rev: string) => `${file}\u0000${rev}`
-  const indexOfKey = new Map<string, number>()
-  for (const index of indices) {
-    graph.setNode(name(index))
-    const item = items[index] as Versioned
-    indexOfKey.set(keyOf(item.file, item.rev), index)
-  }
-  for (const index of indices) {
-    const item = items[index] as Versioned
-    for (const parent of item.parents) {
-      const parentIndex = indexOfKey.get(keyOf(item.file, parent))
-      if (parentIndex !== undefined && parentIndex !== index) graph.setEdge(name(index), name(parentIndex))
-    }
-  }
-  const waiting = new Map<number, number>()
-  const ready = new MaxHeap()
-  for (const index of indices) {
-    const children = graph.inEdges(name(index))?.length ?? 0
-    if (children === 0) ready.push(rankOf(index))
-    else waiting.set(index, children)
-  }
+function reverseTopological(items: readonly Versioned[], indices: readonly number[], keyOf: KeyOf, priority?: Float64Array): number[] {
+  const count = indices.length
+  if (count === 1) return [...indices]
+  const { first, parents } = parentEdges(items, indices, keyOf)
+  // Children of each text not yet placed.
+  const waiting = new Int32Array(count)
+  for (const parentAt of parents) waiting[parentAt] = (waiting[parentAt] as number) + 1
+  const ready = new PriorityHeap(priority ?? Float64Array.from(indices))
+  for (let at = 0; at < count; at++) if (waiting[at] === 0) ready.push(at)
   const order: number[] = []
   while (ready.size > 0) {
-    const index = fromRank(ready.pop())
-    order.push(index)
-    for (const parentName of graph.successors(name(index)) ?? []) {
-      const parent = Number(parentName.slice(1))
-      const left = (waiting.get(parent) as number) - 1
-      if (left === 0) {
-        waiting.delete(parent)
-        ready.push(rankOf(parent))
-      } else {
-        waiting.set(parent, left)
-      }
+    const at = ready.pop()
+    order.push(indices[at] as number)
+    for (let edge = first[at] as number; edge < (first[at + 1] as number); edge++) {
+      const parentAt = parents[edge] as number
+      const left = (waiting[parentAt] as number) - 1
+      waiting[parentAt] = left
+      if (left === 0) ready.push(parentAt)
     }
   }
-  if (order.length !== indices.length) {
-    const file = (items[indices.find(index => !order.includes(index)) as number] as Versioned).file
-    throw new VstoreError('VSTORE_CORRUPT', 'the ancestry of this file has a cycle', file)
+  if (order.length !== count) {
+    // Named by the first text in `indices` left unplaced: each text on a cycle, or an ancestor of one, waits.
+    const unplaced = waiting.findIndex(left => left > 0)
+    throw new VstoreError('VSTORE_CORRUPT', 'the ancestry of this file has a cycle', (items[indices[unplaced] as number] as Versioned).file)
   }
   return order
 }
 
-/** A binary max-heap of numbers. */
-class MaxHeap {
-  private readonly values: number[] = []
+/** A binary max-heap of positions 0 … n − 1, by their priority (all different). */
+class PriorityHeap {
+  private readonly heap: Int32Array
+  private length = 0
 
-  get size(): number {
-    return this.values.length
+  constructor(private readonly priority: Float64Array) {
+    this.heap = new Int32Array(priority.length)
   }
 
-  push(value: number): void {
-    const values = this.values
-    values.push(value)
-    let i = values.length - 1
+  get size(): number {
+    return this.length
+  }
+
+  push(at: number): void {
+    const { heap, priority } = this
+    const value = priority[at] as number
+    let i = this.length++
     while (i > 0) {
       const up = (i - 1) >> 1
-      if ((values[up] as number) >= value) break
-      values[i] = values[up] as number
+      if ((priority[heap[up] as number] as number) >= value) break
+      heap[i] = heap[up] as number
       i = up
     }
-    values[i] = value
+    heap[i] = at
   }
 
   pop(): number {
-    const values = this.values
-    const top = values[0] as number
-    const last = values.pop() as number
-    if (values.length > 0) {
-      let i = 0
-      for (;;) {
-        const left = 2 * i + 1
-        if (left >= values.length) break
-        const right = left + 1
-        const child = right < values.length && (values[right] as number) > (values[left] as number) ? right : left
-        if ((values[child] as number) <= last) break
-        values[i] = values[child] as number
-        i = child
-      }
-      values[i] = last
+    const { heap, priority } = this
+    const top = heap[0] as number
+    const last = heap[--this.length] as number
+    const value = priority[last] as number
+    let i = 0
+    for (;;) {
+      const left = 2 * i + 1
+      if (left >= this.length) break
+      const right = left + 1
+      const child = right < this.length && (priority[heap[right] as number] as number) > (priority[heap[left] as number] as number) ? right : left
+      if ((priority[heap[child] as number] as number) <= value) break
+      heap[i] = heap[child] as number
+      i = child
     }
+    heap[i] = last
     return top
   }
 }
