@@ -13,7 +13,7 @@ export {
   Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, MAX_STORABLE_TEXT_BYTE_LENGTH, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
   type PackOptions, type PackSummary, type RepairSummary, type Reparented, type FetchOptions, type FetchSummary, type AncestryGraph, type AnnotatedLine,
 } from './store/store.js'
-export { MAX_ID_BYTE_LENGTH } from './store/types.js'
+export { MAX_ID_BYTE_LENGTH, idProblem, isHexId } from './store/types.js'
 export type { IndexRepairSummary } from './store/index-repair.js'
 export type {
   TextRecord, TextKey, TextLocation, TextEntry, InsertSummary, StoreStats, ByteDistribution, VerifyProblem, VerifyReport,

@@ -23,7 +23,8 @@ import {
   decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey,
   encodeTextValue, encodeTotalsValue,
 } from '../lib/index/records.js'
-import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH } from '../lib/pack/pack-file.js'
+import { decodePackHeader, encodePackHeader } from '../lib/pack/pack-file.js'
+import { PACK_HEADER_BYTE_LENGTH } from '../lib/bytes/index.js'
 import { READABLE_STORE_FORMATS } from '../lib/store/store.js'
 import { hashText } from '../lib/store/text-hash.js'
 import { buildVectors } from '../scripts/make-vectors.js'

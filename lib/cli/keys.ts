@@ -1,5 +1,5 @@
 /** File ids and keys as typed on the command line (`FILE`, `FILE@REV`, `--file F`), checked and found in a store. */
-import { MAX_ID_BYTE_LENGTH, VstoreError, type Store } from '../vstore.js'
+import { VstoreError, idProblem as impossibleId, type Store } from '../vstore.js'
 
 /** Revision prefixes shorter than this are taken only as whole revision ids. */
 export const MIN_REVISION_PREFIX = 7
@@ -16,17 +16,6 @@ export function parseKeySpec(spec: string): { file: string; rev: string } {
   return { file: spec.slice(0, at), rev: spec.slice(at + 1) }
 }
 
-/** A UTF-16 surrogate without its partner (not well-formed Unicode; no key holds one). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-
-/** Why no key can have `id` as its file or revision id (the store would throw a RangeError), or undefined. */
-function impossibleId(id: string): string | undefined {
-  if (id === '') return 'is empty'
-  const byteLength = Buffer.byteLength(id, 'utf8')
-  if (byteLength > MAX_ID_BYTE_LENGTH) return `is ${byteLength} bytes, at most ${MAX_ID_BYTE_LENGTH}`
-  if (LONE_SURROGATE.test(id)) return 'is not well-formed Unicode'
-  return undefined
-}
 
 /** An id typed on the command line, checked before the store sees it. @throws VSTORE_USAGE for an id no key can have. */
 export function checkId(id: string, what: string, where: string): string {

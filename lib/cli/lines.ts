@@ -1,4 +1,5 @@
 /** Reads a byte stream as lines, holding no more of a line than a bound (extract --batch's stdin). */
+import { VstoreError } from '../errors.js'
 
 /** A line read by readBoundedLines. */
 export interface BoundedLine {
@@ -17,10 +18,10 @@ const CARRIAGE_RETURN = 0x0d
  * stays at one chunk of input and `maxByteLength` however long a line is. Lines end at `\n`, and a `\r`
  * just before it is dropped (as git's `strbuf_getline` reads `cat-file --batch` input); a `\r` elsewhere is
  * part of the line. The last line needs no `\n`; nothing after the last `\n` is no line.
- * @throws RangeError for a `maxByteLength` that is not a non-negative integer.
+ * @throws VSTORE_USAGE for a `maxByteLength` that is not a non-negative integer.
  */
 export async function* readBoundedLines(input: AsyncIterable<Uint8Array | string>, maxByteLength: number): AsyncGenerator<BoundedLine> {
-  if (!(Number.isSafeInteger(maxByteLength) && maxByteLength >= 0)) throw new RangeError(`maxByteLength must be a non-negative integer, got ${maxByteLength}`)
+  if (!(Number.isSafeInteger(maxByteLength) && maxByteLength >= 0)) throw new VstoreError('VSTORE_USAGE', `maxByteLength must be a non-negative integer, got ${maxByteLength}`, 'lines')
   // One byte of slack: a line of exactly maxByteLength bytes may still be followed by the `\r` of its `\r\n`.
   const kept = new Uint8Array(maxByteLength + 1)
   let keptByteLength = 0

@@ -51,19 +51,9 @@ export async function checkStorePath(path: string, role: string, create: boolean
 export async function openStore(command: Command, access: StoreAccess): Promise<Store> {
   await checkStorePath(command.store, '--store', access === 'create')
   const options = access === 'read' ? { readOnly: true } : storeOptions(command, access === 'create')
-  return Store.open(command.store, options).catch(usageFromLibraryRangeError)
+  return Store.open(command.store, options)
 }
 
-/**
- * THE LIBRARY RANGEERROR CATCH-ALL, to delete in one edit (this function and the `.catch` above that calls
- * it) once the library raises VSTORE_USAGE for every bad argument itself, as the store's options already do
- * (lib/store/settings.ts): a RangeError out of Store.open is taken for a bad value typed on the command line
- * (the only settings the CLI passes through are the store path, --codec and --max-text-size) and reported as
- * VSTORE_USAGE, not as a bug. Any other error is thrown as it is.
- */
-function usageFromLibraryRangeError(error: unknown): never {
-  throw error instanceof RangeError ? new VstoreError('VSTORE_USAGE', error.message, 'command line') : error
-}
 
 /** Runs `body` on the command's store, opened as `access` says, and closes it. */
 export async function withStore<T>(command: Command, access: StoreAccess, body: (store: Store) => Promise<T>): Promise<T> {

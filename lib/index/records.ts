@@ -31,8 +31,6 @@ const REV_SHA256 = 0x02
 export const MAX_PARENTS = 1024
 /** Most base hops a text may need (formats/group.md, Base): bounds the work of one extraction. */
 export const MAX_BASE_DEPTH = 16
-// Where lib/store and the tests find them; lib/bytes/formats.ts defines them.
-export { HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH }
 
 const encoder = new TextEncoder()
 
@@ -42,12 +40,18 @@ const encoder = new TextEncoder()
  * MAX_ID_BYTE_LENGTH bytes, or with a lone surrogate.
  */
 function utf8(value: string, what: string): Uint8Array {
-  const usage = (message: string) => new VstoreError('VSTORE_USAGE', message, value.length > 200 ? `${value.slice(0, 200)}…` : value)
-  if (hasLoneSurrogate(value)) throw usage(`${what} is not well-formed Unicode (a lone surrogate)`)
-  const bytes = encoder.encode(value)
-  if (bytes.length === 0) throw usage(`${what} must not be empty`)
-  if (bytes.length > MAX_ID_BYTE_LENGTH) throw usage(`${what} is ${bytes.length} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
-  return bytes
+  const problem = idProblem(value)
+  if (problem !== undefined) throw new VstoreError('VSTORE_USAGE', `${what} ${problem}`, value.length > 200 ? `${value.slice(0, 200)}…` : value)
+  return encoder.encode(value)
+}
+
+/** Why no key can have `id` as its file or revision id (empty, over MAX_ID_BYTE_LENGTH UTF-8 bytes, or a lone surrogate), or undefined. */
+export function idProblem(id: string): string | undefined {
+  if (id === '') return 'is empty'
+  if (hasLoneSurrogate(id)) return 'is not well-formed Unicode (a lone surrogate)'
+  const byteLength = encoder.encode(id).length
+  if (byteLength > MAX_ID_BYTE_LENGTH) return `is ${byteLength} bytes, at most ${MAX_ID_BYTE_LENGTH}`
+  return undefined
 }
 
 export function describeKey(key: TextKey): string {

@@ -10,8 +10,6 @@ import { VstoreError, messageOf } from '../errors.js'
 
 export const PACK_MAGIC = Uint8Array.of(0xf6, 0x76, 0x70, 0x00)
 export const PACK_VERSION = 1
-// Where lib/store finds it; lib/bytes/formats.ts defines it (the index checks committed lengths against it).
-export { PACK_HEADER_BYTE_LENGTH }
 
 export function encodePackHeader(): Uint8Array {
   return Uint8Array.of(...PACK_MAGIC, PACK_VERSION, 0, 0, 0)

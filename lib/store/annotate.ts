@@ -6,7 +6,7 @@
  * diff made once, and the walk stops as soon as every line has its origin.
  */
 import { bytesEqual } from '../bytes/index.js'
-import { lineRuns } from '../delta/line-diff.js'
+import { lineRuns, splitLines } from '../delta/line-diff.js'
 
 export interface AnnotatedLine {
   /** The revision that introduced the line. */
@@ -35,17 +35,6 @@ export interface AnnotateSource {
  */
 const READ_AHEAD_TEXT_COUNT = 1024
 const READ_AHEAD_BYTE_LENGTH = 32 * 1024 * 1024
-
-function lineStarts(text: string): string[] {
-  const lines: string[] = []
-  for (let start = 0; start < text.length;) {
-    const end = text.indexOf('\n', start)
-    const next = end < 0 ? text.length : end + 1
-    lines.push(text.slice(start, next))
-    start = next
-  }
-  return lines
-}
 
 /** Revisions `target` descends from (itself included), each after all its children among them. */
 function childrenFirst(target: string, source: AnnotateSource): string[] {
@@ -109,7 +98,7 @@ export async function annotate(target: string, source: AnnotateSource): Promise<
     for (const [read, text] of await source.texts(wanted)) texts.set(read, text)
     return texts.get(rev) as Uint8Array
   }
-  const targetLines = lineStarts(Buffer.from(await textOf(target)).toString('latin1'))
+  const targetLines = splitLines(Buffer.from(await textOf(target)).toString('latin1'))
   const origins: { rev: string; lineNumber: number }[] = new Array(targetLines.length)
   const pending = new Map<string, Pending>([[target, { targets: targetLines.map((_, i) => [i]), count: targetLines.length }]])
   let unassigned = targetLines.length

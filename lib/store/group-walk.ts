@@ -5,7 +5,7 @@
  */
 import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS, MAX_GROUP_HEADER_BYTE_LENGTH, decodeGroup, decodeGroupHeader, type GroupHeader } from '../group/frame.js'
-import { PACK_HEADER_BYTE_LENGTH } from '../pack/pack-file.js'
+import { PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
 import { packName } from './layout.js'
 import type { PackSet } from './pack-set.js'
 

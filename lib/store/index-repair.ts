@@ -22,7 +22,8 @@ import {
   TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
   encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState,
 } from '../index/records.js'
-import { PACK_HEADER_BYTE_LENGTH, PackFile } from '../pack/pack-file.js'
+import { PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
+import { PackFile } from '../pack/pack-file.js'
 import { indexPath, packName, packPath, packsPath, parsePackFileName } from './layout.js'
 import { keptParents, type Reparented } from './reparent.js'
 import { copyIndexSnapshot } from './snapshot.js'

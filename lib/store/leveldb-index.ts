@@ -4,7 +4,7 @@
  */
 import { readdir, stat } from 'node:fs/promises'
 import { bytesEqual, toHex } from '../bytes/index.js'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 import type { KeyValueStore } from '../index/leveldb.js'
 import { findIndexDamage, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import {
@@ -26,7 +26,7 @@ export async function readingIndex<T>(dir: string, read: () => Promise<T>): Prom
     return await read()
   } catch (error) {
     if (error instanceof VstoreError) throw error
-    throw new VstoreError('VSTORE_IO', `cannot read the index: ${(error as Error).message}`, `${dir}/index`, { cause: error })
+    throw new VstoreError('VSTORE_IO', `cannot read the index: ${messageOf(error)}`, `${dir}/index`, { cause: error })
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import { readdir, rm } from 'node:fs/promises'
 import { VstoreError } from '../errors.js'
-import { PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../pack/pack-file.js'
+import { PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
+import { PackFile, type ReadCounter } from '../pack/pack-file.js'
 import { syncDirectory } from './files.js'
 import { packName, packPath, packsPath, parsePackFileName } from './layout.js'
 import type { PackSet, PackState, PackWrite } from './pack-set.js'

@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 import { IndexCheck } from '../index/index-check.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import { findIndexDamage, type IndexDamage } from '../index/leveldb-files.js'
@@ -123,7 +123,7 @@ export async function createIndex(dir: string): Promise<void> {
     await rm(staging, { recursive: true, force: true })
     // Another process created the store first: use its index.
     const code = (error as { code?: string }).code
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new VstoreError('VSTORE_IO', `cannot create the index: ${(error as Error).message}`, dir, { cause: error })
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw new VstoreError('VSTORE_IO', `cannot create the index: ${messageOf(error)}`, dir, { cause: error })
   }
   await syncDirectory(packsPath(dir))
   await syncDirectory(dir)

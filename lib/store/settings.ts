@@ -6,6 +6,7 @@ import { parseCodecSetting, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS } from '../group/frame.js'
 import { DEFAULT_MAX_REBUILD_BYTE_LENGTH } from '../group/builder.js'
+import { BLOCK_BYTE_LENGTH } from '../delta/matcher.js'
 import { MAX_BASE_DEPTH } from '../index/records.js'
 
 export interface StoreOptions {
@@ -108,5 +109,7 @@ export function resolveSettings(options: StoreOptions): StoreSettings {
     const value = settings[name]
     if (!Number.isSafeInteger(value) || value <= 0) throw usage(`${name} must be a positive integer, got ${value}`)
   }
+  // The matcher finds copies by blocks of this many bytes: a shorter copy it could never find.
+  if (settings.minCopyByteLength < BLOCK_BYTE_LENGTH) throw usage(`minCopyByteLength must be at least ${BLOCK_BYTE_LENGTH}, got ${settings.minCopyByteLength}`)
   return { ...settings, codecInstance: parseCodecSetting(settings.codec) }
 }

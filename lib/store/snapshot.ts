@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 import { versionFileNames } from '../index/leveldb-files.js'
 import { parseManifest, type ManifestVersion } from '../index/leveldb-format.js'
 import { processAlive } from './processes.js'
@@ -104,7 +104,7 @@ export async function copyIndexSnapshot(indexDir: string, where: string, attempt
       await rm(copy, { recursive: true, force: true })
       if (error instanceof VstoreError) throw error
       const code = (error as { code?: string }).code
-      if (code !== 'ENOENT' && code !== 'EAGAIN') throw new VstoreError('VSTORE_IO', `cannot copy the index: ${(error as Error).message}`, where, { cause: error })
+      if (code !== 'ENOENT' && code !== 'EAGAIN') throw new VstoreError('VSTORE_IO', `cannot copy the index: ${messageOf(error)}`, where, { cause: error })
       lastError = error
     }
   }

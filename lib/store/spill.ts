@@ -1,7 +1,7 @@
 import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compressQuickly, decompressQuickly } from '../entropy/index.js'
-import { VstoreError } from '../errors.js'
+import { VstoreError, messageOf } from '../errors.js'
 
 /** A spilled text: which one (in order of arrival) and its length. */
 export interface SpillRef {
@@ -115,7 +115,7 @@ export class TextSpill {
         done += bytesRead
       }
     } catch (error) {
-      throw new VstoreError('VSTORE_IO', `cannot read the insert's spill file: ${(error as Error).message}`, this.path ?? this.dir, { cause: error })
+      throw new VstoreError('VSTORE_IO', `cannot read the insert's spill file: ${messageOf(error)}`, this.path ?? this.dir, { cause: error })
     }
     return at.storedByteLength === ref.byteLength ? stored : decompressQuickly(stored, ref.byteLength, `${this.path ?? this.dir}@${at.offset}`)
   }
@@ -142,7 +142,7 @@ export class TextSpill {
     try {
       this.file = await open(this.path, 'w+')
     } catch (error) {
-      throw new VstoreError('VSTORE_IO', `cannot create the insert's spill file: ${(error as Error).message}`, this.path, { cause: error })
+      throw new VstoreError('VSTORE_IO', `cannot create the insert's spill file: ${messageOf(error)}`, this.path, { cause: error })
     }
     await this.checkRoom()
     for (const [index, chunk] of this.chunks) await this.writeText(this.file, index, chunk)
@@ -181,7 +181,7 @@ export class TextSpill {
     } catch (error) {
       const code = (error as { code?: string }).code
       const full = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT'
-      const message = full ? await this.fullMessage(bytes.length) : (error as Error).message
+      const message = full ? await this.fullMessage(bytes.length) : messageOf(error)
       throw new VstoreError('VSTORE_IO', `cannot write the insert's spill file: ${message}`, this.path ?? this.dir, { cause: error })
     }
   }

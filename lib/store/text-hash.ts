@@ -3,7 +3,7 @@
  * (HASH_BYTE_LENGTH) of its SHA-256. Its own module, so that a reader of record streams does not load the store.
  */
 import { createHash } from 'node:crypto'
-import { HASH_BYTE_LENGTH } from '../index/records.js'
+import { HASH_BYTE_LENGTH } from '../bytes/index.js'
 
 export { HASH_BYTE_LENGTH }
 

@@ -1,5 +1,7 @@
-/** The longest file id or revision id, in UTF-8 bytes (a longer one is a RangeError wherever a key is formed). */
-export { MAX_ID_BYTE_LENGTH, MAX_PARENTS } from '../index/records.js'
+/** The longest file id or revision id, in UTF-8 bytes (a longer one is VSTORE_USAGE wherever a key is formed), and idProblem, which says why an id can be no key's. */
+export { MAX_ID_BYTE_LENGTH } from '../bytes/index.js'
+export { MAX_PARENTS, idProblem } from '../index/records.js'
+export { isHexId } from '../bytes/index.js'
 
 /** One version of one file, as handed to `Store.insert`. */
 export interface TextRecord {

@@ -5,7 +5,7 @@
  */
 import test from 'ava'
 import { VstoreError } from '../../lib/errors.js'
-import { PACK_HEADER_BYTE_LENGTH } from '../../lib/pack/pack-file.js'
+import { PACK_HEADER_BYTE_LENGTH } from '../../lib/bytes/index.js'
 import type { PackSet, PackState } from '../../lib/store/pack-set.js'
 
 export interface PackSetHarness {

@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava'
 import { VstoreError } from '../../lib/errors.js'
-import { MAX_ID_BYTE_LENGTH } from '../../lib/index/records.js'
+import { MAX_ID_BYTE_LENGTH } from '../../lib/bytes/index.js'
 import { STORE_FORMAT_VERSION, type StoreIndex } from '../../lib/store/store-index.js'
 import type { TextEntry, TextKey, TextLocation } from '../../lib/store/types.js'
 

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Store, VstoreError, type TextRecord } from '../../lib/vstore.js'
-import { MAX_ID_BYTE_LENGTH } from '../../lib/index/records.js'
+import { MAX_ID_BYTE_LENGTH } from '../../lib/bytes/index.js'
 import { commit, git, gitBytes, gitShow, makeGitRepo, writeFile } from '../helpers/git.js'
 import { describeRun, runVstore, type Run } from '../helpers/cli.js'
 import { pseudoRandomBytes } from '../helpers/random.js'
@@ -111,11 +111,11 @@ test('an id past the length limit, or empty, is refused and nothing of the batch
     record('x'.repeat(MAX_ID_BYTE_LENGTH + 1), 'r1', [], 'long file id'),
     record('f', `${'é'.repeat(MAX_ID_BYTE_LENGTH / 2)}x`, [], 'long revision id in UTF-8 bytes, not in characters'),
   ]) {
-    await t.throwsAsync(store.insert([good, bad]), { instanceOf: VstoreError, code: 'VSTORE_USAGE', message: /limit/ }, JSON.stringify(bad.file.slice(0, 20)))
+    await t.throwsAsync(store.insert([good, bad]), { instanceOf: VstoreError, code: 'VSTORE_USAGE', message: /at most/ }, JSON.stringify(bad.file.slice(0, 20)))
   }
   // An empty id is refused by the store's record check before any key is formed.
   for (const bad of [record('', 'r1', [], 'empty file id'), record('f', '', [], 'empty revision id')]) {
-    await t.throwsAsync(store.insert([good, bad]), { instanceOf: Error, message: /non-empty/ }, JSON.stringify(bad))
+    await t.throwsAsync(store.insert([good, bad]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, JSON.stringify(bad))
   }
   t.false(await store.has('good', 'r1'))
   t.is((await store.stats()).textCount, 0)

@@ -1,3 +1,4 @@
+import { HASH_BYTE_LENGTH } from '../../lib/bytes/index.js'
 import test from 'ava'
 import fc from 'fast-check'
 import { isDeepStrictEqual } from 'node:util'
@@ -6,7 +7,7 @@ import { crc32 } from '../../lib/bytes/crc32.js'
 import { VstoreError } from '../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
-  encodeLocationValue, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, HASH_BYTE_LENGTH, MAX_BASE_DEPTH,
+  encodeLocationValue, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, MAX_BASE_DEPTH,
   INDEX_VALUE_VERSION, TAG_TEXT,
 } from '../../lib/index/records.js'
 import type { TextEntry, TextLocation } from '../../lib/index/types.js'

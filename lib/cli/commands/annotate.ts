@@ -1,12 +1,13 @@
 /** `vstore annotate`: each line of a stored version with the revision that introduced it (like git blame). */
 import type { CommandModule } from '../command.js'
+import { isHexId } from '../../vstore.js'
 import { resolveKey } from '../keys.js'
 import { renderJson } from '../render.js'
 import { withStore } from '../store-access.js'
 
 /** A revision as annotate shows it: a git commit id shortened as git shows it; other ids (release names) whole. */
 function revisionLabel(id: string): string {
-  return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(id) ? id.slice(0, 12) : id
+  return isHexId(id) ? id.slice(0, 12) : id
 }
 
 const annotate: CommandModule = {

@@ -1,5 +1,6 @@
 /** `vstore import-git`: stores every version of every file of a git history. */
 import { VstoreError, importGit } from '../../vstore.js'
+import { messageOf } from '../../errors.js'
 import type { CommandModule } from '../command.js'
 import { usageError } from '../command-line.js'
 import { ImportReport } from '../import-report.js'
@@ -31,7 +32,7 @@ const importGitCommand: CommandModule = {
       try {
         pathFilter = new RegExp(command.paths)
       } catch (error) {
-        throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${(error as Error).message}`, command.paths)
+        throw new VstoreError('VSTORE_USAGE', `--paths is not a regular expression: ${messageOf(error)}`, command.paths)
       }
     }
     const report = new ImportReport()

@@ -1,3 +1,4 @@
+import { VstoreError } from '../../../lib/errors.js'
 import test from 'ava'
 import fc from 'fast-check'
 import { isDeepStrictEqual } from 'node:util'
@@ -96,7 +97,7 @@ test('any bytes in any chunks read as git reads the lines, cut at the limit', as
   ), { seed: PROPERTY_SEED, numRuns: PROPERTY_RUNS }))
 })
 
-test('a negative or fractional limit is a RangeError', async t => {
-  await t.throwsAsync(() => collect(['a\n'], -1), { instanceOf: RangeError })
-  await t.throwsAsync(() => collect(['a\n'], 1.5), { instanceOf: RangeError })
+test('a negative or fractional limit is VSTORE_USAGE', async t => {
+  await t.throwsAsync(() => collect(['a\n'], -1), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  await t.throwsAsync(() => collect(['a\n'], 1.5), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })

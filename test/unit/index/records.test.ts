@@ -1,3 +1,4 @@
+import { HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH } from '../../../lib/bytes/index.js'
 import test, { type ExecutionContext } from 'ava'
 import { ByteWriter } from '../../../lib/bytes/writer.js'
 import { crc32 } from '../../../lib/bytes/crc32.js'
@@ -5,7 +6,7 @@ import { VstoreError } from '../../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
   encodeHashKey, encodeLocationValue, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, HASH_BYTE_LENGTH, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, MAX_ID_BYTE_LENGTH, TAG_TEXT,
+  encodeTotalsValue, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, TAG_TEXT,
 } from '../../../lib/index/records.js'
 import type { TextEntry, TextKey, TextLocation } from '../../../lib/index/types.js'
 import { compareBytes, flipByte } from '../../helpers/random.js'

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
-import { decodePackHeader, encodePackHeader, PACK_HEADER_BYTE_LENGTH, PackFile, type ReadCounter } from '../../../lib/pack/pack-file.js'
+import { decodePackHeader, encodePackHeader, PackFile, type ReadCounter } from '../../../lib/pack/pack-file.js'
+import { PACK_HEADER_BYTE_LENGTH } from '../../../lib/bytes/index.js'
 import { randomBytes, seededRandom } from '../../helpers/random.js'
 
 const CORRUPT = { instanceOf: VstoreError, code: 'VSTORE_CORRUPT' } as const

@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { copyFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CODEC_ZLIB } from '../../../lib/entropy/node-zlib.js'
+import { CODEC_ZLIB } from '../../../lib/entropy/index.js'
 import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
 import type { StoreOptions } from '../../../lib/store/store.js'
 import type { TextRecord } from '../../../lib/store/types.js'
