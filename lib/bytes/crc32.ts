@@ -1,3 +1,4 @@
+/** CRC-32 with the zlib polynomial, as group frames carry it. */
 const TABLE = buildTable()
 
 function buildTable(): Uint32Array {

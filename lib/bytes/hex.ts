@@ -1,3 +1,4 @@
+/** Hex, and comparing byte arrays. */
 import { VstoreError } from '../errors.js'
 
 /**

@@ -1,3 +1,4 @@
+/** The bytes layer: varints, readers and writers, hex, UTF-8 checks, CRC-32, and the lengths several formats share. */
 export { ByteReader, readVarint } from './reader.js'
 export { ByteWriter, writeVarint, varintByteLength, MAX_VARINT } from './writer.js'
 export { toHex, fromHex, isHexId, bytesEqual, compareBytes } from './hex.js'

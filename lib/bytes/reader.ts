@@ -1,3 +1,4 @@
+/** ByteReader: varints, strings and fixed fields read from bytes, each error naming where it happened. */
 import { VstoreError, type VstoreCode } from '../errors.js'
 import { decodeUtf8Strictly } from './text.js'
 

@@ -1,3 +1,4 @@
+/** ByteWriter: bytes built from varints, strings and fixed fields. */
 import { VstoreError } from '../errors.js'
 
 /**

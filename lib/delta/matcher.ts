@@ -1,3 +1,4 @@
+/** The delta matcher: indexes the group's content by hashed blocks and encodes a text as copies from it and inserts. */
 import { ByteWriter } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 

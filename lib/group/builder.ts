@@ -1,3 +1,4 @@
+/** One group being built: texts added in order, each delta-compressed against the group's content so far, up to its content cap. */
 import { DeltaSource, DEFAULT_MATCHER_OPTIONS, type MatcherOptions } from '../delta/matcher.js'
 import { ByteWriter } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'

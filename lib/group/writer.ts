@@ -1,3 +1,4 @@
+/** GroupWriter: places texts in groups in write order, seals each at its cap or read budget, compresses it in the background and hands it on. */
 import { measurePrefixes, type EntropyCodec } from '../entropy/index.js'
 import { VstoreError } from '../errors.js'
 import type { MatcherOptions } from '../delta/matcher.js'

@@ -1,3 +1,4 @@
+/** Reading an async stream of byte chunks by length or by delimiter, for the importers' stream formats. */
 import { VstoreError } from '../errors.js'
 
 /**

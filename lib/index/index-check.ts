@@ -1,3 +1,4 @@
+/** A reader's lazy check of LevelDB's checksums on its private index copy: each data block the first time a read may touch it. */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { compareBytes } from '../bytes/index.js'

@@ -1,3 +1,4 @@
+/** Damage in LevelDB's files, found without LevelDB: which logs, blocks and records fail their checksums, and the keys they still name. */
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { messageOf } from '../errors.js'

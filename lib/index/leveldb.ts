@@ -1,3 +1,4 @@
+/** The LevelDB adapter (the only importer of classic-level): a KeyValueStore of Uint8Array keys and values, its errors translated once. */
 import { ClassicLevel } from 'classic-level'
 import { compareBytes } from '../bytes/index.js'
 import { VstoreError, messageOf } from '../errors.js'

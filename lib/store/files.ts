@@ -1,3 +1,4 @@
+/** File helpers the store shares: whether a path exists, and syncing a directory's entries to disk. */
 import { open, stat } from 'node:fs/promises'
 
 /** Whether anything is at `path`. */

@@ -142,62 +142,11 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
   try {
     check = await IndexCheck.open(copy)
     source = await openLevelDb(copy, where, { create: false, check })
-    const rows: (TextKey & { entry: TextEntry })[] = []
-    const hashes: { key: Uint8Array; value: Uint8Array }[] = []
-    const packs = new Map<number, PackState>()
-    const unreadable: TextKey[] = []
-    for await (const [key, value] of source.entries(new Uint8Array(0), undefined, { aroundDamage: true })) {
-      try {
-        if (key[0] === TAG_TEXT) {
-          const textKey = decodeTextKey(key)
-          try {
-            rows.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
-          } catch (error) {
-            if (!(error instanceof VstoreError)) throw error
-            unreadable.push(textKey)
-          }
-        } else if (key[0] === TAG_HASH) {
-          decodeLocationValue(key, value, 'index:hash')
-          hashes.push({ key, value })
-        } else if (key[0] === TAG_PACK) {
-          packs.set(decodePackKey(key), decodePackValue(key, value, 'index:pack'))
-        }
-      } catch (error) {
-        // An entry that does not decode (its own checksum) is dropped; a text's is lost below.
-        if (!(error instanceof VstoreError)) throw error
-      }
-    }
+    const { rows, hashes, packs, unreadable } = await survivingEntries(source)
     const kept = new Set(rows.map(describeKey))
     const lostByName = new Map<string, TextKey>()
     for (const key of unreadable) lostByName.set(describeKey(key), key)
-    // The entries of the damaged blocks, as far as they parse: one whose own checksum (over its key and
-    // value) holds is the entry it was, and is kept when nothing else holds its key; the others are lost,
-    // under the names the block gives them (a damaged name may name no key that ever was).
-    const namedKeyCounts: number[] = []
-    const recovered: (TextKey & { entry: TextEntry })[] = []
-    for (const part of check.damage) {
-      let named = 0
-      for (const { key, value } of part.entries) {
-        if (key[0] !== TAG_TEXT) continue
-        let textKey: TextKey
-        try {
-          textKey = decodeTextKey(key)
-        } catch {
-          continue
-        }
-        named++
-        if (kept.has(describeKey(textKey))) continue
-        try {
-          recovered.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
-          kept.add(describeKey(textKey))
-          lostByName.delete(describeKey(textKey))
-        } catch (error) {
-          if (!(error instanceof VstoreError)) throw error
-          lostByName.set(describeKey(textKey), textKey)
-        }
-      }
-      namedKeyCounts.push(named)
-    }
+    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName)
     rows.push(...recovered)
     const lostKeys = [...lostByName.values()]
     // A pack whose record was lost would be taken for one no index names, and deleted: measure it again.
@@ -224,6 +173,73 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
     if (source === undefined) await check?.close()
     await rm(copy, { recursive: true, force: true })
   }
+}
+
+/** Every entry LevelDB still serves, read around the damaged blocks: texts, hash records, pack states, and the text keys whose entries do not decode. */
+async function survivingEntries(source: KeyValueStore): Promise<{
+  rows: (TextKey & { entry: TextEntry })[]; hashes: { key: Uint8Array; value: Uint8Array }[]; packs: Map<number, PackState>; unreadable: TextKey[]
+}> {
+  const rows: (TextKey & { entry: TextEntry })[] = []
+  const hashes: { key: Uint8Array; value: Uint8Array }[] = []
+  const packs = new Map<number, PackState>()
+  const unreadable: TextKey[] = []
+  for await (const [key, value] of source.entries(new Uint8Array(0), undefined, { aroundDamage: true })) {
+    try {
+      if (key[0] === TAG_TEXT) {
+        const textKey = decodeTextKey(key)
+        try {
+          rows.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+        } catch (error) {
+          if (!(error instanceof VstoreError)) throw error
+          unreadable.push(textKey)
+        }
+      } else if (key[0] === TAG_HASH) {
+        decodeLocationValue(key, value, 'index:hash')
+        hashes.push({ key, value })
+      } else if (key[0] === TAG_PACK) {
+        packs.set(decodePackKey(key), decodePackValue(key, value, 'index:pack'))
+      }
+    } catch (error) {
+      // An entry that does not decode (its own checksum) is dropped; a text's is lost below.
+      if (!(error instanceof VstoreError)) throw error
+    }
+  }
+  return { rows, hashes, packs, unreadable }
+}
+
+/**
+ * The entries of the damaged blocks, as far as they parse: one whose own checksum (over its key and value)
+ * holds is the entry it was, and is kept when nothing else holds its key (`kept` and `lostByName` are
+ * updated); the others are lost, under the names the block gives them (a damaged name may name no key that
+ * ever was).
+ */
+function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lostByName: Map<string, TextKey>): { recovered: (TextKey & { entry: TextEntry })[]; namedKeyCounts: number[] } {
+  const namedKeyCounts: number[] = []
+  const recovered: (TextKey & { entry: TextEntry })[] = []
+  for (const part of damage) {
+    let named = 0
+    for (const { key, value } of part.entries) {
+      if (key[0] !== TAG_TEXT) continue
+      let textKey: TextKey
+      try {
+        textKey = decodeTextKey(key)
+      } catch {
+        continue
+      }
+      named++
+      if (kept.has(describeKey(textKey))) continue
+      try {
+        recovered.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+        kept.add(describeKey(textKey))
+        lostByName.delete(describeKey(textKey))
+      } catch (error) {
+        if (!(error instanceof VstoreError)) throw error
+        lostByName.set(describeKey(textKey), textKey)
+      }
+    }
+    namedKeyCounts.push(named)
+  }
+  return { recovered, namedKeyCounts }
 }
 
 /** Writes the rebuilt index beside the damaged one, then swaps it in (finishIndexSwap finishes a swap cut short). */

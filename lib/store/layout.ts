@@ -1,6 +1,6 @@
+/** The names of things inside a store directory: the index, the packs, the owner file, temporary files. */
 import { join } from 'node:path'
 
-/** Where things live inside a store directory. */
 export function indexPath(dir: string): string {
   return join(dir, 'index')
 }

@@ -1,3 +1,4 @@
+/** Who holds a store for writing: the owner file a writer leaves, and whether the process it names is still that process. */
 import { readFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { hostname } from 'node:os'

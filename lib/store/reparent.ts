@@ -1,3 +1,4 @@
+/** The parents a kept text takes when a repair drops some keys: a dropped parent is replaced by its nearest kept ancestors. */
 import { describeKey, MAX_PARENTS } from '../index/records.js'
 import type { TextEntry, TextKey } from './types.js'
 

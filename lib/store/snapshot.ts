@@ -1,3 +1,4 @@
+/** A reader's private copy of the index, taken beside a live writer: the tables its manifest names hard-linked, its logs copied. */
 import { copyFile, link, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,3 +1,4 @@
+/** An insert's new texts until they are written: in memory while small, then in a temporary file (compressed when disk room is short). */
 import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compressQuickly, decompressQuickly } from '../entropy/index.js'

@@ -1,3 +1,4 @@
+/** Where a batch's writer reads its texts: the TextSource interface, and the stored texts a rewrite reads back from the old packs. */
 import type { SpillRef } from './spill.js'
 
 /** Where a batch's writer reads its texts from: an insert's spill, or the store's own packs (pack, repair). */
