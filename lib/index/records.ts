@@ -281,7 +281,7 @@ export function decodePackValue(key: Uint8Array, value: Uint8Array, where: strin
   return { committedByteLength, groupCount }
 }
 
-/** Store-wide totals, kept so that `stats` need not scan. */
+/** Store-wide totals, updated by every commit: verify checks the text count against the text records, and stats and pack report the group count from them. */
 export interface Totals {
   readonly textCount: number
   readonly rawByteLength: number
