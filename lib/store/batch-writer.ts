@@ -69,6 +69,8 @@ class BatchWriter {
   private committedGroupCount = 0
   private committedRawByteLength = 0
   private lastCheckpointRawByteLength = 0
+  /** Set when an index commit failed: it may have landed all the same, so the packs keep its bytes. */
+  private indexWriteFailed = false
 
   constructor(private readonly plan: WritePlan, private readonly target: BatchTarget) {
     this.texts = plan.texts
@@ -116,8 +118,6 @@ class BatchWriter {
       newRawByteLength: this.committedRawByteLength, groupCount: this.groupCount, storedByteLength: this.storedByteLength,
     }
   }
-
-  private indexWriteFailed = false
 
   /** A fetch's copied groups go first, before anything is compressed. */
   private async appendCopied(): Promise<void> {

@@ -248,11 +248,13 @@ class LevelDbBatch implements IndexBatch {
   private readonly hashesPut = new Set<string>()
   private dropHashes = false
   private totalsValue: Totals | undefined
+  /** The operations written, once committed (with the deletions and format record the commit adds). */
+  private writtenCount: number | undefined
 
   constructor(private readonly index: LevelDbStoreIndex) {}
 
   get operationCount(): number {
-    return this.operations.length + (this.totalsValue === undefined ? 0 : 1)
+    return this.writtenCount ?? this.operations.length + (this.totalsValue === undefined ? 0 : 1)
   }
 
   putText(key: TextKey, entry: TextEntry): void {
@@ -296,5 +298,6 @@ class LevelDbBatch implements IndexBatch {
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })
     }
     await this.index.write(operations)
+    this.writtenCount = operations.length
   }
 }

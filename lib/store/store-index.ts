@@ -66,7 +66,7 @@ export interface IndexBatch {
   putPack(packId: number, state: PackState): void
   deletePack(packId: number): void
   setTotals(totals: Totals): void
-  /** Changes in the batch so far. */
+  /** Changes in the batch so far; once committed, the records written (what the index's upkeep is sized by). */
   readonly operationCount: number
   /** Writes it all, durably, in one atomic step, and raises the store format to STORE_FORMAT_VERSION. */
   commit(): Promise<void>
