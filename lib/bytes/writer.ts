@@ -10,7 +10,8 @@ export class ByteWriter {
   private length = 0
 
   constructor(initialByteLength = 256) {
-    this.buffer = new Uint8Array(Math.max(16, initialByteLength))
+    // A length that is not a number (a caller's NaN) would make a buffer that never grows.
+    this.buffer = new Uint8Array(Number.isSafeInteger(initialByteLength) ? Math.max(16, initialByteLength) : 256)
   }
 
   get byteLength(): number {

@@ -41,12 +41,13 @@ const encoder = new TextEncoder()
  */
 function utf8(value: string, what: string): Uint8Array {
   const problem = idProblem(value)
-  if (problem !== undefined) throw new VstoreError('VSTORE_USAGE', `${what} ${problem}`, value.length > 200 ? `${value.slice(0, 200)}…` : value)
+  if (problem !== undefined) throw new VstoreError('VSTORE_USAGE', `${what} ${problem}`, typeof value !== 'string' ? String(value) : value.length > 200 ? `${value.slice(0, 200)}…` : value)
   return encoder.encode(value)
 }
 
 /** Why no key can have `id` as its file or revision id (empty, over MAX_ID_BYTE_LENGTH UTF-8 bytes, or a lone surrogate), or undefined. */
 export function idProblem(id: string): string | undefined {
+  if (typeof id !== 'string') return `is not a string (${typeof id})`
   if (id === '') return 'is empty'
   if (hasLoneSurrogate(id)) return 'is not well-formed Unicode (a lone surrogate)'
   const byteLength = encoder.encode(id).length

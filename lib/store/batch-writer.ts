@@ -69,14 +69,10 @@ class BatchWriter {
   private committedGroupCount = 0
   private committedRawByteLength = 0
   private lastCheckpointRawByteLength = 0
-  /** Set when an index commit failed: it may have landed all the same, so the packs keep its bytes. */
-  private indexWriteFailed = false
 
   constructor(private readonly plan: WritePlan, private readonly target: BatchTarget) {
     this.texts = plan.texts
     this.ids = plan.texts.map((_, index) => ({ kind: 'new', index }))
-    // An earlier failed index write refuses the batch before anything is appended.
-    target.index.batch()
     this.write = target.packs.beginWrite({ firstPackId: plan.replaces?.firstPackId ?? 0 })
     this.largeFiles = new Set(plan.texts.filter(text => this.isLarge(text)).map(text => text.file))
     this.groupWriter = this.newGroupWriter()
@@ -105,7 +101,7 @@ class BatchWriter {
       // failed index write the batch may be in the index all the same: the packs keep the bytes it would
       // name (the next open trims them if it is not).
       await this.groupWriter.abort()
-      if (!this.indexWriteFailed) await this.write.rollback()
+      if (!this.target.index.writeFailed) await this.write.rollback()
       throw error
     }
     // LevelDB keeps a fresh batch in its uncompressed log until the log fills; a large batch is worth
@@ -266,27 +262,25 @@ class BatchWriter {
     // A rewrite that keeps no text still leaves a pack (its header alone) numbered after the old ones, so
     // that no later pack takes the number, and the name, of one a reader's older index copy names.
     if (replaces !== undefined && replaces.oldPackIds.length > 0 && this.write.touched.size === 0) await this.write.ensurePack(replaces.firstPackId)
-    await this.write.sync()
     const batch = this.target.index.batch()
+    // Read before anything of the commit is durable: a failed read then leaves the packs to the rollback.
+    if (replaces !== undefined) await batch.dropOtherHashes()
+    const totals = await this.totalsAfter(this.uncommittedRawByteLength())
+    await this.write.sync()
     const rawBytes = this.addTexts(batch)
     for (const [packId, state] of this.write.touched) batch.putPack(packId, state)
     if (replaces !== undefined) {
       // The same batch forgets the old packs (the next open deletes their files if this process cannot)
-      // and every hash record it does not rewrite.
-      batch.dropOtherHashes()
+      // and every hash record it does not rewrite (dropOtherHashes above).
       for (const packId of replaces.oldPackIds) batch.deletePack(packId)
       for (const key of replaces.deletedKeys) batch.deleteText(key)
     }
     for (const { key, entry } of this.copied?.texts ?? []) batch.putText(key, entry)
     for (const { hash, location } of this.copied?.hashes ?? []) batch.putHash(hash, location)
-    batch.setTotals(await this.totalsAfter(rawBytes))
-    try {
-      await batch.commit()
-    } catch (error) {
-      this.indexWriteFailed = true
-      throw error
-    }
-    this.write.committed()
+    batch.setTotals(totals)
+    await batch.commit()
+    // The replaced packs go from the set's state with the commit that forgets them; their files after.
+    this.write.committed(replaces?.oldPackIds ?? [])
     this.operationCount += batch.operationCount
     this.committedGroupCount = this.groupCount
     this.committedRawByteLength += rawBytes
@@ -294,6 +288,10 @@ class BatchWriter {
     this.copied = undefined
     this.uncommitted = []
     this.newHashes = []
+  }
+
+  private uncommittedRawByteLength(): number {
+    return this.uncommitted.reduce((sum, index) => sum + (this.texts[index] as PlannedText).ref.byteLength, 0)
   }
 
   /** The text and hash records of the texts placed since the last commit; returns their bytes. */

@@ -30,6 +30,8 @@ export interface DamageReport {
 export async function* walkGroups(packs: PackSet): AsyncGenerator<WalkedGroup> {
   for (const packId of packs.packIds()) {
     const committed = packs.committedByteLength(packId) as number
+    // A pack that cannot be read is an error even when it holds no group.
+    if (packs.availableByteLength(packId) === undefined) await packs.read(packId, 0, 0, packName(packId))
     let offset = PACK_HEADER_BYTE_LENGTH
     while (offset < committed) {
       const where = `${packName(packId)}@${offset}`

@@ -4,6 +4,7 @@
  * is skipped, so an insert can be repeated.
  */
 import { mkdir } from 'node:fs/promises'
+import { VstoreError } from '../errors.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { tmpPath } from './layout.js'
 import { INSERT_WORDS, checkRecord, checkTextByteLength, isNewKey, type KnownKey } from './new-keys.js'
@@ -22,6 +23,9 @@ export async function openSpill(dir: string, purpose: string): Promise<TextSpill
 }
 
 export async function insertRecords(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions, target: BatchTarget & { readonly dir: string }): Promise<InsertSummary> {
+  if (typeof records !== 'object' || records === null || !(Symbol.iterator in records || Symbol.asyncIterator in records)) {
+    throw new VstoreError('VSTORE_USAGE', 'insert takes an iterable (or async iterable) of records', 'insert')
+  }
   const spill = await openSpill(target.dir, 'insert')
   try {
     const texts: PlannedText[] = []

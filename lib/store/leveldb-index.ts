@@ -209,10 +209,18 @@ export class LevelDbStoreIndex implements StoreIndex {
     return { textCount, entries, problems }
   }
 
-  batch(): IndexBatch {
+  get writeFailed(): boolean {
+    return this.writeFailure !== undefined
+  }
+
+  assertWritable(): void {
     if (this.writeFailure !== undefined) {
       throw new VstoreError('VSTORE_IO', 'an earlier index write failed; reopen the store to write again', this.paths.dir, { cause: this.writeFailure })
     }
+  }
+
+  batch(): IndexBatch {
+    this.assertWritable()
     return new LevelDbBatch(this)
   }
 
@@ -246,7 +254,8 @@ export class LevelDbStoreIndex implements StoreIndex {
 class LevelDbBatch implements IndexBatch {
   private readonly operations: Operation[] = []
   private readonly hashesPut = new Set<string>()
-  private dropHashes = false
+  /** The hash record keys dropOtherHashes found, to delete unless this batch puts them. */
+  private hashesToDrop: Uint8Array[] = []
   private totalsValue: Totals | undefined
   /** The operations written, once committed (with the deletions and format record the commit adds). */
   private writtenCount: number | undefined
@@ -272,8 +281,8 @@ class LevelDbBatch implements IndexBatch {
     this.operations.push({ key, value: encodeLocationValue(key, location) })
   }
 
-  dropOtherHashes(): void {
-    this.dropHashes = true
+  async dropOtherHashes(): Promise<void> {
+    this.hashesToDrop = await this.index.hashKeys()
   }
 
   putPack(packId: number, state: PackState): void {
@@ -291,7 +300,7 @@ class LevelDbBatch implements IndexBatch {
 
   async commit(): Promise<void> {
     const operations = [...this.operations]
-    if (this.dropHashes) for (const key of await this.index.hashKeys()) if (!this.hashesPut.has(toHex(key))) operations.push({ key, value: undefined })
+    for (const key of this.hashesToDrop) if (!this.hashesPut.has(toHex(key))) operations.push({ key, value: undefined })
     if (this.index.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
     if (this.totalsValue !== undefined) {
       const key = encodeMetaKey('totals')

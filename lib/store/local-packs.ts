@@ -17,6 +17,7 @@ export class LocalPackSet implements PackSet {
   private readonly states = new Map<number, PackState>()
   private readonly damaged = new Map<number, string>()
   private readonly missing = new Set<number>()
+  closed = false
 
   private constructor(private readonly dir: string, private readonly maxPackByteLength: number) {}
 
@@ -91,6 +92,7 @@ export class LocalPackSet implements PackSet {
   }
 
   async read(packId: number, offset: number, byteLength: number, where: string): Promise<Uint8Array> {
+    if (this.closed) throw new VstoreError('VSTORE_IO', 'store is closed', this.dir)
     const file = this.files.get(packId)
     if (file === undefined) {
       const why = this.damaged.get(packId) ?? 'the index names no such pack'
@@ -100,25 +102,27 @@ export class LocalPackSet implements PackSet {
     if (state === undefined || offset + byteLength > state.committedByteLength) {
       throw new VstoreError('VSTORE_CORRUPT', `index points past the end of ${packName(packId)}`, where)
     }
-    try {
-      return await file.read(offset, byteLength)
-    } catch (error) {
-      if (!(error instanceof VstoreError)) throw error
-      throw new VstoreError(error.code, `${error.where}: ${error.message}`, where, { cause: error })
-    }
+    return file.read(offset, byteLength)
   }
 
   beginWrite(options: { readonly firstPackId?: number } = {}): PackWrite {
     return new LocalPackWrite(this, options.firstPackId ?? 0)
   }
 
-  async remove(packIds: readonly number[]): Promise<void> {
+  /** Takes packs out of the set's state (their files stay open until `remove`). */
+  forget(packIds: readonly number[]): void {
     for (const packId of packIds) {
-      const file = this.files.get(packId)
-      this.files.delete(packId)
       this.states.delete(packId)
       this.damaged.delete(packId)
       this.missing.delete(packId)
+    }
+  }
+
+  async remove(packIds: readonly number[]): Promise<void> {
+    this.forget(packIds)
+    for (const packId of packIds) {
+      const file = this.files.get(packId)
+      this.files.delete(packId)
       await file?.close()
       await rm(packPath(this.dir, packId), { force: true })
     }
@@ -126,6 +130,7 @@ export class LocalPackSet implements PackSet {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     for (const file of this.files.values()) await file.close()
     this.files.clear()
   }
@@ -206,8 +211,9 @@ class LocalPackWrite implements PackWrite {
     if (this.created.length > 0) await this.set.syncDirectory()
   }
 
-  committed(): void {
+  committed(forgotten: readonly number[] = []): void {
     for (const [packId, state] of this.touched) this.set.commitState(packId, state)
+    this.set.forget(forgotten)
     this.touched = new Map()
     this.created = []
   }

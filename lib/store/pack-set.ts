@@ -21,17 +21,20 @@ export interface PackSet {
   availableByteLength(packId: number): number | undefined
   /** What is wrong with a pack (missing, short, a damaged header), or undefined when nothing is. */
   damage(packId: number): string | undefined
+  /** Whether `close` was called (every read is VSTORE_IO then). */
+  readonly closed: boolean
   /** Packs the index names whose files are gone. */
   readonly missingPackCount: number
   /**
    * `byteLength` bytes of a pack from `offset`, within what the index vouches for.
    * @throws VSTORE_CORRUPT naming `where` when the pack is unreadable or the range passes its committed
-   * end; an I/O error of the read, re-labelled with `where`.
+   * end; the backend's own error (naming the pack and offset) when the read itself fails; VSTORE_IO once
+   * the set is closed.
    */
   read(packId: number, offset: number, byteLength: number, where: string): Promise<Uint8Array>
   /** Starts appending. Only one write at a time; `firstPackId`: append only to packs from this id on. */
   beginWrite(options?: { readonly firstPackId?: number }): PackWrite
-  /** Forgets packs the index no longer names (a committed rewrite's old packs) and deletes them. */
+  /** Deletes packs the index no longer names (a committed rewrite's old packs), forgetting them if not yet forgotten. */
   remove(packIds: readonly number[]): Promise<void>
   close(): Promise<void>
 }
@@ -46,8 +49,11 @@ export interface PackWrite {
   readonly touched: ReadonlyMap<number, PackState>
   /** Makes every byte appended since the last commit durable (the packs and the directory of a new pack). */
   sync(): Promise<void>
-  /** The index now vouches for `touched`: they become the set's committed states. */
-  committed(): void
+  /**
+   * The index now vouches for `touched`: they become the set's committed states; `forgotten` packs (a
+   * rewrite's old ones, which the same index batch dropped) leave the set's state, and `remove` deletes them.
+   */
+  committed(forgotten?: readonly number[]): void
   /** Undoes what was appended since the last commit (a new pack is deleted, others are cut back). */
   rollback(): Promise<void>
 }

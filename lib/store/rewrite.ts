@@ -63,8 +63,9 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage }
   const texts: PlannedText[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
   const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
   const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
+  // One commit, whatever else the options say: a rewrite is all or nothing.
   const summary = keys.length === 0 ? { groupCount: 0 } : await writeBatch({
-    texts, source, counts: { textCount: texts.length, rawByteLength, newRawByteLength: rawByteLength }, options,
+    texts, source, counts: { textCount: texts.length, rawByteLength, newRawByteLength: rawByteLength }, options: { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) },
     replaces: { oldPackIds, firstPackId, deletedKeys: lostKeys },
   }, target)
   // Committed: the index no longer names the old packs. A failure from here on leaves files that the next

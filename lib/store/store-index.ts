@@ -46,10 +46,11 @@ export interface StoreIndex {
    * record that does not decode. Reads around damage.
    */
   check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[] }>
-  /**
-   * A batch of changes, committed at once. @throws VSTORE_IO after an earlier commit failed (it may still
-   * have reached the disk: reopening sorts it out).
-   */
+  /** Whether a commit failed: it may still have reached the disk, so this index takes no more batches (reopening sorts it out). */
+  readonly writeFailed: boolean
+  /** @throws VSTORE_IO after a commit failed (writeFailed). */
+  assertWritable(): void
+  /** A batch of changes, committed at once. @throws VSTORE_IO after a commit failed. */
   batch(): IndexBatch
   /** Tidies the index after a large commit (LevelDB: turns its log into compressed tables). */
   compact(): Promise<void>
@@ -61,8 +62,11 @@ export interface IndexBatch {
   deleteText(key: TextKey): void
   /** Records where the content with this hash is. */
   putHash(hash: Uint8Array, location: TextLocation): void
-  /** Drops every hash record this batch does not put (a rewrite moves every text). */
-  dropOtherHashes(): void
+  /**
+   * Drops, at the commit, every hash record the index holds now that this batch does not put (a rewrite
+   * moves every text). Reads them now, before the caller writes anything the commit would name.
+   */
+  dropOtherHashes(): Promise<void>
   putPack(packId: number, state: PackState): void
   deletePack(packId: number): void
   setTotals(totals: Totals): void

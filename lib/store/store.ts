@@ -223,13 +223,15 @@ export class Store implements FetchSource {
 
   /**
    * Runs one write as this store's only writer.
-   * @throws VSTORE_USAGE on a read-only store; VSTORE_LOCKED while another write runs.
+   * @throws VSTORE_USAGE on a read-only store; VSTORE_LOCKED while another write runs; VSTORE_IO after a
+   * failed index write (reopen the store to write again).
    */
   private async write<T>(run: (target: BatchTarget & { dir: string }) => Promise<T>): Promise<T> {
     const target = this.target()
     // Two writes would append at the same pack offsets; one process has one writer at a time.
     if (this.opened.readOnly) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
     if (this.writing) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
+    target.index.assertWritable()
     this.writing = true
     try {
       return await run(target)

@@ -58,8 +58,13 @@ export class TextReader {
   }
 
   /** `readByteLength` bytes from the start of the group holding `location`. @throws VSTORE_CORRUPT, naming `key`, when the pack is missing or ends first. */
-  readGroupBytes(location: Pick<TextLocation, 'packId' | 'groupOffset'>, readByteLength: number, key: TextKey): Promise<Uint8Array> {
-    return this.packs.read(location.packId, location.groupOffset, readByteLength, describeKey(key))
+  async readGroupBytes(location: Pick<TextLocation, 'packId' | 'groupOffset'>, readByteLength: number, key: TextKey): Promise<Uint8Array> {
+    try {
+      return await this.packs.read(location.packId, location.groupOffset, readByteLength, describeKey(key))
+    } catch (error) {
+      // The pack's own errors name it and the offset: re-labelled with the key (the set's name it already).
+      throw error instanceof VstoreError && error.where !== describeKey(key) && !this.packs.closed ? naming(error, key) : error
+    }
   }
 
   /** The header of the group holding `location` (read from its first bytes). */

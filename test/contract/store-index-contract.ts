@@ -130,7 +130,7 @@ export function storeIndexContract(name: string, harness: StoreIndexHarness): vo
     t.deepEqual(await index.storedWithHash(hash(3)), { location: undefined, keyTaken: false })
     batch = index.batch()
     batch.putHash(hash(2), location(7, { hash: hash(2) }))
-    batch.dropOtherHashes()
+    await batch.dropOtherHashes()
     await batch.commit()
     t.deepEqual(await index.storedWithHash(first), { location: undefined, keyTaken: false })
     t.deepEqual(await index.storedWithHash(hash(2)), { location: location(7, { hash: hash(2) }), keyTaken: true })
