@@ -41,6 +41,31 @@ export interface EncodedDelta {
   readonly previousCopyCount: number
 }
 
+/**
+ * Bucket tables given back by sources that are done (a group sealed), by size, for the next source to take:
+ * a table sized for a full group is 512 KiB, and a store filled a commit at a time starts thousands of
+ * groups (jq replayed a commit at a time: garbage collection was a quarter of the time). At most two of a
+ * size are kept.
+ */
+const spareHeads = new Map<number, Int32Array[]>()
+
+function takeHeads(bucketCount: number): Int32Array {
+  const spare = spareHeads.get(bucketCount)?.pop()
+  return spare === undefined ? new Int32Array(bucketCount).fill(-1) : spare
+}
+
+function giveBackHeads(heads: Int32Array): void {
+  const spare = spareHeads.get(heads.length) ?? []
+  if (spare.length >= 2) return
+  heads.fill(-1)
+  spare.push(heads)
+  spareHeads.set(heads.length, spare)
+}
+
+/** Buffers start at most this large and grow as content comes (their capacity never changes a delta). */
+const INITIAL_CONTENT_BYTE_LENGTH = 64 * 1024
+const INITIAL_BLOCK_COUNT = 4096
+
 /** The bucket of a block hash: its top bits after a multiplicative mix (the low bits of a polynomial hash mix poorly). */
 function bucketOf(hash: number, shift: number): number {
   return Math.imul(hash, 0x9e3779b1) >>> shift
@@ -75,6 +100,7 @@ export class DeltaSource {
   private blockOffsets: Int32Array
   private blockHashes: Int32Array
   private blockCount = 0
+  private released = false
 
   constructor(private readonly options: MatcherOptions = DEFAULT_MATCHER_OPTIONS) {
     if (!(options.minCopyByteLength >= BLOCK_BYTE_LENGTH)) throw new VstoreError('VSTORE_USAGE', `minCopyByteLength must be >= ${BLOCK_BYTE_LENGTH}, got ${options.minCopyByteLength}`, 'matcher options')
@@ -82,12 +108,23 @@ export class DeltaSource {
     const blocks = Math.max(1024, Math.ceil(options.expectedContentByteLength / BLOCK_BYTE_LENGTH))
     let bits = 12
     while (bits < 22 && 2 ** bits < blocks) bits++
-    this.heads = new Int32Array(2 ** bits).fill(-1)
+    // The bucket count is what the expected content needs from the start (it decides which candidates a
+    // chain offers); the other buffers only hold what has come, so they start small.
+    this.heads = takeHeads(2 ** bits)
     this.shift = 32 - bits
-    this.nextBlock = new Int32Array(blocks)
-    this.blockOffsets = new Int32Array(blocks)
-    this.blockHashes = new Int32Array(blocks)
-    this.content = new Uint8Array(Math.max(4096, options.expectedContentByteLength))
+    const blockCapacity = Math.min(blocks, INITIAL_BLOCK_COUNT)
+    this.nextBlock = new Int32Array(blockCapacity)
+    this.blockOffsets = new Int32Array(blockCapacity)
+    this.blockHashes = new Int32Array(blockCapacity)
+    this.content = new Uint8Array(Math.max(4096, Math.min(INITIAL_CONTENT_BYTE_LENGTH, options.expectedContentByteLength)))
+  }
+
+  /** Gives the bucket table back for the next source; this one must not be used again. */
+  release(): void {
+    if (this.released) return
+    this.released = true
+    giveBackHeads(this.heads)
+    this.heads = new Int32Array(0)
   }
 
   get byteLength(): number {
@@ -108,6 +145,7 @@ export class DeltaSource {
 
   /** Appends bytes and indexes `literalRanges` of them (offsets relative to `bytes`). */
   append(bytes: Uint8Array, literalRanges: readonly (readonly [number, number])[]): void {
+    if (this.released) throw new Error('vstore bug: a released delta source was appended to')
     const base = this.contentByteLength
     this.appendOpaque(bytes)
     for (const [start, end] of literalRanges) this.indexRange(base + start, base + end)
@@ -158,7 +196,8 @@ export class DeltaSource {
 
   private rehash(shift: number): void {
     this.shift = shift
-    this.heads = new Int32Array(2 ** (32 - shift)).fill(-1)
+    giveBackHeads(this.heads)
+    this.heads = takeHeads(2 ** (32 - shift))
     for (let block = 0; block < this.blockCount; block++) {
       const bucket = bucketOf(this.blockHashes[block] as number, shift)
       this.nextBlock[block] = this.heads[bucket] as number
@@ -186,6 +225,7 @@ export class DeltaSource {
    * functions, it would pass that state through calls or closures once per target byte.
    */
   encode(target: Uint8Array, previous?: DeltaSource, minCopyByteLength = this.options.minCopyByteLength): EncodedDelta {
+    if (this.released) throw new Error('vstore bug: a released delta source was asked for a delta')
     const writer = new ByteWriter(Math.min(target.length + 16, 1 << 20))
     writer.varint(target.length)
     const literalRanges: [number, number][] = []

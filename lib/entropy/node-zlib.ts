@@ -50,13 +50,22 @@ function prefix(codecName: string, where: string, maxOutputByteLength: number, d
   return plain(decodeAtMost(codecName, where, maxOutputByteLength, decode, output => output))
 }
 
+/**
+ * The window brotli is given for `byteLength` bytes: the smallest that holds them all, at most `lgwin`. A
+ * window larger than the content compresses no better, while the encoder allocates for the whole window:
+ * 300 small jq texts took 0.85 s at lgwin 24 and 0.08 s fitted, 155 bytes smaller in all (DESIGN.md).
+ */
+export function fittedWindow(byteLength: number, lgwin: number): number {
+  return Math.max(10, Math.min(lgwin, Math.ceil(Math.log2(byteLength + 16))))
+}
+
 export function brotliCoder(name: string, quality: number, lgwin: number): Coder {
   return {
     async encode(content) {
       return plain(await brotliCompress(content, {
         params: {
           [zlib.constants.BROTLI_PARAM_QUALITY]: quality,
-          [zlib.constants.BROTLI_PARAM_LGWIN]: lgwin,
+          [zlib.constants.BROTLI_PARAM_LGWIN]: fittedWindow(content.length, lgwin),
           [zlib.constants.BROTLI_PARAM_SIZE_HINT]: content.length,
         },
       }))

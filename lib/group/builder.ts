@@ -95,6 +95,11 @@ export class GroupBuilder {
     return this.source.byteLength - this.baseByteLength
   }
 
+  /** Done with this group (sealed, or given up): its delta source's tables go to the next builder. */
+  release(): void {
+    this.source.release()
+  }
+
   /** The content so far (a view, valid until the next add). */
   content(): Uint8Array {
     return this.source.view().subarray(this.baseByteLength)
@@ -119,6 +124,7 @@ export class GroupBuilder {
         delta = this.source.byteLength > 0 ? this.source.encode(text, undefined, this.minCopyFor(text)) : undefined
       }
     }
+    previous?.source.release()
     const bodyByteLength = delta === undefined ? text.length : delta.body.length + (prefix?.length ?? 0)
     const useDelta = delta !== undefined && bodyByteLength < text.length
     const kind = !useDelta ? RECORD_FULLTEXT : prefix === undefined ? RECORD_DELTA : RECORD_DELTA_PREVIOUS

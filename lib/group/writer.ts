@@ -133,6 +133,12 @@ export class GroupWriter<Id> {
     this.builder = this.newBuilder()
   }
 
+  /** The next group's builder in place of the current one, which is empty or sealed (its content copied). */
+  private replaceBuilder(base?: GroupBuilderOptions['base']): void {
+    this.builder.release()
+    this.builder = this.newBuilder(base)
+  }
+
   /**
    * A builder capped at the content cap, or less where recent groups compressed poorly: content whose
    * compressed size would pass the read budget gets cut after compression and deltaed again (on
@@ -174,7 +180,7 @@ export class GroupWriter<Id> {
     if (this.pending.length > 0 || this.groupBase !== undefined) return
     const baseText = await this.reload(base)
     this.groupBase = { id: base, depth: cost.baseDepth + 1 }
-    this.builder = this.newBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(base)), file })
+    this.replaceBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(base)), file })
   }
 
   private async place(id: Id, text: Uint8Array, file: string | undefined, fileId: string | null | undefined, noBase: boolean): Promise<void> {
@@ -205,7 +211,7 @@ export class GroupWriter<Id> {
     if (text.length < this.policy.maxReadByteLength || previous.baseDepth + 1 > maxBaseDepth) return
     const baseText = await this.reload(previous.id)
     this.groupBase = { id: previous.id, depth: previous.baseDepth + 1 }
-    this.builder = this.newBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(previous.id)), file })
+    this.replaceBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(previous.id)), file })
   }
 
   /** Seals every group, including those made of records that a cut carried over, and waits for them all. */
@@ -237,7 +243,7 @@ export class GroupWriter<Id> {
     const base = this.groupBase
     this.pending = []
     this.groupBase = undefined
-    this.builder = this.newBuilder()
+    this.replaceBuilder()
     const flight = this.compress(records, content, base)
     flight.catch(() => undefined) // the next settle() awaits it; this only keeps it from counting as unhandled meanwhile
     this.inFlight = flight
@@ -271,7 +277,7 @@ export class GroupWriter<Id> {
     const records = leftover.concat(this.pending)
     this.pending = []
     this.groupBase = undefined
-    this.builder = this.newBuilder()
+    this.replaceBuilder()
     for (const { id, text, file, fileId, noBase } of records) {
       await this.place(id, text ?? (await (this.reload as (id: Id) => Promise<Uint8Array>)(id)), file, fileId, noBase === true)
     }
