@@ -51,13 +51,21 @@ function prefix(codecName: string, where: string, maxOutputByteLength: number, d
 }
 
 /**
- * The window brotli is given for `byteLength` bytes: the smallest that holds them all, at most `lgwin`. A
- * window larger than the content compresses no better, while the encoder allocates for the whole window:
- * 300 small jq texts took 0.85 s at lgwin 24 and 0.08 s fitted, 155 bytes smaller in all (DESIGN.md).
+ * The window brotli is given for `byteLength` bytes: the smallest that holds them all, but not under
+ * MIN_FITTED_LGWIN, and at most `lgwin`. A window larger than the content compresses no better, while the
+ * encoder allocates for the whole window: 300 small jq texts took 0.85 s at lgwin 24 and 0.08 s fitted.
  */
 export function fittedWindow(byteLength: number, lgwin: number): number {
-  return Math.max(10, Math.min(lgwin, Math.ceil(Math.log2(byteLength + 16))))
+  const fitted = Math.max(10, Math.ceil(Math.log2(byteLength + 16)))
+  return fitted > MAX_FITTED_LGWIN ? lgwin : Math.min(lgwin, fitted)
 }
+
+/**
+ * Content up to 16 KiB gets a fitted window. Larger windows than that changed the bytes brotli writes
+ * (jq in one insert: windows up to 16 bits made its packs 17 bytes larger, up to 20 bits 1 byte), so
+ * groups over 16 KiB keep the window they are given; a commit's small groups are mostly under it.
+ */
+const MAX_FITTED_LGWIN = 14
 
 export function brotliCoder(name: string, quality: number, lgwin: number): Coder {
   return {
