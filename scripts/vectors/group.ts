@@ -92,7 +92,7 @@ async function writtenGroupVectors(folder: Folder): Promise<void> {
   const first = pseudoText(7, 700)
   const texts = [first, `${first.slice(0, 300)}INSERTED LINE\n${first.slice(300)}`, pseudoText(8, 700)].map(utf8)
   const brotli = await writeGroup(texts, 'brotli:9:24', 64)
-  folder.good('brotli-three-texts', 'codec brotli (quality 9, window 2^24): fulltext, delta, fulltext; `reads` gives each record\'s prefix read in 64-byte steps',
+  folder.good('brotli-three-texts', 'codec brotli (quality 9, the window fitted to its 1,481 bytes): fulltext, delta, fulltext; `reads` gives each record\'s prefix read in 64-byte steps',
     brotli.bytes, { ...brotli.json, reads: brotli.reads, encoder: { codecSetting: 'brotli:9:24', readChunkByteLength: 64 } })
 
   // Records written by hand: an empty text, and a delta that copies record headers (which vstore's
