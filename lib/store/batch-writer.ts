@@ -11,6 +11,7 @@ import { writeOrder } from '../order/graph.js'
 import type { PackSet, PackWrite } from './pack-set.js'
 import type { StoreSettings } from './settings.js'
 import type { IndexBatch, StoreIndex, Totals } from './store-index.js'
+import type { RecentTexts } from './recent-texts.js'
 import type { TextReader } from './text-reader.js'
 import type { InsertSummary, TextEntry, TextLocation } from './types.js'
 import type { CopiedRecords, PlannedText, WritePlan } from './write-plan.js'
@@ -37,6 +38,8 @@ export interface BatchTarget {
   readonly packs: PackSet
   readonly reader: TextReader
   readonly settings: StoreSettings
+  /** The texts committed last, kept for the next batch (a writer's; none for a reader). */
+  readonly recent?: RecentTexts
 }
 
 /** Writes `plan`; see the file's comment. Nothing is visible before a commit, and what no commit covered is rolled back. */
@@ -55,6 +58,8 @@ class BatchWriter {
   private readonly write: PackWrite
   private readonly groupWriter: GroupWriter<WriterId>
   private readonly largeFiles: ReadonlySet<string>
+  /** Texts read for the group writer, kept until their commit hands them to RecentTexts (a small batch only). */
+  private readonly readTexts = new Map<number, Uint8Array>()
   private newHashes: number[] = []
   /** Texts placed since the last commit, in write order. */
   private uncommitted: number[] = []
@@ -160,7 +165,7 @@ class BatchWriter {
       if (bases.has(text.file) || this.largeFiles.has(text.file)) continue
       const parent = text.parents.find(rev => !batchKeys.has(describeKey({ file: text.file, rev })))
       if (parent === undefined) continue
-      const entry = await this.target.index.tryGetEntry({ file: text.file, rev: parent })
+      const entry = this.target.recent?.get({ file: text.file, rev: parent })?.entry ?? (await this.target.index.tryGetEntry({ file: text.file, rev: parent }))
       if (entry !== undefined) bases.set(text.file, { kind: 'stored', base: { file: text.file, rev: parent, entry } })
     }
     return bases
@@ -194,7 +199,10 @@ class BatchWriter {
     this.started.add(text.file)
     const large = this.isLarge(text)
     const base = first ? firstBases.get(text.file) : undefined
-    await this.groupWriter.add(this.ids[index] as WriterId, await this.plan.source.read(text.ref), large ? LARGE_FAMILY : text.file, large ? null : text.file, base)
+    const bytes = await this.plan.source.read(text.ref)
+    const recent = this.target.recent
+    if (recent !== undefined && this.plan.replaces === undefined && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
+    await this.groupWriter.add(this.ids[index] as WriterId, bytes, large ? LARGE_FAMILY : text.file, large ? null : text.file, base)
     this.report()
   }
 
@@ -221,7 +229,11 @@ class BatchWriter {
   }
 
   private readText(id: WriterId): Promise<Uint8Array> {
-    if (id.kind === 'stored') return this.target.reader.get({ file: id.base.file, rev: id.base.rev })
+    if (id.kind === 'stored') {
+      const key = { file: id.base.file, rev: id.base.rev }
+      const recent = this.target.recent?.get(key)
+      return recent === undefined ? this.target.reader.get(key) : Promise.resolve(recent.text)
+    }
     return this.plan.source.read((this.texts[id.index] as PlannedText).ref)
   }
 
@@ -285,9 +297,21 @@ class BatchWriter {
     this.committedGroupCount = this.groupCount
     this.committedRawByteLength += rawBytes
     this.lastCheckpointRawByteLength = this.writtenRawByteLength
+    this.remember()
     this.copied = undefined
     this.uncommitted = []
     this.newHashes = []
+  }
+
+  /** The texts just committed go to RecentTexts, with their entries as the index now has them. */
+  private remember(): void {
+    for (const index of this.uncommitted) {
+      const bytes = this.readTexts.get(index)
+      if (bytes === undefined) continue
+      this.readTexts.delete(index)
+      const text = this.texts[index] as PlannedText
+      this.target.recent?.put(text, { ...(this.locations.get(index) as TextLocation), parents: text.parents }, bytes)
+    }
   }
 
   private uncommittedRawByteLength(): number {

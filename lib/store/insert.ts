@@ -40,8 +40,9 @@ export async function insertRecords(records: Iterable<TextRecord> | AsyncIterabl
       textCount++
       rawByteLength += record.text.length
       const hash = hashText(record.text)
-      const known = seen.get(record.file)?.get(record.rev) ?? (await target.index.tryGetEntry(record))
-      const parentKnown = async (rev: string) => seen.get(record.file)?.has(rev) === true || (await target.index.tryGetEntry({ file: record.file, rev })) !== undefined
+      const known = seen.get(record.file)?.get(record.rev) ?? target.recent?.get(record)?.entry ?? (await target.index.tryGetEntry(record))
+      const parentKnown = async (rev: string) => seen.get(record.file)?.has(rev) === true || target.recent?.get({ file: record.file, rev }) !== undefined
+        || (await target.index.tryGetEntry({ file: record.file, rev })) !== undefined
       if (await isNewKey(record, { hash, parents: record.parents }, known, parentKnown, INSERT_WORDS)) {
         const parents = [...new Set(record.parents)]
         const revs = seen.get(record.file) ?? new Map<string, KnownKey>()

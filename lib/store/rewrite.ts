@@ -46,6 +46,8 @@ async function keysInPackOrder(target: BatchTarget): Promise<KeyedEntry[]> {
  * whole is read key by key, and the keys that still fail are dropped.
  */
 async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage }: { salvage: boolean }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
+  // Every text moves: what the writer kept of the last commit would name old places.
+  target.recent?.clear()
   const oldPackIds = target.packs.packIds()
   const oldPackByteLength = target.packs.totalByteLength()
   const oldGroupCount = (await target.index.totals()).groupCount

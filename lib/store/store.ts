@@ -17,6 +17,7 @@ import type { KeyedEntry } from './locations.js'
 import { openReader, openWriter, repairStoreIndex, verifyUnopenable, type OpenedStore } from './open-store.js'
 import type { Reparented } from './reparent.js'
 import { packStore, repairStore } from './rewrite.js'
+import { RecentTexts } from './recent-texts.js'
 import { resolveSettings, type StoreOptions, type StoreSettings } from './settings.js'
 import { TextReader } from './text-reader.js'
 import type {
@@ -30,11 +31,16 @@ export type { FetchOptions, FetchSummary, GroupDump, IndexDumpRow, InsertOptions
 export { DEFAULT_STORE_OPTIONS, MAX_STORABLE_TEXT_BYTE_LENGTH } from './settings.js'
 export { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from './store-index.js'
 
+/** What a writer keeps of the texts it committed last (RecentTexts): several commits' worth. */
+const RECENT_TEXTS_BYTE_LENGTH = 16 * 1024 * 1024
+
 export class Store implements FetchSource {
   private closed = false
   private writing = false
   private readonly reader: TextReader
   private readonly history: History
+  /** A writer's texts committed last (RecentTexts), for the next insert. */
+  private readonly recent = new RecentTexts(RECENT_TEXTS_BYTE_LENGTH)
 
   private constructor(readonly dir: string, private readonly opened: OpenedStore, private readonly settings: StoreSettings) {
     this.reader = new TextReader(opened.index, opened.packs)
@@ -86,7 +92,7 @@ export class Store implements FetchSource {
 
   private target(): BatchTarget & { dir: string } {
     const { index, packs } = this.open()
-    return { dir: this.dir, index, packs, reader: this.reader, settings: this.settings }
+    return { dir: this.dir, index, packs, reader: this.reader, settings: this.settings, recent: this.recent }
   }
 
   // ---- reading ----

@@ -1,0 +1,24 @@
+import test from 'ava'
+import { RecentTexts } from '../../../lib/store/recent-texts.js'
+import type { TextEntry } from '../../../lib/store/types.js'
+
+const entry = (textByteLength: number): TextEntry => ({
+  packId: 1, groupOffset: 8, readByteLength: 10, recordStart: 0, recordEnd: 5, decodedByteLength: 10, textByteLength, hash: new Uint8Array(20),
+  baseDepth: 0, baseReadByteLength: 0, baseDecodedByteLength: 0, parents: [],
+})
+
+test('the texts asked for least recently go first once the budget is passed; a text over a quarter of it is not kept', t => {
+  const recent = new RecentTexts(100)
+  recent.put({ file: 'a', rev: '1' }, entry(25), new Uint8Array(25))
+  recent.put({ file: 'b', rev: '1' }, entry(25), new Uint8Array(25))
+  recent.put({ file: 'c', rev: '1' }, entry(25), new Uint8Array(25))
+  t.truthy(recent.get({ file: 'a', rev: '1' }))
+  recent.put({ file: 'd', rev: '1' }, entry(25), new Uint8Array(25))
+  recent.put({ file: 'e', rev: '1' }, entry(25), new Uint8Array(25))
+  t.is(recent.get({ file: 'b', rev: '1' }), undefined)
+  for (const file of ['a', 'c', 'd', 'e']) t.truthy(recent.get({ file, rev: '1' }), file)
+  recent.put({ file: 'big', rev: '1' }, entry(26), new Uint8Array(26))
+  t.is(recent.get({ file: 'big', rev: '1' }), undefined)
+  recent.clear()
+  t.is(recent.get({ file: 'a', rev: '1' }), undefined)
+})
