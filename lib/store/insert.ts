@@ -3,7 +3,6 @@
  * memory while small), and hands the plan to the batch writer. A key stored already with the same content
  * is skipped, so an insert can be repeated.
  */
-import { mkdir } from 'node:fs/promises'
 import { VstoreError } from '../errors.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { tmpPath } from './layout.js'
@@ -16,9 +15,8 @@ import type { PlannedText } from './write-plan.js'
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
 export const SPILL_MEMORY_BYTE_LENGTH = 4 * 1024 * 1024
 
-/** A spill in the store's temporary folder, named for what fills it. */
+/** A spill in the store's temporary folder (made when the spill first moves to disk), named for what fills it. */
 export async function openSpill(dir: string, purpose: string): Promise<TextSpill> {
-  await mkdir(tmpPath(dir), { recursive: true })
   return new TextSpill(tmpPath(dir), `${purpose}-${process.pid}-${Date.now()}`, { memoryByteLength: SPILL_MEMORY_BYTE_LENGTH })
 }
 

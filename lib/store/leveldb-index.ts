@@ -77,6 +77,8 @@ export interface LevelDbIndexPaths {
 
 export class LevelDbStoreIndex implements StoreIndex {
   private writeFailure: unknown
+  /** The totals as this index last read or wrote them: a writer's own commits are the only ones (it holds the lock). */
+  private knownTotals: Totals | undefined
 
   private constructor(private readonly db: KeyValueStore, private readonly paths: LevelDbIndexPaths, public format: number) {}
 
@@ -156,9 +158,11 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   async totals(): Promise<Totals> {
+    if (this.knownTotals !== undefined) return this.knownTotals
     const key = encodeMetaKey('totals')
     const value = await this.db.get(key)
-    return value === undefined ? { textCount: 0, rawByteLength: 0, groupCount: 0 } : decodeTotalsValue(key, value, 'index:totals')
+    this.knownTotals = value === undefined ? { textCount: 0, rawByteLength: 0, groupCount: 0 } : decodeTotalsValue(key, value, 'index:totals')
+    return this.knownTotals
   }
 
   async byteLength(): Promise<number> {
@@ -232,7 +236,8 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   /** For LevelDbBatch: one synced write; a failure makes this index refuse further batches. */
-  async write(operations: readonly Operation[]): Promise<void> {
+  async write(operations: readonly Operation[], totals: Totals | undefined): Promise<void> {
+    this.knownTotals = undefined
     try {
       await this.db.write(operations, { sync: true })
     } catch (error) {
@@ -240,6 +245,7 @@ export class LevelDbStoreIndex implements StoreIndex {
       throw error
     }
     this.format = STORE_FORMAT_VERSION
+    this.knownTotals = totals
   }
 
   async compact(): Promise<void> {
@@ -306,7 +312,7 @@ class LevelDbBatch implements IndexBatch {
       const key = encodeMetaKey('totals')
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })
     }
-    await this.index.write(operations)
+    await this.index.write(operations, this.totalsValue)
     this.writtenCount = operations.length
   }
 }

@@ -1,5 +1,5 @@
 /** An insert's new texts until they are written: in memory while small, then in a temporary file (compressed when disk room is short). */
-import { open, rm, statfs, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, rm, statfs, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { compressQuickly, decompressQuickly } from '../entropy/index.js'
 import { VstoreError, messageOf } from '../errors.js'
@@ -141,6 +141,8 @@ export class TextSpill {
   private async moveToDisk(): Promise<FileHandle> {
     this.path = join(this.dir, `${this.name}.spill`)
     try {
+      // Made only now: a small insert never touches the disk for its spill.
+      await mkdir(this.dir, { recursive: true })
       this.file = await open(this.path, 'w+')
     } catch (error) {
       throw new VstoreError('VSTORE_IO', `cannot create the insert's spill file: ${messageOf(error)}`, this.path, { cause: error })
