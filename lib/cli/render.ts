@@ -30,7 +30,7 @@ export function renderStats(stats: StoreStats): string {
     `texts          ${stats.textCount} in ${stats.fileCount} files`,
     `groups         ${stats.groupCount} in ${stats.packCount} pack${stats.packCount === 1 ? '' : 's'}`,
     `raw            ${formatBytes(stats.rawByteLength)}`,
-    `stored         ${formatBytes(stats.storeByteLength)} (packs ${formatBytes(stats.packByteLength)}, index ${formatBytes(stats.indexByteLength)}), ${ratio}:1`,
+    `stored         ${formatBytes(stats.storeByteLength)} (packs ${formatBytes(stats.packByteLength)}, index ${formatBytes(stats.indexByteLength)}, ${stats.indexBytesPerText} B a text), ${ratio}:1`,
     `read per text  median ${formatBytes(stats.readByteLength.median)}, max ${formatBytes(stats.readByteLength.max)} compressed`,
     `decoded        median ${formatBytes(stats.decompressedByteLength.median)}, max ${formatBytes(stats.decompressedByteLength.max)} per text`,
     '',

@@ -38,6 +38,7 @@ export async function storeStats(parts: Parts): Promise<StoreStats> {
     storeByteLength: packByteLength + indexByteLength,
     packByteLength,
     indexByteLength,
+    indexBytesPerText: reads.length === 0 ? 0 : Math.round((10 * indexByteLength) / reads.length) / 10,
     rawByteLength,
     readByteLength: distribution(reads),
     decompressedByteLength: distribution(decoded),

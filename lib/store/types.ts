@@ -50,6 +50,8 @@ export interface StoreStats {
   readonly storeByteLength: number
   readonly packByteLength: number
   readonly indexByteLength: number
+  /** The index's bytes over its texts (0 for an empty store): what the index costs a key. */
+  readonly indexBytesPerText: number
   /** Sum of all texts' lengths. */
   readonly rawByteLength: number
   /** Compressed bytes read to extract one key, over all keys. */

@@ -243,6 +243,7 @@ interface StatsJson {
   storeByteLength: number
   packByteLength: number
   indexByteLength: number
+  indexBytesPerText: number
   rawByteLength: number
   readByteLength: { median: number; max: number }
   decompressedByteLength: { median: number; max: number }
@@ -528,6 +529,7 @@ test.serial('stats --json agrees with dump-index, dump-group and the imported te
   t.is(stats.packByteLength, statSync(join(store, 'packs', '000001.vpk')).size)
   t.is(stats.storeByteLength, stats.packByteLength + stats.indexByteLength)
   t.true(stats.indexByteLength > 0)
+  t.is(stats.indexBytesPerText, Math.round((10 * stats.indexByteLength) / stats.textCount) / 10)
 
   for (const [name, values] of [
     ['readByteLength', rows.map(row => row.readByteLength)],
