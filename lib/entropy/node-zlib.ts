@@ -51,9 +51,10 @@ function prefix(codecName: string, where: string, maxOutputByteLength: number, d
 }
 
 /**
- * The window brotli is given for `byteLength` bytes: the smallest that holds them all, but not under
- * MIN_FITTED_LGWIN, and at most `lgwin`. A window larger than the content compresses no better, while the
- * encoder allocates for the whole window: 300 small jq texts took 0.85 s at lgwin 24 and 0.08 s fitted.
+ * The window brotli is given for `byteLength` bytes: for content up to 16 KiB the smallest that holds it
+ * (at least 10 bits, at most `lgwin`), else `lgwin`. A window larger than the content compresses no
+ * better, while the encoder allocates for the whole window: 300 small jq texts took 0.85 s at lgwin 24 and
+ * 0.08 s fitted (DESIGN.md, A commit at a time).
  */
 export function fittedWindow(byteLength: number, lgwin: number): number {
   const fitted = Math.max(10, Math.ceil(Math.log2(byteLength + 16)))

@@ -2,6 +2,7 @@ import test from 'ava'
 import zlib from 'node:zlib'
 import { brotliCodec, CODEC_BROTLI, CODEC_ZLIB, zlibCodec } from '../../../lib/entropy/codec.js'
 import { VstoreError } from '../../../lib/errors.js'
+import { fittedWindow } from '../../../lib/entropy/node-zlib.js'
 import { randomLines, seededRandom } from '../../helpers/random.js'
 
 test('zlib stores raw deflate that node:zlib inflates', async t => {
@@ -41,3 +42,12 @@ for (const codec of [zlibCodec(), brotliCodec()]) {
     t.is((await codec.decodePrefix(stored, 0, 'g')).length, 0)
   })
 }
+
+test('brotli fits its window to content up to 16 KiB and keeps the given one above', t => {
+  t.is(fittedWindow(0, 24), 10)
+  t.is(fittedWindow(1000, 24), 10)
+  t.is(fittedWindow(5000, 24), 13)
+  t.is(fittedWindow(16 * 1024 - 16, 24), 14)
+  t.is(fittedWindow(16 * 1024, 24), 24)
+  t.is(fittedWindow(5000, 12), 12)
+})
