@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
-import { appendFile, open as openFile, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, open as openFile, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
@@ -807,8 +807,10 @@ test('an insert leaves no temporary file behind, and a dead writer\'s are remove
   const { dir, store } = await newStore(t)
   const records = sampleHistory()
   await store.insert(records)
-  t.deepEqual(await readdir(join(dir, 'tmp')), [])
+  // A small insert's spill never leaves memory, so the folder may not even exist.
+  t.deepEqual(existsSync(join(dir, 'tmp')) ? await readdir(join(dir, 'tmp')) : [], [])
   await store.close()
+  await mkdir(join(dir, 'tmp'), { recursive: true })
   await writeFile(join(dir, 'tmp', 'insert-1-2.spill'), Buffer.from('left by a killed import'))
   const again = await openStore(t, dir)
   t.false(existsSync(join(dir, 'tmp')))
