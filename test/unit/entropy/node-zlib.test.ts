@@ -43,11 +43,13 @@ for (const codec of [zlibCodec(), brotliCodec()]) {
   })
 }
 
-test('brotli fits its window to content up to 16 KiB and keeps the given one above', t => {
+test('brotli fits its window to the content, between 10 bits and the window it is given', t => {
   t.is(fittedWindow(0, 24), 10)
   t.is(fittedWindow(1000, 24), 10)
   t.is(fittedWindow(5000, 24), 13)
   t.is(fittedWindow(16 * 1024 - 16, 24), 14)
-  t.is(fittedWindow(16 * 1024, 24), 24)
+  t.is(fittedWindow(16 * 1024, 24), 15)
+  t.is(fittedWindow(2 * 1024 * 1024, 24), 22)
+  t.is(fittedWindow(64 * 1024 * 1024, 24), 24)
   t.is(fittedWindow(5000, 12), 12)
 })
