@@ -100,6 +100,38 @@ function damageError(part: IndexDamage, where: string): VstoreError {
   return new VstoreError('VSTORE_CORRUPT', `a damaged part of the index may hold it (index/${part.file}: ${part.message})`, where)
 }
 
+type RangeCheck = (start: Uint8Array, end: Uint8Array | undefined) => Promise<void>
+
+/** Checks the checksums of the blocks a read may touch (IndexCheck), an unreadable file as VSTORE_IO. */
+function rangeChecker(check: IndexCheck | undefined, where: string): RangeCheck {
+  return async (start, end) => {
+    try {
+      await check?.check(start, end)
+    } catch (error) {
+      throw translate(error, where, 'cannot read index')
+    }
+  }
+}
+
+/**
+ * Whether an iteration's corruption error came from the damaged block just past the range it was asked
+ * for: to learn that a range has ended, LevelDB reads the block after its last key, and a damaged one fails
+ * to decode. Then every key of the range was read already: the first damaged block after the last key read
+ * (`position`) starts at or past the range's end (blocks before it are intact, so the error came from it).
+ * Only a reader's checked index (`checked`) can have damage to stop at.
+ */
+async function stoppedAtDamage(
+  error: unknown, position: Uint8Array, lt: Uint8Array | undefined, checked: { damage: readonly IndexDamage[]; checkRange: RangeCheck } | undefined,
+): Promise<boolean> {
+  const code = (error as { code?: string } | null)?.code
+  const causeCode = ((error as { cause?: { code?: string } } | null)?.cause)?.code
+  if ((code !== 'LEVEL_CORRUPTION' && causeCode !== 'LEVEL_CORRUPTION') || lt === undefined || checked === undefined) return false
+  await checked.checkRange(position, undefined)
+  const next = checked.damage.filter(part => part.firstKey !== undefined && compareBytes(part.firstKey, position) >= 0)
+    .sort((a, b) => compareBytes(a.firstKey as Uint8Array, b.firstKey as Uint8Array))[0]
+  return next !== undefined && compareBytes(lt, next.firstKey as Uint8Array) <= 0
+}
+
 /**
  * Opens the LevelDB at `path`.
  * @throws VSTORE_LOCKED when another process holds it, VSTORE_CORRUPT when LevelDB finds damage, VSTORE_IO otherwise.
@@ -107,14 +139,7 @@ function damageError(part: IndexDamage, where: string): VstoreError {
 export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck }): Promise<KeyValueStore> {
   const check = options.check
   const damage: readonly IndexDamage[] = check?.damage ?? []
-  /** The checksums of the blocks a read may touch (IndexCheck), an unreadable file as VSTORE_IO. */
-  const checkRange = async (start: Uint8Array, end: Uint8Array | undefined): Promise<void> => {
-    try {
-      await check?.check(start, end)
-    } catch (error) {
-      throw translate(error, where, 'cannot read index')
-    }
-  }
+  const checkRange = rangeChecker(check, where)
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
@@ -160,10 +185,14 @@ export async function openLevelDb(path: string, where: string, options: { create
         if (hit !== undefined) throw damageError(hit, where)
       }
       for (const { gte, lt } of undamagedRanges(damage, start, end)) {
+        let last: Uint8Array | undefined
         try {
-          for await (const [key, value] of db.iterator(lt === undefined ? { gte } : { gte, lt })) yield [view(key), view(value)]
+          for await (const [key, value] of db.iterator(lt === undefined ? { gte } : { gte, lt })) {
+            last = view(key)
+            yield [last, view(value)]
+          }
         } catch (error) {
-          throw translate(error, where, 'cannot read index')
+          if (!(await stoppedAtDamage(error, last ?? gte, lt, check === undefined ? undefined : { damage, checkRange }))) throw translate(error, where, 'cannot read index')
         }
       }
     },
