@@ -1,4 +1,10 @@
 import test from 'ava'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Store } from '../../../lib/vstore.js'
+import { expectTexts, history, insertCommits } from '../../helpers/history.js'
+import { dumpIndex, openStore } from '../../helpers/store.js'
+import { makeTempDir } from '../../helpers/tmp.js'
 import { RecentTexts } from '../../../lib/store/recent-texts.js'
 import type { TextEntry } from '../../../lib/store/types.js'
 
@@ -21,4 +27,21 @@ test('the texts asked for least recently go first once the budget is passed; a t
   t.is(recent.get({ file: 'big', rev: '1' }), undefined)
   recent.clear()
   t.is(recent.get({ file: 'a', rev: '1' }), undefined)
+})
+
+test('a writer that keeps its last commits\' texts writes the same store as one that reopens before every commit', async t => {
+  const commits = history(5, 30, 17)
+  const kept = await openStore(t, await makeTempDir(t, 'vstore-recent-'), { create: true, maxContentByteLength: 64 * 1024 })
+  await insertCommits(kept, commits)
+  const reopenedDir = await makeTempDir(t, 'vstore-recent-')
+  for (const commit of commits) {
+    const store = await Store.open(reopenedDir, { create: true, maxContentByteLength: 64 * 1024 })
+    await store.insert(commit)
+    await store.close()
+  }
+  const reopened = await openStore(t, reopenedDir)
+  t.deepEqual(await dumpIndex(kept), await dumpIndex(reopened))
+  t.deepEqual(await readFile(join(kept.dir, 'packs', '000001.vpk')), await readFile(join(reopenedDir, 'packs', '000001.vpk')))
+  await expectTexts(t, kept, commits)
+  t.deepEqual((await kept.verify({ full: true })).problems, [])
 })
