@@ -45,7 +45,7 @@ export interface EncodedDelta {
  * Bucket tables given back by sources that are done (a group sealed), by size, for the next source to take:
  * a table sized for a full group is 512 KiB, and a store filled a commit at a time starts thousands of
  * groups (jq replayed a commit at a time: garbage collection was a quarter of the time). At most two of a
- * size are kept.
+ * size, of at most 1 MiB each, are kept.
  */
 const spareHeads = new Map<number, Int32Array[]>()
 
@@ -54,7 +54,11 @@ function takeHeads(bucketCount: number): Int32Array {
   return spare === undefined ? new Int32Array(bucketCount).fill(-1) : spare
 }
 
+/** Tables larger than this (a group of large texts) are left to the garbage collector rather than kept. */
+const MAX_SPARE_BUCKET_COUNT = 2 ** 18
+
 function giveBackHeads(heads: Int32Array): void {
+  if (heads.length > MAX_SPARE_BUCKET_COUNT) return
   const spare = spareHeads.get(heads.length) ?? []
   if (spare.length >= 2) return
   heads.fill(-1)
