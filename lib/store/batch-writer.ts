@@ -277,9 +277,10 @@ class BatchWriter {
     const batch = this.target.index.batch()
     // Read before anything of the commit is durable: a failed read then leaves the packs to the rollback.
     if (replaces !== undefined) await batch.dropOtherHashes()
-    const totals = await this.totalsAfter(this.uncommittedRawByteLength())
+    const rawBytes = this.uncommittedRawByteLength()
+    const totals = await this.totalsAfter(rawBytes)
     await this.write.sync()
-    const rawBytes = this.addTexts(batch)
+    this.addTexts(batch)
     for (const [packId, state] of this.write.touched) batch.putPack(packId, state)
     if (replaces !== undefined) {
       // The same batch forgets the old packs (the next open deletes their files if this process cannot)
@@ -314,21 +315,19 @@ class BatchWriter {
     }
   }
 
+  /** Bytes of the texts placed since the last commit. */
   private uncommittedRawByteLength(): number {
     return this.uncommitted.reduce((sum, index) => sum + (this.texts[index] as PlannedText).ref.byteLength, 0)
   }
 
-  /** The text and hash records of the texts placed since the last commit; returns their bytes. */
-  private addTexts(batch: IndexBatch): number {
-    let rawBytes = 0
+  /** The text and hash records of the texts placed since the last commit. */
+  private addTexts(batch: IndexBatch): void {
     for (const index of this.uncommitted) {
       const text = this.texts[index] as PlannedText
       const location = this.locations.get(this.sameAs.get(index) ?? index) as TextLocation
       batch.putText(text, { ...location, parents: text.parents })
-      rawBytes += text.ref.byteLength
     }
     for (const index of this.newHashes) batch.putHash((this.texts[index] as PlannedText).hash, this.locations.get(index) as TextLocation)
-    return rawBytes
   }
 
   /** The totals after this commit; a rewrite commits once, with every key, so its totals start from nothing. */
