@@ -14,7 +14,7 @@ import {
 } from '../index/records.js'
 import { indexPath, packName } from './layout.js'
 import type { KeyedEntry } from './locations.js'
-import { problemOf } from './problems.js'
+import { naming, problemOf } from './problems.js'
 import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION, type IndexBatch, type StoreIndex } from './store-index.js'
 import type { TextEntry, TextKey, TextLocation, VerifyProblem } from './types.js'
 
@@ -102,8 +102,7 @@ export class LevelDbStoreIndex implements StoreIndex {
     try {
       value = await this.db.get(encoded)
     } catch (error) {
-      if (!(error instanceof VstoreError)) throw error
-      throw new VstoreError(error.code, `${error.where}: ${error.message}`, describeKey(key), { cause: error })
+      throw naming(error, key)
     }
     return value === undefined ? undefined : decodeTextValue(encoded, value, `index:${describeKey(key)}`)
   }

@@ -11,6 +11,7 @@ import { MAX_BASE_DEPTH, describeKey } from '../index/records.js'
 import { packName } from './layout.js'
 import { byGroup } from './locations.js'
 import type { PackSet } from './pack-set.js'
+import { naming } from './problems.js'
 import type { BaseTextCache } from './stored-texts.js'
 import type { StoreIndex } from './store-index.js'
 import { hashText } from './text-hash.js'
@@ -20,12 +21,6 @@ import type { TextEntry, TextKey, TextLocation } from './types.js'
 export interface Located {
   readonly key: TextKey
   readonly location: TextLocation
-}
-
-/** Re-labels a decoding error with the key it affects. */
-export function naming(error: unknown, key: TextKey): unknown {
-  if (!(error instanceof VstoreError)) return error
-  return new VstoreError(error.code, `${error.where}: ${error.message}`, describeKey(key), { cause: error })
 }
 
 export class TextReader {
