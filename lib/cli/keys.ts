@@ -1,5 +1,5 @@
 /** File ids and keys as typed on the command line (`FILE`, `FILE@REV`, `--file F`), checked and found in a store. */
-import { VstoreError, idProblem as impossibleId, type Store } from '../vstore.js'
+import { VstoreError, idProblem, type Store } from '../vstore.js'
 
 /** Revision prefixes shorter than this are taken only as whole revision ids. */
 export const MIN_REVISION_PREFIX = 7
@@ -19,7 +19,7 @@ export function parseKeySpec(spec: string): { file: string; rev: string } {
 
 /** An id typed on the command line, checked before the store sees it. @throws VSTORE_USAGE for an id no key can have. */
 export function checkId(id: string, what: string, where: string): string {
-  const problem = impossibleId(id)
+  const problem = idProblem(id)
   if (problem !== undefined) throw new VstoreError('VSTORE_USAGE', `${what} ${problem}`, where.length > 200 ? `${where.slice(0, 200)}…` : where)
   return id
 }
@@ -35,7 +35,7 @@ export async function resolveKey(store: Store, spec: string): Promise<{ file: st
   for (let at = spec.lastIndexOf('@'); at > 0; at = spec.lastIndexOf('@', at - 1)) {
     if (at === spec.length - 1) continue
     const candidate = { file: spec.slice(0, at), rev: spec.slice(at + 1) }
-    if (impossibleId(candidate.file) === undefined && impossibleId(candidate.rev) === undefined && await store.has(candidate.file, candidate.rev)) return candidate
+    if (idProblem(candidate.file) === undefined && idProblem(candidate.rev) === undefined && await store.has(candidate.file, candidate.rev)) return candidate
   }
   const { file, rev } = parseKeySpec(spec)
   checkId(file, 'file id', spec)
