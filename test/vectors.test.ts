@@ -226,7 +226,7 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
 type IndexJson =
   | { kind: 'text'; key: { file: string; rev: string }; value: LocationJson & { parents: string[] } }
   | { kind: 'hash'; key: { hashPrefixHex: string }; value: LocationJson }
-  | { kind: 'pack'; key: { packId: number }; value: { committedByteLength: number; groupCount: number } }
+  | { kind: 'pack'; key: { packId: number }; value: { committedByteLength: number; groupCount: number; rawByteLength?: number } }
   | { kind: 'format'; key: { name: string }; value: { storeFormat: number } }
   | { kind: 'totals'; key: { name: string }; value: { textCount: number; rawByteLength: number; groupCount: number } }
 

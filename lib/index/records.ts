@@ -166,11 +166,12 @@ function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
  * Checks version and checksum; returns a reader positioned after the version byte over the body.
  * Version 2 is accepted only where a location is read (`based`).
  */
-function openValue(key: Uint8Array, value: Uint8Array, where: string, based = false): ByteReader {
+/** Opens a value of version 1, or of `alsoVersion` (2 for a based location or a weighed pack state). */
+function openValue(key: Uint8Array, value: Uint8Array, where: string, alsoVersion?: number): ByteReader {
   const reader = new ByteReader(value, where)
   const version = reader.byte()
-  if (version !== INDEX_VALUE_VERSION && !(based && version === INDEX_VALUE_VERSION_BASED)) {
-    throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${INDEX_VALUE_VERSION}${based ? ` and ${INDEX_VALUE_VERSION_BASED}` : ''}`)
+  if (version !== INDEX_VALUE_VERSION && version !== alsoVersion) {
+    throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${INDEX_VALUE_VERSION}${alsoVersion === undefined ? '' : ` and ${alsoVersion}`}`)
   }
   if (value.length < 5) throw reader.error('VSTORE_CORRUPT', 'index value too short')
   const body = value.subarray(0, value.length - 4)
@@ -235,7 +236,7 @@ export function encodeTextValue(key: Uint8Array, entry: TextEntry): Uint8Array {
 
 /** @throws VSTORE_CORRUPT on a checksum mismatch or malformed value, VSTORE_UNSUPPORTED for another version. */
 export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: string): TextEntry {
-  const reader = openValue(key, value, where, true)
+  const reader = openValue(key, value, where, INDEX_VALUE_VERSION_BASED)
   const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED)
   const parentCount = reader.varint()
   if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
@@ -253,33 +254,43 @@ export function encodeLocationValue(key: Uint8Array, location: TextLocation): Ui
 }
 
 export function decodeLocationValue(key: Uint8Array, value: Uint8Array, where: string): TextLocation {
-  const reader = openValue(key, value, where, true)
+  const reader = openValue(key, value, where, INDEX_VALUE_VERSION_BASED)
   const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED)
   reader.expectEnd('location')
   return location
 }
 
-/** A pack's committed state: bytes the index vouches for, and how many groups they hold. */
+/** A pack's committed state: bytes the index vouches for, how many groups they hold, and the texts' bytes. */
 export interface PackState {
   readonly committedByteLength: number
   readonly groupCount: number
+  /**
+   * The length of the texts its groups' records hold (automatic packing weighs packs by it); undefined
+   * for a pack whose record predates it (`P` value version 1), which automatic packing leaves alone.
+   */
+  readonly rawByteLength?: number
 }
 
+/** Version of a `P` value that also holds the texts' bytes. */
+export const PACK_VALUE_VERSION_WEIGHED = 2
+
 export function encodePackValue(key: Uint8Array, state: PackState): Uint8Array {
-  const writer = new ByteWriter(16)
-  writer.byte(INDEX_VALUE_VERSION)
+  const writer = new ByteWriter(24)
+  writer.byte(state.rawByteLength === undefined ? INDEX_VALUE_VERSION : PACK_VALUE_VERSION_WEIGHED)
   writer.varint(state.committedByteLength)
   writer.varint(state.groupCount)
+  if (state.rawByteLength !== undefined) writer.varint(state.rawByteLength)
   return sealValue(key, writer)
 }
 
 export function decodePackValue(key: Uint8Array, value: Uint8Array, where: string): PackState {
-  const reader = openValue(key, value, where)
+  const reader = openValue(key, value, where, PACK_VALUE_VERSION_WEIGHED)
   const committedByteLength = reader.varint()
   if (committedByteLength < PACK_HEADER_BYTE_LENGTH) throw reader.error('VSTORE_CORRUPT', `committed length ${committedByteLength} is shorter than a pack header`)
   const groupCount = reader.varint()
+  const rawByteLength = value[0] === PACK_VALUE_VERSION_WEIGHED ? reader.varint() : undefined
   reader.expectEnd('pack state')
-  return { committedByteLength, groupCount }
+  return rawByteLength === undefined ? { committedByteLength, groupCount } : { committedByteLength, groupCount, rawByteLength }
 }
 
 /** Store-wide totals, updated by every commit: verify checks the text count against the text records, and stats and pack report the group count from them. */

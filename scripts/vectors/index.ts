@@ -124,13 +124,19 @@ function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly Tex
     kind: 'hash', keyHex: toHex(hashKey), valueHex: toHex(hashValue), key: { hashPrefixHex: toHex(hashKey.subarray(1)) }, value: locationJson(hashEntry),
   })
   const packKey = encodePackKey(PACK_ID)
-  const packState = { committedByteLength: pack.bytes.length, groupCount: pack.groups.length }
+  const packRawByteLength = pack.groups.flatMap(({ group }) => group.records).reduce((sum, record) => sum + record.textByteLength, 0)
+  const packState = { committedByteLength: pack.bytes.length, groupCount: pack.groups.length, rawByteLength: packRawByteLength }
   const packValue = encodePackValue(packKey, packState)
-  folder.good('pack', '`P` entry of pack 1 (packs/000001.vpk): committed length and group count of pack vector `good-two-groups`', encodeIndexVector(packKey, packValue), {
+  folder.good('pack', '`P` entry (`Value_Version` 2) of pack 1 (packs/000001.vpk): committed length, group count and text bytes of pack vector `good-two-groups`', encodeIndexVector(packKey, packValue), {
     kind: 'pack', keyHex: toHex(packKey), valueHex: toHex(packValue), key: { packId: PACK_ID }, value: packState,
   })
+  const oldPackState = { committedByteLength: pack.bytes.length, groupCount: pack.groups.length }
+  const oldPackValue = encodePackValue(packKey, oldPackState)
+  folder.good('pack-version-1', '`P` entry (`Value_Version` 1, no text bytes) as stores wrote it before automatic packing: still read', encodeIndexVector(packKey, oldPackValue), {
+    kind: 'pack', keyHex: toHex(packKey), valueHex: toHex(oldPackValue), key: { packId: PACK_ID }, value: oldPackState,
+  })
   const bigPackKey = encodePackKey(300)
-  const bigPackState = { committedByteLength: 1024 * 1024 * 1024, groupCount: 600 }
+  const bigPackState = { committedByteLength: 1024 * 1024 * 1024, groupCount: 600, rawByteLength: 20 * 1024 * 1024 * 1024 }
   const bigPackValue = encodePackValue(bigPackKey, bigPackState)
   folder.good('pack-300', '`P` entry of pack 300: multi-byte varints in key and value', encodeIndexVector(bigPackKey, bigPackValue), {
     kind: 'pack', keyHex: toHex(bigPackKey), valueHex: toHex(bigPackValue), key: { packId: 300 }, value: bigPackState,
@@ -231,7 +237,7 @@ function badKeyVectors(folder: Folder, fixture: BadFixture): void {
 function otherVersionVectors(folder: Folder, fixture: BadFixture): void {
   const { textKey, locationBody, textVector, packKey, formatKey } = fixture
   folder.unsupported('value-version', '`T` value with `Value_Version` 3 (checksum right)', textVector(sealedValue(textKey, locationBody({}), 3)))
-  folder.unsupported('pack-value-version-2', '`P` value with `Value_Version` 2, which only locations use (checksum right)', encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0x07, 0x01), 2)))
+  folder.unsupported('pack-value-version-3', '`P` value with `Value_Version` 3 (checksum right)', encodeIndexVector(packKey, sealedValue(packKey, Uint8Array.of(0x07, 0x01, 0x05), 3)))
   folder.bad('based-depth-zero', '`T` value with `Value_Version` 2 and `Base_Depth` 0', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(0, 0, 0, 0)), 2)))
   folder.bad('based-depth-past-limit', '`T` value with `Value_Version` 2 and `Base_Depth` 17', 'VSTORE_CORRUPT',
