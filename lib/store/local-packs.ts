@@ -73,6 +73,10 @@ export class LocalPackSet implements PackSet {
     return this.states.get(packId)?.committedByteLength
   }
 
+  state(packId: number): PackState | undefined {
+    return this.states.get(packId)
+  }
+
   totalByteLength(): number {
     return [...this.states.values()].reduce((sum, state) => sum + state.committedByteLength, 0)
   }
@@ -150,7 +154,7 @@ export class LocalPackSet implements PackSet {
   /** A new pack holding only its header, opened for appends. */
   async create(packId: number): Promise<PackState> {
     this.files.set(packId, await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter))
-    return { committedByteLength: PACK_HEADER_BYTE_LENGTH, groupCount: 0 }
+    return { committedByteLength: PACK_HEADER_BYTE_LENGTH, groupCount: 0, rawByteLength: 0 }
   }
 
   file(packId: number): PackFile {
@@ -179,20 +183,25 @@ export class LocalPackSet implements PackSet {
   }
 }
 
+/** The text bytes of a pack after `rawByteLength` more: unknown stays unknown (a pack recorded before they were counted). */
+function weighed(state: PackState, rawByteLength: number): { rawByteLength?: number } {
+  return state.rawByteLength === undefined ? {} : { rawByteLength: state.rawByteLength + rawByteLength }
+}
+
 class LocalPackWrite implements PackWrite {
   touched = new Map<number, PackState>()
   private created: number[] = []
 
   constructor(private readonly set: LocalPackSet, private readonly firstPackId: number) {}
 
-  async append(bytes: Uint8Array): Promise<{ packId: number; offset: number }> {
+  async append(bytes: Uint8Array, rawByteLength = 0): Promise<{ packId: number; offset: number }> {
     const target = this.set.target(this.touched, bytes.length, this.firstPackId)
     const state = target.state ?? (await this.createPack(target.packId))
     const offset = state.committedByteLength
     // Touched before the write: a write cut short (a full disk) leaves bytes that the rollback must remove.
     this.touched.set(target.packId, state)
     await this.set.file(target.packId).writeAt(offset, bytes)
-    this.touched.set(target.packId, { committedByteLength: offset + bytes.length, groupCount: state.groupCount + 1 })
+    this.touched.set(target.packId, { committedByteLength: offset + bytes.length, groupCount: state.groupCount + 1, ...weighed(state, rawByteLength) })
     return { packId: target.packId, offset }
   }
 

@@ -15,6 +15,8 @@ export interface PackSet {
   packIds(): number[]
   /** How many bytes of a pack the index vouches for (undefined: the index names no such pack). */
   committedByteLength(packId: number): number | undefined
+  /** A pack's committed state (undefined: the index names no such pack). */
+  state(packId: number): PackState | undefined
   /** The bytes the index vouches for, over every pack. */
   totalByteLength(): number
   /** Bytes a pack really has (less than committed when it was cut short); undefined when it cannot be read at all. */
@@ -41,8 +43,11 @@ export interface PackSet {
 
 /** Groups appended by one batch: invisible to the index until `committed`, undone by `rollback`. */
 export interface PackWrite {
-  /** Appends one framed group to the current pack, or a new one past the pack cap. */
-  append(bytes: Uint8Array): Promise<{ packId: number; offset: number }>
+  /**
+   * Appends one framed group to the current pack, or a new one past the pack cap; `rawByteLength`, the
+   * length of the texts its records hold, adds to the pack's state (what automatic packing weighs).
+   */
+  append(bytes: Uint8Array, rawByteLength?: number): Promise<{ packId: number; offset: number }>
   /** Makes sure pack `packId` exists (holding its header alone if nothing was appended to it). */
   ensurePack(packId: number): Promise<void>
   /** Pack states since the last commit: what the index batch records. */
