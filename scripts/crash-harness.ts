@@ -2,7 +2,7 @@
  * The crash test harness: real imports in child processes, killed with SIGKILL at random moments,
  * and a power-cut simulation (scripts/power-cut.ts).
  *
- *   node dist/scripts/crash-harness.js [--kills N] [--power-cuts N] [--seed S] [--mode api|cli|both]
+ *   node dist/scripts/crash-harness.js [--kills N] [--power-cuts N] [--seed S] [--mode api|replay|cli|both]
  *     [--checkpoint BYTES] [--kills-per-epoch K] [--cli-check-every K] [--history script|ci] [--files N] [--versions N]
  *     [--work DIR] [--keep] [--json-report FILE]
  *
@@ -14,7 +14,9 @@
  *   public API with a small `checkpointByteLength` (default 32 KiB: a commit at nearly every file boundary),
  *   a small pack cap (new pack files during the import) and a small group cap (several groups a commit), so
  *   that kills land between and during commits.
- * `both` (the default) runs two `api` epochs for each `cli` one: a CLI import of a small history writes its
+ * - `replay`: the same child with `perCommit`: one insert per commit, as a VCS writes, with automatic packing
+ *   merging every two packs of a tier, so that kills land inside the merges (a rewrite of the newest packs).
+ * `both` (the default) runs an `api` and a `replay` epoch for each `cli` one: a CLI import of a small history writes its
  * one group at its very end, so few of its kills can land mid-write.
  *
  * The kill points. First, two unkilled imports per kind into empty stores measure how long one takes (D) and
@@ -70,7 +72,13 @@ export const SMALL_STORE_OPTIONS = { maxPackByteLength: 48 * 1024, maxContentByt
 export const POWER_CUT_CHECKPOINT_BYTE_LENGTH = 48 * 1024
 export const POWER_CUT_STORE_OPTIONS = { maxPackByteLength: 48 * 1024, maxContentByteLength: 8 * 1024 } as const
 
-export type ChildKind = 'api' | 'cli'
+/**
+ * Store options for the `replay` children: the `api` ones, with automatic packing merging every 2 packs of
+ * a tier, so that nearly every commit's insert is followed by a merge and kills land inside merges.
+ */
+export const REPLAY_STORE_OPTIONS = { ...SMALL_STORE_OPTIONS, autoPack: true, autoPackFactor: 2 } as const
+
+export type ChildKind = 'api' | 'cli' | 'replay'
 
 export interface KillHarnessOptions {
   /** A directory of its own for the stores (the history may live elsewhere). */
@@ -138,6 +146,7 @@ export interface KillHarnessReport {
 
 function childArgs(kind: ChildKind, store: string, options: Pick<KillHarnessOptions, 'history' | 'checkpointByteLength' | 'storeOptions'>): string[] {
   if (kind === 'cli') return [BIN, '--store', store, 'import-git', options.history.repo, '--json']
+  if (kind === 'replay') return [IMPORT_CHILD, store, options.history.repo, JSON.stringify({ perCommit: true, storeOptions: REPLAY_STORE_OPTIONS })]
   return [IMPORT_CHILD, store, options.history.repo, JSON.stringify({ checkpointByteLength: options.checkpointByteLength, storeOptions: options.storeOptions })]
 }
 
@@ -195,7 +204,7 @@ class KillHarness {
 
   constructor(readonly options: KillHarnessOptions) {
     this.#random = seededRandom(options.seed)
-    this.#kinds = options.mode === 'both' ? ['api', 'api', 'cli'] : [options.mode]
+    this.#kinds = options.mode === 'both' ? ['api', 'replay', 'cli'] : [options.mode]
   }
 
   #newStore(): string {
@@ -408,7 +417,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return parsed
   }
   const mode = values.mode
-  if (mode !== 'api' && mode !== 'cli' && mode !== 'both') throw new VstoreError('VSTORE_USAGE', `--mode must be api, cli or both, got ${mode}`, 'command line')
+  if (mode !== 'api' && mode !== 'replay' && mode !== 'cli' && mode !== 'both') throw new VstoreError('VSTORE_USAGE', `--mode must be api, replay, cli or both, got ${mode}`, 'command line')
   const seed = number('seed', values.seed)
   const work = values.work === undefined ? mkdtempSync(join(tmpdir(), 'vstore-crash-')) : resolve(values.work)
   mkdirSync(work, { recursive: true })

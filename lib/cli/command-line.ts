@@ -21,6 +21,8 @@ export interface Command {
   readonly codec: string | undefined
   /** `--max-text-size`, in bytes: the longest text a writing command stores (Store's maxTextByteLength). */
   readonly maxTextByteLength: number | undefined
+  /** `--no-auto-pack`: the write leaves packing to `vstore pack` (Store's autoPack off). */
+  readonly noAutoPack: boolean
   readonly batch: boolean
   readonly full: boolean
   readonly stat: boolean
@@ -92,6 +94,7 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
     prefix: values.prefix,
     codec: values.codec ?? (values.profile === undefined ? undefined : PROFILES[values.profile]),
     maxTextByteLength: values['max-text-size'] === undefined ? undefined : parseByteLength(values['max-text-size'], '--max-text-size'),
+    noAutoPack: values['no-auto-pack'] === true,
     batch: values.batch === true,
     full: values.full === true,
     stat: values.stat === true,

@@ -25,6 +25,7 @@ export const OPTIONS = {
   prefix: { type: 'string', placeholder: 'FILE' },
   codec: { type: 'string', placeholder: 'C' },
   'max-text-size': { type: 'string', placeholder: 'SIZE' },
+  'no-auto-pack': { type: 'boolean' },
   profile: { type: 'string', placeholder: 'P' },
   batch: { type: 'boolean' },
   full: { type: 'boolean' },
@@ -61,6 +62,7 @@ export const WRITER_OPTIONS = {
   codec: GLOBAL_OPTION_HELP.codec,
   profile: GLOBAL_OPTION_HELP.profile,
   'max-text-size': 'the longest text to store (default 64MiB, at most 1GiB − 64KiB); a longer one stops the command, storing nothing of it (exit 4)',
+  'no-auto-pack': 'no automatic packing after this write: the texts go into the newest pack, and the store stays as they leave it (a bulk load that runs `vstore pack` at the end)',
 } as const
 export const ALLOW_OLDER = 'import a release older than one before it or than what is stored (it becomes a child of the newer one)'
 export const ONLY_FILE = 'only this file\'s texts (repeatable)'

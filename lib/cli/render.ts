@@ -21,7 +21,15 @@ export function renderImportSummary(summary: InsertSummary & { reusedGroupCount?
   const reused = summary.reusedGroupCount === undefined ? '' : ` (${summary.reusedGroupCount} copied whole)`
   return `imported ${summary.textCount} texts (${summary.newTextCount} new, ${summary.duplicateTextCount} stored once): `
     + `${formatBytes(summary.rawByteLength)} in, ${summary.groupCount} group${summary.groupCount === 1 ? '' : 's'}${reused}, store now ${formatBytes(summary.storeByteLength)} `
-    + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s${more}\n`
+    + `(${ratio}:1), ${seconds.toFixed(1)} s, ${(summary.rawByteLength / 1e6 / Math.max(seconds, 1e-6)).toFixed(1)} MB/s${more}\n${renderAutoPack(summary)}`
+}
+
+/** What automatic packing did after a write: a line when it merged packs or failed, nothing otherwise. */
+function renderAutoPack(summary: InsertSummary): string {
+  if (summary.packProblem !== undefined) return `warning: automatic packing failed, the import is stored: ${summary.packProblem}\n`
+  const packed = summary.packed
+  if (packed === undefined) return ''
+  return `packed automatically: ${packed.textCount} texts rewritten (${formatBytes(packed.writtenByteLength)}), packs ${formatBytes(packed.oldPackByteLength)} → ${formatBytes(packed.packByteLength)}\n`
 }
 
 export function renderStats(stats: StoreStats): string {

@@ -16,6 +16,7 @@ function storeOptions(command: Command, create: boolean): StoreOptions {
     create,
     ...(command.codec === undefined ? {} : { codec: command.codec }),
     ...(command.maxTextByteLength === undefined ? {} : { maxTextByteLength: command.maxTextByteLength }),
+    ...(command.noAutoPack ? { autoPack: false } : {}),
   }
 }
 

@@ -78,7 +78,7 @@ class BatchWriter {
   constructor(private readonly plan: WritePlan, private readonly target: BatchTarget) {
     this.texts = plan.texts
     this.ids = plan.texts.map((_, index) => ({ kind: 'new', index }))
-    this.write = target.packs.beginWrite({ firstPackId: plan.replaces?.firstPackId ?? 0 })
+    this.write = target.packs.beginWrite({ firstPackId: plan.replaces?.firstPackId ?? plan.firstPackId ?? 0 })
     this.largeFiles = new Set(plan.texts.filter(text => this.isLarge(text)).map(text => text.file))
     this.groupWriter = this.newGroupWriter()
   }
@@ -123,8 +123,8 @@ class BatchWriter {
   /** A fetch's copied groups go first, before anything is compressed. */
   private async appendCopied(): Promise<void> {
     if (this.plan.copied === undefined) return
-    this.copied = await this.plan.copied.append(async bytes => {
-      const at = await this.write.append(bytes)
+    this.copied = await this.plan.copied.append(async (bytes, rawByteLength) => {
+      const at = await this.write.append(bytes, rawByteLength)
       this.groupCount++
       this.storedByteLength += bytes.length
       this.report()
@@ -182,10 +182,8 @@ class BatchWriter {
     }
     this.firstWithHash.set(hashHex, index)
     if (text.ref.byteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
-      // A rewrite moves every text: the hash records there are still point into the old packs.
       const copied = this.copied?.locationsByHash.get(hashHex)
-      const { location, keyTaken } = copied !== undefined ? { location: copied, keyTaken: true }
-        : this.plan.replaces === undefined ? await this.target.index.storedWithHash(text.hash) : { location: undefined, keyTaken: false }
+      const { location, keyTaken } = copied !== undefined ? { location: copied, keyTaken: true } : await this.storedWithHash(text.hash)
       if (location !== undefined) {
         this.locations.set(index, location)
         return
@@ -201,9 +199,19 @@ class BatchWriter {
     const base = first ? firstBases.get(text.file) : undefined
     const bytes = await this.plan.source.read(text.ref)
     const recent = this.target.recent
-    if (recent !== undefined && this.plan.replaces === undefined && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
+    const whole = this.plan.replaces !== undefined && this.plan.replaces.keptTotals === undefined
+    if (recent !== undefined && !whole && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
     await this.groupWriter.add(this.ids[index] as WriterId, bytes, large ? LARGE_FAMILY : text.file, large ? null : text.file, base)
     this.report()
+  }
+
+  /** Where the store has this content, outside the packs a rewrite replaces (whose hash records it rewrites or drops). */
+  private async storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }> {
+    const replaces = this.plan.replaces
+    if (replaces !== undefined && replaces.keptTotals === undefined) return { location: undefined, keyTaken: false }
+    const stored = await this.target.index.storedWithHash(hash)
+    if (replaces !== undefined && stored.location !== undefined && replaces.oldPackIds.includes(stored.location.packId)) return { location: undefined, keyTaken: false }
+    return stored
   }
 
   private newGroupWriter(): GroupWriter<WriterId> {
@@ -249,7 +257,7 @@ class BatchWriter {
 
   /** A group the writer sealed: appended, and its records' locations noted for the next commit. */
   private async sealed(group: SealedGroup<WriterId>): Promise<void> {
-    const { packId, offset } = await this.write.append(group.bytes)
+    const { packId, offset } = await this.write.append(group.bytes, group.records.reduce((sum, record) => sum + record.textByteLength, 0))
     this.groupCount++
     this.storedByteLength += group.bytes.length
     for (const record of group.records) {
@@ -276,7 +284,7 @@ class BatchWriter {
     if (replaces !== undefined && replaces.oldPackIds.length > 0 && this.write.touched.size === 0) await this.write.ensurePack(replaces.firstPackId)
     const batch = this.target.index.batch()
     // Read before anything of the commit is durable: a failed read then leaves the packs to the rollback.
-    if (replaces !== undefined) await batch.dropOtherHashes()
+    if (replaces !== undefined) await batch.dropOtherHashes(replaces.keptTotals === undefined ? undefined : replaces.oldPackIds)
     const rawBytes = this.uncommittedRawByteLength()
     const totals = await this.totalsAfter(rawBytes)
     await this.write.sync()
@@ -330,9 +338,10 @@ class BatchWriter {
     for (const index of this.newHashes) batch.putHash((this.texts[index] as PlannedText).hash, this.locations.get(index) as TextLocation)
   }
 
-  /** The totals after this commit; a rewrite commits once, with every key, so its totals start from nothing. */
+  /** The totals after this commit; a rewrite commits once, with every key it moves, so its totals start from what it keeps. */
   private async totalsAfter(rawBytes: number): Promise<Totals> {
-    const before = this.plan.replaces === undefined ? await this.target.index.totals() : { textCount: 0, rawByteLength: 0, groupCount: 0 }
+    const replaces = this.plan.replaces
+    const before = replaces === undefined ? await this.target.index.totals() : replaces.keptTotals ?? { textCount: 0, rawByteLength: 0, groupCount: 0 }
     return {
       textCount: before.textCount + this.uncommitted.length + (this.copied?.textCount ?? 0),
       rawByteLength: before.rawByteLength + rawBytes + (this.copied?.rawByteLength ?? 0),

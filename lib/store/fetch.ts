@@ -9,6 +9,7 @@ import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS, checkGroup, type GroupHeader } from '../group/frame.js'
 import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH, describeKey } from '../index/records.js'
 import { writeOrder } from '../order/graph.js'
+import { packOfItsOwn } from './auto-pack.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { openSpill } from './insert.js'
 import { packName } from './layout.js'
@@ -92,7 +93,7 @@ export async function fetchFrom(source: FetchSource, options: FetchOptions, targ
     let records: CopiedRecords = { texts: [], hashes: [], textCount: 0, rawByteLength: 0, duplicateTextCount: 0, locationsByHash: new Map() }
     const summary = await writeBatch({
       texts, source: spill, counts: { textCount, rawByteLength, newRawByteLength: readRawByteLength }, options,
-      copied: { append: async append => (records = await appendCopied(source, copied, append)) },
+      copied: { append: async append => (records = await appendCopied(source, copied, append)) }, ...packOfItsOwn(target),
     }, target)
     return {
       ...summary,
@@ -238,7 +239,7 @@ async function placeRows(
 }
 
 /** Copies the groups groupsToCopy chose (each checked whole first) and makes their index records. */
-async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[], append: (bytes: Uint8Array) => Promise<{ packId: number; offset: number }>): Promise<CopiedRecords> {
+async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[], append: (bytes: Uint8Array, rawByteLength: number) => Promise<{ packId: number; offset: number }>): Promise<CopiedRecords> {
   const texts: { key: TextKey; entry: TextEntry }[] = []
   const hashes: { hash: Uint8Array; location: TextLocation }[] = []
   const locationsByHash = new Map<string, TextLocation>()
@@ -250,7 +251,7 @@ async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[],
     const bytes = await source.readGroupBytes(first.entry, group.groupByteLength, first)
     // A damaged source group is refused, not copied: its CRC-32 covers every byte.
     checkGroup(bytes, `source ${packName(group.packId)}@${group.groupOffset}`, DEFAULT_GROUP_LIMITS)
-    const { packId, offset } = await append(bytes)
+    const { packId, offset } = await append(bytes, group.rows.reduce((sum, row) => sum + row.entry.textByteLength, 0))
     for (const row of group.rows) {
       textCount++
       rawByteLength += row.entry.textByteLength

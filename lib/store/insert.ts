@@ -4,6 +4,7 @@
  * is skipped, so an insert can be repeated.
  */
 import { VstoreError } from '../errors.js'
+import { packOfItsOwn } from './auto-pack.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { tmpPath } from './layout.js'
 import { INSERT_WORDS, checkRecord, checkTextByteLength, isNewKey, type KnownKey } from './new-keys.js'
@@ -51,7 +52,7 @@ export async function insertRecords(records: Iterable<TextRecord> | AsyncIterabl
       }
       options.onProgress?.({ ...progress, textCount, rawByteLength, newTextCount: texts.length, newRawByteLength })
     }
-    return await writeBatch({ texts, source: spill, counts: { textCount, rawByteLength, newRawByteLength }, options }, target)
+    return await writeBatch({ texts, source: spill, counts: { textCount, rawByteLength, newRawByteLength }, options, ...packOfItsOwn(target) }, target)
   } finally {
     await spill.close()
   }

@@ -47,9 +47,12 @@ export class RecentTexts {
     }
   }
 
-  /** Forgets everything (a rewrite moves every text). */
-  clear(): void {
-    this.items.clear()
-    this.byteLength = 0
+  /** Forgets everything (a rewrite moves every text), or the texts located in `packIds` (a rewrite of those packs). */
+  clear(packIds?: readonly number[]): void {
+    for (const [name, item] of this.items) {
+      if (packIds !== undefined && !packIds.includes(item.entry.packId)) continue
+      this.items.delete(name)
+      this.byteLength -= item.text.length
+    }
   }
 }

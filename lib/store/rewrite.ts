@@ -20,6 +20,19 @@ export async function packStore(options: PackOptions, target: BatchTarget): Prom
   return (await rewriteAll(options, target, { salvage: false })).summary
 }
 
+/**
+ * Rewrites the keys of some packs, the newest ones (automatic packing), into one new pack numbered after
+ * every pack, in one index batch that forgets them. Nothing outside them names a text or base in them (a
+ * later pack could, so only the newest packs are taken), so the rest of the store is left as it is.
+ */
+export async function packNewest(packIds: readonly number[], options: PackOptions, target: BatchTarget): Promise<PackSummary> {
+  const all = target.packs.packIds()
+  if (packIds.length === 0 || !packIds.every((packId, i) => packId === all[all.length - packIds.length + i])) {
+    throw new Error(`vstore bug: packs ${packIds.join(', ')} are not the newest of ${all.join(', ')}`)
+  }
+  return (await rewriteAll(options, target, { salvage: false, only: packIds })).summary
+}
+
 /** Store.repair: nothing is written when `problemCount` (verify's, checksums only) is 0. */
 export async function repairStore(options: PackOptions, target: BatchTarget, problemCount: number): Promise<RepairSummary> {
   if (problemCount === 0) {
@@ -27,33 +40,35 @@ export async function repairStore(options: PackOptions, target: BatchTarget, pro
     const packByteLength = target.packs.totalByteLength()
     return {
       repaired: false, textCount: totals.textCount, rawByteLength: totals.rawByteLength, oldGroupCount: totals.groupCount, groupCount: totals.groupCount,
-      oldPackByteLength: packByteLength, packByteLength, lostKeys: [], reparented: [],
+      oldPackByteLength: packByteLength, packByteLength, writtenByteLength: 0, lostKeys: [], reparented: [],
     }
   }
   const { summary, lostKeys, reparented } = await rewriteAll(options, target, { salvage: true })
   return { repaired: true, ...summary, lostKeys, reparented }
 }
 
-/** Every key with its entry, in the order the old groups hold them (each group read once, packs front to back). */
-async function keysInPackOrder(target: BatchTarget): Promise<KeyedEntry[]> {
+/** Every key with its entry (or those in packs `only`), in the order the old groups hold them (each group read once, packs front to back). */
+async function keysInPackOrder(target: BatchTarget, only?: ReadonlySet<number>): Promise<KeyedEntry[]> {
   const keys: KeyedEntry[] = []
-  for await (const row of target.index.entries()) keys.push(row)
+  for await (const row of target.index.entries()) if (only === undefined || only.has(row.entry.packId)) keys.push(row)
   return keys.sort((a, b) => a.entry.packId - b.entry.packId || a.entry.groupOffset - b.entry.groupOffset || a.entry.recordStart - b.entry.recordStart)
 }
 
 /**
- * Reads every key, then writes them all as one insert would. With `salvage`, a group that cannot be read
- * whole is read key by key, and the keys that still fail are dropped.
+ * Reads every key (of the packs `only`), then writes them all as one insert would. With `salvage`, a group
+ * that cannot be read whole is read key by key, and the keys that still fail are dropped.
  */
-async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage }: { salvage: boolean }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
-  // Every text moves: what the writer kept of the last commit would name old places.
-  target.recent?.clear()
-  const oldPackIds = target.packs.packIds()
+async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, only }: { salvage: boolean; only?: readonly number[] }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
+  // Texts move: what the writer kept of the last commits may name old places (the partial rewrite keeps
+  // what it moves there again, with its new place).
+  target.recent?.clear(only)
+  const allPackIds = target.packs.packIds()
+  const oldPackIds = only ?? allPackIds
+  const totals = await target.index.totals()
   const oldPackByteLength = target.packs.totalByteLength()
-  const oldGroupCount = (await target.index.totals()).groupCount
   // The old write order, newest first along each file's history; reversed below into the history order
   // the writer expects.
-  const keys = await keysInPackOrder(target)
+  const keys = await keysInPackOrder(target, only === undefined ? undefined : new Set(only))
   const lostKeys = salvage ? await unreadableKeys(target, byGroup(keys, row => row.entry), options) : []
   const lost = new Set(lostKeys.map(describeKey))
   const kept = keys.filter(row => !lost.has(describeKey(row)))
@@ -61,20 +76,24 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage }
   // Base texts rebuilt once: a store filled a commit at a time chains each file's groups through bases.
   const bases = new BaseTextCache(STORED_TEXTS_CACHE_BYTE_LENGTH)
   const source = new StoredTexts(kept, row => groupKeyOf(row.entry), rows => readRows(target, rows, bases), STORED_TEXTS_CACHE_BYTE_LENGTH)
-  const { parentsOf, reparented } = keptParents(keys, lostKeys)
+  // Only a repair changes parents (a partial rewrite's keys name parents outside it, which stay).
+  const { parentsOf, reparented } = salvage ? keptParents(keys, lostKeys) : { parentsOf: (row: KeyedEntry) => row.entry.parents, reparented: [] }
   const texts: PlannedText[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
   const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
-  const firstPackId = oldPackIds.length === 0 ? 1 : Math.max(...oldPackIds) + 1
+  const firstPackId = allPackIds.length === 0 ? 1 : Math.max(...allPackIds) + 1
+  const movedGroupCount = oldPackIds.reduce((sum, packId) => sum + (target.packs.state(packId)?.groupCount ?? 0), 0)
+  const keptTotals = only === undefined ? undefined
+    : { textCount: totals.textCount - keys.length, rawByteLength: totals.rawByteLength - rawByteLength, groupCount: Math.max(0, totals.groupCount - movedGroupCount) }
   // One commit, whatever else the options say: a rewrite is all or nothing.
-  const summary = keys.length === 0 ? { groupCount: 0 } : await writeBatch({
+  const summary = keys.length === 0 && only === undefined ? { groupCount: 0, storedByteLength: 0 } : await writeBatch({
     texts, source, counts: { textCount: texts.length, rawByteLength, newRawByteLength: rawByteLength }, options: { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) },
-    replaces: { oldPackIds, firstPackId, deletedKeys: lostKeys },
+    replaces: { oldPackIds, firstPackId, deletedKeys: lostKeys, ...(keptTotals === undefined ? {} : { keptTotals }) },
   }, target)
   // Committed: the index no longer names the old packs. A failure from here on leaves files that the next
   // open deletes.
-  if (keys.length > 0) await target.packs.remove(oldPackIds)
+  if (keys.length > 0 || only !== undefined) await target.packs.remove(oldPackIds)
   const packByteLength = target.packs.totalByteLength()
-  return { summary: { textCount: texts.length, rawByteLength, oldGroupCount, groupCount: summary.groupCount, oldPackByteLength, packByteLength }, lostKeys, reparented }
+  return { summary: { textCount: texts.length, rawByteLength, oldGroupCount: totals.groupCount, groupCount: (keptTotals?.groupCount ?? 0) + summary.groupCount, oldPackByteLength, packByteLength, writtenByteLength: summary.storedByteLength }, lostKeys, reparented }
 }
 
 /** The texts of some keys of one group, each with its row (for StoredTexts), sharing base texts through `bases`. */

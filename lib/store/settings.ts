@@ -57,6 +57,14 @@ export interface StoreOptions {
    * extraction need grows with the longest text (about 6.5× and 3× it), so this bounds them.
    */
   readonly maxTextByteLength?: number
+  /**
+   * Keep the store near packed size by itself (default true): each insert (or fetch) writes a pack of its
+   * own, and when `autoPackFactor` packs of one tier (by the length of their texts) pile up, the newest
+   * packs are merged into one, as `pack` would write them. Off for a bulk load that packs at the end.
+   */
+  readonly autoPack?: boolean
+  /** How many packs of one tier automatic packing merges (2..1000, default 10); each tier weighs this many times the one below. */
+  readonly autoPackFactor?: number
 }
 
 /**
@@ -78,6 +86,8 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   maxBaseDepth: 8,
   maxRebuildByteLength: DEFAULT_MAX_REBUILD_BYTE_LENGTH,
   maxTextByteLength: 64 * 1024 * 1024,
+  autoPack: true,
+  autoPackFactor: 10,
 }
 
 /** Settings with the codec they name, as the store's parts use them. */
@@ -104,6 +114,10 @@ export function resolveSettings(options: StoreOptions): StoreSettings {
   }
   if (!(Number.isSafeInteger(settings.maxTextByteLength) && settings.maxTextByteLength >= 0 && settings.maxTextByteLength <= MAX_STORABLE_TEXT_BYTE_LENGTH)) {
     throw usage(`maxTextByteLength must be an integer in 0..${MAX_STORABLE_TEXT_BYTE_LENGTH}, got ${settings.maxTextByteLength}`)
+  }
+  if (typeof settings.autoPack !== 'boolean') throw usage(`autoPack must be true or false, got ${String(settings.autoPack)}`)
+  if (!(Number.isSafeInteger(settings.autoPackFactor) && settings.autoPackFactor >= 2 && settings.autoPackFactor <= 1000)) {
+    throw usage(`autoPackFactor must be an integer in 2..1000, got ${settings.autoPackFactor}`)
   }
   for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
     const value = settings[name]

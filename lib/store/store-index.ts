@@ -63,10 +63,11 @@ export interface IndexBatch {
   /** Records where the content with this hash is. */
   putHash(hash: Uint8Array, location: TextLocation): void
   /**
-   * Drops, at the commit, every hash record the index holds now that this batch does not put (a rewrite
-   * moves every text). Reads them now, before the caller writes anything the commit would name.
+   * Drops, at the commit, every hash record the index holds now (or those locating texts in `inPacks`)
+   * that this batch does not put: a rewrite moves every text, or those of the packs it replaces. Reads them
+   * now, before the caller writes anything the commit would name.
    */
-  dropOtherHashes(): Promise<void>
+  dropOtherHashes(inPacks?: readonly number[]): Promise<void>
   putPack(packId: number, state: PackState): void
   deletePack(packId: number): void
   setTotals(totals: Totals): void

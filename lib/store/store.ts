@@ -6,6 +6,7 @@
 import { VstoreError } from '../errors.js'
 import type { GroupHeader } from '../group/frame.js'
 import type { ReadCounter } from '../pack/pack-file.js'
+import { withAutoPack } from './auto-pack.js'
 import type { BatchTarget } from './batch-writer.js'
 import { fetchFrom, type FetchSource } from './fetch.js'
 import { walkGroups, type WalkedGroup } from './group-walk.js'
@@ -255,7 +256,7 @@ export class Store implements FetchSource {
    * record; VSTORE_LIMIT for a text over maxTextByteLength. In each case nothing of the batch is stored.
    */
   async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions = {}): Promise<InsertSummary> {
-    return this.write(target => insertRecords(records, options, target))
+    return this.write(async target => withAutoPack(await insertRecords(records, options, target), options, target))
   }
 
   /**
@@ -286,7 +287,7 @@ export class Store implements FetchSource {
    * Nothing is stored then.
    */
   async fetch(source: FetchSource, options: FetchOptions = {}): Promise<FetchSummary> {
-    return this.write(target => fetchFrom(source, options, target))
+    return this.write(async target => withAutoPack(await fetchFrom(source, options, target), options, target))
   }
 
   // ---- inspection ----

@@ -34,6 +34,10 @@ export interface InsertSummary {
   readonly newRawByteLength: number
   readonly groupCount: number
   readonly storedByteLength: number
+  /** The automatic packing that followed the insert (lib/store/auto-pack.ts), if it merged packs. */
+  readonly packed?: PackSummary
+  /** Why that packing failed, when it did (the insert itself is stored; the packs it would merge stay as they were). */
+  readonly packProblem?: string
 }
 
 export interface ByteDistribution {
@@ -99,6 +103,8 @@ export interface PackSummary {
   readonly groupCount: number
   readonly oldPackByteLength: number
   readonly packByteLength: number
+  /** Bytes the rewrite wrote to its new packs. */
+  readonly writtenByteLength: number
 }
 
 export interface RepairSummary extends PackSummary {

@@ -5,6 +5,7 @@
  */
 import type { SpillRef } from './spill.js'
 import type { TextSource } from './stored-texts.js'
+import type { Totals } from './store-index.js'
 import type { InsertOptions, TextEntry, TextKey, TextLocation } from './types.js'
 
 /** A new text of the batch: its key and parents, its content hash, and where the writer reads it (`ref`). */
@@ -24,6 +25,12 @@ export interface Replacement {
   readonly firstPackId: number
   /** Keys the batch deletes (texts a repair could not read back). */
   readonly deletedKeys: readonly TextKey[]
+  /**
+   * A rewrite of some packs only (automatic packing): what the packs it keeps hold, which its totals start
+   * from. Its texts may then point at content and start on bases stored in the kept packs. Absent: every
+   * pack is replaced.
+   */
+  readonly keptTotals?: Totals
 }
 
 /** The index records of groups copied whole, and what they count for in the totals. */
@@ -40,8 +47,8 @@ export interface CopiedRecords {
 
 /** Groups a fetch copies whole: appended before anything is compressed, and indexed by the batch's first commit. */
 export interface CopiedGroups {
-  /** Appends each group through `append` and returns the records naming its keys. */
-  append(append: (bytes: Uint8Array) => Promise<{ packId: number; offset: number }>): Promise<CopiedRecords>
+  /** Appends each group through `append` (with the length of the texts it copies) and returns the records naming its keys. */
+  append(append: (bytes: Uint8Array, rawByteLength: number) => Promise<{ packId: number; offset: number }>): Promise<CopiedRecords>
 }
 
 export interface WritePlan {
@@ -53,4 +60,6 @@ export interface WritePlan {
   readonly options: InsertOptions
   readonly replaces?: Replacement
   readonly copied?: CopiedGroups
+  /** Append only to packs from this id on (a new pack for each insert, so that automatic packing can merge them). */
+  readonly firstPackId?: number
 }

@@ -154,7 +154,7 @@ test('a commit whose files continue from stored versions is stored as deltas on 
 test('stored bases form chains no deeper than maxBaseDepth and within the read budget; a chain at the limit starts afresh', async t => {
   const dir = await makeTempDir(t)
   const commits = history(1, 20, 9)
-  const store = await openStore(t, dir, { create: true, maxBaseDepth: 3 })
+  const store = await openStore(t, dir, { create: true, maxBaseDepth: 3, autoPack: false })
   await insertCommits(store, commits)
   const depths = (await dumpIndex(store)).sort((a, b) => Number(a.rev.slice(1)) - Number(b.rev.slice(1))).map(row => row.baseDepth)
   t.true(depths.every(depth => depth <= 3), depths.join(','))

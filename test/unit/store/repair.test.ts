@@ -13,7 +13,8 @@ import { openStore } from '../../helpers/store.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 
 /** Small groups and packs, so that a history of a few files spreads over many groups in several packs. */
-const SMALL: StoreOptions = { maxContentByteLength: 48 * 1024, maxReadByteLength: 32 * 1024, maxPackByteLength: 12 * 1024 }
+// Without automatic packing: the damage below is aimed at the packs these inserts and the pack leave.
+const SMALL: StoreOptions = { maxContentByteLength: 48 * 1024, maxReadByteLength: 32 * 1024, maxPackByteLength: 12 * 1024, autoPack: false }
 
 const keyOf = (key: TextKey) => `${key.file}@${key.rev}`
 

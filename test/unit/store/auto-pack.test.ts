@@ -1,0 +1,111 @@
+import test from 'ava'
+import fc from 'fast-check'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
+import type { TextRecord } from '../../../lib/vstore.js'
+import { expectTexts, history } from '../../helpers/history.js'
+import { randomLines, seededRandom } from '../../helpers/random.js'
+import { dumpIndex, openStore } from '../../helpers/store.js'
+import { makeTempDir } from '../../helpers/tmp.js'
+
+const POLICY = { factor: 3, unitByteLength: 1000 }
+const packs = (...weights: (number | undefined)[]): WeighedPack[] => weights.map((rawByteLength, i) => ({ packId: i + 1, rawByteLength }))
+
+test('a pack\'s tier is ⌊log_factor(weight / unit)⌋, 0 below the unit, and above every tier when its weight is not known', t => {
+  t.deepEqual([0, 999, 2999, 3000, 8999, 9000, 26999, 27000].map(weight => tierOf(weight, POLICY)), [0, 0, 0, 1, 1, 2, 2, 3])
+  t.is(tierOf(undefined, POLICY), Infinity)
+})
+
+test('the newest packs are merged once `factor` of them sit at one tier or below, and the merge cascades into the tier above', t => {
+  t.deepEqual(packsToMerge(packs(100, 100), POLICY), [], 'two tier-0 packs stay')
+  t.deepEqual(packsToMerge(packs(100, 100, 100), POLICY), [1, 2, 3])
+  t.deepEqual(packsToMerge(packs(50_000, 100, 100, 100), POLICY), [2, 3, 4], 'a larger older pack stays')
+  // Two tier-1 packs and three tier-0 ones: the merged tier-0 packs weigh 3,000 (tier 1), the third of that tier.
+  t.deepEqual(packsToMerge(packs(50_000, 4000, 4000, 1000, 1000, 1000), POLICY), [2, 3, 4, 5, 6])
+  t.deepEqual(packsToMerge(packs(undefined, 100, 100), POLICY), [], 'a pack of unknown weight is never merged, and stops the run')
+  t.deepEqual(packsToMerge(packs(100, undefined, 100, 100), POLICY), [], 'nor is what lies before it')
+  t.deepEqual(packsToMerge(packs(100), POLICY), [])
+  t.deepEqual(packsToMerge(packs(), POLICY), [])
+})
+
+test('property: whatever the insert sizes, merges take the newest packs, and each tier holds fewer than `factor` packs after the rule', t => {
+  fc.assert(fc.property(fc.integer({ min: 2, max: 6 }), fc.array(fc.integer({ min: 0, max: 200_000 }), { maxLength: 300 }), (factor, inserts) => {
+    const policy = { factor, unitByteLength: 1000 }
+    let set: WeighedPack[] = []
+    let nextId = 1
+    let written = 0
+    const total = inserts.reduce((sum, weight) => sum + weight, 0)
+    for (const weight of inserts) {
+      set.push({ packId: nextId++, rawByteLength: weight })
+      written += weight
+      const merged = packsToMerge(set, policy)
+      if (merged.length === 0) continue
+      if (merged.length < 2) return false
+      const suffix = set.slice(set.length - merged.length)
+      if (suffix.some((pack, i) => pack.packId !== merged[i])) return false
+      const sum = suffix.reduce((s, pack) => s + (pack.rawByteLength as number), 0)
+      written += sum
+      set = [...set.slice(0, set.length - merged.length), { packId: nextId++, rawByteLength: sum }]
+    }
+    // No tier is left with `factor` packs at the newest end (the rule would merge them)...
+    if (packsToMerge(set, policy).length > 0) return false
+    // ... and each text is rewritten at most once per tier above its insert's.
+    const tiers = Math.max(1, ...set.map(pack => tierOf(pack.rawByteLength, policy) + 1))
+    return written <= total * (tiers + 1)
+  }), { numRuns: 200 })
+  t.pass()
+})
+
+test('a store written one commit at a time packs itself: few packs, every text and parent as inserted, verify clean, and within 1.15× of one insert', async t => {
+  const commits = history(6, 60, 23)
+  const dir = await makeTempDir(t, 'vstore-autopack-')
+  const store = await openStore(t, dir, { create: true, autoPackFactor: 3 })
+  let packed = 0
+  for (const commit of commits) if ((await store.insert(commit)).packed !== undefined) packed++
+  const bulk = await openStore(t, await makeTempDir(t, 'vstore-autopack-bulk-'), { create: true, autoPack: false })
+  await bulk.insert(commits.flat())
+  const stats = await store.stats()
+  const bulkStats = await bulk.stats()
+  t.log(`${commits.length} inserts, ${packed} merges: packs ${stats.packByteLength} (${stats.packCount} packs) against one insert's ${bulkStats.packByteLength}; store ${stats.storeByteLength} against ${bulkStats.storeByteLength}`)
+  t.true(packed >= 10, `${packed} merges`)
+  t.true(stats.packCount <= 8, `${stats.packCount} packs`)
+  t.true(stats.storeByteLength <= 1.15 * bulkStats.storeByteLength, `store ${stats.storeByteLength} against one insert's ${bulkStats.storeByteLength}`)
+  t.is(stats.textCount, commits.flat().length)
+  t.is(stats.rawByteLength, bulkStats.rawByteLength)
+  t.is(stats.groupCount, (await dumpGroupCount(store)), 'the totals count the groups the packs hold')
+  const parents = new Map(commits.flat().map(record => [`${record.file}@${record.rev}`, record.parents]))
+  for (const row of await dumpIndex(store)) t.deepEqual(row.parents, parents.get(`${row.file}@${row.rev}`), `${row.file}@${row.rev}`)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  await expectTexts(t, store, commits)
+  t.deepEqual((await readdir(join(dir, 'packs'))).length, stats.packCount, 'merged packs are deleted')
+})
+
+async function dumpGroupCount(store: Awaited<ReturnType<typeof openStore>>): Promise<number> {
+  let count = 0
+  for await (const _ of store.groups()) count++
+  return count
+}
+
+test('with autoPack off, inserts append to the newest pack and nothing is merged', async t => {
+  const commits = history(3, 12, 5)
+  const store = await openStore(t, await makeTempDir(t), { create: true, autoPack: false })
+  for (const commit of commits) t.is((await store.insert(commit)).packed, undefined)
+  t.is((await store.stats()).packCount, 1)
+})
+
+test('a large text stored once keeps its content hash record through merges: a later copy of it is stored once, and reads back', async t => {
+  const random = seededRandom(9)
+  const large = randomLines(random, 1200)
+  t.true(large.length >= 16 * 1024)
+  const store = await openStore(t, await makeTempDir(t), { create: true, autoPackFactor: 2 })
+  const commits: TextRecord[][] = [[{ file: 'big.txt', rev: 'r0', parents: [], text: large }]]
+  for (let i = 1; i <= 8; i++) commits.push([{ file: 'small.txt', rev: `r${i}`, parents: i === 1 ? [] : [`r${i - 1}`], text: randomLines(random, 80) }])
+  let merges = 0
+  for (const commit of commits) if ((await store.insert(commit)).packed !== undefined) merges++
+  t.true(merges >= 3, `${merges} merges`)
+  const copy = await store.insert([{ file: 'copy.txt', rev: 'r9', parents: [], text: large }])
+  t.is(copy.duplicateTextCount, 1)
+  t.deepEqual(await store.get('copy.txt', 'r9'), large)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+})
