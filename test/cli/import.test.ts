@@ -990,3 +990,28 @@ test('--max-text-size: a release with a longer text exits 4 with one VSTORE_LIMI
   succeeds(t, inStore(store, 'import-tar', release, '--max-text-size', '3000', '--quiet'))
   t.is(inStore(store, 'extract', 'big.c@proj-1.0').stdout.toString('utf8'), 'y'.repeat(3000))
 })
+
+test('import-git a commit at a time packs the store by itself (a line says so); --no-auto-pack leaves one pack growing', async t => {
+  const repo = await makeGitRepo(t)
+  const revs: string[] = []
+  for (let i = 1; i <= 11; i++) {
+    writeFile(repo, 'numbers.txt', Array.from({ length: i * 300 }, (_, n) => `${n}\n`).join(''))
+    writeFile(repo, 'log.txt', Array.from({ length: i }, (_, n) => `entry ${n}\n`).join(''))
+    revs.push(commit(repo, `commit ${i}`))
+  }
+  const work = await makeTempDir(t)
+  const packCount = (store: string) => readdirSync(join(store, 'packs')).length
+  const packed: string[] = []
+  for (const [name, extra] of [['auto', []], ['manual', ['--no-auto-pack']]] as const) {
+    const store = join(work, name)
+    for (const rev of revs) {
+      const out = succeeds(t, runVstore(['--store', store, 'import-git', repo.dir, '--ref', rev, ...extra]))
+      if (/^packed automatically: \d+ texts rewritten/m.test(out)) packed.push(`${name} ${rev}`)
+    }
+    t.regex(succeeds(t, runVstore(['--store', store, 'verify', '--full'])), /^ok: 22 texts/)
+  }
+  // Ten inserts' packs of the lowest tier are merged into one at the tenth; the eleventh has its own.
+  t.deepEqual(packed, [`auto ${revs[9]}`])
+  t.is(packCount(join(work, 'auto')), 2)
+  t.is(packCount(join(work, 'manual')), 1)
+})
