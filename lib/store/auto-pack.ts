@@ -4,7 +4,7 @@
  * commit at a time stays near packed size while each text is rewritten about once per tier.
  */
 import type { BatchTarget } from './batch-writer.js'
-import type { PackSet } from './pack-set.js'
+import { nextPackId, type PackSet } from './pack-set.js'
 import { packNewest } from './rewrite.js'
 import { VstoreError } from '../errors.js'
 import type { InsertSummary, PackSummary, PackOptions } from './types.js'
@@ -67,9 +67,7 @@ export function weighedPacks(packs: PackSet): WeighedPack[] {
 
 /** With automatic packing, a batch writes a pack of its own, numbered after every pack, for the rule to weigh and merge. */
 export function packOfItsOwn(target: Pick<BatchTarget, 'packs' | 'settings'>): { firstPackId?: number } {
-  if (!target.settings.autoPack) return {}
-  const packIds = target.packs.packIds()
-  return { firstPackId: packIds.length === 0 ? 1 : Math.max(...packIds) + 1 }
+  return target.settings.autoPack ? { firstPackId: nextPackId(target.packs) } : {}
 }
 
 /** Merges the newest packs when the rule says so (and automatic packing is on); undefined when nothing was merged. */

@@ -83,6 +83,11 @@ class BatchWriter {
     this.groupWriter = this.newGroupWriter()
   }
 
+  /** A rewrite of every pack (pack, repair): every text moves, so nothing stored can be pointed at or kept. */
+  private get rewritesAll(): boolean {
+    return this.plan.replaces !== undefined && this.plan.replaces.keptTotals === undefined
+  }
+
   private isLarge(text: PlannedText): boolean {
     return text.ref.byteLength > this.target.settings.maxContentByteLength
   }
@@ -199,8 +204,7 @@ class BatchWriter {
     const base = first ? firstBases.get(text.file) : undefined
     const bytes = await this.plan.source.read(text.ref)
     const recent = this.target.recent
-    const whole = this.plan.replaces !== undefined && this.plan.replaces.keptTotals === undefined
-    if (recent !== undefined && !whole && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
+    if (recent !== undefined && !this.rewritesAll && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
     await this.groupWriter.add(this.ids[index] as WriterId, bytes, large ? LARGE_FAMILY : text.file, large ? null : text.file, base)
     this.report()
   }
@@ -208,7 +212,7 @@ class BatchWriter {
   /** Where the store has this content, outside the packs a rewrite replaces (whose hash records it rewrites or drops). */
   private async storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }> {
     const replaces = this.plan.replaces
-    if (replaces !== undefined && replaces.keptTotals === undefined) return { location: undefined, keyTaken: false }
+    if (this.rewritesAll) return { location: undefined, keyTaken: false }
     const stored = await this.target.index.storedWithHash(hash)
     if (replaces !== undefined && stored.location !== undefined && replaces.oldPackIds.includes(stored.location.packId)) return { location: undefined, keyTaken: false }
     return stored
@@ -284,7 +288,7 @@ class BatchWriter {
     if (replaces !== undefined && replaces.oldPackIds.length > 0 && this.write.touched.size === 0) await this.write.ensurePack(replaces.firstPackId)
     const batch = this.target.index.batch()
     // Read before anything of the commit is durable: a failed read then leaves the packs to the rollback.
-    if (replaces !== undefined) await batch.dropOtherHashes(replaces.keptTotals === undefined ? undefined : replaces.oldPackIds)
+    if (replaces !== undefined) await batch.dropOtherHashes(this.rewritesAll ? undefined : replaces.oldPackIds)
     const rawBytes = this.uncommittedRawByteLength()
     const totals = await this.totalsAfter(rawBytes)
     await this.write.sync()

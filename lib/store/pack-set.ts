@@ -8,6 +8,12 @@ import type { ReadCounter } from '../pack/pack-file.js'
 
 export type { PackState }
 
+/** The id after every pack of the set (1 for an empty set): where a batch that must not append to an existing pack starts. */
+export function nextPackId(packs: Pick<PackSet, 'packIds'>): number {
+  const packIds = packs.packIds()
+  return packIds.length === 0 ? 1 : Math.max(...packIds) + 1
+}
+
 export interface PackSet {
   /** Bytes and reads taken from the packs since they were opened. */
   readonly readCounter: ReadCounter

@@ -7,6 +7,7 @@ import { VstoreError } from '../errors.js'
 import { MAX_BASE_DEPTH, describeKey } from '../index/records.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { byGroup, groupKeyOf, plainKey, type KeyedEntry } from './locations.js'
+import { nextPackId } from './pack-set.js'
 import { keptParents, type Reparented } from './reparent.js'
 import { BaseTextCache, StoredTexts } from './stored-texts.js'
 import type { PackOptions, PackSummary, RepairSummary, TextKey } from './types.js'
@@ -80,7 +81,7 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
   const { parentsOf, reparented } = salvage ? keptParents(keys, lostKeys) : { parentsOf: (row: KeyedEntry) => row.entry.parents, reparented: [] }
   const texts: PlannedText[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
   const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
-  const firstPackId = allPackIds.length === 0 ? 1 : Math.max(...allPackIds) + 1
+  const firstPackId = nextPackId(target.packs)
   const movedGroupCount = oldPackIds.reduce((sum, packId) => sum + (target.packs.state(packId)?.groupCount ?? 0), 0)
   const keptTotals = only === undefined ? undefined
     : { textCount: totals.textCount - keys.length, rawByteLength: totals.rawByteLength - rawByteLength, groupCount: Math.max(0, totals.groupCount - movedGroupCount) }
