@@ -109,3 +109,19 @@ test('a large text stored once keeps its content hash record through merges: a l
   t.deepEqual(await store.get('copy.txt', 'r9'), large)
   t.deepEqual((await store.verify({ full: true })).problems, [])
 })
+
+test('a reader opened before merges reads every text it knew after the writer merged and deleted those packs', async t => {
+  const commits = history(4, 12, 31)
+  const dir = await makeTempDir(t, 'vstore-autopack-reader-')
+  const writer = await openStore(t, dir, { create: true, autoPackFactor: 2 })
+  for (const commit of commits.slice(0, 6)) await writer.insert(commit)
+  const reader = await openStore(t, dir, { readOnly: true })
+  const packsBefore = (await readdir(join(dir, 'packs'))).sort()
+  let merges = 0
+  for (const commit of commits.slice(6)) if ((await writer.insert(commit)).packed !== undefined) merges++
+  const packsAfter = await readdir(join(dir, 'packs'))
+  t.true(merges > 0 && packsBefore.some(name => !packsAfter.includes(name)), `merges ${merges}; packs ${packsBefore.join(',')} → ${packsAfter.join(',')}`)
+  await expectTexts(t, reader, commits.slice(0, 6))
+  const later = await openStore(t, dir, { readOnly: true })
+  await expectTexts(t, later, commits)
+})
