@@ -60,9 +60,6 @@ async function keysInPackOrder(target: BatchTarget, only?: ReadonlySet<number>):
  * that cannot be read whole is read key by key, and the keys that still fail are dropped.
  */
 async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, only }: { salvage: boolean; only?: readonly number[] }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
-  // Texts move: what the writer kept of the last commits may name old places (the partial rewrite keeps
-  // what it moves there again, with its new place).
-  target.recent?.clear(only)
   const allPackIds = target.packs.packIds()
   const oldPackIds = only ?? allPackIds
   const totals = await target.index.totals()
@@ -70,13 +67,18 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
   // The old write order, newest first along each file's history; reversed below into the history order
   // the writer expects.
   const keys = await keysInPackOrder(target, only === undefined ? undefined : new Set(only))
+  // A merge of the newest packs takes their texts from what the writer kept of its last commits where it
+  // can (no rebuild through base chains). Then those entries go: they name old places (the merge keeps
+  // what it moves there again, with its new place).
+  const known = only === undefined ? undefined : recentTexts(target, keys)
+  target.recent?.clear(only)
   const lostKeys = salvage ? await unreadableKeys(target, byGroup(keys, row => row.entry), options) : []
   const lost = new Set(lostKeys.map(describeKey))
   const kept = keys.filter(row => !lost.has(describeKey(row)))
   // The writer reads the texts from the old packs as it goes: a rewrite needs room for its new packs only.
   // Base texts rebuilt once: a store filled a commit at a time chains each file's groups through bases.
   const bases = new BaseTextCache(STORED_TEXTS_CACHE_BYTE_LENGTH)
-  const source = new StoredTexts(kept, row => groupKeyOf(row.entry), rows => readRows(target, rows, bases), STORED_TEXTS_CACHE_BYTE_LENGTH)
+  const source = new StoredTexts(kept, row => groupKeyOf(row.entry), rows => readRows(target, rows, bases, known), STORED_TEXTS_CACHE_BYTE_LENGTH)
   // Only a repair changes parents (a partial rewrite's keys name parents outside it, which stay).
   const { parentsOf, reparented } = salvage ? keptParents(keys, lostKeys) : { parentsOf: (row: KeyedEntry) => row.entry.parents, reparented: [] }
   const texts: PlannedText[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
@@ -98,11 +100,30 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
 }
 
 /** The texts of some keys of one group, each with its row (for StoredTexts), sharing base texts through `bases`. */
-async function* readRows(target: BatchTarget, rows: readonly KeyedEntry[], bases?: BaseTextCache): AsyncGenerator<{ row: KeyedEntry; text: Uint8Array }> {
-  const rowOf = new Map(rows.map(row => [describeKey(row), row]))
-  for await (const { file, rev, text } of target.reader.readLocated(rows.map(row => ({ key: row, location: row.entry })), bases)) {
+async function* readRows(target: BatchTarget, rows: readonly KeyedEntry[], bases?: BaseTextCache, known?: ReadonlyMap<string, Uint8Array>): AsyncGenerator<{ row: KeyedEntry; text: Uint8Array }> {
+  const missing: KeyedEntry[] = []
+  for (const row of rows) {
+    const text = known?.get(describeKey(row))
+    if (text === undefined) missing.push(row)
+    else yield { row, text }
+  }
+  if (missing.length === 0) return
+  const rowOf = new Map(missing.map(row => [describeKey(row), row]))
+  for await (const { file, rev, text } of target.reader.readLocated(missing.map(row => ({ key: row, location: row.entry })), bases)) {
     yield { row: rowOf.get(describeKey({ file, rev })) as KeyedEntry, text }
   }
+}
+
+/** The texts of `keys` the writer kept from its last commits, where the kept entry is the key's own (same place). */
+function recentTexts(target: BatchTarget, keys: readonly KeyedEntry[]): Map<string, Uint8Array> {
+  const texts = new Map<string, Uint8Array>()
+  for (const row of keys) {
+    const recent = target.recent?.get(row)
+    if (recent !== undefined && recent.entry.packId === row.entry.packId && recent.entry.groupOffset === row.entry.groupOffset && recent.entry.recordStart === row.entry.recordStart) {
+      texts.set(describeKey(row), recent.text)
+    }
+  }
+  return texts
 }
 
 /**
