@@ -4,6 +4,7 @@
  * commit at a time stays near packed size while each text is rewritten about once per tier.
  */
 import type { BatchTarget } from './batch-writer.js'
+import type { WritePlan } from './write-plan.js'
 import { nextPackId, type PackSet } from './pack-set.js'
 import { packNewest } from './rewrite.js'
 import { VstoreError } from '../errors.js'
@@ -65,18 +66,38 @@ export function weighedPacks(packs: PackSet): WeighedPack[] {
   return packs.packIds().map(packId => ({ packId, rawByteLength: packs.state(packId)?.rawByteLength }))
 }
 
-/** With automatic packing, a batch writes a pack of its own, numbered after every pack, for the rule to weigh and merge. */
-export function packOfItsOwn(target: Pick<BatchTarget, 'packs' | 'settings'>): { firstPackId?: number } {
-  return target.settings.autoPack ? { firstPackId: nextPackId(target.packs) } : {}
+/** The rule as the store's settings give it. */
+function policyOf(target: Pick<BatchTarget, 'settings'>): AutoPackPolicy {
+  return { factor: target.settings.autoPackFactor, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH }
+}
+
+/** Each pack's tier, as the rule weighs it now. */
+function tiersOf(target: Pick<BatchTarget, 'packs' | 'settings'>, policy: AutoPackPolicy): (packId: number) => number {
+  return packId => tierOf(target.packs.state(packId)?.rawByteLength, policy)
+}
+
+/**
+ * With automatic packing, what an insert's or fetch's plan adds: a pack of its own, numbered after every
+ * pack, for the rule to weigh and merge; and groups that start only on stored versions in packs above the
+ * lowest tier, so that a file's appends do not chain one on another (each would add a read) but each
+ * starts on the version the last merge left.
+ */
+export function packOfItsOwn(target: Pick<BatchTarget, 'packs' | 'settings'>): Pick<WritePlan, 'firstPackId' | 'baseTier'> {
+  if (!target.settings.autoPack) return {}
+  return { firstPackId: nextPackId(target.packs), baseTier: { minTier: 1, tierOf: tiersOf(target, policyOf(target)) } }
 }
 
 /** Merges the newest packs when the rule says so (and automatic packing is on); undefined when nothing was merged. */
 export async function autoPack(options: PackOptions, target: BatchTarget): Promise<PackSummary | undefined> {
-  const { autoPack: on, autoPackFactor: factor } = target.settings
-  if (!on) return undefined
-  const packIds = packsToMerge(weighedPacks(target.packs), { factor, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH })
+  if (!target.settings.autoPack) return undefined
+  const policy = policyOf(target)
+  const weighed = weighedPacks(target.packs)
+  const packIds = packsToMerge(weighed, policy)
   if (packIds.length < 2) return undefined
-  return packNewest(packIds, options, target)
+  // The merged pack's texts start on stored versions only in packs above its own tier: chains run down
+  // the tiers.
+  const weight = weighed.filter(pack => packIds.includes(pack.packId)).reduce((sum, pack) => sum + (pack.rawByteLength as number), 0)
+  return packNewest(packIds, options, target, { minTier: tierOf(weight, policy) + 1, tierOf: tiersOf(target, policy) })
 }
 
 /**

@@ -62,4 +62,10 @@ export interface WritePlan {
   readonly copied?: CopiedGroups
   /** Append only to packs from this id on (a new pack for each insert, so that automatic packing can merge them). */
   readonly firstPackId?: number
+  /**
+   * With automatic packing: a file's group starts only on a stored version in a pack at least this high
+   * in the tiers (its nearest such ancestor along first parents), so that base chains run down the tiers
+   * and stay as short as there are tiers. Absent: on the version its first text descends from.
+   */
+  readonly baseTier?: { readonly minTier: number; readonly tierOf: (packId: number) => number }
 }

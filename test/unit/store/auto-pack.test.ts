@@ -57,12 +57,18 @@ test('property: whatever the insert sizes, merges take the newest packs, and eac
   t.pass()
 })
 
-test('a store written one commit at a time packs itself: few packs, every text and parent as inserted, verify clean, and within 1.15× of one insert', async t => {
+test('a store written one commit at a time packs itself: few packs, chains at most 3 bases deep throughout, every text and parent as inserted, verify clean, and within 1.15× of one insert', async t => {
   const commits = history(6, 60, 23)
   const dir = await makeTempDir(t, 'vstore-autopack-')
   const store = await openStore(t, dir, { create: true, autoPackFactor: 3 })
   let packed = 0
-  for (const commit of commits) if ((await store.insert(commit)).packed !== undefined) packed++
+  let deepest = 0
+  for (const commit of commits) {
+    if ((await store.insert(commit)).packed !== undefined) packed++
+    // Chains run down the tiers: every extraction at every point takes at most 4 reads (3 bases deep).
+    for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
+  }
+  t.true(deepest <= 3, `a base chain ${deepest} deep`)
   const bulk = await openStore(t, await makeTempDir(t, 'vstore-autopack-bulk-'), { create: true, autoPack: false })
   await bulk.insert(commits.flat())
   const stats = await store.stats()
