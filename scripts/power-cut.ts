@@ -3,9 +3,11 @@
  * built from a trace of the store's own writes, then opened and checked. Run by scripts/crash-harness.ts
  * (`--power-cuts N`) and test/integration/crash-harness.test.ts.
  *
- * How. A store is created, then two inserts of a synthetic git history are traced (the first half, then the
- * whole history, both with a small checkpoint so that they commit often, a small group cap so that a commit
- * writes several groups, and a small pack cap so that new pack files are made while old ones are appended to). The trace comes from the outside of the store, as
+ * How. A store is created, then inserts of a synthetic git history are traced: the first half in one insert
+ * with a small checkpoint so that it commits often (a small group cap so that a commit writes several
+ * groups, and a small pack cap so that new pack files are made while old ones are appended to), then the rest
+ * one insert per commit with automatic packing merging every two packs of a tier (merges rewrite the newest
+ * packs and remove their files). The trace comes from the outside of the store, as
  * SQLite's crash tests use a fault-injecting file system: `node:fs/promises` `open`, `rm` and `rename` are
  * wrapped (and `module.syncBuiltinESMExports()` makes the store's named imports see the wrappers), every
  * file handle under the store records its writes (with their bytes), truncations and fsyncs, a handle on a
@@ -42,7 +44,7 @@ import fsPromises from 'node:fs/promises'
 import { syncBuiltinESMExports } from 'node:module'
 import { dirname, join, resolve, sep } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import { Store, importGit, type StoreOptions } from '../lib/vstore.js'
+import { Store, importGit, type StoreOptions, type TextRecord } from '../lib/vstore.js'
 import { TAG_TEXT, decodeTextKey } from '../lib/index/records.js'
 import { checkStoreWithApi, completeProblemsWithApi, describeThrown, type SyntheticHistory } from '../test/helpers/crash.js'
 import { seededRandom } from './stats.js'
@@ -416,13 +418,27 @@ async function traceImports(options: PowerCutOptions, root: string, snapshots: s
   const middle = history.commits[Math.floor(history.commits.length / 2)] as string
   tracer.install()
   try {
-    for (const refs of [[middle], ['main']]) {
-      const store = await Store.open(root, storeOptions)
-      try {
-        await store.insert(importGit(history.repo, { refs }), { checkpointByteLength: options.checkpointByteLength })
-      } finally {
-        await store.close()
+    let store = await Store.open(root, storeOptions)
+    try {
+      await store.insert(importGit(history.repo, { refs: [middle] }), { checkpointByteLength: options.checkpointByteLength })
+    } finally {
+      await store.close()
+    }
+    // Then the rest a commit at a time, as a VCS writes, with automatic packing merging every two packs of
+    // a tier: merges (a rewrite of the newest packs, their files removed after) are traced too.
+    store = await Store.open(root, { ...storeOptions, autoPack: true, autoPackFactor: 2 })
+    try {
+      let commit: TextRecord[] = []
+      for await (const record of importGit(history.repo, { refs: ['main'] })) {
+        if (commit.length > 0 && commit[0]?.rev !== record.rev) {
+          await store.insert(commit)
+          commit = []
+        }
+        commit.push(record)
       }
+      await store.insert(commit)
+    } finally {
+      await store.close()
     }
   } finally {
     tracer.uninstall()
