@@ -11,6 +11,8 @@ import { writeOrder } from '../order/graph.js'
 import type { PackSet, PackWrite } from './pack-set.js'
 import type { StoreSettings } from './settings.js'
 import type { IndexBatch, StoreIndex, Totals } from './store-index.js'
+import type { KeyedEntry } from './locations.js'
+import type { PackKeys } from './pack-keys.js'
 import type { RecentTexts } from './recent-texts.js'
 import type { TextReader } from './text-reader.js'
 import type { InsertSummary, TextEntry, TextLocation } from './types.js'
@@ -40,6 +42,8 @@ export interface BatchTarget {
   readonly settings: StoreSettings
   /** The texts committed last, kept for the next batch (a writer's; none for a reader). */
   readonly recent?: RecentTexts
+  /** The keys of each pack the writer made (a writer's; none for a reader). */
+  readonly packKeys?: PackKeys
 }
 
 /** Writes `plan`; see the file's comment. Nothing is visible before a commit, and what no commit covered is rolled back. */
@@ -332,7 +336,7 @@ class BatchWriter {
     const rawBytes = this.uncommittedRawByteLength()
     const totals = await this.totalsAfter(rawBytes)
     await this.write.sync()
-    this.addTexts(batch)
+    const rows = this.addTexts(batch)
     for (const [packId, state] of this.write.touched) batch.putPack(packId, state)
     if (replaces !== undefined) {
       // The same batch forgets the old packs (the next open deletes their files if this process cannot)
@@ -344,6 +348,7 @@ class BatchWriter {
     for (const { hash, location } of this.copied?.hashes ?? []) batch.putHash(hash, location)
     batch.setTotals(totals)
     await batch.commit()
+    this.notePackKeys(rows)
     // The replaced packs go from the set's state with the commit that forgets them; their files after.
     this.write.committed(replaces?.oldPackIds ?? [])
     this.operationCount += batch.operationCount
@@ -372,14 +377,30 @@ class BatchWriter {
     return this.uncommitted.reduce((sum, index) => sum + (this.texts[index] as PlannedText).ref.byteLength, 0)
   }
 
-  /** The text and hash records of the texts placed since the last commit. */
-  private addTexts(batch: IndexBatch): void {
+  /** The text and hash records of the texts placed since the last commit; returns the texts' keys with their entries. */
+  private addTexts(batch: IndexBatch): KeyedEntry[] {
+    const rows: KeyedEntry[] = []
     for (const index of this.uncommitted) {
       const text = this.texts[index] as PlannedText
       const location = this.locations.get(this.sameAs.get(index) ?? index) as TextLocation
-      batch.putText(text, { ...location, parents: text.parents })
+      const entry = { ...location, parents: text.parents }
+      batch.putText(text, entry)
+      rows.push({ file: text.file, rev: text.rev, entry })
     }
     for (const index of this.newHashes) batch.putHash((this.texts[index] as PlannedText).hash, this.locations.get(index) as TextLocation)
+    return rows
+  }
+
+  /** After a commit: the writer's lists of each pack's keys (PackKeys) take what it wrote and forget what it replaced. */
+  private notePackKeys(rows: readonly KeyedEntry[]): void {
+    const packKeys = this.target.packKeys
+    if (packKeys === undefined) return
+    const replaces = this.plan.replaces
+    if (replaces !== undefined) packKeys.forget(this.rewritesAll ? undefined : replaces.oldPackIds)
+    // Packs this commit created (the set learns of them at `committed`, just after).
+    for (const packId of this.write.touched.keys()) if (this.target.packs.state(packId) === undefined) packKeys.created(packId)
+    for (const row of rows) packKeys.committed(row)
+    for (const { key, entry } of this.copied?.texts ?? []) packKeys.committed({ ...key, entry })
   }
 
   /** The totals after this commit; a rewrite commits once, with every key it moves, so its totals start from what it keeps. */

@@ -4,7 +4,7 @@
  * keys whose texts cannot be read back, drops them, and gives their children the nearest kept ancestors.
  */
 import { VstoreError } from '../errors.js'
-import { MAX_BASE_DEPTH, describeKey } from '../index/records.js'
+import { MAX_BASE_DEPTH, describeKey, encodeTextKey } from '../index/records.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { byGroup, groupKeyOf, plainKey, type KeyedEntry } from './locations.js'
 import { nextPackId } from './pack-set.js'
@@ -56,10 +56,15 @@ export async function repairStore(options: PackOptions, target: BatchTarget, pro
 }
 
 /** Every key with its entry (or those in packs `only`), in the order the old groups hold them (each group read once, packs front to back). */
-async function keysInPackOrder(target: BatchTarget, only?: ReadonlySet<number>): Promise<KeyedEntry[]> {
-  const keys: KeyedEntry[] = []
-  for await (const row of target.index.entries()) if (only === undefined || only.has(row.entry.packId)) keys.push(row)
-  return keys.sort((a, b) => a.entry.packId - b.entry.packId || a.entry.groupOffset - b.entry.groupOffset || a.entry.recordStart - b.entry.recordStart)
+async function keysInPackOrder(target: BatchTarget, only?: readonly number[]): Promise<KeyedEntry[]> {
+  // The writer's own lists where it made every pack asked for; else a scan of the index.
+  const known = only === undefined ? undefined : target.packKeys?.keysOf(only)
+  const keys: KeyedEntry[] = known ?? []
+  if (known === undefined) for await (const row of target.index.entries()) if (only === undefined || only.includes(row.entry.packId)) keys.push(row)
+  // Keys that share a record (identical texts) in the index's own key order, as a scan yields them, so
+  // that the rewrite is the same whichever way its keys were found.
+  return keys.sort((a, b) => a.entry.packId - b.entry.packId || a.entry.groupOffset - b.entry.groupOffset || a.entry.recordStart - b.entry.recordStart
+    || Buffer.compare(encodeTextKey(a), encodeTextKey(b)))
 }
 
 /**
@@ -73,7 +78,7 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
   const oldPackByteLength = target.packs.totalByteLength()
   // The old write order, newest first along each file's history; reversed below into the history order
   // the writer expects.
-  const keys = await keysInPackOrder(target, only === undefined ? undefined : new Set(only))
+  const keys = await keysInPackOrder(target, only)
   // A merge of the newest packs takes their texts from what the writer kept of its last commits where it
   // can (no rebuild through base chains). Then those entries go: they name old places (the merge keeps
   // what it moves there again, with its new place).

@@ -18,6 +18,7 @@ import type { KeyedEntry } from './locations.js'
 import { openReader, openWriter, repairStoreIndex, verifyUnopenable, type OpenedStore } from './open-store.js'
 import type { Reparented } from './reparent.js'
 import { packStore, repairStore } from './rewrite.js'
+import { PackKeys } from './pack-keys.js'
 import { RecentTexts } from './recent-texts.js'
 import { resolveSettings, type StoreOptions, type StoreSettings } from './settings.js'
 import { TextReader } from './text-reader.js'
@@ -42,6 +43,7 @@ export class Store implements FetchSource {
   private readonly history: History
   /** A writer's texts committed last (RecentTexts), for the next insert. */
   private readonly recent = new RecentTexts(RECENT_TEXTS_BYTE_LENGTH)
+  private readonly packKeys = new PackKeys()
 
   private constructor(readonly dir: string, private readonly opened: OpenedStore, private readonly settings: StoreSettings) {
     this.reader = new TextReader(opened.index, opened.packs)
@@ -93,7 +95,7 @@ export class Store implements FetchSource {
 
   private target(): BatchTarget & { dir: string } {
     const { index, packs } = this.open()
-    return { dir: this.dir, index, packs, reader: this.reader, settings: this.settings, recent: this.recent }
+    return { dir: this.dir, index, packs, reader: this.reader, settings: this.settings, recent: this.recent, packKeys: this.packKeys }
   }
 
   // ---- reading ----
