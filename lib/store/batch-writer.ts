@@ -15,12 +15,14 @@ import type { KeyedEntry } from './locations.js'
 import type { PackKeys } from './pack-keys.js'
 import type { RecentTexts } from './recent-texts.js'
 import type { TextReader } from './text-reader.js'
-import type { InsertSummary, TextEntry, TextLocation } from './types.js'
+import type { InsertSummary, TextEntry, TextKey, TextLocation } from './types.js'
 import type { CopiedRecords, PlannedText, WritePlan } from './write-plan.js'
 
 const COMPACT_AFTER_OPERATIONS = 64
 /** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
 const LARGE_FAMILY = ''
+/** Index lookups a search for a stored base makes along first parents before it reads the file's entries at once. */
+const WALK_LOOKUPS = 8
 /** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
 const LARGE_TEXT_MIN_COPY_BYTE_LENGTH = 32
 
@@ -195,8 +197,10 @@ class BatchWriter {
     const minTier = lower ? tiers.minTier - 1 : tiers.minTier
     const maxDepth = lower && this.plan.replaces !== undefined ? 0 : Infinity
     const replaced = this.plan.replaces?.oldPackIds
-    // Along first parents, through the file's entries read at once (one range of the index, not a lookup a step).
+    // Along first parents: the last commits' entries from what the writer kept, the first steps by lookups,
+    // then the file's entries read at once (one range of the index; a long walk would be a lookup a step).
     let entries: Map<string, TextEntry> | undefined
+    let lookups = 0
     let candidate: string | undefined = rev
     let entry: TextEntry | undefined = known
     const seen = new Set<string>()
@@ -205,8 +209,11 @@ class BatchWriter {
       if (replaced?.includes(entry.packId) !== true && tiers.tierOf(entry.packId) >= minTier && entry.baseDepth <= maxDepth) return { file, rev: candidate, entry }
       candidate = entry.parents[0]
       if (candidate === undefined) break
-      entries ??= await this.fileEntries(file)
-      entry = entries.get(candidate)
+      const key: TextKey = { file, rev: candidate }
+      entry = this.target.recent?.get(key)?.entry
+      if (entry !== undefined) continue
+      if (entries === undefined && lookups++ < WALK_LOOKUPS) entry = await this.target.index.tryGetEntry(key)
+      else entry = (entries ??= await this.fileEntries(file)).get(candidate)
     }
     // No ancestor that high (a file new since the last merge): afresh. A chain of its appends would restart
     // with a fulltext every few versions all the same, and cost reads until then (jq replayed: appends 7.1 MB
