@@ -35,8 +35,8 @@ export interface GroupPolicy {
 
 /** What the writer needs to know about a text added earlier to use it as a base. */
 export interface BaseLookup<Id> {
-  /** Its key, length and hash, for the base record. */
-  describe(id: Id): BaseText
+  /** Its key, length and whole hash, for the base record; `text` is the base text itself. */
+  describe(id: Id, text: Uint8Array): BaseText
   /** What rebuilding it costs, once its group has been handed to `onSealed`. */
   cost(id: Id): BaseCost
 }
@@ -180,7 +180,7 @@ export class GroupWriter<Id> {
     if (this.pending.length > 0 || this.groupBase !== undefined) return
     const baseText = await this.reload(base)
     this.groupBase = { id: base, depth: cost.baseDepth + 1 }
-    this.replaceBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(base)), file })
+    this.replaceBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(base, baseText)), file })
   }
 
   private async place(id: Id, text: Uint8Array, file: string | undefined, fileId: string | null | undefined, noBase: boolean): Promise<void> {
@@ -211,7 +211,7 @@ export class GroupWriter<Id> {
     if (text.length < this.policy.maxReadByteLength || previous.baseDepth + 1 > maxBaseDepth) return
     const baseText = await this.reload(previous.id)
     this.groupBase = { id: previous.id, depth: previous.baseDepth + 1 }
-    this.replaceBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(previous.id)), file })
+    this.replaceBuilder({ text: baseText, record: encodeBaseRecord(this.bases.describe(previous.id, baseText)), file })
   }
 
   /** Seals every group, including those made of records that a cut carried over, and waits for them all. */

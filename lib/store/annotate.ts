@@ -7,6 +7,7 @@
  */
 import { bytesEqual } from '../bytes/index.js'
 import { lineRuns, splitLines } from '../delta/line-diff.js'
+import { hashesMatch, isWholeHash } from './text-hash.js'
 
 export interface AnnotatedLine {
   /** The revision that introduced the line. */
@@ -110,11 +111,18 @@ export async function annotate(target: string, source: AnnotateSource): Promise<
       texts.delete(rev)
       continue
     }
-    const { parents, hash } = source.entry(rev)
+    const { parents, hash, textByteLength } = source.entry(rev)
+    // Whether a parent holds the same text: hashes name texts of 16 KiB and more; a shorter text's stored
+    // hash is only a check, so its bytes are compared.
+    const sameText = async (parent: string): Promise<boolean> => {
+      const other = source.entry(parent)
+      if (other.textByteLength !== textByteLength || !hashesMatch(other.hash, hash)) return false
+      return (isWholeHash(other.hash) && isWholeHash(hash)) || bytesEqual(await textOf(parent), await textOf(rev))
+    }
     for (const parent of new Set(parents)) {
       if (lines.count === 0) break
       const handed = pending.get(parent)
-      if (bytesEqual(source.entry(parent).hash, hash)) {
+      if (await sameText(parent)) {
         // The same text: every line goes to the parent, at the same index.
         if (handed === undefined) pending.set(parent, { targets: [...lines.targets], count: lines.count })
         else lines.targets.forEach((targets, line) => { if (targets !== undefined) handTo(handed, line, targets) })

@@ -17,6 +17,7 @@ import type { RecentTexts } from './recent-texts.js'
 import type { TextReader } from './text-reader.js'
 import type { InsertSummary, TextEntry, TextKey, TextLocation } from './types.js'
 import type { CopiedRecords, PlannedText, WritePlan } from './write-plan.js'
+import { hashText, isWholeHash } from './text-hash.js'
 
 const COMPACT_AFTER_OPERATIONS = 64
 /** The writer's family (GroupWriter.add) of every text of a large file; file ids are never empty, so no file is named so. */
@@ -67,6 +68,8 @@ class BatchWriter {
   /** Texts read for the group writer, kept until their commit hands them to RecentTexts (a small batch only). */
   private readonly readTexts = new Map<number, Uint8Array>()
   private newHashes: number[] = []
+  /** Whole hashes of the texts that came with a short one (PlannedText.hash), taken from their bytes. */
+  private readonly wholeHashes = new Map<number, Uint8Array>()
   /** Texts placed since the last commit, in write order. */
   private uncommitted: number[] = []
   /** A fetch's copied groups, until the commit that indexes them. */
@@ -230,7 +233,12 @@ class BatchWriter {
   /** One text: pointed at content stored already (in the batch, a copied group or the store), or added to a group. */
   private async place(index: number, firstBases: ReadonlyMap<string, WriterId>): Promise<void> {
     const text = this.texts[index] as PlannedText
-    const hashHex = toHex(text.hash)
+    // A text a rewrite or fetch moves comes with its stored hash, only a check when the text is short:
+    // identical texts are found by whole hashes, so its own is taken from its bytes.
+    let read = isWholeHash(text.hash) ? undefined : await this.plan.source.read(text.ref)
+    if (read !== undefined) this.wholeHashes.set(index, hashText(read))
+    const hash = this.hashOf(index)
+    const hashHex = toHex(hash)
     const earlier = this.firstWithHash.get(hashHex)
     if (earlier !== undefined) {
       this.sameAs.set(index, earlier)
@@ -239,7 +247,7 @@ class BatchWriter {
     this.firstWithHash.set(hashHex, index)
     if (text.ref.byteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
       const copied = this.copied?.locationsByHash.get(hashHex)
-      const { location, keyTaken } = copied !== undefined ? { location: copied, keyTaken: true } : await this.storedWithHash(text.hash)
+      const { location, keyTaken } = copied !== undefined ? { location: copied, keyTaken: true } : await this.storedWithHash(hash)
       if (location !== undefined) {
         this.locations.set(index, location)
         return
@@ -253,11 +261,16 @@ class BatchWriter {
     this.started.add(text.file)
     const large = this.isLarge(text)
     const base = first ? firstBases.get(text.file) : undefined
-    const bytes = await this.plan.source.read(text.ref)
+    const bytes = read ?? (await this.plan.source.read(text.ref))
+    read = undefined
     const recent = this.target.recent
     if (recent !== undefined && !this.rewritesAll && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
     await this.groupWriter.add(this.ids[index] as WriterId, bytes, large ? LARGE_FAMILY : text.file, large ? null : text.file, base)
     this.report()
+  }
+
+  private hashOf(index: number): Uint8Array {
+    return this.wholeHashes.get(index) ?? (this.texts[index] as PlannedText).hash
   }
 
   /** Where the store has this content, outside the packs a rewrite replaces (whose hash records it rewrites or drops). */
@@ -282,10 +295,10 @@ class BatchWriter {
       maxRebuildByteLength: settings.maxRebuildByteLength,
       largeText: { minByteLength: settings.maxContentByteLength, minCopyByteLength: Math.min(LARGE_TEXT_MIN_COPY_BYTE_LENGTH, settings.minCopyByteLength) },
     }, group => this.sealed(group), id => this.readText(id), {
-      describe: id => {
-        if (id.kind === 'stored') return { file: id.base.file, rev: id.base.rev, textByteLength: id.base.entry.textByteLength, hash: id.base.entry.hash }
-        const text = this.texts[id.index] as PlannedText
-        return { file: text.file, rev: text.rev, textByteLength: text.ref.byteLength, hash: text.hash }
+      // A stored hash may be short (a check): the base record names the base by its whole hash.
+      describe: (id, text) => {
+        const { file, rev, hash } = id.kind === 'stored' ? { ...id.base, hash: id.base.entry.hash } : { ...(this.texts[id.index] as PlannedText), hash: this.hashOf(id.index) }
+        return { file, rev, textByteLength: text.length, hash: isWholeHash(hash) ? hash : hashText(text) }
       },
       cost: id => this.costOf(id),
     })
@@ -317,10 +330,9 @@ class BatchWriter {
     this.storedByteLength += group.bytes.length
     for (const record of group.records) {
       if (record.id.kind !== 'new') throw new Error('vstore bug: a stored base was written as a record')
-      const text = this.texts[record.id.index] as PlannedText
       this.locations.set(record.id.index, {
         packId, groupOffset: offset, readByteLength: record.readByteLength, recordStart: record.recordStart, recordEnd: record.recordEnd,
-        decodedByteLength: record.decodedByteLength, textByteLength: record.textByteLength, hash: text.hash, baseDepth: record.baseDepth,
+        decodedByteLength: record.decodedByteLength, textByteLength: record.textByteLength, hash: this.hashOf(record.id.index), baseDepth: record.baseDepth,
         baseReadByteLength: record.baseReadByteLength, baseDecodedByteLength: record.baseDecodedByteLength,
       })
     }
@@ -394,7 +406,7 @@ class BatchWriter {
       batch.putText(text, entry)
       rows.push({ file: text.file, rev: text.rev, entry })
     }
-    for (const index of this.newHashes) batch.putHash((this.texts[index] as PlannedText).hash, this.locations.get(index) as TextLocation)
+    for (const index of this.newHashes) batch.putHash(this.hashOf(index), this.locations.get(index) as TextLocation)
     return rows
   }
 

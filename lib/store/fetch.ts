@@ -4,7 +4,7 @@
  * whole, its bytes unchanged; the other wanted texts are compressed again, as an insert would, each file
  * continuing from its stored versions. All of it is one batch (lib/store/batch-writer.ts).
  */
-import { bytesEqual, toHex } from '../bytes/index.js'
+import { toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS, checkGroup, type GroupHeader } from '../group/frame.js'
 import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH, describeKey } from '../index/records.js'
@@ -16,6 +16,7 @@ import { packName } from './layout.js'
 import { byGroup, type KeyedEntry } from './locations.js'
 import { FETCH_WORDS, checkTextByteLength, isNewKey } from './new-keys.js'
 import { baseNamedBy } from './text-reader.js'
+import { hashesMatch } from './text-hash.js'
 import type { FetchOptions, FetchSummary, TextEntry, TextKey, TextLocation } from './types.js'
 import type { CopiedRecords, PlannedText } from './write-plan.js'
 
@@ -198,7 +199,7 @@ async function copyRule(
   if (first.entry.baseDepth > 0) {
     const base = await baseNamedBy(await source.readGroupBytes(first.entry, groupByteLength, first), header, where)
     const here = known.placedEntries.get(describeKey(base)) ?? (await target.index.tryGetEntry(base))
-    if (here === undefined || !bytesEqual(here.hash, base.hash) || here.baseDepth + 1 > settings.maxBaseDepth) return undefined
+    if (here === undefined || !hashesMatch(here.hash, base.hash) || here.baseDepth + 1 > settings.maxBaseDepth) return undefined
     chain = { readByteLength: here.readByteLength + here.baseReadByteLength, decodedByteLength: here.decodedByteLength + here.baseDecodedByteLength, baseDepth: here.baseDepth }
   }
   // The budget an insert keeps to (GroupWriter): this store's, through this store's base chain.

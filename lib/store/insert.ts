@@ -3,6 +3,7 @@
  * memory while small), and hands the plan to the batch writer. A key stored already with the same content
  * is skipped, so an insert can be repeated.
  */
+import { bytesEqual } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import { packOfItsOwn } from './auto-pack.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
@@ -42,7 +43,9 @@ export async function insertRecords(records: Iterable<TextRecord> | AsyncIterabl
       const known = seen.get(record.file)?.get(record.rev) ?? target.recent?.get(record)?.entry ?? (await target.index.tryGetEntry(record))
       const parentKnown = async (rev: string) => seen.get(record.file)?.has(rev) === true || target.recent?.get({ file: record.file, rev }) !== undefined
         || (await target.index.tryGetEntry({ file: record.file, rev })) !== undefined
-      if (await isNewKey(record, { hash, parents: record.parents }, known, parentKnown, INSERT_WORDS)) {
+      // A stored hash may be a short check: then the stored text itself is compared.
+      const sameContent = async () => bytesEqual(await target.reader.get(record), record.text)
+      if (await isNewKey(record, { hash, parents: record.parents }, known, parentKnown, INSERT_WORDS, sameContent)) {
         const parents = [...new Set(record.parents)]
         const revs = seen.get(record.file) ?? new Map<string, KnownKey>()
         revs.set(record.rev, { hash, parents })

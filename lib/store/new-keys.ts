@@ -3,9 +3,9 @@
  * text within the store's limit, a key stored already only with the same content and parents, and every
  * parent stored or earlier in the batch.
  */
-import { bytesEqual } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import { MAX_PARENTS, describeKey } from '../index/records.js'
+import { hashesMatch, isWholeHash } from './text-hash.js'
 import type { TextKey, TextRecord } from './types.js'
 
 /** What a key is known with: its content hash and parents. */
@@ -39,13 +39,18 @@ function sameParents(stored: readonly string[], given: readonly string[]): boole
 }
 
 /**
- * Whether `key` is new (`true`) or stored already with the same content and parents (`false`).
+ * Whether `key` is new (`true`) or stored already with the same content and parents (`false`). Where a
+ * stored hash is short (a text under 16 KiB: a check, not a name), `sameContent`, when given, compares the
+ * texts themselves.
  * @throws VSTORE_EXISTS when it is stored with other content or parents; VSTORE_MISSING_PARENT when a new
  * key's parent is not known (`parentKnown`).
  */
-export async function isNewKey(key: TextKey, given: KnownKey, known: KnownKey | undefined, parentKnown: (rev: string) => Promise<boolean>, words: NewKeyWords): Promise<boolean> {
+export async function isNewKey(
+  key: TextKey, given: KnownKey, known: KnownKey | undefined, parentKnown: (rev: string) => Promise<boolean>, words: NewKeyWords, sameContent?: () => Promise<boolean>,
+): Promise<boolean> {
   if (known !== undefined) {
-    if (!bytesEqual(known.hash, given.hash)) throw new VstoreError('VSTORE_EXISTS', words.otherContent, describeKey(key))
+    const same = hashesMatch(known.hash, given.hash) && (isWholeHash(known.hash) && isWholeHash(given.hash) || sameContent === undefined || (await sameContent()))
+    if (!same) throw new VstoreError('VSTORE_EXISTS', words.otherContent, describeKey(key))
     if (!sameParents(known.parents, given.parents)) throw new VstoreError('VSTORE_EXISTS', `${words.otherParents} [${known.parents.join(', ')}]`, describeKey(key))
     return false
   }

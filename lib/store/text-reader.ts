@@ -14,7 +14,7 @@ import type { PackSet } from './pack-set.js'
 import { naming } from './problems.js'
 import type { BaseTextCache } from './stored-texts.js'
 import type { StoreIndex } from './store-index.js'
-import { hashText } from './text-hash.js'
+import { hashText, hashesMatch } from './text-hash.js'
 import type { TextEntry, TextKey, TextLocation } from './types.js'
 
 /** A key and where its text is. */
@@ -126,7 +126,7 @@ export class TextReader {
         if (text.length !== location.textByteLength) {
           throw new VstoreError('VSTORE_CORRUPT', `rebuilt ${text.length} bytes, index says ${location.textByteLength}`, where)
         }
-        if (!bytesEqual(hashText(text), location.hash)) throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its content hash', where)
+        if (!hashesMatch(hashText(text), location.hash)) throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its content hash', where)
         return text
       } catch (error) {
         throw naming(error, key)

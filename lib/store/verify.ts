@@ -3,7 +3,6 @@
  * structure) and, in full, every text rebuilt and checked against its length and content hash. Problems
  * name the keys they take with them: exactly the keys `repair` drops. Nothing is repaired.
  */
-import { bytesEqual } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS, checkGroup } from '../group/frame.js'
 import { decodeRecord, dumpRecords } from '../group/records.js'
@@ -14,7 +13,7 @@ import { packName } from './layout.js'
 import { byGroup, groupKeyOf, plainKey, type KeyedEntry } from './locations.js'
 import { problemOf } from './problems.js'
 import { readsBack } from './rewrite.js'
-import { hashText } from './text-hash.js'
+import { hashText, hashesMatch } from './text-hash.js'
 import { baseNamedBy } from './text-reader.js'
 import type { TextKey, VerifyProblem, VerifyReport } from './types.js'
 
@@ -136,7 +135,7 @@ async function rebuildGroup(parts: Parts, group: WalkedGroup, findings: GroupFin
       const text = decodeRecord(content, entry.recordStart, entry.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
       // Only texts a later record still deltas on stay: memory is a few texts, not the group's.
       for (const start of rebuilt.keys()) if ((lastUse.get(start) ?? -1) <= entry.recordStart) rebuilt.delete(start)
-      if (text.length !== entry.textByteLength || !bytesEqual(hashText(text), entry.hash)) {
+      if (text.length !== entry.textByteLength || !hashesMatch(hashText(text), entry.hash)) {
         throw new VstoreError('VSTORE_CORRUPT', 'rebuilt text does not match its length and content hash', where)
       }
       if (entry.recordStart === lastRecordStart) lastRebuilt.set(describeKey({ file, rev }), text)

@@ -8,7 +8,10 @@ import type { TextSource } from './stored-texts.js'
 import type { Totals } from './store-index.js'
 import type { InsertOptions, TextEntry, TextKey, TextLocation } from './types.js'
 
-/** A new text of the batch: its key and parents, its content hash, and where the writer reads it (`ref`). */
+/**
+ * A new text of the batch: its key and parents, its content hash (whole, or the short check a stored entry
+ * keeps, when the writer then hashes the text itself), and where the writer reads it (`ref`).
+ */
 export interface PlannedText {
   readonly file: string
   readonly rev: string
