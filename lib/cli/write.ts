@@ -32,15 +32,18 @@ export async function writeSummary(command: Command, output: Output, summary: ob
   else if (!command.quiet) await output.write(render(seconds))
 }
 
-/** What a release import needs to know of the store: each file's latest version, and stored keys. */
+/**
+ * What a release import needs to know of the store: each file's latest version, and stored keys, with
+ * whole content hashes (a release's unchanged files are found by them): an entry keeps only a short check
+ * of a short text, whose whole hash is then taken from the text.
+ */
 export function releaseLookups(store: Store): { previous: (file: string) => Promise<{ rev: string; hash: Uint8Array } | undefined>; stored: (file: string, rev: string) => Promise<Uint8Array | undefined> } {
   return {
     previous: async file => {
       const [head] = await store.heads(file)
-      if (head === undefined) return undefined
-      return { rev: head, hash: (await store.getEntry(file, head)).hash }
+      return head === undefined ? undefined : { rev: head, hash: await store.contentHash(file, head) }
     },
-    stored: async (file, rev) => (await store.tryGetEntry(file, rev))?.hash,
+    stored: async (file, rev) => ((await store.has(file, rev)) ? store.contentHash(file, rev) : undefined),
   }
 }
 

@@ -21,6 +21,20 @@ export const TAG_HASH = 0x48 // 'H'
  * than a small duplicate costs stored again, and most duplicates are met in the same batch anyway.
  */
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
+/**
+ * The store format this build writes (`M format`): 3 since text entries keep a short check in place of the
+ * content hash of a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH. Formats 1 and 2 are read, and upgraded
+ * before their first write (LevelDbStoreIndex.upgrade).
+ */
+export const STORE_FORMAT_VERSION = 3
+/** The first store format whose text entries keep a short check (TEXT_CHECK_BYTE_LENGTH bytes) for a short text. */
+export const SHORT_CHECK_STORE_FORMAT = 3
+/**
+ * Bytes of its content hash a text entry keeps for a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH (store
+ * format 3): enough to find damage (as a CRC-32 would), where the whole hash, which names the content, earns
+ * its 20 bytes only for the large texts whose duplicates are looked up by hash.
+ */
+export const TEXT_CHECK_BYTE_LENGTH = 4
 export const TAG_PACK = 0x50 // 'P'
 export const TAG_META = 0x4d // 'M'
 const HASH_KEY_BYTE_LENGTH = 8
@@ -180,7 +194,13 @@ function openValue(key: Uint8Array, value: Uint8Array, where: string, alsoVersio
   return new ByteReader(body.subarray(1), where, 1)
 }
 
-function writeLocation(writer: ByteWriter, location: TextLocation): void {
+/** How many bytes of its content hash a text entry of `format` keeps for a text of `textByteLength` bytes. */
+export function entryHashByteLength(textByteLength: number, format: number): number {
+  return format >= SHORT_CHECK_STORE_FORMAT && textByteLength < HASH_RECORD_MIN_TEXT_BYTE_LENGTH ? TEXT_CHECK_BYTE_LENGTH : HASH_BYTE_LENGTH
+}
+
+/** Writes a location with the first `hashByteLength` bytes of its hash (which is whole, or exactly that long). */
+function writeLocation(writer: ByteWriter, location: TextLocation, hashByteLength: number): void {
   writer.varint(location.packId)
   writer.varint(location.groupOffset)
   writer.varint(location.readByteLength)
@@ -188,8 +208,10 @@ function writeLocation(writer: ByteWriter, location: TextLocation): void {
   writer.varint(location.recordEnd - location.recordStart)
   writer.varint(location.decodedByteLength)
   writer.varint(location.textByteLength)
-  if (location.hash.length !== HASH_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `hash must be ${HASH_BYTE_LENGTH} bytes`, `pack ${location.packId}@${location.groupOffset}`)
-  writer.bytes(location.hash)
+  if (location.hash.length !== HASH_BYTE_LENGTH && location.hash.length !== hashByteLength) {
+    throw new VstoreError('VSTORE_USAGE', `hash must be ${HASH_BYTE_LENGTH}${hashByteLength === HASH_BYTE_LENGTH ? '' : ` or ${hashByteLength}`} bytes`, `pack ${location.packId}@${location.groupOffset}`)
+  }
+  writer.bytes(location.hash.subarray(0, hashByteLength))
   if (location.baseDepth > 0) {
     writer.varint(location.baseDepth)
     writer.varint(location.baseReadByteLength)
@@ -201,7 +223,8 @@ function locationVersion(location: TextLocation): number {
   return location.baseDepth > 0 ? INDEX_VALUE_VERSION_BASED : INDEX_VALUE_VERSION
 }
 
-function readLocation(reader: ByteReader, based: boolean): TextLocation {
+/** Reads a location whose hash is `hashByteLength(Text_Byte_Length)` bytes long. */
+function readLocation(reader: ByteReader, based: boolean, hashByteLength: (textByteLength: number) => number): TextLocation {
   const packId = reader.varint()
   const groupOffset = reader.varint()
   const readByteLength = reader.varint()
@@ -210,7 +233,7 @@ function readLocation(reader: ByteReader, based: boolean): TextLocation {
   if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
   const decodedByteLength = reader.varint()
   const textByteLength = reader.varint()
-  const hash = reader.take(HASH_BYTE_LENGTH).slice()
+  const hash = reader.take(hashByteLength(textByteLength)).slice()
   const recordEnd = recordStart + recordByteLength
   if (decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)
   let baseDepth = 0
@@ -225,19 +248,23 @@ function readLocation(reader: ByteReader, based: boolean): TextLocation {
   return { packId, groupOffset, readByteLength, recordStart, recordEnd, decodedByteLength, textByteLength, hash, baseDepth, baseReadByteLength, baseDecodedByteLength }
 }
 
-export function encodeTextValue(key: Uint8Array, entry: TextEntry): Uint8Array {
+/** A text entry as store format `format` (this build's, unless told) writes it. */
+export function encodeTextValue(key: Uint8Array, entry: TextEntry, format = STORE_FORMAT_VERSION): Uint8Array {
   const writer = new ByteWriter(64)
   writer.byte(locationVersion(entry))
-  writeLocation(writer, entry)
+  writeLocation(writer, entry, entryHashByteLength(entry.textByteLength, format))
   writer.varint(entry.parents.length)
   for (const parent of entry.parents) writeRev(writer, parent, true)
   return sealValue(key, writer)
 }
 
-/** @throws VSTORE_CORRUPT on a checksum mismatch or malformed value, VSTORE_UNSUPPORTED for another version. */
-export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: string): TextEntry {
+/**
+ * A text entry of an index of store format `format` (whose hash may be a short check, store format 3).
+ * @throws VSTORE_CORRUPT on a checksum mismatch or malformed value, VSTORE_UNSUPPORTED for another version.
+ */
+export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: string, format: number): TextEntry {
   const reader = openValue(key, value, where, INDEX_VALUE_VERSION_BASED)
-  const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED)
+  const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED, textByteLength => entryHashByteLength(textByteLength, format))
   const parentCount = reader.varint()
   if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
   const parents: string[] = []
@@ -249,13 +276,13 @@ export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: strin
 export function encodeLocationValue(key: Uint8Array, location: TextLocation): Uint8Array {
   const writer = new ByteWriter(48)
   writer.byte(locationVersion(location))
-  writeLocation(writer, location)
+  writeLocation(writer, location, HASH_BYTE_LENGTH)
   return sealValue(key, writer)
 }
 
 export function decodeLocationValue(key: Uint8Array, value: Uint8Array, where: string): TextLocation {
   const reader = openValue(key, value, where, INDEX_VALUE_VERSION_BASED)
-  const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED)
+  const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED, () => HASH_BYTE_LENGTH)
   reader.expectEnd('location')
   return location
 }

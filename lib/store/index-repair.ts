@@ -20,8 +20,9 @@ import { findIndexDamage } from '../index/leveldb-files.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
   TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
-  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, type PackState,
+  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, SHORT_CHECK_STORE_FORMAT, STORE_FORMAT_VERSION, type PackState,
 } from '../index/records.js'
+import { READABLE_STORE_FORMATS } from './store-index.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
 import { PackFile } from '../pack/pack-file.js'
 import { indexPath, packName, packPath, packsPath, parsePackFileName } from './layout.js'
@@ -142,11 +143,11 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
   try {
     check = await IndexCheck.open(copy)
     source = await openLevelDb(copy, where, { create: false, check })
-    const { rows, hashes, packs, unreadable } = await survivingEntries(source)
+    const { rows, hashes, packs, unreadable } = await survivingEntries(source, await formatOf(source))
     const kept = new Set(rows.map(describeKey))
     const lostByName = new Map<string, TextKey>()
     for (const key of unreadable) lostByName.set(describeKey(key), key)
-    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName)
+    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName, await formatOf(source))
     rows.push(...recovered)
     const lostKeys = [...lostByName.values()]
     // A pack whose record was lost would be taken for one no index names, and deleted: measure it again.
@@ -175,8 +176,33 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
   }
 }
 
+/** The store format the damaged index records, or undefined when its record is lost or damaged. */
+async function formatOf(source: KeyValueStore): Promise<number | undefined> {
+  try {
+    const value = await source.get(encodeMetaKey('format'))
+    return value?.length === 1 && READABLE_STORE_FORMATS.includes(value[0] as number) ? value[0] : undefined
+  } catch (error) {
+    if (!(error instanceof VstoreError)) throw error
+    return undefined
+  }
+}
+
+/**
+ * A text entry of the damaged index, as its format writes them; with the format record lost, as this build
+ * writes them or else as format 2 did (their hashes differ in length, so a value reads as one only).
+ */
+function decodeEntry(key: Uint8Array, value: Uint8Array, where: string, format: number | undefined): TextEntry {
+  if (format !== undefined) return decodeTextValue(key, value, where, format)
+  try {
+    return decodeTextValue(key, value, where, STORE_FORMAT_VERSION)
+  } catch (error) {
+    if (!(error instanceof VstoreError)) throw error
+    return decodeTextValue(key, value, where, SHORT_CHECK_STORE_FORMAT - 1)
+  }
+}
+
 /** Every entry LevelDB still serves, read around the damaged blocks: texts, hash records, pack states, and the text keys whose entries do not decode. */
-async function survivingEntries(source: KeyValueStore): Promise<{
+async function survivingEntries(source: KeyValueStore, format: number | undefined): Promise<{
   rows: (TextKey & { entry: TextEntry })[]; hashes: { key: Uint8Array; value: Uint8Array }[]; packs: Map<number, PackState>; unreadable: TextKey[]
 }> {
   const rows: (TextKey & { entry: TextEntry })[] = []
@@ -188,7 +214,7 @@ async function survivingEntries(source: KeyValueStore): Promise<{
       if (key[0] === TAG_TEXT) {
         const textKey = decodeTextKey(key)
         try {
-          rows.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+          rows.push({ ...textKey, entry: decodeEntry(key, value, `index:${describeKey(textKey)}`, format) })
         } catch (error) {
           if (!(error instanceof VstoreError)) throw error
           unreadable.push(textKey)
@@ -213,7 +239,7 @@ async function survivingEntries(source: KeyValueStore): Promise<{
  * updated); the others are lost, under the names the block gives them (a damaged name may name no key that
  * ever was).
  */
-function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lostByName: Map<string, TextKey>): { recovered: (TextKey & { entry: TextEntry })[]; namedKeyCounts: number[] } {
+function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lostByName: Map<string, TextKey>, format: number | undefined): { recovered: (TextKey & { entry: TextEntry })[]; namedKeyCounts: number[] } {
   const namedKeyCounts: number[] = []
   const recovered: (TextKey & { entry: TextEntry })[] = []
   for (const part of damage) {
@@ -229,7 +255,7 @@ function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lost
       named++
       if (kept.has(describeKey(textKey))) continue
       try {
-        recovered.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+        recovered.push({ ...textKey, entry: decodeEntry(key, value, `index:${describeKey(textKey)}`, format) })
         kept.add(describeKey(textKey))
         lostByName.delete(describeKey(textKey))
       } catch (error) {

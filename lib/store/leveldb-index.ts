@@ -114,14 +114,14 @@ export class LevelDbStoreIndex implements StoreIndex {
     } catch (error) {
       throw naming(error, key)
     }
-    return value === undefined ? undefined : decodeTextValue(encoded, value, `index:${describeKey(key)}`)
+    return value === undefined ? undefined : decodeTextValue(encoded, value, `index:${describeKey(key)}`, this.format)
   }
 
   async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
     try {
       for await (const [key, value] of this.db.entries(encodeFilePrefix(file))) {
         const textKey = decodeTextKey(key)
-        yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+        yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, this.format) }
       }
     } catch (error) {
       if (!(error instanceof VstoreError) || !error.where.endsWith('/index')) throw error
@@ -133,7 +133,7 @@ export class LevelDbStoreIndex implements StoreIndex {
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
       const textKey = decodeTextKey(key)
       if (filePrefix !== undefined && !textKey.file.startsWith(filePrefix)) continue
-      yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) }
+      yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, this.format) }
     }
   }
 
@@ -193,7 +193,7 @@ export class LevelDbStoreIndex implements StoreIndex {
       }
       textCount++
       try {
-        entries.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`) })
+        entries.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, this.format) })
       } catch (error) {
         problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
       }
@@ -222,6 +222,22 @@ export class LevelDbStoreIndex implements StoreIndex {
     return { textCount, entries, problems }
   }
 
+  async upgrade(): Promise<number | undefined> {
+    const from = this.format
+    if (from === STORE_FORMAT_VERSION) return undefined
+    // Formats 1 and 2 have the same records; 3 keeps a short check in the text entries of short texts.
+    // One batch: a crash leaves the old index or the new one, never a mix of their entries.
+    const operations: Operation[] = []
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
+      const textKey = decodeTextKey(key)
+      operations.push({ key, value: encodeTextValue(key, decodeTextValue(key, value, `index:${describeKey(textKey)}`, from)) })
+    }
+    operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
+    await this.write(operations, await this.totals())
+    await this.db.compact()
+    return from
+  }
+
   get writeFailed(): boolean {
     return this.writeFailure !== undefined
   }
@@ -234,6 +250,7 @@ export class LevelDbStoreIndex implements StoreIndex {
 
   batch(): IndexBatch {
     this.assertWritable()
+    if (this.format !== STORE_FORMAT_VERSION) throw new Error(`vstore bug: a write to an index of store format ${this.format} before its upgrade`)
     return new LevelDbBatch(this)
   }
 
@@ -319,7 +336,6 @@ class LevelDbBatch implements IndexBatch {
   async commit(): Promise<void> {
     const operations = [...this.operations]
     for (const key of this.hashesToDrop) if (!this.hashesPut.has(toHex(key))) operations.push({ key, value: undefined })
-    if (this.index.format !== STORE_FORMAT_VERSION) operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
     if (this.totalsValue !== undefined) {
       const key = encodeMetaKey('totals')
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })

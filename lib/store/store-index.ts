@@ -4,23 +4,29 @@
  * that commits all of these at once. A second backend implements this and passes
  * test/contract/store-index-contract.ts.
  */
-import type { PackState, Totals } from '../index/records.js'
+import { STORE_FORMAT_VERSION, type PackState, type Totals } from '../index/records.js'
 import type { KeyedEntry } from './locations.js'
 import type { TextEntry, TextKey, TextLocation, VerifyProblem } from './types.js'
 
 export type { Totals }
 
 /**
- * The store format this build writes (kept in the index): 2 since groups may hold deltas on a previous
- * text (group version 2). It reads format 1 too, and a write to a format-1 store makes it format 2 in the
- * same index batch as its first group of version 2.
+ * The store format this build writes (kept in the index): 3 (lib/index/records.ts). Formats 1 (groups of
+ * version 1 only) and 2 (text entries with whole hashes) are read as they are, and upgraded to 3 by the
+ * first write (StoreIndex.upgrade).
  */
-export const STORE_FORMAT_VERSION = 2
-export const READABLE_STORE_FORMATS: readonly number[] = [1, 2]
+export { STORE_FORMAT_VERSION }
+export const READABLE_STORE_FORMATS: readonly number[] = [1, 2, 3]
 
 export interface StoreIndex {
-  /** The store format the index records; a commit raises it to STORE_FORMAT_VERSION. */
+  /** The store format the index records (upgrade brings it to STORE_FORMAT_VERSION). */
   readonly format: number
+  /**
+   * Converts an index of an older store format to STORE_FORMAT_VERSION, all at once and durably (a crash
+   * leaves it as it was or converted), before any write; returns the format it had, or undefined when it
+   * was current. Readers read older formats as they are.
+   */
+  upgrade(): Promise<number | undefined>
   /** The entry of a key, or undefined. @throws VSTORE_CORRUPT naming the key when its part of the index is damaged. */
   tryGetEntry(key: TextKey): Promise<TextEntry | undefined>
   /** One file's keys in key order; damage they may sit in is an error before the first (`index:FILE`). */
@@ -73,6 +79,6 @@ export interface IndexBatch {
   setTotals(totals: Totals): void
   /** Changes in the batch so far; once committed, the records written (what the index's upkeep is sized by). */
   readonly operationCount: number
-  /** Writes it all, durably, in one atomic step, and raises the store format to STORE_FORMAT_VERSION. */
+  /** Writes it all, durably, in one atomic step. */
   commit(): Promise<void>
 }

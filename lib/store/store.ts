@@ -27,6 +27,7 @@ import type {
   TextKey, TextLocation, TextRecord, VerifyReport,
 } from './types.js'
 import { verifyStore } from './verify.js'
+import { hashText, isWholeHash } from './text-hash.js'
 
 export type { AncestryGraph, AnnotatedLine, FetchSource, Reparented, StoreOptions }
 export type { FetchOptions, FetchSummary, GroupDump, IndexDumpRow, InsertOptions, InsertProgress, PackOptions, PackSummary, RepairSummary } from './types.js'
@@ -109,6 +110,16 @@ export class Store implements FetchSource {
   async getEntry(file: string, rev: string): Promise<TextEntry> {
     this.open()
     return this.reader.getEntry({ file, rev })
+  }
+
+  /**
+   * The content hash of a stored text, whole (the first 20 bytes of its SHA-256), which names its content:
+   * from its entry, or, where the entry keeps only a short check (a text under 16 KiB), from the text.
+   * @throws VSTORE_NOT_FOUND when the key is not stored.
+   */
+  async contentHash(file: string, rev: string): Promise<Uint8Array> {
+    const { hash } = await this.getEntry(file, rev)
+    return isWholeHash(hash) ? hash : hashText(await this.get(file, rev))
   }
 
   async has(file: string, rev: string): Promise<boolean> {
@@ -243,6 +254,8 @@ export class Store implements FetchSource {
     target.index.assertWritable()
     this.writing = true
     try {
+      // An older store format is converted before its first write (and only then: readers read it as it is).
+      await target.index.upgrade()
       return await run(target)
     } finally {
       this.writing = false
@@ -269,6 +282,18 @@ export class Store implements FetchSource {
    */
   async pack(options: PackOptions = {}): Promise<PackSummary> {
     return this.write(target => packStore(options, target))
+  }
+
+  /**
+   * Converts a store of an older format to this build's (STORE_FORMAT_VERSION) in one atomic, synced index
+   * batch, as the first write to such a store does anyway; a store of this format is left as it is. Killed
+   * at any point, it leaves the store as it was or converted.
+   * @returns the formats before and after (equal when there was nothing to do).
+   */
+  async upgrade(): Promise<{ from: number; to: number }> {
+    const from = this.opened.index.format
+    await this.write(async () => undefined)
+    return { from, to: this.opened.index.format }
   }
 
   /**

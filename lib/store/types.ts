@@ -160,6 +160,7 @@ export interface IndexDumpRow extends TextKey {
   readonly recordEnd: number
   readonly decodedByteLength: number
   readonly textByteLength: number
+  /** The first bytes of the text's SHA-256 the entry keeps, in hex: 20 bytes, or 4 for a text under 16 KiB (index.md, Location). */
   readonly hash: string
   /** The group's base chain (index.md, Location): hops, and bytes read and decoded for it. */
   readonly baseDepth: number

@@ -2,7 +2,7 @@
 import { crc32, toHex } from '../../lib/bytes/index.js'
 import {
   encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, INDEX_VALUE_VERSION,
+  encodeTotalsValue, entryHashByteLength, INDEX_VALUE_VERSION,
 } from '../../lib/index/records.js'
 import { STORE_FORMAT_VERSION } from '../../lib/store/store.js'
 import { hashText } from '../../lib/store/text-hash.js'
@@ -28,7 +28,8 @@ export interface LocationJson {
   baseDecodedByteLength: number
 }
 
-function locationJson(location: TextEntry): LocationJson {
+/** A location with the first `hashByteLength` bytes of its hash (a text entry keeps a short check for a short text, store format 3). */
+function locationJson(location: TextEntry, hashByteLength = location.hash.length): LocationJson {
   return {
     packId: location.packId,
     groupOffset: location.groupOffset,
@@ -37,7 +38,7 @@ function locationJson(location: TextEntry): LocationJson {
     recordEnd: location.recordEnd,
     decodedByteLength: location.decodedByteLength,
     textByteLength: location.textByteLength,
-    hashHex: toHex(location.hash),
+    hashHex: toHex(location.hash.subarray(0, hashByteLength)),
     baseDepth: location.baseDepth,
     baseReadByteLength: location.baseReadByteLength,
     baseDecodedByteLength: location.baseDecodedByteLength,
@@ -55,8 +56,11 @@ An index vector is one LevelDB record in a small container (not a vstore format)
 (varint), the key, then the value to the end of the file. Keys and values are in formats/index.md. A test
 decodes the key by its tag byte (\`T\`, \`H\`, \`P\`, \`M\`) and the value for that key. A good vector's
 \`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`key\` and the decoded \`value\` (the hash as
-\`hashHex\`). The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash.
-The \`M format\` check lives in \`Store.open\` (lib/store/store.ts), not in lib/index/records.ts.`
+\`hashHex\`). The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash
+(or, in a \`T\` entry of a text under 16 KiB, its first 4 bytes), unless a row says otherwise. A \`T\` vector's
+\`.json\` also gives the \`storeFormat\` whose entries it is: 3, or 2 for a vector named \`*-format-2\`, which
+the test decodes as format 2 (a whole hash in every entry). The \`M format\` check lives in \`Store.open\`
+(lib/store/store.ts), not in lib/index/records.ts.`
 
 const PACK_ID = 1
 
@@ -95,28 +99,23 @@ function textEntries(pack: PackBuild): TextEntry[] {
 }
 
 function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly TextEntry[]): void {
-  const goodText = (name: string, what: string, i: number): void => {
+  const goodText = (name: string, what: string, i: number, change: Partial<TextEntry> = {}, storeFormat = STORE_FORMAT_VERSION): void => {
     const item = pack.texts[i]!
-    const entry = entries[i]!
+    const entry = { ...entries[i]!, ...change }
     const key = encodeTextKey(item)
-    const value = encodeTextValue(key, entry)
+    const value = encodeTextValue(key, entry, storeFormat)
     folder.good(name, what, encodeIndexVector(key, value), {
-      kind: 'text', keyHex: toHex(key), valueHex: toHex(value),
-      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry), parents: [...entry.parents] },
+      kind: 'text', storeFormat, keyHex: toHex(key), valueHex: toHex(value),
+      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry, entryHashByteLength(entry.textByteLength, storeFormat)), parents: [...entry.parents] },
     })
   }
-  goodText('text', '`T` entry of pangrams.txt@r2 (a text revision id, one parent): its delta record in pack vector `good-two-groups`', 1)
+  goodText('text', '`T` entry of pangrams.txt@r2 (a text revision id, one parent): its delta record in pack vector `good-two-groups`, with the first 4 bytes of its hash', 1)
   goodText('text-sha1', '`T` entry whose revision id is a SHA-1 hex id, stored as 20 bytes', 2)
-  {
-    const item = pack.texts[1]!
-    const entry = { ...entries[1]!, baseDepth: 2, baseReadByteLength: 300_000, baseDecodedByteLength: 2_100_000 }
-    const key = encodeTextKey(item)
-    const value = encodeTextValue(key, entry)
-    folder.good('text-based', '`T` entry (`Value_Version` 2) of a text whose group has a base two hops deep: the chain\'s read and decoded bytes follow the hash', encodeIndexVector(key, value), {
-      kind: 'text', keyHex: toHex(key), valueHex: toHex(value),
-      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry), parents: [...entry.parents] },
-    })
-  }
+  goodText('text-based', '`T` entry (`Value_Version` 2) of a text whose group has a base two hops deep: the chain\'s read and decoded bytes follow the hash', 1,
+    { baseDepth: 2, baseReadByteLength: 300_000, baseDecodedByteLength: 2_100_000 })
+  goodText('text-large', '`T` entry of a text of 16,384 bytes (a made-up location in a pack 7): a text that large keeps its whole hash', 1,
+    { packId: 7, groupOffset: 5_000, readByteLength: 60_000, recordStart: 100_000, recordEnd: 100_900, decodedByteLength: 120_000, textByteLength: 16_384 })
+  goodText('text-format-2', '`T` entry of pangrams.txt@r2 as store format 2 wrote it, with its whole hash: still read', 1, {}, 2)
   const hashEntry = entries[0]!
   const hashKey = encodeHashKey(hashEntry.hash)
   const hashValue = encodeLocationValue(hashKey, hashEntry)
@@ -143,11 +142,14 @@ function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly Tex
   })
   const formatKey = encodeMetaKey('format')
   const formatValue = Uint8Array.of(STORE_FORMAT_VERSION)
-  folder.good('meta-format', '`M format`: the store format, one byte 02 (no version byte, no checksum)', encodeIndexVector(formatKey, formatValue), {
+  folder.good('meta-format', '`M format`: the store format, one byte 03 (no version byte, no checksum)', encodeIndexVector(formatKey, formatValue), {
     kind: 'format', keyHex: toHex(formatKey), valueHex: toHex(formatValue), key: { name: 'format' }, value: { storeFormat: STORE_FORMAT_VERSION },
   })
-  folder.good('meta-format-1', '`M format` 01: a store written before groups of version 2, still read', encodeIndexVector(formatKey, Uint8Array.of(1)), {
+  folder.good('meta-format-1', '`M format` 01: a store written before groups of version 2, still read (and upgraded by its first write)', encodeIndexVector(formatKey, Uint8Array.of(1)), {
     kind: 'format', keyHex: toHex(formatKey), valueHex: '01', key: { name: 'format' }, value: { storeFormat: 1 },
+  })
+  folder.good('meta-format-2', '`M format` 02: a store whose text entries keep whole hashes, still read (and upgraded by its first write)', encodeIndexVector(formatKey, Uint8Array.of(2)), {
+    kind: 'format', keyHex: toHex(formatKey), valueHex: '02', key: { name: 'format' }, value: { storeFormat: 2 },
   })
   const totalsKey = encodeMetaKey('totals')
   const totals = { textCount: pack.texts.length, rawByteLength: pack.texts.reduce((sum, t) => sum + t.text.length, 0), groupCount: pack.groups.length }
@@ -178,7 +180,7 @@ function badFixture(pack: PackBuild, entries: readonly TextEntry[]): BadFixture 
   const locationBody = (location: Partial<TextEntry>, parents: Uint8Array = Uint8Array.of(0)): Uint8Array => {
     const l = { ...entries[1]!, ...location }
     return concat(varint(l.packId), varint(l.groupOffset), varint(l.readByteLength), varint(l.recordStart), varint(l.recordEnd - l.recordStart),
-      varint(l.decodedByteLength), varint(l.textByteLength), l.hash, parents)
+      varint(l.decodedByteLength), varint(l.textByteLength), l.hash.subarray(0, entryHashByteLength(l.textByteLength, STORE_FORMAT_VERSION)), parents)
   }
   const textVector = (value: Uint8Array, key = textKey): Uint8Array => encodeIndexVector(key, value)
   const packKey = encodePackKey(PACK_ID)
@@ -242,6 +244,6 @@ function otherVersionVectors(folder: Folder, fixture: BadFixture): void {
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(0, 0, 0, 0)), 2)))
   folder.bad('based-depth-past-limit', '`T` value with `Value_Version` 2 and `Base_Depth` 17', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(17, 0, 0, 0)), 2)))
-  folder.unsupported('store-format', '`M format` value 03: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(3)))
+  folder.unsupported('store-format', '`M format` value 04: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(4)))
 
 }

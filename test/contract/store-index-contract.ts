@@ -6,6 +6,7 @@
 import test, { type ExecutionContext } from 'ava'
 import { VstoreError } from '../../lib/errors.js'
 import { MAX_ID_BYTE_LENGTH } from '../../lib/bytes/index.js'
+import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH, TEXT_CHECK_BYTE_LENGTH } from '../../lib/index/records.js'
 import { STORE_FORMAT_VERSION, type StoreIndex } from '../../lib/store/store-index.js'
 import type { TextEntry, TextKey, TextLocation } from '../../lib/store/types.js'
 
@@ -34,6 +35,20 @@ function location(seed: number, overrides: Partial<TextLocation> = {}): TextLoca
 
 function entry(seed: number, parents: readonly string[] = [], overrides: Partial<TextLocation> = {}): TextEntry {
   return { ...location(seed, overrides), parents }
+}
+
+/**
+ * An entry as an index gives it back: as put, but for its hash, which may be cut to a check of at least
+ * TEXT_CHECK_BYTE_LENGTH bytes for a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH (whole otherwise).
+ */
+function assertKept(t: ExecutionContext, got: TextEntry | undefined, put: TextEntry, what = ''): void {
+  if (got === undefined) return void t.fail(`${what}: no entry`)
+  const { hash, ...rest } = got
+  const { hash: putHash, ...putRest } = put
+  t.deepEqual(rest, putRest, what)
+  const minimum = put.textByteLength < HASH_RECORD_MIN_TEXT_BYTE_LENGTH ? TEXT_CHECK_BYTE_LENGTH : putHash.length
+  t.true(hash.length >= minimum && hash.length <= putHash.length, `${what}: a hash of ${hash.length} bytes`)
+  t.deepEqual(hash, putHash.subarray(0, hash.length), what)
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -66,19 +81,23 @@ export function storeIndexContract(name: string, harness: StoreIndexHarness): vo
     t.is(await index.tryGetEntry({ file: 'a', rev: 'r1' }), undefined)
   })
 
-  each('a committed entry reads back whole, and nothing of a batch is seen before its commit', async (t, backend, index) => {
+  each('a committed entry reads back whole (a short text\'s hash as a check, a large text\'s whole), and nothing of a batch is seen before its commit', async (t, backend, index) => {
     const stored = entry(5, ['p1', 'p0'], { baseDepth: 2, baseReadByteLength: 77, baseDecodedByteLength: 8192 })
+    const large = entry(6, ['r1'], { textByteLength: HASH_RECORD_MIN_TEXT_BYTE_LENGTH })
     const batch = index.batch()
     batch.putText({ file: 'src/a.c', rev: 'r1' }, stored)
+    batch.putText({ file: 'src/a.c', rev: 'r2' }, large)
     batch.setTotals({ textCount: 1, rawByteLength: 15, groupCount: 1 })
     t.is(await index.tryGetEntry({ file: 'src/a.c', rev: 'r1' }), undefined)
     t.true(batch.operationCount >= 2)
     await batch.commit()
-    t.deepEqual(await index.tryGetEntry({ file: 'src/a.c', rev: 'r1' }), stored)
+    assertKept(t, await index.tryGetEntry({ file: 'src/a.c', rev: 'r1' }), stored)
     t.deepEqual(await index.totals(), { textCount: 1, rawByteLength: 15, groupCount: 1 })
     await index.close()
     const reopened = await backend.open()
-    t.deepEqual(await reopened.tryGetEntry({ file: 'src/a.c', rev: 'r1' }), stored)
+    assertKept(t, await reopened.tryGetEntry({ file: 'src/a.c', rev: 'r1' }), stored)
+    assertKept(t, await reopened.tryGetEntry({ file: 'src/a.c', rev: 'r2' }), large)
+    t.is((await reopened.tryGetEntry({ file: 'src/a.c', rev: 'r2' }))?.hash.length, large.hash.length)
     t.deepEqual(await reopened.totals(), { textCount: 1, rawByteLength: 15, groupCount: 1 })
     await reopened.close()
   })
@@ -94,7 +113,7 @@ export function storeIndexContract(name: string, harness: StoreIndexHarness): vo
     await batch.commit()
     const ofA = await collect(index.fileEntries('a'))
     t.deepEqual(ofA.map(keyText).sort(), ['a@r1', 'a@r2', `a@${sha}`].sort())
-    for (const row of ofA) t.deepEqual(row.entry, entry(keys.findIndex(key => key.file === row.file && key.rev === row.rev)))
+    for (const row of ofA) assertKept(t, row.entry, entry(keys.findIndex(key => key.file === row.file && key.rev === row.rev)), keyText(row))
     t.deepEqual(await collect(index.fileEntries('nothing')), [])
     t.deepEqual((await collect(index.entries())).map(keyText).sort(), keys.map(keyText).sort())
     t.deepEqual((await collect(index.entries('a'))).map(keyText).sort(), ['a@r1', 'a@r2', `a@${sha}`, 'ab@r1'].sort())

@@ -102,7 +102,8 @@ test('a flipped byte in any index file is refused at open or reported by verify:
   const dir = await makeTempDir(t, 'vstore-index-corrupt-')
   const store = await Store.open(dir, { create: true })
   const records = []
-  for (let v = 1; v <= 10; v++) {
+  // Enough entries for the index table to hold several data blocks, so that a damaged one leaves others.
+  for (let v = 1; v <= 16; v++) {
     for (let f = 0; f < 8; f++) records.push({ file: `src/file-${f}.txt`, rev: `r${v}`, parents: v === 1 ? [] : [`r${v - 1}`], text: encoder.encode(`file ${f} version ${v}\n`.repeat(5 + f)) })
   }
   await store.insert(records)

@@ -10,7 +10,7 @@ import { VstoreError } from '../../lib/errors.js'
 import { openLevelDb } from '../../lib/index/leveldb.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeLocationValue, encodeMetaKey,
-  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, TAG_HASH, TAG_PACK, TAG_TEXT,
+  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, STORE_FORMAT_VERSION, TAG_HASH, TAG_PACK, TAG_TEXT,
 } from '../../lib/index/records.js'
 import { Store } from '../../lib/vstore.js'
 import { largestAllocation, mutate, mutationsArbitrary } from '../helpers/mutate.js'
@@ -41,7 +41,7 @@ const VALUE_CODECS: Record<ValueKind, {
   decode: (key: Uint8Array, value: Uint8Array, where: string) => unknown
   encode: (key: Uint8Array, decoded: never) => Uint8Array
 }> = {
-  text: { decode: decodeTextValue, encode: encodeTextValue },
+  text: { decode: (key, value, where) => decodeTextValue(key, value, where, STORE_FORMAT_VERSION), encode: (key, decoded) => encodeTextValue(key, decoded) },
   location: { decode: decodeLocationValue, encode: encodeLocationValue },
   pack: { decode: decodePackValue, encode: encodePackValue },
   totals: { decode: decodeTotalsValue, encode: encodeTotalsValue },

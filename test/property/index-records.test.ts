@@ -8,7 +8,7 @@ import { VstoreError } from '../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
   encodeLocationValue, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, MAX_BASE_DEPTH,
-  INDEX_VALUE_VERSION, TAG_TEXT,
+  entryHashByteLength, INDEX_VALUE_VERSION, STORE_FORMAT_VERSION, TAG_TEXT,
 } from '../../lib/index/records.js'
 import type { TextEntry, TextLocation } from '../../lib/index/types.js'
 import { concatBytes, flipByte, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
@@ -40,9 +40,16 @@ const entryArbitrary: fc.Arbitrary<TextEntry> = fc.tuple(locationArbitrary, fc.a
   .map(([location, parents]) => ({ ...location, parents }))
 
 type Decoder = (key: Uint8Array, value: Uint8Array, where: string) => unknown
+const decodeText: Decoder = (key, value, where) => decodeTextValue(key, value, where, STORE_FORMAT_VERSION)
+const decodeTextFormat2: Decoder = (key, value, where) => decodeTextValue(key, value, where, 2)
 const decoders: readonly [string, Decoder][] = [
-  ['text', decodeTextValue], ['location', decodeLocationValue], ['pack', decodePackValue], ['totals', decodeTotalsValue],
+  ['text', decodeText], ['text of format 2', decodeTextFormat2], ['location', decodeLocationValue], ['pack', decodePackValue], ['totals', decodeTotalsValue],
 ]
+
+/** An entry as a text entry of `format` keeps it: a short text's hash cut to its check in format 3. */
+function asStored(entry: TextEntry, format: number): TextEntry {
+  return { ...entry, hash: entry.hash.subarray(0, entryHashByteLength(entry.textByteLength, format)) }
+}
 
 function orVstoreError(run: () => unknown): unknown {
   try {
@@ -112,7 +119,9 @@ test('text, location, pack and totals values round-trip', t => {
     const committed = a + 8
     const { parents, ...location } = entry
     const checks: [unknown, unknown][] = [
-      [decodeTextValue(key, encodeTextValue(key, entry), 'property'), entry],
+      [decodeText(key, encodeTextValue(key, entry), 'property'), asStored(entry, STORE_FORMAT_VERSION)],
+      [decodeTextFormat2(key, encodeTextValue(key, entry, 2), 'property'), entry],
+      [decodeText(key, encodeTextValue(key, asStored(entry, STORE_FORMAT_VERSION)), 'property'), asStored(entry, STORE_FORMAT_VERSION)],
       [decodeLocationValue(key, encodeLocationValue(key, location), 'property'), location],
       [decodePackValue(key, encodePackValue(key, { committedByteLength: committed, groupCount: b }), 'property'), { committedByteLength: committed, groupCount: b }],
       [decodeTotalsValue(key, encodeTotalsValue(key, { textCount: a, rawByteLength: b, groupCount: c }), 'property'), { textCount: a, rawByteLength: b, groupCount: c }],
@@ -127,7 +136,7 @@ test('a flipped byte anywhere in a value is VSTORE_CORRUPT or VSTORE_UNSUPPORTED
     const { parents, ...location } = entry
     void parents
     const [value, decode]: [Uint8Array, Decoder] = [
-      [encodeTextValue(key, entry), decodeTextValue],
+      [encodeTextValue(key, entry), decodeText],
       [encodeLocationValue(key, location), decodeLocationValue],
       [encodePackValue(key, { committedByteLength: location.groupOffset + 8, groupCount: location.packId }), decodePackValue],
       [encodeTotalsValue(key, { textCount: location.packId, rawByteLength: location.textByteLength, groupCount: location.recordStart }), decodeTotalsValue],

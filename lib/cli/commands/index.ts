@@ -22,6 +22,7 @@ const MODULES: Readonly<Record<string, () => Promise<{ default: CommandModule }>
   stats: () => import('./stats.js'),
   verify: () => import('./verify.js'),
   repair: () => import('./repair.js'),
+  upgrade: () => import('./upgrade.js'),
   'dump-group': () => import('./dump-group.js'),
   'dump-index': () => import('./dump-index.js'),
   help: () => import('./help.js'),

@@ -18,12 +18,12 @@ test('snappyDecompress reads literals and copies, and refuses a copy before the 
   t.throws(() => snappyDecompress(Uint8Array.of(10, 0x08, 97, 98, 99, 0x09, 0x03)), { message: /claims 10/ })
 })
 
-/** An index of 80 texts compacted into one table, and that table's name. */
+/** An index of 200 texts compacted into one table of several data blocks, and that table's name. */
 async function indexWithTable(t: ExecutionContext): Promise<{ index: string; table: string }> {
   const dir = await makeTempDir(t, 'vstore-leveldb-files-')
   const store = await Store.open(dir, { create: true })
   const encoder = new TextEncoder()
-  await store.insert(Array.from({ length: 80 }, (_, i) => ({ file: `f${i % 8}`, rev: `r${Math.floor(i / 8)}`, parents: i < 8 ? [] : [`r${Math.floor(i / 8) - 1}`], text: encoder.encode(`text ${i}\n`.repeat(20)) })))
+  await store.insert(Array.from({ length: 200 }, (_, i) => ({ file: `f${i % 8}`, rev: `r${Math.floor(i / 8)}`, parents: i < 8 ? [] : [`r${Math.floor(i / 8) - 1}`], text: encoder.encode(`text ${i}\n`.repeat(20)) })))
   await store.close()
   const index = join(dir, 'index')
   const table = readdirSync(index).find(name => name.endsWith('.ldb'))

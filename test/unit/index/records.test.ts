@@ -6,7 +6,7 @@ import { VstoreError } from '../../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
   encodeHashKey, encodeLocationValue, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, TAG_TEXT,
+  encodeTotalsValue, HASH_RECORD_MIN_TEXT_BYTE_LENGTH, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, STORE_FORMAT_VERSION, TAG_TEXT, TEXT_CHECK_BYTE_LENGTH,
 } from '../../../lib/index/records.js'
 import type { TextEntry, TextKey, TextLocation } from '../../../lib/index/types.js'
 import { compareBytes, flipByte } from '../../helpers/random.js'
@@ -174,9 +174,29 @@ test('pack keys round-trip and reject trailing bytes', t => {
 
 test('text values round-trip with parents of every kind', t => {
   const key = encodeTextKey({ file: 'f', rev: 'r' })
-  t.deepEqual(decodeTextValue(key, encodeTextValue(key, entry), 'w'), entry)
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, entry), 'w', STORE_FORMAT_VERSION), entry)
   const orphan = { ...entry, parents: [] }
-  t.deepEqual(decodeTextValue(key, encodeTextValue(key, orphan), 'w'), orphan)
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, orphan), 'w', STORE_FORMAT_VERSION), orphan)
+})
+
+test('a text entry keeps the first 4 bytes of a short text\'s hash from store format 3 on, and the whole hash of a text of 16 KiB or more', t => {
+  const key = encodeTextKey({ file: 'f', rev: 'r' })
+  const short = { ...entry, textByteLength: HASH_RECORD_MIN_TEXT_BYTE_LENGTH - 1 }
+  const large = { ...entry, textByteLength: HASH_RECORD_MIN_TEXT_BYTE_LENGTH }
+  const cut = { ...short, hash: short.hash.subarray(0, TEXT_CHECK_BYTE_LENGTH) }
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, short), 'w', 3), cut)
+  t.is(encodeTextValue(key, short).length, encodeTextValue(key, short, 2).length - (HASH_BYTE_LENGTH - TEXT_CHECK_BYTE_LENGTH))
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, cut), 'w', 3), cut, 'a short check is written as it is')
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, large), 'w', 3), large)
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, short, 2), 'w', 2), short)
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, short, 1), 'w', 1), short, 'formats 1 and 2 have the same entries')
+  // An entry read as the other format does not parse: its hash is 16 bytes longer or shorter.
+  t.throws(() => decodeTextValue(key, encodeTextValue(key, short, 2), 'w', 3), { instanceOf: VstoreError })
+  t.throws(() => decodeTextValue(key, encodeTextValue(key, short), 'w', 2), { instanceOf: VstoreError })
+  // A short hash is taken only where the entry keeps one.
+  t.throws(() => encodeTextValue(key, { ...large, hash: cut.hash }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeTextValue(key, cut, 2), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeTextValue(key, { ...short, hash: short.hash.subarray(0, 8) }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
 test('location, pack and totals values round-trip', t => {
@@ -194,7 +214,7 @@ const values: readonly { name: string; key: Uint8Array; value: Uint8Array; decod
   const packKey = encodePackKey(3)
   const metaKey = Uint8Array.of(0x4d, 0x74)
   return [
-    { name: 'text', key: textKey, value: encodeTextValue(textKey, entry), decode: (k, v) => decodeTextValue(k, v, 'w') },
+    { name: 'text', key: textKey, value: encodeTextValue(textKey, entry), decode: (k, v) => decodeTextValue(k, v, 'w', STORE_FORMAT_VERSION) },
     { name: 'location', key: hashKey, value: encodeLocationValue(hashKey, location), decode: (k, v) => decodeLocationValue(k, v, 'w') },
     { name: 'pack', key: packKey, value: encodePackValue(packKey, { committedByteLength: 8192, groupCount: 2 }), decode: (k, v) => decodePackValue(k, v, 'w') },
     { name: 'totals', key: metaKey, value: encodeTotalsValue(metaKey, { textCount: 10, rawByteLength: 5000, groupCount: 2 }), decode: (k, v) => decodeTotalsValue(k, v, 'w') },
@@ -258,5 +278,5 @@ test('more than 1024 parents is VSTORE_LIMIT', t => {
     writer.bytes(encodeLocationValue(key, location).subarray(1, -4))
     writer.varint(1025)
   })
-  t.throws(() => decodeTextValue(key, value, 'w'), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
+  t.throws(() => decodeTextValue(key, value, 'w', STORE_FORMAT_VERSION), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
 })

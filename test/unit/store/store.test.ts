@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { VstoreError } from '../../../lib/errors.js'
 import { HASH_BYTE_LENGTH, MAX_ID_BYTE_LENGTH } from '../../../lib/bytes/index.js'
 import { encodeMetaKey, HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
+import { hashText } from '../../../lib/store/text-hash.js'
 import { openLevelDb } from '../../../lib/index/leveldb.js'
 import { DEFAULT_STORE_OPTIONS, MAX_STORABLE_TEXT_BYTE_LENGTH, Store, STORE_FORMAT_VERSION, type IndexDumpRow, type StoreOptions } from '../../../lib/store/store.js'
 import { DEFAULT_GROUP_LIMITS } from '../../../lib/group/frame.js'
@@ -13,6 +14,7 @@ import { encodeBaseRecord, encodeRecordHeader, RECORD_FULLTEXT } from '../../../
 import type { TextKey, TextRecord } from '../../../lib/store/types.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 import { dumpIndex } from '../../helpers/store.js'
+import { rewriteAsOldFormat, storeFormatOf } from '../../helpers/old-format.js'
 
 // ---- helpers ----
 
@@ -306,34 +308,38 @@ test('a short text is stored once within a batch, and again when a later batch r
   t.deepEqual((await store.verify()).problems, [])
 })
 
-test('a store of format 1 (groups of version 1 only) is read, and its next write makes it format 2', async t => {
+test('a store of format 1 (groups of version 1 only, whole hashes) is read, and its next write makes it this build\'s format; a later format is refused', async t => {
   const { dir, store } = await newStore(t)
   await store.insert([record('a', 'r1', [], prose(50, 12))])
   await store.close()
-  const formatOf = async (): Promise<number | undefined> => {
-    const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
-    try {
-      return (await db.get(encodeMetaKey('format')))?.[0]
-    } finally {
-      await db.close()
-    }
-  }
+  const formatOf = () => storeFormatOf(dir)
   t.is(await formatOf(), STORE_FORMAT_VERSION)
-  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
-  await db.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(1) }], { sync: true })
-  await db.close()
+  await rewriteAsOldFormat(dir, 1, () => utf8(prose(50, 12)))
   const reopened = await Store.open(dir)
   sameBytes(t, await reopened.get('a', 'r1'), utf8(prose(50, 12)), 'read from a format-1 store')
   await reopened.close()
   t.is(await formatOf(), 1, 'opening alone changes nothing')
   const writer = await Store.open(dir)
   await writer.insert([record('a', 'r2', ['r1'], prose(50, 13))])
+  sameBytes(t, await writer.get('a', 'r1'), utf8(prose(50, 12)), 'read after the upgrade')
   await writer.close()
-  t.is(await formatOf(), 2)
+  t.is(await formatOf(), STORE_FORMAT_VERSION)
   const db3 = await openLevelDb(join(dir, 'index'), 'index', { create: false })
-  await db3.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(3) }], { sync: true })
+  await db3.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION + 1) }], { sync: true })
   await db3.close()
   await t.throwsAsync(Store.open(dir), { instanceOf: VstoreError, code: 'VSTORE_UNSUPPORTED' })
+})
+
+test('contentHash is the whole hash of a short text (whose entry keeps 4 bytes of it) and of a large one', async t => {
+  const { store } = await newStore(t)
+  const short = utf8(prose(20, 31))
+  const large = utf8(prose(2000, 32))
+  t.true(short.length < HASH_RECORD_MIN_TEXT_BYTE_LENGTH && large.length >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH)
+  await store.insert([{ file: 's', rev: 'r1', parents: [], text: short }, { file: 'l', rev: 'r1', parents: [], text: large }])
+  t.is((await store.getEntry('s', 'r1')).hash.length, 4)
+  t.deepEqual(await store.contentHash('s', 'r1'), hashText(short))
+  t.deepEqual(await store.contentHash('l', 'r1'), hashText(large))
+  await t.throwsAsync(store.contentHash('s', 'r9'), { code: 'VSTORE_NOT_FOUND' })
 })
 
 test('getMany gives each key bytes of its own, also for keys stored once', async t => {

@@ -1,0 +1,102 @@
+/**
+ * Stores of an older format: a format-2 store (text entries with whole hashes) is made here from a store
+ * this build wrote, by rewriting its index entries as format 2 wrote them (the packs are the same in both
+ * formats). A reader reads it as it is; `vstore upgrade` (a real process) and a first write convert it.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { join } from 'node:path'
+import { openLevelDb } from '../../lib/index/leveldb.js'
+import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH, STORE_FORMAT_VERSION, TAG_TEXT, TEXT_CHECK_BYTE_LENGTH, decodeTextKey } from '../../lib/index/records.js'
+import { Store, type TextRecord } from '../../lib/vstore.js'
+import { runVstore, succeeds } from '../helpers/cli.js'
+import { rewriteAsOldFormat, storeFormatOf } from '../helpers/old-format.js'
+import { makeTempDir } from '../helpers/tmp.js'
+
+const encoder = new TextEncoder()
+
+/** Versions of two files, short and long (a long text keeps its whole hash in every format). */
+function history(): TextRecord[] {
+  const records: TextRecord[] = []
+  for (let i = 0; i < 12; i++) {
+    const parents = i === 0 ? [] : [`r${i - 1}`]
+    records.push({ file: 'short.txt', rev: `r${i}`, parents, text: encoder.encode(Array.from({ length: 20 + i }, (_, line) => `line ${line} of version ${i}\n`).join('')) })
+    records.push({ file: 'long.txt', rev: `r${i}`, parents, text: encoder.encode(Array.from({ length: 900 + i }, (_, line) => `a longer line ${line} of version ${i}\n`).join('')) })
+  }
+  return records
+}
+
+/** The byte lengths of every text entry's value. */
+async function entryValueLengths(dir: string): Promise<Map<string, number>> {
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  try {
+    const lengths = new Map<string, number>()
+    for await (const [key, value] of db.entries(Uint8Array.of(TAG_TEXT))) {
+      const { file, rev } = decodeTextKey(key)
+      lengths.set(`${file}@${rev}`, value.length)
+    }
+    return lengths
+  } finally {
+    await db.close()
+  }
+}
+
+/** A store of format 2 holding `records`: written by this build, then its entries rewritten with whole hashes. */
+async function formatTwoStore(t: ExecutionContext, records: readonly TextRecord[]): Promise<string> {
+  const dir = await makeTempDir(t, 'vstore-upgrade-')
+  const store = await Store.open(dir, { create: true })
+  await store.insert(records)
+  await store.close()
+  const texts = new Map(records.map(record => [`${record.file}@${record.rev}`, record.text]))
+  await rewriteAsOldFormat(dir, 2, (file, rev) => texts.get(`${file}@${rev}`) as Uint8Array)
+  return dir
+}
+
+async function readsEveryText(t: ExecutionContext, store: Store, records: readonly TextRecord[]): Promise<void> {
+  for (const record of records) t.deepEqual(await store.get(record.file, record.rev), record.text, `${record.file}@${record.rev}`)
+}
+
+test('a format-2 store is read as it is, and `vstore upgrade` converts it once: short texts keep 4 bytes of hash, every text reads back, verify is clean', async t => {
+  const records = history()
+  const dir = await formatTwoStore(t, records)
+  const before = await entryValueLengths(dir)
+  const reader = await Store.open(dir, { readOnly: true })
+  await readsEveryText(t, reader, records)
+  t.deepEqual((await reader.verify({ full: true })).problems, [])
+  await reader.close()
+  t.is(await storeFormatOf(dir), 2, 'reading changes nothing')
+
+  t.is(succeeds(t, runVstore(['--store', dir, 'upgrade'])), `upgraded the store from format 2 to ${STORE_FORMAT_VERSION}\n`)
+  t.is(await storeFormatOf(dir), STORE_FORMAT_VERSION)
+  const after = await entryValueLengths(dir)
+  t.deepEqual([...after.keys()], [...before.keys()], 'the same keys')
+  for (const [key, length] of after) {
+    const short = key.startsWith('short.txt@')
+    t.true(records.find(record => `${record.file}@${record.rev}` === key)!.text.length < HASH_RECORD_MIN_TEXT_BYTE_LENGTH === short, key)
+    t.is(length, (before.get(key) as number) - (short ? 20 - TEXT_CHECK_BYTE_LENGTH : 0), key)
+  }
+  const upgraded = await Store.open(dir)
+  await readsEveryText(t, upgraded, records)
+  t.deepEqual((await upgraded.verify({ full: true })).problems, [])
+  await upgraded.close()
+  t.deepEqual(JSON.parse(succeeds(t, runVstore(['--store', dir, 'upgrade', '--json']))), { from: STORE_FORMAT_VERSION, to: STORE_FORMAT_VERSION })
+})
+
+test('the first write to a format-2 store upgrades it before it writes; a re-inserted short text with other bytes is refused', async t => {
+  const records = history()
+  const dir = await formatTwoStore(t, records.slice(0, 10))
+  await (await Store.open(dir)).close()
+  t.is(await storeFormatOf(dir), 2, 'opening alone changes nothing')
+  // The same key again with the same text: nothing new; with another text of the same length: refused.
+  const again = records[0] as TextRecord
+  const first = await Store.open(dir)
+  t.is((await first.insert([again])).newTextCount, 0)
+  await first.close()
+  t.is(await storeFormatOf(dir), STORE_FORMAT_VERSION)
+  const writer = await Store.open(dir)
+  const other = Uint8Array.from(again.text, (byte, i) => (i === 0 ? byte ^ 1 : byte))
+  await t.throwsAsync(writer.insert([{ ...again, text: other }]), { code: 'VSTORE_EXISTS' })
+  await writer.insert(records.slice(10))
+  await readsEveryText(t, writer, records)
+  t.deepEqual((await writer.verify({ full: true })).problems, [])
+  await writer.close()
+})
