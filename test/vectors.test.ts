@@ -204,7 +204,8 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
       const storeFormat = /-format-2\.bin$/.test(where) ? 2 : STORE_FORMAT_VERSION
       const textKey = decodeTextKey(key)
       const { parents, ...location } = decodeTextValue(key, value, where, storeFormat)
-      return { kind: 'text', storeFormat, ...common, key: { ...textKey }, value: { ...locationJson(location), parents: [...parents] } }
+      const { origin, ...rest } = location
+      return { kind: 'text', storeFormat, ...common, key: { ...textKey }, value: { ...locationJson(rest), parents: [...parents], ...(origin === undefined ? {} : { origin: { ...origin } }) } }
     }
     case TAG_HASH:
       return { kind: 'hash', ...common, key: { hashPrefixHex: toHex(key.subarray(1)) }, value: locationJson(decodeLocationValue(key, value, where)) }
@@ -226,7 +227,7 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
 }
 
 type IndexJson =
-  | { kind: 'text'; storeFormat: number; key: { file: string; rev: string }; value: LocationJson & { parents: string[] } }
+  | { kind: 'text'; storeFormat: number; key: { file: string; rev: string }; value: LocationJson & { parents: string[]; origin?: { file: string; rev: string } } }
   | { kind: 'hash'; key: { hashPrefixHex: string }; value: LocationJson }
   | { kind: 'pack'; key: { packId: number }; value: { committedByteLength: number; groupCount: number; rawByteLength?: number } }
   | { kind: 'format'; key: { name: string }; value: { storeFormat: number } }

@@ -235,7 +235,7 @@ const EXPORT_CHUNK_TEXT_COUNT = 64
 export interface ExportSource {
   files(): Promise<string[]>
   revisions(file: string): Promise<string[]>
-  parents(file: string, rev: string): Promise<readonly string[]>
+  getEntry(file: string, rev: string): Promise<{ readonly parents: readonly string[]; readonly origin?: { readonly file: string; readonly rev: string } }>
   getMany(keys: Iterable<{ file: string; rev: string }>): AsyncIterable<{ file: string; rev: string; text: Uint8Array }>
 }
 
@@ -253,7 +253,12 @@ export async function* exportRecords(store: ExportSource, files?: readonly strin
       const chunk = revs.slice(start, start + EXPORT_CHUNK_TEXT_COUNT)
       const texts = new Map<string, Uint8Array>()
       for await (const { rev, text } of store.getMany(chunk.map(rev => ({ file, rev })))) texts.set(rev, text)
-      for (const rev of chunk) yield { file, rev, parents: await store.parents(file, rev), text: texts.get(rev) as Uint8Array }
+      for (const rev of chunk) {
+        const { parents, origin } = await store.getEntry(file, rev)
+        // A record stream holds no origins: refused rather than dropped.
+        if (origin !== undefined) throw new VstoreError('VSTORE_UNSUPPORTED', `its origin ${origin.file}@${origin.rev} has no place in a record stream (fetch copies it)`, `${file}@${rev}`)
+        yield { file, rev, parents, text: texts.get(rev) as Uint8Array }
+      }
     }
   }
 }

@@ -23,12 +23,14 @@ export const TAG_HASH = 0x48 // 'H'
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 /**
  * The store format this build writes (`M format`): 3 since text entries keep a short check in place of the
- * content hash of a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH. Formats 1 and 2 are read, and upgraded
- * before their first write (LevelDbStoreIndex.upgrade).
+ * content hash of a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and may name an origin in another file.
+ * Formats 1 and 2 are read, and upgraded before their first write (LevelDbStoreIndex.upgrade).
  */
 export const STORE_FORMAT_VERSION = 3
 /** The first store format whose text entries keep a short check (TEXT_CHECK_BYTE_LENGTH bytes) for a short text. */
 export const SHORT_CHECK_STORE_FORMAT = 3
+/** The first store format whose text entries may name an origin: the version of another file a text was copied or moved from. */
+export const ORIGIN_STORE_FORMAT = 3
 /**
  * Bytes of its content hash a text entry keeps for a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH (store
  * format 3): enough to find damage (as a CRC-32 would), where the whole hash, which names the content, earns
@@ -248,13 +250,25 @@ function readLocation(reader: ByteReader, based: boolean, hashByteLength: (textB
   return { packId, groupOffset, readByteLength, recordStart, recordEnd, decodedByteLength, textByteLength, hash, baseDepth, baseReadByteLength, baseDecodedByteLength }
 }
 
-/** A text entry as store format `format` (this build's, unless told) writes it. */
+/**
+ * A text entry as store format `format` (this build's, unless told) writes it: from format 3 on, the
+ * parents' count is doubled, plus 1 when an origin (a version of another file) follows the parents.
+ * @throws VSTORE_USAGE for an origin in a format that has none.
+ */
 export function encodeTextValue(key: Uint8Array, entry: TextEntry, format = STORE_FORMAT_VERSION): Uint8Array {
   const writer = new ByteWriter(64)
   writer.byte(locationVersion(entry))
   writeLocation(writer, entry, entryHashByteLength(entry.textByteLength, format))
-  writer.varint(entry.parents.length)
+  const withOrigins = format >= ORIGIN_STORE_FORMAT
+  if (entry.origin !== undefined && !withOrigins) throw new VstoreError('VSTORE_USAGE', `store format ${format} holds no origins`, describeKey(entry.origin))
+  writer.varint(withOrigins ? entry.parents.length * 2 + (entry.origin === undefined ? 0 : 1) : entry.parents.length)
   for (const parent of entry.parents) writeRev(writer, parent, true)
+  if (entry.origin !== undefined) {
+    const fileBytes = utf8(entry.origin.file, 'file id')
+    writer.varint(fileBytes.length)
+    writer.bytes(fileBytes)
+    writeRev(writer, entry.origin.rev, true)
+  }
   return sealValue(key, writer)
 }
 
@@ -265,12 +279,20 @@ export function encodeTextValue(key: Uint8Array, entry: TextEntry, format = STOR
 export function decodeTextValue(key: Uint8Array, value: Uint8Array, where: string, format: number): TextEntry {
   const reader = openValue(key, value, where, INDEX_VALUE_VERSION_BASED)
   const location = readLocation(reader, value[0] === INDEX_VALUE_VERSION_BASED, textByteLength => entryHashByteLength(textByteLength, format))
-  const parentCount = reader.varint()
+  const parentsField = reader.varint()
+  const withOrigins = format >= ORIGIN_STORE_FORMAT
+  const parentCount = withOrigins ? Math.floor(parentsField / 2) : parentsField
   if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
   const parents: string[] = []
   for (let i = 0; i < parentCount; i++) parents.push(readRev(reader, true))
+  let origin: TextKey | undefined
+  if (withOrigins && parentsField % 2 === 1) {
+    const file = reader.string(MAX_ID_BYTE_LENGTH)
+    if (file.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file id in an origin')
+    origin = { file, rev: readRev(reader, true) }
+  }
   reader.expectEnd('text entry')
-  return { ...location, parents }
+  return origin === undefined ? { ...location, parents } : { ...location, parents, origin }
 }
 
 export function encodeLocationValue(key: Uint8Array, location: TextLocation): Uint8Array {

@@ -17,7 +17,10 @@ export interface TextLocation {
   /** Bytes the decoder produces from that read (the record's end, rounded up to the read chunk). */
   readonly decodedByteLength: number
   readonly textByteLength: number
-  /** SHA-256 of the text, truncated to 20 bytes. */
+  /**
+   * The first bytes of the text's SHA-256: 20, which name its content, or 4 where the index keeps only a
+   * check against damage (a text under 16 KiB, store format 3; formats/index.md, Location).
+   */
   readonly hash: Uint8Array
   /**
    * Base hops before this text can be rebuilt: 0 when its group names no base text (formats/group.md),
@@ -31,4 +34,6 @@ export interface TextLocation {
 
 export interface TextEntry extends TextLocation {
   readonly parents: readonly string[]
+  /** The version of another file this text was copied or moved from (a rename or copy), when one was given. */
+  readonly origin?: TextKey
 }

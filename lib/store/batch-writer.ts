@@ -11,7 +11,7 @@ import { writeOrder } from '../order/graph.js'
 import type { PackSet, PackWrite } from './pack-set.js'
 import type { StoreSettings } from './settings.js'
 import type { IndexBatch, StoreIndex, Totals } from './store-index.js'
-import type { KeyedEntry } from './locations.js'
+import { entryAt, type KeyedEntry } from './locations.js'
 import type { PackKeys } from './pack-keys.js'
 import type { RecentTexts } from './recent-texts.js'
 import type { TextReader } from './text-reader.js'
@@ -152,13 +152,21 @@ class BatchWriter {
     const checkpoint = this.plan.options.checkpointByteLength
     let previousFamily: string | undefined
     const large = { minByteLength: this.target.settings.maxContentByteLength, byteLength: (text: PlannedText) => text.ref.byteLength }
+    // An origin in this batch must be committed with, or before, the texts that name it: a checkpoint
+    // waits while one is still to be placed.
+    const batchKeys = new Set(this.texts.map(describeKey))
+    const placed = new Set<string>()
+    const placedOrElsewhere = (origin: TextKey | undefined) => origin === undefined || !batchKeys.has(describeKey(origin)) || placed.has(describeKey(origin))
+    const originPlaced = (index: number) => placedOrElsewhere((this.texts[index] as PlannedText).origin)
     for (const index of writeOrder(this.texts, large)) {
       const text = this.texts[index] as PlannedText
       const family = this.largeFiles.has(text.file) ? LARGE_FAMILY : text.file
       if (checkpoint !== undefined && family !== previousFamily && this.uncommitted.length > 0
-        && this.writtenRawByteLength - this.lastCheckpointRawByteLength >= checkpoint) {
+        && this.writtenRawByteLength - this.lastCheckpointRawByteLength >= checkpoint && this.uncommitted.every(originPlaced)
+        && (this.copied?.texts ?? []).every(({ entry }) => placedOrElsewhere(entry.origin))) {
         await this.commit()
       }
+      placed.add(describeKey(text))
       previousFamily = family
       this.writtenTextCount++
       this.writtenRawByteLength += text.ref.byteLength
@@ -387,7 +395,7 @@ class BatchWriter {
       if (bytes === undefined) continue
       this.readTexts.delete(index)
       const text = this.texts[index] as PlannedText
-      this.target.recent?.put(text, { ...(this.locations.get(index) as TextLocation), parents: text.parents }, bytes)
+      this.target.recent?.put(text, entryAt(this.locations.get(index) as TextLocation, text.parents, text.origin), bytes)
     }
   }
 
@@ -402,7 +410,7 @@ class BatchWriter {
     for (const index of this.uncommitted) {
       const text = this.texts[index] as PlannedText
       const location = this.locations.get(this.sameAs.get(index) ?? index) as TextLocation
-      const entry = { ...location, parents: text.parents }
+      const entry = entryAt(location, text.parents, text.origin)
       batch.putText(text, entry)
       rows.push({ file: text.file, rev: text.rev, entry })
     }

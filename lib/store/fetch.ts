@@ -13,7 +13,7 @@ import { packOfItsOwn } from './auto-pack.js'
 import { writeBatch, type BatchTarget } from './batch-writer.js'
 import { openSpill } from './insert.js'
 import { packName } from './layout.js'
-import { byGroup, type KeyedEntry } from './locations.js'
+import { byGroup, entryAt, type KeyedEntry } from './locations.js'
 import { FETCH_WORDS, checkTextByteLength, isNewKey } from './new-keys.js'
 import { baseNamedBy } from './text-reader.js'
 import { hashesMatch } from './text-hash.js'
@@ -84,7 +84,7 @@ export async function fetchFrom(source: FetchSource, options: FetchOptions, targ
       for await (const { file, rev, text } of source.getMany(chunk)) read.set(describeKey({ file, rev }), text)
       for (const { file, rev, entry } of chunk) {
         const text = read.get(describeKey({ file, rev })) as Uint8Array
-        texts.push({ file, rev, parents: entry.parents, ref: await spill.append(text), hash: entry.hash })
+        texts.push({ file, rev, parents: entry.parents, ref: await spill.append(text), hash: entry.hash, ...(entry.origin === undefined ? {} : { origin: entry.origin }) })
         readRawByteLength += text.length
       }
       options.onProgress?.({
@@ -131,6 +131,13 @@ async function wantedKeysOf(source: FetchSource, options: FetchOptions, target: 
         wanted.push(row)
         wantedKeys.add(describeKey(row))
       }
+    }
+  }
+  // Origins name other files, which may come later: checked once every key taken is known.
+  for (const row of wanted) {
+    const { origin } = row.entry
+    if (origin !== undefined && !wantedKeys.has(describeKey(origin)) && (await target.index.tryGetEntry(origin)) === undefined) {
+      throw new VstoreError('VSTORE_MISSING_PARENT', FETCH_WORDS.missingOrigin(origin), describeKey(row))
     }
   }
   return { wanted, wantedKeys, textCount, rawByteLength }
@@ -225,9 +232,9 @@ async function placeRows(
       const { location: stored, keyTaken } = await known.storedWithHash(entry.hash)
       const earlier = known.copiedByHash.get(hashHex)
       if (stored !== undefined) {
-        final = { ...stored, parents: entry.parents }
+        final = entryAt(stored, entry.parents, entry.origin)
         place = { ...place, stored }
-      } else if (earlier !== undefined) final = earlier
+      } else if (earlier !== undefined) final = entryAt(earlier, entry.parents, entry.origin)
       else {
         known.copiedByHash.set(hashHex, entry)
         place = { ...place, hashRecord: !keyTaken }
@@ -263,7 +270,7 @@ async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[],
       if (known !== undefined) duplicateTextCount++
       else if (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) locationsByHash.set(hashHex, location)
       if (row.hashRecord === true) hashes.push({ hash: row.entry.hash, location })
-      texts.push({ key: { file: row.file, rev: row.rev }, entry: { ...location, parents: row.entry.parents } })
+      texts.push({ key: { file: row.file, rev: row.rev }, entry: entryAt(location, row.entry.parents, row.entry.origin) })
     }
   }
   return { texts, hashes, textCount, rawByteLength, duplicateTextCount, locationsByHash }

@@ -289,9 +289,13 @@ async function writeIndex(
     }
     const groups = new Set<string>()
     let rawByteLength = 0
+    // An origin whose key was lost with the damage is dropped with it.
+    const keptKeys = new Set(rows.map(describeKey))
     for (const row of rows) {
       const key = encodeTextKey(row)
-      operations.push({ key, value: encodeTextValue(key, { ...row.entry, parents: parentsOf(row) }) })
+      const { origin, ...entry } = row.entry
+      const keptOrigin = origin !== undefined && keptKeys.has(describeKey(origin)) ? { origin } : {}
+      operations.push({ key, value: encodeTextValue(key, { ...entry, parents: parentsOf(row), ...keptOrigin }) })
       groups.add(`${row.entry.packId}:${row.entry.groupOffset}`)
       rawByteLength += row.entry.textByteLength
       if (operations.length >= BATCH_OPERATION_COUNT) await flush(false)

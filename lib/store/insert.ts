@@ -11,7 +11,7 @@ import { tmpPath } from './layout.js'
 import { INSERT_WORDS, checkRecord, checkTextByteLength, isNewKey, type KnownKey } from './new-keys.js'
 import { TextSpill } from './spill.js'
 import { hashText } from './text-hash.js'
-import type { InsertOptions, InsertSummary, TextRecord } from './types.js'
+import type { InsertOptions, InsertSummary, TextKey, TextRecord } from './types.js'
 import type { PlannedText } from './write-plan.js'
 
 /** Texts an insert keeps in memory before it spills them to a temporary file. */
@@ -41,16 +41,17 @@ export async function insertRecords(records: Iterable<TextRecord> | AsyncIterabl
       rawByteLength += record.text.length
       const hash = hashText(record.text)
       const known = seen.get(record.file)?.get(record.rev) ?? target.recent?.get(record)?.entry ?? (await target.index.tryGetEntry(record))
-      const parentKnown = async (rev: string) => seen.get(record.file)?.has(rev) === true || target.recent?.get({ file: record.file, rev }) !== undefined
-        || (await target.index.tryGetEntry({ file: record.file, rev })) !== undefined
+      const keyKnown = async (key: TextKey) => seen.get(key.file)?.has(key.rev) === true || target.recent?.get(key) !== undefined || (await target.index.tryGetEntry(key)) !== undefined
+      const parentKnown = (rev: string) => keyKnown({ file: record.file, rev })
       // A stored hash may be a short check: then the stored text itself is compared.
       const sameContent = async () => bytesEqual(await target.reader.get(record), record.text)
-      if (await isNewKey(record, { hash, parents: record.parents }, known, parentKnown, INSERT_WORDS, sameContent)) {
+      const { origin } = record
+      if (await isNewKey(record, { hash, parents: record.parents, origin }, known, parentKnown, INSERT_WORDS, sameContent, keyKnown)) {
         const parents = [...new Set(record.parents)]
         const revs = seen.get(record.file) ?? new Map<string, KnownKey>()
-        revs.set(record.rev, { hash, parents })
+        revs.set(record.rev, { hash, parents, origin })
         seen.set(record.file, revs)
-        texts.push({ file: record.file, rev: record.rev, parents, ref: await spill.append(record.text), hash })
+        texts.push({ file: record.file, rev: record.rev, parents, ref: await spill.append(record.text), hash, ...(origin === undefined ? {} : { origin: { file: origin.file, rev: origin.rev } }) })
         newRawByteLength += record.text.length
       }
       options.onProgress?.({ ...progress, textCount, rawByteLength, newTextCount: texts.length, newRawByteLength })

@@ -86,6 +86,7 @@ export async function* dumpIndex(parts: Parts, filePrefix?: string): AsyncGenera
       baseReadByteLength: entry.baseReadByteLength,
       baseDecodedByteLength: entry.baseDecodedByteLength,
       parents: entry.parents,
+      ...(entry.origin === undefined ? {} : { origin: `${entry.origin.file}@${entry.origin.rev}` }),
     }
   }
 }

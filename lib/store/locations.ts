@@ -25,3 +25,12 @@ export function byGroup<T>(items: Iterable<T>, locationOf: (item: T) => Pick<Tex
 export function plainKey({ file, rev }: TextKey): TextKey {
   return { file, rev }
 }
+
+/**
+ * The entry of a key placed at `location` (which may be another key's entry: content stored once), with
+ * this key's own parents and origin, and nothing of the other key's.
+ */
+export function entryAt(location: TextLocation & { readonly parents?: unknown; readonly origin?: unknown }, parents: readonly string[], origin: TextKey | undefined): TextEntry {
+  const { parents: _otherParents, origin: _otherOrigin, ...plain } = location
+  return origin === undefined ? { ...plain, parents } : { ...plain, parents, origin }
+}

@@ -8,10 +8,11 @@ import { MAX_PARENTS, describeKey } from '../index/records.js'
 import { hashesMatch, isWholeHash } from './text-hash.js'
 import type { TextKey, TextRecord } from './types.js'
 
-/** What a key is known with: its content hash and parents. */
+/** What a key is known with: its content hash, parents and origin. */
 export interface KnownKey {
   readonly hash: Uint8Array
   readonly parents: readonly string[]
+  readonly origin?: TextKey | undefined
 }
 
 /** How insert and fetch word the refusals (fetch speaks of its source). */
@@ -19,18 +20,21 @@ export interface NewKeyWords {
   readonly otherContent: string
   readonly otherParents: string
   readonly missingParent: (parent: string) => string
+  readonly missingOrigin: (origin: TextKey) => string
 }
 
 export const INSERT_WORDS: NewKeyWords = {
   otherContent: 'this key is already stored with other content',
   otherParents: 'this key is already stored with parents',
   missingParent: parent => `parent ${parent} is neither stored nor earlier in this batch`,
+  missingOrigin: origin => `origin ${describeKey(origin)} is neither stored nor earlier in this batch`,
 }
 
 export const FETCH_WORDS: NewKeyWords = {
   otherContent: 'this key is stored here with other content than in the source',
   otherParents: 'this key is stored here with parents',
   missingParent: parent => `parent ${parent} is neither in the source nor here`,
+  missingOrigin: origin => `origin ${describeKey(origin)} is neither fetched nor here (fetch its file too)`,
 }
 
 function sameParents(stored: readonly string[], given: readonly string[]): boolean {
@@ -39,23 +43,31 @@ function sameParents(stored: readonly string[], given: readonly string[]): boole
 }
 
 /**
- * Whether `key` is new (`true`) or stored already with the same content and parents (`false`). Where a
- * stored hash is short (a text under 16 KiB: a check, not a name), `sameContent`, when given, compares the
- * texts themselves.
- * @throws VSTORE_EXISTS when it is stored with other content or parents; VSTORE_MISSING_PARENT when a new
- * key's parent is not known (`parentKnown`).
+ * Whether `key` is new (`true`) or stored already with the same content, parents and origin (`false`).
+ * Where a stored hash is short (a text under 16 KiB: a check, not a name), `sameContent`, when given,
+ * compares the texts themselves. A new key's origin is checked with `originKnown` when it is given (fetch
+ * checks origins once it knows every key it takes).
+ * @throws VSTORE_EXISTS when it is stored with other content, parents or origin; VSTORE_MISSING_PARENT when
+ * a new key's parent (`parentKnown`) or origin is not known.
  */
 export async function isNewKey(
-  key: TextKey, given: KnownKey, known: KnownKey | undefined, parentKnown: (rev: string) => Promise<boolean>, words: NewKeyWords, sameContent?: () => Promise<boolean>,
+  key: TextKey, given: KnownKey, known: KnownKey | undefined, parentKnown: (rev: string) => Promise<boolean>, words: NewKeyWords,
+  sameContent?: () => Promise<boolean>, originKnown?: (origin: TextKey) => Promise<boolean>,
 ): Promise<boolean> {
   if (known !== undefined) {
     const same = hashesMatch(known.hash, given.hash) && (isWholeHash(known.hash) && isWholeHash(given.hash) || sameContent === undefined || (await sameContent()))
     if (!same) throw new VstoreError('VSTORE_EXISTS', words.otherContent, describeKey(key))
     if (!sameParents(known.parents, given.parents)) throw new VstoreError('VSTORE_EXISTS', `${words.otherParents} [${known.parents.join(', ')}]`, describeKey(key))
+    if ((known.origin === undefined ? '' : describeKey(known.origin)) !== (given.origin === undefined ? '' : describeKey(given.origin))) {
+      throw new VstoreError('VSTORE_EXISTS', `this key is stored with ${known.origin === undefined ? 'no origin' : `origin ${describeKey(known.origin)}`}`, describeKey(key))
+    }
     return false
   }
   for (const parent of given.parents) {
     if (!(await parentKnown(parent))) throw new VstoreError('VSTORE_MISSING_PARENT', words.missingParent(parent), describeKey(key))
+  }
+  if (given.origin !== undefined && originKnown !== undefined && !(await originKnown(given.origin))) {
+    throw new VstoreError('VSTORE_MISSING_PARENT', words.missingOrigin(given.origin), describeKey(key))
   }
   return true
 }
@@ -81,6 +93,13 @@ export function checkRecord(record: TextRecord): void {
   }
   if (!(record.text instanceof Uint8Array)) throw usage(`record.text must be a Uint8Array (${record.file}@${record.rev})`)
   if (record.parents.includes(record.rev)) throw usage(`a text cannot be its own parent (${record.file}@${record.rev})`)
+  if (record.origin !== undefined) {
+    const { origin } = record
+    if (typeof origin !== 'object' || origin === null || typeof origin.file !== 'string' || origin.file.length === 0 || typeof origin.rev !== 'string' || origin.rev.length === 0) {
+      throw usage(`record.origin must be { file, rev } with non-empty ids (${record.file}@${record.rev})`)
+    }
+    if (origin.file === record.file) throw usage(`an origin is a version of another file; a version of the same file is a parent (${record.file}@${record.rev})`)
+  }
   if (record.parents.length > MAX_PARENTS) {
     throw new VstoreError('VSTORE_LIMIT', `${record.parents.length} parents, at most ${MAX_PARENTS}`, describeKey(record))
   }

@@ -93,7 +93,11 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
   const source = new StoredTexts(kept, row => groupKeyOf(row.entry), rows => readRows(target, rows, bases, known), STORED_TEXTS_CACHE_BYTE_LENGTH)
   // Only a repair changes parents (a partial rewrite's keys name parents outside it, which stay).
   const { parentsOf, reparented } = salvage ? keptParents(keys, lostKeys) : { parentsOf: (row: KeyedEntry) => row.entry.parents, reparented: [] }
-  const texts: PlannedText[] = kept.map((row, index) => ({ file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash })).reverse()
+  // An origin goes with its text, unless a repair dropped the key it names.
+  const originOf = (row: KeyedEntry) => (row.entry.origin !== undefined && !lost.has(describeKey(row.entry.origin)) ? { origin: row.entry.origin } : {})
+  const texts: PlannedText[] = kept.map((row, index) => ({
+    file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash, ...originOf(row),
+  })).reverse()
   const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
   const firstPackId = nextPackId(target.packs)
   const movedGroupCount = oldPackIds.reduce((sum, packId) => sum + (target.packs.state(packId)?.groupCount ?? 0), 0)

@@ -12,6 +12,11 @@ export interface TextRecord {
   /** Revisions of the same file this version descends from, in order; each present in the store or earlier in the same insert. */
   readonly parents: readonly string[]
   readonly text: Uint8Array
+  /**
+   * The version of another file this version was copied or moved from (a rename or a copy), present in
+   * the store or earlier in the same insert: history kept across the move (formats/index.md, Origin).
+   */
+  readonly origin?: TextKey
 }
 
 import type { VstoreCode } from '../errors.js'
@@ -167,4 +172,6 @@ export interface IndexDumpRow extends TextKey {
   readonly baseReadByteLength: number
   readonly baseDecodedByteLength: number
   readonly parents: readonly string[]
+  /** `FILE@REV` of the version of another file this text was copied or moved from, when it names one. */
+  readonly origin?: string
 }

@@ -18,6 +18,8 @@ export interface PlannedText {
   readonly parents: readonly string[]
   readonly ref: SpillRef
   readonly hash: Uint8Array
+  /** The version of another file it was copied or moved from (TextRecord.origin). */
+  readonly origin?: TextKey | undefined
 }
 
 /** What a rewrite (pack, repair) replaces in the batch's one commit. */

@@ -99,14 +99,15 @@ function textEntries(pack: PackBuild): TextEntry[] {
 }
 
 function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly TextEntry[]): void {
-  const goodText = (name: string, what: string, i: number, change: Partial<TextEntry> = {}, storeFormat = STORE_FORMAT_VERSION): void => {
+  const goodText = (name: string, what: string, i: number, change: Partial<TextEntry> & { origin?: { file: string; rev: string } } = {}, storeFormat = STORE_FORMAT_VERSION): void => {
     const item = pack.texts[i]!
     const entry = { ...entries[i]!, ...change }
     const key = encodeTextKey(item)
     const value = encodeTextValue(key, entry, storeFormat)
     folder.good(name, what, encodeIndexVector(key, value), {
       kind: 'text', storeFormat, keyHex: toHex(key), valueHex: toHex(value),
-      key: { file: item.file, rev: item.rev }, value: { ...locationJson(entry, entryHashByteLength(entry.textByteLength, storeFormat)), parents: [...entry.parents] },
+      key: { file: item.file, rev: item.rev },
+      value: { ...locationJson(entry, entryHashByteLength(entry.textByteLength, storeFormat)), parents: [...entry.parents], ...(entry.origin === undefined ? {} : { origin: entry.origin }) },
     })
   }
   goodText('text', '`T` entry of pangrams.txt@r2 (a text revision id, one parent): its delta record in pack vector `good-two-groups`, with the first 4 bytes of its hash', 1)
@@ -115,6 +116,8 @@ function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly Tex
     { baseDepth: 2, baseReadByteLength: 300_000, baseDecodedByteLength: 2_100_000 })
   goodText('text-large', '`T` entry of a text of 16,384 bytes (a made-up location in a pack 7): a text that large keeps its whole hash', 1,
     { packId: 7, groupOffset: 5_000, readByteLength: 60_000, recordStart: 100_000, recordEnd: 100_900, decodedByteLength: 120_000, textByteLength: 16_384 })
+  goodText('text-origin', '`T` entry of pangrams.txt@r2 naming an origin, old/pangrams.txt@r1: the version of another file it was moved from', 1,
+    { origin: { file: 'old/pangrams.txt', rev: 'r1' } })
   goodText('text-format-2', '`T` entry of pangrams.txt@r2 as store format 2 wrote it, with its whole hash: still read', 1, {}, 2)
   const hashEntry = entries[0]!
   const hashKey = encodeHashKey(hashEntry.hash)
@@ -197,17 +200,21 @@ function badValueVectors(folder: Folder, fixture: BadFixture, entries: readonly 
   folder.bad('value-truncated', '`T` value cut inside its hash (checksum right for what is there)', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, locationBody({}).subarray(0, 10))))
   folder.bad('value-trailing', '`T` value with a byte 00 after the last parent (checksum right)', 'VSTORE_CORRUPT',
-    textVector(sealedValue(textKey, concat(locationBody({}, Uint8Array.of(1, 0, 2, 0x72, 0x31)), Uint8Array.of(0)))))
+    textVector(sealedValue(textKey, concat(locationBody({}, Uint8Array.of(2, 0, 2, 0x72, 0x31)), Uint8Array.of(0)))))
   folder.bad('empty-record-range', '`T` value with `Record_Byte_Length` 0', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, locationBody({ recordEnd: entries[1]!.recordStart }))))
   folder.bad('decoded-short', '`T` value whose `Decoded_Byte_Length` ends before the record', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, locationBody({ decodedByteLength: entries[1]!.recordEnd - 1 }))))
-  folder.bad('too-many-parents', '`T` value with `Parent_Count` 1025 (rejected before reading parents)', 'VSTORE_LIMIT',
-    textVector(sealedValue(textKey, locationBody({}, varint(1025)))))
+  folder.bad('too-many-parents', '`T` value with `Parent_Count` 1025 (`Parents` 2050; rejected before reading parents)', 'VSTORE_LIMIT',
+    textVector(sealedValue(textKey, locationBody({}, varint(2050)))))
   folder.bad('parent-rev-kind', '`T` value whose parent has `Rev_Kind` 03', 'VSTORE_CORRUPT',
-    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(1, 3, 2, 0x72, 0x31)))))
+    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(2, 3, 2, 0x72, 0x31)))))
   folder.bad('parent-empty', '`T` value whose text parent id has 0 bytes', 'VSTORE_CORRUPT',
-    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(1, 0, 0)))))
+    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(2, 0, 0)))))
+  folder.bad('origin-empty-file', '`T` value whose origin has an empty file id (`Parents` 01: no parent, an origin)', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(1, 0, 0, 2, 0x72, 0x31)))))
+  folder.bad('origin-cut', '`T` value that says an origin follows, and ends after the parents (checksum right)', 'VSTORE_CORRUPT',
+    textVector(sealedValue(textKey, locationBody({}, Uint8Array.of(3, 0, 2, 0x72, 0x31)))))
   folder.bad('value-nonminimal-varint', '`T` value with `Pack_Id` 1 written 81 00 (checksum right)', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, concat(Uint8Array.of(0x81, 0x00), locationBody({}).subarray(1)))))
 }

@@ -81,9 +81,9 @@ export function storeIndexContract(name: string, harness: StoreIndexHarness): vo
     t.is(await index.tryGetEntry({ file: 'a', rev: 'r1' }), undefined)
   })
 
-  each('a committed entry reads back whole (a short text\'s hash as a check, a large text\'s whole), and nothing of a batch is seen before its commit', async (t, backend, index) => {
+  each('a committed entry reads back whole (a short text\'s hash as a check, a large text\'s whole, an origin), and nothing of a batch is seen before its commit', async (t, backend, index) => {
     const stored = entry(5, ['p1', 'p0'], { baseDepth: 2, baseReadByteLength: 77, baseDecodedByteLength: 8192 })
-    const large = entry(6, ['r1'], { textByteLength: HASH_RECORD_MIN_TEXT_BYTE_LENGTH })
+    const large = { ...entry(6, ['r1'], { textByteLength: HASH_RECORD_MIN_TEXT_BYTE_LENGTH }), origin: { file: 'a.c', rev: 'r0' } }
     const batch = index.batch()
     batch.putText({ file: 'src/a.c', rev: 'r1' }, stored)
     batch.putText({ file: 'src/a.c', rev: 'r2' }, large)

@@ -8,7 +8,7 @@ import { VstoreError } from '../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
   encodeLocationValue, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, MAX_BASE_DEPTH,
-  entryHashByteLength, INDEX_VALUE_VERSION, STORE_FORMAT_VERSION, TAG_TEXT,
+  entryHashByteLength, idProblem, INDEX_VALUE_VERSION, STORE_FORMAT_VERSION, TAG_TEXT,
 } from '../../lib/index/records.js'
 import type { TextEntry, TextLocation } from '../../lib/index/types.js'
 import { concatBytes, flipByte, PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
@@ -36,8 +36,9 @@ const locationArbitrary: fc.Arbitrary<TextLocation> = fc.record({
   ...(rest.baseDepth === 0 ? { baseReadByteLength: 0, baseDecodedByteLength: 0 } : {}),
 }))
 
-const entryArbitrary: fc.Arbitrary<TextEntry> = fc.tuple(locationArbitrary, fc.array(idArbitrary, { maxLength: 5 }))
-  .map(([location, parents]) => ({ ...location, parents }))
+const originArbitrary = fc.option(fc.record({ file: fc.string({ minLength: 1, maxLength: 12 }).filter(file => idProblem(file) === undefined), rev: idArbitrary }).map(({ file, rev }) => ({ file, rev })), { nil: undefined })
+const entryArbitrary: fc.Arbitrary<TextEntry> = fc.tuple(locationArbitrary, fc.array(idArbitrary, { maxLength: 5 }), originArbitrary)
+  .map(([location, parents, origin]) => (origin === undefined ? { ...location, parents } : { ...location, parents, origin }))
 
 type Decoder = (key: Uint8Array, value: Uint8Array, where: string) => unknown
 const decodeText: Decoder = (key, value, where) => decodeTextValue(key, value, where, STORE_FORMAT_VERSION)
@@ -45,6 +46,11 @@ const decodeTextFormat2: Decoder = (key, value, where) => decodeTextValue(key, v
 const decoders: readonly [string, Decoder][] = [
   ['text', decodeText], ['text of format 2', decodeTextFormat2], ['location', decodeLocationValue], ['pack', decodePackValue], ['totals', decodeTotalsValue],
 ]
+
+/** The entry without its origin (format 2 has none). */
+function withoutOrigin({ origin: _origin, ...entry }: TextEntry): TextEntry {
+  return entry
+}
 
 /** An entry as a text entry of `format` keeps it: a short text's hash cut to its check in format 3. */
 function asStored(entry: TextEntry, format: number): TextEntry {
@@ -117,16 +123,17 @@ test('text, location, pack and totals values round-trip', t => {
   t.notThrows(() => fc.assert(fc.property(fc.uint8Array({ maxLength: 30 }), entryArbitrary, big, big, big, (key, entry, a, b, c) => {
     // A pack's committed length is at least its 8-byte header.
     const committed = a + 8
-    const { parents, ...location } = entry
+    const { parents, origin, ...location } = entry
     const checks: [unknown, unknown][] = [
       [decodeText(key, encodeTextValue(key, entry), 'property'), asStored(entry, STORE_FORMAT_VERSION)],
-      [decodeTextFormat2(key, encodeTextValue(key, entry, 2), 'property'), entry],
+      [decodeTextFormat2(key, encodeTextValue(key, withoutOrigin(entry), 2), 'property'), withoutOrigin(entry)],
       [decodeText(key, encodeTextValue(key, asStored(entry, STORE_FORMAT_VERSION)), 'property'), asStored(entry, STORE_FORMAT_VERSION)],
       [decodeLocationValue(key, encodeLocationValue(key, location), 'property'), location],
       [decodePackValue(key, encodePackValue(key, { committedByteLength: committed, groupCount: b }), 'property'), { committedByteLength: committed, groupCount: b }],
       [decodeTotalsValue(key, encodeTotalsValue(key, { textCount: a, rawByteLength: b, groupCount: c }), 'property'), { textCount: a, rawByteLength: b, groupCount: c }],
     ]
     void parents
+    void origin
     checks.forEach(([got, want], i) => { if (!isDeepStrictEqual(got, want)) throw new Error(`value ${i}: ${JSON.stringify(want)} came back different`) })
   }), options))
 })

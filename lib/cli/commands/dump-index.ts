@@ -5,13 +5,13 @@ import { renderJson } from '../render.js'
 import { withStore } from '../store-access.js'
 
 /**
- * One entry as a line: `FILE@REV → PACK@OFFSET read N record A..B [base depth D read N] text N sha256/B H [parents ...]`,
+ * One entry as a line: `FILE@REV → PACK@OFFSET read N record A..B [base depth D read N] text N sha256/B H [parents ...] [origin FILE@REV]`,
  * where H is the first B bytes of the text's SHA-256 the entry keeps (20, or 4 for a short text).
  */
 function indexLine(row: IndexDumpRow): string {
   const base = row.baseDepth > 0 ? ` base depth ${row.baseDepth} read ${row.baseReadByteLength}` : ''
   return `${row.file}@${row.rev} → ${row.pack}@${row.groupOffset} read ${row.readByteLength} record ${row.recordStart}..${row.recordEnd}${base} `
-    + `text ${row.textByteLength} sha256/${row.hash.length / 2} ${row.hash}${row.parents.length > 0 ? ` parents ${row.parents.join(' ')}` : ''}\n`
+    + `text ${row.textByteLength} sha256/${row.hash.length / 2} ${row.hash}${row.parents.length > 0 ? ` parents ${row.parents.join(' ')}` : ''}${row.origin === undefined ? '' : ` origin ${row.origin}`}\n`
 }
 
 const dumpIndex: CommandModule = {

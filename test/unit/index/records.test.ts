@@ -6,7 +6,7 @@ import { VstoreError } from '../../../lib/errors.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeFilePrefix,
   encodeHashKey, encodeLocationValue, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, HASH_RECORD_MIN_TEXT_BYTE_LENGTH, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, STORE_FORMAT_VERSION, TAG_TEXT, TEXT_CHECK_BYTE_LENGTH,
+  encodeTotalsValue, entryHashByteLength, HASH_RECORD_MIN_TEXT_BYTE_LENGTH, INDEX_VALUE_VERSION, INDEX_VALUE_VERSION_BASED, STORE_FORMAT_VERSION, TAG_TEXT, TEXT_CHECK_BYTE_LENGTH,
 } from '../../../lib/index/records.js'
 import type { TextEntry, TextKey, TextLocation } from '../../../lib/index/types.js'
 import { compareBytes, flipByte } from '../../helpers/random.js'
@@ -199,6 +199,18 @@ test('a text entry keeps the first 4 bytes of a short text\'s hash from store fo
   t.throws(() => encodeTextValue(key, { ...short, hash: short.hash.subarray(0, 8) }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
 })
 
+test('a text entry of store format 3 may name an origin in another file; format 2 has none', t => {
+  const key = encodeTextKey({ file: 'src/f.c', rev: 'r' })
+  const moved = { ...entry, origin: { file: 'f.c', rev: SHA1 } }
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, moved), 'w', 3), moved)
+  const textOrigin = { ...entry, parents: [], origin: { file: 'ünï/f.c', rev: 'r41' } }
+  t.deepEqual(decodeTextValue(key, encodeTextValue(key, textOrigin), 'w', 3), textOrigin)
+  // The origin costs nothing when there is none: the parents' count is doubled, not a byte added.
+  t.is(encodeTextValue(key, entry).length, encodeTextValue(key, entry, 2).length - (HASH_BYTE_LENGTH - entryHashByteLength(entry.textByteLength, 3)))
+  t.throws(() => encodeTextValue(key, moved, 2), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.false('origin' in decodeTextValue(key, encodeTextValue(key, entry), 'w', 3))
+})
+
 test('location, pack and totals values round-trip', t => {
   const key = Uint8Array.of(1, 2, 3)
   t.deepEqual(decodeLocationValue(key, encodeLocationValue(key, location), 'w'), location)
@@ -276,7 +288,13 @@ test('more than 1024 parents is VSTORE_LIMIT', t => {
   const key = Uint8Array.of(1)
   const value = sealed(key, writer => {
     writer.bytes(encodeLocationValue(key, location).subarray(1, -4))
-    writer.varint(1025)
+    writer.varint(1025 * 2)
   })
   t.throws(() => decodeTextValue(key, value, 'w', STORE_FORMAT_VERSION), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
+  // Before store format 3 the field is the count itself.
+  const older = sealed(key, writer => {
+    writer.bytes(encodeLocationValue(key, location).subarray(1, -4))
+    writer.varint(1025)
+  })
+  t.throws(() => decodeTextValue(key, older, 'w', 2), { instanceOf: VstoreError, code: 'VSTORE_LIMIT' })
 })

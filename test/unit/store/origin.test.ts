@@ -1,0 +1,87 @@
+/**
+ * Origins: a text may name the version of another file it was copied or moved from (TextRecord.origin).
+ * The store keeps it with the text's entry through every path that moves entries (pack, automatic
+ * packing, fetch, repair), refuses what it cannot keep, and checks it as it checks parents.
+ */
+import test, { type ExecutionContext } from 'ava'
+import { Store, type TextRecord } from '../../../lib/vstore.js'
+import { dumpIndex, openStore } from '../../helpers/store.js'
+import { makeTempDir } from '../../helpers/tmp.js'
+import { runVstore } from '../../helpers/cli.js'
+
+const encoder = new TextEncoder()
+
+function text(name: string, version: number, lineCount = 40): Uint8Array {
+  return encoder.encode(Array.from({ length: lineCount }, (_, line) => `${name}: line ${line}${line % 7 === version % 7 ? ` changed in ${version}` : ''}\n`).join(''))
+}
+
+/** `old.c` at r1..r3, moved to `new.c` at r4 (its first version names old.c@r3 as its origin), then edited. */
+function movedHistory(): TextRecord[] {
+  return [
+    { file: 'old.c', rev: 'r1', parents: [], text: text('c', 1) },
+    { file: 'old.c', rev: 'r2', parents: ['r1'], text: text('c', 2) },
+    { file: 'old.c', rev: 'r3', parents: ['r2'], text: text('c', 3) },
+    { file: 'new.c', rev: 'r4', parents: [], text: text('c', 4), origin: { file: 'old.c', rev: 'r3' } },
+    { file: 'new.c', rev: 'r5', parents: ['r4'], text: text('c', 5) },
+  ]
+}
+
+async function newStore(t: ExecutionContext, options = {}): Promise<{ dir: string; store: Store }> {
+  const dir = await makeTempDir(t, 'vstore-origin-')
+  return { dir, store: await openStore(t, dir, { create: true, ...options }) }
+}
+
+test('an origin is stored with its text and read back; texts without one have none', async t => {
+  const { store } = await newStore(t)
+  await store.insert(movedHistory())
+  t.deepEqual((await store.getEntry('new.c', 'r4')).origin, { file: 'old.c', rev: 'r3' })
+  t.false('origin' in (await store.getEntry('new.c', 'r5')))
+  t.deepEqual((await dumpIndex(store)).filter(row => row.origin !== undefined).map(row => `${row.file}@${row.rev} ${row.origin}`), ['new.c@r4 old.c@r3'])
+  for (const record of movedHistory()) t.deepEqual(await store.get(record.file, record.rev), record.text)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+})
+
+test('an origin is checked as a parent is: known, in another file, and the same when the key is inserted again', async t => {
+  const { store } = await newStore(t)
+  const [first, , , moved] = movedHistory() as [TextRecord, TextRecord, TextRecord, TextRecord]
+  await t.throwsAsync(store.insert([first, { ...moved, origin: { file: 'old.c', rev: 'r9' } }]), { code: 'VSTORE_MISSING_PARENT', message: /origin old\.c@r9/ })
+  await t.throwsAsync(store.insert([first, { ...moved, origin: { file: 'new.c', rev: 'r1' } }]), { code: 'VSTORE_USAGE', message: /another file/ })
+  await t.throwsAsync(store.insert([{ ...moved, origin: { file: '', rev: 'r1' } } as TextRecord]), { code: 'VSTORE_USAGE' })
+  t.deepEqual(await store.files(), [], 'nothing stored by a refused insert')
+  await store.insert(movedHistory())
+  t.is((await store.insert(movedHistory())).newTextCount, 0, 'the same keys again: nothing new')
+  await t.throwsAsync(store.insert([{ ...moved, origin: { file: 'old.c', rev: 'r2' } }]), { code: 'VSTORE_EXISTS', message: /origin old\.c@r3/ })
+  const { origin: _origin, ...withoutOrigin } = moved
+  await t.throwsAsync(store.insert([withoutOrigin]), { code: 'VSTORE_EXISTS' })
+})
+
+test('pack, automatic packing and repair keep origins', async t => {
+  const { dir, store } = await newStore(t, { autoPackFactor: 2 })
+  // A commit at a time, so that automatic packing merges the packs that hold them.
+  for (const record of movedHistory()) await store.insert([record])
+  t.true((await store.stats()).packCount < 5, 'packs were merged')
+  t.deepEqual((await store.getEntry('new.c', 'r4')).origin, { file: 'old.c', rev: 'r3' })
+  await store.pack()
+  t.deepEqual((await store.getEntry('new.c', 'r4')).origin, { file: 'old.c', rev: 'r3' })
+  t.like(await store.repair(), { repaired: false })
+  await store.close()
+  const reopened = await openStore(t, dir)
+  t.deepEqual((await reopened.getEntry('new.c', 'r4')).origin, { file: 'old.c', rev: 'r3' })
+})
+
+test('fetch copies origins; fetching only the moved file without its origin is refused; export-stream refuses an origin it cannot write', async t => {
+  const { dir, store } = await newStore(t)
+  await store.insert(movedHistory())
+  const target = await openStore(t, await makeTempDir(t, 'vstore-origin-target-'), { create: true })
+  await t.throwsAsync(target.fetch(store, { files: ['new.c'] }), { code: 'VSTORE_MISSING_PARENT', message: /origin old\.c@r3/ })
+  t.deepEqual(await target.files(), [])
+  await target.fetch(store)
+  t.deepEqual((await target.getEntry('new.c', 'r4')).origin, { file: 'old.c', rev: 'r3' })
+  for (const record of movedHistory()) t.deepEqual(await target.get(record.file, record.rev), record.text)
+  await store.close()
+  t.is(runVstore(['--store', dir, 'log', 'new.c']).stdout.toString('utf8'), 'r5 r4\nr4 from old.c@r3\n')
+  t.deepEqual(JSON.parse(runVstore(['--store', dir, 'log', 'new.c', '--json']).stdout.toString('utf8')), [{ rev: 'r5', parents: ['r4'] }, { rev: 'r4', parents: [], origin: 'old.c@r3' }])
+  const exported = runVstore(['--store', dir, 'export-stream'])
+  t.is(exported.status, 4, exported.stderr)
+  t.regex(exported.stderr, /^vstore: VSTORE_UNSUPPORTED \(new\.c@r4\): its origin old\.c@r3 has no place in a record stream/)
+})
