@@ -2,7 +2,7 @@ import test from 'ava'
 import zlib from 'node:zlib'
 import { brotliCodec, CODEC_BROTLI, CODEC_ZLIB, zlibCodec } from '../../../lib/entropy/codec.js'
 import { VstoreError } from '../../../lib/errors.js'
-import { fittedWindow } from '../../../lib/entropy/node-zlib.js'
+import { fittedQuality, fittedWindow, SMALL_CONTENT_BYTE_LENGTH } from '../../../lib/entropy/node-zlib.js'
 import { randomLines, seededRandom } from '../../helpers/random.js'
 
 test('zlib stores raw deflate that node:zlib inflates', async t => {
@@ -52,4 +52,12 @@ test('brotli fits its window to the content, between 10 bits and the window it i
   t.is(fittedWindow(2 * 1024 * 1024, 24), 22)
   t.is(fittedWindow(64 * 1024 * 1024, 24), 24)
   t.is(fittedWindow(5000, 12), 12)
+})
+
+test('brotli quality 9 is given as 8 for content under 256 KiB, other qualities as they are', t => {
+  t.is(fittedQuality(0, 9), 8)
+  t.is(fittedQuality(SMALL_CONTENT_BYTE_LENGTH - 1, 9), 8)
+  t.is(fittedQuality(SMALL_CONTENT_BYTE_LENGTH, 9), 9)
+  t.is(fittedQuality(1000, 11), 11)
+  t.is(fittedQuality(1000, 5), 5)
 })
