@@ -178,7 +178,8 @@ class BatchWriter {
   /**
    * A file whose history continues from an earlier batch starts its group on the stored version its first
    * text here descends from, so that a commit's or a release's texts are deltas, not fulltexts in groups
-   * of their own. Texts over the group cap pass through bases of their own instead.
+   * of their own; a file moved or copied here from a stored one (a text without parents that names a stored
+   * origin) starts on its origin's version. Texts over the group cap pass through bases of their own instead.
    */
   private async storedBases(): Promise<Map<string, WriterId>> {
     const batchKeys = new Set(this.texts.map(describeKey))
@@ -186,8 +187,10 @@ class BatchWriter {
     for (const text of this.texts) {
       if (bases.has(text.file) || this.largeFiles.has(text.file)) continue
       const parent = text.parents.find(rev => !batchKeys.has(describeKey({ file: text.file, rev })))
-      if (parent === undefined) continue
-      const base = await this.baseFrom(text.file, parent)
+      const from = parent !== undefined ? { file: text.file, rev: parent }
+        : text.parents.length === 0 && text.origin !== undefined && !batchKeys.has(describeKey(text.origin)) ? text.origin : undefined
+      if (from === undefined) continue
+      const base = await this.baseFrom(from.file, from.rev)
       if (base !== undefined) bases.set(text.file, { kind: 'stored', base })
     }
     return bases
