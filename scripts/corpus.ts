@@ -2,7 +2,8 @@
  * A benchmark corpus on disk, so that every system measured reads the same bytes:
  *
  *   .corpora/<name>/manifest.jsonl   one line per file version, parents before children:
- *                                    {"file","rev","parents":[...],"sha256","byteLength"}
+ *                                    {"file","rev","parents":[...],"sha256","byteLength"}, and "origin"
+ *                                    ({"file","rev"}) for a file's first version moved from another
  *   .corpora/<name>/blobs/<sha256>   each distinct content once
  *   .corpora/<name>/source.json      where it came from (free-form, written by the fetcher)
  *
@@ -28,6 +29,8 @@ export interface CorpusEntry {
   readonly parents: readonly string[]
   readonly sha256: string
   readonly byteLength: number
+  /** The version of another file this one was moved from (a rename the fetcher detected), if any. */
+  readonly origin?: { readonly file: string; readonly rev: string }
 }
 
 /** The repository root (scripts run from dist/scripts/). */
@@ -79,7 +82,7 @@ export class CorpusWriter {
   constructor(readonly dir: string) {}
 
   /** Returns the text's sha256 (hex), its blob's name. */
-  async add(entry: { file: string; rev: string; parents: readonly string[]; text: Uint8Array }): Promise<string> {
+  async add(entry: { file: string; rev: string; parents: readonly string[]; text: Uint8Array; origin?: { file: string; rev: string } | undefined }): Promise<string> {
     const sha256 = sha256Hex(entry.text)
     if (!this.written.has(sha256)) {
       await mkdir(join(this.dir, 'blobs'), { recursive: true })
@@ -90,7 +93,9 @@ export class CorpusWriter {
       }
       this.written.add(sha256)
     }
-    this.lines.push(JSON.stringify({ file: entry.file, rev: entry.rev, parents: entry.parents, sha256, byteLength: entry.text.length }))
+    this.lines.push(JSON.stringify({
+      file: entry.file, rev: entry.rev, parents: entry.parents, sha256, byteLength: entry.text.length, ...(entry.origin === undefined ? {} : { origin: entry.origin }),
+    }))
     return sha256
   }
 
@@ -237,7 +242,7 @@ export class CountingWriter {
     return writer
   }
 
-  async add(record: { file: string; rev: string; parents: readonly string[]; text: Uint8Array }): Promise<void> {
+  async add(record: { file: string; rev: string; parents: readonly string[]; text: Uint8Array; origin?: { file: string; rev: string } | undefined }): Promise<void> {
     const sha256 = await this.writer.add(record)
     this.fileVersionCount++
     this.rawByteLength += record.text.length

@@ -50,7 +50,7 @@ for (const entry of entries) {
 }
 
 async function* recordsOf(batch: readonly CorpusEntry[]) {
-  for (const entry of batch) yield { file: entry.file, rev: entry.rev, parents: entry.parents, text: await readBlob(corpus as string, entry.sha256) }
+  for (const entry of batch) yield { file: entry.file, rev: entry.rev, parents: entry.parents, text: await readBlob(corpus as string, entry.sha256), ...(entry.origin === undefined ? {} : { origin: entry.origin }) }
 }
 
 /** Store bytes of one insert (no automatic packing) of the first `batchCount` batches. */

@@ -34,6 +34,12 @@ export interface GitImportOptions extends TextLimitOptions {
    * second parent reports it again.
    */
   readonly onSymlink?: (key: TextKey) => void
+  /**
+   * Find moves with git's rename detection (`-M`, against each commit's first parent), and give a moved
+   * path's first version the version it was moved from as its `origin` (default true). A path the filter
+   * drops is no origin.
+   */
+  readonly renames?: boolean
 }
 
 /**
@@ -47,6 +53,9 @@ export interface GitImportOptions extends TextLimitOptions {
  * files here), unless the path holds the same blob as in another parent, whose version it then takes; a
  * mode-only change is not a new version. The other paths keep the first parent's version. A root commit
  * makes a version of every file.
+ *
+ * With `renames` (the default), a path new in a commit that git's rename detection (`-M`, against the first
+ * parent) finds moved from another path gets that path's version in the first parent as its `origin`.
  *
  * A repository without commits (just after `git init`) yields nothing when no `refs` are given, with or
  * without `all`; a ref given that names nothing is still an error.
@@ -79,7 +88,7 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
   if (tipIds.length === 0) return
 
   const log = new GitProcess(gitBinary, repoPath, [
-    'log', '--stdin', '--reverse', '--topo-order', '-z', '--raw', '-r', '--root', '--no-renames', '--no-abbrev',
+    'log', '--stdin', '--reverse', '--topo-order', '-z', '--raw', '-r', '--root', options.renames === false ? '--no-renames' : '-M', '--no-abbrev',
     '--diff-merges=first-parent', '--format=commit %H %P', '--no-color', '--no-show-signature', '--no-relative',
     '--no-ext-diff', '--no-textconv',
   ])
@@ -95,7 +104,7 @@ export async function* importGit(repoPath: string, options: GitImportOptions = {
       catFile.writeInput(newTexts.map(newText => `${newText.blobId}\n`).join(''))
       for (const newText of newTexts) {
         const text = await readBlob(catFile, newText.blobId, repoPath, options.maxTextByteLength, `${newText.path}@${commit.id}`)
-        yield { file: newText.path, rev: commit.id, parents: newText.parents, text }
+        yield { file: newText.path, rev: commit.id, parents: newText.parents, text, ...(newText.origin === undefined ? {} : { origin: newText.origin }) }
       }
     }
     await log.finish()
@@ -113,6 +122,8 @@ interface GitChange {
   readonly path: string
   readonly mode: number
   readonly blobId: string
+  /** The path it was moved from (a rename), which the commit no longer holds. */
+  readonly from?: string
 }
 
 interface GitCommit {
@@ -133,6 +144,7 @@ interface NewText {
   readonly path: string
   readonly blobId: string
   readonly parents: readonly string[]
+  readonly origin?: TextKey
 }
 
 interface HistoryWalk {
@@ -187,7 +199,9 @@ function visitCommit(walk: HistoryWalk, commit: GitCommit): NewText[] {
       if (version !== undefined) parents.add(version.rev)
     }
     updates.push([change.path, { blobId: change.blobId, rev: commit.id }])
-    newTexts.push({ path: change.path, blobId: change.blobId, parents: [...parents] })
+    // A path new here, moved from one the first parent holds: that version is its origin.
+    const movedFrom = change.from !== undefined && parents.size === 0 && walk.keepPath(change.from) ? firstVersions.get(change.from) : undefined
+    newTexts.push({ path: change.path, blobId: change.blobId, parents: [...parents], ...(movedFrom === undefined ? {} : { origin: { file: change.from as string, rev: movedFrom.rev } }) })
   }
 
   const childCount = walk.remainingChildren.get(commit.id)
@@ -316,15 +330,21 @@ async function* readCommits(log: GitProcess, where: string): AsyncGenerator<GitC
       commit = { id, parentIds, changes: [] }
     } else if (text.startsWith(':') && commit !== undefined) {
       const fields = text.slice(1).split(' ')
-      const pathBytes = (await log.stdout.readUntil(NUL))?.bytes
-      const [, dstModeText, , blobId] = fields
+      const [, dstModeText, , blobId, status] = fields
+      // A rename (R, with its score) names two paths: where from, then where to.
+      const renamed = status?.startsWith('R') === true
+      const pathTokens = [(await log.stdout.readUntil(NUL))?.bytes, ...(renamed ? [(await log.stdout.readUntil(NUL))?.bytes] : [])]
       if (fields.length !== 5 || dstModeText === undefined || !/^[0-7]{6}$/.test(dstModeText) ||
-        blobId === undefined || !isHexId(blobId) || pathBytes === undefined) {
+        blobId === undefined || !isHexId(blobId) || pathTokens.some(token => token === undefined)) {
         throw new VstoreError('VSTORE_IMPORT', `git log: bad change line ${JSON.stringify(text)} in commit ${commit.id}`, where)
       }
-      const path = decodeUtf8Strictly(pathBytes)
-      if (path === undefined) throw new VstoreError('VSTORE_IMPORT', `commit ${commit.id}: path is not UTF-8: ${latin1(pathBytes)}`, where)
-      commit.changes.push({ path, mode: Number.parseInt(dstModeText, 8), blobId })
+      const [path, from] = pathTokens.map(token => {
+        const decoded = decodeUtf8Strictly(token as Uint8Array)
+        if (decoded === undefined) throw new VstoreError('VSTORE_IMPORT', `commit ${commit?.id}: path is not UTF-8: ${latin1(token as Uint8Array)}`, where)
+        return decoded
+      }).reverse() as [string, string | undefined]
+      if (from !== undefined) commit.changes.push({ path: from, mode: 0, blobId: '0'.repeat(blobId.length) })
+      commit.changes.push({ path, mode: Number.parseInt(dstModeText, 8), blobId, ...(from === undefined ? {} : { from }) })
     } else {
       throw new VstoreError('VSTORE_IMPORT', `git log: unexpected output ${JSON.stringify(text.slice(0, 100))}`, where)
     }

@@ -43,11 +43,12 @@ function sameParents(stored: readonly string[], given: readonly string[]): boole
 }
 
 /**
- * Whether `key` is new (`true`) or stored already with the same content, parents and origin (`false`).
+ * Whether `key` is new (`true`) or stored already with the same content and parents (`false`; the origin
+ * it was stored with stays, whatever `given` names).
  * Where a stored hash is short (a text under 16 KiB: a check, not a name), `sameContent`, when given,
  * compares the texts themselves. A new key's origin is checked with `originKnown` when it is given (fetch
  * checks origins once it knows every key it takes).
- * @throws VSTORE_EXISTS when it is stored with other content, parents or origin; VSTORE_MISSING_PARENT when
+ * @throws VSTORE_EXISTS when it is stored with other content or parents; VSTORE_MISSING_PARENT when
  * a new key's parent (`parentKnown`) or origin is not known.
  */
 export async function isNewKey(
@@ -58,9 +59,7 @@ export async function isNewKey(
     const same = hashesMatch(known.hash, given.hash) && (isWholeHash(known.hash) && isWholeHash(given.hash) || sameContent === undefined || (await sameContent()))
     if (!same) throw new VstoreError('VSTORE_EXISTS', words.otherContent, describeKey(key))
     if (!sameParents(known.parents, given.parents)) throw new VstoreError('VSTORE_EXISTS', `${words.otherParents} [${known.parents.join(', ')}]`, describeKey(key))
-    if ((known.origin === undefined ? '' : describeKey(known.origin)) !== (given.origin === undefined ? '' : describeKey(given.origin))) {
-      throw new VstoreError('VSTORE_EXISTS', `this key is stored with ${known.origin === undefined ? 'no origin' : `origin ${describeKey(known.origin)}`}`, describeKey(key))
-    }
+    // An origin is a finding of rename detection, which may differ from run to run: the stored one stays.
     return false
   }
   for (const parent of given.parents) {

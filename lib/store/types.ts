@@ -14,7 +14,9 @@ export interface TextRecord {
   readonly text: Uint8Array
   /**
    * The version of another file this version was copied or moved from (a rename or a copy), present in
-   * the store or earlier in the same insert: history kept across the move (formats/index.md, Origin).
+   * the store or earlier in the same insert: history kept across the move (formats/index.md, Origin). A
+   * finding of rename detection, which may change from run to run: a key inserted again keeps the origin
+   * it was first stored with.
    */
   readonly origin?: TextKey
 }

@@ -13,7 +13,11 @@ const importGitCommand: CommandModule = {
   synopsis: 'REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]',
   positionals: [1, 1],
   summary: ['store every version of every file of a git history'],
-  details: ['Each new version is keyed (path, full commit id) by the commit that made it.', CREATES_STORE],
+  details: [
+    'Each new version is keyed (path, full commit id) by the commit that made it. A path that git\'s rename',
+    'detection finds moved names the version it was moved from as its origin (`vstore log` shows it).',
+    CREATES_STORE,
+  ],
   options: {
     ref: 'a branch, tag or commit whose whole history to import (repeatable; default HEAD)',
     all: 'every branch and tag',
