@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
 import type { TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history } from '../../helpers/history.js'
-import { randomLines, seededRandom } from '../../helpers/random.js'
+import { PROPERTY_SEED, randomLines, seededRandom } from '../../helpers/random.js'
 import { dumpIndex, openStore } from '../../helpers/store.js'
 import { makeTempDir } from '../../helpers/tmp.js'
 
@@ -34,26 +34,22 @@ test('property: whatever the insert sizes, merges take the newest packs, and eac
     const policy = { factor, unitByteLength: 1000 }
     let set: WeighedPack[] = []
     let nextId = 1
-    let written = 0
-    const total = inserts.reduce((sum, weight) => sum + weight, 0)
     for (const weight of inserts) {
       set.push({ packId: nextId++, rawByteLength: weight })
-      written += weight
       const merged = packsToMerge(set, policy)
       if (merged.length === 0) continue
       if (merged.length < 2) return false
       const suffix = set.slice(set.length - merged.length)
       if (suffix.some((pack, i) => pack.packId !== merged[i])) return false
       const sum = suffix.reduce((s, pack) => s + (pack.rawByteLength as number), 0)
-      written += sum
       set = [...set.slice(0, set.length - merged.length), { packId: nextId++, rawByteLength: sum }]
     }
-    // No tier is left with `factor` packs at the newest end (the rule would merge them)...
-    if (packsToMerge(set, policy).length > 0) return false
-    // ... and each text is rewritten at most once per tier above its insert's.
-    const tiers = Math.max(1, ...set.map(pack => tierOf(pack.rawByteLength, policy) + 1))
-    return written <= total * (tiers + 1)
-  }), { numRuns: 200 })
+    // No tier is left with `factor` packs at the newest end (the rule would merge them). (A text can be
+    // rewritten more than once in one tier: a merge whose pack stays in its tier takes part in the tier's
+    // next merge; weights 0, 1, 0 with factor 2 rewrite the 1-byte text twice in tier 0. The store's
+    // write amplification is measured, DESIGN.md.)
+    return packsToMerge(set, policy).length === 0
+  }), { numRuns: 200, seed: PROPERTY_SEED })
   t.pass()
 })
 
