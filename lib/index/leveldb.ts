@@ -51,6 +51,14 @@ function view(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/**
+ * LevelDB's table block size (its default is 4 KiB). Snappy and the shared key prefixes do better over
+ * larger blocks: one insert of jq, index 418,570 → 383,291 bytes (87.2 → 79.9 a text), of express+lodash
+ * 352,892 → 334,191, with extraction p50 unchanged (0.95 / 0.92 ms, 400 keys cold); 64 KiB blocks (with
+ * restarts every 64 keys) made 74.7 and 40.7 a text but extraction 5–10 % slower.
+ */
+export const INDEX_BLOCK_BYTE_LENGTH = 16 * 1024
+
 /** Upper bound for keys starting with `prefix`: the prefix with its last non-FF byte incremented. */
 function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   const end = prefix.slice()
@@ -136,7 +144,7 @@ async function stoppedAtDamage(
  * Opens the LevelDB at `path`.
  * @throws VSTORE_LOCKED when another process holds it, VSTORE_CORRUPT when LevelDB finds damage, VSTORE_IO otherwise.
  */
-export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck }): Promise<KeyValueStore> {
+export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck; blockByteLength?: number }): Promise<KeyValueStore> {
   const check = options.check
   const damage: readonly IndexDamage[] = check?.damage ?? []
   const checkRange = rangeChecker(check, where)
@@ -145,6 +153,7 @@ export async function openLevelDb(path: string, where: string, options: { create
     valueEncoding: 'view',
     createIfMissing: options.create,
     compression: true,
+    blockSize: options.blockByteLength ?? INDEX_BLOCK_BYTE_LENGTH,
   })
   try {
     await db.open()

@@ -67,7 +67,7 @@ export async function openWriter(dir: string, settings: StoreSettings, create: b
   }
   let db: KeyValueStore
   try {
-    db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false })
+    db = await openLevelDb(indexPath(dir), `${dir}/index`, { create: false, blockByteLength: settings.indexBlockByteLength })
   } catch (error) {
     if (error instanceof VstoreError && error.code === 'VSTORE_LOCKED') throw await lockedError(dir, error)
     throw error

@@ -7,6 +7,7 @@ import { VstoreError } from '../errors.js'
 import { DEFAULT_GROUP_LIMITS } from '../group/frame.js'
 import { DEFAULT_MAX_REBUILD_BYTE_LENGTH } from '../group/builder.js'
 import { BLOCK_BYTE_LENGTH } from '../delta/matcher.js'
+import { INDEX_BLOCK_BYTE_LENGTH } from '../index/leveldb.js'
 import { MAX_BASE_DEPTH } from '../index/records.js'
 
 export interface StoreOptions {
@@ -65,6 +66,11 @@ export interface StoreOptions {
   readonly autoPack?: boolean
   /** How many packs of one tier automatic packing merges (2..1000, default 10); each tier weighs this many times the one below. */
   readonly autoPackFactor?: number
+  /**
+   * The block size of the index tables this writer writes (LevelDB's, 1 KiB to 4 MiB; default 16 KiB):
+   * larger blocks compress better, and each lookup decodes one (DESIGN.md, The index).
+   */
+  readonly indexBlockByteLength?: number
 }
 
 /**
@@ -88,6 +94,7 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   maxTextByteLength: 64 * 1024 * 1024,
   autoPack: true,
   autoPackFactor: 10,
+  indexBlockByteLength: INDEX_BLOCK_BYTE_LENGTH,
 }
 
 /** Settings with the codec they name, as the store's parts use them. */
@@ -118,6 +125,9 @@ export function resolveSettings(options: StoreOptions): StoreSettings {
   if (typeof settings.autoPack !== 'boolean') throw usage(`autoPack must be true or false, got ${String(settings.autoPack)}`)
   if (!(Number.isSafeInteger(settings.autoPackFactor) && settings.autoPackFactor >= 2 && settings.autoPackFactor <= 1000)) {
     throw usage(`autoPackFactor must be an integer in 2..1000, got ${settings.autoPackFactor}`)
+  }
+  if (!(Number.isSafeInteger(settings.indexBlockByteLength) && settings.indexBlockByteLength >= 1024 && settings.indexBlockByteLength <= 4 * 1024 * 1024)) {
+    throw usage(`indexBlockByteLength must be an integer in 1024..${4 * 1024 * 1024}, got ${settings.indexBlockByteLength}`)
   }
   for (const name of ['maxContentByteLength', 'maxReadByteLength', 'readChunkByteLength', 'minCopyByteLength', 'maxPackByteLength'] as const) {
     const value = settings[name]

@@ -100,7 +100,8 @@ test('every single-byte corruption of a pack file is found by verify, naming exa
  */
 test('a flipped byte in any index file is refused at open or reported by verify: never a lost key or wrong bytes', async t => {
   const dir = await makeTempDir(t, 'vstore-index-corrupt-')
-  const store = await Store.open(dir, { create: true })
+  // LevelDB's own 4 KiB blocks (the store writes 16 KiB ones): a table of several blocks from a small index.
+  const store = await Store.open(dir, { create: true, indexBlockByteLength: 4096 })
   const records = []
   // Enough entries for the index table to hold several data blocks, so that a damaged one leaves others.
   for (let v = 1; v <= 16; v++) {

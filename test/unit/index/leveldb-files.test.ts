@@ -21,7 +21,8 @@ test('snappyDecompress reads literals and copies, and refuses a copy before the 
 /** An index of 200 texts compacted into one table of several data blocks, and that table's name. */
 async function indexWithTable(t: ExecutionContext): Promise<{ index: string; table: string }> {
   const dir = await makeTempDir(t, 'vstore-leveldb-files-')
-  const store = await Store.open(dir, { create: true })
+  // LevelDB's own 4 KiB blocks (the store writes 16 KiB ones): several blocks from a small index.
+  const store = await Store.open(dir, { create: true, indexBlockByteLength: 4096 })
   const encoder = new TextEncoder()
   await store.insert(Array.from({ length: 200 }, (_, i) => ({ file: `f${i % 8}`, rev: `r${Math.floor(i / 8)}`, parents: i < 8 ? [] : [`r${Math.floor(i / 8) - 1}`], text: encoder.encode(`text ${i}\n`.repeat(20)) })))
   await store.close()

@@ -171,7 +171,8 @@ async function storeWithTable(t: ExecutionContext): Promise<{ dir: string; recor
       records.push({ file: `dir${f % 5}/file-${f}.c`, rev: revOf(f, v), parents: v === 0 ? [] : [revOf(f, v - 1)], text: new TextEncoder().encode(`file ${f} version ${v}\n`.repeat(3 + v)) })
     }
   }
-  const store = await openStore(t, dir, { create: true })
+  // LevelDB's own 4 KiB blocks (the store writes 16 KiB ones), for a table of many blocks.
+  const store = await openStore(t, dir, { create: true, indexBlockByteLength: 4096 })
   await store.insert(records)
   await store.close()
   const table = (await readdir(join(dir, 'index'))).find(name => name.endsWith('.ldb'))
