@@ -242,10 +242,11 @@ export interface ExportSource {
 /**
  * Every text of `files` (default: all files, sorted), each file's revisions parents first, as records for
  * `encodeRecordStream` or another store's `insert`. Memory holds one file's revision list and at most
- * 64 texts.
- * @throws VSTORE_NOT_FOUND for a file given that has no text.
+ * 64 texts. A record stream has no place for origins (a moved file's version of another file): each
+ * one is told to `onOriginLeftOut` and left out, or, without it, refused.
+ * @throws VSTORE_NOT_FOUND for a file given that has no text; VSTORE_UNSUPPORTED for an origin no one takes.
  */
-export async function* exportRecords(store: ExportSource, files?: readonly string[]): AsyncGenerator<TextRecord> {
+export async function* exportRecords(store: ExportSource, files?: readonly string[], onOriginLeftOut?: (key: { file: string; rev: string }) => void): AsyncGenerator<TextRecord> {
   for (const file of files ?? (await store.files())) {
     const revs = await store.revisions(file)
     if (revs.length === 0) throw new VstoreError('VSTORE_NOT_FOUND', 'no such file', file)
@@ -255,8 +256,10 @@ export async function* exportRecords(store: ExportSource, files?: readonly strin
       for await (const { rev, text } of store.getMany(chunk.map(rev => ({ file, rev })))) texts.set(rev, text)
       for (const rev of chunk) {
         const { parents, origin } = await store.getEntry(file, rev)
-        // A record stream holds no origins: refused rather than dropped.
-        if (origin !== undefined) throw new VstoreError('VSTORE_UNSUPPORTED', `its origin ${origin.file}@${origin.rev} has no place in a record stream (fetch copies it)`, `${file}@${rev}`)
+        if (origin !== undefined) {
+          if (onOriginLeftOut === undefined) throw new VstoreError('VSTORE_UNSUPPORTED', `its origin ${origin.file}@${origin.rev} has no place in a record stream (fetch copies it)`, `${file}@${rev}`)
+          onOriginLeftOut({ file, rev })
+        }
         yield { file, rev, parents, text: texts.get(rev) as Uint8Array }
       }
     }

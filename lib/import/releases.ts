@@ -55,7 +55,7 @@ export interface Release {
 export interface StoredVersion {
   readonly rev: string
   /**
-   * SHA-256 of the text, whole (32 bytes) or a prefix of at least 16 bytes: the store's `TextEntry.hash`
+   * SHA-256 of the text, whole (32 bytes) or a prefix of at least 16 bytes: the store's `contentHash`
    * (20 bytes) fits as it is.
    */
   readonly hash: Uint8Array
@@ -69,7 +69,8 @@ export type PreviousVersionLookup = (file: string) => Promise<StoredVersion | un
 
 /**
  * The content hash (SHA-256, whole or a prefix of 16+ bytes) stored under the key (`file`, `rev`), or
- * `undefined` when that key is not stored: for a store, `(await store.tryGetEntry(file, rev))?.hash`.
+ * `undefined` when that key is not stored: for a store, `store.contentHash(file, rev)` when `store.has`
+ * it (an index entry keeps only 4 bytes of a short text's hash).
  */
 export type StoredHashLookup = (file: string, rev: string) => Promise<Uint8Array | undefined>
 

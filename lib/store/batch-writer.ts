@@ -256,7 +256,7 @@ class BatchWriter {
     const text = this.texts[index] as PlannedText
     // A text a rewrite or fetch moves comes with its stored hash, only a check when the text is short:
     // identical texts are found by whole hashes, so its own is taken from its bytes.
-    let read = isWholeHash(text.hash) ? undefined : await this.plan.source.read(text.ref)
+    const read = isWholeHash(text.hash) ? undefined : await this.plan.source.read(text.ref)
     if (read !== undefined) this.wholeHashes.set(index, hashText(read))
     const hash = this.hashOf(index)
     const hashHex = toHex(hash)
@@ -283,7 +283,6 @@ class BatchWriter {
     const large = this.isLarge(text)
     const base = first ? firstBases.get(text.file) : undefined
     const bytes = read ?? (await this.plan.source.read(text.ref))
-    read = undefined
     const recent = this.target.recent
     if (recent !== undefined && !this.rewritesAll && this.plan.counts.newRawByteLength <= recent.maxByteLength) this.readTexts.set(index, bytes)
     await this.groupWriter.add(this.ids[index] as WriterId, bytes, large ? LARGE_FAMILY : text.file, large ? null : text.file, base)

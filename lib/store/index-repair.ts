@@ -143,11 +143,12 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
   try {
     check = await IndexCheck.open(copy)
     source = await openLevelDb(copy, where, { create: false, check })
-    const { rows, hashes, packs, unreadable } = await survivingEntries(source, await formatOf(source))
+    const format = await formatOf(source)
+    const { rows, hashes, packs, unreadable } = await survivingEntries(source, format)
     const kept = new Set(rows.map(describeKey))
     const lostByName = new Map<string, TextKey>()
     for (const key of unreadable) lostByName.set(describeKey(key), key)
-    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName, await formatOf(source))
+    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName, format)
     rows.push(...recovered)
     const lostKeys = [...lostByName.values()]
     // A pack whose record was lost would be taken for one no index names, and deleted: measure it again.
@@ -189,7 +190,8 @@ async function formatOf(source: KeyValueStore): Promise<number | undefined> {
 
 /**
  * A text entry of the damaged index, as its format writes them; with the format record lost, as this build
- * writes them or else as format 2 did (their hashes differ in length, so a value reads as one only).
+ * writes them or else as format 2 did. (A value that reads as both is rare but possible, a large text's
+ * entry with one parent and no origin above all; the format record is what settles it.)
  */
 function decodeEntry(key: Uint8Array, value: Uint8Array, where: string, format: number | undefined): TextEntry {
   if (format !== undefined) return decodeTextValue(key, value, where, format)

@@ -46,7 +46,7 @@ export async function insertRecords(records: Iterable<TextRecord> | AsyncIterabl
       // A stored hash may be a short check: then the stored text itself is compared.
       const sameContent = async () => bytesEqual(await target.reader.get(record), record.text)
       const { origin } = record
-      if (await isNewKey(record, { hash, parents: record.parents, origin }, known, parentKnown, INSERT_WORDS, sameContent, keyKnown)) {
+      if (await isNewKey(record, { hash, textByteLength: record.text.length, parents: record.parents, origin }, known, parentKnown, INSERT_WORDS, sameContent, keyKnown)) {
         const parents = [...new Set(record.parents)]
         const revs = seen.get(record.file) ?? new Map<string, KnownKey>()
         revs.set(record.rev, { hash, parents, origin })

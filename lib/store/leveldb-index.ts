@@ -229,8 +229,13 @@ export class LevelDbStoreIndex implements StoreIndex {
     // One batch: a crash leaves the old index or the new one, never a mix of their entries.
     const operations: Operation[] = []
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
-      const textKey = decodeTextKey(key)
-      operations.push({ key, value: encodeTextValue(key, decodeTextValue(key, value, `index:${describeKey(textKey)}`, from)) })
+      try {
+        operations.push({ key, value: encodeTextValue(key, decodeTextValue(key, value, `index:${describeKey(decodeTextKey(key))}`, from)) })
+      } catch (error) {
+        // A damaged entry stays as it is: it fails its own checksum in any format, so verify names it and
+        // repair drops it, as before.
+        if (!(error instanceof VstoreError)) throw error
+      }
     }
     operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
     await this.write(operations, await this.totals())
@@ -292,7 +297,7 @@ class LevelDbBatch implements IndexBatch {
   /** The hash record keys dropOtherHashes found, to delete unless this batch puts them. */
   private hashesToDrop: Uint8Array[] = []
   private totalsValue: Totals | undefined
-  /** The operations written, once committed (with the deletions and format record the commit adds). */
+  /** The operations written, once committed (with the hash deletions and totals the commit adds). */
   private writtenCount: number | undefined
 
   constructor(private readonly index: LevelDbStoreIndex) {}

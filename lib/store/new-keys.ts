@@ -11,6 +11,8 @@ import type { TextKey, TextRecord } from './types.js'
 /** What a key is known with: its content hash, parents and origin. */
 export interface KnownKey {
   readonly hash: Uint8Array
+  /** The text's length, where known: texts of other lengths differ whatever their short checks say. */
+  readonly textByteLength?: number
   readonly parents: readonly string[]
   readonly origin?: TextKey | undefined
 }
@@ -56,7 +58,9 @@ export async function isNewKey(
   sameContent?: () => Promise<boolean>, originKnown?: (origin: TextKey) => Promise<boolean>,
 ): Promise<boolean> {
   if (known !== undefined) {
-    const same = hashesMatch(known.hash, given.hash) && (isWholeHash(known.hash) && isWholeHash(given.hash) || sameContent === undefined || (await sameContent()))
+    const sameLength = known.textByteLength === undefined || given.textByteLength === undefined || known.textByteLength === given.textByteLength
+    const same = sameLength && hashesMatch(known.hash, given.hash)
+      && (isWholeHash(known.hash) && isWholeHash(given.hash) || sameContent === undefined || (await sameContent()))
     if (!same) throw new VstoreError('VSTORE_EXISTS', words.otherContent, describeKey(key))
     if (!sameParents(known.parents, given.parents)) throw new VstoreError('VSTORE_EXISTS', `${words.otherParents} [${known.parents.join(', ')}]`, describeKey(key))
     // An origin is a finding of rename detection, which may differ from run to run: the stored one stays.

@@ -100,3 +100,32 @@ test('the first write to a format-2 store upgrades it before it writes; a re-ins
   t.deepEqual((await writer.verify({ full: true })).problems, [])
   await writer.close()
 })
+
+test('a format-2 store with a damaged entry upgrades around it: the entry stays damaged, verify names its key, every other text reads back', async t => {
+  const records = history()
+  const dir = await formatTwoStore(t, records)
+  // One entry's value with a byte flipped: its checksum fails in any format.
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  let damaged = ''
+  try {
+    for await (const [key, value] of db.entries(Uint8Array.of(TAG_TEXT))) {
+      const { file, rev } = decodeTextKey(key)
+      if (file !== 'short.txt' || rev !== 'r11') continue
+      damaged = `${file}@${rev}`
+      const flipped = value.slice()
+      flipped[3] = (flipped[3] as number) ^ 0x01
+      await db.write([{ key, value: flipped }], { sync: true })
+    }
+  } finally {
+    await db.close()
+  }
+  t.is(damaged, 'short.txt@r11')
+  const store = await Store.open(dir)
+  t.deepEqual(await store.upgrade(), { from: 2, to: STORE_FORMAT_VERSION })
+  await readsEveryText(t, store, records.filter(record => `${record.file}@${record.rev}` !== damaged))
+  await t.throwsAsync(store.get('short.txt', 'r11'), { code: 'VSTORE_CORRUPT' })
+  const { problems } = await store.verify({ full: true })
+  t.deepEqual(problems.flatMap(problem => problem.keys.map(key => `${key.file}@${key.rev}`)), [damaged])
+  await store.close()
+  t.is(await storeFormatOf(dir), STORE_FORMAT_VERSION)
+})
