@@ -23,6 +23,8 @@ export interface Command {
   readonly maxTextByteLength: number | undefined
   /** `--no-auto-pack`: the write leaves packing to `vstore pack` (Store's autoPack off). */
   readonly noAutoPack: boolean
+  /** `--no-renames`: import-git gives moved files no origin (git's rename detection off). */
+  readonly noRenames: boolean
   readonly batch: boolean
   readonly full: boolean
   readonly stat: boolean
@@ -95,6 +97,7 @@ export function readCommandLine(argv: readonly string[]): CommandLine {
     codec: values.codec ?? (values.profile === undefined ? undefined : PROFILES[values.profile]),
     maxTextByteLength: values['max-text-size'] === undefined ? undefined : parseByteLength(values['max-text-size'], '--max-text-size'),
     noAutoPack: values['no-auto-pack'] === true,
+    noRenames: values['no-renames'] === true,
     batch: values.batch === true,
     full: values.full === true,
     stat: values.stat === true,

@@ -26,6 +26,7 @@ export const OPTIONS = {
   codec: { type: 'string', placeholder: 'C' },
   'max-text-size': { type: 'string', placeholder: 'SIZE' },
   'no-auto-pack': { type: 'boolean' },
+  'no-renames': { type: 'boolean' },
   profile: { type: 'string', placeholder: 'P' },
   batch: { type: 'boolean' },
   full: { type: 'boolean' },

@@ -724,6 +724,21 @@ test('import-git of a repository without commits imports nothing, exits 0 and le
   t.false(existsSync(fresh))
 })
 
+test('import-git gives a moved file its origin, which log shows; --no-renames gives none', async t => {
+  const repo = await makeGitRepo(t)
+  const body = Array.from({ length: 30 }, (_, i) => `line ${i} of the tool\n`).join('')
+  writeFile(repo, 'tool.c', body)
+  const first = commit(repo, 'add tool.c')
+  deleteFile(repo, 'tool.c')
+  writeFile(repo, 'src/tool.c', `${body}one more line\n`)
+  const moved = commit(repo, 'move it under src/')
+  const dir = await makeTempDir(t)
+  succeeds(t, inStore(join(dir, 'renames'), 'import-git', repo.dir, '--quiet'))
+  t.is(succeeds(t, inStore(join(dir, 'renames'), 'log', 'src/tool.c')), `${moved} from tool.c@${first}\n`)
+  succeeds(t, inStore(join(dir, 'plain'), 'import-git', repo.dir, '--no-renames', '--quiet'))
+  t.is(succeeds(t, inStore(join(dir, 'plain'), 'log', 'src/tool.c')), `${moved}\n`)
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // Symlinks: not stored (a text has no mode), but counted in the summary
 

@@ -10,7 +10,7 @@ import { runImport } from '../write.js'
 
 const importGitCommand: CommandModule = {
   name: 'import-git',
-  synopsis: 'REPO [--ref REF ...|--all] [--paths REGEX] [--quiet] [--json]',
+  synopsis: 'REPO [--ref REF ...|--all] [--paths REGEX] [--no-renames] [--quiet] [--json]',
   positionals: [1, 1],
   summary: ['store every version of every file of a git history'],
   details: [
@@ -22,6 +22,7 @@ const importGitCommand: CommandModule = {
     ref: 'a branch, tag or commit whose whole history to import (repeatable; default HEAD)',
     all: 'every branch and tag',
     paths: 'only the paths this regular expression matches',
+    'no-renames': 'no rename detection: a moved path starts a history of its own, with no origin',
     ...WRITER_OPTIONS,
   },
   example: 'vstore import-git ../jq --ref master',
@@ -45,6 +46,7 @@ const importGitCommand: CommandModule = {
       ...(command.refs.length > 0 ? { refs: command.refs } : {}),
       all: command.all,
       ...(pathFilter ? { pathFilter } : {}),
+      renames: !command.noRenames,
       onSymlink: report.onSymlink,
       maxTextByteLength: textLimit(command),
     }), { report })
