@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto'
 import { VstoreError } from '../errors.js'
 import { compareReleaseNames, newestNewerThan } from './release-order.js'
 import type { TextKey, TextRecord } from '../store/types.js'
+import { hashesMatch } from '../store/text-hash.js'
 
 /** One regular file of a release: its path inside the release (`/`-separated) and its bytes. */
 export interface ReleaseFile {
@@ -365,13 +366,6 @@ export function normalizeEntryPath(path: string, where: string): string {
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest())
-}
-
-/** Whether a stored hash (a prefix of SHA-256) matches a whole SHA-256. */
-function hashesMatch(storedHash: Uint8Array, wholeHash: Uint8Array): boolean {
-  if (storedHash.length > wholeHash.length) return false
-  for (let index = 0; index < storedHash.length; index++) if (storedHash[index] !== wholeHash[index]) return false
-  return true
 }
 
 function checkStoredVersion(version: StoredVersion, file: string): void {
