@@ -17,8 +17,10 @@ export const INDEX_VALUE_VERSION_BASED = 2
 export const TAG_TEXT = 0x54 // 'T'
 export const TAG_HASH = 0x48 // 'H'
 /**
- * Texts shorter than this get no `H` record (formats/index.md): one costs about 45 bytes of index, more
- * than a small duplicate costs stored again, and most duplicates are met in the same batch anyway.
+ * A `T` value keeps the whole 20-byte hash of a text of at least this many bytes, a 4-byte check of a
+ * shorter one (store format 3). Builds before this one also wrote an `H` record for each such text, which
+ * no reader needs and no writer now reads (formats/index.md); fetch stores a large content its copied
+ * groups hold twice once.
  */
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 /**

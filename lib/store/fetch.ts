@@ -56,17 +56,11 @@ interface CopiedGroup {
   readonly rows: readonly CopiedRow[]
 }
 
-/** A wanted key of a copied group, and where its content will be (decided once, by groupsToCopy). */
+/** A wanted key of a copied group. */
 interface CopiedRow extends TextKey {
   /** Its entry in the copied group: the same ranges and read costs, this store's base chain. */
   readonly entry: TextEntry
-  /** Where this store holds the same content already (the key points there, as an insert's would). */
-  readonly stored?: TextLocation
-  /** The first copy of content that gets a hash record, whose slot is free: write one. */
-  readonly hashRecord?: boolean
 }
-
-type HashLookup = (hash: Uint8Array) => Promise<{ location: TextLocation | undefined; keyTaken: boolean }>
 
 export async function fetchFrom(source: FetchSource, options: FetchOptions, target: BatchTarget & { readonly dir: string }): Promise<FetchSummary> {
   const { wanted, wantedKeys, textCount, rawByteLength } = await wantedKeysOf(source, options, target)
@@ -91,7 +85,7 @@ export async function fetchFrom(source: FetchSource, options: FetchOptions, targ
         phase: 'reading', textCount, rawByteLength, newTextCount: wanted.length, newRawByteLength, writtenTextCount: 0, writtenRawByteLength: 0, groupCount: 0, storedByteLength: 0,
       })
     }
-    let records: CopiedRecords = { texts: [], hashes: [], textCount: 0, rawByteLength: 0, duplicateTextCount: 0, locationsByHash: new Map() }
+    let records: CopiedRecords = { texts: [], textCount: 0, rawByteLength: 0, duplicateTextCount: 0, locationsByHash: new Map() }
     const summary = await writeBatch({
       texts, source: spill, counts: { textCount, rawByteLength, newRawByteLength: readRawByteLength }, options,
       copied: { append: async append => (records = await appendCopied(source, copied, append)) }, ...packOfItsOwn(target),
@@ -155,20 +149,13 @@ async function groupsToCopy(source: FetchSource, wanted: readonly KeyedEntry[], 
   })
   const continuing = new Set(wanted.filter(row => row.entry.parents.some(parent => !wantedKeys.has(describeKey({ file: row.file, rev: parent })))).map(row => row.file))
   const placedEntries = new Map<string, TextEntry>()
-  /** The first copied entry of each content that gets a hash record (appendCopied points later ones at it). */
+  /** The first copied entry of each large content (appendCopied points later ones at it). */
   const copiedByHash = new Map<string, TextEntry>()
-  // Each hash lookup once: the fill rule and the placement below ask for the same hashes.
-  const lookups = new Map<string, Promise<{ location: TextLocation | undefined; keyTaken: boolean }>>()
-  const storedWithHash: HashLookup = hash => {
-    const known = lookups.get(toHex(hash)) ?? target.index.storedWithHash(hash)
-    lookups.set(toHex(hash), known)
-    return known
-  }
   const copied: CopiedGroup[] = []
   for (const rows of groups) {
-    const chosen = await copyRule(source, rows, { continuing, placedEntries, storedWithHash }, target)
+    const chosen = await copyRule(source, rows, { continuing, placedEntries }, target)
     if (chosen === undefined) continue
-    copied.push({ ...chosen, rows: await placeRows(rows, chosen.chain, { placedEntries, copiedByHash, storedWithHash }) })
+    copied.push({ ...chosen, rows: placeRows(rows, chosen.chain, { placedEntries, copiedByHash }) })
   }
   return copied
 }
@@ -180,21 +167,19 @@ async function groupsToCopy(source: FetchSource, wanted: readonly KeyedEntry[], 
  */
 async function copyRule(
   source: FetchSource, rows: readonly KeyedEntry[],
-  known: { continuing: ReadonlySet<string>; placedEntries: ReadonlyMap<string, TextEntry>; storedWithHash: HashLookup }, target: BatchTarget,
+  known: { continuing: ReadonlySet<string>; placedEntries: ReadonlyMap<string, TextEntry> }, target: BatchTarget,
 ): Promise<{ packId: number; groupOffset: number; groupByteLength: number; chain: { readByteLength: number; decodedByteLength: number; baseDepth: number } } | undefined> {
   const { settings } = target
   const first = rows[0] as KeyedEntry
   const where = `source ${packName(first.entry.packId)}@${first.entry.groupOffset}`
   // Records wanted, once each (keys with equal texts may share one), against the whole content. Not
-  // counted: a text whose content this store holds under another key (an insert stores it once), and, in a
-  // group without a base, the texts of a file whose history continues from a version stored here: the group
+  // counted: in a group without a base, the texts of a file whose history continues from a version stored here: the group
   // holds one of them whole, while an insert stores them all as deltas on that version. (On jq, 1,270 new
   // texts onto an older clone, copying groups that held such files made the packs 22 % larger than
   // compressing them again.)
   const records = new Map<number, number>()
   for (const { file, entry } of rows) {
     if (first.entry.baseDepth === 0 && known.continuing.has(file)) continue
-    if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH && (await known.storedWithHash(entry.hash)).location !== undefined) continue
     records.set(entry.recordStart, entry.recordEnd - entry.recordStart)
   }
   const wantedByteLength = [...records.values()].reduce((a, b) => a + b, 0)
@@ -215,33 +200,25 @@ async function copyRule(
 }
 
 /**
- * Each key's placement in a copied group, and its entry as it will be here for the groups based on it: a
- * text whose content is stored here already points at it, with that location's chain (as an insert's would).
+ * Each key's entry in a copied group as it will be here, for the groups based on it: a large text whose
+ * content an earlier copied group holds points at that one (as an insert's duplicates do).
  */
-async function placeRows(
+function placeRows(
   rows: readonly KeyedEntry[], chain: { readByteLength: number; decodedByteLength: number; baseDepth: number },
-  known: { placedEntries: Map<string, TextEntry>; copiedByHash: Map<string, TextEntry>; storedWithHash: HashLookup },
-): Promise<CopiedRow[]> {
+  known: { placedEntries: Map<string, TextEntry>; copiedByHash: Map<string, TextEntry> },
+): CopiedRow[] {
   const placed: CopiedRow[] = []
   for (const row of rows) {
     const entry: TextEntry = { ...row.entry, baseDepth: chain.baseDepth + 1, baseReadByteLength: chain.readByteLength, baseDecodedByteLength: chain.decodedByteLength }
     let final = entry
-    let place: CopiedRow = { file: row.file, rev: row.rev, entry }
     if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
       const hashHex = toHex(entry.hash)
-      const { location: stored, keyTaken } = await known.storedWithHash(entry.hash)
       const earlier = known.copiedByHash.get(hashHex)
-      if (stored !== undefined) {
-        final = entryAt(stored, entry.parents, entry.origin)
-        place = { ...place, stored }
-      } else if (earlier !== undefined) final = entryAt(earlier, entry.parents, entry.origin)
-      else {
-        known.copiedByHash.set(hashHex, entry)
-        place = { ...place, hashRecord: !keyTaken }
-      }
+      if (earlier !== undefined) final = entryAt(earlier, entry.parents, entry.origin)
+      else known.copiedByHash.set(hashHex, entry)
     }
     known.placedEntries.set(describeKey(row), final)
-    placed.push(place)
+    placed.push({ file: row.file, rev: row.rev, entry })
   }
   return placed
 }
@@ -249,7 +226,6 @@ async function placeRows(
 /** Copies the groups groupsToCopy chose (each checked whole first) and makes their index records. */
 async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[], append: (bytes: Uint8Array, rawByteLength: number) => Promise<{ packId: number; offset: number }>): Promise<CopiedRecords> {
   const texts: { key: TextKey; entry: TextEntry }[] = []
-  const hashes: { hash: Uint8Array; location: TextLocation }[] = []
   const locationsByHash = new Map<string, TextLocation>()
   let textCount = 0
   let rawByteLength = 0
@@ -263,15 +239,14 @@ async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[],
     for (const row of group.rows) {
       textCount++
       rawByteLength += row.entry.textByteLength
-      // As groupsToCopy placed it: content with a hash record is stored once, where it was first.
+      // As groupsToCopy placed it: a large content is stored once, where it was first.
       const hashHex = toHex(row.entry.hash)
-      const known = row.stored ?? (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH ? locationsByHash.get(hashHex) : undefined)
+      const known = row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH ? locationsByHash.get(hashHex) : undefined
       const location: TextLocation = known ?? { ...row.entry, packId, groupOffset: offset }
       if (known !== undefined) duplicateTextCount++
       else if (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) locationsByHash.set(hashHex, location)
-      if (row.hashRecord === true) hashes.push({ hash: row.entry.hash, location })
       texts.push({ key: { file: row.file, rev: row.rev }, entry: entryAt(location, row.entry.parents, row.entry.origin) })
     }
   }
-  return { texts, hashes, textCount, rawByteLength, duplicateTextCount, locationsByHash }
+  return { texts, textCount, rawByteLength, duplicateTextCount, locationsByHash }
 }

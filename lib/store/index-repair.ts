@@ -19,7 +19,7 @@ import { IndexCheck } from '../index/index-check.js'
 import { findIndexDamage } from '../index/leveldb-files.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
-  TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
+  TAG_PACK, TAG_TEXT, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
   encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, SHORT_CHECK_STORE_FORMAT, STORE_FORMAT_VERSION, type PackState,
 } from '../index/records.js'
 import { READABLE_STORE_FORMATS } from './store-index.js'
@@ -144,7 +144,7 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
     check = await IndexCheck.open(copy)
     source = await openLevelDb(copy, where, { create: false, check })
     const format = await formatOf(source)
-    const { rows, hashes, packs, unreadable } = await survivingEntries(source, format)
+    const { rows, packs, unreadable } = await survivingEntries(source, format)
     const kept = new Set(rows.map(describeKey))
     const lostByName = new Map<string, TextKey>()
     for (const key of unreadable) lostByName.set(describeKey(key), key)
@@ -160,7 +160,7 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
       measuredPacks.push(packName(packId))
     }
     const { parentsOf, reparented } = keptParents(rows, lostKeys)
-    await writeIndex(dir, rows, parentsOf, hashes, packs, formatVersion)
+    await writeIndex(dir, rows, parentsOf, packs, formatVersion)
     return {
       repaired: true,
       lostKeys,
@@ -203,12 +203,15 @@ function decodeEntry(key: Uint8Array, value: Uint8Array, where: string, format: 
   }
 }
 
-/** Every entry LevelDB still serves, read around the damaged blocks: texts, hash records, pack states, and the text keys whose entries do not decode. */
+/**
+ * Every entry LevelDB still serves, read around the damaged blocks: texts, pack states, and the text keys
+ * whose entries do not decode. Content hash records (older builds wrote them; nothing reads them now) are
+ * left behind.
+ */
 async function survivingEntries(source: KeyValueStore, format: number | undefined): Promise<{
-  rows: (TextKey & { entry: TextEntry })[]; hashes: { key: Uint8Array; value: Uint8Array }[]; packs: Map<number, PackState>; unreadable: TextKey[]
+  rows: (TextKey & { entry: TextEntry })[]; packs: Map<number, PackState>; unreadable: TextKey[]
 }> {
   const rows: (TextKey & { entry: TextEntry })[] = []
-  const hashes: { key: Uint8Array; value: Uint8Array }[] = []
   const packs = new Map<number, PackState>()
   const unreadable: TextKey[] = []
   for await (const [key, value] of source.entries(new Uint8Array(0), undefined, { aroundDamage: true })) {
@@ -221,9 +224,6 @@ async function survivingEntries(source: KeyValueStore, format: number | undefine
           if (!(error instanceof VstoreError)) throw error
           unreadable.push(textKey)
         }
-      } else if (key[0] === TAG_HASH) {
-        decodeLocationValue(key, value, 'index:hash')
-        hashes.push({ key, value })
       } else if (key[0] === TAG_PACK) {
         packs.set(decodePackKey(key), decodePackValue(key, value, 'index:pack'))
       }
@@ -232,7 +232,7 @@ async function survivingEntries(source: KeyValueStore, format: number | undefine
       if (!(error instanceof VstoreError)) throw error
     }
   }
-  return { rows, hashes, packs, unreadable }
+  return { rows, packs, unreadable }
 }
 
 /**
@@ -275,7 +275,6 @@ async function writeIndex(
   dir: string,
   rows: readonly (TextKey & { entry: TextEntry })[],
   parentsOf: (key: TextKey) => readonly string[],
-  hashes: readonly { key: Uint8Array; value: Uint8Array }[],
   packs: ReadonlyMap<number, PackState>,
   formatVersion: number,
 ): Promise<void> {
@@ -302,7 +301,6 @@ async function writeIndex(
       rawByteLength += row.entry.textByteLength
       if (operations.length >= BATCH_OPERATION_COUNT) await flush(false)
     }
-    operations.push(...hashes)
     for (const [packId, state] of packs) operations.push({ key: encodePackKey(packId), value: encodePackValue(encodePackKey(packId), state) })
     operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(formatVersion) })
     const totalsKey = encodeMetaKey('totals')

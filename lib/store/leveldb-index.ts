@@ -3,22 +3,32 @@
  * read through a KeyValueStore that checks LevelDB's own checksums, and written in synced batches.
  */
 import { readdir, stat } from 'node:fs/promises'
-import { bytesEqual, toHex } from '../bytes/index.js'
+import { toHex } from '../bytes/index.js'
 import { VstoreError, messageOf } from '../errors.js'
 import type { KeyValueStore } from '../index/leveldb.js'
 import { findIndexDamage, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import {
   TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, describeKey,
-  encodeFilePrefix, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey,
+  encodeFilePrefix, encodeMetaKey, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey,
   encodeTextValue, encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
 import { indexPath, packName } from './layout.js'
 import type { KeyedEntry } from './locations.js'
 import { naming, problemOf } from './problems.js'
 import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION, type IndexBatch, type StoreIndex } from './store-index.js'
-import type { TextEntry, TextKey, TextLocation, VerifyProblem } from './types.js'
+import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 
 type Operation = { key: Uint8Array; value: Uint8Array | undefined }
+
+/** Whether `decode` gives a value that `keep` accepts (a VstoreError, for damage, is a no). */
+function decodes<T>(decode: () => T, keep: (value: T) => boolean): boolean {
+  try {
+    return keep(decode())
+  } catch (error) {
+    if (error instanceof VstoreError) return false
+    throw error
+  }
+}
 
 /** Runs `read` over the index's files; an I/O error other than damage (a permission, a failing disk) is VSTORE_IO. */
 export async function readingIndex<T>(dir: string, read: () => Promise<T>): Promise<T> {
@@ -149,14 +159,6 @@ export class LevelDbStoreIndex implements StoreIndex {
     return [...matches]
   }
 
-  async storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }> {
-    const hashKey = encodeHashKey(hash)
-    const known = await this.db.get(hashKey)
-    if (known === undefined) return { location: undefined, keyTaken: false }
-    const location = decodeLocationValue(hashKey, known, `index:hash ${toHex(hash)}`)
-    return bytesEqual(location.hash, hash) ? { location, keyTaken: true } : { location: undefined, keyTaken: true }
-  }
-
   async packStates(): Promise<Map<number, PackState>> {
     const states = new Map<number, PackState>()
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_PACK))) {
@@ -259,12 +261,14 @@ export class LevelDbStoreIndex implements StoreIndex {
     return new LevelDbBatch(this)
   }
 
-  /** For LevelDbBatch: the hash record keys the index holds. */
-  /** Keys of the hash records, or of those locating texts in `inPacks`. */
+  /**
+   * For LevelDbBatch: keys of the hash records (older builds wrote them; nothing reads them now), or of those
+   * locating texts in `inPacks` or not decoding at all.
+   */
   async hashKeys(inPacks?: ReadonlySet<number>): Promise<Uint8Array[]> {
     const keys: Uint8Array[] = []
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_HASH))) {
-      if (inPacks === undefined || inPacks.has(decodeLocationValue(key, value, 'index:hash').packId)) keys.push(key)
+      if (inPacks === undefined || !decodes(() => decodeLocationValue(key, value, 'index:hash'), location => !inPacks.has(location.packId))) keys.push(key)
     }
     return keys
   }
@@ -293,8 +297,7 @@ export class LevelDbStoreIndex implements StoreIndex {
 
 class LevelDbBatch implements IndexBatch {
   private readonly operations: Operation[] = []
-  private readonly hashesPut = new Set<string>()
-  /** The hash record keys dropOtherHashes found, to delete unless this batch puts them. */
+  /** The hash record keys dropHashRecords found, to delete at the commit. */
   private hashesToDrop: Uint8Array[] = []
   private totalsValue: Totals | undefined
   /** The operations written, once committed (with the hash deletions and totals the commit adds). */
@@ -315,13 +318,7 @@ class LevelDbBatch implements IndexBatch {
     this.operations.push({ key: encodeTextKey(key), value: undefined })
   }
 
-  putHash(hash: Uint8Array, location: TextLocation): void {
-    const key = encodeHashKey(hash)
-    this.hashesPut.add(toHex(key))
-    this.operations.push({ key, value: encodeLocationValue(key, location) })
-  }
-
-  async dropOtherHashes(inPacks?: readonly number[]): Promise<void> {
+  async dropHashRecords(inPacks?: readonly number[]): Promise<void> {
     this.hashesToDrop = await this.index.hashKeys(inPacks === undefined ? undefined : new Set(inPacks))
   }
 
@@ -340,7 +337,7 @@ class LevelDbBatch implements IndexBatch {
 
   async commit(): Promise<void> {
     const operations = [...this.operations]
-    for (const key of this.hashesToDrop) if (!this.hashesPut.has(toHex(key))) operations.push({ key, value: undefined })
+    for (const key of this.hashesToDrop) operations.push({ key, value: undefined })
     if (this.totalsValue !== undefined) {
       const key = encodeMetaKey('totals')
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })

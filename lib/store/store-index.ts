@@ -1,12 +1,12 @@
 /**
  * The index as the store sees it (an interface; LevelDbStoreIndex keeps it in LevelDB): each key's entry,
- * each file's keys, content hashes of large texts, the packs' committed lengths, the totals, and a batch
+ * each file's keys, the packs' committed lengths, the totals, and a batch
  * that commits all of these at once. A second backend implements this and passes
  * test/contract/store-index-contract.ts.
  */
 import { STORE_FORMAT_VERSION, type PackState, type Totals } from '../index/records.js'
 import type { KeyedEntry } from './locations.js'
-import type { TextEntry, TextKey, TextLocation, VerifyProblem } from './types.js'
+import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 
 export type { Totals }
 
@@ -35,11 +35,6 @@ export interface StoreIndex {
   entries(filePrefix?: string): AsyncIterable<KeyedEntry>
   /** Up to `limit` revisions of `file` that start with `prefix`. */
   revisionsStartingWith(file: string, prefix: string, limit: number): Promise<string[]>
-  /**
-   * Where a text with this content is stored (texts of at least HASH_RECORD_MIN_TEXT_BYTE_LENGTH bytes have
-   * a hash record); `keyTaken` when the record for this hash's slot names another text.
-   */
-  storedWithHash(hash: Uint8Array): Promise<{ location: TextLocation | undefined; keyTaken: boolean }>
   /** Each pack the index names, with the bytes it vouches for. */
   packStates(): Promise<Map<number, PackState>>
   /** Texts, their bytes and groups, as counted by every commit. */
@@ -66,14 +61,12 @@ export interface StoreIndex {
 export interface IndexBatch {
   putText(key: TextKey, entry: TextEntry): void
   deleteText(key: TextKey): void
-  /** Records where the content with this hash is. */
-  putHash(hash: Uint8Array, location: TextLocation): void
   /**
-   * Drops, at the commit, every hash record the index holds now (or those locating texts in `inPacks`)
-   * that this batch does not put: a rewrite moves every text, or those of the packs it replaces. Reads them
-   * now, before the caller writes anything the commit would name.
+   * Drops, at the commit, the content hash records of older builds (every one, or those locating texts in
+   * `inPacks`): a rewrite moves every text, or those of the packs it replaces. Reads them now, before the
+   * caller writes anything the commit would name.
    */
-  dropOtherHashes(inPacks?: readonly number[]): Promise<void>
+  dropHashRecords(inPacks?: readonly number[]): Promise<void>
   putPack(packId: number, state: PackState): void
   deletePack(packId: number): void
   setTotals(totals: Totals): void

@@ -41,12 +41,11 @@ export interface Replacement {
 /** The index records of groups copied whole, and what they count for in the totals. */
 export interface CopiedRecords {
   readonly texts: readonly { readonly key: TextKey; readonly entry: TextEntry }[]
-  readonly hashes: readonly { readonly hash: Uint8Array; readonly location: TextLocation }[]
   readonly textCount: number
   readonly rawByteLength: number
   /** Keys pointed at content stored once already (as an insert's duplicates are). */
   readonly duplicateTextCount: number
-  /** Where the copied texts that get a hash record are, by hex hash: the batch stores the same content once. */
+  /** Where the copied large texts are, by hex hash: the batch stores the same content once. */
   readonly locationsByHash: ReadonlyMap<string, TextLocation>
 }
 

@@ -17,7 +17,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { seededRandom } from '../../scripts/stats.js'
 import { Store } from '../../lib/vstore.js'
-import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../lib/index/records.js'
 
 /** The repository root (this file is dist/test/helpers/crash.js). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -401,9 +400,9 @@ export async function checkStoreWithApi(store: string, texts: ReadonlyMap<string
 }
 
 /**
- * After an import ran to completion: every key of the history is there and no other; each distinct content
- * hash of a text with an `H` record (at least HASH_RECORD_MIN_TEXT_BYTE_LENGTH) is at exactly one
- * `pack@groupOffset:recordStart` (a shorter one is stored once per import run that met it); every group in the packs is named by a key; and
+ * After an import ran to completion: every key of the history is there and no other; each content is at
+ * exactly one `pack@groupOffset:recordStart` within a file (a batch finds a file's stored versions; the
+ * same content in other files may be stored once per import run that met it); every group in the packs is named by a key; and
  * each pack file ends at its last group (no uncommitted tail, no pack that no key names).
  */
 export function completeProblems(
@@ -420,9 +419,16 @@ export function completeProblems(
     locations.add(`${row.pack}@${row.groupOffset}:${row.recordStart}`)
     locationsByHash.set(row.hash, locations)
   }
-  const indexed = new Set(rows.filter(row => row.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH).map(row => row.hash))
-  for (const [hash, locations] of locationsByHash) {
-    if (locations.size > 1 && indexed.has(hash)) problems.push(`content ${hash} (with an H record) is stored at ${[...locations].join(' ')}`)
+  const inFile = new Map<string, Set<string>>()
+  for (const row of rows) {
+    const key = JSON.stringify([row.file, row.hash])
+    const locations = inFile.get(key) ?? new Set<string>()
+    locations.add(`${row.pack}@${row.groupOffset}:${row.recordStart}`)
+    inFile.set(key, locations)
+  }
+  for (const [key, locations] of inFile) {
+    const [file, hash] = JSON.parse(key) as [string, string]
+    if (locations.size > 1) problems.push(`content ${hash} of ${file} is stored at ${[...locations].join(' ')}`)
   }
   if (locationsByHash.size !== history.texts.size - history.duplicateTextCount) {
     problems.push(`${locationsByHash.size} distinct contents, expected ${history.texts.size - history.duplicateTextCount}`)

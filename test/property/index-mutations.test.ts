@@ -9,7 +9,7 @@ import { toHex } from '../../lib/bytes/hex.js'
 import { VstoreError } from '../../lib/errors.js'
 import { openLevelDb } from '../../lib/index/leveldb.js'
 import {
-  decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeLocationValue, encodeMetaKey,
+  decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey,
   encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, STORE_FORMAT_VERSION, TAG_HASH, TAG_PACK, TAG_TEXT,
 } from '../../lib/index/records.js'
 import { Store } from '../../lib/vstore.js'
@@ -79,6 +79,13 @@ test.before(async () => {
   const entries: IndexEntry[] = []
   for await (const [key, value] of db.entries(new Uint8Array(0))) entries.push({ key: key.slice(), value: value.slice() })
   await db.close()
+  // A content hash record as older builds wrote them (readers still decode those a store holds), for the
+  // large text above.
+  const large = entries.find(entry => entry.key[0] === TAG_TEXT && decodeTextValue(entry.key, entry.value, 'fixture', STORE_FORMAT_VERSION).textByteLength === 20_000)
+  if (large === undefined) throw new Error('no entry of the large text')
+  const location = decodeTextValue(large.key, large.value, 'fixture', STORE_FORMAT_VERSION)
+  const hashKey = encodeHashKey(location.hash)
+  entries.push({ key: hashKey, value: encodeLocationValue(hashKey, location) })
   entriesValue = entries
 })
 

@@ -7,7 +7,10 @@ import test, { type ExecutionContext } from 'ava'
 import { copyFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CODEC_ZLIB } from '../../../lib/entropy/index.js'
-import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH } from '../../../lib/index/records.js'
+import { HASH_RECORD_MIN_TEXT_BYTE_LENGTH, TAG_HASH, encodeHashKey, encodeLocationValue } from '../../../lib/index/records.js'
+import { openLevelDb, type KeyValueStore } from '../../../lib/index/leveldb.js'
+import { hashText } from '../../../lib/store/text-hash.js'
+import type { IndexDumpRow } from '../../../lib/vstore.js'
 import type { StoreOptions } from '../../../lib/store/store.js'
 import type { TextRecord } from '../../../lib/store/types.js'
 import { expectTexts, history, insertCommits } from '../../helpers/history.js'
@@ -66,7 +69,7 @@ test('a store packed once and appended to packs again, and the result equals one
   t.deepEqual((await store.verify({ full: true })).problems, [])
 })
 
-test('keys stored once keep sharing one location after a pack, and the H records point into the new packs', async t => {
+test('keys stored once keep sharing one location after a pack, and a later copy naming one as its origin finds it in the new pack', async t => {
   const dir = await makeTempDir(t)
   const store = await openStore(t, dir, { create: true })
   const big = randomLines(seededRandom(3), 1200)
@@ -79,8 +82,8 @@ test('keys stored once keep sharing one location after a pack, and the H records
   t.truthy(a)
   t.deepEqual({ pack: b?.pack, groupOffset: b?.groupOffset, recordStart: b?.recordStart }, { pack: a?.pack, groupOffset: a?.groupOffset, recordStart: a?.recordStart })
   t.deepEqual(await packNames(dir), [`${a?.pack}`.replace(/^packs\//, '')])
-  // A later batch with the same big text under a new key finds it through the rewritten H record.
-  const summary = await store.insert([{ file: 'd.txt', rev: 'r1', parents: [], text: big }])
+  // A later batch with the same big text, copied from a.txt, finds it in the rewritten pack.
+  const summary = await store.insert([{ file: 'd.txt', rev: 'r1', parents: [], origin: { file: 'a.txt', rev: 'r1' }, text: big }])
   t.is(summary.duplicateTextCount, 1)
   t.is(summary.storedByteLength, 0)
   t.deepEqual(await store.get('d.txt', 'r1'), big)
@@ -164,3 +167,35 @@ test('stored bases form chains no deeper than maxBaseDepth and within the read b
   for (const row of await dumpIndex(store)) t.true(row.readByteLength + row.baseReadByteLength <= 256 * 1024)
   await expectTexts(t, store, commits)
 })
+
+test('a pack drops the content hash records older builds wrote, and the store verifies before and after', async t => {
+  const dir = await makeTempDir(t)
+  const big = randomLines(seededRandom(7), 1200)
+  let store = await openStore(t, dir, { create: true })
+  await store.insert([{ file: 'a.txt', rev: 'r1', parents: [], text: big }])
+  const [row] = await dumpIndex(store)
+  await store.close()
+  // An H record for the text, as builds before this one wrote for every text of 16 KiB or more.
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  const hash = hashText(big)
+  const key = encodeHashKey(hash)
+  const location = { ...(row as IndexDumpRow), packId: Number((row as IndexDumpRow).pack.match(/(\d+)\.vpk$/)?.[1]), hash }
+  await db.write([{ key, value: encodeLocationValue(key, location) }], { sync: true })
+  t.is(await hashRecordCount(db), 1)
+  await db.close()
+  store = await openStore(t, dir)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  await store.pack()
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  t.deepEqual(await store.get('a.txt', 'r1'), big)
+  await store.close()
+  const after = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  t.is(await hashRecordCount(after), 0)
+  await after.close()
+})
+
+async function hashRecordCount(db: KeyValueStore): Promise<number> {
+  let count = 0
+  for await (const _ of db.entries(Uint8Array.of(TAG_HASH))) count++
+  return count
+}

@@ -252,15 +252,14 @@ test('a synchronous iterable inserts like an async one', async t => {
   await expectTexts(t, store, records)
 })
 
-test('identical texts under different keys are stored once (across batches: texts of at least 16 KiB)', async t => {
+test('identical texts are stored once within a batch, and across batches when the store has them in the same file or in the origin', async t => {
   const { dir, store } = await newStore(t)
-  // Long enough for an H record (HASH_RECORD_MIN_TEXT_BYTE_LENGTH), which finds it again in a later batch.
   const shared = prose(500, 9)
-  t.true(utf8(shared).length >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH)
+  const other = prose(500, 10)
   const first = await store.insert([
     record('a', 'r1', [], shared),
     record('b', 'r1', [], shared),
-    record('c', 'r1', [], prose(500, 10)),
+    record('c', 'r1', [], other),
     record('c', 'r2', ['r1'], shared),
   ])
   t.is(first.newTextCount, 4)
@@ -268,44 +267,36 @@ test('identical texts under different keys are stored once (across batches: text
 
   const statsBefore = await store.stats()
   const diskBefore = await packBytesOnDisk(dir)
-  // A second batch of content that is all stored already, under new keys.
+  // A second batch of content stored already: a copy naming its origin, a revert, a short revert.
   const second = await store.insert([
-    record('d', 'r1', [], shared),
-    record('d', 'r2', ['r1'], prose(500, 10)),
-    record('a', 'r2', ['r1'], prose(500, 10)),
+    { ...record('d', 'r1', [], shared), origin: { file: 'a', rev: 'r1' } },
+    record('c', 'r3', ['r2'], other),
   ])
-  t.is(second.textCount, 3)
-  t.is(second.newTextCount, 3)
-  t.is(second.duplicateTextCount, 3)
-  t.is(second.groupCount, 0)
-  t.is(second.storedByteLength, 0)
+  t.deepEqual({ newTextCount: second.newTextCount, duplicateTextCount: second.duplicateTextCount, groupCount: second.groupCount, storedByteLength: second.storedByteLength },
+    { newTextCount: 2, duplicateTextCount: 2, groupCount: 0, storedByteLength: 0 })
   const statsAfter = await store.stats()
   t.is(statsAfter.packByteLength, statsBefore.packByteLength)
-  t.is(statsAfter.groupCount, statsBefore.groupCount)
-  t.is(statsAfter.textCount, statsBefore.textCount + 3)
+  t.is(statsAfter.textCount, statsBefore.textCount + 2)
   t.is(await packBytesOnDisk(dir), diskBefore)
+  // Short texts too: their stored check is compared, then their bytes.
+  await store.insert([record('s', 'r1', [], prose(40, 1))])
+  await store.insert([record('s', 'r2', ['r1'], prose(40, 2))])
+  t.is((await store.insert([record('s', 'r3', ['r2'], prose(40, 1))])).duplicateTextCount, 1)
+  // The same content in another file, with no origin naming it, is stored again: only a file's own
+  // versions and its origin's are searched.
+  const unrelated = await store.insert([record('e', 'r1', [], shared)])
+  t.is(unrelated.duplicateTextCount, 0)
+  t.is(unrelated.groupCount, 1)
 
   sameBytes(t, await store.get('d', 'r1'), utf8(shared), 'd@r1')
-  sameBytes(t, await store.get('d', 'r2'), utf8(prose(500, 10)), 'read back')
-  sameBytes(t, await store.get('a', 'r2'), utf8(prose(500, 10)), 'read back')
+  sameBytes(t, await store.get('c', 'r3'), utf8(other), 'c@r3')
+  sameBytes(t, await store.get('s', 'r3'), utf8(prose(40, 1)), 's@r3')
   const rows = await dumpIndex(store)
-  const sharedRows = rows.filter(row => ['a@r1', 'b@r1', 'c@r2', 'd@r1'].includes(`${row.file}@${row.rev}`))
-  t.is(new Set(sharedRows.map(row => `${row.pack}@${row.groupOffset}:${row.recordStart}`)).size, 1, 'one stored record for the shared text')
-})
-
-test('a short text is stored once within a batch, and again when a later batch repeats it under a new key', async t => {
-  const { store } = await newStore(t)
-  const short = prose(50, 11)
-  t.true(utf8(short).length < HASH_RECORD_MIN_TEXT_BYTE_LENGTH)
-  const first = await store.insert([record('a', 'r1', [], short), record('b', 'r1', [], short)])
-  t.is(first.duplicateTextCount, 1)
-  const second = await store.insert([record('c', 'r1', [], short)])
-  t.is(second.duplicateTextCount, 0)
-  t.is(second.groupCount, 1)
-  sameBytes(t, await store.get('c', 'r1'), utf8(short), 'c@r1')
-  const rows = await dumpIndex(store)
-  t.is(new Set(rows.map(row => `${row.pack}@${row.groupOffset}:${row.recordStart}`)).size, 2)
-  t.deepEqual((await store.verify()).problems, [])
+  const where = (keys: string[]) => new Set(rows.filter(row => keys.includes(`${row.file}@${row.rev}`)).map(row => `${row.pack}@${row.groupOffset}:${row.recordStart}`)).size
+  t.is(where(['a@r1', 'b@r1', 'c@r2', 'd@r1']), 1, 'one stored record for the shared text')
+  t.is(where(['c@r1', 'c@r3']), 1, 'one stored record for the reverted text')
+  t.is(where(['s@r1', 's@r3']), 1, 'one stored record for the short reverted text')
+  t.deepEqual((await store.verify({ full: true })).problems, [])
 })
 
 test('a store of format 1 (groups of version 1 only, whole hashes) is read, and its next write makes it this build\'s format; a later format is refused', async t => {
