@@ -295,7 +295,7 @@ class BatchWriter {
    * taking one side) or of its origin's file (a move or copy left as it was), with the same length and hash.
    * A stored short hash is only a check, so such a version's bytes are compared. Other files are not
    * searched: on jq's history these two find 144 of the 160 texts stored before under another key (the
-   * rest are small release signatures of other names). A rewrite finds nothing: what it moves was
+   * rest: release signatures under second names, one copied manual). A rewrite finds nothing: what it moves was
    * deduplicated when it was inserted.
    */
   private async storedSameContent(index: number, read: Uint8Array | undefined): Promise<TextLocation | undefined> {
