@@ -19,8 +19,8 @@ export const TAG_HASH = 0x48 // 'H'
 /**
  * A `T` value keeps the whole 20-byte hash of a text of at least this many bytes, a 4-byte check of a
  * shorter one (store format 3). Builds before this one also wrote an `H` record for each such text, which
- * no reader needs and no writer now reads (formats/index.md); fetch stores a large content its copied
- * groups hold twice once.
+ * no reader needs and no writer now reads (formats/index.md). Fetch still stores once a large content
+ * that two of its copied groups hold.
  */
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 /**

@@ -75,7 +75,7 @@ class BatchWriter {
   private readonly largeFiles: ReadonlySet<string>
   /** Texts read for the group writer, kept until their commit hands them to RecentTexts (a small batch only). */
   private readonly readTexts = new Map<number, Uint8Array>()
-  /** Stored entries of the files whose texts were looked for among them (storedSameContent). */
+  /** Stored entries of the files read so far (storedEntriesOf). */
   private readonly storedEntries = new Map<string, Map<string, TextEntry>>()
   /** Whole hashes of the texts that came with a short one (PlannedText.hash), taken from their bytes. */
   private readonly wholeHashes = new Map<number, Uint8Array>()
@@ -238,18 +238,12 @@ class BatchWriter {
       entry = this.target.recent?.get(key)?.entry
       if (entry !== undefined) continue
       if (entries === undefined && lookups++ < WALK_LOOKUPS) entry = await this.target.index.tryGetEntry(key)
-      else entry = (entries ??= await this.fileEntries(file)).get(candidate)
+      else entry = (entries ??= await this.storedEntriesOf(file)).get(candidate)
     }
     // No ancestor that high (a file new since the last merge): afresh. A chain of its appends would restart
     // with a fulltext every few versions all the same, and cost reads until then (jq replayed: appends 7.1 MB
     // with such chains, 4.7 MB without).
     return undefined
-  }
-
-  private async fileEntries(file: string): Promise<Map<string, TextEntry>> {
-    const entries = new Map<string, TextEntry>()
-    for await (const row of this.target.index.fileEntries(file)) entries.set(row.rev, row.entry)
-    return entries
   }
 
   /** One text: pointed at content stored already (in the batch, a copied group or the store), or added to a group. */
@@ -317,11 +311,12 @@ class BatchWriter {
     return undefined
   }
 
-  /** The stored entries of `file` (read once a batch). */
+  /** The stored entries of `file` by revision, read once a batch (the base search and the content search share them). */
   private async storedEntriesOf(file: string): Promise<Map<string, TextEntry>> {
     let entries = this.storedEntries.get(file)
     if (entries === undefined) {
-      entries = await this.fileEntries(file)
+      entries = new Map()
+      for await (const row of this.target.index.fileEntries(file)) entries.set(row.rev, row.entry)
       this.storedEntries.set(file, entries)
     }
     return entries

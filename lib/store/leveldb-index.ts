@@ -20,12 +20,12 @@ import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 
 type Operation = { key: Uint8Array; value: Uint8Array | undefined }
 
-/** Whether `decode` gives a value that `keep` accepts (a VstoreError, for damage, is a no). */
-function decodes<T>(decode: () => T, keep: (value: T) => boolean): boolean {
+/** The pack a hash record locates its text in, or undefined when its value does not decode. */
+function hashRecordPackId(key: Uint8Array, value: Uint8Array): number | undefined {
   try {
-    return keep(decode())
+    return decodeLocationValue(key, value, 'index:hash').packId
   } catch (error) {
-    if (error instanceof VstoreError) return false
+    if (error instanceof VstoreError) return undefined
     throw error
   }
 }
@@ -268,7 +268,8 @@ export class LevelDbStoreIndex implements StoreIndex {
   async hashKeys(inPacks?: ReadonlySet<number>): Promise<Uint8Array[]> {
     const keys: Uint8Array[] = []
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_HASH))) {
-      if (inPacks === undefined || !decodes(() => decodeLocationValue(key, value, 'index:hash'), location => !inPacks.has(location.packId))) keys.push(key)
+      const packId = inPacks === undefined ? undefined : hashRecordPackId(key, value)
+      if (inPacks === undefined || packId === undefined || inPacks.has(packId)) keys.push(key)
     }
     return keys
   }
