@@ -16,6 +16,12 @@ export interface KeyValueStore {
    * `aroundDamage`, the entries outside every damaged range instead (for verify, which names the rest).
    */
   entries(prefix: Uint8Array, from?: Uint8Array, options?: { readonly aroundDamage?: boolean }): AsyncIterable<[Uint8Array, Uint8Array]>
+  /**
+   * The last entry whose key starts with `prefix` and is at most `atOrBefore` (a run's key holds its first
+   * revision: the run that may hold a revision is the last one at or before it), or undefined.
+   * @throws VSTORE_CORRUPT when a damaged block may hold keys of that range.
+   */
+  last(prefix: Uint8Array, atOrBefore: Uint8Array): Promise<[Uint8Array, Uint8Array] | undefined>
   /** Damage found in the index's files so far (IndexCheck): reads that may touch it throw. */
   readonly damage: readonly IndexDamage[]
   /** Rewrites the log and tables into compacted, compressed tables. */
@@ -182,6 +188,18 @@ export async function openLevelDb(path: string, where: string, options: { create
       } catch (error) {
         throw translate(error, where, 'cannot write index')
       }
+    },
+    async last(prefix, atOrBefore) {
+      const end = successor(atOrBefore)
+      await checkRange(prefix, end)
+      const hit = damage.find(part => meets(part, prefix, end))
+      if (hit !== undefined) throw damageError(hit, where)
+      try {
+        for await (const [key, value] of db.iterator({ gte: prefix, lte: atOrBefore, reverse: true, limit: 1 })) return [view(key), view(value)]
+      } catch (error) {
+        throw translate(error, where, 'cannot read index')
+      }
+      return undefined
     },
     async *entries(prefix, from, entryOptions) {
       const start = from ?? prefix

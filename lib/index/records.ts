@@ -92,7 +92,7 @@ export function encodeFilePrefix(file: string): Uint8Array {
  * SHA-256 id (git commit ids, half the size of their hex), else its UTF-8 text. With `lengthPrefixed`
  * (in values) text is preceded by its varint byte length; in keys it runs to the key's end.
  */
-function writeRev(writer: ByteWriter, rev: string, lengthPrefixed: boolean): void {
+export function writeRev(writer: ByteWriter, rev: string, lengthPrefixed: boolean): void {
   if (isHexId(rev)) {
     writer.byte(rev.length === 40 ? REV_SHA1 : REV_SHA256)
     writer.bytes(fromHex(rev))
@@ -104,7 +104,7 @@ function writeRev(writer: ByteWriter, rev: string, lengthPrefixed: boolean): voi
   writer.bytes(bytes)
 }
 
-function readRev(reader: ByteReader, lengthPrefixed: boolean): string {
+export function readRev(reader: ByteReader, lengthPrefixed: boolean): string {
   const kind = reader.byte()
   if (kind === REV_SHA1) return toHex(reader.take(20))
   if (kind === REV_SHA256) return toHex(reader.take(32))
@@ -175,7 +175,7 @@ export function encodeMetaKey(name: string): Uint8Array {
   return Uint8Array.of(TAG_META, ...encoder.encode(name))
 }
 
-function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
+export function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
   writer.uint32(crc32(writer.view(), crc32(key)))
   return writer.finish()
 }
@@ -185,7 +185,7 @@ function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
  * Version 2 is accepted only where a location is read (`based`).
  */
 /** Opens a value of version 1, or of `alsoVersion` (2 for a based location or a weighed pack state). */
-function openValue(key: Uint8Array, value: Uint8Array, where: string, alsoVersion?: number): ByteReader {
+export function openValue(key: Uint8Array, value: Uint8Array, where: string, alsoVersion?: number): ByteReader {
   const reader = new ByteReader(value, where)
   const version = reader.byte()
   if (version !== INDEX_VALUE_VERSION && version !== alsoVersion) {
