@@ -24,11 +24,12 @@ export const TAG_HASH = 0x48 // 'H'
  */
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 /**
- * The store format this build writes (`M format`): 3 since text entries keep a short check in place of the
- * content hash of a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and may name an origin in another file.
- * Formats 1 and 2 are read, and upgraded before their first write (LevelDbStoreIndex.upgrade).
+ * The store format this build writes (`M format`): 4 since a file's text entries are kept in runs with
+ * revision ids numbered once (lib/index/runs.ts); 3 kept a `T` entry a text, with a short check in place of
+ * the content hash of a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and an origin in another file.
+ * Formats 1 to 3 are read, and upgraded before their first write (LevelDbStoreIndex.upgrade).
  */
-export const STORE_FORMAT_VERSION = 3
+export const STORE_FORMAT_VERSION = 4
 /** The first store format whose text entries keep a short check (TEXT_CHECK_BYTE_LENGTH bytes) for a short text. */
 export const SHORT_CHECK_STORE_FORMAT = 3
 /** The first store format whose text entries may name an origin: the version of another file a text was copied or moved from. */

@@ -129,10 +129,32 @@ export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[]): U
 export function decodeRunValue(key: Uint8Array, value: Uint8Array, where: string): RunEntry[] {
   const { firstRev } = decodeRunKey(key, where)
   const reader = openValue(key, value, where)
+  const entries: RunEntry[] = []
+  readRunEntries(reader, firstRev, entries)
+  reader.expectEnd('file run')
+  return entries
+}
+
+/**
+ * The revision numbers of a damaged run's entries, as far as they parse before the damage (unchecked: for
+ * naming what a repair loses, never for reading entries).
+ */
+export function runRevisionsBeforeDamage(key: Uint8Array, value: Uint8Array): number[] {
+  const entries: RunEntry[] = []
+  try {
+    const { firstRev } = decodeRunKey(key)
+    readRunEntries(new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index'), firstRev, entries)
+  } catch (error) {
+    if (!(error instanceof VstoreError)) throw error
+  }
+  return entries.map(entry => entry.rev)
+}
+
+/** Reads a run's entry count and entries into `entries`, one by one (a damaged run keeps those before the damage). */
+function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[]): void {
   const count = reader.varint()
   if (count === 0) throw reader.error('VSTORE_CORRUPT', 'an empty run')
   if (count > MAX_RUN_LENGTH) throw reader.error('VSTORE_LIMIT', `a run of ${count} entries`)
-  const entries: RunEntry[] = []
   let previous: RunEntry | undefined
   for (let i = 0; i < count; i++) {
     const step = reader.varint()
@@ -186,8 +208,6 @@ export function decodeRunValue(key: Uint8Array, value: Uint8Array, where: string
     entries.push(entry)
     previous = entry
   }
-  reader.expectEnd('file run')
-  return entries
 }
 
 /** `N` and the chunk number (4 bytes, big-endian). */
@@ -224,19 +244,13 @@ export function decodeRevisionChunkValue(key: Uint8Array, value: Uint8Array, whe
   return revs
 }
 
-/** The SHA-256 of a revision id's UTF-8 bytes: its first byte names its `Q` bucket, the next two tag it there. */
-function revisionHash(rev: string): Uint8Array {
-  return createHash('sha256').update(rev, 'utf8').digest()
-}
-
-export function encodeRevisionBucketKey(rev: string): Uint8Array {
-  return Uint8Array.of(TAG_REVISION_BUCKET, revisionHash(rev)[0] as number)
-}
-
-/** The tag of `rev` within its bucket. */
-export function revisionTag(rev: string): number {
-  const hash = revisionHash(rev)
-  return ((hash[1] as number) << 8) | (hash[2] as number)
+/**
+ * Where a revision id is listed: the SHA-256 of its UTF-8 bytes, whose first byte names its `Q` bucket
+ * (`key`) and whose next two tag it there (`tag`).
+ */
+export function revisionBucket(rev: string): { key: Uint8Array; tag: number } {
+  const hash = createHash('sha256').update(rev, 'utf8').digest()
+  return { key: Uint8Array.of(TAG_REVISION_BUCKET, hash[0] as number), tag: ((hash[1] as number) << 8) | (hash[2] as number) }
 }
 
 /** A bucket: the numbers of its revisions, increasing, each with its tag (a lookup reads the `N` chunk of each candidate to confirm it). */

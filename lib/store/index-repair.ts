@@ -20,8 +20,11 @@ import { findIndexDamage } from '../index/leveldb-files.js'
 import { openLevelDb, type KeyValueStore } from '../index/leveldb.js'
 import {
   TAG_PACK, TAG_TEXT, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
-  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, SHORT_CHECK_STORE_FORMAT, STORE_FORMAT_VERSION, type PackState,
+  SHORT_CHECK_STORE_FORMAT, type PackState,
 } from '../index/records.js'
+import { REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, runRevisionsBeforeDamage } from '../index/runs.js'
+import { LevelDbStoreIndex } from './leveldb-index.js'
+import { RUN_STORE_FORMAT, runTextKey } from './run-index.js'
 import { READABLE_STORE_FORMATS } from './store-index.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
 import { PackFile } from '../pack/pack-file.js'
@@ -46,9 +49,6 @@ export interface IndexRepairSummary {
   /** Packs whose record was lost, measured again from their groups. */
   readonly measuredPacks: readonly string[]
 }
-
-/** Entries written to the new index per LevelDB batch. */
-const BATCH_OPERATION_COUNT = 4096
 
 const REPAIRED = /^index\.repaired-\d+-\d+$/
 const DAMAGED = /^index\.damaged-\d+-\d+$/
@@ -144,12 +144,20 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
     check = await IndexCheck.open(copy)
     source = await openLevelDb(copy, where, { create: false, check })
     const format = await formatOf(source)
-    const { rows, packs, unreadable } = await survivingEntries(source, format)
+    const { rows, packs, unreadable, runs } = await survivingEntries(source, format)
     const kept = new Set(rows.map(describeKey))
     const lostByName = new Map<string, TextKey>()
     for (const key of unreadable) lostByName.set(describeKey(key), key)
-    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName, format)
+    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName, format, runs)
     rows.push(...recovered)
+    let recoveredTextCount = recovered.length
+    for (const { recovered: fromDamage, ...row } of runs.rows()) {
+      if (kept.has(describeKey(row))) continue
+      rows.push(row)
+      kept.add(describeKey(row))
+      if (fromDamage) recoveredTextCount++
+    }
+    for (const key of runs.lost) if (!kept.has(describeKey(key))) lostByName.set(describeKey(key), key)
     const lostKeys = [...lostByName.values()]
     // A pack whose record was lost would be taken for one no index names, and deleted: measure it again.
     const measuredPacks: string[] = []
@@ -167,7 +175,7 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
       damage: check.damage.map((part, i) => ({ file: part.file, message: part.message, namedKeyCount: namedKeyCounts[i] ?? 0 })),
       reparented,
       textCount: rows.length,
-      recoveredTextCount: recovered.length,
+      recoveredTextCount,
       measuredPacks,
     }
   } finally {
@@ -189,14 +197,14 @@ async function formatOf(source: KeyValueStore): Promise<number | undefined> {
 }
 
 /**
- * A text entry of the damaged index, as its format writes them; with the format record lost, as this build
- * writes them or else as format 2 did. (A value that reads as both is rare but possible, a large text's
+ * A `T` entry of the damaged index, as its format writes them; with the format record lost, as format 3
+ * wrote them or else as format 2 did. (A value that reads as both is rare but possible, a large text's
  * entry with one parent and no origin above all; the format record is what settles it.)
  */
 function decodeEntry(key: Uint8Array, value: Uint8Array, where: string, format: number | undefined): TextEntry {
-  if (format !== undefined) return decodeTextValue(key, value, where, format)
+  if (format !== undefined) return decodeTextValue(key, value, where, Math.min(format, RUN_STORE_FORMAT - 1))
   try {
-    return decodeTextValue(key, value, where, STORE_FORMAT_VERSION)
+    return decodeTextValue(key, value, where, SHORT_CHECK_STORE_FORMAT)
   } catch (error) {
     if (!(error instanceof VstoreError)) throw error
     return decodeTextValue(key, value, where, SHORT_CHECK_STORE_FORMAT - 1)
@@ -204,18 +212,21 @@ function decodeEntry(key: Uint8Array, value: Uint8Array, where: string, format: 
 }
 
 /**
- * Every entry LevelDB still serves, read around the damaged blocks: texts, pack states, and the text keys
- * whose entries do not decode. Content hash records (older builds wrote them; nothing reads them now) are
+ * Every entry LevelDB still serves, read around the damaged blocks: texts (`T` entries, and the run records
+ * of store format 4, resolved once all are read), pack states, and the text keys whose entries do not
+ * decode. Revision buckets are rebuilt from the chunks. Content hash records (older builds wrote them; nothing reads them now) are
  * left behind.
  */
 async function survivingEntries(source: KeyValueStore, format: number | undefined): Promise<{
-  rows: (TextKey & { entry: TextEntry })[]; packs: Map<number, PackState>; unreadable: TextKey[]
+  rows: (TextKey & { entry: TextEntry })[]; packs: Map<number, PackState>; unreadable: TextKey[]; runs: SurvivingRuns
 }> {
   const rows: (TextKey & { entry: TextEntry })[] = []
   const packs = new Map<number, PackState>()
   const unreadable: TextKey[] = []
+  const runs = new SurvivingRuns()
   for await (const [key, value] of source.entries(new Uint8Array(0), undefined, { aroundDamage: true })) {
     try {
+      if (runs.take(key, value)) continue
       if (key[0] === TAG_TEXT) {
         const textKey = decodeTextKey(key)
         try {
@@ -232,7 +243,76 @@ async function survivingEntries(source: KeyValueStore, format: number | undefine
       if (!(error instanceof VstoreError)) throw error
     }
   }
-  return { rows, packs, unreadable }
+  return { rows, packs, unreadable, runs }
+}
+
+/**
+ * The run records (store format 4) a repair reads, whole or out of damaged blocks, each checked by its own
+ * CRC-32: revision chunks and file runs. A run that fails its check is lost under its file and first
+ * revision; an entry whose revision no chunk lists is lost under `#N`; a parent or origin no chunk lists is
+ * dropped.
+ */
+class SurvivingRuns {
+  private readonly ids = new Map<number, string>()
+  private readonly runs = new Map<string, { file: string; firstRev: number; key: Uint8Array; value: Uint8Array; recovered: boolean }>()
+  readonly lost: TextKey[] = []
+  private readonly failed: { file: string; firstRev: number; named: number[] }[] = []
+
+  /** Takes a run layout record (true), or leaves any other to the caller (false). A record that fails its check is not taken. */
+  take(key: Uint8Array, value: Uint8Array, recovered = false): boolean {
+    if (key[0] === TAG_REVISIONS) {
+      try {
+        const chunk = decodeRevisionChunkKey(key)
+        decodeRevisionChunkValue(key, value, 'index').forEach((rev, i) => this.ids.set(chunk * REVISION_CHUNK_LENGTH + i, rev))
+      } catch (error) {
+        if (!(error instanceof VstoreError)) throw error
+      }
+      return true
+    }
+    if (key[0] !== TAG_FILE_RUN) return key[0] === TAG_REVISION_BUCKET
+    let run: { file: string; firstRev: number }
+    try {
+      run = decodeRunKey(key)
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
+      return true
+    }
+    const name = `${run.file}\0${run.firstRev}`
+    if (this.runs.has(name)) return true
+    try {
+      decodeRunValue(key, value, 'index')
+      this.runs.set(name, { ...run, key, value, recovered })
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
+      this.failed.push({ ...run, named: runRevisionsBeforeDamage(key, value) })
+    }
+    return true
+  }
+
+  /** The entries of the runs read whole, as keys with entries; fills `lost` with what cannot be named or read. */
+  rows(): (TextKey & { entry: TextEntry; recovered: boolean })[] {
+    const revOf = (number: number) => this.ids.get(number)
+    // A damaged run is named by its file and first revision, and by the revisions of its entries before the damage.
+    for (const run of this.failed) {
+      if (this.runs.has(`${run.file}\0${run.firstRev}`)) continue
+      for (const number of new Set([run.firstRev, ...run.named])) this.lost.push(runTextKey({ file: run.file, firstRev: number }, revOf))
+    }
+    const rows: (TextKey & { entry: TextEntry; recovered: boolean })[] = []
+    for (const { file, key, value, recovered } of this.runs.values()) {
+      for (const entry of decodeRunValue(key, value, 'index')) {
+        const rev = revOf(entry.rev)
+        if (rev === undefined) {
+          this.lost.push({ file, rev: `#${entry.rev}` })
+          continue
+        }
+        const parents = entry.parents.flatMap(parent => revOf(parent) ?? [])
+        const originRev = entry.origin === undefined ? undefined : revOf(entry.origin.rev)
+        const origin = entry.origin === undefined || originRev === undefined ? {} : { origin: { file: entry.origin.file, rev: originRev } }
+        rows.push({ file, rev, entry: { ...entry.location, parents, ...origin }, recovered })
+      }
+    }
+    return rows
+  }
 }
 
 /**
@@ -241,12 +321,14 @@ async function survivingEntries(source: KeyValueStore, format: number | undefine
  * updated); the others are lost, under the names the block gives them (a damaged name may name no key that
  * ever was).
  */
-function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lostByName: Map<string, TextKey>, format: number | undefined): { recovered: (TextKey & { entry: TextEntry })[]; namedKeyCounts: number[] } {
+function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lostByName: Map<string, TextKey>, format: number | undefined, runs: SurvivingRuns): { recovered: (TextKey & { entry: TextEntry })[]; namedKeyCounts: number[] } {
   const namedKeyCounts: number[] = []
   const recovered: (TextKey & { entry: TextEntry })[] = []
   for (const part of damage) {
     let named = 0
     for (const { key, value } of part.entries) {
+      if (key[0] === TAG_FILE_RUN) named++
+      if (runs.take(key, value, true)) continue
       if (key[0] !== TAG_TEXT) continue
       let textKey: TextKey
       try {
@@ -282,33 +364,27 @@ async function writeIndex(
   const staging = join(dir, `index.new-${stamp}`)
   await mkdir(staging, { recursive: true })
   const db = await openLevelDb(staging, staging, { create: true })
+  await db.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(formatVersion) }], { sync: false })
+  const index = await LevelDbStoreIndex.open(db, { dir: staging, files: staging })
   try {
-    let operations: { key: Uint8Array; value: Uint8Array | undefined }[] = []
-    const flush = async (sync: boolean) => {
-      await db.write(operations, { sync })
-      operations = []
-    }
+    const batch = index.batch()
     const groups = new Set<string>()
     let rawByteLength = 0
     // An origin whose key was lost with the damage is dropped with it.
     const keptKeys = new Set(rows.map(describeKey))
     for (const row of rows) {
-      const key = encodeTextKey(row)
       const { origin, ...entry } = row.entry
       const keptOrigin = origin !== undefined && keptKeys.has(describeKey(origin)) ? { origin } : {}
-      operations.push({ key, value: encodeTextValue(key, { ...entry, parents: parentsOf(row), ...keptOrigin }) })
+      batch.putText({ file: row.file, rev: row.rev }, { ...entry, parents: parentsOf(row), ...keptOrigin })
       groups.add(`${row.entry.packId}:${row.entry.groupOffset}`)
       rawByteLength += row.entry.textByteLength
-      if (operations.length >= BATCH_OPERATION_COUNT) await flush(false)
     }
-    for (const [packId, state] of packs) operations.push({ key: encodePackKey(packId), value: encodePackValue(encodePackKey(packId), state) })
-    operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(formatVersion) })
-    const totalsKey = encodeMetaKey('totals')
-    operations.push({ key: totalsKey, value: encodeTotalsValue(totalsKey, { textCount: rows.length, rawByteLength, groupCount: groups.size }) })
-    await flush(true)
-    await db.compact()
+    for (const [packId, state] of packs) batch.putPack(packId, state)
+    batch.setTotals({ textCount: rows.length, rawByteLength, groupCount: groups.size })
+    await batch.commit()
+    await index.compact()
   } finally {
-    await db.close()
+    await index.close()
   }
   // Complete and synced: only now does it get the name that finishIndexSwap takes for a whole index.
   const repaired = `index.repaired-${stamp}`

@@ -10,11 +10,12 @@ import { findIndexDamage, salvageLevelDbKeys } from '../index/leveldb-files.js'
 import {
   TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, describeKey,
   encodeFilePrefix, encodeMetaKey, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey,
-  encodeTextValue, encodeTotalsValue, type PackState, type Totals,
+  encodeTotalsValue, type PackState, type Totals,
 } from '../index/records.js'
 import { indexPath, packName } from './layout.js'
 import type { KeyedEntry } from './locations.js'
 import { naming, problemOf } from './problems.js'
+import { RUN_STORE_FORMAT, RunIndex, runKeysOf } from './run-index.js'
 import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION, type IndexBatch, type StoreIndex } from './store-index.js'
 import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 
@@ -40,9 +41,14 @@ export async function readingIndex<T>(dir: string, read: () => Promise<T>): Prom
   }
 }
 
-/** The text keys among index keys (read from damaged index files), once each; a key that does not decode names nothing. */
-export function textKeysOf(keys: readonly Uint8Array[]): TextKey[] {
+/**
+ * The text keys among index keys (read from damaged index files), once each: a `T` key's, and a run's file
+ * with its first revision (`revOf` gives ids for numbers; `#N` where it cannot). A key that does not decode
+ * names nothing.
+ */
+export function textKeysOf(keys: readonly Uint8Array[], revOf: (number: number) => string | undefined = () => undefined): TextKey[] {
   const found = new Map<string, TextKey>()
+  for (const key of runKeysOf(keys, revOf)) found.set(describeKey(key), key)
   for (const key of keys) {
     if (key[0] !== TAG_TEXT) continue
     try {
@@ -100,7 +106,16 @@ export class LevelDbStoreIndex implements StoreIndex {
   /** The totals as this index last read or wrote them: a writer's own commits are the only ones (it holds the lock). */
   private knownTotals: Totals | undefined
 
-  private constructor(private readonly db: KeyValueStore, private readonly paths: LevelDbIndexPaths, public format: number) {}
+  /** The run layout's reads and writes (store format 4; older formats are read through their `T` entries). */
+  readonly runs: RunIndex
+
+  private constructor(private readonly db: KeyValueStore, private readonly paths: LevelDbIndexPaths, public format: number) {
+    this.runs = new RunIndex(db)
+  }
+
+  private get inRuns(): boolean {
+    return this.format >= RUN_STORE_FORMAT
+  }
 
   /** @throws VSTORE_CORRUPT without a well-formed format record; VSTORE_UNSUPPORTED for a format this build does not read. */
   static async open(db: KeyValueStore, paths: LevelDbIndexPaths): Promise<LevelDbStoreIndex> {
@@ -117,6 +132,13 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   async tryGetEntry(key: TextKey): Promise<TextEntry | undefined> {
+    if (this.inRuns) {
+      try {
+        return await this.runs.tryGetEntry(key)
+      } catch (error) {
+        throw naming(error, key)
+      }
+    }
     const encoded = encodeTextKey(key)
     let value: Uint8Array | undefined
     try {
@@ -129,6 +151,10 @@ export class LevelDbStoreIndex implements StoreIndex {
 
   async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
     try {
+      if (this.inRuns) {
+        yield* this.runs.fileEntries(file)
+        return
+      }
       for await (const [key, value] of this.db.entries(encodeFilePrefix(file))) {
         const textKey = decodeTextKey(key)
         yield { ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, this.format) }
@@ -140,6 +166,10 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   async *entries(filePrefix?: string): AsyncGenerator<KeyedEntry> {
+    if (this.inRuns) {
+      yield* this.runs.entries(filePrefix)
+      return
+    }
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
       const textKey = decodeTextKey(key)
       if (filePrefix !== undefined && !textKey.file.startsWith(filePrefix)) continue
@@ -148,6 +178,7 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   async revisionsStartingWith(file: string, prefix: string, limit: number): Promise<string[]> {
+    if (this.inRuns) return this.runs.revisionsStartingWith(file, prefix, limit)
     const matches = new Set<string>()
     for (const keyPrefix of encodeRevisionPrefixes(file, prefix)) {
       for await (const [key] of this.db.entries(keyPrefix)) {
@@ -181,29 +212,13 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   async check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[] }> {
-    const problems: VerifyProblem[] = []
-    const entries: KeyedEntry[] = []
-    let textCount = 0
-    // Around the damaged parts of the index, which are reported below with the keys they still name.
-    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT), undefined, { aroundDamage: true })) {
-      let textKey: TextKey
-      try {
-        textKey = decodeTextKey(key)
-      } catch (error) {
-        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
-        continue
-      }
-      textCount++
-      try {
-        entries.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, this.format) })
-      } catch (error) {
-        problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
-      }
-    }
+    const checked = this.inRuns ? await this.runs.check() : await this.checkTextEntries()
+    const { problems, entries, textCount } = checked
+    const revOf = 'revOf' in checked ? (checked.revOf as (number: number) => string | undefined) : undefined
     // LevelDB's own block and record checksums, which its reads do not check: each damaged part with the
     // text keys it still names (as far as it parses).
     for (const part of await readingIndex(this.paths.dir, () => findIndexDamage(this.paths.files))) {
-      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.keys) })
+      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.keys, revOf) })
     }
     // The totals count every text committed: fewer text records than that means some went missing.
     try {
@@ -224,23 +239,51 @@ export class LevelDbStoreIndex implements StoreIndex {
     return { textCount, entries, problems }
   }
 
+  /** check's reading of the `T` entries of store formats 1 to 3, around the damaged parts of the index. */
+  private async checkTextEntries(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[] }> {
+    const problems: VerifyProblem[] = []
+    const entries: KeyedEntry[] = []
+    let textCount = 0
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT), undefined, { aroundDamage: true })) {
+      let textKey: TextKey
+      try {
+        textKey = decodeTextKey(key)
+      } catch (error) {
+        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
+        continue
+      }
+      textCount++
+      try {
+        entries.push({ ...textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, this.format) })
+      } catch (error) {
+        problems.push(problemOf(error, `index:${describeKey(textKey)}`, [textKey]))
+      }
+    }
+    return { textCount, entries, problems }
+  }
+
   async upgrade(): Promise<number | undefined> {
     const from = this.format
     if (from === STORE_FORMAT_VERSION) return undefined
-    // Formats 1 and 2 have the same records; 3 keeps a short check in the text entries of short texts.
-    // One batch: a crash leaves the old index or the new one, never a mix of their entries.
+    // Formats 1 to 3 keep a `T` entry a text; 4 keeps a file's entries in runs, revisions by number. One
+    // batch: a crash leaves the old index or the new one, never a mix of their entries.
+    const changes: { key: TextKey; entry: TextEntry }[] = []
     const operations: Operation[] = []
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {
       try {
-        operations.push({ key, value: encodeTextValue(key, decodeTextValue(key, value, `index:${describeKey(decodeTextKey(key))}`, from)) })
+        const textKey = decodeTextKey(key)
+        changes.push({ key: textKey, entry: decodeTextValue(key, value, `index:${describeKey(textKey)}`, from) })
+        operations.push({ key, value: undefined })
       } catch (error) {
-        // A damaged entry stays as it is: it fails its own checksum in any format, so verify names it and
-        // repair drops it, as before.
+        // A damaged entry stays as it is, under its `T` key: verify names it, and repair drops it, as before.
         if (!(error instanceof VstoreError)) throw error
       }
     }
-    operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
+    for (const key of await this.hashKeys()) operations.push({ key, value: undefined })
+    const runs = await this.runs.operations(changes)
+    operations.push(...runs.operations, { key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
     await this.write(operations, await this.totals())
+    runs.written()
     await this.db.compact()
     return from
   }
@@ -298,6 +341,8 @@ export class LevelDbStoreIndex implements StoreIndex {
 
 class LevelDbBatch implements IndexBatch {
   private readonly operations: Operation[] = []
+  /** Text entries put (an entry) and deleted (undefined), written into their files' runs at the commit. */
+  private readonly texts: { key: TextKey; entry: TextEntry | undefined }[] = []
   /** The hash record keys dropHashRecords found, to delete at the commit. */
   private hashesToDrop: Uint8Array[] = []
   private totalsValue: Totals | undefined
@@ -307,16 +352,17 @@ class LevelDbBatch implements IndexBatch {
   constructor(private readonly index: LevelDbStoreIndex) {}
 
   get operationCount(): number {
-    return this.writtenCount ?? this.operations.length + (this.totalsValue === undefined ? 0 : 1)
+    return this.writtenCount ?? this.operations.length + this.texts.length + (this.totalsValue === undefined ? 0 : 1)
   }
 
   putText(key: TextKey, entry: TextEntry): void {
-    const encoded = encodeTextKey(key)
-    this.operations.push({ key: encoded, value: encodeTextValue(encoded, entry) })
+    // Refused now, not at the commit: an id no key can have (lib/index/records.ts).
+    encodeTextKey(key)
+    this.texts.push({ key, entry })
   }
 
   deleteText(key: TextKey): void {
-    this.operations.push({ key: encodeTextKey(key), value: undefined })
+    this.texts.push({ key, entry: undefined })
   }
 
   async dropHashRecords(inPacks?: readonly number[]): Promise<void> {
@@ -337,13 +383,15 @@ class LevelDbBatch implements IndexBatch {
   }
 
   async commit(): Promise<void> {
-    const operations = [...this.operations]
+    const runs = await this.index.runs.operations(this.texts)
+    const operations = [...runs.operations, ...this.operations]
     for (const key of this.hashesToDrop) operations.push({ key, value: undefined })
     if (this.totalsValue !== undefined) {
       const key = encodeMetaKey('totals')
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })
     }
     await this.index.write(operations, this.totalsValue)
+    runs.written()
     this.writtenCount = operations.length
   }
 }

@@ -1,22 +1,27 @@
 /**
  * Stores as older builds wrote them, made from a store this build wrote: its text entries rewritten as
- * store format 1 or 2 wrote them (whole hashes; the other records and the packs are the same), and its
- * format record set. Real LevelDB, real files.
+ * store formats 1 to 3 kept them (a `T` entry a text; whole hashes before format 3), the run records
+ * removed, and its format record set. The packs and the other records are the same. Real LevelDB, real files.
  */
 import { join } from 'node:path'
 import { openLevelDb } from '../../lib/index/leveldb.js'
-import { STORE_FORMAT_VERSION, TAG_TEXT, decodeTextKey, decodeTextValue, encodeMetaKey, encodeTextValue } from '../../lib/index/records.js'
+import { encodeMetaKey, encodeTextKey, encodeTextValue, entryHashByteLength } from '../../lib/index/records.js'
+import { TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET } from '../../lib/index/runs.js'
+import { RunIndex } from '../../lib/store/run-index.js'
 import { hashText } from '../../lib/store/text-hash.js'
 
-/** Rewrites the closed store in `dir` as store format `format` (1 or 2); `textOf` gives each key's text. */
-export async function rewriteAsOldFormat(dir: string, format: 1 | 2, textOf: (file: string, rev: string) => Uint8Array): Promise<void> {
+/** Rewrites the closed store in `dir` as store format `format`; `textOf` gives each key's text (for its whole hash). */
+export async function rewriteAsOldFormat(dir: string, format: 1 | 2 | 3, textOf: (file: string, rev: string) => Uint8Array): Promise<void> {
   const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
   try {
     const operations = []
-    for await (const [key, value] of db.entries(Uint8Array.of(TAG_TEXT))) {
-      const { file, rev } = decodeTextKey(key)
-      const entry = decodeTextValue(key, value, 'test', STORE_FORMAT_VERSION)
-      operations.push({ key, value: encodeTextValue(key, { ...entry, hash: hashText(textOf(file, rev)) }, format) })
+    for await (const row of new RunIndex(db).entries()) {
+      const key = encodeTextKey(row)
+      const hash = hashText(textOf(row.file, row.rev)).subarray(0, entryHashByteLength(row.entry.textByteLength, format))
+      operations.push({ key, value: encodeTextValue(key, { ...row.entry, hash }, format) })
+    }
+    for (const tag of [TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET]) {
+      for await (const [key] of db.entries(Uint8Array.of(tag))) operations.push({ key, value: undefined })
     }
     operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(format) })
     await db.write(operations, { sync: true })

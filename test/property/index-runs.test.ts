@@ -11,7 +11,7 @@ import { ByteWriter } from '../../lib/bytes/writer.js'
 import { VstoreError } from '../../lib/errors.js'
 import { MAX_BASE_DEPTH, idProblem } from '../../lib/index/records.js'
 import {
-  decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRevisionBucketKey,
+  decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, revisionBucket,
   encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunValue, type RunEntry,
 } from '../../lib/index/runs.js'
 import type { TextLocation } from '../../lib/index/types.js'
@@ -90,9 +90,9 @@ test('revision chunks and buckets round-trip; a bucket key depends only on the r
     if (decodeRevisionChunkKey(key) !== chunk) throw new Error('chunk key')
     if (!isDeepStrictEqual(decodeRevisionChunkValue(key, encodeRevisionChunkValue(key, revs), 'test'), revs)) throw new Error('chunk value')
     const members = revs.map((_, i) => ({ rev: chunk * 64 + i, tag: (i * 7919) & 0xffff }))
-    const bucketKey = encodeRevisionBucketKey(revs[0] as string)
+    const bucketKey = revisionBucket(revs[0] as string).key
     if (!isDeepStrictEqual(decodeRevisionBucketValue(bucketKey, encodeRevisionBucketValue(bucketKey, members), 'test'), members)) throw new Error('bucket value')
-    if (Buffer.compare(bucketKey, encodeRevisionBucketKey(`${revs[0] as string}`)) !== 0) throw new Error('bucket key')
+    if (Buffer.compare(bucketKey, revisionBucket(`${revs[0] as string}`).key) !== 0) throw new Error('bucket key')
   }), options)
   t.pass()
 })

@@ -1,0 +1,289 @@
+/**
+ * The index of store format 4 read and written through LevelDB (formats/index.md, Runs): a text's entry is
+ * found by its revision's number (memory, else its `Q` bucket and `N` chunk) and the last run of its file at
+ * or before that number; parents and origins come back as ids through the same revision table.
+ */
+import { toHex } from '../bytes/index.js'
+import { VstoreError } from '../errors.js'
+import type { KeyValueStore } from '../index/leveldb.js'
+import { TAG_TEXT, decodeTextKey, describeKey, encodeTextKey } from '../index/records.js'
+import { RevisionTable } from '../index/revision-table.js'
+import { fileRunOperations } from '../index/run-writes.js'
+import {
+  REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey,
+  decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRunKey, encodeRunPrefix, revisionBucket, type RunEntry,
+} from '../index/runs.js'
+import type { KeyedEntry } from './locations.js'
+import { problemOf } from './problems.js'
+import type { TextEntry, TextKey, VerifyProblem } from './types.js'
+
+type Operation = { key: Uint8Array; value: Uint8Array | undefined }
+
+/** The first store format that keeps text entries in runs (formats/index.md). */
+export const RUN_STORE_FORMAT = 4
+
+/** Keyed entries in the order of their old `T` keys (file, then revision as a key encodes it), as every listing has always come. */
+function inKeyOrder(rows: KeyedEntry[]): KeyedEntry[] {
+  const keyed = rows.map(row => ({ row, key: encodeTextKey(row) }))
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key))
+  return keyed.map(item => item.row)
+}
+
+export class RunIndex {
+  readonly revisions: RevisionTable
+  /** Whether the index holds `T` entries an upgrade could not read; undefined until asked. */
+  private leftOvers: boolean | undefined
+
+  constructor(private readonly db: KeyValueStore) {
+    this.revisions = new RevisionTable(db)
+  }
+
+  /** A run entry as a TextEntry, its numbers turned back into ids. */
+  private async textEntry(entry: RunEntry, where: string): Promise<TextEntry> {
+    const parents: string[] = []
+    for (const parent of entry.parents) parents.push(await this.revisions.revOf(parent, where))
+    if (entry.origin === undefined) return { ...entry.location, parents }
+    return { ...entry.location, parents, origin: { file: entry.origin.file, rev: await this.revisions.revOf(entry.origin.rev, where) } }
+  }
+
+  async tryGetEntry(key: TextKey): Promise<TextEntry | undefined> {
+    const where = `index:${describeKey(key)}`
+    const number = await this.revisions.numberOf(key.rev)
+    const found = number === undefined ? undefined : await this.db.last(encodeRunPrefix(key.file), encodeRunKey(key.file, number))
+    const entry = found === undefined ? undefined : decodeRunValue(found[0], found[1], where).find(candidate => candidate.rev === number)
+    if (entry !== undefined) return this.textEntry(entry, where)
+    if (await this.leftOver(key)) throw new VstoreError('VSTORE_CORRUPT', 'its entry was damaged before the upgrade to store format 4, which could not read it', where)
+    return undefined
+  }
+
+  /** Whether a `T` entry of `key` is left over from an upgrade (a damaged one); whether there are any is asked once. */
+  private async leftOver(key: TextKey): Promise<boolean> {
+    if (this.leftOvers === undefined) {
+      this.leftOvers = false
+      for await (const _ of this.db.entries(Uint8Array.of(TAG_TEXT))) {
+        this.leftOvers = true
+        break
+      }
+    }
+    return this.leftOvers && (await this.db.get(encodeTextKey(key))) !== undefined
+  }
+
+  /** The entries of one file's runs, with their keys. */
+  private async runRows(file: string, key: Uint8Array, value: Uint8Array): Promise<KeyedEntry[]> {
+    const rows: KeyedEntry[] = []
+    for (const entry of decodeRunValue(key, value, `index:${file}`)) {
+      const rev = await this.revisions.revOf(entry.rev, `index:${file}`)
+      rows.push({ file, rev, entry: await this.textEntry(entry, `index:${file}@${rev}`) })
+    }
+    return rows
+  }
+
+  async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
+    const rows: KeyedEntry[] = []
+    for await (const [key, value] of this.db.entries(encodeRunPrefix(file))) rows.push(...(await this.runRows(file, key, value)))
+    yield* inKeyOrder(rows)
+  }
+
+  async *entries(filePrefix?: string): AsyncGenerator<KeyedEntry> {
+    let file: string | undefined
+    let rows: KeyedEntry[] = []
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN))) {
+      const run = decodeRunKey(key)
+      if (filePrefix !== undefined && !run.file.startsWith(filePrefix)) continue
+      if (run.file !== file) {
+        yield* inKeyOrder(rows)
+        rows = []
+        file = run.file
+      }
+      rows.push(...(await this.runRows(run.file, key, value)))
+    }
+    yield* inKeyOrder(rows)
+  }
+
+  async revisionsStartingWith(file: string, prefix: string, limit: number): Promise<string[]> {
+    const matches: string[] = []
+    for await (const row of this.fileEntries(file)) {
+      if (!row.rev.startsWith(prefix)) continue
+      matches.push(row.rev)
+      if (matches.length >= limit) break
+    }
+    return matches
+  }
+
+  /**
+   * The records a batch writes for its text changes (`undefined`: a delete): new revision ids numbered
+   * parents first, then each changed file's runs. `written` is to be called once they are durable.
+   */
+  async operations(changes: readonly { key: TextKey; entry: TextEntry | undefined }[]): Promise<{ operations: Operation[]; written: () => void }> {
+    const numbered = await this.revisions.number(revisionsParentsFirst(changes))
+    const numberOf = (rev: string) => numbered.numbers.get(rev) as number
+    const byFile = new Map<string, Map<number, RunEntry | undefined>>()
+    for (const { key, entry } of changes) {
+      let mine = byFile.get(key.file)
+      if (mine === undefined) byFile.set(key.file, (mine = new Map()))
+      if (entry === undefined) {
+        // A revision without a number has no entry to delete.
+        const rev = numbered.numbers.get(key.rev) ?? (await this.revisions.numberOf(key.rev))
+        if (rev !== undefined) mine.set(rev, undefined)
+        continue
+      }
+      const rev = numberOf(key.rev)
+      const { parents, origin, ...location } = entry
+      const run: RunEntry = { rev, location, parents: parents.map(numberOf) }
+      mine.set(rev, origin === undefined ? run : { ...run, origin: { file: origin.file, rev: numberOf(origin.rev) } })
+    }
+    const operations: Operation[] = [...numbered.operations]
+    for (const [file, mine] of byFile) operations.push(...(await fileRunOperations(this.db, file, mine)))
+    return { operations, written: numbered.written }
+  }
+
+  /**
+   * verify's check of the run records, read around damage: every entry that decodes, and a problem for each
+   * revision chunk, bucket or run that does not (a run's problem names its file and first revision), each
+   * revision a bucket does not find, each number no chunk lists, and each `T` entry an older format left.
+   */
+  async check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[]; revOf: (number: number) => string | undefined }> {
+    const problems: VerifyProblem[] = []
+    const ids = new Map<number, string>()
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISIONS), undefined, { aroundDamage: true })) {
+      try {
+        const chunk = decodeRevisionChunkKey(key)
+        decodeRevisionChunkValue(key, value, `index:revisions ${chunk * REVISION_CHUNK_LENGTH}-`).forEach((rev, i) => ids.set(chunk * REVISION_CHUNK_LENGTH + i, rev))
+      } catch (error) {
+        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
+      }
+    }
+    const revOf = (number: number) => ids.get(number)
+    const bucketed = new Set<number>()
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISION_BUCKET), undefined, { aroundDamage: true })) {
+      try {
+        if (key.length !== 2) throw new VstoreError('VSTORE_CORRUPT', 'a revision bucket key of the wrong length', `index key ${toHex(key)}`)
+        for (const member of decodeRevisionBucketValue(key, value, `index:revision bucket ${key[1]}`)) {
+          const rev = ids.get(member.rev)
+          const listed = rev === undefined ? undefined : revisionBucket(rev)
+          if (listed !== undefined && listed.key[1] === key[1] && listed.tag === member.tag) bucketed.add(member.rev)
+        }
+      } catch (error) {
+        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
+      }
+    }
+    const entries: KeyedEntry[] = []
+    const unfound = new Map<number, TextKey[]>()
+    let textCount = 0
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN), undefined, { aroundDamage: true })) {
+      let run: { file: string; firstRev: number }
+      try {
+        run = decodeRunKey(key)
+      } catch (error) {
+        problems.push(problemOf(error, `index key ${toHex(key)}`, []))
+        continue
+      }
+      const runKey = runTextKey(run, revOf)
+      let decoded: RunEntry[]
+      try {
+        decoded = decodeRunValue(key, value, `index:${describeKey(runKey)}`)
+      } catch (error) {
+        problems.push(problemOf(error, `index:${describeKey(runKey)}`, [runKey]))
+        continue
+      }
+      for (const entry of decoded) {
+        textCount++
+        const rev = ids.get(entry.rev)
+        const textKey = { file: run.file, rev: rev ?? `#${entry.rev}` }
+        const missing = [entry.rev, ...entry.parents, ...(entry.origin === undefined ? [] : [entry.origin.rev])].filter(number => !ids.has(number))
+        if (missing.length > 0) {
+          problems.push({ code: 'VSTORE_CORRUPT', where: `index:${describeKey(textKey)}`, message: `revision number ${missing[0]} is not in the index's revision list`, keys: [textKey] })
+          continue
+        }
+        if (!bucketed.has(entry.rev)) unfound.set(entry.rev, [...(unfound.get(entry.rev) ?? []), textKey])
+        const parents = entry.parents.map(parent => ids.get(parent) as string)
+        const { location } = entry
+        entries.push({
+          ...textKey,
+          entry: entry.origin === undefined ? { ...location, parents } : { ...location, parents, origin: { file: entry.origin.file, rev: ids.get(entry.origin.rev) as string } },
+        })
+      }
+    }
+    for (const [number, keys] of unfound) {
+      problems.push({ code: 'VSTORE_CORRUPT', where: `index:revision bucket ${revisionBucket(ids.get(number) as string).key[1]}`, message: `revision ${ids.get(number)} (number ${number}) is not in its bucket, so its texts cannot be found`, keys })
+    }
+    // A `T` entry in an index of this format is one an upgrade could not read: damaged before it.
+    for await (const [key] of this.db.entries(Uint8Array.of(TAG_TEXT), undefined, { aroundDamage: true })) {
+      let keys: TextKey[] = []
+      try {
+        keys = [decodeTextKey(key)]
+      } catch {
+        // A damaged key names nothing.
+      }
+      textCount++
+      problems.push({ code: 'VSTORE_CORRUPT', where: keys.length === 0 ? `index key ${toHex(key)}` : `index:${describeKey(keys[0] as TextKey)}`, message: 'a text entry the upgrade to store format 4 could not read (damaged)', keys })
+    }
+    return { textCount, entries: inKeyOrder(entries), problems, revOf }
+  }
+}
+
+/** The key a run is named by: its file and first revision (`#N` where the revision list lacks the number). */
+export function runTextKey(run: { file: string; firstRev: number }, revOf: (number: number) => string | undefined): TextKey {
+  return { file: run.file, rev: revOf(run.firstRev) ?? `#${run.firstRev}` }
+}
+
+/**
+ * The revision ids of `changes` (keys, parents, origins) in an order that puts a revision after its parents
+ * where the batch gives both: numbers then grow along history, and a run's parent steps stay small.
+ */
+function revisionsParentsFirst(changes: readonly { key: TextKey; entry: TextEntry | undefined }[]): string[] {
+  const parentsOf = new Map<string, string[]>()
+  const order: string[] = []
+  const meet = (rev: string) => {
+    if (!parentsOf.has(rev)) {
+      parentsOf.set(rev, [])
+      order.push(rev)
+    }
+  }
+  for (const { key, entry } of changes) {
+    if (entry === undefined) continue
+    meet(key.rev)
+    for (const parent of entry?.parents ?? []) {
+      meet(parent)
+      ;(parentsOf.get(key.rev) as string[]).push(parent)
+    }
+    if (entry?.origin !== undefined) meet(entry.origin.rev)
+  }
+  const placed = new Set<string>()
+  const result: string[] = []
+  for (const root of order) {
+    if (placed.has(root)) continue
+    // Depth first without recursion (a history may be 100,000 revisions deep).
+    const stack: { rev: string; next: number }[] = [{ rev: root, next: 0 }]
+    placed.add(root)
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { rev: string; next: number }
+      const parents = parentsOf.get(top.rev) as string[]
+      if (top.next < parents.length) {
+        const parent = parents[top.next++] as string
+        if (!placed.has(parent)) {
+          placed.add(parent)
+          stack.push({ rev: parent, next: 0 })
+        }
+        continue
+      }
+      stack.pop()
+      result.push(top.rev)
+    }
+  }
+  return result
+}
+
+/** The text keys among index keys of the run layout (read from damaged index files): a run's file and first revision. */
+export function runKeysOf(keys: readonly Uint8Array[], revOf: (number: number) => string | undefined): TextKey[] {
+  const found: TextKey[] = []
+  for (const key of keys) {
+    if (key[0] !== TAG_FILE_RUN) continue
+    try {
+      found.push(runTextKey(decodeRunKey(key), revOf))
+    } catch {
+      // A damaged key names nothing.
+    }
+  }
+  return found
+}
