@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { messageOf } from '../errors.js'
 import {
-  BLOCK_TRAILER_BYTE_LENGTH, type BlockHandle, FOOTER_BYTE_LENGTH, type IndexEntry, type ManifestVersion, TABLE_MAGIC, batchPutKeys, batchPuts, blockEntries, blockPuts, blockUserKeys, blocksByChecksum, checkLog, checkedBlock, checkedBlockBytes, logRecords, parseManifest, rawBlock, userKeyOf, varint,
+  BLOCK_TRAILER_BYTE_LENGTH, type BlockHandle, FOOTER_BYTE_LENGTH, type IndexEntry, type ManifestVersion, TABLE_MAGIC, batchPuts, blockEntries, blockPuts, blocksByChecksum, checkLog, checkedBlock, checkedBlockBytes, logRecords, parseManifest, rawBlock, userKeyOf, varint,
 } from './leveldb-format.js'
 
 /**
@@ -230,30 +230,31 @@ async function tableDamage(file: string, bytes: Uint8Array, span: { readonly fir
 }
 
 export interface SalvagedKeys {
-  /** Every user key (put, not deleted) found in readable blocks and records, by file. */
-  readonly keysByFile: ReadonlyMap<string, readonly Uint8Array[]>
-  /** Files, or parts of them, that could not be read: `undefined` keys when none could be named. */
-  readonly damaged: readonly { readonly file: string; readonly message: string; readonly keys: readonly Uint8Array[] }[]
+  /** Every user key (put, not deleted) found in readable blocks and records, with its value, by file. */
+  readonly keysByFile: ReadonlyMap<string, readonly IndexEntry[]>
+  /** Files, or parts of them, that could not be read, with the entries they still hold as far as they parse. */
+  readonly damaged: readonly { readonly file: string; readonly message: string; readonly keys: readonly IndexEntry[] }[]
 }
 
 /**
  * Reads the user keys out of an index directory that LevelDB refuses to open: each table's data blocks
  * (a block whose checksum fails is still parsed as far as it goes, and its keys are the damaged ones) and
- * each log's write batches. For naming what damage affects; never for reading values.
+ * each log's write batches, with their values. For naming what damage affects (a run's value names its
+ * keys); never for reading texts.
  */
 export async function salvageLevelDbKeys(dir: string): Promise<SalvagedKeys> {
-  const keysByFile = new Map<string, Uint8Array[]>()
-  const damaged: { file: string; message: string; keys: Uint8Array[] }[] = []
+  const keysByFile = new Map<string, IndexEntry[]>()
+  const damaged: { file: string; message: string; keys: IndexEntry[] }[] = []
   for (const name of (await readdir(dir)).sort()) {
     const isTable = /\.(ldb|sst)$/.test(name)
     const isLog = /\.log$/.test(name)
     if (!isTable && !isLog) continue
     const bytes = new Uint8Array(await readFile(join(dir, name)))
-    const keys: Uint8Array[] = []
+    const keys: IndexEntry[] = []
     keysByFile.set(name, keys)
     if (isLog) {
       try {
-        for (const batch of logRecords(bytes)) keys.push(...batchPutKeys(batch))
+        for (const batch of logRecords(bytes)) keys.push(...batchPuts(batch))
       } catch (error) {
         damaged.push({ file: name, message: messageOf(error), keys: [] })
       }
@@ -275,9 +276,9 @@ export async function salvageLevelDbKeys(dir: string): Promise<SalvagedKeys> {
     }
     for (const handle of handles) {
       try {
-        keys.push(...blockUserKeys({ block: checkedBlock(bytes, handle, bytes.length - FOOTER_BYTE_LENGTH), whole: true }))
+        keys.push(...blockPuts({ block: checkedBlock(bytes, handle, bytes.length - FOOTER_BYTE_LENGTH), whole: true }))
       } catch (error) {
-        damaged.push({ file: name, message: messageOf(error), keys: blockUserKeys(rawBlock(bytes, handle)) })
+        damaged.push({ file: name, message: messageOf(error), keys: blockPuts(rawBlock(bytes, handle)) })
       }
     }
   }

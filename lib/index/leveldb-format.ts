@@ -294,11 +294,6 @@ export function blocksByChecksum(bytes: Uint8Array): BlockHandle[] {
   return handles
 }
 
-/** The user keys of a data block's live entries, as far as the entries parse (internal key = user key, then 8 bytes of sequence and type). */
-export function blockUserKeys(raw: { block: Uint8Array; whole: boolean }): Uint8Array[] {
-  return blockPuts(raw).map(entry => entry.key)
-}
-
 /** The live entries (puts) of a data block, as far as they parse: user key (internal key = user key, then 8 bytes of sequence and type) and value. */
 export function blockPuts({ block, whole }: { block: Uint8Array; whole: boolean }): IndexEntry[] {
   const entries: IndexEntry[] = []
@@ -367,10 +362,6 @@ export function logRecords(bytes: Uint8Array, options = { stopAtDamage: false })
   return records
 }
 
-/** The keys a write batch puts (12-byte header, then tag 1 = put key value, tag 0 = delete key). */
-export function batchPutKeys(batch: Uint8Array): Uint8Array[] {
-  return batchPuts(batch).map(entry => entry.key)
-}
 
 /** The entries a write batch puts (12-byte header, then tag 1 = put key value, tag 0 = delete key). */
 export function batchPuts(batch: Uint8Array): IndexEntry[] {

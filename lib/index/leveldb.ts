@@ -154,6 +154,12 @@ export async function openLevelDb(path: string, where: string, options: { create
   const check = options.check
   const damage: readonly IndexDamage[] = check?.damage ?? []
   const checkRange = rangeChecker(check, where)
+  // A read of the keys from `start` to `end` (exclusive) that damage may touch is refused.
+  const guard = async (start: Uint8Array, end: Uint8Array | undefined) => {
+    await checkRange(start, end)
+    const hit = damage.find(part => meets(part, start, end))
+    if (hit !== undefined) throw damageError(hit, where)
+  }
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
@@ -169,9 +175,7 @@ export async function openLevelDb(path: string, where: string, options: { create
   return {
     damage,
     async get(key) {
-      await checkRange(key, successor(key))
-      const hit = damage.find(part => meets(part, key, successor(key)))
-      if (hit !== undefined) throw damageError(hit, where)
+      await guard(key, successor(key))
       try {
         const value = await db.get(key)
         return value === undefined ? undefined : view(value)
@@ -190,10 +194,7 @@ export async function openLevelDb(path: string, where: string, options: { create
       }
     },
     async last(prefix, atOrBefore) {
-      const end = successor(atOrBefore)
-      await checkRange(prefix, end)
-      const hit = damage.find(part => meets(part, prefix, end))
-      if (hit !== undefined) throw damageError(hit, where)
+      await guard(prefix, successor(atOrBefore))
       try {
         for await (const [key, value] of db.iterator({ gte: prefix, lte: atOrBefore, reverse: true, limit: 1 })) return [view(key), view(value)]
       } catch (error) {
@@ -206,11 +207,7 @@ export async function openLevelDb(path: string, where: string, options: { create
       const end = prefixEnd(prefix)
       // Around damage means knowing all of it; otherwise only this range's blocks need checking.
       if (entryOptions?.aroundDamage === true) await checkRange(new Uint8Array(0), undefined)
-      else await checkRange(start, end)
-      if (entryOptions?.aroundDamage !== true) {
-        const hit = damage.find(part => meets(part, start, end))
-        if (hit !== undefined) throw damageError(hit, where)
-      }
+      else await guard(start, end)
       for (const { gte, lt } of undamagedRanges(damage, start, end)) {
         let last: Uint8Array | undefined
         try {

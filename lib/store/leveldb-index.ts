@@ -7,6 +7,7 @@ import { toHex } from '../bytes/index.js'
 import { VstoreError, messageOf } from '../errors.js'
 import type { KeyValueStore } from '../index/leveldb.js'
 import { findIndexDamage, salvageLevelDbKeys } from '../index/leveldb-files.js'
+import type { IndexEntry } from '../index/leveldb-format.js'
 import {
   TAG_HASH, TAG_PACK, TAG_TEXT, decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, describeKey,
   encodeFilePrefix, encodeMetaKey, encodePackKey, encodePackValue, encodeRevisionPrefixes, encodeTextKey,
@@ -15,7 +16,7 @@ import {
 import { indexPath, packName } from './layout.js'
 import type { KeyedEntry } from './locations.js'
 import { naming, problemOf } from './problems.js'
-import { RUN_STORE_FORMAT, RunIndex, runKeysOf } from './run-index.js'
+import { RUN_STORE_FORMAT, RunIndex, revisionIdsOf, runTextKeys } from './run-index.js'
 import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION, type IndexBatch, type StoreIndex } from './store-index.js'
 import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 
@@ -42,14 +43,16 @@ export async function readingIndex<T>(dir: string, read: () => Promise<T>): Prom
 }
 
 /**
- * The text keys among index keys (read from damaged index files), once each: a `T` key's, and a run's file
- * with its first revision (`revOf` gives ids for numbers; `#N` where it cannot). A key that does not decode
- * names nothing.
+ * The text keys index entries read from damaged index files name, once each: a `T` key's, every key of a
+ * run whose own checksum holds, and a damaged run's file with its first revision. Ids come from the
+ * revision chunks among `entries`, else `revOf`, else `#N`. A key that does not decode names nothing.
  */
-export function textKeysOf(keys: readonly Uint8Array[], revOf: (number: number) => string | undefined = () => undefined): TextKey[] {
+export function textKeysOf(entries: readonly IndexEntry[], revOf: (number: number) => string | undefined = () => undefined): TextKey[] {
   const found = new Map<string, TextKey>()
-  for (const key of runKeysOf(keys, revOf)) found.set(describeKey(key), key)
-  for (const key of keys) {
+  const listed = revisionIdsOf(entries)
+  const idOf = (number: number) => listed.get(number) ?? revOf(number)
+  for (const { key, value } of entries) {
+    for (const textKey of runTextKeys(key, value, idOf)) found.set(describeKey(textKey), textKey)
     if (key[0] !== TAG_TEXT) continue
     try {
       const textKey = decodeTextKey(key)
@@ -64,9 +67,12 @@ export function textKeysOf(keys: readonly Uint8Array[], revOf: (number: number) 
 /** The text keys the files of an index LevelDB cannot open still hold, and the damaged parts with their keys. */
 export async function salvageTextKeys(path: string): Promise<{ keys: TextKey[]; damaged: { file: string; message: string; keys: TextKey[] }[] }> {
   const salvaged = await salvageLevelDbKeys(path)
+  const all = [...salvaged.keysByFile.values()].flat()
+  const listed = revisionIdsOf([...all, ...salvaged.damaged.flatMap(part => part.keys)])
+  const revOf = (number: number) => listed.get(number)
   return {
-    keys: textKeysOf([...salvaged.keysByFile.values()].flat()),
-    damaged: salvaged.damaged.map(part => ({ file: part.file, message: part.message, keys: textKeysOf(part.keys) })),
+    keys: textKeysOf(all, revOf),
+    damaged: salvaged.damaged.map(part => ({ file: part.file, message: part.message, keys: textKeysOf(part.keys, revOf) })),
   }
 }
 
@@ -95,6 +101,9 @@ async function directoryByteLength(path: string): Promise<number> {
   return total
 }
 
+/** The least a writer writes between two compactions of the index (LevelDbStoreIndex.write). */
+const COMPACT_AFTER_MIN_BYTES = 8192
+
 /** Where the index lives: the store's folder, and the files LevelDB reads (a reader's private copy, or the store's own). */
 export interface LevelDbIndexPaths {
   readonly dir: string
@@ -105,6 +114,9 @@ export class LevelDbStoreIndex implements StoreIndex {
   private writeFailure: unknown
   /** The totals as this index last read or wrote them: a writer's own commits are the only ones (it holds the lock). */
   private knownTotals: Totals | undefined
+  /** Bytes of keys and values written since the index was last compacted, and its size then (undefined: not measured yet). */
+  private writtenSinceCompaction = 0
+  private compactedByteLength: number | undefined
 
   /** The run layout's reads and writes (store format 4; older formats are read through their `T` entries). */
   readonly runs: RunIndex
@@ -218,7 +230,7 @@ export class LevelDbStoreIndex implements StoreIndex {
     // LevelDB's own block and record checksums, which its reads do not check: each damaged part with the
     // text keys it still names (as far as it parses).
     for (const part of await readingIndex(this.paths.dir, () => findIndexDamage(this.paths.files))) {
-      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.keys, revOf) })
+      problems.push({ code: 'VSTORE_CORRUPT', where: `index/${part.file}`, message: `${part.message}; the texts of its keys cannot be read`, keys: textKeysOf(part.entries, revOf) })
     }
     // The totals count every text committed: fewer text records than that means some went missing.
     try {
@@ -317,7 +329,11 @@ export class LevelDbStoreIndex implements StoreIndex {
     return keys
   }
 
-  /** For LevelDbBatch: one synced write; a failure makes this index refuse further batches. */
+  /**
+   * For LevelDbBatch: one synced write; a failure makes this index refuse further batches. A commit rewrites
+   * the runs it changes, and LevelDB keeps every old version in its log and young tables until a compaction:
+   * once the bytes written since the last one pass an eighth of the index (and 2 KiB), it compacts.
+   */
   async write(operations: readonly Operation[], totals: Totals | undefined): Promise<void> {
     this.knownTotals = undefined
     try {
@@ -328,10 +344,15 @@ export class LevelDbStoreIndex implements StoreIndex {
     }
     this.format = STORE_FORMAT_VERSION
     this.knownTotals = totals
+    for (const { key, value } of operations) this.writtenSinceCompaction += key.length + (value?.length ?? 0)
+    this.compactedByteLength ??= await this.byteLength()
+    if (this.writtenSinceCompaction > Math.max(COMPACT_AFTER_MIN_BYTES, this.compactedByteLength / 4)) await this.compact()
   }
 
   async compact(): Promise<void> {
     await this.db.compact()
+    this.writtenSinceCompaction = 0
+    this.compactedByteLength = await this.byteLength()
   }
 
   async close(): Promise<void> {
@@ -356,8 +377,10 @@ class LevelDbBatch implements IndexBatch {
   }
 
   putText(key: TextKey, entry: TextEntry): void {
-    // Refused now, not at the commit: an id no key can have (lib/index/records.ts).
+    // Refused now, not at the commit: an id no key can have (lib/index/records.ts), as a parent or origin too.
     encodeTextKey(key)
+    for (const parent of entry.parents) encodeTextKey({ file: key.file, rev: parent })
+    if (entry.origin !== undefined) encodeTextKey(entry.origin)
     this.texts.push({ key, entry })
   }
 

@@ -274,16 +274,37 @@ function revisionsParentsFirst(changes: readonly { key: TextKey; entry: TextEntr
   return result
 }
 
-/** The text keys among index keys of the run layout (read from damaged index files): a run's file and first revision. */
-export function runKeysOf(keys: readonly Uint8Array[], revOf: (number: number) => string | undefined): TextKey[] {
-  const found: TextKey[] = []
-  for (const key of keys) {
-    if (key[0] !== TAG_FILE_RUN) continue
+/** The revision ids the chunks among `entries` list (those whose own checksum holds), by number. */
+export function revisionIdsOf(entries: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): Map<number, string> {
+  const ids = new Map<number, string>()
+  for (const { key, value } of entries) {
+    if (key[0] !== TAG_REVISIONS) continue
     try {
-      found.push(runTextKey(decodeRunKey(key), revOf))
-    } catch {
-      // A damaged key names nothing.
+      const chunk = decodeRevisionChunkKey(key)
+      decodeRevisionChunkValue(key, value, 'index').forEach((rev, i) => ids.set(chunk * REVISION_CHUNK_LENGTH + i, rev))
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
     }
   }
-  return found
+  return ids
+}
+
+/**
+ * The text keys a run record names (read from damaged index files): every entry's, when its checksum holds;
+ * else its file with its first revision. None for another record or a key that does not decode.
+ */
+export function runTextKeys(key: Uint8Array, value: Uint8Array, revOf: (number: number) => string | undefined): TextKey[] {
+  if (key[0] !== TAG_FILE_RUN) return []
+  let run: { file: string; firstRev: number }
+  try {
+    run = decodeRunKey(key)
+  } catch {
+    return []
+  }
+  try {
+    return decodeRunValue(key, value, 'index').map(entry => runTextKey({ file: run.file, firstRev: entry.rev }, revOf))
+  } catch (error) {
+    if (!(error instanceof VstoreError)) throw error
+    return [runTextKey(run, revOf)]
+  }
 }

@@ -560,8 +560,8 @@ test.serial('dump-index rows match the keys, their parents and git', t => {
     t.is(row.pack, 'packs/000001.vpk')
     t.true(groups.some(group => group.groupOffset === row.groupOffset), `${key.file}@${key.rev} points at a group start`)
     t.true(row.recordStart < row.recordEnd && row.recordEnd <= row.decodedByteLength, `${key.file}@${key.rev} record range`)
-    // The entry keeps 4 bytes of a short text's SHA-256, all 20 of a text of 16 KiB or more.
-    t.regex(row.hash, row.textByteLength < 16 * 1024 ? /^[0-9a-f]{8}$/ : /^[0-9a-f]{40}$/)
+    // The entry keeps 4 bytes of the text's SHA-256 as its check (store format 4).
+    t.regex(row.hash, /^[0-9a-f]{8}$/)
     t.true(createHash('sha256').update(blobOf(key)).digest('hex').startsWith(row.hash), `${key.file}@${key.rev} hash`)
   }
   // The duplicate text is stored once: both keys name the same record.
