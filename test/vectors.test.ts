@@ -25,7 +25,8 @@ import {
 } from '../lib/index/records.js'
 import { decodePackHeader, encodePackHeader } from '../lib/pack/pack-file.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../lib/bytes/index.js'
-import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from '../lib/store/store.js'
+import { RUN_STORE_FORMAT } from '../lib/store/run-index.js'
+import { READABLE_STORE_FORMATS } from '../lib/store/store.js'
 import { hashText } from '../lib/store/text-hash.js'
 import { buildVectors } from '../scripts/make-vectors.js'
 import { VECTOR_FOLDERS, instructionJson, type GroupJson, type InstructionJson, type RecordJson } from '../scripts/vectors/common.js'
@@ -194,6 +195,9 @@ function locationJson(location: ReturnType<typeof decodeLocationValue>): Locatio
   return { ...rest, hashHex: toHex(hash) }
 }
 
+/** The last store format with `T` entries (formats/index.md): the vectors README says `T` vectors are its entries, or format 2's where named. */
+const TEXT_ENTRY_FORMAT = RUN_STORE_FORMAT - 1
+
 /** Decodes an index record by its key's tag, as the store reads it. */
 function decodeIndexVector(bytes: Uint8Array, where: string) {
   const { key, value } = splitIndexVector(bytes, where)
@@ -201,7 +205,7 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
   switch (key[0]) {
     case TAG_TEXT: {
       // The vectors README: a vector named *-format-2 holds an entry as store format 2 wrote it.
-      const storeFormat = /-format-2\.bin$/.test(where) ? 2 : STORE_FORMAT_VERSION
+      const storeFormat = /-format-2\.bin$/.test(where) ? 2 : TEXT_ENTRY_FORMAT
       const textKey = decodeTextKey(key)
       const { parents, ...location } = decodeTextValue(key, value, where, storeFormat)
       const { origin, ...rest } = location
@@ -215,8 +219,9 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
       const name = new TextDecoder().decode(key.subarray(1))
       if (name === 'totals') return { kind: 'totals', ...common, key: { name }, value: decodeTotalsValue(key, value, where) }
       if (name !== 'format') throw new VstoreError('VSTORE_CORRUPT', `unknown meta record ${name}`, where)
-      // As Store.open checks it (lib/store/store.ts).
-      if (value.length !== 1 || !READABLE_STORE_FORMATS.includes(value[0] as number)) {
+      // As LevelDbStoreIndex.open checks it (lib/store/leveldb-index.ts).
+      if (value.length !== 1) throw new VstoreError('VSTORE_CORRUPT', `format record of ${value.length} bytes`, where)
+      if (!READABLE_STORE_FORMATS.includes(value[0] as number)) {
         throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${value[0]}, this build reads ${READABLE_STORE_FORMATS.join(' and ')}`, where)
       }
       return { kind: 'format', ...common, key: { name }, value: { storeFormat: value[0] } }
