@@ -1,56 +1,16 @@
 /** The index vectors (formats/vectors/index/): LevelDB records of the index, each in a small container. */
-import { crc32, toHex } from '../../lib/bytes/index.js'
+import { toHex } from '../../lib/bytes/index.js'
 import {
   encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, entryHashByteLength, INDEX_VALUE_VERSION,
+  encodeTotalsValue, entryHashByteLength,
 } from '../../lib/index/records.js'
+import { REVISION_CHUNK_LENGTH } from '../../lib/index/runs.js'
 import { RUN_STORE_FORMAT } from '../../lib/store/run-index.js'
 import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from '../../lib/store/store.js'
 import { hashText } from '../../lib/store/text-hash.js'
+import { runVectors } from './index-runs.js'
 import type { PackBuild } from './pack.js'
-import { Folder, concat, flip, uint32, utf8, varint, type TextEntry, type VectorFiles } from './common.js'
-
-/** An index vector: `Key_Byte_Length` varint, key, value (the value runs to the end of the file). */
-export function encodeIndexVector(key: Uint8Array, value: Uint8Array): Uint8Array {
-  return concat(varint(key.length), key, value)
-}
-
-export interface LocationJson {
-  packId: number
-  groupOffset: number
-  readByteLength: number
-  recordStart: number
-  recordEnd: number
-  decodedByteLength: number
-  textByteLength: number
-  hashHex: string
-  baseDepth: number
-  baseReadByteLength: number
-  baseDecodedByteLength: number
-}
-
-/** A location with the first `hashByteLength` bytes of its hash (a text entry keeps a short check for a short text, store format 3). */
-function locationJson(location: TextEntry, hashByteLength = location.hash.length): LocationJson {
-  return {
-    packId: location.packId,
-    groupOffset: location.groupOffset,
-    readByteLength: location.readByteLength,
-    recordStart: location.recordStart,
-    recordEnd: location.recordEnd,
-    decodedByteLength: location.decodedByteLength,
-    textByteLength: location.textByteLength,
-    hashHex: toHex(location.hash.subarray(0, hashByteLength)),
-    baseDepth: location.baseDepth,
-    baseReadByteLength: location.baseReadByteLength,
-    baseDecodedByteLength: location.baseDecodedByteLength,
-  }
-}
-
-/** A value sealed by hand: version, body, CRC-32 of key and everything before it. */
-function sealedValue(key: Uint8Array, body: Uint8Array, version = INDEX_VALUE_VERSION): Uint8Array {
-  const head = concat(Uint8Array.of(version), body)
-  return concat(head, uint32(crc32(head, crc32(key))))
-}
+import { Folder, concat, encodeIndexVector, flip, locationJson, sealedValue, utf8, varint, type TextEntry, type VectorFiles } from './common.js'
 
 /** `T` entries are read in store formats 1 to 3 only: their vectors are entries as format 3 wrote them (or 2, where named). */
 const TEXT_ENTRY_FORMAT = RUN_STORE_FORMAT - 1
@@ -58,14 +18,35 @@ const TEXT_ENTRY_FORMAT = RUN_STORE_FORMAT - 1
 const README = `
 An index vector is one LevelDB record in a small container (not a vstore format): \`Key_Byte_Length\`
 (varint), the key, then the value to the end of the file. Keys and values are in formats/index.md. A test
-decodes the key by its tag byte (\`T\`, \`H\`, \`P\`, \`M\`) and the value for that key. A good vector's
-\`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`key\` and the decoded \`value\` (the hash as
-\`hashHex\`). The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash
-(or, in a \`T\` entry of a text under 16 KiB, its first 4 bytes), unless a row says otherwise. \`T\` entries
-are read in store formats 1 to ${TEXT_ENTRY_FORMAT} only; a \`T\` vector's \`.json\` gives the \`storeFormat\` whose
-entries it is: ${TEXT_ENTRY_FORMAT}, or 2 for a vector named \`*-format-2\`, which the test decodes as format 2 (a
-whole hash in every entry). The \`M format\` check lives in \`LevelDbStoreIndex.open\`
-(lib/store/leveldb-index.ts), not in lib/index/records.ts.`
+decodes the key by its tag byte (\`F\`, \`N\`, \`Q\`, \`T\`, \`H\`, \`P\`, \`M\`) and the value for that key. A
+good vector's \`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`key\` and the decoded \`value\`
+(a hash as \`hashHex\`), field names as the code spells them.
+
+Store format ${STORE_FORMAT_VERSION} keeps texts in three kinds of record:
+
+- \`run\` (\`F\`): a file's entries from one revision number on. The key decodes to \`file\` and \`firstRev\`
+  (a revision number); the value to \`entries\`, each with its revision number \`rev\`, its location (the
+  fields of a \`T\` entry's, with a 4-byte \`hashHex\`), \`parents\` as revision numbers and, when it has one,
+  an \`origin\` of \`file\` and revision number \`rev\`.
+- \`revisions\` (\`N\`): the key decodes to \`chunk\`, the value to \`revs\`, the revision ids numbered
+  \`chunk\` × ${REVISION_CHUNK_LENGTH} and on.
+- \`bucket\` (\`Q\`): the key decodes to \`bucketHex\`, the first byte of the SHA-256 of its ids' UTF-8; the
+  value to \`members\`, each a revision number \`rev\` and \`tagHex\`, bytes 1 and 2 of that SHA-256.
+
+\`good-run\`, \`good-run-one-entry\`, \`good-revisions\` and the \`good-bucket-XX\` vectors named by a byte
+are the records a writer of store format ${STORE_FORMAT_VERSION} writes for the three texts of pack vector
+\`good-two-groups\`, inserted in one batch: looking each text up through them (bucket, chunk, run) finds its
+location. Other run, chunk and bucket vectors are made up, and say so. A bad run, chunk or bucket vector
+changes one field of those records and seals the value again, so its checksum is right unless its row says
+otherwise.
+
+The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash (or, in a
+\`T\` entry of a text under 16 KiB and in every run entry, its first 4 bytes), unless a row says otherwise.
+\`T\` entries are read in store formats 1 to ${TEXT_ENTRY_FORMAT} only; a \`T\` vector's \`.json\` gives the
+\`storeFormat\` whose entries it is: ${TEXT_ENTRY_FORMAT}, or 2 for a vector named \`*-format-2\`, which the test
+decodes as format 2 (a whole hash in every entry). Two checks live outside lib/index/: the \`M format\`
+check in \`LevelDbStoreIndex.open\` (lib/store/leveldb-index.ts), and the \`Q\` key's length (2 bytes) in verify's
+reading of the index (lib/store/run-index.ts, \`RunIndex.check\`); the test checks both as those do.`
 
 const PACK_ID = 1
 
@@ -77,6 +58,7 @@ export async function indexVectors(files: VectorFiles, pack: PackBuild): Promise
   badValueVectors(folder, fixture, entries)
   badKeyVectors(folder, fixture)
   otherVersionVectors(folder, fixture)
+  await runVectors(folder, pack, entries)
   folder.readme('Index vectors', README)
 }
 
