@@ -5,7 +5,7 @@
  * the others are made by the codec (lib/index/runs.ts) from made-up entries, or field by field for a defect.
  */
 import { createHash } from 'node:crypto'
-import { bytesEqual, compareBytes, toHex } from '../../lib/bytes/index.js'
+import { MAX_VARINT, bytesEqual, compareBytes, toHex } from '../../lib/bytes/index.js'
 import type { KeyValueStore } from '../../lib/index/leveldb.js'
 import { MAX_PARENTS } from '../../lib/index/records.js'
 import {
@@ -227,6 +227,8 @@ function badRunVectors(folder: Folder, key: Uint8Array, value: Uint8Array, r1: R
   bad('base-depth-past-limit', 'the first entry with `Base_Depth` 17 (and base lengths 0)', vector([{ ...e1, group: [r1.location.packId, r1.location.groupOffset, 17, 0, 0] }, e2]))
   bad('negative-record-start', 'the second entry\'s `Record_Start` delta −1 (zigzag 01) from the first\'s 0: the record would start at −1', vector([e1, { ...e2, start: zigzag(-1 - r1.location.recordStart) }]))
   bad('negative-text-length', 'the first entry\'s `Text_Byte_Length` delta −1 (zigzag 01) from 0', vector([{ ...e1, text: 1 }, e2]))
+  bad('length-past-varint', `the first entry reads ${MAX_VARINT} bytes (the largest varint), the second, sharing its group, 1 more: a length no varint holds`,
+    vector([{ ...e1, read: MAX_VARINT, decoded: MAX_VARINT }, { ...e2, read: zigzag(1), decoded: 0 }]))
   bad('empty-record', 'the second entry with `Record_Byte_Length` 0', vector([e1, { ...e2, recordByteLength: 0 }]))
   bad('decoded-short', 'the second entry\'s `Decoded_Byte_Length` one byte short of its record\'s end', vector([e1, { ...e2, decoded: zigzag(r2.location.recordEnd - 1 - r1.location.decodedByteLength) }]))
   bad('parent-self', 'the second entry names itself as parent (`Parent_Distance` 0)', vector([e1, { ...e2, parents: [0] }]))
