@@ -8,7 +8,7 @@ import test from 'ava'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ByteReader, ByteWriter, bytesEqual, fromHex, toHex } from '../lib/bytes/index.js'
+import { ByteReader, ByteWriter, bytesEqual, compareBytes, fromHex, toHex } from '../lib/bytes/index.js'
 import { applyDelta, decodeDeltaInstructions, encodeDelta, type DeltaInstruction } from '../lib/delta/group-delta.js'
 import { DEFAULT_DECODE_LIMITS } from '../lib/delta/limits.js'
 import { DEFAULT_MATCHER_OPTIONS, DeltaSource } from '../lib/delta/matcher.js'
@@ -23,13 +23,19 @@ import {
   decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey,
   encodeTextValue, encodeTotalsValue,
 } from '../lib/index/records.js'
+import {
+  REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue,
+  decodeRunKey, decodeRunValue, encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunPrefix, encodeRunValue, revisionBucket,
+} from '../lib/index/runs.js'
 import { decodePackHeader, encodePackHeader } from '../lib/pack/pack-file.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../lib/bytes/index.js'
-import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from '../lib/store/store.js'
+import { RUN_STORE_FORMAT } from '../lib/store/run-index.js'
+import { READABLE_STORE_FORMATS } from '../lib/store/store.js'
 import { hashText } from '../lib/store/text-hash.js'
 import { buildVectors } from '../scripts/make-vectors.js'
 import { VECTOR_FOLDERS, instructionJson, type GroupJson, type InstructionJson, type RecordJson } from '../scripts/vectors/common.js'
-import type { LocationJson } from '../scripts/vectors/index.js'
+import type { LocationJson } from '../scripts/vectors/common.js'
+import { runEntryJson, type RunEntryJson } from '../scripts/vectors/index-runs.js'
 import type { RecordStreamJson } from '../scripts/vectors/record-stream.js'
 import { decodeRecordStream, encodeRecordStream } from '../lib/import/record-stream.js'
 
@@ -194,6 +200,14 @@ function locationJson(location: ReturnType<typeof decodeLocationValue>): Locatio
   return { ...rest, hashHex: toHex(hash) }
 }
 
+/** The last store format with `T` entries (formats/index.md): the vectors README says `T` vectors are its entries, or format 2's where named. */
+const TEXT_ENTRY_FORMAT = RUN_STORE_FORMAT - 1
+
+/** A `Q` key is the tag and one byte; verify rejects another length (RunIndex.check, lib/store/run-index.ts), as this does. */
+function checkBucketKey(key: Uint8Array, where: string): void {
+  if (key.length !== 2) throw new VstoreError('VSTORE_CORRUPT', `a revision bucket key of ${key.length} bytes`, where)
+}
+
 /** Decodes an index record by its key's tag, as the store reads it. */
 function decodeIndexVector(bytes: Uint8Array, where: string) {
   const { key, value } = splitIndexVector(bytes, where)
@@ -201,11 +215,22 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
   switch (key[0]) {
     case TAG_TEXT: {
       // The vectors README: a vector named *-format-2 holds an entry as store format 2 wrote it.
-      const storeFormat = /-format-2\.bin$/.test(where) ? 2 : STORE_FORMAT_VERSION
+      const storeFormat = /-format-2\.bin$/.test(where) ? 2 : TEXT_ENTRY_FORMAT
       const textKey = decodeTextKey(key)
       const { parents, ...location } = decodeTextValue(key, value, where, storeFormat)
       const { origin, ...rest } = location
       return { kind: 'text', storeFormat, ...common, key: { ...textKey }, value: { ...locationJson(rest), parents: [...parents], ...(origin === undefined ? {} : { origin: { ...origin } }) } }
+    }
+    case TAG_FILE_RUN: {
+      const { file, firstRev } = decodeRunKey(key, where)
+      return { kind: 'run', ...common, key: { file, firstRev }, value: { entries: decodeRunValue(key, value, where).map(runEntryJson) } }
+    }
+    case TAG_REVISIONS:
+      return { kind: 'revisions', ...common, key: { chunk: decodeRevisionChunkKey(key, where) }, value: { revs: decodeRevisionChunkValue(key, value, where) } }
+    case TAG_REVISION_BUCKET: {
+      checkBucketKey(key, where)
+      const members = decodeRevisionBucketValue(key, value, where).map(({ rev, tag }) => ({ rev, tagHex: toHex(Uint8Array.of(tag >> 8, tag & 0xff)) }))
+      return { kind: 'bucket', ...common, key: { bucketHex: toHex(key.subarray(1)) }, value: { members } }
     }
     case TAG_HASH:
       return { kind: 'hash', ...common, key: { hashPrefixHex: toHex(key.subarray(1)) }, value: locationJson(decodeLocationValue(key, value, where)) }
@@ -215,8 +240,9 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
       const name = new TextDecoder().decode(key.subarray(1))
       if (name === 'totals') return { kind: 'totals', ...common, key: { name }, value: decodeTotalsValue(key, value, where) }
       if (name !== 'format') throw new VstoreError('VSTORE_CORRUPT', `unknown meta record ${name}`, where)
-      // As Store.open checks it (lib/store/store.ts).
-      if (value.length !== 1 || !READABLE_STORE_FORMATS.includes(value[0] as number)) {
+      // As LevelDbStoreIndex.open checks it (lib/store/leveldb-index.ts).
+      if (value.length !== 1) throw new VstoreError('VSTORE_CORRUPT', `format record of ${value.length} bytes`, where)
+      if (!READABLE_STORE_FORMATS.includes(value[0] as number)) {
         throw new VstoreError('VSTORE_UNSUPPORTED', `store format ${value[0]}, this build reads ${READABLE_STORE_FORMATS.join(' and ')}`, where)
       }
       return { kind: 'format', ...common, key: { name }, value: { storeFormat: value[0] } }
@@ -228,6 +254,9 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
 
 type IndexJson =
   | { kind: 'text'; storeFormat: number; key: { file: string; rev: string }; value: LocationJson & { parents: string[]; origin?: { file: string; rev: string } } }
+  | { kind: 'run'; key: { file: string; firstRev: number }; value: { entries: RunEntryJson[] } }
+  | { kind: 'revisions'; key: { chunk: number }; value: { revs: string[] } }
+  | { kind: 'bucket'; key: { bucketHex: string }; value: { members: { rev: number; tagHex: string }[] } }
   | { kind: 'hash'; key: { hashPrefixHex: string }; value: LocationJson }
   | { kind: 'pack'; key: { packId: number }; value: { committedByteLength: number; groupCount: number; rawByteLength?: number } }
   | { kind: 'format'; key: { name: string }; value: { storeFormat: number } }
@@ -245,6 +274,19 @@ function encodeIndexJson(json: IndexJson): Uint8Array {
     case 'text':
       key = encodeTextKey(json.key)
       value = encodeTextValue(key, { ...locationOf(json.value), parents: json.value.parents }, json.storeFormat)
+      break
+    case 'run': {
+      key = encodeRunKey(json.key.file, json.key.firstRev)
+      value = encodeRunValue(key, json.value.entries.map(({ rev, parents, origin, ...location }) => ({ rev, location: locationOf(location), parents, ...(origin === undefined ? {} : { origin }) })))
+      break
+    }
+    case 'revisions':
+      key = encodeRevisionChunkKey(json.key.chunk)
+      value = encodeRevisionChunkValue(key, json.value.revs)
+      break
+    case 'bucket':
+      key = Uint8Array.of(TAG_REVISION_BUCKET, ...fromHex(json.key.bucketHex))
+      value = encodeRevisionBucketValue(key, json.value.members.map(({ rev, tagHex }) => ({ rev, tag: parseInt(tagHex, 16) })))
       break
     case 'hash':
       key = encodeHashKey(fromHex(json.value.hashHex))
@@ -384,19 +426,85 @@ test('group: each listed prefix read rebuilds its record without the rest of the
   t.true(first !== undefined && first.readByteLength < readVector('group', 'good-brotli-three-texts.bin').length, 'the first text reads less than the whole group')
 })
 
-test('index: the text and hash vectors locate their texts in pack vector good-two-groups', async t => {
+/** The text `location` names in pack vector good-two-groups (as pack 1), read as a reader does: a prefix of its group, then the record. */
+async function textAt(location: LocationJson): Promise<Uint8Array> {
   const pack = readVector('pack', 'good-two-groups.bin')
-  for (const file of ['good-text.bin', 'good-text-sha1.bin', 'good-text-format-2.bin', 'good-hash.bin']) {
-    const { value } = readJson('index', file) as { value: LocationJson }
-    const where = `vectors/pack/good-two-groups.bin@${value.groupOffset}`
-    const prefix = pack.subarray(value.groupOffset, value.groupOffset + value.readByteLength)
-    t.is(prefix.length, value.readByteLength)
-    const content = await decodeGroupPrefix(prefix, value.recordEnd, where, DEFAULT_GROUP_LIMITS)
-    const text = decodeRecord(content, value.recordStart, value.recordEnd, where, DEFAULT_GROUP_LIMITS)
+  const where = `vectors/pack/good-two-groups.bin@${location.groupOffset}`
+  const prefix = pack.subarray(location.groupOffset, location.groupOffset + location.readByteLength)
+  if (prefix.length !== location.readByteLength) throw new Error(`${where}: the read runs past the pack`)
+  const content = await decodeGroupPrefix(prefix, location.recordEnd, where, DEFAULT_GROUP_LIMITS)
+  return decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS)
+}
+
+test('index: the text, hash and run vectors locate their texts in pack vector good-two-groups', async t => {
+  const located: [string, LocationJson][] = []
+  for (const file of ['good-text.bin', 'good-text-sha1.bin', 'good-text-format-2.bin', 'good-hash.bin']) located.push([file, (readJson('index', file) as { value: LocationJson }).value])
+  for (const file of ['good-run.bin', 'good-run-one-entry.bin', 'good-run-origin.bin']) {
+    for (const entry of (readJson('index', file) as { value: { entries: RunEntryJson[] } }).value.entries) located.push([file, entry])
+  }
+  for (const [file, value] of located) {
+    const text = await textAt(value)
     t.is(text.length, value.textByteLength, file)
-    // A text entry keeps the first 4 bytes of a short text's hash (store format 3), a hash record all 20.
+    // A text entry keeps the first 4 bytes of a short text's hash (store format 3), a run entry of any text (format 4), a hash record all 20.
     t.true(toHex(hashText(text)).startsWith(value.hashHex), file)
-    t.is(value.hashHex.length, file === 'good-text.bin' || file === 'good-text-sha1.bin' ? 8 : 40, file)
+    t.is(value.hashHex.length, /^good-(text|text-sha1|run.*)\.bin$/.test(file) ? 8 : 40, file)
+  }
+  t.is(located.length, 4 + 4)
+})
+
+/** The writer's records of the vector store, as the index README names them: its runs, its one chunk, its buckets. */
+function writtenRecords(): { key: Uint8Array; value: Uint8Array }[] {
+  return readTable('index')
+    .filter(row => /^good-(run|run-one-entry|revisions|bucket-[0-9a-f]{2})\.bin$/.test(row.file))
+    .map(row => splitIndexVector(readVector('index', row.file), row.file))
+}
+
+test('index: every text of the writer\'s records is found as a lookup finds it: its id\'s bucket, its chunk, the last run of its file at or before its number', async t => {
+  const records = writtenRecords()
+  const ofTag = (tag: number) => records.filter(({ key }) => key[0] === tag)
+  const idOf = (number: number): string | undefined => {
+    const chunk = ofTag(TAG_REVISIONS).find(({ key }) => decodeRevisionChunkKey(key) === Math.floor(number / REVISION_CHUNK_LENGTH))
+    return chunk === undefined ? undefined : decodeRevisionChunkValue(chunk.key, chunk.value, 'chunk')[number % REVISION_CHUNK_LENGTH]
+  }
+  const numberOf = (rev: string): number | undefined => {
+    const { key, tag } = revisionBucket(rev)
+    const bucket = ofTag(TAG_REVISION_BUCKET).find(record => bytesEqual(record.key, key))
+    if (bucket === undefined) return undefined
+    return decodeRevisionBucketValue(bucket.key, bucket.value, 'bucket').find(member => member.tag === tag && idOf(member.rev) === rev)?.rev
+  }
+  const runAtOrBefore = (file: string, number: number) => {
+    const prefix = encodeRunPrefix(file)
+    const bound = encodeRunKey(file, number)
+    return ofTag(TAG_FILE_RUN)
+      .filter(({ key }) => bytesEqual(key.subarray(0, prefix.length), prefix) && compareBytes(key, bound) <= 0)
+      .sort((a, b) => compareBytes(a.key, b.key))
+      .at(-1)
+  }
+  // Every (file, revision id) the runs hold, named through the chunk: each must be found again from its id.
+  const keys = ofTag(TAG_FILE_RUN).flatMap(({ key, value }) => decodeRunValue(key, value, 'run').map(entry => ({ file: decodeRunKey(key).file, rev: idOf(entry.rev) })))
+  // One entry for each text the pack's groups hold.
+  t.is(keys.length, (readJson('pack', 'good-two-groups.bin') as PackJson).groups.reduce((sum, group) => sum + group.records.length, 0))
+  for (const { file, rev } of keys) {
+    if (rev === undefined) {
+      t.fail(`${file}: a run entry whose number no chunk lists`)
+      continue
+    }
+    const number = numberOf(rev)
+    if (number === undefined) {
+      t.fail(`${file}@${rev}: not in its bucket`)
+      continue
+    }
+    const run = runAtOrBefore(file, number)
+    const entry = run === undefined ? undefined : decodeRunValue(run.key, run.value, 'run').find(candidate => candidate.rev === number)
+    if (entry === undefined) {
+      t.fail(`${file}@${rev}: no run at or before #${number} holds it`)
+      continue
+    }
+    const location = runEntryJson(entry)
+    const text = await textAt(location)
+    t.is(text.length, location.textByteLength, `${file}@${rev}`)
+    t.true(toHex(hashText(text)).startsWith(location.hashHex), `${file}@${rev}`)
+    for (const parent of entry.parents) t.not(idOf(parent), undefined, `${file}@${rev}: parent #${parent}`)
   }
 })
 

@@ -6,7 +6,7 @@
  * numbers) instead of a LevelDB key, a revision id per parent and a checksum of its own.
  */
 import { createHash } from 'node:crypto'
-import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH } from '../bytes/index.js'
+import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import { INDEX_VALUE_VERSION, MAX_BASE_DEPTH, MAX_PARENTS, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, readRev, sealValue, writeRev } from './records.js'
 import type { TextLocation } from './types.js'
@@ -195,6 +195,8 @@ function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[
     const decodedByteLength = delta(before?.decodedByteLength ?? 0)
     const textByteLength = (before?.textByteLength ?? 0) + unzigzag(reader.varint())
     if (readByteLength < 0 || recordStart < 0 || decodedByteLength < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
+    // A delta can carry a field past what a varint holds (and, entry after entry, past 2^53, where numbers stop being exact).
+    if (Math.max(readByteLength, recordStart, decodedByteLength, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
     if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
     const recordEnd = recordStart + recordByteLength
     if (decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)

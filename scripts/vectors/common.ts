@@ -2,12 +2,13 @@
  * What every vector folder's maker shares: the byte helpers, the `Folder` that collects a folder's files
  * and its README table, the fixed texts, and the JSON shapes a good vector's decoded side takes.
  */
-import { ByteWriter, toHex, varintByteLength } from '../../lib/bytes/index.js'
+import { ByteWriter, crc32, toHex, varintByteLength } from '../../lib/bytes/index.js'
 import { decodeDeltaInstructions, type DeltaInstruction } from '../../lib/delta/group-delta.js'
 import { DEFAULT_DECODE_LIMITS } from '../../lib/delta/limits.js'
 import { parseCodecSetting } from '../../lib/entropy/index.js'
 import { recordDelta } from '../../lib/group/records.js'
-import { encodeTextValue } from '../../lib/index/records.js'
+import { INDEX_VALUE_VERSION, encodeTextValue } from '../../lib/index/records.js'
+import type { TextLocation } from '../../lib/index/types.js'
 
 /** Vector files by path relative to formats/vectors/, e.g. `delta/good-edit.bin`. */
 export type VectorFiles = Map<string, Uint8Array | string>
@@ -182,5 +183,49 @@ export function groupJson(bytes: Uint8Array, codecSetting: string, content: Uint
     headerByteLength,
     checksum: toHex(bytes.slice(headerByteLength - 4, headerByteLength).reverse()),
     records,
+  }
+}
+
+// The index vectors' container and shapes (formats/vectors/index/).
+
+/** An index vector: `Key_Byte_Length` varint, key, value (the value runs to the end of the file). */
+export function encodeIndexVector(key: Uint8Array, value: Uint8Array): Uint8Array {
+  return concat(varint(key.length), key, value)
+}
+
+/** An index value sealed by hand: version, body, CRC-32 of the key and everything before it. */
+export function sealedValue(key: Uint8Array, body: Uint8Array, version = INDEX_VALUE_VERSION): Uint8Array {
+  const head = concat(Uint8Array.of(version), body)
+  return concat(head, uint32(crc32(head, crc32(key))))
+}
+
+export interface LocationJson {
+  packId: number
+  groupOffset: number
+  readByteLength: number
+  recordStart: number
+  recordEnd: number
+  decodedByteLength: number
+  textByteLength: number
+  hashHex: string
+  baseDepth: number
+  baseReadByteLength: number
+  baseDecodedByteLength: number
+}
+
+/** A location with the first `hashByteLength` bytes of its hash (an index entry may keep a 4-byte check only). */
+export function locationJson(location: TextLocation, hashByteLength = location.hash.length): LocationJson {
+  return {
+    packId: location.packId,
+    groupOffset: location.groupOffset,
+    readByteLength: location.readByteLength,
+    recordStart: location.recordStart,
+    recordEnd: location.recordEnd,
+    decodedByteLength: location.decodedByteLength,
+    textByteLength: location.textByteLength,
+    hashHex: toHex(location.hash.subarray(0, hashByteLength)),
+    baseDepth: location.baseDepth,
+    baseReadByteLength: location.baseReadByteLength,
+    baseDecodedByteLength: location.baseDecodedByteLength,
   }
 }

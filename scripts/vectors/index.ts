@@ -1,66 +1,52 @@
 /** The index vectors (formats/vectors/index/): LevelDB records of the index, each in a small container. */
-import { crc32, toHex } from '../../lib/bytes/index.js'
+import { toHex } from '../../lib/bytes/index.js'
 import {
   encodeHashKey, encodeLocationValue, encodeMetaKey, encodePackKey, encodePackValue, encodeTextKey, encodeTextValue,
-  encodeTotalsValue, entryHashByteLength, INDEX_VALUE_VERSION,
+  encodeTotalsValue, entryHashByteLength,
 } from '../../lib/index/records.js'
-import { STORE_FORMAT_VERSION } from '../../lib/store/store.js'
+import { REVISION_CHUNK_LENGTH } from '../../lib/index/runs.js'
+import { RUN_STORE_FORMAT } from '../../lib/store/run-index.js'
+import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from '../../lib/store/store.js'
 import { hashText } from '../../lib/store/text-hash.js'
+import { runVectors } from './index-runs.js'
 import type { PackBuild } from './pack.js'
-import { Folder, concat, flip, uint32, utf8, varint, type TextEntry, type VectorFiles } from './common.js'
+import { Folder, concat, encodeIndexVector, flip, locationJson, sealedValue, utf8, varint, type TextEntry, type VectorFiles } from './common.js'
 
-/** An index vector: `Key_Byte_Length` varint, key, value (the value runs to the end of the file). */
-export function encodeIndexVector(key: Uint8Array, value: Uint8Array): Uint8Array {
-  return concat(varint(key.length), key, value)
-}
-
-export interface LocationJson {
-  packId: number
-  groupOffset: number
-  readByteLength: number
-  recordStart: number
-  recordEnd: number
-  decodedByteLength: number
-  textByteLength: number
-  hashHex: string
-  baseDepth: number
-  baseReadByteLength: number
-  baseDecodedByteLength: number
-}
-
-/** A location with the first `hashByteLength` bytes of its hash (a text entry keeps a short check for a short text, store format 3). */
-function locationJson(location: TextEntry, hashByteLength = location.hash.length): LocationJson {
-  return {
-    packId: location.packId,
-    groupOffset: location.groupOffset,
-    readByteLength: location.readByteLength,
-    recordStart: location.recordStart,
-    recordEnd: location.recordEnd,
-    decodedByteLength: location.decodedByteLength,
-    textByteLength: location.textByteLength,
-    hashHex: toHex(location.hash.subarray(0, hashByteLength)),
-    baseDepth: location.baseDepth,
-    baseReadByteLength: location.baseReadByteLength,
-    baseDecodedByteLength: location.baseDecodedByteLength,
-  }
-}
-
-/** A value sealed by hand: version, body, CRC-32 of key and everything before it. */
-function sealedValue(key: Uint8Array, body: Uint8Array, version = INDEX_VALUE_VERSION): Uint8Array {
-  const head = concat(Uint8Array.of(version), body)
-  return concat(head, uint32(crc32(head, crc32(key))))
-}
+/** `T` entries are read in store formats 1 to 3 only: their vectors are entries as format 3 wrote them (or 2, where named). */
+const TEXT_ENTRY_FORMAT = RUN_STORE_FORMAT - 1
 
 const README = `
 An index vector is one LevelDB record in a small container (not a vstore format): \`Key_Byte_Length\`
 (varint), the key, then the value to the end of the file. Keys and values are in formats/index.md. A test
-decodes the key by its tag byte (\`T\`, \`H\`, \`P\`, \`M\`) and the value for that key. A good vector's
-\`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`key\` and the decoded \`value\` (the hash as
-\`hashHex\`). The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash
-(or, in a \`T\` entry of a text under 16 KiB, its first 4 bytes), unless a row says otherwise. A \`T\` vector's
-\`.json\` also gives the \`storeFormat\` whose entries it is: 3, or 2 for a vector named \`*-format-2\`, which
-the test decodes as format 2 (a whole hash in every entry). The \`M format\` check lives in \`Store.open\`
-(lib/store/store.ts), not in lib/index/records.ts.`
+decodes the key by its tag byte (\`F\`, \`N\`, \`Q\`, \`T\`, \`H\`, \`P\`, \`M\`) and the value for that key. A
+good vector's \`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`key\` and the decoded \`value\`
+(a hash as \`hashHex\`), field names as the code spells them.
+
+Store format ${STORE_FORMAT_VERSION} keeps texts in three kinds of record:
+
+- \`run\` (\`F\`): a file's entries from one revision number on. The key decodes to \`file\` and \`firstRev\`
+  (a revision number); the value to \`entries\`, each with its revision number \`rev\`, its location (the
+  fields of a \`T\` entry's, with a 4-byte \`hashHex\`), \`parents\` as revision numbers and, when it has one,
+  an \`origin\` of \`file\` and revision number \`rev\`.
+- \`revisions\` (\`N\`): the key decodes to \`chunk\`, the value to \`revs\`, the revision ids numbered
+  \`chunk\` × ${REVISION_CHUNK_LENGTH} and on.
+- \`bucket\` (\`Q\`): the key decodes to \`bucketHex\`, the first byte of the SHA-256 of its ids' UTF-8; the
+  value to \`members\`, each a revision number \`rev\` and \`tagHex\`, bytes 1 and 2 of that SHA-256.
+
+\`good-run\`, \`good-run-one-entry\`, \`good-revisions\` and the \`good-bucket-XX\` vectors named by a byte
+are the records a writer of store format ${STORE_FORMAT_VERSION} writes for the three texts of pack vector
+\`good-two-groups\`, inserted in one batch: looking each text up through them (bucket, chunk, run) finds its
+location. Other run, chunk and bucket vectors are made up, and say so. A bad run, chunk or bucket vector
+changes one field of those records and seals the value again, so its checksum is right unless its row says
+otherwise.
+
+The locations point into pack vector \`good-two-groups\` as pack 1, with each text's real hash (or, in a
+\`T\` entry of a text under 16 KiB and in every run entry, its first 4 bytes), unless a row says otherwise.
+\`T\` entries are read in store formats 1 to ${TEXT_ENTRY_FORMAT} only; a \`T\` vector's \`.json\` gives the
+\`storeFormat\` whose entries it is: ${TEXT_ENTRY_FORMAT}, or 2 for a vector named \`*-format-2\`, which the test
+decodes as format 2 (a whole hash in every entry). Two checks live outside lib/index/: the \`M format\`
+check in \`LevelDbStoreIndex.open\` (lib/store/leveldb-index.ts), and the \`Q\` key's length (2 bytes) in verify's
+reading of the index (lib/store/run-index.ts, \`RunIndex.check\`); the test checks both as those do.`
 
 const PACK_ID = 1
 
@@ -72,6 +58,7 @@ export async function indexVectors(files: VectorFiles, pack: PackBuild): Promise
   badValueVectors(folder, fixture, entries)
   badKeyVectors(folder, fixture)
   otherVersionVectors(folder, fixture)
+  await runVectors(folder, pack, entries)
   folder.readme('Index vectors', README)
 }
 
@@ -99,7 +86,7 @@ function textEntries(pack: PackBuild): TextEntry[] {
 }
 
 function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly TextEntry[]): void {
-  const goodText = (name: string, what: string, i: number, change: Partial<TextEntry> & { origin?: { file: string; rev: string } } = {}, storeFormat = STORE_FORMAT_VERSION): void => {
+  const goodText = (name: string, what: string, i: number, change: Partial<TextEntry> & { origin?: { file: string; rev: string } } = {}, storeFormat = TEXT_ENTRY_FORMAT): void => {
     const item = pack.texts[i]!
     const entry = { ...entries[i]!, ...change }
     const key = encodeTextKey(item)
@@ -145,8 +132,11 @@ function goodIndexVectors(folder: Folder, pack: PackBuild, entries: readonly Tex
   })
   const formatKey = encodeMetaKey('format')
   const formatValue = Uint8Array.of(STORE_FORMAT_VERSION)
-  folder.good('meta-format', '`M format`: the store format, one byte 03 (no version byte, no checksum)', encodeIndexVector(formatKey, formatValue), {
+  folder.good('meta-format', `\`M format\`: the store format, one byte ${toHex(formatValue).toUpperCase()} (no version byte, no checksum)`, encodeIndexVector(formatKey, formatValue), {
     kind: 'format', keyHex: toHex(formatKey), valueHex: toHex(formatValue), key: { name: 'format' }, value: { storeFormat: STORE_FORMAT_VERSION },
+  })
+  folder.good('meta-format-3', '`M format` 03: a store whose texts have a `T` entry each, still read (and upgraded by its first write)', encodeIndexVector(formatKey, Uint8Array.of(3)), {
+    kind: 'format', keyHex: toHex(formatKey), valueHex: '03', key: { name: 'format' }, value: { storeFormat: 3 },
   })
   folder.good('meta-format-1', '`M format` 01: a store written before groups of version 2, still read (and upgraded by its first write)', encodeIndexVector(formatKey, Uint8Array.of(1)), {
     kind: 'format', keyHex: toHex(formatKey), valueHex: '01', key: { name: 'format' }, value: { storeFormat: 1 },
@@ -177,13 +167,13 @@ interface BadFixture {
 
 function badFixture(pack: PackBuild, entries: readonly TextEntry[]): BadFixture {
   const textKey = encodeTextKey(pack.texts[1]!)
-  const textValue = encodeTextValue(textKey, entries[1]!)
+  const textValue = encodeTextValue(textKey, entries[1]!, TEXT_ENTRY_FORMAT)
   const r1Key = encodeTextKey(pack.texts[0]!)
-  const r1Value = encodeTextValue(r1Key, entries[0]!)
+  const r1Value = encodeTextValue(r1Key, entries[0]!, TEXT_ENTRY_FORMAT)
   const locationBody = (location: Partial<TextEntry>, parents: Uint8Array = Uint8Array.of(0)): Uint8Array => {
     const l = { ...entries[1]!, ...location }
     return concat(varint(l.packId), varint(l.groupOffset), varint(l.readByteLength), varint(l.recordStart), varint(l.recordEnd - l.recordStart),
-      varint(l.decodedByteLength), varint(l.textByteLength), l.hash.subarray(0, entryHashByteLength(l.textByteLength, STORE_FORMAT_VERSION)), parents)
+      varint(l.decodedByteLength), varint(l.textByteLength), l.hash.subarray(0, entryHashByteLength(l.textByteLength, TEXT_ENTRY_FORMAT)), parents)
   }
   const textVector = (value: Uint8Array, key = textKey): Uint8Array => encodeIndexVector(key, value)
   const packKey = encodePackKey(PACK_ID)
@@ -222,7 +212,7 @@ function badValueVectors(folder: Folder, fixture: BadFixture, entries: readonly 
 function badKeyVectors(folder: Folder, fixture: BadFixture): void {
   const { packKey, packState, entries } = fixture
   const fileKey = (fileBytes: Uint8Array, rest: Uint8Array): Uint8Array => concat(Uint8Array.of(0x54), varint(fileBytes.length), fileBytes, rest)
-  const withValue = (key: Uint8Array): Uint8Array => encodeIndexVector(key, encodeTextValue(key, entries[1]!))
+  const withValue = (key: Uint8Array): Uint8Array => encodeIndexVector(key, encodeTextValue(key, entries[1]!, TEXT_ENTRY_FORMAT))
   folder.bad('key-nonminimal-varint', '`T` key whose `File_Byte_Length` 12 is written 8C 00', 'VSTORE_CORRUPT',
     withValue(concat(Uint8Array.of(0x54, 0x8c, 0x00), utf8('pangrams.txt'), Uint8Array.of(0), utf8('r2'))))
   folder.bad('key-file-not-utf8', '`T` key whose file id is the byte FF (not UTF-8)', 'VSTORE_CORRUPT', withValue(fileKey(Uint8Array.of(0xff), concat(Uint8Array.of(0), utf8('r2')))))
@@ -251,6 +241,9 @@ function otherVersionVectors(folder: Folder, fixture: BadFixture): void {
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(0, 0, 0, 0)), 2)))
   folder.bad('based-depth-past-limit', '`T` value with `Value_Version` 2 and `Base_Depth` 17', 'VSTORE_CORRUPT',
     textVector(sealedValue(textKey, concat(locationBody({}, new Uint8Array(0)), Uint8Array.of(17, 0, 0, 0)), 2)))
-  folder.unsupported('store-format', '`M format` value 04: a store format this build does not read', encodeIndexVector(formatKey, Uint8Array.of(4)))
+  const unknownFormat = Math.max(...READABLE_STORE_FORMATS) + 1
+  folder.bad('meta-format-long', `\`M format\` value ${toHex(Uint8Array.of(STORE_FORMAT_VERSION, 0)).toUpperCase().replace(/(..)(?=.)/, '$1 ')}: not the one byte of a store format`, 'VSTORE_CORRUPT',
+    encodeIndexVector(formatKey, Uint8Array.of(STORE_FORMAT_VERSION, 0)))
+  folder.unsupported('store-format', `\`M format\` value ${toHex(Uint8Array.of(unknownFormat)).toUpperCase()}: a store format this build does not read`, encodeIndexVector(formatKey, Uint8Array.of(unknownFormat)))
 
 }
