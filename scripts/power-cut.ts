@@ -46,6 +46,7 @@ import { dirname, join, resolve, sep } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { Store, importGit, type StoreOptions, type TextRecord } from '../lib/vstore.js'
 import { TAG_TEXT, decodeTextKey } from '../lib/index/records.js'
+import { revisionIdsOf, runTextKeys } from '../lib/store/run-index.js'
 import { checkStoreWithApi, completeProblemsWithApi, describeThrown, type SyntheticHistory } from '../test/helpers/crash.js'
 import { seededRandom } from './stats.js'
 
@@ -131,12 +132,18 @@ export class StoreTracer {
     const prototype = ClassicLevel.prototype as unknown as Record<string, HandleMethod>
     const originalBatch = prototype.batch as HandleMethod
     const ownBatch = Object.prototype.hasOwnProperty.call(prototype, 'batch')
-    const traceBatch = async (db: { location: string }, args: unknown[], operations: readonly { type: string; key: Uint8Array }[]): Promise<unknown> => {
+    // Revision ids by number, as the traced batches list them (a run names revisions by number).
+    const revisionIds = new Map<number, string>()
+    const traceBatch = async (db: { location: string }, args: unknown[], operations: readonly { type: string; key: Uint8Array; value?: Uint8Array }[]): Promise<unknown> => {
       const batchNumber = this.batchCount++
       const keys: string[] = []
-      for (const operation of operations) {
-        if (operation.type === 'put' && operation.key[0] === TAG_TEXT) {
-          const { file, rev } = decodeTextKey(operation.key)
+      const puts = operations.filter(operation => operation.type === 'put').map(operation => ({ key: operation.key, value: operation.value as Uint8Array }))
+      for (const [number, rev] of revisionIdsOf(puts)) revisionIds.set(number, rev)
+      for (const { key, value } of puts) {
+        // The keys of every run the batch writes (some were committed before: they stay acknowledged).
+        for (const { file, rev } of runTextKeys(key, value, number => revisionIds.get(number))) keys.push(`${file}@${rev}`)
+        if (key[0] === TAG_TEXT) {
+          const { file, rev } = decodeTextKey(key)
           keys.push(`${file}@${rev}`)
         }
       }
@@ -150,7 +157,7 @@ export class StoreTracer {
     prototype.batch = function batch(this: { location: string }, ...args: unknown[]): unknown {
       const operations = args[0]
       if (!Array.isArray(operations) || !traced(resolve(this.location))) return originalBatch.apply(this, args)
-      return traceBatch(this, args, operations as { type: string; key: Uint8Array }[])
+      return traceBatch(this, args, operations as { type: string; key: Uint8Array; value?: Uint8Array }[])
     } as HandleMethod
     this.restores.push(() => {
       if (ownBatch) prototype.batch = originalBatch

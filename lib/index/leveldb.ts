@@ -150,16 +150,8 @@ async function stoppedAtDamage(
  * Opens the LevelDB at `path`.
  * @throws VSTORE_LOCKED when another process holds it, VSTORE_CORRUPT when LevelDB finds damage, VSTORE_IO otherwise.
  */
-export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck; blockByteLength?: number }): Promise<KeyValueStore> {
-  const check = options.check
-  const damage: readonly IndexDamage[] = check?.damage ?? []
-  const checkRange = rangeChecker(check, where)
-  // A read of the keys from `start` to `end` (exclusive) that damage may touch is refused.
-  const guard = async (start: Uint8Array, end: Uint8Array | undefined) => {
-    await checkRange(start, end)
-    const hit = damage.find(part => meets(part, start, end))
-    if (hit !== undefined) throw damageError(hit, where)
-  }
+/** LevelDB itself, opened: Uint8Array keys and values, snappy-compressed blocks of the given size. */
+async function openClassicLevel(path: string, where: string, options: { create: boolean; blockByteLength?: number }): Promise<ClassicLevel<Uint8Array, Uint8Array>> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
@@ -172,6 +164,20 @@ export async function openLevelDb(path: string, where: string, options: { create
   } catch (error) {
     throw translate(error, where, 'cannot open index')
   }
+  return db
+}
+
+export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck; blockByteLength?: number }): Promise<KeyValueStore> {
+  const check = options.check
+  const damage: readonly IndexDamage[] = check?.damage ?? []
+  const checkRange = rangeChecker(check, where)
+  // A read of the keys from `start` to `end` (exclusive) that damage may touch is refused.
+  const guard = async (start: Uint8Array, end: Uint8Array | undefined) => {
+    await checkRange(start, end)
+    const hit = damage.find(part => meets(part, start, end))
+    if (hit !== undefined) throw damageError(hit, where)
+  }
+  const db = await openClassicLevel(path, where, options)
   return {
     damage,
     async get(key) {

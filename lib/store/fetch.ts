@@ -16,7 +16,7 @@ import { packName } from './layout.js'
 import { byGroup, entryAt, type KeyedEntry } from './locations.js'
 import { FETCH_WORDS, checkTextByteLength, isNewKey } from './new-keys.js'
 import { baseNamedBy } from './text-reader.js'
-import { hashesMatch } from './text-hash.js'
+import { hashesMatch, isWholeHash } from './text-hash.js'
 import type { FetchOptions, FetchSummary, TextEntry, TextKey, TextLocation } from './types.js'
 import type { CopiedRecords, PlannedText } from './write-plan.js'
 
@@ -200,6 +200,16 @@ async function copyRule(
 }
 
 /**
+ * Whether a copied text's entry names its content well enough to store it once with another of the same
+ * hash: a large text whose entry has the whole hash (a source of store format 3 or before). A 4-byte check
+ * does not (two texts share one in 2^32), and a copy cannot compare the bytes, so such texts are copied as
+ * they are.
+ */
+function sharesByHash(entry: TextEntry): boolean {
+  return entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH && isWholeHash(entry.hash)
+}
+
+/**
  * Each key's entry in a copied group as it will be here, for the groups based on it: a large text whose
  * content an earlier copied group holds points at that one (as an insert's duplicates do).
  */
@@ -211,7 +221,7 @@ function placeRows(
   for (const row of rows) {
     const entry: TextEntry = { ...row.entry, baseDepth: chain.baseDepth + 1, baseReadByteLength: chain.readByteLength, baseDecodedByteLength: chain.decodedByteLength }
     let final = entry
-    if (entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) {
+    if (sharesByHash(entry)) {
       const hashHex = toHex(entry.hash)
       const earlier = known.copiedByHash.get(hashHex)
       if (earlier !== undefined) final = entryAt(earlier, entry.parents, entry.origin)
@@ -241,10 +251,10 @@ async function appendCopied(source: FetchSource, copied: readonly CopiedGroup[],
       rawByteLength += row.entry.textByteLength
       // As groupsToCopy placed it: a large content is stored once, where it was first.
       const hashHex = toHex(row.entry.hash)
-      const known = row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH ? locationsByHash.get(hashHex) : undefined
+      const known = sharesByHash(row.entry) ? locationsByHash.get(hashHex) : undefined
       const location: TextLocation = known ?? { ...row.entry, packId, groupOffset: offset }
       if (known !== undefined) duplicateTextCount++
-      else if (row.entry.textByteLength >= HASH_RECORD_MIN_TEXT_BYTE_LENGTH) locationsByHash.set(hashHex, location)
+      else if (sharesByHash(row.entry)) locationsByHash.set(hashHex, location)
       texts.push({ key: { file: row.file, rev: row.rev }, entry: entryAt(location, row.entry.parents, row.entry.origin) })
     }
   }

@@ -296,7 +296,7 @@ export class LevelDbStoreIndex implements StoreIndex {
     operations.push(...runs.operations, { key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
     await this.write(operations, await this.totals())
     runs.written()
-    await this.db.compact()
+    await this.compactNow()
     return from
   }
 
@@ -329,11 +329,7 @@ export class LevelDbStoreIndex implements StoreIndex {
     return keys
   }
 
-  /**
-   * For LevelDbBatch: one synced write; a failure makes this index refuse further batches. A commit rewrites
-   * the runs it changes, and LevelDB keeps every old version in its log and young tables until a compaction:
-   * once the bytes written since the last one pass an eighth of the index (and 2 KiB), it compacts.
-   */
+  /** For LevelDbBatch: one synced write; a failure makes this index refuse further batches. */
   async write(operations: readonly Operation[], totals: Totals | undefined): Promise<void> {
     this.knownTotals = undefined
     try {
@@ -345,11 +341,23 @@ export class LevelDbStoreIndex implements StoreIndex {
     this.format = STORE_FORMAT_VERSION
     this.knownTotals = totals
     for (const { key, value } of operations) this.writtenSinceCompaction += key.length + (value?.length ?? 0)
+  }
+
+  /**
+   * For LevelDbBatch, once a commit is done and remembered: a commit rewrites the runs it changes, and
+   * LevelDB keeps every old version in its log and young tables until a compaction, so once the bytes
+   * written since the last one pass a quarter of the index (and 8 KiB), the index is compacted.
+   */
+  async tidy(): Promise<void> {
     this.compactedByteLength ??= await this.byteLength()
-    if (this.writtenSinceCompaction > Math.max(COMPACT_AFTER_MIN_BYTES, this.compactedByteLength / 4)) await this.compact()
+    if (this.writtenSinceCompaction > Math.max(COMPACT_AFTER_MIN_BYTES, this.compactedByteLength / 4)) await this.compactNow()
   }
 
   async compact(): Promise<void> {
+    await this.compactNow()
+  }
+
+  private async compactNow(): Promise<void> {
     await this.db.compact()
     this.writtenSinceCompaction = 0
     this.compactedByteLength = await this.byteLength()
@@ -367,7 +375,7 @@ class LevelDbBatch implements IndexBatch {
   /** The hash record keys dropHashRecords found, to delete at the commit. */
   private hashesToDrop: Uint8Array[] = []
   private totalsValue: Totals | undefined
-  /** The operations written, once committed (with the hash deletions and totals the commit adds). */
+  /** The changes committed: texts put or deleted, and the other records written (with the hash deletions and totals the commit adds). */
   private writtenCount: number | undefined
 
   constructor(private readonly index: LevelDbStoreIndex) {}
@@ -415,6 +423,7 @@ class LevelDbBatch implements IndexBatch {
     }
     await this.index.write(operations, this.totalsValue)
     runs.written()
-    this.writtenCount = operations.length
+    this.writtenCount = this.texts.length + operations.length - runs.operations.length
+    await this.index.tidy()
   }
 }

@@ -47,6 +47,8 @@ export class RunIndex {
   }
 
   async tryGetEntry(key: TextKey): Promise<TextEntry | undefined> {
+    // An id no key can have is refused (VSTORE_USAGE), never looked up as one.
+    encodeTextKey(key)
     const where = `index:${describeKey(key)}`
     const number = await this.revisions.numberOf(key.rev)
     const found = number === undefined ? undefined : await this.db.last(encodeRunPrefix(key.file), encodeRunKey(key.file, number))

@@ -70,7 +70,7 @@ export interface IndexBatch {
   putPack(packId: number, state: PackState): void
   deletePack(packId: number): void
   setTotals(totals: Totals): void
-  /** Changes in the batch so far; once committed, the records written (what the index's upkeep is sized by). */
+  /** Changes in the batch so far (texts put or deleted, other records); once committed, with the records the commit adds (what the index's upkeep is sized by). */
   readonly operationCount: number
   /** Writes it all, durably, in one atomic step. */
   commit(): Promise<void>

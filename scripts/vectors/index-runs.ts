@@ -266,7 +266,7 @@ function badChunkVectors(folder: Folder, key: Uint8Array, value: Uint8Array, ids
   const text = (id: string) => concat(Uint8Array.of(0), varint(utf8(id).length), utf8(id))
   bad('checksum', '`N` value of `good-revisions` with one bit of its byte 4 flipped: checksum mismatch', encodeIndexVector(key, flip(value, 4)))
   bad('empty', '`N` value with `Rev_Count` 0', vector(varint(0)))
-  bad('65', `\`N\` value with \`Rev_Count\` ${REVISION_CHUNK_LENGTH + 1} and as many text ids: a chunk holds at most ${REVISION_CHUNK_LENGTH}`,
+  bad(String(REVISION_CHUNK_LENGTH + 1), `\`N\` value with \`Rev_Count\` ${REVISION_CHUNK_LENGTH + 1} and as many text ids: a chunk holds at most ${REVISION_CHUNK_LENGTH}`,
     vector(concat(varint(REVISION_CHUNK_LENGTH + 1), ...Array.from({ length: REVISION_CHUNK_LENGTH + 1 }, (_, i) => text(`r${i}`)))))
   bad('count-short', '`N` value with `Rev_Count` 4 and three ids', vector(concat(varint(ids.length + 1), idBytes)))
   bad('trailing', '`good-revisions` with a byte 00 after its last id', vector(concat(varint(ids.length), idBytes, Uint8Array.of(0))))

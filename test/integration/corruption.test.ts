@@ -100,8 +100,9 @@ test('every single-byte corruption of a pack file is found by verify, naming exa
  */
 test('a flipped byte in any index file is refused at open or reported by verify: never a lost key or wrong bytes', async t => {
   const dir = await makeTempDir(t, 'vstore-index-corrupt-')
-  // LevelDB's own 4 KiB blocks (the store writes 16 KiB ones): a table of several blocks from a small index.
-  const store = await Store.open(dir, { create: true, indexBlockByteLength: 4096 })
+  // LevelDB's smallest blocks (1 KiB; the store writes 16 KiB ones): a table of several blocks from a small
+  // index, so that a damaged one leaves runs in others.
+  const store = await Store.open(dir, { create: true, indexBlockByteLength: 1024 })
   const records = []
   // Enough entries for the index table to hold several data blocks, so that a damaged one leaves others.
   for (let v = 1; v <= 16; v++) {
@@ -211,7 +212,8 @@ async function readEverything(
  */
 test('a damaged index block is an error wherever it is read, never a shorter answer', async t => {
   const dir = await makeTempDir(t, 'vstore-index-block-')
-  const store = await Store.open(dir, { create: true })
+  // LevelDB's own 4 KiB blocks (the store writes 16 KiB ones).
+  const store = await Store.open(dir, { create: true, indexBlockByteLength: 4096 })
   const records: { file: string; rev: string; parents: string[]; text: Uint8Array }[] = []
   // About 600 keys with git-like 40-hex revisions: an index table of many 4 KiB blocks.
   const revOf = (f: number, v: number) => (BigInt(f * 1000 + v) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)
@@ -227,7 +229,7 @@ test('a damaged index block is an error wherever it is read, never a shorter ans
   const pristine = readFileSync(join(indexDir, table))
   t.true(pristine.length > 20_000, `a table of ${pristine.length} bytes`)
   let cliChecked = false
-  const counts = { flips: 0, storeRefused: 0, historiesRefused: 0, historiesWhole: 0, keysRefused: 0, refusedKeysNamed: 0, keysRead: 0 }
+  const counts = { flips: 0, storeRefused: 0, historiesRefused: 0, historiesWhole: 0, keysRefused: 0, refusedKeysNamed: 0, keysRead: 0, wholeAnswers: 0 }
   // Data blocks come first in a table; its last 10 % holds the index block, filters and footer.
   for (let offset = 1000; offset < pristine.length * 0.9; offset += Math.floor(pristine.length / 12)) {
     const damaged = Buffer.from(pristine)
@@ -247,7 +249,15 @@ test('a damaged index block is an error wherever it is read, never a shorter ans
     }
     try {
       const refusedKeys = await readEverything(t, reader, histories, records, `flip at ${offset}`, counts)
-      t.true(refusedKeys.size > 0 && refusedKeys.size < records.length, `flip at ${offset}: ${refusedKeys.size} keys refused`)
+      t.true(refusedKeys.size < records.length, `flip at ${offset}: ${refusedKeys.size} keys refused`)
+      if (refusedKeys.size === 0) {
+        // A block of revision ids or buckets that no read needed (the ids came with the runs' own reads, and
+        // an open store keeps them): every answer was whole, and verify still names the damaged block.
+        const report = await reader.verify({ full: false })
+        t.true(report.problems.some(problem => problem.where === `index/${table}`), `flip at ${offset}: ${JSON.stringify(report.problems).slice(0, 300)}`)
+        counts.wholeAnswers++
+        continue
+      }
       await t.throwsAsync(reader.stats(), { code: 'VSTORE_CORRUPT' })
       // verify names the damaged block and the keys it holds, as far as its entries parse (a flipped byte
       // may change a key itself, or cut a compressed block short: those cannot be named).

@@ -10,15 +10,21 @@ import { VstoreError } from '../../lib/errors.js'
 import { openLevelDb } from '../../lib/index/leveldb.js'
 import {
   decodeLocationValue, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, decodeTotalsValue, encodeHashKey, encodeLocationValue, encodeMetaKey,
-  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, STORE_FORMAT_VERSION, TAG_HASH, TAG_PACK, TAG_TEXT,
+  encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, TAG_HASH, TAG_PACK, TAG_TEXT,
 } from '../../lib/index/records.js'
+import {
+  TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkValue, decodeRunKey, decodeRunValue,
+  encodeRevisionBucketValue, encodeRevisionChunkValue, encodeRunKey, encodeRunValue,
+} from '../../lib/index/runs.js'
+import { RunIndex } from '../../lib/store/run-index.js'
 import { Store } from '../../lib/vstore.js'
 import { largestAllocation, mutate, mutationsArbitrary } from '../helpers/mutate.js'
 import { PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
 
 /**
- * The index decoders (lib/index/records.ts) fed mutated real values: the keys and values a store writes
- * for a small history (git-style hex revisions and text ones, merges, identical texts, odd file ids), each
+ * The index decoders (lib/index/records.ts, lib/index/runs.ts) fed mutated real values: the keys and values
+ * a store writes for a small history (runs, revision chunks and buckets; and, as store format 3 kept them,
+ * the same entries as `T` records and a content hash record) (git-style hex revisions and text ones, merges, identical texts, odd file ids), each
  * mutated one to four times (test/helpers/mutate.ts: flips, inserts, deletes, cuts, varints claiming up to
  * 2^49) and, half the time, resealed with a correct CRC-32 so that the mutation reaches the parser. Every
  * decoder must return a value or throw a VstoreError, allocate no more than about the input's size (a
@@ -35,13 +41,19 @@ interface IndexEntry {
   readonly value: Uint8Array
 }
 
-type ValueKind = 'text' | 'location' | 'pack' | 'totals'
+type ValueKind = 'text' | 'location' | 'pack' | 'totals' | 'run' | 'revisions' | 'bucket'
+
+/** The last store format of `T` entries. */
+const TEXT_ENTRY_FORMAT = 3
 
 const VALUE_CODECS: Record<ValueKind, {
   decode: (key: Uint8Array, value: Uint8Array, where: string) => unknown
   encode: (key: Uint8Array, decoded: never) => Uint8Array
 }> = {
-  text: { decode: (key, value, where) => decodeTextValue(key, value, where, STORE_FORMAT_VERSION), encode: (key, decoded) => encodeTextValue(key, decoded) },
+  text: { decode: (key, value, where) => decodeTextValue(key, value, where, TEXT_ENTRY_FORMAT), encode: (key, decoded) => encodeTextValue(key, decoded, TEXT_ENTRY_FORMAT) },
+  run: { decode: decodeRunValue, encode: encodeRunValue },
+  revisions: { decode: decodeRevisionChunkValue, encode: encodeRevisionChunkValue },
+  bucket: { decode: decodeRevisionBucketValue, encode: encodeRevisionBucketValue },
   location: { decode: decodeLocationValue, encode: encodeLocationValue },
   pack: { decode: decodePackValue, encode: encodePackValue },
   totals: { decode: decodeTotalsValue, encode: encodeTotalsValue },
@@ -51,6 +63,9 @@ function kindOf(key: Uint8Array): ValueKind | undefined {
   if (key[0] === TAG_TEXT) return 'text'
   if (key[0] === TAG_HASH) return 'location'
   if (key[0] === TAG_PACK) return 'pack'
+  if (key[0] === TAG_FILE_RUN) return 'run'
+  if (key[0] === TAG_REVISIONS) return 'revisions'
+  if (key[0] === TAG_REVISION_BUCKET) return 'bucket'
   if (toHex(key) === toHex(encodeMetaKey('totals'))) return 'totals'
   return undefined
 }
@@ -78,14 +93,19 @@ test.before(async () => {
   const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
   const entries: IndexEntry[] = []
   for await (const [key, value] of db.entries(new Uint8Array(0))) entries.push({ key: key.slice(), value: value.slice() })
+  // The same entries as `T` records, and a content hash record for the large text, as store format 3
+  // wrote them (readers still decode those an older store holds).
+  // (A large text's entry kept its whole hash: the check, then 16 made-up bytes, stands in for it.)
+  for await (const row of new RunIndex(db).entries()) {
+    const key = encodeTextKey(row)
+    const large = row.entry.textByteLength === 20_000
+    const entry = large ? { ...row.entry, hash: Uint8Array.of(...row.entry.hash, ...new Uint8Array(16).fill(7)) } : row.entry
+    entries.push({ key, value: encodeTextValue(key, entry, TEXT_ENTRY_FORMAT) })
+    if (!large) continue
+    const hashKey = encodeHashKey(entry.hash)
+    entries.push({ key: hashKey, value: encodeLocationValue(hashKey, entry) })
+  }
   await db.close()
-  // A content hash record as older builds wrote them (readers still decode those a store holds), for the
-  // large text above.
-  const large = entries.find(entry => entry.key[0] === TAG_TEXT && decodeTextValue(entry.key, entry.value, 'fixture', STORE_FORMAT_VERSION).textByteLength === 20_000)
-  if (large === undefined) throw new Error('no entry of the large text')
-  const location = decodeTextValue(large.key, large.value, 'fixture', STORE_FORMAT_VERSION)
-  const hashKey = encodeHashKey(location.hash)
-  entries.push({ key: hashKey, value: encodeLocationValue(hashKey, location) })
   entriesValue = entries
 })
 
@@ -115,9 +135,9 @@ function decodeChecked(what: string, input: Uint8Array, decode: () => unknown): 
   return error === undefined ? value : undefined
 }
 
-test('the fixture index holds text, hash, pack and totals values', t => {
+test('the fixture index holds run, revision chunk and bucket values, and text, hash, pack and totals values', t => {
   const kinds = new Set(entries().map(entry => kindOf(entry.key)))
-  t.deepEqual([...kinds].filter(kind => kind !== undefined).sort(), ['location', 'pack', 'text', 'totals'])
+  t.deepEqual([...kinds].filter(kind => kind !== undefined).sort(), ['bucket', 'location', 'pack', 'revisions', 'run', 'text', 'totals'])
 })
 
 test('a real index value of every kind, mutated and often resealed, gives every value decoder a value or a VstoreError, a bounded allocation, and re-encodes exactly', t => {
@@ -133,12 +153,14 @@ test('a real index value of every kind, mutated and often resealed, gives every 
   }), options))
 })
 
-test('a real text or pack key, mutated, gives decodeTextKey and decodePackKey a key or a VstoreError, a bounded allocation, and re-encodes exactly', t => {
-  const keyed = entries().filter(entry => entry.key[0] === TAG_TEXT || entry.key[0] === TAG_PACK)
+test('a real run, text or pack key, mutated, gives decodeRunKey, decodeTextKey and decodePackKey a key or a VstoreError, a bounded allocation, and re-encodes exactly', t => {
+  const keyed = entries().filter(entry => entry.key[0] === TAG_TEXT || entry.key[0] === TAG_PACK || entry.key[0] === TAG_FILE_RUN)
   t.notThrows(() => fc.assert(fc.property(fc.constantFrom(...keyed), mutationsArbitrary, ({ key }, mutations) => {
     const mutated = mutate(key, mutations)
     const textKey = decodeChecked('decodeTextKey', mutated, () => decodeTextKey(mutated)) as { file: string; rev: string } | undefined
     if (textKey !== undefined && !sameBytes(encodeTextKey(textKey), mutated)) throw new Error(`text key ${toHex(mutated)} decodes to ${JSON.stringify(textKey)}, which encodes otherwise`)
+    const run = decodeChecked('decodeRunKey', mutated, () => decodeRunKey(mutated)) as { file: string; firstRev: number } | undefined
+    if (run !== undefined && !sameBytes(encodeRunKey(run.file, run.firstRev), mutated)) throw new Error(`run key ${toHex(mutated)} decodes to ${JSON.stringify(run)}, which encodes otherwise`)
     const packId = decodeChecked('decodePackKey', mutated, () => decodePackKey(mutated)) as number | undefined
     if (packId !== undefined && !sameBytes(encodePackKey(packId), mutated)) throw new Error(`pack key ${toHex(mutated)} decodes to ${packId}, which encodes otherwise`)
   }), options))

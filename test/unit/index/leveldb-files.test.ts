@@ -24,7 +24,9 @@ async function indexWithTable(t: ExecutionContext): Promise<{ index: string; tab
   // LevelDB's own 4 KiB blocks (the store writes 16 KiB ones): several blocks from a small index.
   const store = await Store.open(dir, { create: true, indexBlockByteLength: 4096 })
   const encoder = new TextEncoder()
-  await store.insert(Array.from({ length: 200 }, (_, i) => ({ file: `f${i % 8}`, rev: `r${Math.floor(i / 8)}`, parents: i < 8 ? [] : [`r${Math.floor(i / 8) - 1}`], text: encoder.encode(`text ${i}\n`.repeat(20)) })))
+  // A revision of its own for each text, with a 40-hex id: the revision chunks alone fill several blocks.
+  const revOf = (i: number) => (BigInt(i + 1) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)
+  await store.insert(Array.from({ length: 400 }, (_, i) => ({ file: `f${i % 8}`, rev: revOf(i), parents: i < 8 ? [] : [revOf(i - 8)], text: encoder.encode(`text ${i}\n`.repeat(20)) })))
   await store.close()
   const index = join(dir, 'index')
   const table = readdirSync(index).find(name => name.endsWith('.ldb'))

@@ -8,6 +8,7 @@ import { open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Store, type IndexDumpRow, type StoreOptions, type TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history, insertCommits } from '../../helpers/history.js'
+import { rewriteAsOldFormat } from '../../helpers/old-format.js'
 import { randomLines, seededRandom } from '../../helpers/random.js'
 import { dumpIndex, openStore } from '../../helpers/store.js'
 import { makeTempDir } from '../../helpers/tmp.js'
@@ -168,15 +169,29 @@ test('a group whose reads would pass this store\'s read budget is compressed aga
   await expectTexts(t, target, commits)
 })
 
-test('content two copied groups hold is indexed once, where the first has it', async t => {
+test('content two copied groups hold is indexed once where the source names it by its whole hash (store format 3), and copied twice where it keeps a 4-byte check', async t => {
   const big = randomLines(seededRandom(5), 1200)
   const commits = history(4, 12, 5)
-  const source = await openStore(t, await makeTempDir(t), OPTIONS)
+  const sourceDir = await makeTempDir(t)
+  const source = await openStore(t, sourceDir, OPTIONS)
   // Two batches and two unrelated files: the source stores the text twice.
+  const second = [...history(4, 12, 6).flat().map(r => ({ ...r, file: r.file.replace('src/', 'lib/') })), { file: 'original.txt', rev: 'r1', parents: [], text: big }]
   await source.insert([...commits.flat(), { file: 'copy.txt', rev: 'r1', parents: [], text: big }])
-  await source.insert([...history(4, 12, 6).flat().map(r => ({ ...r, file: r.file.replace('src/', 'lib/') })), { file: 'original.txt', rev: 'r1', parents: [], text: big }])
+  await source.insert(second)
+  // This build's source: a check names no content, so each copy keeps its own record.
+  const fromChecks = await openStore(t, await makeTempDir(t), OPTIONS)
+  const copied = await fromChecks.fetch(source)
+  t.true(copied.reusedGroupCount > 1)
+  t.is(copied.duplicateTextCount, 0)
+  t.deepEqual(await fromChecks.get('copy.txt', 'r1'), big)
+  t.deepEqual(await fromChecks.get('original.txt', 'r1'), big)
+  await source.close()
+  // A format-3 source keeps the whole hash of a large text: the content is indexed once.
+  const texts = new Map([...commits.flat(), ...second, { file: 'copy.txt', rev: 'r1', text: big }].map(r => [`${r.file}@${r.rev}`, r.text]))
+  await rewriteAsOldFormat(sourceDir, 3, (file, rev) => texts.get(`${file}@${rev}`) as Uint8Array)
+  const oldSource = await openStore(t, sourceDir, { readOnly: true })
   const target = await openStore(t, await makeTempDir(t), OPTIONS)
-  const summary = await target.fetch(source)
+  const summary = await target.fetch(oldSource)
   t.true(summary.reusedGroupCount > 1)
   t.is(summary.duplicateTextCount, 1)
   const rows = await rowsByKey(target)
