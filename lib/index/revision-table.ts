@@ -45,6 +45,11 @@ export class RevisionTable {
     revs.forEach((rev, i) => this.numbers.set(rev, chunk * REVISION_CHUNK_LENGTH + i))
   }
 
+  /** The id of revision number `number` when its chunk was read already (no read, no wait), else undefined. */
+  knownRev(number: number): string | undefined {
+    return this.chunks.get(Math.floor(number / REVISION_CHUNK_LENGTH))?.[number % REVISION_CHUNK_LENGTH]
+  }
+
   /** The id of revision number `number`. @throws VSTORE_CORRUPT when the index lists none (a run names a number never given). */
   async revOf(number: number, where: string): Promise<string> {
     const rev = (await this.chunk(Math.floor(number / REVISION_CHUNK_LENGTH)))?.[number % REVISION_CHUNK_LENGTH]

@@ -40,23 +40,48 @@ function writeRuns(file: string, entries: readonly RunEntry[], length: number, r
  * The records that put (`RunEntry`) or delete (undefined) the entries of `file` in `changes`, keyed by
  * revision number. @throws VSTORE_CORRUPT naming the file when a run it must read is damaged.
  */
-export async function fileRunOperations(db: KeyValueStore, file: string, changes: ReadonlyMap<number, RunEntry | undefined>): Promise<Operation[]> {
+export async function fileRunOperations(
+  db: KeyValueStore, file: string, changes: ReadonlyMap<number, RunEntry | undefined>, known?: ReadonlyMap<number, { readonly entries: readonly RunEntry[] }>,
+): Promise<Operation[]> {
   const numbers = [...changes.keys()].sort((a, b) => a - b)
   const first = numbers[0]
   if (first === undefined) return []
+  if (known !== undefined) return fromKnownRuns(file, numbers, changes, known)
   const prefix = encodeRunPrefix(file)
   const found = await db.last(prefix, encodeRunKey(file, MAX_REVISION_NUMBER))
   const last = found === undefined ? undefined : readRun(file, ...found)
-  const puts = numbers.map(number => changes.get(number)).filter((entry): entry is RunEntry => entry !== undefined)
-  const appends = puts.length === numbers.length && (last === undefined || first > (last.entries.at(-1) as RunEntry).rev)
-  if (appends) {
-    if (last === undefined || last.entries.length >= TAIL_RUN_LENGTH) return writeRuns(file, puts, RUN_LENGTH, [])
-    return writeRuns(file, [...last.entries, ...puts], RUN_LENGTH, [last])
-  }
+  const appended = appending(file, numbers, changes, last)
+  if (appended !== undefined) return appended
   // The tail from the run holding the first change (the file's first run for a number before all of them).
-  const holding = await db.last(prefix, encodeRunKey(file, first))
   const tail: Run[] = []
-  for await (const [key, value] of db.entries(prefix, holding?.[0])) tail.push(readRun(file, key, value))
+  if (last !== undefined && first >= last.start) tail.push(last)
+  else {
+    const holding = await db.last(prefix, encodeRunKey(file, first))
+    for await (const [key, value] of db.entries(prefix, holding?.[0])) tail.push(readRun(file, key, value))
+  }
+  return rewriteTail(file, numbers, changes, tail)
+}
+
+/** The records of an append (only puts, each after every entry of the file), or undefined for any other change. */
+function appending(file: string, numbers: readonly number[], changes: ReadonlyMap<number, RunEntry | undefined>, last: Run | undefined): Operation[] | undefined {
+  const puts = numbers.map(number => changes.get(number)).filter((entry): entry is RunEntry => entry !== undefined)
+  if (puts.length !== numbers.length || (last !== undefined && (numbers[0] as number) <= (last.entries.at(-1) as RunEntry).rev)) return undefined
+  if (last === undefined || last.entries.length >= TAIL_RUN_LENGTH) return writeRuns(file, puts, RUN_LENGTH, [])
+  return writeRuns(file, [...last.entries, ...puts], RUN_LENGTH, [last])
+}
+
+/** fileRunOperations for a file whose runs are all known (an open index keeps them): no reads. */
+function fromKnownRuns(file: string, numbers: readonly number[], changes: ReadonlyMap<number, RunEntry | undefined>, known: ReadonlyMap<number, { readonly entries: readonly RunEntry[] }>): Operation[] {
+  const runs = [...known].map(([start, run]) => ({ start, entries: run.entries })).sort((a, b) => a.start - b.start)
+  const appended = appending(file, numbers, changes, runs.at(-1))
+  if (appended !== undefined) return appended
+  const first = numbers[0] as number
+  const holding = runs.findLastIndex(run => run.start <= first)
+  return rewriteTail(file, numbers, changes, runs.slice(Math.max(0, holding)))
+}
+
+/** Applies the changes to the runs of a file's tail and writes that tail again in runs of RUN_LENGTH. */
+function rewriteTail(file: string, numbers: readonly number[], changes: ReadonlyMap<number, RunEntry | undefined>, tail: readonly Run[]): Operation[] {
   const entries = new Map<number, RunEntry>()
   for (const run of tail) for (const entry of run.entries) entries.set(entry.rev, entry)
   for (const number of numbers) {

@@ -27,7 +27,7 @@ export const RUN_LENGTH = 64
  * has fewer entries than this, and starts a new run after: what a commit rewrites stays small, and a rewrite
  * of the file's tail (a pack moving its texts) joins the short runs again.
  */
-export const TAIL_RUN_LENGTH = 8
+export const TAIL_RUN_LENGTH = 4
 export const MAX_RUN_LENGTH = 1024
 /** Revision numbers fit 32 bits (a key holds 4 bytes of one). */
 export const MAX_REVISION_NUMBER = 0xffff_ffff

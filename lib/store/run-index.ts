@@ -3,7 +3,7 @@
  * found by its revision's number (memory, else its `Q` bucket and `N` chunk) and the last run of its file at
  * or before that number; parents and origins come back as ids through the same revision table.
  */
-import { toHex } from '../bytes/index.js'
+import { isHexId, toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { KeyValueStore } from '../index/leveldb.js'
 import { TAG_TEXT, decodeTextKey, describeKey, encodeTextKey } from '../index/records.js'
@@ -22,17 +22,41 @@ type Operation = { key: Uint8Array; value: Uint8Array | undefined }
 /** The first store format that keeps text entries in runs (formats/index.md). */
 export const RUN_STORE_FORMAT = 4
 
-/** Keyed entries in the order of their old `T` keys (file, then revision as a key encodes it), as every listing has always come. */
+/** How a key orders a revision id: a text id (kind 0) before a SHA-1 (1) before a SHA-256 (2). */
+function revisionKind(rev: string): number {
+  return isHexId(rev) ? (rev.length === 40 ? 1 : 2) : 0
+}
+
+/**
+ * One file's keyed entries in the order of their old `T` keys (revision kind, then its bytes), as every
+ * listing has always come: a hex id's bytes sort as its lowercase hex does, a text id's as its UTF-8.
+ */
 function inKeyOrder(rows: KeyedEntry[]): KeyedEntry[] {
-  const keyed = rows.map(row => ({ row, key: encodeTextKey(row) }))
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key))
+  const keyed = rows.map(row => ({ row, kind: revisionKind(row.rev) }))
+  keyed.sort((a, b) => a.row.file !== b.row.file ? Buffer.compare(encodeTextKey(a.row), encodeTextKey(b.row))
+    : a.kind - b.kind || (a.kind === 0 ? Buffer.compare(Buffer.from(a.row.rev), Buffer.from(b.row.rev)) : a.row.rev < b.row.rev ? -1 : a.row.rev > b.row.rev ? 1 : 0))
   return keyed.map(item => item.row)
 }
+
+/**
+ * Entries an open index keeps decoded, whole files at a time (jq has 4,798; a file's runs cost a few hundred
+ * bytes of memory an entry). Past this, the files used least lately are let go.
+ */
+const CACHED_ENTRY_COUNT = 200_000
+
+/** A file's runs as an open index keeps them: by first revision number, each run's entries and, once asked for, its rows. */
+type FileRuns = Map<number, { entries: readonly RunEntry[]; rows?: KeyedEntry[] }>
 
 export class RunIndex {
   readonly revisions: RevisionTable
   /** Whether the index holds `T` entries an upgrade could not read; undefined until asked. */
   private leftOvers: boolean | undefined
+  /**
+   * Files whose runs were all read, least lately used first. The index's own commits keep them current
+   * (`operations`' `written`): a writer holds the store's lock, and a reader reads a copy no one writes.
+   */
+  private readonly files = new Map<string, FileRuns>()
+  private cachedEntryCount = 0
 
   constructor(private readonly db: KeyValueStore) {
     this.revisions = new RevisionTable(db)
@@ -41,7 +65,7 @@ export class RunIndex {
   /** A run entry as a TextEntry, its numbers turned back into ids. */
   private async textEntry(entry: RunEntry, where: string): Promise<TextEntry> {
     const parents: string[] = []
-    for (const parent of entry.parents) parents.push(await this.revisions.revOf(parent, where))
+    for (const parent of entry.parents) parents.push(this.revisions.knownRev(parent) ?? (await this.revisions.revOf(parent, where)))
     if (entry.origin === undefined) return { ...entry.location, parents }
     return { ...entry.location, parents, origin: { file: entry.origin.file, rev: await this.revisions.revOf(entry.origin.rev, where) } }
   }
@@ -51,11 +75,76 @@ export class RunIndex {
     encodeTextKey(key)
     const where = `index:${describeKey(key)}`
     const number = await this.revisions.numberOf(key.rev)
-    const found = number === undefined ? undefined : await this.db.last(encodeRunPrefix(key.file), encodeRunKey(key.file, number))
-    const entry = found === undefined ? undefined : decodeRunValue(found[0], found[1], where).find(candidate => candidate.rev === number)
+    const entry = number === undefined ? undefined : await this.runEntry(key.file, number, where)
     if (entry !== undefined) return this.textEntry(entry, where)
     if (await this.leftOver(key)) throw new VstoreError('VSTORE_CORRUPT', 'its entry was damaged before the upgrade to store format 4, which could not read it', where)
     return undefined
+  }
+
+  /** The entry numbered `number` of `file`'s runs: from memory for a file read whole, else from the last run at or before it. */
+  private async runEntry(file: string, number: number, where: string): Promise<RunEntry | undefined> {
+    const runs = this.cachedFile(file)
+    if (runs !== undefined) {
+      let holding: readonly RunEntry[] | undefined
+      let start = -1
+      for (const [runStart, run] of runs) {
+        if (runStart <= number && runStart > start) {
+          start = runStart
+          holding = run.entries
+        }
+      }
+      return holding?.find(candidate => candidate.rev === number)
+    }
+    const found = await this.db.last(encodeRunPrefix(file), encodeRunKey(file, number))
+    return found === undefined ? undefined : decodeRunValue(found[0], found[1], where).find(candidate => candidate.rev === number)
+  }
+
+  /** A file's runs when they are all in memory (marked as used now), else undefined. */
+  private cachedFile(file: string): FileRuns | undefined {
+    const runs = this.files.get(file)
+    if (runs === undefined) return undefined
+    this.files.delete(file)
+    this.files.set(file, runs)
+    return runs
+  }
+
+  /** All of a file's runs, from memory or read (and kept). */
+  private async fileRuns(file: string): Promise<FileRuns> {
+    const cached = this.cachedFile(file)
+    if (cached !== undefined) return cached
+    const runs: FileRuns = new Map()
+    for await (const [key, value] of this.db.entries(encodeRunPrefix(file))) runs.set(decodeRunKey(key).firstRev, { entries: decodeRunValue(key, value, `index:${file}`) })
+    this.keep(file, runs)
+    return runs
+  }
+
+  private keep(file: string, runs: FileRuns): void {
+    let count = 0
+    for (const run of runs.values()) count += run.entries.length
+    this.cachedEntryCount += count
+    this.files.set(file, runs)
+    for (const [oldest, old] of this.files) {
+      if (this.cachedEntryCount <= CACHED_ENTRY_COUNT || oldest === file) break
+      this.files.delete(oldest)
+      for (const run of old.values()) this.cachedEntryCount -= run.entries.length
+    }
+  }
+
+  /** Applies a commit's run records to the files kept in memory (a file not kept stays unkept). */
+  private applyWritten(operations: readonly Operation[]): void {
+    for (const { key, value } of operations) {
+      if (key[0] !== TAG_FILE_RUN) continue
+      const { file, firstRev } = decodeRunKey(key)
+      const runs = this.files.get(file)
+      if (runs === undefined) continue
+      this.cachedEntryCount -= runs.get(firstRev)?.entries.length ?? 0
+      if (value === undefined) runs.delete(firstRev)
+      else {
+        const entries = decodeRunValue(key, value, `index:${file}`)
+        runs.set(firstRev, { entries })
+        this.cachedEntryCount += entries.length
+      }
+    }
   }
 
   /** Whether a `T` entry of `key` is left over from an upgrade (a damaged one); whether there are any is asked once. */
@@ -70,19 +159,21 @@ export class RunIndex {
     return this.leftOvers && (await this.db.get(encodeTextKey(key))) !== undefined
   }
 
-  /** The entries of one file's runs, with their keys. */
-  private async runRows(file: string, key: Uint8Array, value: Uint8Array): Promise<KeyedEntry[]> {
+  /** A run's entries with their keys (made once a run). */
+  private async runRows(file: string, run: { entries: readonly RunEntry[]; rows?: KeyedEntry[] }): Promise<KeyedEntry[]> {
+    if (run.rows !== undefined) return run.rows
     const rows: KeyedEntry[] = []
-    for (const entry of decodeRunValue(key, value, `index:${file}`)) {
-      const rev = await this.revisions.revOf(entry.rev, `index:${file}`)
+    for (const entry of run.entries) {
+      const rev = this.revisions.knownRev(entry.rev) ?? (await this.revisions.revOf(entry.rev, `index:${file}`))
       rows.push({ file, rev, entry: await this.textEntry(entry, `index:${file}@${rev}`) })
     }
+    run.rows = rows
     return rows
   }
 
   async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
     const rows: KeyedEntry[] = []
-    for await (const [key, value] of this.db.entries(encodeRunPrefix(file))) rows.push(...(await this.runRows(file, key, value)))
+    for (const run of (await this.fileRuns(file)).values()) rows.push(...(await this.runRows(file, run)))
     yield* inKeyOrder(rows)
   }
 
@@ -97,7 +188,7 @@ export class RunIndex {
         rows = []
         file = run.file
       }
-      rows.push(...(await this.runRows(run.file, key, value)))
+      rows.push(...(await this.runRows(run.file, { entries: decodeRunValue(key, value, `index:${run.file}`) })))
     }
     yield* inKeyOrder(rows)
   }
@@ -135,8 +226,14 @@ export class RunIndex {
       mine.set(rev, origin === undefined ? run : { ...run, origin: { file: origin.file, rev: numberOf(origin.rev) } })
     }
     const operations: Operation[] = [...numbered.operations]
-    for (const [file, mine] of byFile) operations.push(...(await fileRunOperations(this.db, file, mine)))
-    return { operations, written: numbered.written }
+    for (const [file, mine] of byFile) operations.push(...(await fileRunOperations(this.db, file, mine, this.cachedFile(file))))
+    return {
+      operations,
+      written: () => {
+        numbered.written()
+        this.applyWritten(operations)
+      },
+    }
   }
 
   /**
