@@ -101,8 +101,11 @@ async function directoryByteLength(path: string): Promise<number> {
   return total
 }
 
-/** The least a writer writes between two compactions of the index (LevelDbStoreIndex.write). */
-const COMPACT_AFTER_MIN_BYTES = 8192
+/**
+ * The least a writer writes between two compactions of the index (LevelDbStoreIndex.tidy): up to this many
+ * bytes of superseded run values (and LevelDB's log records around them) wait for the next one.
+ */
+export const INDEX_COMPACTION_BYTES = 8192
 
 /** Where the index lives: the store's folder, and the files LevelDB reads (a reader's private copy, or the store's own). */
 export interface LevelDbIndexPaths {
@@ -350,7 +353,7 @@ export class LevelDbStoreIndex implements StoreIndex {
    */
   async tidy(): Promise<void> {
     this.compactedByteLength ??= await this.byteLength()
-    if (this.writtenSinceCompaction > Math.max(COMPACT_AFTER_MIN_BYTES, this.compactedByteLength / 4)) await this.compactNow()
+    if (this.writtenSinceCompaction > Math.max(INDEX_COMPACTION_BYTES, this.compactedByteLength / 4)) await this.compactNow()
   }
 
   async compact(): Promise<void> {

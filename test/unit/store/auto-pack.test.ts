@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
+import { INDEX_COMPACTION_BYTES } from '../../../lib/store/leveldb-index.js'
 import type { TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history } from '../../helpers/history.js'
 import { PROPERTY_SEED, randomLines, seededRandom } from '../../helpers/random.js'
@@ -72,7 +73,10 @@ test('a store written one commit at a time packs itself: few packs, chains at mo
   t.log(`${commits.length} inserts, ${packed} merges: packs ${stats.packByteLength} (${stats.packCount} packs) against one insert's ${bulkStats.packByteLength}; store ${stats.storeByteLength} against ${bulkStats.storeByteLength}`)
   t.true(packed >= 10, `${packed} merges`)
   t.true(stats.packCount <= 8, `${stats.packCount} packs`)
-  t.true(stats.storeByteLength <= 1.15 * bulkStats.storeByteLength, `store ${stats.storeByteLength} against one insert's ${bulkStats.storeByteLength}`)
+  t.true(stats.packByteLength <= 1.15 * bulkStats.packByteLength, `packs ${stats.packByteLength} against one insert's ${bulkStats.packByteLength}`)
+  // The index may also hold up to INDEX_COMPACTION_BYTES of run values its commits replaced, until it
+  // compacts itself (a store this small has an index of 4.5 KB).
+  t.true(stats.storeByteLength <= 1.15 * bulkStats.storeByteLength + INDEX_COMPACTION_BYTES, `store ${stats.storeByteLength} against one insert's ${bulkStats.storeByteLength}`)
   t.is(stats.textCount, commits.flat().length)
   t.is(stats.rawByteLength, bulkStats.rawByteLength)
   t.is(stats.groupCount, (await dumpGroupCount(store)), 'the totals count the groups the packs hold')
