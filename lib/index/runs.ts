@@ -123,6 +123,7 @@ export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[]): U
     writer.bytes(at.hash.subarray(0, TEXT_CHECK_BYTE_LENGTH))
     for (const parent of entry.parents) {
       checkNumber(parent, 'parent')
+      if (parent === entry.rev) throw new VstoreError('VSTORE_USAGE', `revision ${parent} named as its own parent`, 'index')
       writer.varint(zigzag(entry.rev - parent))
     }
     if (entry.origin !== undefined) {

@@ -1,0 +1,104 @@
+/**
+ * The run index against a model (lib/store/run-index.ts, lib/index/run-writes.ts): any sequence of batches
+ * of puts and deletes over a few files and revisions, committed to a real LevelDB, reads back exactly as a
+ * map of keys to entries says, through the index that wrote it (its runs kept in memory, kept current by
+ * its own commits), through a fresh one reading from disk, and through a writer that reads every run from
+ * disk for each batch. Runs stay within their lengths and hold each file's entries once, in order.
+ */
+import test from 'ava'
+import fc from 'fast-check'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
+import { openLevelDb, type KeyValueStore } from '../../lib/index/leveldb.js'
+import { MAX_RUN_LENGTH, TAG_FILE_RUN, decodeRunKey, decodeRunValue } from '../../lib/index/runs.js'
+import { RunIndex } from '../../lib/store/run-index.js'
+import type { TextEntry, TextKey } from '../../lib/store/types.js'
+import { PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
+
+const FILES = ['a', 'b/c.txt', 'b/c.txt2']
+const REVS = Array.from({ length: 90 }, (_, i) => (i % 3 === 0 ? `r${i}` : (BigInt(i + 1) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)))
+
+function entryOf(seed: number, parents: readonly string[], origin: TextKey | undefined): TextEntry {
+  const base = {
+    packId: 1 + (seed % 3), groupOffset: 8 + (seed % 7) * 100, readByteLength: 50 + seed, recordStart: seed % 40, recordEnd: (seed % 40) + 1 + (seed % 9),
+    decodedByteLength: 100 + seed, textByteLength: seed * 3, hash: Uint8Array.of(seed & 0xff, 1, 2, 3), baseDepth: 0, baseReadByteLength: 0, baseDecodedByteLength: 0,
+  }
+  return origin === undefined ? { ...base, parents } : { ...base, parents, origin }
+}
+
+/** A batch: puts (with parents among earlier revisions) and deletes, by indexes into FILES and REVS. */
+const batchArbitrary = fc.array(fc.record({
+  file: fc.nat(FILES.length - 1), rev: fc.nat(REVS.length - 1), put: fc.boolean(), seed: fc.nat(1000),
+  parents: fc.array(fc.nat(REVS.length - 1), { maxLength: 2 }), origin: fc.option(fc.nat(REVS.length - 1), { nil: undefined }),
+}), { minLength: 1, maxLength: 70 })
+
+async function withDb<T>(body: (db: KeyValueStore) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'vstore-run-index-'))
+  const db = await openLevelDb(dir, dir, { create: true })
+  try {
+    return await body(db)
+  } finally {
+    await db.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function commit(db: KeyValueStore, index: RunIndex, changes: { key: TextKey; entry: TextEntry | undefined }[]): Promise<void> {
+  const { operations, written } = await index.operations(changes)
+  await db.write(operations, { sync: false })
+  written()
+}
+
+async function readAll(index: RunIndex, files: readonly string[]): Promise<Map<string, TextEntry>> {
+  const found = new Map<string, TextEntry>()
+  for (const file of files) for await (const row of index.fileEntries(file)) found.set(`${row.file}@${row.rev}`, row.entry)
+  return found
+}
+
+test('any batches of puts and deletes read back as the model says, from the writer\'s memory, from disk, and by a writer that reads every run again', async t => {
+  await t.notThrowsAsync(fc.assert(fc.asyncProperty(fc.array(batchArbitrary, { minLength: 1, maxLength: 6 }), fc.boolean(), async (batches, rereadEachBatch) => {
+    await withDb(async db => {
+      let writer = new RunIndex(db)
+      const model = new Map<string, TextEntry>()
+      for (const batch of batches) {
+        const changes: { key: TextKey; entry: TextEntry | undefined }[] = []
+        for (const draft of batch) {
+          const key = { file: FILES[draft.file] as string, rev: REVS[draft.rev] as string }
+          const name = `${key.file}@${key.rev}`
+          // Parents and origins name revisions only (a run keeps them by number), so any will do.
+          const origin = draft.origin === undefined ? undefined : { file: FILES[(draft.file + 1) % FILES.length] as string, rev: REVS[draft.origin] as string }
+          const entry = draft.put ? entryOf(draft.seed, draft.parents.filter(p => p !== draft.rev).map(p => REVS[p] as string), origin) : undefined
+          changes.push({ key, entry })
+          if (entry === undefined) model.delete(name)
+          else model.set(name, entry)
+        }
+        if (rereadEachBatch) writer = new RunIndex(db)
+        // Half the files are read first, so that the writer keeps their runs in memory.
+        if (batch.length % 2 === 0) await readAll(writer, FILES)
+        await commit(db, writer, changes)
+      }
+      for (const reader of [writer, new RunIndex(db)]) {
+        const found = await readAll(reader, FILES)
+        if (!isDeepStrictEqual(found, model)) throw new Error(`read ${found.size} entries, the model has ${model.size}`)
+        for (const [name, entry] of model) {
+          const at = name.lastIndexOf('@')
+          const got = await reader.tryGetEntry({ file: name.slice(0, at), rev: name.slice(at + 1) })
+          if (!isDeepStrictEqual(got, entry)) throw new Error(`${name}: ${JSON.stringify(got)}`)
+        }
+      }
+      // Each file's runs hold its entries once, in number order, each run within the decoder's length.
+      const seen = new Map<string, number>()
+      for await (const [key, value] of db.entries(Uint8Array.of(TAG_FILE_RUN))) {
+        const { file, firstRev } = decodeRunKey(key)
+        const entries = decodeRunValue(key, value, 'test')
+        if (entries.length > MAX_RUN_LENGTH || entries[0]?.rev !== firstRev) throw new Error(`run ${file}@${firstRev}`)
+        for (const entry of entries) {
+          if (entry.rev <= (seen.get(file) ?? -1)) throw new Error(`${file}: entry ${entry.rev} out of order or twice`)
+          seen.set(file, entry.rev)
+        }
+      }
+    })
+  }), { seed: PROPERTY_SEED, numRuns: Math.max(20, Math.floor(PROPERTY_RUNS / 5)) }))
+})
