@@ -241,7 +241,8 @@ export class RunIndex {
    * revision chunk, bucket or run that does not (a run's problem names its file and first revision), each
    * revision a bucket does not find, each number no chunk lists, and each `T` entry an older format left.
    */
-  async check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[]; revOf: (number: number) => string | undefined }> {
+  /** check's reading of the revision chunks and buckets: the ids by number, the numbers their buckets find, and what is wrong. */
+  private async checkRevisions(): Promise<{ ids: Map<number, string>; bucketed: Set<number>; problems: VerifyProblem[] }> {
     const problems: VerifyProblem[] = []
     const ids = new Map<number, string>()
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISIONS), undefined, { aroundDamage: true })) {
@@ -252,7 +253,13 @@ export class RunIndex {
         problems.push(problemOf(error, `index key ${toHex(key)}`, []))
       }
     }
-    const revOf = (number: number) => ids.get(number)
+    // Each id is listed once: a lookup finds the first number of an id listed twice, never the second.
+    const numberOfId = new Map<string, number>()
+    for (const [number, rev] of ids) {
+      const first = numberOfId.get(rev)
+      if (first === undefined) numberOfId.set(rev, number)
+      else problems.push({ code: 'VSTORE_CORRUPT', where: 'index:revisions', message: `revision ${rev} is listed twice, as numbers ${first} and ${number}`, keys: [] })
+    }
     const bucketed = new Set<number>()
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISION_BUCKET), undefined, { aroundDamage: true })) {
       try {
@@ -266,9 +273,17 @@ export class RunIndex {
         problems.push(problemOf(error, `index key ${toHex(key)}`, []))
       }
     }
+    return { ids, bucketed, problems }
+  }
+
+  async check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[]; revOf: (number: number) => string | undefined }> {
+    const { ids, bucketed, problems } = await this.checkRevisions()
+    const revOf = (number: number) => ids.get(number)
     const entries: KeyedEntry[] = []
     const unfound = new Map<number, TextKey[]>()
     let textCount = 0
+    // The last entry of the run before, which the next run of the same file must start after.
+    let before: { file: string; rev: number } | undefined
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN), undefined, { aroundDamage: true })) {
       let run: { file: string; firstRev: number }
       try {
@@ -285,6 +300,10 @@ export class RunIndex {
         problems.push(problemOf(error, `index:${describeKey(runKey)}`, [runKey]))
         continue
       }
+      if (before?.file === run.file && run.firstRev <= before.rev) {
+        problems.push({ code: 'VSTORE_CORRUPT', where: `index:${describeKey(runKey)}`, message: `a run that starts at or before the end of the one before (revision number ${before.rev}): a lookup finds only one of them`, keys: [runKey] })
+      }
+      before = { file: run.file, rev: (decoded.at(-1) as RunEntry).rev }
       for (const entry of decoded) {
         textCount++
         const rev = ids.get(entry.rev)
