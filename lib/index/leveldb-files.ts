@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { messageOf } from '../errors.js'
 import {
-  BLOCK_TRAILER_BYTE_LENGTH, type BlockHandle, FOOTER_BYTE_LENGTH, type IndexEntry, type ManifestVersion, TABLE_MAGIC, batchPuts, blockEntries, blockPuts, blocksByChecksum, checkLog, checkedBlock, checkedBlockBytes, logRecords, parseManifest, rawBlock, userKeyOf, varint,
+  BLOCK_TRAILER_BYTE_LENGTH, type BlockHandle, FOOTER_BYTE_LENGTH, type IndexDeletion, type IndexEntry, type ManifestVersion, TABLE_MAGIC, batchPuts, batchRecords, blockEntries, blockPuts, blockRecords, blocksByChecksum, checkLog, checkedBlock, checkedBlockBytes, logRecords, parseManifest, rawBlock, userKeyOf, varint,
 } from './leveldb-format.js'
 
 /**
@@ -17,8 +17,10 @@ export interface IndexDamage {
   readonly firstKey: Uint8Array | undefined
   readonly lastKey: Uint8Array | undefined
   readonly keys: readonly Uint8Array[]
-  /** The entries behind `keys` (user key, value), for a repair that can check each by its own checksum. */
+  /** The entries behind `keys` (user key, value, sequence), for a repair that can check each by its own checksum. */
   readonly entries: readonly IndexEntry[]
+  /** The deletes the damaged part still shows, with their sequence numbers (a repair must not bring back what a later write removed). */
+  readonly deletes?: readonly IndexDeletion[]
 }
 
 /**
@@ -80,12 +82,19 @@ export function logDamage(file: LiveFile, bytes: Uint8Array): IndexDamage | unde
     return undefined
   } catch (error) {
     const entries: IndexEntry[] = []
+    const deletes: IndexDeletion[] = []
     try {
-      if (file.kind === 'log') for (const batch of logRecords(bytes, { stopAtDamage: true })) entries.push(...batchPuts(batch))
+      if (file.kind === 'log') {
+        for (const batch of logRecords(bytes, { stopAtDamage: true })) {
+          const records = batchRecords(batch)
+          entries.push(...records.puts)
+          deletes.push(...records.deletes)
+        }
+      }
     } catch {
       // The keys of the batches before the damage are all that can be named.
     }
-    return { file: file.name, message: messageOf(error), firstKey: undefined, lastKey: undefined, keys: entries.map(entry => entry.key), entries }
+    return { file: file.name, message: messageOf(error), firstKey: undefined, lastKey: undefined, keys: entries.map(entry => entry.key), entries, deletes }
   }
 }
 
@@ -201,15 +210,16 @@ export function dataBlockDamage(file: string, block: DataBlock, bytes: Uint8Arra
     checkedBlockBytes(bytes, block.offset, { decode: false })
     return undefined
   } catch (error) {
-    const entries = blockPuts(rawBlock(bytes, { offset: 0, byteLength: block.byteLength }))
-    return { file, message: messageOf(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: entries.map(entry => entry.key), entries }
+    const { puts: entries, deletes } = blockRecords(rawBlock(bytes, { offset: 0, byteLength: block.byteLength }))
+    return { file, message: messageOf(error), firstKey: block.firstKey, lastKey: block.lastKey, keys: entries.map(entry => entry.key), entries, deletes }
   }
 }
 
 /** A whole table's damage: the keys the manifest says it spans, and the keys its blocks still name (found by their checksums). */
 export function wholeTableDamage(file: string, bytes: Uint8Array, message: string, span: { readonly firstKey: Uint8Array | undefined; readonly lastKey: Uint8Array | undefined }): IndexDamage {
-  const entries = blocksByChecksum(bytes).flatMap(handle => blockPuts(rawBlock(bytes, handle)))
-  return { file, message, firstKey: span.firstKey, lastKey: span.lastKey, keys: entries.map(entry => entry.key), entries }
+  const records = blocksByChecksum(bytes).map(handle => blockRecords(rawBlock(bytes, handle)))
+  const entries = records.flatMap(record => record.puts)
+  return { file, message, firstKey: span.firstKey, lastKey: span.lastKey, keys: entries.map(entry => entry.key), entries, deletes: records.flatMap(record => record.deletes) }
 }
 
 /** The damage of one table held whole in `bytes`: its data blocks by their key ranges, anything else as the whole table. */

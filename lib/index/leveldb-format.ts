@@ -7,6 +7,21 @@
 export interface IndexEntry {
   readonly key: Uint8Array
   readonly value: Uint8Array
+  /** LevelDB's sequence number of the write, where the file gives it: of two versions of a key, the larger is the newer. */
+  readonly sequence?: number
+}
+
+/** A delete of a key read out of an index file, with its sequence number. */
+export interface IndexDeletion {
+  readonly key: Uint8Array
+  readonly sequence: number
+}
+
+/** The sequence number in an internal key's last 8 bytes (little-endian: the type byte, then 7 bytes of sequence). */
+function sequenceOf(internalKey: Uint8Array): number {
+  let sequence = 0
+  for (let i = 6; i >= 0; i--) sequence = sequence * 256 + (internalKey[internalKey.length - 7 + i] as number)
+  return sequence
 }
 
 /** What a manifest's edits add up to: the live tables by file number, with the user keys each spans, and the log numbers. */
@@ -295,9 +310,15 @@ export function blocksByChecksum(bytes: Uint8Array): BlockHandle[] {
 }
 
 /** The live entries (puts) of a data block, as far as they parse: user key (internal key = user key, then 8 bytes of sequence and type) and value. */
-export function blockPuts({ block, whole }: { block: Uint8Array; whole: boolean }): IndexEntry[] {
+export function blockPuts(raw: { block: Uint8Array; whole: boolean }): IndexEntry[] {
+  return blockRecords(raw).puts
+}
+
+/** blockPuts, and the deletes among the block's entries too. */
+export function blockRecords({ block, whole }: { block: Uint8Array; whole: boolean }): { puts: IndexEntry[]; deletes: IndexDeletion[] } {
   const entries: IndexEntry[] = []
-  if (whole && block.length < 4) return entries
+  const deletes: IndexDeletion[] = []
+  if (whole && block.length < 4) return { puts: entries, deletes }
   // A block cut short has lost its restarts at the end: its entries run to where it stops.
   const entriesEnd = whole ? Math.max(0, block.length - 4 - 4 * uint32At(block, block.length - 4)) : block.length
   const at = { offset: 0 }
@@ -315,12 +336,14 @@ export function blockPuts({ block, whole }: { block: Uint8Array; whole: boolean 
       const value = block.slice(at.offset, at.offset + valueByteLength)
       at.offset += valueByteLength
       previous = key
-      if (key.length >= 8 && key[key.length - 8] === 1) entries.push({ key: key.slice(0, key.length - 8), value })
+      if (key.length < 8) continue
+      if (key[key.length - 8] === 1) entries.push({ key: key.slice(0, key.length - 8), value, sequence: sequenceOf(key) })
+      else if (key[key.length - 8] === 0) deletes.push({ key: key.slice(0, key.length - 8), sequence: sequenceOf(key) })
     }
   } catch {
     // A damaged entry ends the list: the keys before it are what can be named.
   }
-  return entries
+  return { puts: entries, deletes }
 }
 
 /** Whole records of a log (fragments joined): an error at the first damaged one, or with `stopAtDamage` the records before it. */
@@ -365,7 +388,18 @@ export function logRecords(bytes: Uint8Array, options = { stopAtDamage: false })
 
 /** The entries a write batch puts (12-byte header, then tag 1 = put key value, tag 0 = delete key). */
 export function batchPuts(batch: Uint8Array): IndexEntry[] {
+  return batchRecords(batch).puts
+}
+
+/**
+ * The puts and deletes of a write batch, each with its sequence number (the batch's first, from its 12-byte
+ * header, plus its place in the batch).
+ */
+export function batchRecords(batch: Uint8Array): { puts: IndexEntry[]; deletes: IndexDeletion[] } {
   const entries: IndexEntry[] = []
+  const deletes: IndexDeletion[] = []
+  let sequence = 0
+  for (let i = 7; i >= 0; i--) sequence = sequence * 256 + (batch[i] ?? 0)
   const at = { offset: 12 }
   while (at.offset < batch.length) {
     const tag = batch[at.offset++]
@@ -374,11 +408,14 @@ export function batchPuts(batch: Uint8Array): IndexEntry[] {
     at.offset += keyByteLength
     if (tag === 1) {
       const valueByteLength = varint(batch, at)
-      entries.push({ key, value: batch.slice(at.offset, at.offset + valueByteLength) })
+      entries.push({ key, value: batch.slice(at.offset, at.offset + valueByteLength), sequence })
       at.offset += valueByteLength
-    } else if (tag !== 0) {
+    } else if (tag === 0) {
+      deletes.push({ key, sequence })
+    } else {
       throw new Error(`write batch tag ${tag}`)
     }
+    sequence++
   }
-  return entries
+  return { puts: entries, deletes }
 }

@@ -30,11 +30,12 @@ export class RevisionTable {
 
   /** The ids of chunk `chunk`, or undefined when there is none. @throws VSTORE_CORRUPT when its record is damaged. */
   async chunk(chunk: number): Promise<readonly string[] | undefined> {
+    // A chunk read or written stays current: only this index's own commits add ids (to the last chunk).
     const cached = this.chunks.get(chunk)
-    if (cached !== undefined && cached.length === REVISION_CHUNK_LENGTH) return cached
+    if (cached !== undefined) return cached
     const key = encodeRevisionChunkKey(chunk)
     const value = await this.db.get(key)
-    if (value === undefined) return cached
+    if (value === undefined) return undefined
     const revs = decodeRevisionChunkValue(key, value, `index:revisions ${chunk * REVISION_CHUNK_LENGTH}-`)
     this.remember(chunk, revs)
     return revs

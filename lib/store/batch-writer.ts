@@ -133,8 +133,11 @@ class BatchWriter {
       throw error
     }
     // LevelDB keeps a fresh batch in its uncompressed log until the log fills; a large batch is worth
-    // turning into tables now (jq: 750 KiB of log became 605 KiB of tables). Small batches are left be.
+    // turning into tables now (jq: 750 KiB of log became 605 KiB of tables). After a small one the index
+    // tidies itself as it needs. Either comes after the commit, outside the rollback: a failure here
+    // leaves the committed batch as it is.
     if (this.operationCount >= COMPACT_AFTER_OPERATIONS) await this.target.index.compact()
+    else await this.target.index.tidy()
     this.report()
     const { textCount, rawByteLength } = this.plan.counts
     return {

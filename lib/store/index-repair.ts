@@ -22,7 +22,7 @@ import {
   TAG_PACK, TAG_TEXT, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
   SHORT_CHECK_STORE_FORMAT, type PackState,
 } from '../index/records.js'
-import { REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, runRevisionsBeforeDamage } from '../index/runs.js'
+import { REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, runRevisionsBeforeDamage, type RunEntry } from '../index/runs.js'
 import { LevelDbStoreIndex } from './leveldb-index.js'
 import { RUN_STORE_FORMAT, runTextKey } from './run-index.js'
 import { READABLE_STORE_FORMATS } from './store-index.js'
@@ -254,13 +254,19 @@ async function survivingEntries(source: KeyValueStore, format: number | undefine
  */
 class SurvivingRuns {
   private readonly ids = new Map<number, string>()
-  private readonly runs = new Map<string, { file: string; firstRev: number; key: Uint8Array; value: Uint8Array; recovered: boolean }>()
+  /**
+   * Every version of each run key met, whole or not: the live one LevelDB serves (no sequence: the newest
+   * there is) and those out of damaged parts, with their sequence numbers.
+   */
+  private readonly versions = new Map<string, { file: string; firstRev: number; key: Uint8Array; value: Uint8Array; recovered: boolean; sequence: number }[]>()
+  /** The latest delete of each run key a damaged part shows (a tail rewrite deletes the keys it no longer starts at). */
+  private readonly deleted = new Map<string, number>()
   readonly lost: TextKey[] = []
-  private readonly failed: { file: string; firstRev: number; named: number[] }[] = []
 
-  /** Takes a run layout record (true), or leaves any other to the caller (false). A record that fails its check is not taken. */
-  take(key: Uint8Array, value: Uint8Array, recovered = false): boolean {
+  /** Takes a run layout record (true), or leaves any other to the caller (false). */
+  take(key: Uint8Array, value: Uint8Array, recovered = false, sequence = Number.POSITIVE_INFINITY): boolean {
     if (key[0] === TAG_REVISIONS) {
+      // A chunk only grows: every version that checks lists ids rightly.
       try {
         const chunk = decodeRevisionChunkKey(key)
         decodeRevisionChunkValue(key, value, 'index').forEach((rev, i) => this.ids.set(chunk * REVISION_CHUNK_LENGTH + i, rev))
@@ -270,45 +276,70 @@ class SurvivingRuns {
       return true
     }
     if (key[0] !== TAG_FILE_RUN) return key[0] === TAG_REVISION_BUCKET
-    let run: { file: string; firstRev: number }
-    try {
-      run = decodeRunKey(key)
-    } catch (error) {
-      if (!(error instanceof VstoreError)) throw error
-      return true
-    }
+    const run = this.runOf(key)
+    if (run === undefined) return true
     const name = `${run.file}\0${run.firstRev}`
-    if (this.runs.has(name)) return true
-    try {
-      decodeRunValue(key, value, 'index')
-      this.runs.set(name, { ...run, key, value, recovered })
-    } catch (error) {
-      if (!(error instanceof VstoreError)) throw error
-      this.failed.push({ ...run, named: runRevisionsBeforeDamage(key, value) })
-    }
+    this.versions.set(name, [...(this.versions.get(name) ?? []), { ...run, key, value, recovered, sequence }])
     return true
   }
 
-  /** The entries of the runs read whole, as keys with entries; fills `lost` with what cannot be named or read. */
+  /** Notes a delete of a run key that a damaged part shows. */
+  takeDelete(key: Uint8Array, sequence: number): void {
+    const run = key[0] === TAG_FILE_RUN ? this.runOf(key) : undefined
+    if (run === undefined) return
+    const name = `${run.file}\0${run.firstRev}`
+    this.deleted.set(name, Math.max(sequence, this.deleted.get(name) ?? 0))
+  }
+
+  private runOf(key: Uint8Array): { file: string; firstRev: number } | undefined {
+    try {
+      return decodeRunKey(key)
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
+      return undefined
+    }
+  }
+
+  /**
+   * The entries of each run key's newest version, as keys with entries. A key deleted after its newest put
+   * is gone (its entries were written under other keys). A newest version that fails its check loses its
+   * run: named by its file, first revision, the revisions before its damage, and those its older versions
+   * list. Fills `lost` with that, and with entries whose own revision no chunk lists (`#N`); an origin no
+   * chunk lists is dropped.
+   */
   rows(): (TextKey & { entry: TextEntry; recovered: boolean })[] {
     const revOf = (number: number) => this.ids.get(number)
-    // A damaged run is named by its file and first revision, and by the revisions of its entries before the damage.
-    for (const run of this.failed) {
-      if (this.runs.has(`${run.file}\0${run.firstRev}`)) continue
-      for (const number of new Set([run.firstRev, ...run.named])) this.lost.push(runTextKey({ file: run.file, firstRev: number }, revOf))
-    }
     const rows: (TextKey & { entry: TextEntry; recovered: boolean })[] = []
-    for (const { file, key, value, recovered } of this.runs.values()) {
-      for (const entry of decodeRunValue(key, value, 'index')) {
+    for (const [name, versions] of this.versions) {
+      const newest = versions.reduce((a, b) => (b.sequence > a.sequence ? b : a))
+      if ((this.deleted.get(name) ?? -1) > newest.sequence) continue
+      let entries: RunEntry[]
+      try {
+        entries = decodeRunValue(newest.key, newest.value, 'index')
+      } catch (error) {
+        if (!(error instanceof VstoreError)) throw error
+        const named = new Set([newest.firstRev, ...runRevisionsBeforeDamage(newest.key, newest.value)])
+        for (const older of versions) {
+          try {
+            for (const entry of decodeRunValue(older.key, older.value, 'index')) named.add(entry.rev)
+          } catch {
+            // A damaged older version names nothing more.
+          }
+        }
+        for (const number of named) this.lost.push(runTextKey({ file: newest.file, firstRev: number }, revOf))
+        continue
+      }
+      for (const entry of entries) {
         const rev = revOf(entry.rev)
         if (rev === undefined) {
-          this.lost.push({ file, rev: `#${entry.rev}` })
+          this.lost.push({ file: newest.file, rev: `#${entry.rev}` })
           continue
         }
-        const parents = entry.parents.flatMap(parent => revOf(parent) ?? [])
+        // A parent no chunk lists is kept as `#N`, which names no kept text: re-parenting replaces and reports it.
+        const parents = entry.parents.map(parent => revOf(parent) ?? `#${parent}`)
         const originRev = entry.origin === undefined ? undefined : revOf(entry.origin.rev)
         const origin = entry.origin === undefined || originRev === undefined ? {} : { origin: { file: entry.origin.file, rev: originRev } }
-        rows.push({ file, rev, entry: { ...entry.location, parents, ...origin }, recovered })
+        rows.push({ file: newest.file, rev, entry: { ...entry.location, parents, ...origin }, recovered: newest.recovered })
       }
     }
     return rows
@@ -326,9 +357,10 @@ function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lost
   const recovered: (TextKey & { entry: TextEntry })[] = []
   for (const part of damage) {
     let named = 0
-    for (const { key, value } of part.entries) {
+    for (const { key, sequence } of part.deletes ?? []) runs.takeDelete(key, sequence)
+    for (const { key, value, sequence } of part.entries) {
       if (key[0] === TAG_FILE_RUN) named++
-      if (runs.take(key, value, true)) continue
+      if (runs.take(key, value, true, sequence)) continue
       if (key[0] !== TAG_TEXT) continue
       let textKey: TextKey
       try {
@@ -364,8 +396,14 @@ async function writeIndex(
   const staging = join(dir, `index.new-${stamp}`)
   await mkdir(staging, { recursive: true })
   const db = await openLevelDb(staging, staging, { create: true })
-  await db.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(formatVersion) }], { sync: false })
-  const index = await LevelDbStoreIndex.open(db, { dir: staging, files: staging })
+  let index: LevelDbStoreIndex
+  try {
+    await db.write([{ key: encodeMetaKey('format'), value: Uint8Array.of(formatVersion) }], { sync: false })
+    index = await LevelDbStoreIndex.open(db, { dir: staging, files: staging })
+  } catch (error) {
+    await db.close()
+    throw error
+  }
   try {
     const batch = index.batch()
     const groups = new Set<string>()

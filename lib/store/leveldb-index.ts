@@ -347,9 +347,9 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   /**
-   * For LevelDbBatch, once a commit is done and remembered: a commit rewrites the runs it changes, and
-   * LevelDB keeps every old version in its log and young tables until a compaction, so once the bytes
-   * written since the last one pass a quarter of the index (and 8 KiB), the index is compacted.
+   * A commit rewrites the runs it changes, and LevelDB keeps every old version in its log and young tables
+   * until a compaction: once the bytes written since the last one pass a quarter of the index (and
+   * INDEX_COMPACTION_BYTES), the index is compacted.
    */
   async tidy(): Promise<void> {
     this.compactedByteLength ??= await this.byteLength()
@@ -427,6 +427,5 @@ class LevelDbBatch implements IndexBatch {
     await this.index.write(operations, this.totalsValue)
     runs.written()
     this.writtenCount = this.texts.length + operations.length - runs.operations.length
-    await this.index.tidy()
   }
 }

@@ -57,6 +57,11 @@ export class RunIndex {
    */
   private readonly files = new Map<string, FileRuns>()
   private cachedEntryCount = 0
+  /**
+   * Counts the commits that wrote runs: a read of a file's runs that a commit overlapped is not kept (it
+   * may hold the runs as they were before; the commit found no kept file to bring up to date).
+   */
+  private generation = 0
 
   constructor(private readonly db: KeyValueStore) {
     this.revisions = new RevisionTable(db)
@@ -112,13 +117,16 @@ export class RunIndex {
   private async fileRuns(file: string): Promise<FileRuns> {
     const cached = this.cachedFile(file)
     if (cached !== undefined) return cached
+    const generation = this.generation
     const runs: FileRuns = new Map()
     for await (const [key, value] of this.db.entries(encodeRunPrefix(file))) runs.set(decodeRunKey(key).firstRev, { entries: decodeRunValue(key, value, `index:${file}`) })
-    this.keep(file, runs)
+    if (generation === this.generation) this.keep(file, runs)
     return runs
   }
 
   private keep(file: string, runs: FileRuns): void {
+    // Two reads of one file may finish one after the other: the second replaces the first.
+    for (const run of this.files.get(file)?.values() ?? []) this.cachedEntryCount -= run.entries.length
     let count = 0
     for (const run of runs.values()) count += run.entries.length
     this.cachedEntryCount += count
@@ -134,6 +142,7 @@ export class RunIndex {
   private applyWritten(operations: readonly Operation[]): void {
     for (const { key, value } of operations) {
       if (key[0] !== TAG_FILE_RUN) continue
+      this.generation++
       const { file, firstRev } = decodeRunKey(key)
       const runs = this.files.get(file)
       if (runs === undefined) continue
@@ -266,8 +275,13 @@ export class RunIndex {
         if (key.length !== 2) throw new VstoreError('VSTORE_CORRUPT', 'a revision bucket key of the wrong length', `index key ${toHex(key)}`)
         for (const member of decodeRevisionBucketValue(key, value, `index:revision bucket ${key[1]}`)) {
           const rev = ids.get(member.rev)
-          const listed = rev === undefined ? undefined : revisionBucket(rev)
-          if (listed !== undefined && listed.key[1] === key[1] && listed.tag === member.tag) bucketed.add(member.rev)
+          if (rev === undefined) {
+            // A number no chunk lists: the chunks lost ids, and a writer could give that number again.
+            problems.push({ code: 'VSTORE_CORRUPT', where: `index:revision bucket ${key[1]}`, message: `revision number ${member.rev} is in a bucket but in no revision chunk`, keys: [] })
+            continue
+          }
+          const listed = revisionBucket(rev)
+          if (listed.key[1] === key[1] && listed.tag === member.tag) bucketed.add(member.rev)
         }
       } catch (error) {
         problems.push(problemOf(error, `index key ${toHex(key)}`, []))

@@ -55,6 +55,8 @@ export interface StoreIndex {
   batch(): IndexBatch
   /** Tidies the index after a large commit (LevelDB: turns its log into compressed tables). */
   compact(): Promise<void>
+  /** Tidies the index after a commit when what it wrote since the last tidying calls for it (LevelDB: compacts away replaced runs). */
+  tidy(): Promise<void>
   close(): Promise<void>
 }
 

@@ -102,3 +102,32 @@ test('any batches of puts and deletes read back as the model says, from the writ
     })
   }), { seed: PROPERTY_SEED, numRuns: Math.max(20, Math.floor(PROPERTY_RUNS / 5)) }))
 })
+
+test('a read of a file\'s runs that a commit overlaps is not kept: the next commit of that file builds on what is on disk', async t => {
+  await withDb(async real => {
+    // A store whose reads of runs take their snapshot, then wait for `release`.
+    let release: () => void = () => {}
+    let gate: Promise<void> | undefined
+    const db: KeyValueStore = {
+      ...real,
+      async *entries(prefix, from, options) {
+        const iterator = real.entries(prefix, from, options)[Symbol.asyncIterator]()
+        const first = await iterator.next()
+        if (gate !== undefined) await gate
+        for (let next = first; next.done !== true; next = await iterator.next()) yield next.value
+      },
+    }
+    const index = new RunIndex(db)
+    const put = (rev: string, parents: string[]) => ({ key: { file: 'a', rev }, entry: entryOf(rev.length * 7, parents, undefined) })
+    await commit(db, index, [put('r1', [])])
+    gate = new Promise(resolve => { release = resolve })
+    const reading = readAll(index, ['a'])
+    await new Promise(resolve => setTimeout(resolve, 20))
+    await commit(db, index, [put('r2', ['r1'])])
+    release()
+    gate = undefined
+    t.deepEqual([...(await reading).keys()], ['a@r1'], 'the read saw the runs as they were')
+    await commit(db, index, [put('r3', ['r2'])])
+    for (const reader of [index, new RunIndex(real)]) t.deepEqual([...(await readAll(reader, ['a'])).keys()].sort(), ['a@r1', 'a@r2', 'a@r3'])
+  })
+})

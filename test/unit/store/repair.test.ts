@@ -263,6 +263,26 @@ test('a damaged block of revision ids: repair keeps every text whose revision id
   t.is(kept + summary.lostKeys.length, records.length, 'every text is kept or named lost')
 })
 
+test('a damaged last record of the index log: repair keeps each run as its newest whole version, so the texts of earlier commits all read back', async t => {
+  const dir = await makeTempDir(t)
+  const store = await openStore(t, dir, { create: true })
+  const text = (i: number) => new TextEncoder().encode(`version ${i}\n`.repeat(10 + i))
+  // One commit each: every commit rewrites a.txt's one short run under the same key.
+  for (let i = 1; i <= 3; i++) await store.insert([{ file: 'a.txt', rev: `r${i}`, parents: i === 1 ? [] : [`r${i - 1}`], text: text(i) }])
+  await store.insert([{ file: 'b.txt', rev: 'r4', parents: [], text: text(4) }])
+  await store.close()
+  const log = (await readdir(join(dir, 'index'))).find(name => name.endsWith('.log') && name !== 'LOG')
+  if (log === undefined) return t.fail('no log')
+  const bytes = await readFile(join(dir, 'index', log))
+  bytes[bytes.length - 12] = (bytes[bytes.length - 12] as number) ^ 0xff
+  await writeFile(join(dir, 'index', log), bytes)
+  const summary = await Store.repairIndex(dir)
+  t.true(summary.repaired)
+  const repaired = await openStore(t, dir)
+  for (let i = 1; i <= 3; i++) t.deepEqual(await repaired.get('a.txt', `r${i}`), text(i), `a.txt@r${i}`)
+  t.deepEqual((await repaired.verify({ full: true })).problems, [])
+})
+
 test('a repair of the index killed between its steps leaves one whole index: the next open finishes or undoes the swap', async t => {
   const { dir, records } = await storeWithTable(t)
   const other = await storeWithTable(t)
