@@ -85,11 +85,14 @@ export function logDamage(file: LiveFile, bytes: Uint8Array): IndexDamage | unde
     const deletes: IndexDeletion[] = []
     try {
       if (file.kind === 'log') {
-        for (const batch of logRecords(bytes, { stopAtDamage: true })) {
+        let damagedBatch: Uint8Array | undefined
+        for (const batch of logRecords(bytes, { stopAtDamage: true, resumeAfterDamage: true, damaged: record => { damagedBatch ??= record } })) {
           const records = batchRecords(batch)
           entries.push(...records.puts)
           deletes.push(...records.deletes)
         }
+        // The damaged batch itself, as far as it parses: its keys named, its values checked by their own checksums.
+        if (damagedBatch !== undefined) entries.push(...batchRecords(damagedBatch, { lenient: true }).puts)
       }
     } catch {
       // The keys of the batches before the damage are all that can be named.

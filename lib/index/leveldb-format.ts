@@ -347,7 +347,7 @@ export function blockRecords({ block, whole }: { block: Uint8Array; whole: boole
 }
 
 /** Whole records of a log (fragments joined): an error at the first damaged one, or with `stopAtDamage` the records before it. */
-export function logRecords(bytes: Uint8Array, options = { stopAtDamage: false }): Uint8Array[] {
+export function logRecords(bytes: Uint8Array, options: { stopAtDamage: boolean; damaged?: (record: Uint8Array) => void; resumeAfterDamage?: boolean } = { stopAtDamage: false }): Uint8Array[] {
   const records: Uint8Array[] = []
   let pending: Uint8Array[] = []
   let offset = 0
@@ -362,6 +362,14 @@ export function logRecords(bytes: Uint8Array, options = { stopAtDamage: false })
     const end = offset + LOG_HEADER_BYTE_LENGTH + length
     if (end > blockEnd) break
     if (crc32c([bytes.subarray(offset + 6, end)]) !== unmask(uint32At(bytes, offset))) {
+      // A whole record that fails its checksum is still handed over, to name what it held.
+      if (type === 1) options.damaged?.(bytes.subarray(offset + LOG_HEADER_BYTE_LENGTH, end))
+      // As LevelDB replays a log: the rest of the damaged 32 KiB block is dropped, the next blocks are read.
+      if (options.resumeAfterDamage === true) {
+        pending = []
+        offset = blockEnd
+        continue
+      }
       if (options.stopAtDamage) break
       throw new Error(`record at ${offset}: CRC-32C mismatch`)
     }
@@ -395,9 +403,17 @@ export function batchPuts(batch: Uint8Array): IndexEntry[] {
  * The puts and deletes of a write batch, each with its sequence number (the batch's first, from its 12-byte
  * header, plus its place in the batch).
  */
-export function batchRecords(batch: Uint8Array): { puts: IndexEntry[]; deletes: IndexDeletion[] } {
+export function batchRecords(batch: Uint8Array, options = { lenient: false }): { puts: IndexEntry[]; deletes: IndexDeletion[] } {
   const entries: IndexEntry[] = []
   const deletes: IndexDeletion[] = []
+  if (options.lenient) {
+    // A damaged batch: what parses before the damage (each value is checked by its own checksum later).
+    try {
+      return batchRecords(batch)
+    } catch {
+      return { puts: entries, deletes }
+    }
+  }
   let sequence = 0
   for (let i = 7; i >= 0; i--) sequence = sequence * 256 + (batch[i] ?? 0)
   const at = { offset: 12 }

@@ -142,13 +142,20 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
   let source: KeyValueStore | undefined
   try {
     check = await IndexCheck.open(copy)
+    // A damaged log record hides nothing LevelDB still serves: it replays the log around it at its own open,
+    // and the tables are whole. So it is not read around (which would hide every key, tables and all); its
+    // batches before the damage are offered below like any damaged part's entries, and LevelDB's view, at
+    // least as new, wins over them.
+    const logs = check.damage.filter(part => /\.log$/.test(part.file))
+    check.damage.splice(0, check.damage.length, ...check.damage.filter(part => !logs.includes(part)))
     source = await openLevelDb(copy, where, { create: false, check })
     const format = await formatOf(source)
     const { rows, packs, unreadable, runs } = await survivingEntries(source, format)
     const kept = new Set(rows.map(describeKey))
     const lostByName = new Map<string, TextKey>()
     for (const key of unreadable) lostByName.set(describeKey(key), key)
-    const { recovered, namedKeyCounts } = recoverFromDamage(check.damage, kept, lostByName, format, runs)
+    const allDamage = [...logs, ...check.damage]
+    const { recovered, namedKeyCounts } = recoverFromDamage(allDamage, kept, lostByName, format, runs)
     rows.push(...recovered)
     let recoveredTextCount = recovered.length
     for (const { recovered: fromDamage, ...row } of runs.rows()) {
@@ -172,7 +179,7 @@ export async function repairIndex(dir: string, where: string, formatVersion: num
     return {
       repaired: true,
       lostKeys,
-      damage: check.damage.map((part, i) => ({ file: part.file, message: part.message, namedKeyCount: namedKeyCounts[i] ?? 0 })),
+      damage: allDamage.map((part, i) => ({ file: part.file, message: part.message, namedKeyCount: namedKeyCounts[i] ?? 0 })),
       reparented,
       textCount: rows.length,
       recoveredTextCount,
@@ -252,19 +259,26 @@ async function survivingEntries(source: KeyValueStore, format: number | undefine
  * revision; an entry whose revision no chunk lists is lost under `#N`; a parent or origin no chunk lists is
  * dropped.
  */
+/** Where a version of an index record was read (SurvivingRuns): a layer, then LevelDB's sequence number within it. */
+type Rank = readonly [layer: number, sequence: number]
+const LIVE_RANK: Rank = [1, 0]
+const newer = (a: Rank, b: Rank): boolean => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])
+
 class SurvivingRuns {
   private readonly ids = new Map<number, string>()
   /**
-   * Every version of each run key met, whole or not: the live one LevelDB serves (no sequence: the newest
-   * there is) and those out of damaged parts, with their sequence numbers.
+   * Every version of each run key met, whole or not, ranked: one out of a damaged table block (layer 0;
+   * LevelDB serves nothing of that block's key range), the one LevelDB serves (layer 1), one out of a
+   * damaged log (layer 2: the log is newer than every table, and LevelDB's replay dropped the damaged
+   * batch), each with its sequence number (LevelDB's own view has none: it is what it is).
    */
-  private readonly versions = new Map<string, { file: string; firstRev: number; key: Uint8Array; value: Uint8Array; recovered: boolean; sequence: number }[]>()
+  private readonly versions = new Map<string, { file: string; firstRev: number; key: Uint8Array; value: Uint8Array; recovered: boolean; rank: Rank }[]>()
   /** The latest delete of each run key a damaged part shows (a tail rewrite deletes the keys it no longer starts at). */
-  private readonly deleted = new Map<string, number>()
+  private readonly deleted = new Map<string, Rank>()
   readonly lost: TextKey[] = []
 
-  /** Takes a run layout record (true), or leaves any other to the caller (false). */
-  take(key: Uint8Array, value: Uint8Array, recovered = false, sequence = Number.POSITIVE_INFINITY): boolean {
+  /** Takes a run layout record (true), or leaves any other to the caller (false); `rank` says where it was read. */
+  take(key: Uint8Array, value: Uint8Array, recovered = false, rank: Rank = LIVE_RANK): boolean {
     if (key[0] === TAG_REVISIONS) {
       // A chunk only grows: every version that checks lists ids rightly.
       try {
@@ -279,16 +293,17 @@ class SurvivingRuns {
     const run = this.runOf(key)
     if (run === undefined) return true
     const name = `${run.file}\0${run.firstRev}`
-    this.versions.set(name, [...(this.versions.get(name) ?? []), { ...run, key, value, recovered, sequence }])
+    this.versions.set(name, [...(this.versions.get(name) ?? []), { ...run, key, value, recovered, rank }])
     return true
   }
 
   /** Notes a delete of a run key that a damaged part shows. */
-  takeDelete(key: Uint8Array, sequence: number): void {
+  takeDelete(key: Uint8Array, rank: Rank): void {
     const run = key[0] === TAG_FILE_RUN ? this.runOf(key) : undefined
     if (run === undefined) return
     const name = `${run.file}\0${run.firstRev}`
-    this.deleted.set(name, Math.max(sequence, this.deleted.get(name) ?? 0))
+    const known = this.deleted.get(name)
+    if (known === undefined || newer(rank, known)) this.deleted.set(name, rank)
   }
 
   private runOf(key: Uint8Array): { file: string; firstRev: number } | undefined {
@@ -311,8 +326,9 @@ class SurvivingRuns {
     const revOf = (number: number) => this.ids.get(number)
     const rows: (TextKey & { entry: TextEntry; recovered: boolean })[] = []
     for (const [name, versions] of this.versions) {
-      const newest = versions.reduce((a, b) => (b.sequence > a.sequence ? b : a))
-      if ((this.deleted.get(name) ?? -1) > newest.sequence) continue
+      const newest = versions.reduce((a, b) => (newer(b.rank, a.rank) ? b : a))
+      const deleted = this.deleted.get(name)
+      if (deleted !== undefined && newer(deleted, newest.rank)) continue
       let entries: RunEntry[]
       try {
         entries = decodeRunValue(newest.key, newest.value, 'index')
@@ -357,10 +373,11 @@ function recoverFromDamage(damage: IndexCheck['damage'], kept: Set<string>, lost
   const recovered: (TextKey & { entry: TextEntry })[] = []
   for (const part of damage) {
     let named = 0
-    for (const { key, sequence } of part.deletes ?? []) runs.takeDelete(key, sequence)
+    const layer = /\.log$/.test(part.file) ? 2 : 0
+    for (const { key, sequence } of part.deletes ?? []) runs.takeDelete(key, [layer, sequence])
     for (const { key, value, sequence } of part.entries) {
       if (key[0] === TAG_FILE_RUN) named++
-      if (runs.take(key, value, true, sequence)) continue
+      if (runs.take(key, value, true, [layer, sequence ?? 0])) continue
       if (key[0] !== TAG_TEXT) continue
       let textKey: TextKey
       try {
