@@ -263,6 +263,15 @@ test('a damaged block of revision ids: repair keeps every text whose revision id
   t.is(kept + summary.lostKeys.length, records.length, 'every text is kept or named lost')
 })
 
+/** Flips a byte in the last record of the index's log (the newest commit's batch). */
+async function damageLastLogRecord(dir: string): Promise<void> {
+  const log = (await readdir(join(dir, 'index'))).find(name => name.endsWith('.log'))
+  if (log === undefined) throw new Error('no log')
+  const bytes = await readFile(join(dir, 'index', log))
+  bytes[bytes.length - 12] = (bytes[bytes.length - 12] as number) ^ 0xff
+  await writeFile(join(dir, 'index', log), bytes)
+}
+
 test('a damaged last record of the index log: repair keeps each run as its newest whole version, so the texts of earlier commits all read back', async t => {
   const dir = await makeTempDir(t)
   const store = await openStore(t, dir, { create: true })
@@ -271,11 +280,7 @@ test('a damaged last record of the index log: repair keeps each run as its newes
   for (let i = 1; i <= 3; i++) await store.insert([{ file: 'a.txt', rev: `r${i}`, parents: i === 1 ? [] : [`r${i - 1}`], text: text(i) }])
   await store.insert([{ file: 'b.txt', rev: 'r4', parents: [], text: text(4) }])
   await store.close()
-  const log = (await readdir(join(dir, 'index'))).find(name => name.endsWith('.log') && name !== 'LOG')
-  if (log === undefined) return t.fail('no log')
-  const bytes = await readFile(join(dir, 'index', log))
-  bytes[bytes.length - 12] = (bytes[bytes.length - 12] as number) ^ 0xff
-  await writeFile(join(dir, 'index', log), bytes)
+  await damageLastLogRecord(dir)
   const summary = await Store.repairIndex(dir)
   t.true(summary.repaired)
   const repaired = await openStore(t, dir)
@@ -292,11 +297,7 @@ test('a damaged record of the index log loses no text the tables hold: repair re
   await store.insert([{ file: 'g', rev: 'r1', parents: [], text: text(100) }])
   await store.insert([{ file: 'g', rev: 'r2', parents: ['r1'], text: text(101) }])
   await store.close()
-  const log = (await readdir(join(dir, 'index'))).find(name => name.endsWith('.log'))
-  if (log === undefined) return t.fail('no log')
-  const bytes = await readFile(join(dir, 'index', log))
-  bytes[bytes.length - 12] = (bytes[bytes.length - 12] as number) ^ 0xff
-  await writeFile(join(dir, 'index', log), bytes)
+  await damageLastLogRecord(dir)
   const summary = await Store.repairIndex(dir)
   t.true(summary.repaired)
   const repaired = await openStore(t, dir)
