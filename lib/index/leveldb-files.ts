@@ -177,8 +177,9 @@ export interface DataBlock {
  * A table's data blocks, read through its footer and index block, after checking the footer (magic, zero
  * padding) and the CRC-32C of the index block, the meta index block and the filter blocks it names (a
  * damaged filter can make a get miss a key that is there, in any block). Block i holds the keys after
- * separator i-1 (the same user key may go on, with older sequence numbers) up to separator i; the first
- * block's keys start at the table's first key (`span`, from the manifest).
+ * separator i-1 up to separator i (the separator's user key may go on into block i with older sequence
+ * numbers, which no read returns while block i-1 holds the newest); the first block's keys start at the
+ * table's first key (`span`, from the manifest).
  * @throws Error saying what is damaged.
  */
 export async function mapTable(fileByteLength: number, read: ReadAt, span: { readonly firstKey: Uint8Array | undefined }): Promise<DataBlock[]> {
@@ -199,7 +200,9 @@ export async function mapTable(fileByteLength: number, read: ReadAt, span: { rea
   const entries = blockEntries(await block(index, true))
   for (const { handle } of blockEntries(await block(metaIndex, true))) await block(handle, false)
   return entries.map(({ key, handle }, i) => ({
-    firstKey: i === 0 ? span.firstKey : userKeyOf((entries[i - 1] as { key: Uint8Array }).key).slice(),
+    // After separator i-1: its user key's newest version is in block i-1 (entries run newest first), so
+    // block i starts just past it (the key with a 0 byte added, the least key after it).
+    firstKey: i === 0 ? span.firstKey : Uint8Array.of(...userKeyOf((entries[i - 1] as { key: Uint8Array }).key), 0),
     lastKey: userKeyOf(key).slice(),
     offset: handle.offset,
     byteLength: handle.byteLength,
