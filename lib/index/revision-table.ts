@@ -60,15 +60,29 @@ export class RevisionTable {
 
   /** The number of a revision id, or undefined when no text of the store has it (as its key, a parent or an origin). */
   async numberOf(rev: string): Promise<number | undefined> {
+    return this.lookUp(rev, new Map())
+  }
+
+  /** numberOf, with the buckets read so far (`buckets`, by bucket byte) read once. */
+  private async lookUp(rev: string, buckets: Map<number, { key: Uint8Array; members: { rev: number; tag: number }[] }>): Promise<number | undefined> {
     const known = this.numbers.get(rev)
     if (known !== undefined) return known
     const { key, tag } = revisionBucket(rev)
-    const value = await this.db.get(key)
-    if (value === undefined) return undefined
-    for (const member of decodeRevisionBucketValue(key, value, `index:revision bucket ${key[1]}`)) {
+    const bucket = await this.bucket(key, buckets)
+    for (const member of bucket.members) {
       if (member.tag === tag && (await this.revOf(member.rev, `index:revision bucket ${key[1]}`)) === rev) return member.rev
     }
     return undefined
+  }
+
+  /** A bucket's members (none for a bucket not written yet), from `buckets` or read into it. */
+  private async bucket(key: Uint8Array, buckets: Map<number, { key: Uint8Array; members: { rev: number; tag: number }[] }>): Promise<{ key: Uint8Array; members: { rev: number; tag: number }[] }> {
+    const known = buckets.get(key[1] as number)
+    if (known !== undefined) return known
+    const value = await this.db.get(key)
+    const bucket = { key, members: value === undefined ? [] : decodeRevisionBucketValue(key, value, `index:revision bucket ${key[1]}`) }
+    buckets.set(key[1] as number, bucket)
+    return bucket
   }
 
   /** How many revision ids are numbered (the next number to give). */
@@ -92,9 +106,11 @@ export class RevisionTable {
   async number(revs: Iterable<string>): Promise<NumberedRevisions> {
     const numbers = new Map<string, number>()
     const fresh: string[] = []
+    // The buckets read to look the ids up, read once: those that gain members are written from them.
+    const read = new Map<number, { key: Uint8Array; members: { rev: number; tag: number }[] }>()
     for (const rev of revs) {
       if (numbers.has(rev)) continue
-      const number = await this.numberOf(rev)
+      const number = await this.lookUp(rev, read)
       if (number !== undefined) numbers.set(rev, number)
       else {
         numbers.set(rev, -1)
@@ -122,14 +138,13 @@ export class RevisionTable {
       const key = encodeRevisionChunkKey(chunk)
       operations.push({ key, value: encodeRevisionChunkValue(key, revs) })
     }
-    // Each bucket that gains members, read once and written once.
+    // Each bucket that gains members, written once, its members copied (nothing is remembered before `written`).
     const buckets = new Map<number, { key: Uint8Array; members: { rev: number; tag: number }[] }>()
     for (const rev of fresh) {
       const { key, tag } = revisionBucket(rev)
       let bucket = buckets.get(key[1] as number)
       if (bucket === undefined) {
-        const value = await this.db.get(key)
-        bucket = { key, members: value === undefined ? [] : decodeRevisionBucketValue(key, value, `index:revision bucket ${key[1]}`) }
+        bucket = { key, members: [...(await this.bucket(key, read)).members] }
         buckets.set(key[1] as number, bucket)
       }
       bucket.members.push({ rev: numbers.get(rev) as number, tag })
