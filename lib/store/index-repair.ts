@@ -22,9 +22,9 @@ import {
   TAG_PACK, TAG_TEXT, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
   SHORT_CHECK_STORE_FORMAT, type PackState,
 } from '../index/records.js'
-import { REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, runRevisionsBeforeDamage, type RunEntry } from '../index/runs.js'
+import { TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRunKey, decodeRunValue, runRevisionsBeforeDamage, type RunEntry } from '../index/runs.js'
 import { LevelDbStoreIndex } from './leveldb-index.js'
-import { RUN_STORE_FORMAT, runTextKey } from './run-index.js'
+import { RUN_STORE_FORMAT, revisionIdsOf, runTextKey } from './run-index.js'
 import { READABLE_STORE_FORMATS } from './store-index.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../bytes/index.js'
 import { PackFile } from '../pack/pack-file.js'
@@ -281,12 +281,7 @@ class SurvivingRuns {
   take(key: Uint8Array, value: Uint8Array, recovered = false, rank: Rank = LIVE_RANK): boolean {
     if (key[0] === TAG_REVISIONS) {
       // A chunk only grows: every version that checks lists ids rightly.
-      try {
-        const chunk = decodeRevisionChunkKey(key)
-        decodeRevisionChunkValue(key, value, 'index').forEach((rev, i) => this.ids.set(chunk * REVISION_CHUNK_LENGTH + i, rev))
-      } catch (error) {
-        if (!(error instanceof VstoreError)) throw error
-      }
+      for (const [number, rev] of revisionIdsOf([{ key, value }])) this.ids.set(number, rev)
       return true
     }
     if (key[0] !== TAG_FILE_RUN) return key[0] === TAG_REVISION_BUCKET

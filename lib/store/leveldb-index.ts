@@ -227,9 +227,9 @@ export class LevelDbStoreIndex implements StoreIndex {
   }
 
   async check(): Promise<{ textCount: number; entries: KeyedEntry[]; problems: VerifyProblem[] }> {
-    const checked = this.inRuns ? await this.runs.check() : await this.checkTextEntries()
-    const { problems, entries, textCount } = checked
-    const revOf = 'revOf' in checked ? (checked.revOf as (number: number) => string | undefined) : undefined
+    // Revision ids by number name the keys of damaged runs (a `T` key names its own).
+    const { problems, entries, textCount, revOf }: { problems: VerifyProblem[]; entries: KeyedEntry[]; textCount: number; revOf?: (number: number) => string | undefined } =
+      this.inRuns ? await this.runs.check() : await this.checkTextEntries()
     // LevelDB's own block and record checksums, which its reads do not check: each damaged part with the
     // text keys it still names (as far as it parses).
     for (const part of await readingIndex(this.paths.dir, () => findIndexDamage(this.paths.files))) {
