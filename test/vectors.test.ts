@@ -223,10 +223,13 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
     }
     case TAG_FILE_RUN: {
       const { file, firstRev } = decodeRunKey(key, where)
-      return { kind: 'run', ...common, key: { file, firstRev }, value: { entries: decodeRunValue(key, value, where).map(runEntryJson) } }
+      const entries = decodeRunValue(key, value, where).map(runEntryJson)
+      return { kind: 'run', valueVersion: value[0], ...common, key: { file, firstRev }, value: { entries } }
     }
-    case TAG_REVISIONS:
-      return { kind: 'revisions', ...common, key: { chunk: decodeRevisionChunkKey(key, where) }, value: { revs: decodeRevisionChunkValue(key, value, where) } }
+    case TAG_REVISIONS: {
+      const revs = decodeRevisionChunkValue(key, value, where)
+      return { kind: 'revisions', valueVersion: value[0], ...common, key: { chunk: decodeRevisionChunkKey(key, where) }, value: { revs } }
+    }
     case TAG_REVISION_BUCKET: {
       checkBucketKey(key, where)
       const members = decodeRevisionBucketValue(key, value, where).map(({ rev, tag }) => ({ rev, tagHex: toHex(Uint8Array.of(tag >> 8, tag & 0xff)) }))
@@ -254,8 +257,8 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
 
 type IndexJson =
   | { kind: 'text'; storeFormat: number; key: { file: string; rev: string }; value: LocationJson & { parents: string[]; origin?: { file: string; rev: string } } }
-  | { kind: 'run'; key: { file: string; firstRev: number }; value: { entries: RunEntryJson[] } }
-  | { kind: 'revisions'; key: { chunk: number }; value: { revs: string[] } }
+  | { kind: 'run'; valueVersion: number; key: { file: string; firstRev: number }; value: { entries: RunEntryJson[] } }
+  | { kind: 'revisions'; valueVersion: number; key: { chunk: number }; value: { revs: string[] } }
   | { kind: 'bucket'; key: { bucketHex: string }; value: { members: { rev: number; tagHex: string }[] } }
   | { kind: 'hash'; key: { hashPrefixHex: string }; value: LocationJson }
   | { kind: 'pack'; key: { packId: number }; value: { committedByteLength: number; groupCount: number; rawByteLength?: number } }
@@ -277,12 +280,12 @@ function encodeIndexJson(json: IndexJson): Uint8Array {
       break
     case 'run': {
       key = encodeRunKey(json.key.file, json.key.firstRev)
-      value = encodeRunValue(key, json.value.entries.map(({ rev, parents, origin, ...location }) => ({ rev, location: locationOf(location), parents, ...(origin === undefined ? {} : { origin }) })))
+      value = encodeRunValue(key, json.value.entries.map(({ rev, parents, origin, ...location }) => ({ rev, location: locationOf(location), parents, ...(origin === undefined ? {} : { origin }) })), json.valueVersion)
       break
     }
     case 'revisions':
       key = encodeRevisionChunkKey(json.key.chunk)
-      value = encodeRevisionChunkValue(key, json.value.revs)
+      value = encodeRevisionChunkValue(key, json.value.revs, json.valueVersion)
       break
     case 'bucket':
       key = Uint8Array.of(TAG_REVISION_BUCKET, ...fromHex(json.key.bucketHex))

@@ -24,12 +24,13 @@ export const TAG_HASH = 0x48 // 'H'
  */
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 /**
- * The store format this build writes (`M format`): 4 since a file's text entries are kept in runs with
- * revision ids numbered once (lib/index/runs.ts); 3 kept a `T` entry a text, with a short check in place of
- * the content hash of a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and an origin in another file.
- * Formats 1 to 3 are read, and upgraded before their first write (LevelDbStoreIndex.upgrade).
+ * The store format this build writes (`M format`): 5 since run values and revision chunks are coded more
+ * tightly (value version 2 of each, lib/index/runs.ts); 4 first kept a file's text entries in runs with
+ * revision ids numbered once; 3 kept a `T` entry a text, with a short check in place of the content hash of
+ * a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and an origin in another file. Formats 1 to 4 are read,
+ * and upgraded before their first write (LevelDbStoreIndex.upgrade).
  */
-export const STORE_FORMAT_VERSION = 4
+export const STORE_FORMAT_VERSION = 5
 /** The first store format whose text entries keep a short check (TEXT_CHECK_BYTE_LENGTH bytes) for a short text. */
 export const SHORT_CHECK_STORE_FORMAT = 3
 /** The first store format whose text entries may name an origin: the version of another file a text was copied or moved from. */
@@ -44,9 +45,14 @@ export const TAG_PACK = 0x50 // 'P'
 export const TAG_META = 0x4d // 'M'
 const HASH_KEY_BYTE_LENGTH = 8
 /** How a revision id is stored: as UTF-8 text, or as the bytes of a lowercase SHA-1 or SHA-256 hex id. */
-const REV_TEXT = 0x00
-const REV_SHA1 = 0x01
-const REV_SHA256 = 0x02
+export const REV_TEXT = 0x00
+export const REV_SHA1 = 0x01
+export const REV_SHA256 = 0x02
+
+/** How `rev` is stored (`Rev_Kind`): REV_SHA1 or REV_SHA256 for a lowercase hex id of that length, else REV_TEXT. */
+export function revKindOf(rev: string): number {
+  return isHexId(rev) ? (rev.length === 40 ? REV_SHA1 : REV_SHA256) : REV_TEXT
+}
 export const MAX_PARENTS = 1024
 /** Most base hops a text may need (formats/group.md, Base): bounds the work of one extraction. */
 export const MAX_BASE_DEPTH = 16

@@ -6,9 +6,11 @@
  * numbers) instead of a LevelDB key, a revision id per parent and a checksum of its own.
  */
 import { createHash } from 'node:crypto'
-import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT } from '../bytes/index.js'
+import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, fromHex, toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
-import { INDEX_VALUE_VERSION, MAX_BASE_DEPTH, MAX_PARENTS, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, readRev, sealValue, writeRev } from './records.js'
+import {
+  INDEX_VALUE_VERSION, MAX_BASE_DEPTH, MAX_PARENTS, REV_SHA1, REV_SHA256, REV_TEXT, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, readRev, revKindOf, sealValue, writeRev,
+} from './records.js'
 import type { TextLocation } from './types.js'
 
 export const TAG_FILE_RUN = 0x46 // 'F'
@@ -85,15 +87,32 @@ function sameGroup(a: TextLocation, b: TextLocation): boolean {
 }
 
 /**
- * A run's value: `01`, the entry count, each entry, a CRC-32 of the key and all before it. Entries come in
- * increasing revision number, the first with the key's; each codes what it shares with the one before.
+ * The run value version a writer of store format 5 writes: each entry's revision step folded into its
+ * shape, a parent that is the entry before marked by a flag, the record start predicted from the entry
+ * before, and no decoded length (formats/index.md, `F`). Version 1 (store format 4) is still read.
+ */
+export const RUN_VALUE_VERSION = 2
+/** The run value version of store format 4, which readers still read (and tests and vectors write). */
+export const RUN_VALUE_VERSION_1 = 1
+
+/** Version 2's `Shape` flags, below its revision step (× 16). */
+const SHARES_GROUP = 1
+const HAS_ORIGIN = 2
+const PARENT_IS_PREVIOUS = 4
+const HAS_PARENT_LIST = 8
+const SHAPE_FLAGS = 16
+
+/**
+ * A run's value: the version, the entry count, each entry, a CRC-32 of the key and all before it. Entries come
+ * in increasing revision number, the first with the key's; each codes what it shares with the one before.
  * @throws VSTORE_USAGE for entries out of order, not starting at the key's number, or with a hash shorter than the check.
  */
-export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[]): Uint8Array {
+export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[], version = RUN_VALUE_VERSION): Uint8Array {
   const { firstRev } = decodeRunKey(key)
   if (entries.length === 0 || entries.length > MAX_RUN_LENGTH) throw new VstoreError('VSTORE_USAGE', `a run of ${entries.length} entries`, 'index')
+  if (version !== RUN_VALUE_VERSION && version !== RUN_VALUE_VERSION_1) throw new Error(`vstore bug: run value version ${version}`)
   const writer = new ByteWriter(32 * entries.length + 16)
-  writer.byte(INDEX_VALUE_VERSION)
+  writer.byte(version)
   writer.varint(entries.length)
   let previous: RunEntry | undefined
   for (const entry of entries) {
@@ -102,10 +121,23 @@ export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[]): U
     if (previous === undefined ? entry.rev !== firstRev : entry.rev <= previous.rev) throw new VstoreError('VSTORE_USAGE', `run entry ${entry.rev} out of order`, 'index')
     if (at.hash.length < TEXT_CHECK_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `a hash of ${at.hash.length} bytes`, 'index')
     if (entry.parents.length > MAX_PARENTS) throw new VstoreError('VSTORE_LIMIT', `${entry.parents.length} parents, at most ${MAX_PARENTS}`, 'index')
+    for (const parent of entry.parents) {
+      checkNumber(parent, 'parent')
+      if (parent === entry.rev) throw new VstoreError('VSTORE_USAGE', `revision ${parent} named as its own parent`, 'index')
+    }
     const before = previous?.location
     const same = before !== undefined && sameGroup(before, at)
-    writer.varint(entry.rev - (previous?.rev ?? firstRev))
-    writer.varint(entry.parents.length * 4 + (entry.origin === undefined ? 0 : 2) + (same ? 1 : 0))
+    const step = entry.rev - (previous?.rev ?? firstRev)
+    const origin = entry.origin === undefined ? 0 : HAS_ORIGIN
+    const parentIsPrevious = version === RUN_VALUE_VERSION && previous !== undefined && entry.parents.length === 1 && entry.parents[0] === previous.rev
+    if (version === RUN_VALUE_VERSION) {
+      const parentFlags = parentIsPrevious ? PARENT_IS_PREVIOUS : entry.parents.length > 0 ? HAS_PARENT_LIST : 0
+      writer.varint(step * SHAPE_FLAGS + parentFlags + origin + (same ? SHARES_GROUP : 0))
+      if (parentFlags === HAS_PARENT_LIST) writer.varint(entry.parents.length)
+    } else {
+      writer.varint(step)
+      writer.varint(entry.parents.length * 4 + origin + (same ? 1 : 0))
+    }
     if (!same) {
       writer.varint(at.packId)
       writer.varint(at.groupOffset)
@@ -116,16 +148,18 @@ export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[]): U
       }
     }
     writer.varint(same ? zigzag(at.readByteLength - before.readByteLength) : at.readByteLength)
-    writer.varint(same ? zigzag(at.recordStart - before.recordStart) : at.recordStart)
-    writer.varint(at.recordEnd - at.recordStart)
-    writer.varint(same ? zigzag(at.decodedByteLength - before.decodedByteLength) : at.decodedByteLength)
+    const recordByteLength = at.recordEnd - at.recordStart
+    if (version === RUN_VALUE_VERSION) {
+      writer.varint(recordByteLength)
+      writer.varint(same ? zigzag(at.recordStart - (before.recordStart - recordByteLength)) : at.recordStart)
+    } else {
+      writer.varint(same ? zigzag(at.recordStart - before.recordStart) : at.recordStart)
+      writer.varint(recordByteLength)
+      writer.varint(same ? zigzag(at.decodedByteLength - before.decodedByteLength) : at.decodedByteLength)
+    }
     writer.varint(zigzag(at.textByteLength - (before?.textByteLength ?? 0)))
     writer.bytes(at.hash.subarray(0, TEXT_CHECK_BYTE_LENGTH))
-    for (const parent of entry.parents) {
-      checkNumber(parent, 'parent')
-      if (parent === entry.rev) throw new VstoreError('VSTORE_USAGE', `revision ${parent} named as its own parent`, 'index')
-      writer.varint(zigzag(entry.rev - parent))
-    }
+    if (!parentIsPrevious) for (const parent of entry.parents) writer.varint(zigzag(entry.rev - parent))
     if (entry.origin !== undefined) {
       checkNumber(entry.origin.rev, 'origin')
       writer.string(entry.origin.file)
@@ -139,9 +173,9 @@ export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[]): U
 /** @throws VSTORE_CORRUPT for a checksum mismatch or a malformed run, VSTORE_LIMIT past a limit, VSTORE_UNSUPPORTED for another version. */
 export function decodeRunValue(key: Uint8Array, value: Uint8Array, where: string): RunEntry[] {
   const { firstRev } = decodeRunKey(key, where)
-  const reader = openValue(key, value, where)
+  const reader = openValue(key, value, where, RUN_VALUE_VERSION)
   const entries: RunEntry[] = []
-  readRunEntries(reader, firstRev, entries)
+  readRunEntries(reader, firstRev, entries, value[0] as number)
   reader.expectEnd('file run')
   return entries
 }
@@ -154,30 +188,50 @@ export function runRevisionsBeforeDamage(key: Uint8Array, value: Uint8Array): nu
   const entries: RunEntry[] = []
   try {
     const { firstRev } = decodeRunKey(key)
-    readRunEntries(new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index'), firstRev, entries)
+    const version = value[0]
+    if (version === RUN_VALUE_VERSION || version === RUN_VALUE_VERSION_1) readRunEntries(new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index'), firstRev, entries, version)
   } catch (error) {
     if (!(error instanceof VstoreError)) throw error
   }
   return entries.map(entry => entry.rev)
 }
 
+/** An entry's revision step and flags: version 2's `Shape`, or version 1's `Rev_Step` and `Shape` as the same flags. */
+function readShape(reader: ByteReader, version: number, first: boolean): { step: number; same: boolean; origin: boolean; parentIsPrevious: boolean; parentCount: number } {
+  if (version === RUN_VALUE_VERSION_1) {
+    const step = reader.varint()
+    const shape = reader.varint()
+    const parentCount = Math.floor(shape / 4)
+    if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
+    return { step, same: shape % 2 === 1, origin: shape % 4 >= 2, parentIsPrevious: false, parentCount }
+  }
+  const shape = reader.varint()
+  const flags = shape % SHAPE_FLAGS
+  const parentIsPrevious = (flags & PARENT_IS_PREVIOUS) !== 0
+  const listed = (flags & HAS_PARENT_LIST) !== 0
+  if (parentIsPrevious && (listed || first)) throw reader.error('VSTORE_CORRUPT', first ? 'the first entry of a run names the entry before as parent' : 'a parent list and the entry before as parent')
+  let parentCount = parentIsPrevious ? 1 : 0
+  if (listed) {
+    parentCount = reader.varint()
+    if (parentCount === 0) throw reader.error('VSTORE_CORRUPT', 'an empty parent list')
+    if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
+  }
+  return { step: Math.floor(shape / SHAPE_FLAGS), same: (flags & SHARES_GROUP) !== 0, origin: (flags & HAS_ORIGIN) !== 0, parentIsPrevious, parentCount }
+}
+
 /** Reads a run's entry count and entries into `entries`, one by one (a damaged run keeps those before the damage). */
-function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[]): void {
+function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[], version: number): void {
   const count = reader.varint()
   if (count === 0) throw reader.error('VSTORE_CORRUPT', 'an empty run')
   if (count > MAX_RUN_LENGTH) throw reader.error('VSTORE_LIMIT', `a run of ${count} entries`)
   let previous: RunEntry | undefined
   for (let i = 0; i < count; i++) {
-    const step = reader.varint()
+    const { step, same, origin: hasOrigin, parentIsPrevious, parentCount } = readShape(reader, version, previous === undefined)
     if (previous === undefined ? step !== 0 : step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${step} in a run`)
     const rev = (previous?.rev ?? firstRev) + step
     if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
-    const shape = reader.varint()
-    const same = shape % 2 === 1
     const before = previous?.location
     if (same && before === undefined) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
-    const parentCount = Math.floor(shape / 4)
-    if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
     let group: Pick<TextLocation, 'packId' | 'groupOffset' | 'baseDepth' | 'baseReadByteLength' | 'baseDecodedByteLength'>
     if (same && before !== undefined) group = before
     else {
@@ -191,32 +245,48 @@ function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[
     }
     const delta = (field: number) => (before !== undefined && same ? field + unzigzag(reader.varint()) : reader.varint())
     const readByteLength = delta(before?.readByteLength ?? 0)
-    const recordStart = delta(before?.recordStart ?? 0)
-    const recordByteLength = reader.varint()
-    const decodedByteLength = delta(before?.decodedByteLength ?? 0)
+    let recordStart: number
+    let recordByteLength: number
+    let decodedByteLength: number | undefined
+    if (version === RUN_VALUE_VERSION_1) {
+      recordStart = delta(before?.recordStart ?? 0)
+      recordByteLength = reader.varint()
+      decodedByteLength = delta(before?.decodedByteLength ?? 0)
+    } else {
+      // Version 2 predicts that the record ends where the one before starts (a group holds a file's newer
+      // versions first), and keeps no decoded length: a reader takes the record's end.
+      recordByteLength = reader.varint()
+      recordStart = delta((before?.recordStart ?? 0) - recordByteLength)
+    }
     const textByteLength = (before?.textByteLength ?? 0) + unzigzag(reader.varint())
-    if (readByteLength < 0 || recordStart < 0 || decodedByteLength < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
+    if (readByteLength < 0 || recordStart < 0 || (decodedByteLength ?? 0) < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
     // A delta can carry a field past what a varint holds (and, entry after entry, past 2^53, where numbers stop being exact).
-    if (Math.max(readByteLength, recordStart, decodedByteLength, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
+    if (Math.max(readByteLength, recordStart, decodedByteLength ?? 0, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
     if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
     const recordEnd = recordStart + recordByteLength
-    if (decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)
+    if (recordEnd > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a record end past the largest varint')
+    if (decodedByteLength !== undefined && decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)
     const hash = reader.take(TEXT_CHECK_BYTE_LENGTH).slice()
     const parents: number[] = []
-    for (let p = 0; p < parentCount; p++) {
-      const parent = rev - unzigzag(reader.varint())
-      if (parent < 0 || parent > MAX_REVISION_NUMBER || parent === rev) throw reader.error('VSTORE_CORRUPT', `parent revision number ${parent}`)
-      parents.push(parent)
+    if (parentIsPrevious) parents.push((previous as RunEntry).rev)
+    else {
+      for (let p = 0; p < parentCount; p++) {
+        const parent = rev - unzigzag(reader.varint())
+        if (parent < 0 || parent > MAX_REVISION_NUMBER || parent === rev) throw reader.error('VSTORE_CORRUPT', `parent revision number ${parent}`)
+        parents.push(parent)
+      }
+      // One encoding a run: a lone parent that is the entry before is the flag's, never a list's.
+      if (version === RUN_VALUE_VERSION && parentCount === 1 && parents[0] === previous?.rev) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
     }
     let origin: RunEntry['origin']
-    if (shape % 4 >= 2) {
+    if (hasOrigin) {
       const file = reader.string(MAX_ID_BYTE_LENGTH)
       if (file.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file id in an origin')
       const originRev = reader.varint()
       if (originRev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `origin revision number ${originRev}`)
       origin = { file, rev: originRev }
     }
-    const location: TextLocation = { ...group, readByteLength, recordStart, recordEnd, decodedByteLength, textByteLength, hash }
+    const location: TextLocation = { ...group, readByteLength, recordStart, recordEnd, decodedByteLength: decodedByteLength ?? recordEnd, textByteLength, hash }
     const entry: RunEntry = origin === undefined ? { rev, location, parents } : { rev, location, parents, origin }
     entries.push(entry)
     previous = entry
@@ -237,22 +307,42 @@ export function decodeRevisionChunkKey(key: Uint8Array, where = 'index'): number
   return new DataView(number.buffer, number.byteOffset, 4).getUint32(0)
 }
 
-/** A chunk's revision ids, in number order (value form, as parents were written in store format 3). */
-export function encodeRevisionChunkValue(key: Uint8Array, revs: readonly string[]): Uint8Array {
+/**
+ * The revision chunk value version a writer of store format 5 writes: one `Chunk_Kind` byte for the whole
+ * chunk, so that a chunk of git commit ids keeps 20 bytes an id instead of 21. Version 1 (store format 4),
+ * each id with its own kind, is still read.
+ */
+export const REVISION_CHUNK_VALUE_VERSION = 2
+
+/** A chunk's revision ids, in number order. */
+export function encodeRevisionChunkValue(key: Uint8Array, revs: readonly string[], version = REVISION_CHUNK_VALUE_VERSION): Uint8Array {
   if (revs.length === 0 || revs.length > REVISION_CHUNK_LENGTH) throw new VstoreError('VSTORE_USAGE', `a chunk of ${revs.length} revisions`, 'index')
   const writer = new ByteWriter(24 * revs.length + 8)
-  writer.byte(INDEX_VALUE_VERSION)
+  writer.byte(version)
   writer.varint(revs.length)
-  for (const rev of revs) writeRev(writer, rev, true)
+  const kind = version === REVISION_CHUNK_VALUE_VERSION ? chunkKind(revs) : REV_TEXT
+  if (version === REVISION_CHUNK_VALUE_VERSION) writer.byte(kind)
+  for (const rev of revs) {
+    if (kind === REV_TEXT) writeRev(writer, rev, true)
+    else writer.bytes(fromHex(rev))
+  }
   return sealValue(key, writer)
 }
 
+/** A chunk's `Chunk_Kind`: the kind all its ids share when that is a hex kind, else REV_TEXT (each id says its own). */
+function chunkKind(revs: readonly string[]): number {
+  const kind = revKindOf(revs[0] as string)
+  return kind !== REV_TEXT && revs.every(rev => revKindOf(rev) === kind) ? kind : REV_TEXT
+}
+
 export function decodeRevisionChunkValue(key: Uint8Array, value: Uint8Array, where: string): string[] {
-  const reader = openValue(key, value, where)
+  const reader = openValue(key, value, where, REVISION_CHUNK_VALUE_VERSION)
   const count = reader.varint()
   if (count === 0 || count > REVISION_CHUNK_LENGTH) throw reader.error('VSTORE_CORRUPT', `a chunk of ${count} revisions`)
+  const kind = value[0] === REVISION_CHUNK_VALUE_VERSION ? reader.byte() : REV_TEXT
+  if (kind !== REV_TEXT && kind !== REV_SHA1 && kind !== REV_SHA256) throw reader.error('VSTORE_CORRUPT', `unknown chunk kind ${kind}`)
   const revs: string[] = []
-  for (let i = 0; i < count; i++) revs.push(readRev(reader, true))
+  for (let i = 0; i < count; i++) revs.push(kind === REV_TEXT ? readRev(reader, true) : toHex(reader.take(kind === REV_SHA1 ? 20 : 32)))
   reader.expectEnd('revision chunk')
   return revs
 }

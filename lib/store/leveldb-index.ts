@@ -280,8 +280,14 @@ export class LevelDbStoreIndex implements StoreIndex {
   async upgrade(): Promise<number | undefined> {
     const from = this.format
     if (from === STORE_FORMAT_VERSION) return undefined
-    // Formats 1 to 3 keep a `T` entry a text; 4 keeps a file's entries in runs, revisions by number. One
-    // batch: a crash leaves the old index or the new one, never a mix of their entries.
+    // Formats 1 to 3 keep a `T` entry a text; 4 keeps a file's entries in runs, revisions by number; 5 codes
+    // runs and revision chunks more tightly. One batch: a crash leaves the old index or the new one, never a
+    // mix of their entries.
+    if (from >= RUN_STORE_FORMAT) {
+      await this.write([...(await this.runs.recoded()), { key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) }], await this.totals())
+      await this.compactNow()
+      return from
+    }
     const changes: { key: TextKey; entry: TextEntry }[] = []
     const operations: Operation[] = []
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_TEXT))) {

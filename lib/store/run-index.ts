@@ -10,8 +10,9 @@ import { TAG_TEXT, decodeTextKey, describeKey, encodeTextKey } from '../index/re
 import { RevisionTable } from '../index/revision-table.js'
 import { fileRunOperations } from '../index/run-writes.js'
 import {
-  REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey,
-  decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRunKey, encodeRunPrefix, revisionBucket, type RunEntry,
+  REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, RUN_VALUE_VERSION, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue,
+  decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRevisionChunkValue, encodeRunKey, encodeRunPrefix,
+  encodeRunValue, revisionBucket, type RunEntry,
 } from '../index/runs.js'
 import type { KeyedEntry } from './locations.js'
 import { problemOf } from './problems.js'
@@ -246,6 +247,29 @@ export class RunIndex {
   }
 
   /**
+   * The runs and revision chunks of an older value version written again in this build's (the upgrade from
+   * store format 4), under the same keys. A record that does not decode (damaged) stays as it is, for
+   * verify to name and repair to drop.
+   */
+  async recoded(): Promise<Operation[]> {
+    const operations: Operation[] = []
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN))) {
+      if (value[0] === RUN_VALUE_VERSION) continue
+      const entries = decodedOrUndefined(() => decodeRunValue(key, value, 'index'))
+      if (entries !== undefined) operations.push({ key, value: encodeRunValue(key, entries) })
+    }
+    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISIONS))) {
+      if (value[0] === REVISION_CHUNK_VALUE_VERSION) continue
+      const revs = decodedOrUndefined(() => decodeRevisionChunkValue(key, value, 'index'))
+      if (revs !== undefined) operations.push({ key, value: encodeRevisionChunkValue(key, revs) })
+    }
+    this.files.clear()
+    this.cachedEntryCount = 0
+    this.generation++
+    return operations
+  }
+
+  /**
    * verify's check of the run records, read around damage: every entry that decodes, and a problem for each
    * revision chunk, bucket or run that does not (a run's problem names its file and first revision), each
    * revision a bucket does not find, each number no chunk lists, and each `T` entry an older format left.
@@ -351,6 +375,16 @@ export class RunIndex {
       problems.push({ code: 'VSTORE_CORRUPT', where: keys.length === 0 ? `index key ${toHex(key)}` : `index:${describeKey(keys[0] as TextKey)}`, message: 'a text entry the upgrade to store format 4 could not read (damaged)', keys })
     }
     return { textCount, entries: inKeyOrder(entries), problems, revOf }
+  }
+}
+
+/** What `decode` returns, or undefined where it finds damage (VSTORE_CORRUPT and the like). */
+function decodedOrUndefined<T>(decode: () => T): T | undefined {
+  try {
+    return decode()
+  } catch (error) {
+    if (!(error instanceof VstoreError)) throw error
+    return undefined
   }
 }
 

@@ -109,7 +109,9 @@ export class TextReader {
     const where = `${packName(first.location.packId)}@${first.location.groupOffset}`
     let content: Uint8Array
     try {
-      content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS, Math.max(...wanted.map(w => w.location.decodedByteLength)))
+      // Bounded by the group's content length: store format 5 keeps no decoded length to bound it closer
+      // (the flush decode of the read's last chunk of stored bytes may run far past the record's end).
+      content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS)
     } catch (error) {
       throw naming(error, first.key)
     }

@@ -5,11 +5,11 @@
  * the others are made by the codec (lib/index/runs.ts) from made-up entries, or field by field for a defect.
  */
 import { createHash } from 'node:crypto'
-import { MAX_VARINT, bytesEqual, compareBytes, toHex } from '../../lib/bytes/index.js'
+import { MAX_VARINT, bytesEqual, compareBytes, fromHex, toHex } from '../../lib/bytes/index.js'
 import type { KeyValueStore } from '../../lib/index/leveldb.js'
 import { MAX_PARENTS } from '../../lib/index/records.js'
 import {
-  MAX_RUN_LENGTH, MAX_REVISION_NUMBER, REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET,
+  MAX_RUN_LENGTH, MAX_REVISION_NUMBER, REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET,
   decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRevisionBucketValue,
   encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunValue, type RunEntry,
 } from '../../lib/index/runs.js'
@@ -122,18 +122,20 @@ function rawEntries(entries: readonly RunEntry[]): RawEntry[] {
 
 const runBody = (entries: readonly RawEntry[], count = entries.length): Uint8Array => concat(varint(count), ...entries.map(rawEntryBytes))
 
-function runVector(folder: Folder, name: string, what: string, key: Uint8Array, entries: readonly RunEntry[]): void {
+/** A good run vector, in `version` (what a reader gives back: version 2 keeps no decoded length, and gives the record's end). */
+function runVector(folder: Folder, name: string, what: string, key: Uint8Array, entries: readonly RunEntry[], version = RUN_VALUE_VERSION): void {
   const { file, firstRev } = decodeRunKey(key)
-  const value = encodeRunValue(key, entries)
+  const value = encodeRunValue(key, entries, version)
   folder.good(name, what, encodeIndexVector(key, value), {
-    kind: 'run', keyHex: toHex(key), valueHex: toHex(value), key: { file, firstRev }, value: { entries: entries.map(runEntryJson) },
+    kind: 'run', valueVersion: version, keyHex: toHex(key), valueHex: toHex(value), key: { file, firstRev }, value: { entries: decodeRunValue(key, value, 'make-vectors').map(runEntryJson) },
   })
 }
 
-function chunkVector(folder: Folder, name: string, what: string, chunk: number, revs: readonly string[], value = encodeRevisionChunkValue(encodeRevisionChunkKey(chunk), revs)): void {
+function chunkVector(folder: Folder, name: string, what: string, chunk: number, revs: readonly string[], version = REVISION_CHUNK_VALUE_VERSION): void {
   const key = encodeRevisionChunkKey(chunk)
+  const value = encodeRevisionChunkValue(key, revs, version)
   folder.good(name, what, encodeIndexVector(key, value), {
-    kind: 'revisions', keyHex: toHex(key), valueHex: toHex(value), key: { chunk }, value: { revs: [...revs] },
+    kind: 'revisions', valueVersion: version, keyHex: toHex(key), valueHex: toHex(value), key: { chunk }, value: { revs: [...revs] },
   })
 }
 
@@ -167,8 +169,13 @@ export async function runVectors(folder: Folder, pack: PackBuild, entries: reado
   if (pangrams.entries.length !== 2 || ids[r1.rev] !== 'r1' || ids[r2.rev] !== 'r2' || r2.parents[0] !== r1.rev || hello.entries.length !== 1) throw new Error('vstore bug: the vector store\'s runs are not as described')
   runVector(folder, 'run', `\`F\` run of pangrams.txt starting at revision number ${r1.rev}: r1 (#${r1.rev}) and r2 (#${r2.rev}, parent #${r1.rev}), both in the first group of pack vector \`good-two-groups\`, the second sharing its group (the worked example)`,
     pangrams.key, pangrams.entries)
+  runVector(folder, 'run-version-1', `the run of \`good-run\` as store format 4 wrote it (\`Value_Version\` 1: a \`Rev_Step\` and a \`Shape\` an entry, the parent written out, the record start a difference from the one before, and a decoded length)`,
+    pangrams.key, pangrams.entries, RUN_VALUE_VERSION_1)
   runVector(folder, 'run-one-entry', `\`F\` run of hello.txt starting at #${hello.firstRev}: one entry, in the second group of \`good-two-groups\``, hello.key, hello.entries)
-  chunkVector(folder, 'revisions', `\`N\` chunk ${decodeRevisionChunkKey(chunkKey)} of the same store: ${ids.map(id => (id.length === 40 ? `the SHA-1 id ${id.slice(0, 8)}… (kind 01)` : id)).join(', ')}, numbered parents first`, decodeRevisionChunkKey(chunkKey), ids, chunkValue)
+  const chunkNames = ids.map(id => (id.length === 40 ? `the SHA-1 id ${id.slice(0, 8)}… (kind 01)` : id)).join(', ')
+  if (!bytesEqual(encodeRevisionChunkValue(chunkKey, ids), chunkValue)) throw new Error('vstore bug: the writer\'s chunk is not the codec\'s')
+  chunkVector(folder, 'revisions', `\`N\` chunk ${decodeRevisionChunkKey(chunkKey)} of the same store: ${chunkNames}, numbered parents first (\`Chunk_Kind\` 00: the ids are of two kinds)`, decodeRevisionChunkKey(chunkKey), ids)
+  chunkVector(folder, 'revisions-version-1', `the same chunk as store format 4 wrote it (\`Value_Version\` 1, no \`Chunk_Kind\`)`, decodeRevisionChunkKey(chunkKey), ids, 1)
   for (const [key, value] of buckets) {
     const members = decodeRevisionBucketValue(key, value, 'make-vectors')
     const names = members.map(member => ids[member.rev]).join(', ')
@@ -194,27 +201,78 @@ export async function runVectors(folder: Folder, pack: PackBuild, entries: reado
       { rev: 400, location: madeUp('notes.txt@400', { ...groupA, readByteLength: 5_200, recordStart: 20_000, recordEnd: 20_100, decodedByteLength: 24_576, textByteLength: 20_050 }), parents: [300, 306] },
     ])
   const fullIds = [...Array.from({ length: REVISION_CHUNK_LENGTH - 1 }, (_, i) => `r${REVISION_CHUNK_LENGTH + i}`), createHash('sha256').update('a full chunk').digest('hex')]
-  chunkVector(folder, 'revisions-full', '`N` chunk 1, full: numbers 64 to 127, text ids r64 … r126, then a SHA-256 id (kind 02)', 1, fullIds)
+  chunkVector(folder, 'revisions-full', `\`N\` chunk 1, full: numbers ${REVISION_CHUNK_LENGTH} to ${2 * REVISION_CHUNK_LENGTH - 1}, text ids r${REVISION_CHUNK_LENGTH} … r${2 * REVISION_CHUNK_LENGTH - 2}, then a SHA-256 id (kind 02; \`Chunk_Kind\` 00)`, 1, fullIds)
+  const sha1Ids = Array.from({ length: 3 }, (_, i) => createHash('sha1').update(`commit ${i}`).digest('hex'))
+  chunkVector(folder, 'revisions-sha1', `\`N\` chunk 2: three SHA-1 ids (\`Chunk_Kind\` 01, 20 bytes each and no kind byte)`, 2, sha1Ids)
   const gapMembers = [{ rev: 0, tag: 0x1234 }, { rev: 5, tag: 0xffff }, { rev: 300, tag: 0x0000 }]
   const gaps = gapMembers.map((member, i) => toHex(varint(member.rev - (i === 0 ? -1 : (gapMembers[i - 1] as { rev: number }).rev) - 1)).toUpperCase().replace(/(..)(?=.)/g, '$1 '))
   bucketVector(folder, 'bucket-gaps', `\`Q\` bucket 00 with made-up members: numbers ${gapMembers.map(member => member.rev).join(', ')} (\`Number_Gap\` ${gaps.join(', ')}) and made-up tags`,
     Uint8Array.of(TAG_REVISION_BUCKET, 0), gapMembers)
 
-  badRunVectors(folder, pangrams.key, pangrams.value, r1, r2)
-  badChunkVectors(folder, chunkKey, chunkValue, ids)
+  badRunVectors(folder, pangrams.key, encodeRunValue(pangrams.key, pangrams.entries, RUN_VALUE_VERSION_1), r1, r2)
+  badRunVectorsVersion2(folder, pangrams.key, pangrams.value, r1, r2)
+  badChunkVectors(folder, chunkKey, encodeRevisionChunkValue(chunkKey, ids, 1), ids)
+  badChunkVectorsVersion2(folder, sha1Ids)
   const [bucketKey, bucketValue] = buckets[0] as [Uint8Array, Uint8Array]
   badBucketVectors(folder, bucketKey, bucketValue)
 }
 
-/** Defects in runs: each vector is the run of r1 and r2 (`good-run`) with one field changed, its checksum right unless the row says otherwise. */
+/**
+ * Defects of version 2 runs: the run of r1 and r2 (`good-run`) written field by field, with one field
+ * changed, its checksum right.
+ */
+function badRunVectorsVersion2(folder: Folder, key: Uint8Array, value: Uint8Array, r1: RunEntry, r2: RunEntry): void {
+  const at1 = r1.location
+  const at2 = r2.location
+  if (r2.parents.length !== 1 || r2.parents[0] !== r1.rev || !(at2.packId === at1.packId && at2.groupOffset === at1.groupOffset && at1.baseDepth === 0 && at2.baseDepth === 0)) {
+    throw new Error('vstore bug: good-run is not two entries of one group, the second with the first as parent')
+  }
+  const recordByteLength = (at: RunEntry['location']) => at.recordEnd - at.recordStart
+  // Entry 1: Shape (step 0, flags 0), the group, read, record length, record start, text length, check.
+  const first = (shape = 0) => concat(varint(shape), varint(at1.packId), varint(at1.groupOffset), varint(0), varint(at1.readByteLength), varint(recordByteLength(at1)),
+    varint(at1.recordStart), varint(zigzag(at1.textByteLength)), at1.hash.subarray(0, 4))
+  const step = r2.rev - r1.rev
+  // Entry 2, sharing the group, with the flags given, and with `Has_Parent_List` (8) a `Parent_Count` and the distances.
+  const second = (flags: number, list?: { count: number; distances: Uint8Array }, start = zigzag(at2.recordStart - (at1.recordStart - recordByteLength(at2)))) => concat(
+    varint(step * 16 + flags + 1), list === undefined ? new Uint8Array(0) : varint(list.count),
+    varint(zigzag(at2.readByteLength - at1.readByteLength)), varint(recordByteLength(at2)), varint(start), varint(zigzag(at2.textByteLength - at1.textByteLength)),
+    at2.hash.subarray(0, 4), list?.distances ?? new Uint8Array(0),
+  )
+  const vector = (...entries: Uint8Array[]) => encodeIndexVector(key, sealedValue(key, concat(varint(entries.length), ...entries), RUN_VALUE_VERSION))
+  if (!bytesEqual(vector(first(), second(4)), encodeIndexVector(key, value))) throw new Error('vstore bug: a version 2 run written field by field differs from the codec\'s')
+  const bad = (name: string, what: string, bytes: Uint8Array, code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' = 'VSTORE_CORRUPT') => folder.bad(`run-v2-${name}`, what, code, bytes)
+  const distance = varint(zigzag(r2.rev - r1.rev))
+  bad('first-parent-previous', 'version 2: the first entry with `Parent_Is_Previous` (`Shape` 4): there is no entry before it', vector(first(4), second(4)))
+  bad('parent-flags-both', 'version 2: the second entry with both `Parent_Is_Previous` and `Has_Parent_List` (a list of its first entry)', vector(first(), second(4 + 8, { count: 1, distances: varint(zigzag(r2.rev)) })))
+  bad('parent-list-empty', 'version 2: the second entry with `Has_Parent_List` and `Parent_Count` 0', vector(first(), second(8, { count: 0, distances: new Uint8Array(0) })))
+  bad('parent-list-previous', 'version 2: the second entry lists the first as its only parent (`Has_Parent_List`, `Parent_Count` 1): that is `Parent_Is_Previous`\'s to say', vector(first(), second(8, { count: 1, distances: distance })))
+  bad('too-many-parents', `version 2: the second entry with \`Parent_Count\` ${MAX_PARENTS + 1} (rejected before reading them)`, vector(first(), second(8, { count: MAX_PARENTS + 1, distances: new Uint8Array(0) })), 'VSTORE_LIMIT')
+  bad('negative-record-start', `version 2: the second entry's \`Record_Start\` one before 0, against the predicted ${at1.recordStart - recordByteLength(at2)}`,
+    vector(first(), second(4, undefined, zigzag(-1 - (at1.recordStart - recordByteLength(at2))))))
+  folder.unsupported('run-value-version', '`F` value with `Value_Version` 3 (checksum right): runs have versions 1 and 2', encodeIndexVector(key, sealedValue(key, concat(varint(2), first(), second(4)), 3)))
+}
+
+/** Defects of version 2 revision chunks: chunk 2 of three SHA-1 ids (`good-revisions-sha1`) with one change, its checksum right. */
+function badChunkVectorsVersion2(folder: Folder, sha1Ids: readonly string[]): void {
+  const key = encodeRevisionChunkKey(2)
+  const ids = sha1Ids.map(id => fromHex(id))
+  const vector = (body: Uint8Array) => encodeIndexVector(key, sealedValue(key, body, REVISION_CHUNK_VALUE_VERSION))
+  const bad = (name: string, what: string, bytes: Uint8Array) => folder.bad(`revisions-v2-${name}`, what, 'VSTORE_CORRUPT', bytes)
+  bad('chunk-kind', 'version 2: `Chunk_Kind` 03', vector(concat(varint(ids.length), Uint8Array.of(3), ...ids)))
+  bad('sha1-cut', 'version 2: `Chunk_Kind` 01 and the last id one byte short', vector(concat(varint(ids.length), Uint8Array.of(1), ...ids).subarray(0, -1)))
+  bad('trailing', 'version 2: `Chunk_Kind` 01 and a byte 00 after the last id', vector(concat(varint(ids.length), Uint8Array.of(1), ...ids, Uint8Array.of(0))))
+  bad('hex-as-text', 'version 2: `Chunk_Kind` 00 and a 40-digit lowercase hex id as text', vector(concat(varint(1), Uint8Array.of(0, 0), varint(40), utf8(sha1Ids[0] as string))))
+}
+
+/** Defects in version 1 runs (store format 4): each vector is the run of r1 and r2 (`good-run-version-1`) with one field changed, its checksum right unless the row says otherwise. */
 function badRunVectors(folder: Folder, key: Uint8Array, value: Uint8Array, r1: RunEntry, r2: RunEntry): void {
   const [e1, e2] = rawEntries([r1, r2]) as [RawEntry, RawEntry]
   // The field-by-field writer must agree with the codec, or the defects below are not the only ones.
   if (!bytesEqual(sealedValue(key, runBody([e1, e2])), value)) throw new Error('vstore bug: a run written field by field differs from the codec\'s')
   const vector = (entries: readonly RawEntry[], count = entries.length, runKey = key) => encodeIndexVector(runKey, sealedValue(runKey, runBody(entries, count)))
   const bad = (name: string, what: string, bytes: Uint8Array, code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' = 'VSTORE_CORRUPT') => folder.bad(`run-${name}`, what, code, bytes)
-  bad('checksum', '`F` value of `good-run` with one bit of its byte 5 flipped: checksum mismatch', encodeIndexVector(key, flip(value, 5)))
-  bad('under-other-key', '`good-run`\'s value under the key of a run of pangrams.txt at #1: the checksum covers the key', encodeIndexVector(encodeRunKey('pangrams.txt', 1), value))
+  bad('checksum', '`F` value of `good-run-version-1` with one bit of its byte 5 flipped: checksum mismatch', encodeIndexVector(key, flip(value, 5)))
+  bad('under-other-key', '`good-run-version-1`\'s value under the key of a run of pangrams.txt at #1: the checksum covers the key', encodeIndexVector(encodeRunKey('pangrams.txt', 1), value))
   bad('value-empty', '`F` key with an empty value', encodeIndexVector(key, new Uint8Array(0)))
   bad('empty', '`F` value with `Entry_Count` 0', vector([]))
   bad('count-past-limit', `\`F\` value with \`Entry_Count\` ${MAX_RUN_LENGTH + 1}, and no entries (rejected before reading them)`, vector([], MAX_RUN_LENGTH + 1), 'VSTORE_LIMIT')
@@ -241,13 +299,12 @@ function badRunVectors(folder: Folder, key: Uint8Array, value: Uint8Array, r1: R
   bad('origin-cut', 'the second entry says an origin follows, and the value ends after its parent', vector([e1, { ...e2, shape: e2.shape + 2 }]))
   bad('origin-file-past-limit', 'the second entry names an origin whose file id is 4097 bytes long', vector([e1, { ...e2, shape: e2.shape + 2, origin: concat(varint(4097), utf8('a'.repeat(4097)), varint(0)) }]), 'VSTORE_LIMIT')
   bad('origin-rev-past-limit', 'the second entry names an origin at number 4294967296', vector([e1, { ...e2, shape: e2.shape + 2, origin: concat(varint(3), utf8('old'), varint(MAX_REVISION_NUMBER + 1)) }]))
-  bad('truncated', '`good-run`\'s entries cut inside the second entry\'s check (checksum right for what is there)', encodeIndexVector(key, sealedValue(key, runBody([e1, e2]).subarray(0, -3))))
-  bad('trailing', '`good-run` with a byte 00 after its last entry (checksum right)', encodeIndexVector(key, sealedValue(key, concat(runBody([e1, e2]), Uint8Array.of(0)))))
+  bad('truncated', '`good-run-version-1`\'s entries cut inside the second entry\'s check (checksum right for what is there)', encodeIndexVector(key, sealedValue(key, runBody([e1, e2]).subarray(0, -3))))
+  bad('trailing', '`good-run-version-1` with a byte 00 after its last entry (checksum right)', encodeIndexVector(key, sealedValue(key, concat(runBody([e1, e2]), Uint8Array.of(0)))))
   const first = rawEntryBytes(e1)
   if (first[2] !== 1) throw new Error('vstore bug: the first entry\'s pack id is not the one byte 01')
   bad('nonminimal-varint', 'the first entry\'s `Pack_Id` 1 written 81 00 (checksum right)',
     encodeIndexVector(key, sealedValue(key, concat(varint(2), first.subarray(0, 2), Uint8Array.of(0x81, 0x00), first.subarray(3), rawEntryBytes(e2)))))
-  folder.unsupported('run-value-version', '`F` value with `Value_Version` 2 (checksum right): a run has version 1 only, based groups included', encodeIndexVector(key, sealedValue(key, runBody([e1, e2]), 2)))
   const runKey = (file: Uint8Array, number: Uint8Array) => concat(Uint8Array.of(TAG_FILE_RUN), varint(file.length), file, number)
   const keyVector = (runKeyBytes: Uint8Array) => encodeIndexVector(runKeyBytes, sealedValue(runKeyBytes, runBody([e1, e2])))
   bad('key-short', '`F` key whose revision number has 3 bytes', keyVector(runKey(utf8('pangrams.txt'), Uint8Array.of(0, 0, 0))))
@@ -257,19 +314,19 @@ function badRunVectors(folder: Folder, key: Uint8Array, value: Uint8Array, r1: R
   bad('key-file-past-limit', '`F` key with `File_Byte_Length` 4097', keyVector(runKey(utf8('a'.repeat(4097)), Uint8Array.of(0, 0, 0, 0))), 'VSTORE_LIMIT')
 }
 
-/** Defects in revision chunks: chunk 0 of the vector store (`good-revisions`) with one change, its checksum right unless the row says otherwise. */
+/** Defects in version 1 revision chunks: chunk 0 of the vector store (`good-revisions-version-1`) with one change, its checksum right unless the row says otherwise. */
 function badChunkVectors(folder: Folder, key: Uint8Array, value: Uint8Array, ids: readonly string[]): void {
   const idBytes = value.subarray(2, value.length - 4)
   if (value[1] !== ids.length) throw new Error('vstore bug: the chunk count is not one byte')
   const vector = (body: Uint8Array, chunkKey = key) => encodeIndexVector(chunkKey, sealedValue(chunkKey, body))
   const bad = (name: string, what: string, bytes: Uint8Array, code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' = 'VSTORE_CORRUPT') => folder.bad(`revisions-${name}`, what, code, bytes)
   const text = (id: string) => concat(Uint8Array.of(0), varint(utf8(id).length), utf8(id))
-  bad('checksum', '`N` value of `good-revisions` with one bit of its byte 4 flipped: checksum mismatch', encodeIndexVector(key, flip(value, 4)))
+  bad('checksum', '`N` value of `good-revisions-version-1` with one bit of its byte 4 flipped: checksum mismatch', encodeIndexVector(key, flip(value, 4)))
   bad('empty', '`N` value with `Rev_Count` 0', vector(varint(0)))
   bad(String(REVISION_CHUNK_LENGTH + 1), `\`N\` value with \`Rev_Count\` ${REVISION_CHUNK_LENGTH + 1} and as many text ids: a chunk holds at most ${REVISION_CHUNK_LENGTH}`,
     vector(concat(varint(REVISION_CHUNK_LENGTH + 1), ...Array.from({ length: REVISION_CHUNK_LENGTH + 1 }, (_, i) => text(`r${i}`)))))
   bad('count-short', '`N` value with `Rev_Count` 4 and three ids', vector(concat(varint(ids.length + 1), idBytes)))
-  bad('trailing', '`good-revisions` with a byte 00 after its last id', vector(concat(varint(ids.length), idBytes, Uint8Array.of(0))))
+  bad('trailing', '`good-revisions-version-1` with a byte 00 after its last id', vector(concat(varint(ids.length), idBytes, Uint8Array.of(0))))
   bad('rev-kind', '`N` value whose only id has `Rev_Kind` 03', vector(concat(varint(1), Uint8Array.of(3, 2), utf8('r1'))))
   bad('empty-id', '`N` value whose only id is a text id of 0 bytes', vector(concat(varint(1), Uint8Array.of(0, 0))))
   bad('hex-as-text', '`N` value holding a 40-digit lowercase hex id as text (`Rev_Kind` 00)', vector(concat(varint(1), text('0123456789abcdef0123456789abcdef01234567'))))
@@ -278,7 +335,7 @@ function badChunkVectors(folder: Folder, key: Uint8Array, value: Uint8Array, ids
   bad('sha1-cut', '`N` value whose only id has `Rev_Kind` 01 and 19 bytes', vector(concat(varint(1), Uint8Array.of(1), new Uint8Array(19))))
   bad('key-short', '`N` key with a chunk number of 3 bytes', vector(concat(varint(ids.length), idBytes), Uint8Array.of(TAG_REVISIONS, 0, 0, 0)))
   bad('key-trailing', '`N` key with a chunk number of 5 bytes', vector(concat(varint(ids.length), idBytes), Uint8Array.of(TAG_REVISIONS, 0, 0, 0, 0, 0)))
-  folder.unsupported('revisions-value-version', '`N` value with `Value_Version` 2 (checksum right)', encodeIndexVector(key, sealedValue(key, concat(varint(ids.length), idBytes), 2)))
+  folder.unsupported('revisions-value-version', '`N` value with `Value_Version` 3 (checksum right)', encodeIndexVector(key, sealedValue(key, concat(varint(ids.length), idBytes), 3)))
 }
 
 /** Defects in revision buckets: the first bucket of the vector store with one change, its checksum right unless the row says otherwise. */

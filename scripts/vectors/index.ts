@@ -27,9 +27,13 @@ Store format ${STORE_FORMAT_VERSION} keeps texts in three kinds of record:
 - \`run\` (\`F\`): a file's entries from one revision number on. The key decodes to \`file\` and \`firstRev\`
   (a revision number); the value to \`entries\`, each with its revision number \`rev\`, its location (the
   fields of a \`T\` entry's, with a 4-byte \`hashHex\`), \`parents\` as revision numbers and, when it has one,
-  an \`origin\` of \`file\` and revision number \`rev\`.
+  an \`origin\` of \`file\` and revision number \`rev\`. The \`.json\` gives the value's \`valueVersion\`: 2 as
+  store format 5 writes it, whose entries keep no decoded length (a reader gives the record's end as
+  \`decodedByteLength\`), or 1 as store format 4 wrote it (vectors named \`*-version-1\`, and the bad run
+  vectors whose name has no \`v2\`).
 - \`revisions\` (\`N\`): the key decodes to \`chunk\`, the value to \`revs\`, the revision ids numbered
-  \`chunk\` × ${REVISION_CHUNK_LENGTH} and on.
+  \`chunk\` × ${REVISION_CHUNK_LENGTH} and on; \`valueVersion\` as for runs (the bad chunk vectors whose name has
+  no \`v2\` are of version 1).
 - \`bucket\` (\`Q\`): the key decodes to \`bucketHex\`, the first byte of the SHA-256 of its ids' UTF-8; the
   value to \`members\`, each a revision number \`rev\` and \`tagHex\`, bytes 1 and 2 of that SHA-256.
 

@@ -39,13 +39,15 @@ function entry(seed: number, parents: readonly string[] = [], overrides: Partial
 
 /**
  * An entry as an index gives it back: as put, but for its hash, which may be cut to a check of at least
- * TEXT_CHECK_BYTE_LENGTH bytes for a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH (whole otherwise).
+ * TEXT_CHECK_BYTE_LENGTH bytes for a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH (whole otherwise), and its
+ * decoded length, which an index that does not keep it (store format 5) gives as the record's end.
  */
 function assertKept(t: ExecutionContext, got: TextEntry | undefined, put: TextEntry, what = ''): void {
   if (got === undefined) return void t.fail(`${what}: no entry`)
-  const { hash, ...rest } = got
-  const { hash: putHash, ...putRest } = put
+  const { hash, decodedByteLength, ...rest } = got
+  const { hash: putHash, decodedByteLength: putDecoded, ...putRest } = put
   t.deepEqual(rest, putRest, what)
+  t.true(decodedByteLength === putDecoded || decodedByteLength === put.recordEnd, `${what}: decodes ${decodedByteLength} bytes, put ${putDecoded}, record end ${put.recordEnd}`)
   // At least a check of the hash (all a store of format 4 keeps), at most the whole of it.
   t.true(hash.length >= TEXT_CHECK_BYTE_LENGTH && hash.length <= putHash.length, `${what}: a hash of ${hash.length} bytes`)
   t.deepEqual(hash, putHash.subarray(0, hash.length), what)

@@ -1,12 +1,15 @@
 /**
  * Stores as older builds wrote them, made from a store this build wrote: its text entries rewritten as
  * store formats 1 to 3 kept them (a `T` entry a text; whole hashes before format 3), the run records
- * removed, and its format record set. The packs and the other records are the same. Real LevelDB, real files.
+ * removed, and its format record set; or its runs and revision chunks rewritten in value version 1, as
+ * store format 4 kept them. The packs and the other records are the same. Real LevelDB, real files.
  */
 import { join } from 'node:path'
 import { openLevelDb } from '../../lib/index/leveldb.js'
 import { encodeMetaKey, encodeTextKey, encodeTextValue, entryHashByteLength } from '../../lib/index/records.js'
-import { TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET } from '../../lib/index/runs.js'
+import {
+  RUN_VALUE_VERSION_1, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionChunkValue, decodeRunValue, encodeRevisionChunkValue, encodeRunValue,
+} from '../../lib/index/runs.js'
 import { RunIndex } from '../../lib/store/run-index.js'
 import { hashText } from '../../lib/store/text-hash.js'
 
@@ -24,6 +27,28 @@ export async function rewriteAsOldFormat(dir: string, format: 1 | 2 | 3, textOf:
       for await (const [key] of db.entries(Uint8Array.of(tag))) operations.push({ key, value: undefined })
     }
     operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(format) })
+    await db.write(operations, { sync: true })
+  } finally {
+    await db.close()
+  }
+}
+
+/**
+ * Rewrites the closed store in `dir` as store format 4: every run and revision chunk in value version 1,
+ * under the same keys. Format 4 kept a decoded length in each entry, which this build does not; the record's
+ * end stands in for it (what a reader of this build gives back).
+ */
+export async function rewriteAsFormatFour(dir: string): Promise<void> {
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  try {
+    const operations = []
+    for await (const [key, value] of db.entries(Uint8Array.of(TAG_FILE_RUN))) {
+      operations.push({ key, value: encodeRunValue(key, decodeRunValue(key, value, 'old-format'), RUN_VALUE_VERSION_1) })
+    }
+    for await (const [key, value] of db.entries(Uint8Array.of(TAG_REVISIONS))) {
+      operations.push({ key, value: encodeRevisionChunkValue(key, decodeRevisionChunkValue(key, value, 'old-format'), 1) })
+    }
+    operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(4) })
     await db.write(operations, { sync: true })
   } finally {
     await db.close()

@@ -322,7 +322,8 @@ test.serial('vstore repair of a damaged index killed with SIGKILL leaves one who
     t.true(verify.status === 0 || verify.status === 4, `after a kill at ${delay} ms: ${describeRun(verify)}`)
     if (verify.status === 4) {
       const problems = (JSON.parse(verify.stdout.toString('utf8')) as { problems: { where: string }[] }).problems
-      t.true(problems.every(problem => problem.where.startsWith('index')), `after a kill at ${delay} ms: ${JSON.stringify(problems)}`)
+      // (The index's own path when the damaged block holds what opening reads, `M format`.)
+      t.true(problems.every(problem => problem.where.startsWith('index') || problem.where === join(store, 'index')), `after a kill at ${delay} ms: ${JSON.stringify(problems).slice(0, 2000)}`)
     }
     if (attempt.outcome === 'finished') break
   }

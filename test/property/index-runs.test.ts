@@ -11,7 +11,7 @@ import { ByteWriter } from '../../lib/bytes/writer.js'
 import { VstoreError } from '../../lib/errors.js'
 import { MAX_BASE_DEPTH, idProblem } from '../../lib/index/records.js'
 import {
-  decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, revisionBucket,
+  REVISION_CHUNK_LENGTH, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, revisionBucket,
   encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunValue, type RunEntry,
 } from '../../lib/index/runs.js'
 import type { TextLocation } from '../../lib/index/types.js'
@@ -31,30 +31,56 @@ const placeArbitrary = fc.record({
   hash: fc.uint8Array({ minLength: 4, maxLength: 4 }),
 })
 
+/**
+ * Runs as a writer makes them and beyond: entries whose one parent is the entry before (or which name it
+ * among others), and records that end where the one before starts (as a group lays out a file's newer
+ * versions first), as well as anything else.
+ */
 const runArbitrary = fc.tuple(
   fileArbitrary, fc.nat(2 ** 31), fc.array(groupArbitrary, { minLength: 1, maxLength: 3 }),
-  fc.array(fc.record({ step: fc.integer({ min: 1, max: 3000 }), group: fc.nat(2), place: placeArbitrary, parents: fc.array(fc.nat(2 ** 31), { maxLength: 3 }), origin: fc.option(fc.record({ file: fileArbitrary, rev: fc.nat(2 ** 31) }).map(({ file, rev }) => ({ file, rev })), { nil: undefined }) }), { minLength: 1, maxLength: 40 }),
+  fc.array(fc.record({
+    step: fc.integer({ min: 1, max: 3000 }), group: fc.nat(2), place: placeArbitrary, adjacent: fc.boolean(), parents: fc.array(fc.nat(2 ** 31), { maxLength: 3 }),
+    previousParent: fc.constantFrom('none', 'only', 'first', 'last'), origin: fc.option(fc.record({ file: fileArbitrary, rev: fc.nat(2 ** 31) }).map(({ file, rev }) => ({ file, rev })), { nil: undefined }),
+  }), { minLength: 1, maxLength: 40 }),
 ).map(([file, first, groups, drafts]) => {
   const entries: RunEntry[] = []
   let rev = first
   for (const [i, draft] of drafts.entries()) {
+    const previous = entries.at(-1)
     if (i > 0) rev += draft.step
-    const { recordByteLength, extraDecoded, ...place } = draft.place
+    const { recordByteLength, extraDecoded, ...drawn } = draft.place
+    const before = previous?.location.recordStart
+    const place = draft.adjacent && before !== undefined && before >= recordByteLength ? { ...drawn, recordStart: before - recordByteLength } : drawn
     const location: TextLocation = {
       ...(groups[draft.group % groups.length] as (typeof groups)[number]), ...place,
       recordEnd: place.recordStart + recordByteLength, decodedByteLength: place.recordStart + recordByteLength + extraDecoded,
     }
-    const parents = [...new Set(draft.parents.filter(parent => parent !== rev))]
+    const others = draft.parents.filter(parent => parent !== rev && parent !== previous?.rev)
+    const parents = [...new Set(previous === undefined || draft.previousParent === 'none' ? others
+      : draft.previousParent === 'only' ? [previous.rev] : draft.previousParent === 'first' ? [previous.rev, ...others] : [...others, previous.rev])]
     entries.push(draft.origin === undefined ? { rev, location, parents } : { rev, location, parents, origin: draft.origin })
   }
   return { file, entries }
 })
 
-test('runs round-trip, and their keys sort by file, then by first revision number', t => {
-  fc.assert(fc.property(runArbitrary, ({ file, entries }) => {
+/** `value` with its last 4 bytes replaced by the right checksum for the rest. */
+function resealed(key: Uint8Array, value: Uint8Array): Uint8Array {
+  const writer = new ByteWriter(value.length)
+  writer.bytes(value.subarray(0, value.length - 4))
+  writer.uint32(crc32(value.subarray(0, value.length - 4), crc32(key)))
+  return writer.finish()
+}
+
+/** Entries as a run of `version` gives them back: version 2 keeps no decoded length, and gives the record's end. */
+function asKept(entries: readonly RunEntry[], version: number): RunEntry[] {
+  return entries.map(entry => (version === RUN_VALUE_VERSION_1 ? entry : { ...entry, location: { ...entry.location, decodedByteLength: entry.location.recordEnd } }))
+}
+
+test('runs round-trip in both value versions, and their keys sort by file, then by first revision number', t => {
+  fc.assert(fc.property(runArbitrary, fc.constantFrom(RUN_VALUE_VERSION, RUN_VALUE_VERSION_1), ({ file, entries }, version) => {
     const key = encodeRunKey(file, (entries[0] as RunEntry).rev)
-    const decoded = decodeRunValue(key, encodeRunValue(key, entries), 'test')
-    if (!isDeepStrictEqual(decoded, entries)) throw new Error(`${JSON.stringify(decoded)} != ${JSON.stringify(entries)}`)
+    const decoded = decodeRunValue(key, encodeRunValue(key, entries, version), 'test')
+    if (!isDeepStrictEqual(decoded, asKept(entries, version))) throw new Error(`${JSON.stringify(decoded)} != ${JSON.stringify(entries)}`)
     const later = encodeRunKey(file, (entries[0] as RunEntry).rev + 1)
     if (Buffer.compare(key, later) >= 0) throw new Error('run keys out of order')
     if (!isDeepStrictEqual(decodeRunKey(key), { file, firstRev: (entries[0] as RunEntry).rev })) throw new Error('run key does not round-trip')
@@ -62,16 +88,11 @@ test('runs round-trip, and their keys sort by file, then by first revision numbe
   t.pass()
 })
 
-test('a run value, mutated and resealed, decodes to a run that re-encodes to exactly its bytes, or throws a VstoreError', t => {
-  fc.assert(fc.property(runArbitrary, mutationsArbitrary, fc.boolean(), ({ file, entries }, mutations, reseal) => {
+test('a run value of either version, mutated and resealed, decodes to a run that re-encodes to exactly its bytes, or throws a VstoreError', t => {
+  fc.assert(fc.property(runArbitrary, fc.constantFrom(RUN_VALUE_VERSION, RUN_VALUE_VERSION_1), mutationsArbitrary, fc.boolean(), ({ file, entries }, version, mutations, reseal) => {
     const key = encodeRunKey(file, (entries[0] as RunEntry).rev)
-    let value = mutate(encodeRunValue(key, entries), mutations)
-    if (reseal && value.length >= 5) {
-      const writer = new ByteWriter(value.length)
-      writer.bytes(value.subarray(0, value.length - 4))
-      writer.uint32(crc32(value.subarray(0, value.length - 4), crc32(key)))
-      value = writer.finish()
-    }
+    let value = mutate(encodeRunValue(key, entries, version), mutations)
+    if (reseal && value.length >= 5) value = resealed(key, value)
     let run: RunEntry[]
     try {
       run = decodeRunValue(key, value, 'test')
@@ -79,20 +100,48 @@ test('a run value, mutated and resealed, decodes to a run that re-encodes to exa
       if (error instanceof VstoreError) return
       throw error
     }
-    if (Buffer.compare(encodeRunValue(key, run), value) !== 0) throw new Error('a run decoded from bytes that are not its encoding')
+    if (Buffer.compare(encodeRunValue(key, run, value[0]), value) !== 0) throw new Error('a run decoded from bytes that are not its encoding')
   }), options)
   t.pass()
 })
 
-test('revision chunks and buckets round-trip; a bucket key depends only on the revision id', t => {
-  fc.assert(fc.property(fc.nat(2 ** 25), fc.array(fc.oneof(fc.stringMatching(/^[0-9a-f]{40}$/), fc.string({ minLength: 1, maxLength: 12 }).filter(rev => idProblem(rev) === undefined && !/^[0-9a-f]{40}$/.test(rev))), { minLength: 1, maxLength: 64 }), (chunk, revs) => {
+/** Revision ids of every kind, and chunks of one hex kind (which version 2 codes without a kind byte an id). */
+const revisionArbitrary = fc.oneof(
+  fc.stringMatching(/^[0-9a-f]{40}$/), fc.stringMatching(/^[0-9a-f]{64}$/),
+  fc.string({ minLength: 1, maxLength: 12 }).filter(rev => idProblem(rev) === undefined && !/^[0-9a-f]{40}$/.test(rev) && !/^[0-9a-f]{64}$/.test(rev)),
+)
+const chunkRevisionsArbitrary = fc.oneof(
+  fc.array(revisionArbitrary, { minLength: 1, maxLength: REVISION_CHUNK_LENGTH }),
+  fc.array(fc.stringMatching(/^[0-9a-f]{40}$/), { minLength: 1, maxLength: REVISION_CHUNK_LENGTH }),
+  fc.array(fc.stringMatching(/^[0-9a-f]{64}$/), { minLength: 1, maxLength: REVISION_CHUNK_LENGTH }),
+)
+
+test('revision chunks of either version round-trip, and so do buckets; a bucket key depends only on the revision id', t => {
+  fc.assert(fc.property(fc.nat(2 ** 25), chunkRevisionsArbitrary, fc.constantFrom(1, 2), (chunk, revs, version) => {
     const key = encodeRevisionChunkKey(chunk)
     if (decodeRevisionChunkKey(key) !== chunk) throw new Error('chunk key')
-    if (!isDeepStrictEqual(decodeRevisionChunkValue(key, encodeRevisionChunkValue(key, revs), 'test'), revs)) throw new Error('chunk value')
+    if (!isDeepStrictEqual(decodeRevisionChunkValue(key, encodeRevisionChunkValue(key, revs, version), 'test'), revs)) throw new Error('chunk value')
     const members = revs.map((_, i) => ({ rev: chunk * 64 + i, tag: (i * 7919) & 0xffff }))
     const bucketKey = revisionBucket(revs[0] as string).key
     if (!isDeepStrictEqual(decodeRevisionBucketValue(bucketKey, encodeRevisionBucketValue(bucketKey, members), 'test'), members)) throw new Error('bucket value')
     if (Buffer.compare(bucketKey, revisionBucket(`${revs[0] as string}`).key) !== 0) throw new Error('bucket key')
+  }), options)
+  t.pass()
+})
+
+test('a revision chunk of either version, mutated and resealed, decodes to ids that re-encode to exactly its bytes, or throws a VstoreError', t => {
+  fc.assert(fc.property(fc.nat(2 ** 25), chunkRevisionsArbitrary, fc.constantFrom(1, 2), mutationsArbitrary, fc.boolean(), (chunk, revs, version, mutations, reseal) => {
+    const key = encodeRevisionChunkKey(chunk)
+    let value = mutate(encodeRevisionChunkValue(key, revs, version), mutations)
+    if (reseal && value.length >= 5) value = resealed(key, value)
+    let decoded: string[]
+    try {
+      decoded = decodeRevisionChunkValue(key, value, 'test')
+    } catch (error) {
+      if (error instanceof VstoreError) return
+      throw error
+    }
+    if (Buffer.compare(encodeRevisionChunkValue(key, decoded, value[0]), value) !== 0) throw new Error('a chunk decoded from bytes that are not its encoding')
   }), options)
   t.pass()
 })

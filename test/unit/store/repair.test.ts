@@ -163,12 +163,12 @@ test('a repair that keeps no text leaves a pack numbered after the old ones, so 
   t.deepEqual((await again.verify({ full: true })).problems, [])
 })
 
-/** A store of 40 files × 15 commits with git-like revision ids: an index table of many blocks. */
+/** A store of 80 files × 15 commits with git-like revision ids: an index table of many blocks. */
 async function storeWithTable(t: ExecutionContext): Promise<{ dir: string; records: TextRecord[]; table: string }> {
   const dir = await makeTempDir(t)
   const revOf = (f: number, v: number) => (BigInt(f * 1000 + v) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)
   const records: TextRecord[] = []
-  for (let f = 0; f < 40; f++) {
+  for (let f = 0; f < 80; f++) {
     for (let v = 0; v < 15; v++) {
       records.push({ file: `dir${f % 5}/file-${f}.c`, rev: revOf(f, v), parents: v === 0 ? [] : [revOf(f, v - 1)], text: new TextEncoder().encode(`file ${f} version ${v}\n`.repeat(3 + v)) })
     }
