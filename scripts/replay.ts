@@ -65,8 +65,20 @@ async function bulkByteLength(batchCount: number): Promise<number> {
   return storeByteLength
 }
 
-/** Extraction times and reads of a fixed-seed sample of the keys stored so far, as the bench samples them. */
-async function extractions(store: Store, stored: readonly CorpusEntry[]) {
+/**
+ * Extraction times and reads of a fixed-seed sample of the keys stored so far, as the bench samples them:
+ * through a reader of its own (a writer keeps decoded groups, which would make the reads warm).
+ */
+async function extractions(dir: string, stored: readonly CorpusEntry[]) {
+  const store = await Store.open(dir, { readOnly: true })
+  try {
+    return await sampledExtractions(store, stored)
+  } finally {
+    await store.close()
+  }
+}
+
+async function sampledExtractions(store: Store, stored: readonly CorpusEntry[]) {
   const random = seededRandom(1)
   const times: number[] = []
   const reads: number[] = []
@@ -125,7 +137,7 @@ for (const [i, batch] of batches.entries()) {
   if (values.curve === true && tenths.has(i + 1)) {
     const stats = await store.stats()
     const bulk = await bulkByteLength(i + 1)
-    const point = { batches: i + 1, storeByteLength: stats.storeByteLength, bulkByteLength: bulk, ratio: stats.storeByteLength / bulk, packs: stats.packCount, extract: await extractions(store, batches.slice(0, i + 1).flat()) }
+    const point = { batches: i + 1, storeByteLength: stats.storeByteLength, bulkByteLength: bulk, ratio: stats.storeByteLength / bulk, packs: stats.packCount, extract: await extractions(storeDir, batches.slice(0, i + 1).flat()) }
     curve.push(point)
     process.stderr.write(`${JSON.stringify(point)}\n`)
   }
@@ -139,7 +151,7 @@ if (values['final-pack'] === true) {
 }
 const seconds = (performance.now() - started) / 1000
 const stats = await store.stats()
-const extract = await extractions(store, entries)
+const extract = await extractions(storeDir, entries)
 const packs = stats.packCount
 await store.close()
 const bulk = await bulkByteLength(batches.length)

@@ -110,7 +110,10 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
   }, target)
   // Committed: the index no longer names the old packs. A failure from here on leaves files that the next
   // open deletes.
-  if (keys.length > 0 || only !== undefined) await target.packs.remove(oldPackIds)
+  if (keys.length > 0 || only !== undefined) {
+    target.reader.forgetPacks(oldPackIds)
+    await target.packs.remove(oldPackIds)
+  }
   const packByteLength = target.packs.totalByteLength()
   return { summary: { textCount: texts.length, rawByteLength, oldGroupCount: totals.groupCount, groupCount: (keptTotals?.groupCount ?? 0) + summary.groupCount, oldPackByteLength, packByteLength, writtenByteLength: summary.storedByteLength }, lostKeys, reparented }
 }

@@ -21,7 +21,7 @@ import { packStore, repairStore } from './rewrite.js'
 import { PackKeys } from './pack-keys.js'
 import { RecentTexts } from './recent-texts.js'
 import { resolveSettings, type StoreOptions, type StoreSettings } from './settings.js'
-import { TextReader } from './text-reader.js'
+import { GroupContents, TextReader } from './text-reader.js'
 import type {
   FetchOptions, FetchSummary, GroupDump, IndexDumpRow, InsertOptions, InsertSummary, PackOptions, PackSummary, RepairSummary, StoreStats, TextEntry,
   TextKey, TextLocation, TextRecord, VerifyReport,
@@ -36,18 +36,30 @@ export { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from './store-index.js'
 
 /** What a writer keeps of the texts it committed last (RecentTexts): several commits' worth. */
 const RECENT_TEXTS_BYTE_LENGTH = 16 * 1024 * 1024
+/**
+ * Decoded group content a writer keeps between reads (GroupContents): the stored versions a commit's groups
+ * start on, and what a merge rewrites, sit in a few large groups (DESIGN.md, Appends).
+ */
+const WRITER_GROUP_CONTENTS_BYTE_LENGTH = 32 * 1024 * 1024
 
 export class Store implements FetchSource {
   private closed = false
   private writing = false
   private readonly reader: TextReader
+  /**
+   * The reader of a writer's own inserts and merges, which keeps decoded groups between reads
+   * (GroupContents); the store's readers (`get` and the rest) read each group afresh, within the bounds
+   * the index gives.
+   */
+  private readonly writerReader: TextReader
   private readonly history: History
   /** A writer's texts committed last (RecentTexts), for the next insert. */
   private readonly recent = new RecentTexts(RECENT_TEXTS_BYTE_LENGTH)
   private readonly packKeys = new PackKeys()
 
-  private constructor(readonly dir: string, private readonly opened: OpenedStore, private readonly settings: StoreSettings) {
+  private constructor(readonly dir: string, private readonly opened: OpenedStore, private readonly settings: StoreSettings, writer: boolean) {
     this.reader = new TextReader(opened.index, opened.packs)
+    this.writerReader = writer ? new TextReader(opened.index, opened.packs, new GroupContents(WRITER_GROUP_CONTENTS_BYTE_LENGTH)) : this.reader
     this.history = new History(opened.index, this.reader)
   }
 
@@ -60,7 +72,7 @@ export class Store implements FetchSource {
   static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
     const settings = resolveSettings(options)
     const opened = options.readOnly === true ? await openReader(dir, settings) : await openWriter(dir, settings, options.create === true)
-    return new Store(dir, opened, settings)
+    return new Store(dir, opened, settings, options.readOnly !== true)
   }
 
   /**
@@ -96,7 +108,7 @@ export class Store implements FetchSource {
 
   private target(): BatchTarget & { dir: string } {
     const { index, packs } = this.open()
-    return { dir: this.dir, index, packs, reader: this.reader, settings: this.settings, recent: this.recent, packKeys: this.packKeys }
+    return { dir: this.dir, index, packs, reader: this.writerReader, settings: this.settings, recent: this.recent, packKeys: this.packKeys }
   }
 
   // ---- reading ----
@@ -303,7 +315,16 @@ export class Store implements FetchSource {
    * leaves the store as it was or as repaired. A store with nothing to repair is left as it is.
    */
   async repair(options: PackOptions = {}): Promise<RepairSummary> {
-    return this.write(async target => repairStore(options, target, (await verifyStore(target, { full: false })).problems.length))
+    // Read afresh: what the writer kept decoded must not stand in for bytes damaged since.
+    return this.write(async writing => {
+      const target = { ...writing, reader: this.reader }
+      const packIds = target.packs.packIds()
+      try {
+        return await repairStore(options, target, (await verifyStore(target, { full: false })).problems.length)
+      } finally {
+        this.writerReader.forgetPacks(packIds)
+      }
+    })
   }
 
   /**

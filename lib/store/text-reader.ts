@@ -23,8 +23,66 @@ export interface Located {
   readonly location: TextLocation
 }
 
+/**
+ * Decoded group content a reader keeps, by pack and group offset, up to a byte budget (least lately used
+ * go first): a writer rebuilds the stored versions its groups start on, and a merge the texts of the packs
+ * it rewrites and their bases, many of them in the same large groups, each a prefix decode of up to the
+ * group's whole content otherwise. Groups are immutable once committed, and only committed groups are read;
+ * a pack's groups are forgotten when the pack is removed (its id is then never read again).
+ */
+export class GroupContents {
+  private readonly items = new Map<string, Uint8Array>()
+  private byteLength = 0
+
+  constructor(readonly maxByteLength: number) {}
+
+  /** The content of the group at `location` when at least `needed` bytes of it are kept. */
+  get(location: Pick<TextLocation, 'packId' | 'groupOffset'>, needed: number): Uint8Array | undefined {
+    const name = `${location.packId}@${location.groupOffset}`
+    const content = this.items.get(name)
+    if (content === undefined || content.length < needed) return undefined
+    this.items.delete(name)
+    this.items.set(name, content)
+    return content
+  }
+
+  /** Keeps a group's decoded prefix (the longer, where one is kept already); one over half the budget is not kept. */
+  put(location: Pick<TextLocation, 'packId' | 'groupOffset'>, content: Uint8Array): void {
+    if (content.length > this.maxByteLength / 2) return
+    const name = `${location.packId}@${location.groupOffset}`
+    const old = this.items.get(name)
+    if (old !== undefined) {
+      if (old.length >= content.length) return
+      this.items.delete(name)
+      this.byteLength -= old.length
+    }
+    this.items.set(name, content)
+    this.byteLength += content.length
+    for (const [oldest, item] of this.items) {
+      if (this.byteLength <= this.maxByteLength) break
+      this.items.delete(oldest)
+      this.byteLength -= item.length
+    }
+  }
+
+  /** Forgets the groups of `packIds`. */
+  forget(packIds: readonly number[]): void {
+    for (const [name, item] of this.items) {
+      if (!packIds.includes(Number(name.slice(0, name.indexOf('@'))))) continue
+      this.items.delete(name)
+      this.byteLength -= item.length
+    }
+  }
+}
+
 export class TextReader {
-  constructor(private readonly index: StoreIndex, private readonly packs: PackSet) {}
+  /** `contents`: decoded groups kept between reads (a writer's); none, every read decodes its group's prefix. */
+  constructor(private readonly index: StoreIndex, private readonly packs: PackSet, private readonly contents?: GroupContents) {}
+
+  /** Forgets what it keeps of the groups of packs that are gone. */
+  forgetPacks(packIds: readonly number[]): void {
+    this.contents?.forget(packIds)
+  }
 
   /** @throws VSTORE_NOT_FOUND when the key is not stored. */
   async getEntry(key: TextKey): Promise<TextEntry> {
@@ -36,18 +94,15 @@ export class TextReader {
   /** A text whose group may name a base at most `depthLeft` hops deep; `bases` shares base texts between calls. */
   async get(key: TextKey, depthLeft = MAX_BASE_DEPTH, bases?: BaseTextCache): Promise<Uint8Array> {
     const entry = await this.getEntry(key)
-    const bytes = await this.readGroupBytes(entry, entry.readByteLength, key)
-    return this.rebuild(bytes, [{ key, location: entry }], entry.recordEnd, depthLeft, bases).then(texts => texts[0] as Uint8Array)
+    return this.rebuild([{ key, location: entry }], entry.readByteLength, entry.recordEnd, depthLeft, bases).then(texts => texts[0] as Uint8Array)
   }
 
   /** The texts of keys whose entries the caller has read, each group read once; yields in group order. */
   async *readLocated(located: readonly Located[], bases?: BaseTextCache): AsyncGenerator<TextKey & { text: Uint8Array }> {
     for (const wanted of byGroup(located, item => item.location).values()) {
-      const first = wanted[0] as Located
       const readByteLength = Math.max(...wanted.map(w => w.location.readByteLength))
       const recordEnd = Math.max(...wanted.map(w => w.location.recordEnd))
-      const bytes = await this.readGroupBytes(first.location, readByteLength, first.key)
-      const texts = await this.rebuild(bytes, wanted, recordEnd, MAX_BASE_DEPTH, bases)
+      const texts = await this.rebuild(wanted, readByteLength, recordEnd, MAX_BASE_DEPTH, bases)
       for (let i = 0; i < wanted.length; i++) yield { ...(wanted[i] as Located).key, text: texts[i] as Uint8Array }
     }
   }
@@ -103,25 +158,33 @@ export class TextReader {
     }
   }
 
-  /** The texts of `wanted`, all in the group whose first bytes are `groupBytes`, decoded up to `recordEnd`. */
-  private async rebuild(groupBytes: Uint8Array, wanted: readonly Located[], recordEnd: number, depthLeft: number, bases?: BaseTextCache): Promise<Uint8Array[]> {
+  /**
+   * The texts of `wanted`, all in one group: its first `readByteLength` bytes read and decoded up to
+   * `recordEnd` (or that much of its content kept from an earlier read).
+   */
+  private async rebuild(wanted: readonly Located[], readByteLength: number, recordEnd: number, depthLeft: number, bases?: BaseTextCache): Promise<Uint8Array[]> {
     const first = wanted[0] as Located
     const where = `${packName(first.location.packId)}@${first.location.groupOffset}`
-    let content: Uint8Array
-    try {
-      // Bounded by the group's content length: store format 5 keeps no decoded length to bound it closer
-      // (the flush decode of the read's last chunk of stored bytes may run far past the record's end).
-      content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS)
-    } catch (error) {
-      throw naming(error, first.key)
+    let content = this.contents?.get(first.location, recordEnd)
+    if (content === undefined) {
+      const groupBytes = await this.readGroupBytes(first.location, readByteLength, first.key)
+      try {
+        // Bounded by the group's content length: store format 5 keeps no decoded length to bound it closer
+        // (the flush decode of the read's last chunk of stored bytes may run far past the record's end).
+        content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS)
+      } catch (error) {
+        throw naming(error, first.key)
+      }
+      this.contents?.put(first.location, content)
     }
-    const baseText = await this.baseTextOf(content, where, first.key, depthLeft, undefined, bases)
+    const kept = content
+    const baseText = await this.baseTextOf(kept, where, first.key, depthLeft, undefined, bases)
     // Texts of one group often rebuild through each other (deltas on the previous version): once each.
     const rebuilt = new Map<number, Uint8Array>()
     const handedOut = new Set<Uint8Array>()
     return wanted.map(({ key, location }) => {
       try {
-        const decoded = decodeRecord(content, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
+        const decoded = decodeRecord(kept, location.recordStart, location.recordEnd, where, DEFAULT_GROUP_LIMITS, baseText, rebuilt)
         // Keys stored once (identical texts) share a record: each caller gets bytes of its own.
         const text = handedOut.has(decoded) ? decoded.slice() : decoded
         handedOut.add(decoded)
