@@ -66,6 +66,29 @@ function giveBackHeads(heads: Int32Array): void {
   spareHeads.set(heads.length, spare)
 }
 
+/**
+ * Content buffers and block arrays of sources that are done, by length, for the next source to take, as
+ * bucket tables are above: each source starts with 64 KiB of content and 48 KiB of block arrays, and
+ * freeing them was most of the garbage collection left in a replay of jq a commit at a time (a source a
+ * group and one a previous text). Their old bytes need no clearing: a source reads only what it wrote.
+ * At most four of a length, of at most 1 MiB each, are kept.
+ */
+const spareBytes = new Map<number, Uint8Array[]>()
+const spareInts = new Map<number, Int32Array[]>()
+const MAX_SPARE_BUFFER_BYTE_LENGTH = 1024 * 1024
+
+function takeSpare<T extends Uint8Array | Int32Array>(spares: Map<number, T[]>, length: number, make: (length: number) => T): T {
+  return spares.get(length)?.pop() ?? make(length)
+}
+
+function giveSpare<T extends Uint8Array | Int32Array>(spares: Map<number, T[]>, array: T): void {
+  if (array.byteLength > MAX_SPARE_BUFFER_BYTE_LENGTH) return
+  const spare = spares.get(array.length) ?? []
+  if (spare.length >= 4) return
+  spare.push(array)
+  spares.set(array.length, spare)
+}
+
 /** Buffers start at most this large and grow as content comes (their capacity never changes a delta). */
 const INITIAL_CONTENT_BYTE_LENGTH = 64 * 1024
 const INITIAL_BLOCK_COUNT = 4096
@@ -117,18 +140,25 @@ export class DeltaSource {
     this.heads = takeHeads(2 ** bits)
     this.shift = 32 - bits
     const blockCapacity = Math.min(blocks, INITIAL_BLOCK_COUNT)
-    this.nextBlock = new Int32Array(blockCapacity)
-    this.blockOffsets = new Int32Array(blockCapacity)
-    this.blockHashes = new Int32Array(blockCapacity)
-    this.content = new Uint8Array(Math.max(4096, Math.min(INITIAL_CONTENT_BYTE_LENGTH, options.expectedContentByteLength)))
+    const ints = (length: number) => new Int32Array(length)
+    this.nextBlock = takeSpare(spareInts, blockCapacity, ints)
+    this.blockOffsets = takeSpare(spareInts, blockCapacity, ints)
+    this.blockHashes = takeSpare(spareInts, blockCapacity, ints)
+    this.content = takeSpare(spareBytes, Math.max(4096, Math.min(INITIAL_CONTENT_BYTE_LENGTH, options.expectedContentByteLength)), length => new Uint8Array(length))
   }
 
-  /** Gives the bucket table back for the next source; this one must not be used again. */
+  /** Gives the bucket table and buffers back for the next source; this one (and any view of it) must not be used again. */
   release(): void {
     if (this.released) return
     this.released = true
     giveBackHeads(this.heads)
     this.heads = new Int32Array(0)
+    for (const array of [this.nextBlock, this.blockOffsets, this.blockHashes]) giveSpare(spareInts, array)
+    giveSpare(spareBytes, this.content)
+    this.nextBlock = this.blockOffsets = this.blockHashes = new Int32Array(0)
+    this.content = new Uint8Array(0)
+    this.contentByteLength = 0
+    this.blockCount = 0
   }
 
   get byteLength(): number {

@@ -102,9 +102,17 @@ export interface PrefixMeasure {
 
 /**
  * For each `end` (ascending offsets in the decoded content), the shortest prefix of `stored`, in
- * steps of `chunkByteLength`, that decodes at least `end` bytes, and what that prefix decodes to.
+ * steps of `chunkByteLength`, that decodes at least `end` bytes, and what that prefix decodes to. Given
+ * the content's length, stored bytes that fit one step are not decoded: every prefix is all of them, which
+ * decode to the whole content (a store written a commit at a time seals thousands of such groups, and a
+ * streaming decoder costs a thread-pool hop a step).
  */
-export async function measurePrefixes(codec: EntropyCodec, stored: Uint8Array, ends: readonly number[], chunkByteLength: number): Promise<PrefixMeasure[]> {
+export async function measurePrefixes(codec: EntropyCodec, stored: Uint8Array, ends: readonly number[], chunkByteLength: number, contentByteLength?: number): Promise<PrefixMeasure[]> {
+  if (contentByteLength !== undefined && stored.length <= chunkByteLength) {
+    const last = ends.at(-1)
+    if (last !== undefined && last > contentByteLength) throw new Error(`vstore bug: an end at ${last} of ${contentByteLength} content bytes`)
+    return ends.map(() => ({ storedByteLength: stored.length, decodedByteLength: contentByteLength }))
+  }
   const decoder = codec.createDecoder(ends.length > 0 ? (ends[ends.length - 1] as number) : 0)
   let decoded = 0
   decoder.on('data', (chunk: Uint8Array) => { decoded += chunk.length })

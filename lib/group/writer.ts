@@ -300,7 +300,7 @@ export class GroupWriter<Id> {
       const { bytes, headerByteLength } = await encodeGroup(content, this.policy.codec)
       // A small group (the last before a commit) says little about the next one.
       if (content.length >= 64 * 1024) this.storedPerContentByte = (bytes.length - headerByteLength) / content.length
-      const measures = await measurePrefixes(this.policy.codec, bytes.subarray(headerByteLength), records.map(r => r.range.recordEnd), this.policy.readChunkByteLength)
+      const measures = await measurePrefixes(this.policy.codec, bytes.subarray(headerByteLength), records.map(r => r.range.recordEnd), this.policy.readChunkByteLength, content.length)
       const reads = measures.map(m => headerByteLength + m.storedByteLength)
       const first = records[0] as Pending<Id>
       if (base !== undefined && (reads[0] as number) + chain.readByteLength > budget(first)) {

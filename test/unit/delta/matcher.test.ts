@@ -159,3 +159,26 @@ test('minCopyByteLength below the block and maxCandidates below one are VSTORE_U
   t.throws(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, maxCandidates: 0 }), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
   t.notThrows(() => new DeltaSource({ ...DEFAULT_MATCHER_OPTIONS, minCopyByteLength: BLOCK_BYTE_LENGTH }))
 })
+
+test('a source on the buffers of released ones (their old bytes left in them) encodes exactly as one on new buffers', t => {
+  const random = seededRandom(31)
+  const cases = Array.from({ length: 6 }, (_, i) => {
+    const base = randomLines(random, 100 + 40 * i)
+    const edited = applyEdit(base, { position: Math.floor(base.length / 3), deleteByteLength: 20, insert: randomBytes(random, 30) })
+    return { texts: [base, randomLines(random, 30)], target: concatBytes(edited, randomBytes(random, 50)) }
+  })
+  // Sources never released: each takes new buffers (or spare ones no source has written).
+  const fresh = cases.map(({ texts, target }) => sourceOf(texts).encode(target))
+  // Each source released before the next: the next takes its buffers, full of the last one's bytes.
+  const reused = cases.map(({ texts, target }) => {
+    const source = sourceOf(texts)
+    const encoded = source.encode(target)
+    source.release()
+    t.is(source.view().length, 0, 'a released source holds nothing')
+    return encoded
+  })
+  for (const [i, encoded] of reused.entries()) {
+    t.deepEqual(encoded.body, (fresh[i] as typeof encoded).body, `case ${i}`)
+    t.deepEqual(encoded.literalRanges, (fresh[i] as typeof encoded).literalRanges, `case ${i}`)
+  }
+})

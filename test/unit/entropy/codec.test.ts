@@ -99,6 +99,15 @@ for (const codec of codecs) {
     }
   })
 
+  test(`${codec.name}: measurePrefixes of stored bytes that fit one step, given the content's length, is what decoding them measures`, async t => {
+    const content = (contents.lines as Uint8Array).subarray(0, 3000)
+    const stored = await codec.encode(content)
+    const ends = [1, 1000, content.length]
+    const chunkByteLength = stored.length + 10
+    t.deepEqual(await measurePrefixes(codec, stored, ends, chunkByteLength, content.length), await measurePrefixes(codec, stored, ends, chunkByteLength))
+    t.deepEqual(await measurePrefixes(codec, stored, ends, stored.length, content.length), await measurePrefixes(codec, stored, ends, stored.length))
+  })
+
   test(`${codec.name}: measurePrefixes of no ends is empty`, async t => {
     t.deepEqual(await measurePrefixes(codec, await codec.encode(contents.lines as Uint8Array), [], 256), [])
   })
