@@ -124,12 +124,13 @@ export class LocalPackSet implements PackSet {
 
   async remove(packIds: readonly number[]): Promise<void> {
     this.forget(packIds)
-    for (const packId of packIds) {
+    // All at once: a merge of the lowest tier removes ten packs, one after another 2 ms of its 25.
+    await Promise.all(packIds.map(async packId => {
       const file = this.files.get(packId)
       this.files.delete(packId)
       await file?.close()
       await rm(packPath(this.dir, packId), { force: true })
-    }
+    }))
     await syncDirectory(packsPath(this.dir))
   }
 
