@@ -71,15 +71,16 @@ function giveBackHeads(heads: Int32Array): void {
  * are above: each source starts with up to 64 KiB of content and 48 KiB of block arrays, and freeing them
  * was most of the garbage collection left in a replay of jq a commit at a time (a source a group and one a
  * previous text; the same previous texts come back commit after commit, so their exact lengths recur).
- * At most four of a length, of at most 1 MiB each, and 8 MiB in all: without the last bound the spares
- * held 90 MB more at the peak of jq's one-insert import (sizes rounded to powers of two instead kept memory
- * down too, but ran the replay 5-10 % slower). Their old bytes need no clearing: a source reads only what
- * it wrote.
+ * At most four of a length, of at most 1 MiB each, and 32 MiB in all: without the last bound the spares
+ * held 90 MB more at the peak of jq's one-insert import (bench: 269-282 MB of RSS against 188 without
+ * spares; 224 with this bound, 192 with 8 MiB) and the replay ran at 141-143 commits a second (129-134 with
+ * this bound, 121-131 with 8 MiB; sizes rounded to powers of two ran 5-10 % slower still). Their old bytes
+ * need no clearing: a source reads only what it wrote.
  */
 const spareBytes = new Map<number, Uint8Array[]>()
 const spareInts = new Map<number, Int32Array[]>()
 const MAX_SPARE_BUFFER_BYTE_LENGTH = 1024 * 1024
-const MAX_SPARES_BYTE_LENGTH = 8 * 1024 * 1024
+const MAX_SPARES_BYTE_LENGTH = 32 * 1024 * 1024
 let sparesByteLength = 0
 
 /** An array of `length` elements, a spare one where there is one. */
