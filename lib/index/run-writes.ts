@@ -1,5 +1,5 @@
 /**
- * Changing a file's runs (store format 4). An append (entries numbered after every one the file has: a
+ * Changing a file's runs (store formats 4 and 5). An append (entries numbered after every one the file has: a
  * commit) adds them to the file's last run while that run is short (TAIL_RUN_LENGTH), else starts a new
  * run: a commit rewrites little, and LevelDB keeps little garbage until its next compaction. Any other
  * change (a pack moving texts, a delete, an entry numbered before the file's last) reads the runs from the

@@ -1,5 +1,5 @@
 /**
- * The records of the run-based index layout (store format 4, formats/index.md): revision ids numbered once
+ * The records of the run-based index layout (store formats 4 and 5, formats/index.md): revision ids numbered once
  * for the whole store (`N` chunks of 16 ids, found again through `Q` buckets keyed by their hash), and each
  * file's entries in runs (`F`), sorted by revision number and delta-coded, one checksum a run. A text entry
  * then costs what is particular to it (where its record is, its length, a 4-byte check, its parents as

@@ -1,5 +1,5 @@
 /**
- * The index of store format 4 read and written through LevelDB (formats/index.md, Runs): a text's entry is
+ * The index of store formats 4 and 5 read and written through LevelDB (formats/index.md, Runs): a text's entry is
  * found by its revision's number (memory, else its `Q` bucket and `N` chunk) and the last run of its file at
  * or before that number; parents and origins come back as ids through the same revision table.
  */
@@ -83,7 +83,7 @@ export class RunIndex {
     const number = await this.revisions.numberOf(key.rev)
     const entry = number === undefined ? undefined : await this.runEntry(key.file, number, where)
     if (entry !== undefined) return this.textEntry(entry, where)
-    if (await this.leftOver(key)) throw new VstoreError('VSTORE_CORRUPT', 'its entry was damaged before the upgrade to store format 4, which could not read it', where)
+    if (await this.leftOver(key)) throw new VstoreError('VSTORE_CORRUPT', 'its entry was damaged before the upgrade to runs (store format 4 or later), which could not read it', where)
     return undefined
   }
 
@@ -372,7 +372,7 @@ export class RunIndex {
         // A damaged key names nothing.
       }
       textCount++
-      problems.push({ code: 'VSTORE_CORRUPT', where: keys.length === 0 ? `index key ${toHex(key)}` : `index:${describeKey(keys[0] as TextKey)}`, message: 'a text entry the upgrade to store format 4 could not read (damaged)', keys })
+      problems.push({ code: 'VSTORE_CORRUPT', where: keys.length === 0 ? `index key ${toHex(key)}` : `index:${describeKey(keys[0] as TextKey)}`, message: 'a text entry the upgrade to runs (store format 4 or later) could not read (damaged)', keys })
     }
     return { textCount, entries: inKeyOrder(entries), problems, revOf }
   }
