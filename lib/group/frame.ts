@@ -95,8 +95,10 @@ export async function decodeGroupPrefix(bytes: Uint8Array, neededByteLength: num
     throw new VstoreError('VSTORE_CORRUPT', `needs ${neededByteLength} bytes of a group holding ${header.contentByteLength}`, where)
   }
   const stored = bytes.subarray(header.headerByteLength, header.headerByteLength + header.storedByteLength)
-  // What the prefix decoded to when the group was written (the index's Decoded_Byte_Length), with room:
-  // a damaged or hostile stream that would decode much further is refused before it is produced.
+  // A caller that knows what the prefix decoded to when the group was written passes it, with room: a
+  // damaged or hostile stream that would decode much further is refused before it is produced. Without it
+  // (a text read through the index, which keeps no decoded length since store format 5) the bound is the
+  // group's content length, within the reader's limits.
   const maxOutputByteLength = expectedByteLength === undefined
     ? header.contentByteLength
     : Math.min(header.contentByteLength, Math.max(neededByteLength, expectedByteLength) + PREFIX_SLACK_BYTE_LENGTH)

@@ -344,6 +344,8 @@ export function decodeRevisionChunkValue(key: Uint8Array, value: Uint8Array, whe
   const revs: string[] = []
   for (let i = 0; i < count; i++) revs.push(kind === REV_TEXT ? readRev(reader, true) : toHex(reader.take(kind === REV_SHA1 ? 20 : 32)))
   reader.expectEnd('revision chunk')
+  // One encoding a chunk: ids that all share a hex kind are written under it, never each with its own.
+  if (value[0] === REVISION_CHUNK_VALUE_VERSION && kind === REV_TEXT && chunkKind(revs) !== REV_TEXT) throw reader.error('VSTORE_CORRUPT', 'ids of one hex kind under Chunk_Kind 00')
   return revs
 }
 

@@ -255,13 +255,15 @@ export class RunIndex {
     const operations: Operation[] = []
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN))) {
       if (value[0] === RUN_VALUE_VERSION) continue
-      const entries = decodedOrUndefined(() => decodeRunValue(key, value, 'index'))
-      if (entries !== undefined) operations.push({ key, value: encodeRunValue(key, entries) })
+      // A run that decodes but does not fit version 2 (damage with a right checksum: a record start past
+      // what a varint holds once coded against the entry before) stays as it is too.
+      const recoded = decodedOrUndefined(() => encodeRunValue(key, decodeRunValue(key, value, 'index')))
+      if (recoded !== undefined) operations.push({ key, value: recoded })
     }
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISIONS))) {
       if (value[0] === REVISION_CHUNK_VALUE_VERSION) continue
-      const revs = decodedOrUndefined(() => decodeRevisionChunkValue(key, value, 'index'))
-      if (revs !== undefined) operations.push({ key, value: encodeRevisionChunkValue(key, revs) })
+      const recoded = decodedOrUndefined(() => encodeRevisionChunkValue(key, decodeRevisionChunkValue(key, value, 'index')))
+      if (recoded !== undefined) operations.push({ key, value: recoded })
     }
     this.files.clear()
     this.cachedEntryCount = 0
@@ -378,7 +380,7 @@ export class RunIndex {
   }
 }
 
-/** What `decode` returns, or undefined where it finds damage (VSTORE_CORRUPT and the like). */
+/** What `decode` returns, or undefined where it finds damage (VSTORE_CORRUPT and the like, or a value it cannot write again). */
 function decodedOrUndefined<T>(decode: () => T): T | undefined {
   try {
     return decode()

@@ -262,6 +262,8 @@ function badChunkVectorsVersion2(folder: Folder, sha1Ids: readonly string[]): vo
   bad('sha1-cut', 'version 2: `Chunk_Kind` 01 and the last id one byte short', vector(concat(varint(ids.length), Uint8Array.of(1), ...ids).subarray(0, -1)))
   bad('trailing', 'version 2: `Chunk_Kind` 01 and a byte 00 after the last id', vector(concat(varint(ids.length), Uint8Array.of(1), ...ids, Uint8Array.of(0))))
   bad('hex-as-text', 'version 2: `Chunk_Kind` 00 and a 40-digit lowercase hex id as text', vector(concat(varint(1), Uint8Array.of(0, 0), varint(40), utf8(sha1Ids[0] as string))))
+  bad('kind-not-shared', 'version 2: the three SHA-1 ids of `good-revisions-sha1` under `Chunk_Kind` 00, each with its kind byte 01: ids of one hex kind must be written under it',
+    vector(concat(varint(ids.length), Uint8Array.of(0), ...ids.map(id => concat(Uint8Array.of(1), id)))))
 }
 
 /** Defects in version 1 runs (store format 4): each vector is the run of r1 and r2 (`good-run-version-1`) with one field changed, its checksum right unless the row says otherwise. */

@@ -35,15 +35,16 @@ export async function rewriteAsOldFormat(dir: string, format: 1 | 2 | 3, textOf:
 
 /**
  * Rewrites the closed store in `dir` as store format 4: every run and revision chunk in value version 1,
- * under the same keys. Format 4 kept a decoded length in each entry, which this build does not; the record's
- * end stands in for it (what a reader of this build gives back).
+ * under the same keys. Format 4 kept a decoded length in each entry (what the read decodes to, past the
+ * record's end), which this build does not: the record's end plus a made-up 100 bytes stands in for it.
  */
 export async function rewriteAsFormatFour(dir: string): Promise<void> {
   const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
   try {
     const operations = []
     for await (const [key, value] of db.entries(Uint8Array.of(TAG_FILE_RUN))) {
-      operations.push({ key, value: encodeRunValue(key, decodeRunValue(key, value, 'old-format'), RUN_VALUE_VERSION_1) })
+      const entries = decodeRunValue(key, value, 'old-format').map(entry => ({ ...entry, location: { ...entry.location, decodedByteLength: entry.location.recordEnd + 100 } }))
+      operations.push({ key, value: encodeRunValue(key, entries, RUN_VALUE_VERSION_1) })
     }
     for await (const [key, value] of db.entries(Uint8Array.of(TAG_REVISIONS))) {
       operations.push({ key, value: encodeRevisionChunkValue(key, decodeRevisionChunkValue(key, value, 'old-format'), 1) })

@@ -162,21 +162,27 @@ test('minCopyByteLength below the block and maxCandidates below one are VSTORE_U
 
 test('a source on the buffers of released ones (their old bytes left in them) encodes exactly as one on new buffers', t => {
   const random = seededRandom(31)
+  // Largest first: each source's buffers then hold more of the last one's bytes than it writes itself.
   const cases = Array.from({ length: 6 }, (_, i) => {
-    const base = randomLines(random, 100 + 40 * i)
+    const base = randomLines(random, 300 - 40 * i)
     const edited = applyEdit(base, { position: Math.floor(base.length / 3), deleteByteLength: 20, insert: randomBytes(random, 30) })
     return { texts: [base, randomLines(random, 30)], target: concatBytes(edited, randomBytes(random, 50)) }
   })
   // Sources never released: each takes new buffers (or spare ones no source has written).
   const fresh = cases.map(({ texts, target }) => sourceOf(texts).encode(target))
   // Each source released before the next: the next takes its buffers, full of the last one's bytes.
+  let released: ArrayBufferLike | undefined
+  let reuses = 0
   const reused = cases.map(({ texts, target }) => {
     const source = sourceOf(texts)
+    if (source.view().buffer === released) reuses++
     const encoded = source.encode(target)
+    released = source.view().buffer
     source.release()
     t.is(source.view().length, 0, 'a released source holds nothing')
     return encoded
   })
+  t.is(reuses, cases.length - 1, 'each source after the first takes the content buffer the one before gave back')
   for (const [i, encoded] of reused.entries()) {
     t.deepEqual(encoded.body, (fresh[i] as typeof encoded).body, `case ${i}`)
     t.deepEqual(encoded.literalRanges, (fresh[i] as typeof encoded).literalRanges, `case ${i}`)

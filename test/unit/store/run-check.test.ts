@@ -1,7 +1,8 @@
 /**
- * verify's check of the run records (store format 4) finds what each record's own checksum cannot: two
- * runs of one file that overlap, and a revision id listed under two numbers. Records written by hand with
- * valid checksums into a real store's LevelDB.
+ * verify's check of the run records (store formats 4 and 5) finds what each record's own checksum cannot:
+ * two runs of one file that overlap, and a revision id listed under two numbers; and the upgrade from
+ * format 4 leaves a run it cannot write again as it is. Records written by hand with valid checksums into
+ * a real store's LevelDB.
  */
 import test, { type ExecutionContext } from 'ava'
 import { join } from 'node:path'
@@ -66,4 +67,38 @@ test('a revision id listed under two numbers is reported by verify', async t => 
   }
   const problems = await problemsOf(dir)
   t.true(problems.some(message => /is listed twice, as numbers 0 and 3/.test(message)), problems.join('\n'))
+})
+
+test('the upgrade from store format 4 leaves a version 1 run that decodes but does not fit version 2 as it is, and upgrades the rest', async t => {
+  const dir = await storeOf(t, [...history('a.txt', 2), ...history('b.txt', 3)])
+  const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  const operations = []
+  let odd: Uint8Array | undefined
+  for await (const [key, value] of db.entries(Uint8Array.of(TAG_FILE_RUN))) {
+    const entries = decodeRunValue(key, value, 'test')
+    if (decodeRunKey(key).file === 'a.txt') {
+      // Checksum right, fields absurd: a second record 2^48 bytes long starting 2^48 - 1 bytes in, whose
+      // start, coded against where the first begins less its length, needs more than a varint.
+      const [first, second] = entries as [typeof entries[number], typeof entries[number]]
+      const big = 2 ** 48
+      entries[0] = { ...first, location: { ...first.location, recordStart: 0, recordEnd: 1, decodedByteLength: big } }
+      entries[1] = { ...second, location: { ...first.location, recordStart: big - 1, recordEnd: 2 * big - 1, decodedByteLength: 2 * big - 1 } }
+      odd = encodeRunValue(key, entries, 1)
+      operations.push({ key, value: odd })
+    } else operations.push({ key, value: encodeRunValue(key, entries, 1) })
+  }
+  operations.push({ key: Uint8Array.of(0x4d, ...encoder.encode('format')), value: Uint8Array.of(4) })
+  await db.write(operations, { sync: true })
+  await db.close()
+  const store = await Store.open(dir)
+  await store.upgrade()
+  await store.close()
+  const after = await openLevelDb(join(dir, 'index'), 'index', { create: false })
+  const versions = new Map<string, number>()
+  for await (const [key, value] of after.entries(Uint8Array.of(TAG_FILE_RUN))) {
+    versions.set(decodeRunKey(key).file, value[0] as number)
+    if (decodeRunKey(key).file === 'a.txt') t.deepEqual(value, odd, 'left as it was')
+  }
+  await after.close()
+  t.deepEqual(Object.fromEntries(versions), { 'a.txt': 1, 'b.txt': 2 })
 })
