@@ -29,7 +29,7 @@ test('the texts asked for least recently go first once the budget is passed; a t
   t.is(recent.get({ file: 'a', rev: '1' }), undefined)
 })
 
-test('a writer that keeps its last commits\' texts writes the same store as one that reopens before every commit', async t => {
+test('a writer that keeps its last commits\' texts and the groups it decoded writes the same store as one that reopens before every commit, merges included', async t => {
   const commits = history(5, 30, 17)
   const kept = await openStore(t, await makeTempDir(t, 'vstore-recent-'), { create: true, maxContentByteLength: 64 * 1024 })
   await insertCommits(kept, commits)
