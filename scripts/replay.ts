@@ -4,7 +4,10 @@
  * compared with one insert of the same history:
  *
  *   node dist/scripts/replay.js CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N]
- *     [--pack-factor F] [--final-pack] [--curve] [--codec C] [--max-base-depth D]
+ *     [--pack-factor F] [--final-pack] [--curve] [--codec C] [--max-base-depth D] [--text-only]
+ *
+ * `--text-only` leaves out every file any version of which is binary (git's rule: a NUL byte in the first
+ * 8,000 bytes), in the replay and in the bulk insert it is compared with.
  *
  * Prints one JSON object: the final store and a bulk insert's, the bytes written to packs over the replay
  * (appends, automatic packing and any `--pack-factor` packs) over the bytes stored at the end (write
@@ -17,6 +20,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { isBinary } from '../lib/delta/line-diff.js'
 import { Store, type StoreOptions } from '../lib/vstore.js'
 import { readBlob, readManifest, type CorpusEntry } from './corpus.js'
 import { percentile, seededRandom } from './stats.js'
@@ -25,11 +29,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'pack-factor': { type: 'string' }, codec: { type: 'string' }, 'max-base-depth': { type: 'string' }, 'final-pack': { type: 'boolean' },
-    'no-auto-pack': { type: 'boolean' }, 'auto-pack-factor': { type: 'string' }, curve: { type: 'boolean' },
+    'no-auto-pack': { type: 'boolean' }, 'auto-pack-factor': { type: 'string' }, curve: { type: 'boolean' }, 'text-only': { type: 'boolean' },
   },
 })
 const [corpus, work] = positionals
-if (corpus === undefined || work === undefined) throw new Error('usage: replay CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N] [--pack-factor F] [--final-pack] [--curve]')
+if (corpus === undefined || work === undefined) throw new Error('usage: replay CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N] [--pack-factor F] [--final-pack] [--curve] [--text-only]')
 const packFactor = Number(values['pack-factor'] ?? 0)
 const MIN_PACK_TRIGGER_BYTE_LENGTH = 1024 * 1024
 const SAMPLE_SIZE = 200
@@ -41,7 +45,19 @@ const options: StoreOptions = {
   autoPack: values['no-auto-pack'] !== true,
 }
 
-const entries = await readManifest(corpus)
+/**
+ * The corpus's versions, without the files any version of which is binary (git's rule) with `--text-only`:
+ * what a VCS storing source text would give the store (jq: 12 files, 14 versions).
+ */
+async function corpusEntries(dir: string, textOnly: boolean): Promise<CorpusEntry[]> {
+  const all = await readManifest(dir)
+  if (!textOnly) return all
+  const binary = new Set<string>()
+  for (const entry of all) if (!binary.has(entry.file) && isBinary(await readBlob(dir, entry.sha256))) binary.add(entry.file)
+  return all.filter(entry => !binary.has(entry.file))
+}
+
+const entries = await corpusEntries(corpus, values['text-only'] === true)
 const batches: CorpusEntry[][] = []
 for (const entry of entries) {
   const last = batches.at(-1)
