@@ -14,7 +14,10 @@ export interface TextLocation {
   /** The record's half-open range in the group's decompressed content. */
   readonly recordStart: number
   readonly recordEnd: number
-  /** Bytes the decoder produces from that read (the record's end, rounded up to the read chunk). */
+  /**
+   * Bytes of content that read decodes, at least: the record's end in store format 5, which keeps no more;
+   * what the read decoded when it was written in older formats (the record's end, rounded up to the read chunk).
+   */
   readonly decodedByteLength: number
   readonly textByteLength: number
   /**
