@@ -100,8 +100,9 @@ export function encodeFilePrefix(file: string): Uint8Array {
  * (in values) text is preceded by its varint byte length; in keys it runs to the key's end.
  */
 export function writeRev(writer: ByteWriter, rev: string, lengthPrefixed: boolean): void {
-  if (isHexId(rev)) {
-    writer.byte(rev.length === 40 ? REV_SHA1 : REV_SHA256)
+  const kind = revKindOf(rev)
+  if (kind !== REV_TEXT) {
+    writer.byte(kind)
     writer.bytes(fromHex(rev))
     return
   }

@@ -3,10 +3,10 @@
  * found by its revision's number (memory, else its `Q` bucket and `N` chunk) and the last run of its file at
  * or before that number; parents and origins come back as ids through the same revision table.
  */
-import { isHexId, toHex } from '../bytes/index.js'
+import { toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { KeyValueStore } from '../index/leveldb.js'
-import { TAG_TEXT, decodeTextKey, describeKey, encodeTextKey } from '../index/records.js'
+import { TAG_TEXT, decodeTextKey, describeKey, encodeTextKey, revKindOf } from '../index/records.js'
 import { RevisionTable } from '../index/revision-table.js'
 import { fileRunOperations } from '../index/run-writes.js'
 import {
@@ -23,17 +23,13 @@ type Operation = { key: Uint8Array; value: Uint8Array | undefined }
 /** The first store format that keeps text entries in runs (formats/index.md). */
 export const RUN_STORE_FORMAT = 4
 
-/** How a key orders a revision id: a text id (kind 0) before a SHA-1 (1) before a SHA-256 (2). */
-function revisionKind(rev: string): number {
-  return isHexId(rev) ? (rev.length === 40 ? 1 : 2) : 0
-}
-
 /**
  * One file's keyed entries in the order of their old `T` keys (revision kind, then its bytes), as every
  * listing has always come: a hex id's bytes sort as its lowercase hex does, a text id's as its UTF-8.
  */
 function inKeyOrder(rows: KeyedEntry[]): KeyedEntry[] {
-  const keyed = rows.map(row => ({ row, kind: revisionKind(row.rev) }))
+  // A key orders a revision id by its kind: a text id (00) before a SHA-1 (01) before a SHA-256 (02).
+  const keyed = rows.map(row => ({ row, kind: revKindOf(row.rev) }))
   keyed.sort((a, b) => a.row.file !== b.row.file ? Buffer.compare(encodeTextKey(a.row), encodeTextKey(b.row))
     : a.kind - b.kind || (a.kind === 0 ? Buffer.compare(Buffer.from(a.row.rev), Buffer.from(b.row.rev)) : a.row.rev < b.row.rev ? -1 : a.row.rev > b.row.rev ? 1 : 0))
   return keyed.map(item => item.row)
