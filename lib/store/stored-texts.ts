@@ -80,7 +80,8 @@ export class StoredTexts<Row> implements TextSource {
 /**
  * Base texts rebuilt for a rewrite, by key (`file@rev`), the most recently used kept up to `byteLength`: a
  * group whose base is the text of another group gets it here instead of rebuilding that group's chain
- * again (a store filled a commit at a time chains each file's groups, one base after another).
+ * again (a store filled a commit at a time chains each file's groups, one base after another). A writer's
+ * decoded groups (GroupContents, text-reader.ts) are kept in one too, by pack and offset.
  */
 export class BaseTextCache {
   private readonly texts = new Map<string, Uint8Array>()
@@ -110,6 +111,15 @@ export class BaseTextCache {
       if (this.totalByteLength <= this.byteLength || oldest === key) break
       this.texts.delete(oldest)
       this.totalByteLength -= oldText.length
+    }
+  }
+
+  /** Forgets the texts whose keys `forget` says. */
+  deleteWhere(forget: (key: string) => boolean): void {
+    for (const [key, text] of this.texts) {
+      if (!forget(key)) continue
+      this.texts.delete(key)
+      this.totalByteLength -= text.length
     }
   }
 }

@@ -12,7 +12,7 @@ import { packName } from './layout.js'
 import { byGroup } from './locations.js'
 import type { PackSet } from './pack-set.js'
 import { naming } from './problems.js'
-import type { BaseTextCache } from './stored-texts.js'
+import { BaseTextCache } from './stored-texts.js'
 import type { StoreIndex } from './store-index.js'
 import { hashText, hashesMatch } from './text-hash.js'
 import type { TextEntry, TextKey, TextLocation } from './types.js'
@@ -31,47 +31,29 @@ export interface Located {
  * a pack's groups are forgotten when the pack is removed (its id is then never read again).
  */
 export class GroupContents {
-  private readonly items = new Map<string, Uint8Array>()
-  private byteLength = 0
+  /** Content by `packId@groupOffset`, least lately used first. */
+  private readonly items: BaseTextCache
 
-  constructor(readonly maxByteLength: number) {}
+  constructor(readonly maxByteLength: number) {
+    this.items = new BaseTextCache(maxByteLength)
+  }
 
   /** The content of the group at `location` when at least `needed` bytes of it are kept. */
   get(location: Pick<TextLocation, 'packId' | 'groupOffset'>, needed: number): Uint8Array | undefined {
-    const name = `${location.packId}@${location.groupOffset}`
-    const content = this.items.get(name)
-    if (content === undefined || content.length < needed) return undefined
-    this.items.delete(name)
-    this.items.set(name, content)
-    return content
+    const content = this.items.get(`${location.packId}@${location.groupOffset}`)
+    return content !== undefined && content.length >= needed ? content : undefined
   }
 
   /** Keeps a group's decoded prefix (the longer, where one is kept already); one over half the budget is not kept. */
   put(location: Pick<TextLocation, 'packId' | 'groupOffset'>, content: Uint8Array): void {
     if (content.length > this.maxByteLength / 2) return
     const name = `${location.packId}@${location.groupOffset}`
-    const old = this.items.get(name)
-    if (old !== undefined) {
-      if (old.length >= content.length) return
-      this.items.delete(name)
-      this.byteLength -= old.length
-    }
-    this.items.set(name, content)
-    this.byteLength += content.length
-    for (const [oldest, item] of this.items) {
-      if (this.byteLength <= this.maxByteLength) break
-      this.items.delete(oldest)
-      this.byteLength -= item.length
-    }
+    if ((this.items.get(name)?.length ?? 0) < content.length) this.items.set(name, content)
   }
 
   /** Forgets the groups of `packIds`. */
   forget(packIds: readonly number[]): void {
-    for (const [name, item] of this.items) {
-      if (!packIds.includes(Number(name.slice(0, name.indexOf('@'))))) continue
-      this.items.delete(name)
-      this.byteLength -= item.length
-    }
+    this.items.deleteWhere(name => packIds.includes(Number(name.slice(0, name.indexOf('@')))))
   }
 }
 
