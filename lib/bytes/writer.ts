@@ -18,6 +18,16 @@ export class ByteWriter {
     return this.length
   }
 
+  /** The bytes it holds room for (what it has grown to). */
+  get capacity(): number {
+    return this.buffer.length
+  }
+
+  /** Empties it for reuse, keeping its buffer. */
+  reset(): void {
+    this.length = 0
+  }
+
   private reserve(extraByteLength: number): void {
     const needed = this.length + extraByteLength
     if (needed <= this.buffer.length) return

@@ -1,7 +1,8 @@
 import test from 'ava'
 import { applyDelta, decodeDeltaInstructions } from '../../../lib/delta/group-delta.js'
-import { BLOCK_BYTE_LENGTH, DEFAULT_MATCHER_OPTIONS, DeltaSource, type MatcherOptions } from '../../../lib/delta/matcher.js'
-import { applyEdit, concatBytes, randomBytes, randomInt, randomLines, seededRandom } from '../../helpers/random.js'
+import fc from 'fast-check'
+import { BLOCK_BYTE_LENGTH, DEFAULT_MATCHER_OPTIONS, DeltaSource, forwardMatch, type MatcherOptions } from '../../../lib/delta/matcher.js'
+import { PROPERTY_SEED, applyEdit, concatBytes, randomBytes, randomInt, randomLines, seededRandom } from '../../helpers/random.js'
 import { VstoreError } from '../../../lib/errors.js'
 
 const limits = { maxTextByteLength: 1 << 24 }
@@ -187,4 +188,23 @@ test('a source on the buffers of released ones (their old bytes left in them) en
     t.deepEqual(encoded.body, (fresh[i] as typeof encoded).body, `case ${i}`)
     t.deepEqual(encoded.literalRanges, (fresh[i] as typeof encoded).literalRanges, `case ${i}`)
   }
+})
+
+test('property: forwardMatch counts the equal bytes from two offsets, up to the limit, as a byte-by-byte comparison does', t => {
+  // Long equal runs with a difference anywhere, the native chunks' edges included.
+  const runs = fc.record({
+    common: fc.integer({ min: 0, max: 300_000 }), sourceAt: fc.integer({ min: 0, max: 50 }), targetAt: fc.integer({ min: 0, max: 50 }),
+    tail: fc.uint8Array({ maxLength: 40 }), seed: fc.integer(), limitCut: fc.integer({ min: 0, max: 400_000 }),
+  })
+  fc.assert(fc.property(runs, ({ common, sourceAt, targetAt, tail, seed, limitCut }) => {
+    const random = seededRandom(seed)
+    const shared = randomBytes(random, common)
+    const source = concatBytes(randomBytes(random, sourceAt), shared, tail)
+    const target = concatBytes(randomBytes(random, targetAt), shared, randomBytes(random, 40))
+    const limit = Math.min(limitCut, source.length - sourceAt, target.length - targetAt)
+    let expected = 0
+    while (expected < limit && source[sourceAt + expected] === target[targetAt + expected]) expected++
+    return forwardMatch(source, sourceAt, target, targetAt, limit) === expected
+  }), { numRuns: 300, seed: PROPERTY_SEED })
+  t.pass()
 })
