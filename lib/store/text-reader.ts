@@ -76,7 +76,19 @@ export class TextReader {
   /** A text whose group may name a base at most `depthLeft` hops deep; `bases` shares base texts between calls. */
   async get(key: TextKey, depthLeft = MAX_BASE_DEPTH, bases?: BaseTextCache): Promise<Uint8Array> {
     const entry = await this.getEntry(key)
-    return this.rebuild([{ key, location: entry }], entry.readByteLength, entry.recordEnd, depthLeft, bases).then(texts => texts[0] as Uint8Array)
+    try {
+      return (await this.rebuild([{ key, location: entry }], entry.readByteLength, entry.recordEnd, depthLeft, bases))[0] as Uint8Array
+    } catch (error) {
+      if (!this.moved(entry)) throw error
+      // A merge beside this read moved the text (and deleted its old pack) after the lookup: once more.
+      const again = await this.getEntry(key)
+      return (await this.rebuild([{ key, location: again }], again.readByteLength, again.recordEnd, depthLeft, bases))[0] as Uint8Array
+    }
+  }
+
+  /** Whether a location's pack has left the set since it was looked up (a writer's merge committed and removed it). */
+  private moved(location: Pick<TextLocation, 'packId'>): boolean {
+    return !this.packs.closed && this.packs.state(location.packId) === undefined
   }
 
   /** The texts of keys whose entries the caller has read, each group read once; yields in group order. */
@@ -84,7 +96,15 @@ export class TextReader {
     for (const wanted of byGroup(located, item => item.location).values()) {
       const readByteLength = Math.max(...wanted.map(w => w.location.readByteLength))
       const recordEnd = Math.max(...wanted.map(w => w.location.recordEnd))
-      const texts = await this.rebuild(wanted, readByteLength, recordEnd, MAX_BASE_DEPTH, bases)
+      let texts: Uint8Array[]
+      try {
+        texts = await this.rebuild(wanted, readByteLength, recordEnd, MAX_BASE_DEPTH, bases)
+      } catch (error) {
+        if (!this.moved((wanted[0] as Located).location)) throw error
+        // Moved by a merge since the caller looked them up: each looked up and read again.
+        texts = []
+        for (const { key } of wanted) texts.push(await this.get(key, MAX_BASE_DEPTH, bases))
+      }
       for (let i = 0; i < wanted.length; i++) yield { ...(wanted[i] as Located).key, text: texts[i] as Uint8Array }
     }
   }

@@ -31,11 +31,12 @@ export interface Replacement {
   /** Keys the batch deletes (texts a repair could not read back). */
   readonly deletedKeys: readonly TextKey[]
   /**
-   * A rewrite of some packs only (automatic packing): what the packs it keeps hold, which its totals start
-   * from. Its texts may then point at content and start on bases stored in the kept packs. Absent: every
-   * pack is replaced.
+   * A rewrite of some packs only (automatic packing): what the packs it replaces hold, which its commit
+   * takes from the totals as they are then (inserts may have committed beside a background merge). Its
+   * texts may then point at content and start on bases stored in the kept packs. Absent: every pack is
+   * replaced.
    */
-  readonly keptTotals?: Totals
+  readonly movedTotals?: Totals
 }
 
 /** The index records of groups copied whole, and what they count for in the totals. */

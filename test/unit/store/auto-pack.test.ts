@@ -1,4 +1,4 @@
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -54,17 +54,29 @@ test('property: whatever the insert sizes, merges take the newest packs, and eac
   t.pass()
 })
 
-test('a store written one commit at a time packs itself: few packs, chains at most 3 bases deep throughout, every text and parent as inserted, verify clean, and within 1.15× of one insert', async t => {
+for (const background of [false, true]) {
+  test(`a store written one commit at a time packs itself (merging ${background ? 'in the background' : 'in the foreground'}): few packs, chains at most 3 bases deep throughout and their costs as the index says, every text and parent as inserted, verify clean, and within 1.15× of one insert`, async t => {
+    await packsItself(t, background)
+  })
+}
+
+async function packsItself(t: ExecutionContext, background: boolean): Promise<void> {
   const commits = history(6, 60, 23)
   const dir = await makeTempDir(t, 'vstore-autopack-')
-  const store = await openStore(t, dir, { create: true, autoPackFactor: 3 })
+  const store = await openStore(t, dir, { create: true, autoPackFactor: 3, autoPackInBackground: background })
   let packed = 0
   let deepest = 0
-  for (const commit of commits) {
+  let besideMerges = 0
+  for (const [i, commit] of commits.entries()) {
+    if (store.packingInBackground) besideMerges++
     if ((await store.insert(commit)).packed !== undefined) packed++
     // Chains run down the tiers: every extraction at every point takes at most 4 reads (3 bases deep).
-    for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
+    // (dumpIndex waits for a merge running in the background.)
+    if (!background || i % 7 === 6) for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
   }
+  packed += (await store.settle()).packed === undefined ? 0 : 1
+  await checkBaseChains(t, store)
+  if (background) t.true(besideMerges >= 10, `${besideMerges} inserts began while a merge ran`)
   t.true(deepest <= 3, `a base chain ${deepest} deep`)
   const bulk = await openStore(t, await makeTempDir(t, 'vstore-autopack-bulk-'), { create: true, autoPack: false })
   await bulk.insert(commits.flat())
@@ -85,7 +97,42 @@ test('a store written one commit at a time packs itself: few packs, chains at mo
   t.deepEqual((await store.verify({ full: true })).problems, [])
   await expectTexts(t, store, commits)
   t.deepEqual((await readdir(join(dir, 'packs'))).length, stats.packCount, 'merged packs are deleted')
-})
+}
+
+/**
+ * Every entry's pack is in the store, and every entry of a group with a base carries the chain's costs from
+ * its base's entry (index.md, Location): depth one more, bytes read and decoded its base's plus its base's
+ * chain. A text committed beside a background merge that moved its base must have been brought up to date.
+ */
+async function checkBaseChains(t: ExecutionContext, store: Awaited<ReturnType<typeof openStore>>): Promise<void> {
+  const rows = await dumpIndex(store)
+  const byKey = new Map(rows.map(row => [`${row.file}@${row.rev}`, row]))
+  const groups = new Set<string>()
+  for await (const group of store.groups()) groups.add(`${group.packId}@${group.groupOffset}`)
+  const bases = new Map<string, string>()
+  for (const row of rows) {
+    const packId = Number(row.pack.replace(/\D/g, ''))
+    const groupName = `${packId}@${row.groupOffset}`
+    t.true(groups.has(groupName), `${row.file}@${row.rev} in ${groupName}, a group the packs hold`)
+    if (row.baseDepth === 0) continue
+    let base = bases.get(groupName)
+    if (base === undefined) {
+      const named = (await store.dumpGroup(packId, row.groupOffset)).records.find(record => record.kind === 'base')?.base
+      base = named === undefined ? '' : `${named.file}@${named.rev}`
+      bases.set(groupName, base)
+    }
+    const baseRow = byKey.get(base)
+    if (baseRow === undefined) {
+      t.fail(`${row.file}@${row.rev}: its group's base ${base} has no entry`)
+      continue
+    }
+    t.deepEqual(
+      [row.baseDepth, row.baseReadByteLength, row.baseDecodedByteLength],
+      [baseRow.baseDepth + 1, baseRow.readByteLength + baseRow.baseReadByteLength, baseRow.decodedByteLength + baseRow.baseDecodedByteLength],
+      `${row.file}@${row.rev} on ${base}`,
+    )
+  }
+}
 
 async function dumpGroupCount(store: Awaited<ReturnType<typeof openStore>>): Promise<number> {
   let count = 0
@@ -104,7 +151,7 @@ test('a large text is found through merges: a later copy naming it as its origin
   const random = seededRandom(9)
   const large = randomLines(random, 1200)
   t.true(large.length >= 16 * 1024)
-  const store = await openStore(t, await makeTempDir(t), { create: true, autoPackFactor: 2 })
+  const store = await openStore(t, await makeTempDir(t), { create: true, autoPackFactor: 2, autoPackInBackground: false })
   const commits: TextRecord[][] = [[{ file: 'big.txt', rev: 'r0', parents: [], text: large }]]
   for (let i = 1; i <= 8; i++) commits.push([{ file: 'small.txt', rev: `r${i}`, parents: i === 1 ? [] : [`r${i - 1}`], text: randomLines(random, 80) }])
   let merges = 0
@@ -119,7 +166,7 @@ test('a large text is found through merges: a later copy naming it as its origin
 test('a reader opened before merges reads every text it knew after the writer merged and deleted those packs', async t => {
   const commits = history(4, 12, 31)
   const dir = await makeTempDir(t, 'vstore-autopack-reader-')
-  const writer = await openStore(t, dir, { create: true, autoPackFactor: 2 })
+  const writer = await openStore(t, dir, { create: true, autoPackFactor: 2, autoPackInBackground: false })
   for (const commit of commits.slice(0, 6)) await writer.insert(commit)
   const reader = await openStore(t, dir, { readOnly: true })
   const packsBefore = (await readdir(join(dir, 'packs'))).sort()
@@ -130,4 +177,56 @@ test('a reader opened before merges reads every text it knew after the writer me
   await expectTexts(t, reader, commits.slice(0, 6))
   const later = await openStore(t, dir, { readOnly: true })
   await expectTexts(t, later, commits)
+})
+
+test('beside a background merge, texts stored once with texts it moves, and groups on bases it moves, end with entries that read; getMany reads keys it located before a merge moved them; close waits for the merge', async t => {
+  const random = seededRandom(17)
+  const dir = await makeTempDir(t, 'vstore-autopack-beside-')
+  let store = await openStore(t, dir, { create: true, autoPackFactor: 2 })
+  const texts = new Map<string, Uint8Array>()
+  const put = async (commit: TextRecord[]) => {
+    await store.insert(commit)
+    for (const record of commit) texts.set(`${record.file}@${record.rev}`, record.text)
+  }
+  let previous: Record<string, string> = {}
+  let revisions = 0
+  let reverts = 0
+  for (let i = 0; i < 40; i++) {
+    const rev = `r${revisions++}`
+    const commit = ['a.txt', 'b.txt', 'c.txt'].map(file => ({ file, rev, parents: previous[file] === undefined ? [] : [previous[file] as string], text: randomLines(random, 60 + i) }))
+    await put(commit)
+    const last = commit[0] as TextRecord
+    for (const record of commit) previous[record.file] = rev
+    if (!store.packingInBackground) continue
+    // A merge has just taken the newest packs, this commit's among them: a.txt reverted to what it just
+    // stored (the same content, in a busy pack), and a copy of b.txt naming it as its origin.
+    const again = `r${revisions++}`
+    await put([
+      { file: 'a.txt', rev: again, parents: [last.rev], text: last.text },
+      { file: `copy${i}.txt`, rev: again, parents: [], origin: { file: 'b.txt', rev }, text: texts.get(`b.txt@${rev}`) as Uint8Array },
+    ])
+    previous.a = again
+    reverts++
+  }
+  t.true(reverts >= 5, `${reverts} inserts beside a merge`)
+  // Keys located now, read after the merge running now has committed and deleted their packs.
+  const keys = [...texts.keys()].map(name => ({ file: name.slice(0, name.indexOf('@')), rev: name.slice(name.indexOf('@') + 1) }))
+  async function* locatedThenMerged() {
+    yield* keys
+    await store.settle()
+  }
+  let read = 0
+  for await (const { file, rev, text } of store.getMany(locatedThenMerged())) {
+    t.deepEqual(text, texts.get(`${file}@${rev}`), `${file}@${rev}`)
+    read++
+  }
+  t.is(read, keys.length)
+  await checkBaseChains(t, store)
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  // A merge running at close is waited for: the store reopens whole.
+  await put([{ file: 'a.txt', rev: `r${revisions++}`, parents: [previous.a as string], text: randomLines(random, 90) }])
+  await store.close()
+  store = await openStore(t, dir, {})
+  t.deepEqual((await store.verify({ full: true })).problems, [])
+  for (const [name, text] of texts) t.deepEqual(await store.get(name.slice(0, name.indexOf('@')), name.slice(name.indexOf('@') + 1)), text, name)
 })
