@@ -45,15 +45,21 @@ export interface EncodedDelta {
  * The writer every `encode` builds its delta in and copies it out of (encode runs to its end without
  * yielding, so one serves all): a writer of each target's length, for a delta of a few bytes, was most of
  * what a replay of jq a commit at a time allocated. One grown past MAX_KEPT_DELTA_WRITER_BYTE_LENGTH (a
- * large text's fulltext) is not kept.
+ * large text's fulltext) is let go when its delta is copied out.
  */
 let scratchWriter = new ByteWriter(64 * 1024)
 const MAX_KEPT_DELTA_WRITER_BYTE_LENGTH = 4 * 1024 * 1024
 
 function deltaWriter(): ByteWriter {
-  if (scratchWriter.capacity > MAX_KEPT_DELTA_WRITER_BYTE_LENGTH) scratchWriter = new ByteWriter(64 * 1024)
   scratchWriter.reset()
   return scratchWriter
+}
+
+/** The delta built in the scratch writer, copied out; the writer let go if a large text grew it. */
+function finishDelta(writer: ByteWriter): Uint8Array {
+  const body = writer.finish()
+  if (writer.capacity > MAX_KEPT_DELTA_WRITER_BYTE_LENGTH) scratchWriter = new ByteWriter(64 * 1024)
+  return body
 }
 
 /** Bytes a match is compared one at a time before it goes on in native chunks (most candidates differ early). */
@@ -77,7 +83,7 @@ export function forwardMatch(source: Uint8Array, sourceAt: number, target: Uint8
     const step = Math.min(chunk, limit - length)
     if (compareRanges.call(target, source, sourceAt + length, sourceAt + length + step, targetAt + length, targetAt + length + step) !== 0) {
       // The difference is in this chunk.
-      while (source[sourceAt + length] === target[targetAt + length]) length++
+      while (length < limit && source[sourceAt + length] === target[targetAt + length]) length++
       return length
     }
     length += step
@@ -406,6 +412,6 @@ export class DeltaSource {
       }
     }
     emitInsert(pending, targetEnd)
-    return { body: writer.finish(), literalRanges, previousCopyCount }
+    return { body: finishDelta(writer), literalRanges, previousCopyCount }
   }
 }

@@ -12,7 +12,6 @@ import type { PackSet, PackWrite } from './pack-set.js'
 import type { StoreSettings } from './settings.js'
 import type { IndexBatch, StoreIndex, Totals } from './store-index.js'
 import { entryAt, type KeyedEntry } from './locations.js'
-import type { BusyRef, BusyRefs } from './auto-pack.js'
 import type { Mutex } from './mutex.js'
 import type { PackKeys } from './pack-keys.js'
 import type { RecentTexts } from './recent-texts.js'
@@ -44,18 +43,6 @@ interface StoredBase {
   readonly entry: TextEntry
 }
 
-/**
- * A text's location once the text it refers to is at `now`: on a base there, its own place with the chain's
- * costs from there; the same content, that place.
- */
-function referring(kind: BusyRef['kind'], location: TextLocation, now: TextLocation): TextLocation {
-  if (kind === 'same') return now
-  return {
-    ...location, baseDepth: now.baseDepth + 1, baseReadByteLength: now.readByteLength + now.baseReadByteLength,
-    baseDecodedByteLength: now.decodedByteLength + now.baseDecodedByteLength,
-  }
-}
-
 /** What the group writer places: a text of the batch (by its index in the plan), or a stored base. */
 type WriterId = { readonly kind: 'new'; readonly index: number } | { readonly kind: 'stored'; readonly base: StoredBase }
 
@@ -75,15 +62,12 @@ export interface BatchTarget {
    */
   readonly commits?: Mutex
   /**
-   * Packs a background merge is rewriting (Store): a text of a batch that starts beside it and refers to a
-   * text in them (its group's base, or the same content) has its entry brought up to date when the merge
-   * has committed (`rebaseMoved`, `rebaseBusyRefs`); a merge never starts a group on them.
+   * Packs a background merge is rewriting (Store): a batch that starts beside it neither starts a group on
+   * a text in them nor stores a text once with one in them, since they go when the merge commits.
    */
   readonly busyPackIds?: ReadonlySet<number>
   /** Pack ids a background merge's pack takes: a new pack is numbered after them too. */
   readonly reservedPackIds?: ReadonlySet<number>
-  /** Texts committed referring to texts a background merge moves, whose entries that merge's commit brings up to date. */
-  readonly busyRefs?: BusyRefs
 }
 
 /** Writes `plan`; see the file's comment. Nothing is visible before a commit, and what no commit covered is rolled back. */
@@ -123,8 +107,6 @@ class BatchWriter {
   private lastCheckpointRawByteLength = 0
   /** The packs a background merge was rewriting when this batch began (BatchTarget.busyPackIds). */
   private readonly busy: ReadonlySet<number>
-  /** Texts (by index) that refer to a stored text in a busy pack (their group's base, or the same content), with its pack. */
-  private readonly busyRefs = new Map<number, BusyRef & { readonly packId: number }>()
 
   constructor(private readonly plan: WritePlan, private readonly target: BatchTarget) {
     this.busy = new Set(target.busyPackIds ?? [])
@@ -248,17 +230,16 @@ class BatchWriter {
     const tiers = this.plan.baseTier
     if (known === undefined) return undefined
     const parent = { file, rev, entry: known }
-    if (tiers === undefined) return parent
+    if (tiers === undefined) return this.busy.has(known.packId) ? undefined : parent
     // With no pack that high yet (a young store; a merge into the top tier), one tier lower will do: an
     // insert then starts on the version it descends from, a top-tier merge on a version one of the newest
     // TOP_TIER_BASE_PACKS top-tier packs holds without a base (so that chains do not run along the top tier:
     // jq's appends were 7.3 MB with them, 4.5 MB without), or afresh, making a pack the next ones start on.
     // A merge starts its groups only on packs older than its own (inserts beside a background merge add
-    // newer ones): a pack names bases only in packs older than it. An insert may start on a text a
-    // background merge is moving (the base record names it by key; its chain's costs are brought up to
-    // date when the merge commits, `commitIndex`).
+    // newer ones): a pack names bases only in packs older than it. No batch starts on a pack a background
+    // merge is rewriting: the entries would carry the chain's costs of a place about to go.
     const replaced = this.plan.replaces
-    const usable = (packId: number) => replaced === undefined || (packId < replaced.firstPackId && !replaced.oldPackIds.includes(packId) && !this.busy.has(packId))
+    const usable = (packId: number) => !this.busy.has(packId) && (replaced === undefined || (packId < replaced.firstPackId && !replaced.oldPackIds.includes(packId)))
     const packIds = this.target.packs.packIds().filter(usable)
     const lower = !packIds.some(packId => tiers.tierOf(packId) >= tiers.minTier)
     const minTier = lower ? tiers.minTier - 1 : tiers.minTier
@@ -304,11 +285,9 @@ class BatchWriter {
       return
     }
     this.firstWithHash.set(hashHex, index)
-    const copied = this.copied?.locationsByHash.get(hashHex)
-    const stored = copied === undefined ? await this.storedSameContent(index, read) : { location: copied, key: undefined }
+    const stored = this.copied?.locationsByHash.get(hashHex) ?? (await this.storedSameContent(index, read))
     if (stored !== undefined) {
-      this.locations.set(index, stored.location)
-      if (stored.key !== undefined && this.busy.has(stored.location.packId)) this.busyRefs.set(index, { kind: 'same', key: stored.key, packId: stored.location.packId })
+      this.locations.set(index, stored)
       return
     }
     this.storedTextCount++
@@ -337,7 +316,7 @@ class BatchWriter {
    * rest: release signatures under second names, one copied manual). A rewrite finds nothing: what it moves was
    * deduplicated when it was inserted.
    */
-  private async storedSameContent(index: number, read: Uint8Array | undefined): Promise<{ location: TextLocation; key: TextKey } | undefined> {
+  private async storedSameContent(index: number, read: Uint8Array | undefined): Promise<TextLocation | undefined> {
     if (this.plan.replaces !== undefined) return undefined
     const text = this.texts[index] as PlannedText
     const hash = this.hashOf(index)
@@ -345,12 +324,13 @@ class BatchWriter {
     let bytes = read
     for (const file of files) {
       for (const [rev, entry] of await this.storedEntriesOf(file)) {
-        if (entry.textByteLength !== text.ref.byteLength || !hashesMatch(entry.hash, hash)) continue
+        // Not in a pack a background merge is rewriting: the place would be gone when it commits.
+        if (entry.textByteLength !== text.ref.byteLength || !hashesMatch(entry.hash, hash) || this.busy.has(entry.packId)) continue
         if (!isWholeHash(entry.hash)) {
           bytes ??= await this.plan.source.read(text.ref)
           if (!bytesEqual(await this.target.reader.get({ file, rev }), bytes)) continue
         }
-        return { location: entry, key: { file, rev } }
+        return entry
       }
     }
     return undefined
@@ -413,10 +393,8 @@ class BatchWriter {
     const { packId, offset } = await this.write.append(group.bytes, group.records.reduce((sum, record) => sum + record.textByteLength, 0))
     this.groupCount++
     this.storedByteLength += group.bytes.length
-    const base = group.base?.kind === 'stored' && this.busy.has(group.base.base.entry.packId) ? group.base.base : undefined
     for (const record of group.records) {
       if (record.id.kind !== 'new') throw new Error('vstore bug: a stored base was written as a record')
-      if (base !== undefined) this.busyRefs.set(record.id.index, { kind: 'base', key: { file: base.file, rev: base.rev }, packId: base.entry.packId })
       // The decoded length as the index gives it back (store format 5 keeps none: the record's end), so
       // that what a writer derives from it (a base chain's cost) is the same whether it kept the entry or
       // read it again.
@@ -453,9 +431,7 @@ class BatchWriter {
     if (replaces !== undefined) await batch.dropHashRecords(this.rewritesAll ? undefined : replaces.oldPackIds)
     const rawBytes = this.uncommittedRawByteLength()
     const totals = await this.totalsAfter(rawBytes)
-    const stillBusy = await this.rebaseMoved()
     const rows = this.addTexts(batch)
-    if (replaces?.movedTotals !== undefined) rows.push(...this.rebaseBusyRefs(batch))
     for (const [packId, state] of this.write.touched) batch.putPack(packId, state)
     if (replaces !== undefined) {
       // The same batch forgets the old packs (the next open deletes their files if this process cannot)
@@ -465,17 +441,12 @@ class BatchWriter {
     }
     for (const { key, entry } of this.copied?.texts ?? []) batch.putText(key, entry)
     batch.setTotals(totals)
-    // Registered before the commit, from what it writes: once the batch is in the index, nothing may throw
-    // before the set learns of it, or the rollback would delete packs the index names.
-    const registered = [...stillBusy].map(([index, ref]) => {
-      const text = this.texts[index] as PlannedText
-      return { row: { file: text.file, rev: text.rev, entry: entryAt(this.locationOf(index), text.parents, text.origin) }, ref }
-    })
     const createdPackIds = [...this.write.touched.keys()].filter(packId => this.target.packs.state(packId) === undefined)
     await batch.commit()
-    // The replaced packs go from the set's state with the commit that forgets them; their files after.
+    // Before anything else: once the batch is in the index, the set must know its packs, or a failure in
+    // what follows would roll back (delete) packs the index names. The replaced packs go from the set's
+    // state with the commit that forgets them; their files after.
     this.write.committed(replaces?.oldPackIds ?? [])
-    for (const { row, ref } of registered) this.target.busyRefs?.add(row, ref)
     this.notePackKeys(rows, createdPackIds)
     this.operationCount += batch.operationCount
     this.committedGroupCount = this.groupCount
@@ -484,58 +455,6 @@ class BatchWriter {
     this.remember()
     this.copied = undefined
     this.uncommitted = []
-  }
-
-  /**
-   * Texts about to be committed that refer to a text in a busy pack (their group's base, or the same
-   * content): where the merge has moved that text already (its pack has left the set), their entries are
-   * brought up to date from its new place now; the others are returned, for the merge's commit to bring up
-   * to date (BatchTarget.busyRefs). Under the commit lock.
-   */
-  private async rebaseMoved(): Promise<Map<number, BusyRef>> {
-    const stillBusy = new Map<number, BusyRef>()
-    for (const index of this.uncommitted) {
-      // A text stored once with an earlier one of the batch (sameAs) shares its place, and its reference.
-      const holder = this.sameAs.get(index) ?? index
-      const ref = this.busyRefs.get(holder)
-      if (ref === undefined) continue
-      if (this.target.packs.state(ref.packId) !== undefined) {
-        stillBusy.set(index, { kind: ref.kind, key: ref.key })
-        continue
-      }
-      const now = await this.target.index.tryGetEntry(ref.key)
-      if (now === undefined) throw new Error(`vstore bug: ${describeKey(ref.key)} left the index`)
-      this.locations.set(holder, referring(ref.kind, this.locations.get(holder) as TextLocation, now))
-    }
-    return stillBusy
-  }
-
-  /**
-   * A background merge's commit: the texts inserts committed meanwhile that refer to texts it moves take
-   * their entries from those texts' new places, in the same index batch (and in what the writer keeps).
-   */
-  private rebaseBusyRefs(batch: IndexBatch): KeyedEntry[] {
-    const moved = new Map<string, TextLocation>()
-    this.texts.forEach((text, index) => moved.set(describeKey(text), this.locations.get(this.sameAs.get(index) ?? index) as TextLocation))
-    const rows: KeyedEntry[] = []
-    for (const { row, ref } of this.target.busyRefs?.take() ?? []) {
-      const now = moved.get(describeKey(ref.key))
-      if (now === undefined) continue
-      const entry = entryAt(referring(ref.kind, row.entry, now), row.entry.parents, row.entry.origin)
-      batch.putText(row, entry)
-      // Now located in this merge's pack, no longer in its own: it joins this pack's list (PackKeys), and
-      // its own pack's list, which would name it wrongly, is forgotten (a merge of that pack scans the
-      // index). A text on a moved base keeps its place: its pack's list stands.
-      if (ref.kind === 'same') {
-        rows.push({ file: row.file, rev: row.rev, entry })
-        this.target.packKeys?.forget([row.entry.packId])
-      }
-      const recent = this.target.recent?.get(row)
-      if (recent !== undefined && recent.entry.packId === row.entry.packId && recent.entry.groupOffset === row.entry.groupOffset && recent.entry.recordStart === row.entry.recordStart) {
-        this.target.recent?.put(row, entry, recent.text)
-      }
-    }
-    return rows
   }
 
   /** The texts just committed go to RecentTexts, with their entries as the index now has them. */
@@ -552,13 +471,6 @@ class BatchWriter {
   /** Bytes of the texts placed since the last commit. */
   private uncommittedRawByteLength(): number {
     return this.uncommitted.reduce((sum, index) => sum + (this.texts[index] as PlannedText).ref.byteLength, 0)
-  }
-
-  /** Where a placed text is: its own record, or the one it shares with an earlier text of the batch (sameAs). */
-  private locationOf(index: number): TextLocation {
-    const location = this.locations.get(this.sameAs.get(index) ?? index)
-    if (location === undefined) throw new Error('vstore bug: a text was committed before it was placed')
-    return location
   }
 
   /** The text records of the texts placed since the last commit; returns the texts' keys with their entries. */
@@ -585,7 +497,11 @@ class BatchWriter {
     for (const { key, entry } of this.copied?.texts ?? []) packKeys.committed({ ...key, entry })
   }
 
-  /** The totals after this commit; a rewrite commits once, with every key it moves, so its totals start from what it keeps. */
+  /**
+   * The totals after this commit. A rewrite commits once, with every key it moves: a whole one starts from
+   * nothing, a partial one (a merge) from the totals now less what it moves (inserts beside a background
+   * merge have added theirs meanwhile).
+   */
   private async totalsAfter(rawBytes: number): Promise<Totals> {
     const replaces = this.plan.replaces
     const now = replaces === undefined || replaces.movedTotals !== undefined ? await this.target.index.totals() : { textCount: 0, rawByteLength: 0, groupCount: 0 }

@@ -309,6 +309,11 @@ export class LevelDbStoreIndex implements StoreIndex {
     return from
   }
 
+  /** A batch was written, but what this index keeps of it in memory could not be brought up to date. */
+  failedAfterWrite(error: unknown): void {
+    this.writeFailure = error
+  }
+
   get writeFailed(): boolean {
     return this.writeFailure !== undefined
   }
@@ -431,7 +436,14 @@ class LevelDbBatch implements IndexBatch {
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })
     }
     await this.index.write(operations, this.totalsValue)
-    runs.written()
+    try {
+      runs.written()
+    } catch (error) {
+      // The batch is durable but this index's memory of it is not: no further batch from it (reopen the
+      // store), and the writer must not roll back packs the index now names.
+      this.index.failedAfterWrite(error)
+      throw error
+    }
     this.writtenCount = this.texts.length + operations.length - runs.operations.length
   }
 }

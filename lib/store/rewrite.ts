@@ -29,9 +29,11 @@ export async function packStore(options: PackOptions, target: BatchTarget): Prom
 }
 
 /**
- * Rewrites the keys of some packs, the newest ones (automatic packing), into one new pack numbered after
- * every pack, in one index batch that forgets them. Nothing outside them names a text or base in them (a
- * later pack could, so only the newest packs are taken), so the rest of the store is left as it is.
+ * Rewrites the keys of some packs, the newest ones (automatic packing), into a new pack numbered
+ * `firstPackId` (after every pack, by default; a background merge's reserved id), in one index batch that
+ * forgets them. Nothing outside them names a text or base in them (a later pack could, so only the newest
+ * packs are taken, and inserts beside a background merge refer to none of them), so the rest of the store
+ * is left as it is.
  */
 export async function packNewest(packIds: readonly number[], options: PackOptions, target: BatchTarget, baseTier?: WritePlan['baseTier'], firstPackId?: number): Promise<PackSummary> {
   const all = target.packs.packIds()

@@ -58,7 +58,7 @@ export class Store implements FetchSource {
   private readonly recent = new RecentTexts(RECENT_TEXTS_BYTE_LENGTH)
   private readonly packKeys = new PackKeys()
   /** Automatic packing, in the background by default; commits take turns with its merges (`commits`). */
-  private readonly autoPacker = new AutoPacker(() => !this.writing && !this.closed)
+  private readonly autoPacker = new AutoPacker(() => !this.writing && !this.closed, () => this.closed)
   private readonly commits = new Mutex()
 
   private constructor(readonly dir: string, private readonly opened: OpenedStore, private readonly settings: StoreSettings, writer: boolean) {
@@ -113,6 +113,7 @@ export class Store implements FetchSource {
     } finally {
       await this.opened.close()
     }
+    this.autoPacker.rethrow()
   }
 
   /**
@@ -134,7 +135,7 @@ export class Store implements FetchSource {
     const { index, packs } = this.open()
     return {
       dir: this.dir, index, packs, reader: this.writerReader, settings: this.settings, recent: this.recent, packKeys: this.packKeys, commits: this.commits,
-      busyPackIds: this.autoPacker.busyPackIds, reservedPackIds: this.autoPacker.reservedPackIds, busyRefs: this.autoPacker.busyRefs,
+      busyPackIds: this.autoPacker.busyPackIds, reservedPackIds: this.autoPacker.reservedPackIds,
     }
   }
 
@@ -203,23 +204,28 @@ export class Store implements FetchSource {
 
   /** One file's keys with their entries, in key order; damage they may sit in is an error before the first. */
   async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
+    // A fetch reads the places these give later (FetchSource): not while a merge would delete them.
+    await this.autoPacker.wait()
     yield* this.open().index.fileEntries(file)
   }
 
   /** Every key with its index entry (or those whose file id starts with `filePrefix`), in index order. */
   async *entries(filePrefix?: string): AsyncGenerator<KeyedEntry> {
+    await this.autoPacker.wait()
     yield* this.open().index.entries(filePrefix)
   }
 
   /** The header of the group holding `location`. */
   async readGroupHeader(location: Pick<TextLocation, 'packId' | 'groupOffset'>, key: TextKey): Promise<GroupHeader> {
     this.open()
+    await this.autoPacker.wait()
     return this.reader.readGroupHeader(location, key)
   }
 
   /** `byteLength` bytes of the group holding `location`, as stored. @throws VSTORE_CORRUPT naming `key` past the pack's end. */
   async readGroupBytes(location: Pick<TextLocation, 'packId' | 'groupOffset'>, byteLength: number, key: TextKey): Promise<Uint8Array> {
     this.open()
+    await this.autoPacker.wait()
     return this.reader.readGroupBytes(location, byteLength, key)
   }
 
@@ -291,6 +297,8 @@ export class Store implements FetchSource {
     if (this.opened.readOnly) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
     if (this.writing) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
     target.index.assertWritable()
+    // A bug in a background merge is thrown here, before anything of this write is done.
+    this.autoPacker.rethrow()
     this.writing = true
     try {
       // Inserts and fetches go on beside a background merge; a rewrite or an upgrade waits for it.
@@ -369,7 +377,8 @@ export class Store implements FetchSource {
 
   // ---- inspection ----
 
-  // Each waits for a background merge first: it reads packs that merge would delete under it.
+  // Each waits for a background merge first, which would delete packs under it (a merge that a write
+  // starts while one of them runs still may: they read the packs the index names as they go).
 
   async stats(): Promise<StoreStats> {
     await this.autoPacker.wait()

@@ -57,6 +57,9 @@ export class GroupContents {
   }
 }
 
+/** Lookups a read makes of a key whose text merges keep moving under it (each merge a few ms to seconds). */
+const MOVED_READ_ATTEMPTS = 4
+
 export class TextReader {
   /** `contents`: decoded groups kept between reads (a writer's); none, every read decodes its group's prefix. */
   constructor(private readonly index: StoreIndex, private readonly packs: PackSet, private readonly contents?: GroupContents) {}
@@ -75,14 +78,14 @@ export class TextReader {
 
   /** A text whose group may name a base at most `depthLeft` hops deep; `bases` shares base texts between calls. */
   async get(key: TextKey, depthLeft = MAX_BASE_DEPTH, bases?: BaseTextCache): Promise<Uint8Array> {
-    const entry = await this.getEntry(key)
-    try {
-      return (await this.rebuild([{ key, location: entry }], entry.readByteLength, entry.recordEnd, depthLeft, bases))[0] as Uint8Array
-    } catch (error) {
-      if (!this.moved(entry)) throw error
-      // A merge beside this read moved the text (and deleted its old pack) after the lookup: once more.
-      const again = await this.getEntry(key)
-      return (await this.rebuild([{ key, location: again }], again.readByteLength, again.recordEnd, depthLeft, bases))[0] as Uint8Array
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.getEntry(key)
+      try {
+        return (await this.rebuild([{ key, location: entry }], entry.readByteLength, entry.recordEnd, depthLeft, bases))[0] as Uint8Array
+      } catch (error) {
+        // A merge beside this read moved the text (and deleted its old pack) after the lookup: again.
+        if (attempt >= MOVED_READ_ATTEMPTS || !this.moved(entry)) throw error
+      }
     }
   }
 

@@ -1,10 +1,10 @@
 import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
-import { readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
 import { INDEX_COMPACTION_BYTES } from '../../../lib/store/leveldb-index.js'
-import type { TextRecord } from '../../../lib/vstore.js'
+import { Store, type TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history } from '../../helpers/history.js'
 import { PROPERTY_SEED, randomLines, seededRandom } from '../../helpers/random.js'
 import { dumpIndex, openStore } from '../../helpers/store.js'
@@ -179,7 +179,7 @@ test('a reader opened before merges reads every text it knew after the writer me
   await expectTexts(t, later, commits)
 })
 
-test('beside a background merge, texts stored once with texts it moves, and groups on bases it moves, end with entries that read; getMany reads keys it located before a merge moved them; close waits for the merge', async t => {
+test('beside a background merge, reverts to texts it moves and copies of them are stored and read back; getMany reads keys it located before a merge moved them; close waits for the merge', async t => {
   const random = seededRandom(17)
   const dir = await makeTempDir(t, 'vstore-autopack-beside-')
   let store = await openStore(t, dir, { create: true, autoPackFactor: 2 })
@@ -199,7 +199,8 @@ test('beside a background merge, texts stored once with texts it moves, and grou
     for (const record of commit) previous[record.file] = rev
     if (!store.packingInBackground) continue
     // A merge has just taken the newest packs, this commit's among them: a.txt reverted to what it just
-    // stored (the same content, in a busy pack), and a copy of b.txt naming it as its origin.
+    // stored (the same content, in a busy pack: stored again, not pointed at a place about to go), and a
+    // copy of b.txt naming it as its origin.
     const again = `r${revisions++}`
     await put([
       { file: 'a.txt', rev: again, parents: [last.rev], text: last.text },
@@ -229,4 +230,29 @@ test('beside a background merge, texts stored once with texts it moves, and grou
   store = await openStore(t, dir, {})
   t.deepEqual((await store.verify({ full: true })).problems, [])
   for (const [name, text] of texts) t.deepEqual(await store.get(name.slice(0, name.indexOf('@')), name.slice(name.indexOf('@') + 1)), text, name)
+})
+
+test('a background merge that fails on a damaged pack is told as a packProblem, is not started again until the packs change, and leaves every text the inserts committed', async t => {
+  const random = seededRandom(41)
+  const commits: TextRecord[][] = [0, 1, 2].map(i => [{ file: `f${i}.txt`, rev: `r${i}`, parents: [], text: randomLines(random, 200) }])
+  const dir = await makeTempDir(t, 'vstore-autopack-fail-')
+  const first = await Store.open(dir, { create: true, autoPackFactor: 3 })
+  for (const commit of commits.slice(0, 2)) await first.insert(commit)
+  await first.close()
+  const packs = (await readdir(join(dir, 'packs'))).sort()
+  t.is(packs.length, 2)
+  // The second pack's last byte: its group's stored bytes no longer match their checksum.
+  const damaged = join(dir, 'packs', packs[1] as string)
+  const bytes = await readFile(damaged)
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
+  await writeFile(damaged, bytes)
+  const store = await openStore(t, dir, { autoPackFactor: 3 })
+  const summary = await store.insert(commits[2] as TextRecord[])
+  t.is(summary.packProblem, undefined, 'the merge runs after the insert returns')
+  t.true(store.packingInBackground)
+  const report = await store.settle()
+  t.regex(report.packProblem ?? '', /^VSTORE_CORRUPT/)
+  t.false(store.packingInBackground, 'not started again by itself')
+  t.is((await store.stats()).packCount, 3, 'nothing merged')
+  await expectTexts(t, store, commits.slice(2, 3))
 })
