@@ -11,7 +11,7 @@
  */
 export {
   Store, DEFAULT_STORE_OPTIONS, STORE_FORMAT_VERSION, MAX_STORABLE_TEXT_BYTE_LENGTH, type StoreOptions, type GroupDump, type IndexDumpRow, type InsertOptions, type InsertProgress,
-  type PackOptions, type PackSummary, type RepairSummary, type Reparented, type FetchOptions, type FetchSummary, type FetchSource, type AncestryGraph, type AnnotatedLine, type AutoPackReport,
+  type PackOptions, type PackSummary, type RepairSummary, type Reparented, type FetchOptions, type FetchSummary, type FetchSource, type AncestryGraph, type AnnotatedLine,
 } from './store/store.js'
 export { MAX_ID_BYTE_LENGTH, idProblem, isHexId } from './store/types.js'
 export type { IndexRepairSummary } from './store/index-repair.js'

@@ -3,10 +3,8 @@
  * or a release-by-release import fills a store, with the store's automatic packing (or without it), and
  * compared with one insert of the same history:
  *
- *   node dist/scripts/replay.js CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N] [--foreground]
+ *   node dist/scripts/replay.js CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N]
  *     [--pack-factor F] [--final-pack] [--curve] [--codec C] [--max-base-depth D] [--text-only]
- *
- * `--foreground` makes each insert wait for the merge it calls for (autoPackInBackground false).
  *
  * `--text-only` leaves out every file any version of which is binary (git's rule: a NUL byte in the first
  * 8,000 bytes), in the replay and in the bulk insert it is compared with.
@@ -23,7 +21,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isBinary } from '../lib/delta/line-diff.js'
-import { Store, type AutoPackReport, type StoreOptions } from '../lib/vstore.js'
+import { Store, type StoreOptions } from '../lib/vstore.js'
 import { readBlob, readManifest, type CorpusEntry } from './corpus.js'
 import { percentile, seededRandom } from './stats.js'
 
@@ -31,11 +29,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     'pack-factor': { type: 'string' }, codec: { type: 'string' }, 'max-base-depth': { type: 'string' }, 'final-pack': { type: 'boolean' },
-    'no-auto-pack': { type: 'boolean' }, 'auto-pack-factor': { type: 'string' }, curve: { type: 'boolean' }, 'text-only': { type: 'boolean' }, foreground: { type: 'boolean' },
+    'no-auto-pack': { type: 'boolean' }, 'auto-pack-factor': { type: 'string' }, curve: { type: 'boolean' }, 'text-only': { type: 'boolean' },
   },
 })
 const [corpus, work] = positionals
-if (corpus === undefined || work === undefined) throw new Error('usage: replay CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N] [--foreground] [--pack-factor F] [--final-pack] [--curve] [--text-only]')
+if (corpus === undefined || work === undefined) throw new Error('usage: replay CORPUS_DIR WORK_DIR [--no-auto-pack] [--auto-pack-factor N] [--pack-factor F] [--final-pack] [--curve] [--text-only]')
 const packFactor = Number(values['pack-factor'] ?? 0)
 const MIN_PACK_TRIGGER_BYTE_LENGTH = 1024 * 1024
 const SAMPLE_SIZE = 200
@@ -45,7 +43,6 @@ const options: StoreOptions = {
   ...(values['max-base-depth'] === undefined ? {} : { maxBaseDepth: Number(values['max-base-depth']) }),
   ...(values['auto-pack-factor'] === undefined ? {} : { autoPackFactor: Number(values['auto-pack-factor']) }),
   autoPack: values['no-auto-pack'] !== true,
-  autoPackInBackground: values.foreground !== true,
 }
 
 /**
@@ -126,24 +123,21 @@ let rawByteLength = 0
 let slowestInsertMs = 0
 const curve: unknown[] = []
 const tenths = new Set(Array.from({ length: 10 }, (_, i) => Math.max(1, Math.round(((i + 1) * batches.length) / 10))))
-/** Time spent outside the replay proper (the `--curve` points), left out of its rate. */
-let asideSeconds = 0
-/** What automatic packing told (a write's summary, or `settle` at the end: a merge in the background ends after the insert that called for it). */
-function told(report: AutoPackReport, when: string): void {
-  if (report.packProblem !== undefined) throw new Error(`automatic packing failed: ${report.packProblem}`)
-  if (report.packed === undefined) return
-  autoPackCount++
-  repackedByteLength += report.packed.writtenByteLength
-  process.stderr.write(`auto-pack ${autoPackCount} ${when}: ${report.packed.textCount} texts, wrote ${report.packed.writtenByteLength} bytes; packs ${report.packed.oldPackByteLength} → ${report.packed.packByteLength}\n`)
-}
+let timedSeconds = 0
 for (const [i, batch] of batches.entries()) {
   const insertStarted = performance.now()
   const summary = await store.insert(recordsOf(batch))
   const insertMs = performance.now() - insertStarted
+  timedSeconds += insertMs / 1000
   slowestInsertMs = Math.max(slowestInsertMs, insertMs)
   appendedByteLength += summary.storedByteLength
   rawByteLength += summary.rawByteLength
-  told(summary, `told after ${batch[0]?.rev} (${i + 1}/${batches.length}, ${insertMs.toFixed(0)} ms)`)
+  if (summary.packProblem !== undefined) throw new Error(`automatic packing failed: ${summary.packProblem}`)
+  if (summary.packed !== undefined) {
+    autoPackCount++
+    repackedByteLength += summary.packed.writtenByteLength
+    process.stderr.write(`auto-pack ${autoPackCount} after ${batch[0]?.rev} (${i + 1}/${batches.length}): ${summary.packed.textCount} texts, wrote ${summary.packed.writtenByteLength} bytes; packs ${summary.packed.oldPackByteLength} → ${summary.packed.packByteLength} (${insertMs.toFixed(0)} ms)\n`)
+  }
   if (packFactor > 0) {
     const now = (await store.stats()).packByteLength
     if (now - packedByteLength >= Math.max(MIN_PACK_TRIGGER_BYTE_LENGTH, packFactor * packedByteLength)) {
@@ -157,19 +151,13 @@ for (const [i, batch] of batches.entries()) {
     }
   }
   if (values.curve === true && tenths.has(i + 1)) {
-    const asideStarted = performance.now()
-    told(await store.settle(), `finished at ${i + 1}/${batches.length}`)
     const stats = await store.stats()
     const bulk = await bulkByteLength(i + 1)
     const point = { batches: i + 1, storeByteLength: stats.storeByteLength, bulkByteLength: bulk, ratio: stats.storeByteLength / bulk, packs: stats.packCount, extract: await extractions(storeDir, batches.slice(0, i + 1).flat()) }
     curve.push(point)
     process.stderr.write(`${JSON.stringify(point)}\n`)
-    asideSeconds += (performance.now() - asideStarted) / 1000
   }
 }
-// The last merge may still run: the replay ends when it does.
-told(await store.settle(), 'finished at the end')
-const loopSeconds = (performance.now() - started) / 1000 - asideSeconds
 if (values['final-pack'] === true) {
   const packStarted = performance.now()
   const packed = await store.pack()
@@ -205,7 +193,7 @@ process.stdout.write(`${JSON.stringify({
   readMedian: stats.readByteLength.median,
   readMax: stats.readByteLength.max,
   extract,
-  insertsPerSecond: batches.length / (loopSeconds - packSeconds),
+  insertsPerSecond: batches.length / timedSeconds,
   slowestInsertMs,
   seconds,
   packSeconds,

@@ -14,8 +14,6 @@ export type StoreAccess = 'read' | 'write' | 'create'
 function storeOptions(command: Command, create: boolean): StoreOptions {
   return {
     create,
-    // A command writes once and then closes, which waits for a merge anyway: in the foreground, its line says what it merged.
-    autoPackInBackground: false,
     ...(command.codec === undefined ? {} : { codec: command.codec }),
     ...(command.maxTextByteLength === undefined ? {} : { maxTextByteLength: command.maxTextByteLength }),
     ...(command.noAutoPack ? { autoPack: false } : {}),

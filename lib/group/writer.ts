@@ -67,8 +67,6 @@ export interface SealedGroup<Id> {
   readonly bytes: Uint8Array
   readonly contentByteLength: number
   readonly records: readonly SealedRecord<Id>[]
-  /** The text the group's base record names (none: the group has no base). */
-  readonly base?: Id
 }
 
 interface Pending<Id> {
@@ -314,7 +312,6 @@ export class GroupWriter<Id> {
         await this.onSealed({
           bytes,
           contentByteLength: content.length,
-          ...(base === undefined ? {} : { base: base.id }),
           records: records.map((record, i) => ({
             ...record.range,
             id: record.id,

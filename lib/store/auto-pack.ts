@@ -78,17 +78,18 @@ function tiersOf(target: Pick<BatchTarget, 'packs' | 'settings'>, policy: AutoPa
 
 /**
  * With automatic packing, what an insert's or fetch's plan adds: a pack of its own, numbered after every
- * pack (and after the one a background merge is writing), for the rule to weigh and merge; and groups that
- * start only on stored versions in packs above the lowest tier, so that a file's appends do not chain one on
- * another (each would add a read) but each starts on the version the last merge left.
+ * pack, for the rule to weigh and merge; and groups that start only on stored versions in packs above the
+ * lowest tier, so that a file's appends do not chain one on another (each would add a read) but each
+ * starts on the version the last merge left.
  */
-export function packOfItsOwn(target: Pick<BatchTarget, 'packs' | 'settings' | 'reservedPackIds'>): Pick<WritePlan, 'firstPackId' | 'baseTier'> {
+export function packOfItsOwn(target: Pick<BatchTarget, 'packs' | 'settings'>): Pick<WritePlan, 'firstPackId' | 'baseTier'> {
   if (!target.settings.autoPack) return {}
-  return { firstPackId: nextPackId(target.packs, target.reservedPackIds), baseTier: { minTier: 1, tierOf: tiersOf(target, policyOf(target)) } }
+  return { firstPackId: nextPackId(target.packs), baseTier: { minTier: 1, tierOf: tiersOf(target, policyOf(target)) } }
 }
 
-/** The merge the rule calls for now: the packs, and the tiers its groups may start on; undefined for none. */
-function mergeDue(target: BatchTarget): { packIds: number[]; baseTier: NonNullable<WritePlan['baseTier']> } | undefined {
+/** Merges the newest packs when the rule says so (and automatic packing is on); undefined when nothing was merged. */
+export async function autoPack(options: PackOptions, target: BatchTarget): Promise<PackSummary | undefined> {
+  if (!target.settings.autoPack) return undefined
   const policy = policyOf(target)
   const weighed = weighedPacks(target.packs)
   const packIds = packsToMerge(weighed, policy)
@@ -96,149 +97,20 @@ function mergeDue(target: BatchTarget): { packIds: number[]; baseTier: NonNullab
   // The merged pack's texts start on stored versions only in packs above its own tier: chains run down
   // the tiers.
   const weight = weighed.filter(pack => packIds.includes(pack.packId)).reduce((sum, pack) => sum + (pack.rawByteLength as number), 0)
-  return { packIds, baseTier: { minTier: tierOf(weight, policy) + 1, tierOf: tiersOf(target, policy) } }
-}
-
-/** What automatic packing did, for a write's summary: the merge, or why it failed (the write is committed either way). */
-export interface AutoPackReport {
-  readonly packed?: PackSummary
-  readonly packProblem?: string
-}
-
-/** Two reports as one: the merges' sums, the packs before the first and after the second; the last problem. */
-function joined(first: AutoPackReport, second: AutoPackReport): AutoPackReport {
-  const [a, b] = [first.packed, second.packed]
-  const packed = a === undefined || b === undefined ? a ?? b : {
-    textCount: a.textCount + b.textCount, rawByteLength: a.rawByteLength + b.rawByteLength, oldGroupCount: a.oldGroupCount, groupCount: b.groupCount,
-    oldPackByteLength: a.oldPackByteLength, packByteLength: b.packByteLength, writtenByteLength: a.writtenByteLength + b.writtenByteLength,
-  }
-  const packProblem = second.packProblem ?? first.packProblem
-  return { ...(packed === undefined ? {} : { packed }), ...(packProblem === undefined ? {} : { packProblem }) }
-}
-
-function problemOf(error: unknown): AutoPackReport {
-  if (!(error instanceof VstoreError)) throw error
-  return { packProblem: `${error.code}: ${error.message} (${error.where})` }
+  return packNewest(packIds, options, target, { minTier: tierOf(weight, policy) + 1, tierOf: tiersOf(target, policy) })
 }
 
 /**
- * A writer's automatic packing. After each insert or fetch the rule is weighed. A merge of packs of the
- * lowest tier only (most merges: 171 of the 191 of jq replayed a commit at a time) runs in the background
- * (StoreOptions.autoPackInBackground, the default) while the writer goes on: the insert that called for it
- * has returned, and later inserts commit beside it, their commits taking turns with its one commit
- * (BatchTarget.commits). Its pack's id is reserved; the packs it rewrites are busy: no insert starts a group
- * on a text in them or stores a text once with one in them. A merge that takes higher tiers holds the
- * versions later inserts start their groups on, so it runs in the insert that calls for it, after any
- * background merge ends. One merge runs at a time; the rule is weighed again after the next write, or when
- * a background merge ends and no write runs. What a background merge did is told once, by the summary of
- * the next write after it ends, or by `settle`. A merge that fails (damage in a pack it reads, a full disk)
- * leaves the store as the inserts left it, and is told as `packProblem`; a bug in one is thrown by the next
- * write, `settle` or `close`.
+ * An insert's (or fetch's) summary, after the automatic packing it leads to. The insert is committed
+ * already: a packing that fails (damage in a pack it reads, a full disk) leaves the store as the insert
+ * left it, and is told in `packProblem`, not thrown.
  */
-export class AutoPacker {
-  /** The packs the running merge rewrites. */
-  readonly busyPackIds = new Set<number>()
-  /** The id the running merge's pack takes, which no insert's pack may take. */
-  readonly reservedPackIds = new Set<number>()
-  private running: Promise<void> | undefined
-  private untold: AutoPackReport = {}
-  /** What a merge threw that is not a VstoreError (a bug). */
-  private failure: { error: unknown } | undefined
-
-  /**
-   * `idle`: whether a merge may start when one ends (no write runs and the store is open: a write decides
-   * at its start which packs are busy); `closing`: whether the store is closing (no merge starts then).
-   */
-  constructor(private readonly idle: () => boolean, private readonly closing: () => boolean) {}
-
-  /** Whether a merge runs in the background now. */
-  get merging(): boolean {
-    return this.running !== undefined
+export async function withAutoPack<S extends InsertSummary>(summary: S, options: PackOptions, target: BatchTarget): Promise<S> {
+  try {
+    const packed = await autoPack(options.onProgress === undefined ? {} : { onProgress: options.onProgress }, target)
+    return packed === undefined ? summary : { ...summary, packed }
+  } catch (error) {
+    if (!(error instanceof VstoreError)) throw error
+    return { ...summary, packProblem: `${error.code}: ${error.message} (${error.where})` }
   }
-
-  /**
-   * After a committed insert or fetch: the summary with what background merges did since the last write's,
-   * and the merge the rule calls for now: started in the background, or run here (told in the summary).
-   */
-  async after<S extends InsertSummary>(summary: S, target: BatchTarget, options: PackOptions = {}): Promise<S> {
-    if (!target.settings.autoPack) return summary
-    const background = target.settings.autoPackInBackground
-    let due = this.closing() ? undefined : mergeDue(target)
-    if (due !== undefined && background && lowestTierOnly(due.packIds, target)) {
-      if (this.running === undefined) this.start(target, due)
-      return { ...summary, ...this.take() }
-    }
-    if (due !== undefined && this.running !== undefined) {
-      // Merges take turns: the one running first, then the rule again (the packs may have changed).
-      await this.wait()
-      due = mergeDue(target)
-    }
-    let report = this.take()
-    if (due !== undefined) {
-      try {
-        report = joined(report, { packed: await packNewest(due.packIds, options.onProgress === undefined ? {} : { onProgress: options.onProgress }, target, due.baseTier) })
-      } catch (error) {
-        report = joined(report, problemOf(error))
-      }
-    }
-    return { ...summary, ...report }
-  }
-
-  private start(target: BatchTarget, due: NonNullable<ReturnType<typeof mergeDue>>): void {
-    const firstPackId = nextPackId(target.packs, this.reservedPackIds)
-    for (const packId of due.packIds) this.busyPackIds.add(packId)
-    this.reservedPackIds.add(firstPackId)
-    this.running = packNewest(due.packIds, {}, target, due.baseTier, firstPackId)
-      .then(packed => ({ packed }), error => problemOf(error))
-      .then(report => {
-        this.untold = joined(this.untold, report)
-        return report.packed !== undefined
-      }, error => {
-        this.failure ??= { error }
-        return false
-      })
-      .then(merged => {
-        this.busyPackIds.clear()
-        this.reservedPackIds.clear()
-        this.running = undefined
-        // Inserts that came while it ran may call for the next one, and no write may come (the last of a
-        // history): it starts now, whatever its tiers (no insert runs beside it unless one comes). Not after
-        // a merge that failed: the same packs would fail again.
-        const next = merged && this.idle() && !this.closing() ? mergeDue(target) : undefined
-        if (next !== undefined) this.start(target, next)
-      })
-  }
-
-  /** What no summary has told yet, once. */
-  private take(): AutoPackReport {
-    const told = this.untold
-    this.untold = {}
-    return told
-  }
-
-  /** Throws, once, what a background merge threw that is not a VstoreError (a bug). */
-  rethrow(): void {
-    if (this.failure === undefined) return
-    const { error } = this.failure
-    this.failure = undefined
-    throw error
-  }
-
-  /** Waits for the merges running in the background, if any, the ones they lead to included (what they did stays to be told). */
-  async wait(): Promise<void> {
-    while (this.running !== undefined) await this.running
-  }
-
-  /** Waits as `wait` does, and tells what merges did since the last write's summary. @throws a bug in one (`rethrow`). */
-  async settle(): Promise<AutoPackReport> {
-    await this.wait()
-    this.rethrow()
-    return this.take()
-  }
-}
-
-/** Whether every pack of a merge is of the lowest tier (no later insert starts a group on what it holds). */
-function lowestTierOnly(packIds: readonly number[], target: BatchTarget): boolean {
-  const tierOfPack = tiersOf(target, policyOf(target))
-  return packIds.every(packId => tierOfPack(packId) === 0)
 }

@@ -12,7 +12,6 @@ import type { PackSet, PackWrite } from './pack-set.js'
 import type { StoreSettings } from './settings.js'
 import type { IndexBatch, StoreIndex, Totals } from './store-index.js'
 import { entryAt, type KeyedEntry } from './locations.js'
-import type { Mutex } from './mutex.js'
 import type { PackKeys } from './pack-keys.js'
 import type { RecentTexts } from './recent-texts.js'
 import type { TextReader } from './text-reader.js'
@@ -56,18 +55,6 @@ export interface BatchTarget {
   readonly recent?: RecentTexts
   /** The keys of each pack the writer made (a writer's; none for a reader). */
   readonly packKeys?: PackKeys
-  /**
-   * Commits one at a time: an insert's and a background merge's index batches read and rewrite the same
-   * runs, revision numbers and totals (absent: the batch is the only writer).
-   */
-  readonly commits?: Mutex
-  /**
-   * Packs a background merge is rewriting (Store): a batch that starts beside it neither starts a group on
-   * a text in them nor stores a text once with one in them, since they go when the merge commits.
-   */
-  readonly busyPackIds?: ReadonlySet<number>
-  /** Pack ids a background merge's pack takes: a new pack is numbered after them too. */
-  readonly reservedPackIds?: ReadonlySet<number>
 }
 
 /** Writes `plan`; see the file's comment. Nothing is visible before a commit, and what no commit covered is rolled back. */
@@ -105,11 +92,8 @@ class BatchWriter {
   private committedGroupCount = 0
   private committedRawByteLength = 0
   private lastCheckpointRawByteLength = 0
-  /** The packs a background merge was rewriting when this batch began (BatchTarget.busyPackIds). */
-  private readonly busy: ReadonlySet<number>
 
   constructor(private readonly plan: WritePlan, private readonly target: BatchTarget) {
-    this.busy = new Set(target.busyPackIds ?? [])
     this.texts = plan.texts
     this.ids = plan.texts.map((_, index) => ({ kind: 'new', index }))
     this.write = target.packs.beginWrite({ firstPackId: plan.replaces?.firstPackId ?? plan.firstPackId ?? 0 })
@@ -119,7 +103,7 @@ class BatchWriter {
 
   /** A rewrite of every pack (pack, repair): every text moves, so nothing stored can be pointed at or kept. */
   private get rewritesAll(): boolean {
-    return this.plan.replaces !== undefined && this.plan.replaces.movedTotals === undefined
+    return this.plan.replaces !== undefined && this.plan.replaces.keptTotals === undefined
   }
 
   private isLarge(text: PlannedText): boolean {
@@ -230,22 +214,17 @@ class BatchWriter {
     const tiers = this.plan.baseTier
     if (known === undefined) return undefined
     const parent = { file, rev, entry: known }
-    if (tiers === undefined) return this.busy.has(known.packId) ? undefined : parent
+    if (tiers === undefined) return parent
     // With no pack that high yet (a young store; a merge into the top tier), one tier lower will do: an
     // insert then starts on the version it descends from, a top-tier merge on a version one of the newest
     // TOP_TIER_BASE_PACKS top-tier packs holds without a base (so that chains do not run along the top tier:
     // jq's appends were 7.3 MB with them, 4.5 MB without), or afresh, making a pack the next ones start on.
-    // A merge starts its groups only on packs older than its own (inserts beside a background merge add
-    // newer ones): a pack names bases only in packs older than it. No batch starts on a pack a background
-    // merge is rewriting: the entries would carry the chain's costs of a place about to go.
-    const replaced = this.plan.replaces
-    const usable = (packId: number) => !this.busy.has(packId) && (replaced === undefined || (packId < replaced.firstPackId && !replaced.oldPackIds.includes(packId)))
-    const packIds = this.target.packs.packIds().filter(usable)
-    const lower = !packIds.some(packId => tiers.tierOf(packId) >= tiers.minTier)
+    const lower = !this.target.packs.packIds().some(packId => tiers.tierOf(packId) >= tiers.minTier)
     const minTier = lower ? tiers.minTier - 1 : tiers.minTier
+    const replaced = this.plan.replaces?.oldPackIds
     const topMerge = lower && replaced !== undefined
     const maxDepth = topMerge ? 0 : Infinity
-    const newestTop = topMerge ? new Set(packIds.filter(packId => tiers.tierOf(packId) >= minTier).slice(-TOP_TIER_BASE_PACKS)) : undefined
+    const newestTop = topMerge ? new Set(this.target.packs.packIds().filter(packId => !replaced.includes(packId) && tiers.tierOf(packId) >= minTier).slice(-TOP_TIER_BASE_PACKS)) : undefined
     // Along first parents: the last commits' entries from what the writer kept, the first steps by lookups,
     // then the file's entries read at once (one range of the index; a long walk would be a lookup a step).
     let entries: Map<string, TextEntry> | undefined
@@ -255,7 +234,7 @@ class BatchWriter {
     const seen = new Set<string>()
     while (candidate !== undefined && entry !== undefined && !seen.has(candidate)) {
       seen.add(candidate)
-      if (usable(entry.packId) && tiers.tierOf(entry.packId) >= minTier && entry.baseDepth <= maxDepth && newestTop?.has(entry.packId) !== false) return { file, rev: candidate, entry }
+      if (replaced?.includes(entry.packId) !== true && tiers.tierOf(entry.packId) >= minTier && entry.baseDepth <= maxDepth && newestTop?.has(entry.packId) !== false) return { file, rev: candidate, entry }
       candidate = entry.parents[0]
       if (candidate === undefined) break
       const key: TextKey = { file, rev: candidate }
@@ -324,8 +303,7 @@ class BatchWriter {
     let bytes = read
     for (const file of files) {
       for (const [rev, entry] of await this.storedEntriesOf(file)) {
-        // Not in a pack a background merge is rewriting: the place would be gone when it commits.
-        if (entry.textByteLength !== text.ref.byteLength || !hashesMatch(entry.hash, hash) || this.busy.has(entry.packId)) continue
+        if (entry.textByteLength !== text.ref.byteLength || !hashesMatch(entry.hash, hash)) continue
         if (!isWholeHash(entry.hash)) {
           bytes ??= await this.plan.source.read(text.ref)
           if (!bytesEqual(await this.target.reader.get({ file, rev }), bytes)) continue
@@ -417,20 +395,12 @@ class BatchWriter {
     // A rewrite that keeps no text still leaves a pack (its header alone) numbered after the old ones, so
     // that no later pack takes the number, and the name, of one a reader's older index copy names.
     if (replaces !== undefined && replaces.oldPackIds.length > 0 && this.write.touched.size === 0) await this.write.ensurePack(replaces.firstPackId)
-    await this.write.sync()
-    // The runs, revision numbers and totals are read and written back as one step, apart from any other
-    // batch's commit (an insert beside a background merge).
-    const commits = this.target.commits
-    await (commits === undefined ? this.commitIndex() : commits.run(() => this.commitIndex()))
-  }
-
-  /** The index batch of a commit, its packs synced already. */
-  private async commitIndex(): Promise<void> {
-    const replaces = this.plan.replaces
     const batch = this.target.index.batch()
+    // Read before anything of the commit is durable: a failed read then leaves the packs to the rollback.
     if (replaces !== undefined) await batch.dropHashRecords(this.rewritesAll ? undefined : replaces.oldPackIds)
     const rawBytes = this.uncommittedRawByteLength()
     const totals = await this.totalsAfter(rawBytes)
+    await this.write.sync()
     const rows = this.addTexts(batch)
     for (const [packId, state] of this.write.touched) batch.putPack(packId, state)
     if (replaces !== undefined) {
@@ -486,7 +456,7 @@ class BatchWriter {
     return rows
   }
 
-  /** After a commit: the writer's lists of each pack's keys (PackKeys) take what it wrote (in `createdPackIds`, packs the commit created) and forget what it replaced. */
+  /** After a commit: the writer's lists of each pack's keys (PackKeys) take what it wrote (`createdPackIds`: the packs the commit created) and forget what it replaced. */
   private notePackKeys(rows: readonly KeyedEntry[], createdPackIds: readonly number[]): void {
     const packKeys = this.target.packKeys
     if (packKeys === undefined) return
@@ -497,16 +467,10 @@ class BatchWriter {
     for (const { key, entry } of this.copied?.texts ?? []) packKeys.committed({ ...key, entry })
   }
 
-  /**
-   * The totals after this commit. A rewrite commits once, with every key it moves: a whole one starts from
-   * nothing, a partial one (a merge) from the totals now less what it moves (inserts beside a background
-   * merge have added theirs meanwhile).
-   */
+  /** The totals after this commit; a rewrite commits once, with every key it moves, so its totals start from what it keeps. */
   private async totalsAfter(rawBytes: number): Promise<Totals> {
     const replaces = this.plan.replaces
-    const now = replaces === undefined || replaces.movedTotals !== undefined ? await this.target.index.totals() : { textCount: 0, rawByteLength: 0, groupCount: 0 }
-    const moved = replaces?.movedTotals ?? { textCount: 0, rawByteLength: 0, groupCount: 0 }
-    const before = { textCount: now.textCount - moved.textCount, rawByteLength: now.rawByteLength - moved.rawByteLength, groupCount: Math.max(0, now.groupCount - moved.groupCount) }
+    const before = replaces === undefined ? await this.target.index.totals() : replaces.keptTotals ?? { textCount: 0, rawByteLength: 0, groupCount: 0 }
     return {
       textCount: before.textCount + this.uncommitted.length + (this.copied?.textCount ?? 0),
       rawByteLength: before.rawByteLength + rawBytes + (this.copied?.rawByteLength ?? 0),

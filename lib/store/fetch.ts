@@ -191,9 +191,7 @@ async function copyRule(
   if (first.entry.baseDepth > 0) {
     const base = await baseNamedBy(await source.readGroupBytes(first.entry, groupByteLength, first), header, where)
     const here = known.placedEntries.get(describeKey(base)) ?? (await target.index.tryGetEntry(base))
-    // Not on a base a background merge is moving: the copied entries' chain costs would name its old place.
-    if (here === undefined || here.textByteLength !== base.textByteLength || !hashesMatch(here.hash, base.hash) || here.baseDepth + 1 > settings.maxBaseDepth
-      || target.busyPackIds?.has(here.packId) === true) return undefined
+    if (here === undefined || here.textByteLength !== base.textByteLength || !hashesMatch(here.hash, base.hash) || here.baseDepth + 1 > settings.maxBaseDepth) return undefined
     chain = { readByteLength: here.readByteLength + here.baseReadByteLength, decodedByteLength: here.decodedByteLength + here.baseDecodedByteLength, baseDepth: here.baseDepth }
   }
   // The budget an insert keeps to (GroupWriter): this store's, through this store's base chain.

@@ -17,8 +17,6 @@ export class LocalPackSet implements PackSet {
   private readonly states = new Map<number, PackState>()
   private readonly damaged = new Map<number, string>()
   private readonly missing = new Set<number>()
-  /** Packs a write created that no commit has named yet. */
-  private readonly pending = new Set<number>()
   closed = false
 
   private constructor(private readonly dir: string, private readonly maxPackByteLength: number) {}
@@ -69,10 +67,6 @@ export class LocalPackSet implements PackSet {
 
   packIds(): number[] {
     return [...this.states.keys()].sort((a, b) => a - b)
-  }
-
-  pendingPackIds(): number[] {
-    return [...this.pending].sort((a, b) => a - b)
   }
 
   committedByteLength(packId: number): number | undefined {
@@ -148,25 +142,18 @@ export class LocalPackSet implements PackSet {
 
   // ---- for LocalPackWrite ----
 
-  /**
-   * The pack a write appends `byteLength` bytes to. Without `firstPackId` (0): the newest one, or a new one
-   * past the cap or a damaged pack. With it: the newest of the packs the write created (`own`), or a new
-   * one past the cap, numbered `firstPackId` if that is free and after every pack otherwise.
-   */
-  target(touched: ReadonlyMap<number, PackState>, own: ReadonlySet<number>, byteLength: number, firstPackId: number): { packId: number; state: PackState | undefined } {
-    const ids = firstPackId > 0 ? [...own] : [...new Set([...this.states.keys(), ...touched.keys()])]
-    const packId = ids.length === 0 ? undefined : Math.max(...ids)
-    const state = packId === undefined ? undefined : touched.get(packId) ?? this.states.get(packId)
+  /** The pack a write appends `byteLength` bytes to: the last one, or a new one past the cap, a damaged pack or `firstPackId`. */
+  target(touched: ReadonlyMap<number, PackState>, byteLength: number, firstPackId: number): { packId: number; state: PackState | undefined } {
+    const ids = [...new Set([...this.states.keys(), ...touched.keys()])]
+    const packId = ids.length === 0 ? 0 : Math.max(...ids)
+    const state = touched.get(packId) ?? this.states.get(packId)
     const full = state !== undefined && state.committedByteLength > PACK_HEADER_BYTE_LENGTH && state.committedByteLength + byteLength > this.maxPackByteLength
-    if (packId !== undefined && state !== undefined && !full && !this.damaged.has(packId)) return { packId, state }
-    const free = (id: number) => !this.states.has(id) && !this.pending.has(id) && !this.files.has(id)
-    if (firstPackId > 0 && own.size === 0 && free(firstPackId)) return { packId: firstPackId, state: undefined }
-    return { packId: Math.max(firstPackId, 1 + Math.max(0, ...this.states.keys(), ...this.pending, ...this.files.keys(), ...touched.keys())), state: undefined }
+    if (state === undefined || packId < firstPackId || full || this.damaged.has(packId)) return { packId: Math.max(packId + 1, firstPackId), state: undefined }
+    return { packId, state }
   }
 
   /** A new pack holding only its header, opened for appends. */
   async create(packId: number): Promise<PackState> {
-    this.pending.add(packId)
     this.files.set(packId, await PackFile.create(packPath(this.dir, packId), packName(packId), this.readCounter))
     return { committedByteLength: PACK_HEADER_BYTE_LENGTH, groupCount: 0, rawByteLength: 0 }
   }
@@ -177,7 +164,6 @@ export class LocalPackSet implements PackSet {
 
   commitState(packId: number, state: PackState): void {
     this.states.set(packId, state)
-    this.pending.delete(packId)
   }
 
   /** Undoes appends to one pack: a pack the index does not name is deleted, another is cut back. */
@@ -185,10 +171,9 @@ export class LocalPackSet implements PackSet {
     const state = this.states.get(packId)
     const file = this.files.get(packId)
     if (state === undefined) {
-      this.files.delete(packId)
       await file?.close()
+      this.files.delete(packId)
       await rm(packPath(this.dir, packId), { force: true })
-      this.pending.delete(packId)
     } else {
       await file?.truncate(state.committedByteLength)
     }
@@ -207,13 +192,11 @@ function weighed(state: PackState, rawByteLength: number): { rawByteLength?: num
 class LocalPackWrite implements PackWrite {
   touched = new Map<number, PackState>()
   private created: number[] = []
-  /** Every pack this write created, committed or not (a write with `firstPackId` appends to these only). */
-  private readonly own = new Set<number>()
 
   constructor(private readonly set: LocalPackSet, private readonly firstPackId: number) {}
 
   async append(bytes: Uint8Array, rawByteLength = 0): Promise<{ packId: number; offset: number }> {
-    const target = this.set.target(this.touched, this.own, bytes.length, this.firstPackId)
+    const target = this.set.target(this.touched, bytes.length, this.firstPackId)
     const state = target.state ?? (await this.createPack(target.packId))
     const offset = state.committedByteLength
     // Touched before the write: a write cut short (a full disk) leaves bytes that the rollback must remove.
@@ -228,7 +211,6 @@ class LocalPackWrite implements PackWrite {
   }
 
   private async createPack(packId: number): Promise<PackState> {
-    this.own.add(packId)
     const state = await this.set.create(packId)
     this.created.push(packId)
     return state
@@ -247,7 +229,6 @@ class LocalPackWrite implements PackWrite {
   }
 
   async rollback(): Promise<void> {
-    for (const packId of this.created) this.own.delete(packId)
     for (const packId of this.touched.keys()) {
       try {
         await this.set.undo(packId)

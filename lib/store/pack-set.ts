@@ -8,12 +8,10 @@ import type { ReadCounter } from '../pack/pack-file.js'
 
 export type { PackState }
 
-/**
- * The id after every pack of the set, every pack a write is creating, and every id in `reserved` (1 for an
- * empty set): where a batch that must not append to an existing pack starts.
- */
-export function nextPackId(packs: Pick<PackSet, 'packIds' | 'pendingPackIds'>, reserved: Iterable<number> = []): number {
-  return Math.max(0, ...packs.packIds(), ...packs.pendingPackIds(), ...reserved) + 1
+/** The id after every pack of the set (1 for an empty set): where a batch that must not append to an existing pack starts. */
+export function nextPackId(packs: Pick<PackSet, 'packIds'>): number {
+  const packIds = packs.packIds()
+  return packIds.length === 0 ? 1 : Math.max(...packIds) + 1
 }
 
 export interface PackSet {
@@ -42,14 +40,7 @@ export interface PackSet {
    * the set is closed.
    */
   read(packId: number, offset: number, byteLength: number, where: string): Promise<Uint8Array>
-  /** Packs a write has created that the index does not name yet (until its commit or rollback). */
-  pendingPackIds(): number[]
-  /**
-   * Starts appending. Without `firstPackId`, a write appends to the newest pack (or one after it past the
-   * pack cap), and only one such write runs at a time. With it, the write appends only to packs it creates
-   * itself, the first numbered `firstPackId` when no pack has that id, each other one after every pack and
-   * every pending one: so writes with their own packs (an insert beside a background merge) run at once.
-   */
+  /** Starts appending. Only one write at a time; `firstPackId`: append only to packs from this id on. */
   beginWrite(options?: { readonly firstPackId?: number }): PackWrite
   /** Deletes packs the index no longer names (a committed rewrite's old packs), forgetting them if not yet forgotten. */
   remove(packIds: readonly number[]): Promise<void>

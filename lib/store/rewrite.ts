@@ -29,18 +29,16 @@ export async function packStore(options: PackOptions, target: BatchTarget): Prom
 }
 
 /**
- * Rewrites the keys of some packs, the newest ones (automatic packing), into a new pack numbered
- * `firstPackId` (after every pack, by default; a background merge's reserved id), in one index batch that
- * forgets them. Nothing outside them names a text or base in them (a later pack could, so only the newest
- * packs are taken, and inserts beside a background merge refer to none of them), so the rest of the store
- * is left as it is.
+ * Rewrites the keys of some packs, the newest ones (automatic packing), into one new pack numbered after
+ * every pack, in one index batch that forgets them. Nothing outside them names a text or base in them (a
+ * later pack could, so only the newest packs are taken), so the rest of the store is left as it is.
  */
-export async function packNewest(packIds: readonly number[], options: PackOptions, target: BatchTarget, baseTier?: WritePlan['baseTier'], firstPackId?: number): Promise<PackSummary> {
+export async function packNewest(packIds: readonly number[], options: PackOptions, target: BatchTarget, baseTier?: WritePlan['baseTier']): Promise<PackSummary> {
   const all = target.packs.packIds()
   if (packIds.length === 0 || !packIds.every((packId, i) => packId === all[all.length - packIds.length + i])) {
     throw new Error(`vstore bug: packs ${packIds.join(', ')} are not the newest of ${all.join(', ')}`)
   }
-  return (await rewriteAll(options, target, { salvage: false, only: packIds, ...(baseTier === undefined ? {} : { baseTier }), ...(firstPackId === undefined ? {} : { firstPackId }) })).summary
+  return (await rewriteAll(options, target, { salvage: false, only: packIds, ...(baseTier === undefined ? {} : { baseTier }) })).summary
 }
 
 /** Store.repair: nothing is written when `problemCount` (verify's, checksums only) is 0. */
@@ -73,7 +71,7 @@ async function keysInPackOrder(target: BatchTarget, only?: readonly number[]): P
  * Reads every key (of the packs `only`), then writes them all as one insert would. With `salvage`, a group
  * that cannot be read whole is read key by key, and the keys that still fail are dropped.
  */
-async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, only, baseTier, firstPackId = nextPackId(target.packs) }: { salvage: boolean; only?: readonly number[]; baseTier?: WritePlan['baseTier']; firstPackId?: number }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
+async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, only, baseTier }: { salvage: boolean; only?: readonly number[]; baseTier?: WritePlan['baseTier'] }): Promise<{ summary: PackSummary; lostKeys: TextKey[]; reparented: Reparented[] }> {
   const allPackIds = target.packs.packIds()
   const oldPackIds = only ?? allPackIds
   const totals = await target.index.totals()
@@ -101,12 +99,14 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
     file: row.file, rev: row.rev, parents: parentsOf(row), ref: { index, byteLength: row.entry.textByteLength }, hash: row.entry.hash, ...originOf(row),
   })).reverse()
   const rawByteLength = kept.reduce((sum, row) => sum + row.entry.textByteLength, 0)
+  const firstPackId = nextPackId(target.packs)
   const movedGroupCount = oldPackIds.reduce((sum, packId) => sum + (target.packs.state(packId)?.groupCount ?? 0), 0)
-  const movedTotals = only === undefined ? undefined : { textCount: keys.length, rawByteLength, groupCount: movedGroupCount }
+  const keptTotals = only === undefined ? undefined
+    : { textCount: totals.textCount - keys.length, rawByteLength: totals.rawByteLength - rawByteLength, groupCount: Math.max(0, totals.groupCount - movedGroupCount) }
   // One commit, whatever else the options say: a rewrite is all or nothing.
   const summary = keys.length === 0 && only === undefined ? { groupCount: 0, storedByteLength: 0 } : await writeBatch({
     texts, source, counts: { textCount: texts.length, rawByteLength, newRawByteLength: rawByteLength }, options: { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) },
-    replaces: { oldPackIds, firstPackId, deletedKeys: lostKeys, ...(movedTotals === undefined ? {} : { movedTotals }) }, ...(baseTier === undefined ? {} : { baseTier }),
+    replaces: { oldPackIds, firstPackId, deletedKeys: lostKeys, ...(keptTotals === undefined ? {} : { keptTotals }) }, ...(baseTier === undefined ? {} : { baseTier }),
   }, target)
   // Committed: the index no longer names the old packs. A failure from here on leaves files that the next
   // open deletes.
@@ -115,7 +115,7 @@ async function rewriteAll(options: PackOptions, target: BatchTarget, { salvage, 
     await target.packs.remove(oldPackIds)
   }
   const packByteLength = target.packs.totalByteLength()
-  return { summary: { textCount: texts.length, rawByteLength, oldGroupCount: totals.groupCount, groupCount: (movedTotals === undefined ? 0 : Math.max(0, totals.groupCount - movedGroupCount)) + summary.groupCount, oldPackByteLength, packByteLength, writtenByteLength: summary.storedByteLength }, lostKeys, reparented }
+  return { summary: { textCount: texts.length, rawByteLength, oldGroupCount: totals.groupCount, groupCount: (keptTotals?.groupCount ?? 0) + summary.groupCount, oldPackByteLength, packByteLength, writtenByteLength: summary.storedByteLength }, lostKeys, reparented }
 }
 
 /** The texts of some keys of one group, each with its row (for StoredTexts), sharing base texts through `bases`. */

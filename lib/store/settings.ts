@@ -67,12 +67,6 @@ export interface StoreOptions {
   /** How many packs of one tier automatic packing merges (2..1000, default 10); each tier weighs this many times the one below. */
   readonly autoPackFactor?: number
   /**
-   * Merge in the background (default true): an insert returns once its own texts are committed, and the
-   * merge it calls for runs beside the next inserts, its outcome told by a later write's summary or by
-   * `Store.settle`. False: the insert waits for its merge and tells it in its own summary.
-   */
-  readonly autoPackInBackground?: boolean
-  /**
    * The block size of the index tables this writer writes (LevelDB's, 1 KiB to 4 MiB; default 16 KiB):
    * larger blocks compress better, and each lookup decodes one (DESIGN.md, The index).
    */
@@ -100,7 +94,6 @@ export const DEFAULT_STORE_OPTIONS: Settings = {
   maxTextByteLength: 64 * 1024 * 1024,
   autoPack: true,
   autoPackFactor: 10,
-  autoPackInBackground: true,
   indexBlockByteLength: INDEX_BLOCK_BYTE_LENGTH,
 }
 
@@ -129,9 +122,7 @@ export function resolveSettings(options: StoreOptions): StoreSettings {
   if (!(Number.isSafeInteger(settings.maxTextByteLength) && settings.maxTextByteLength >= 0 && settings.maxTextByteLength <= MAX_STORABLE_TEXT_BYTE_LENGTH)) {
     throw usage(`maxTextByteLength must be an integer in 0..${MAX_STORABLE_TEXT_BYTE_LENGTH}, got ${settings.maxTextByteLength}`)
   }
-  for (const name of ['autoPack', 'autoPackInBackground'] as const) {
-    if (typeof settings[name] !== 'boolean') throw usage(`${name} must be true or false, got ${String(settings[name])}`)
-  }
+  if (typeof settings.autoPack !== 'boolean') throw usage(`autoPack must be true or false, got ${String(settings.autoPack)}`)
   if (!(Number.isSafeInteger(settings.autoPackFactor) && settings.autoPackFactor >= 2 && settings.autoPackFactor <= 1000)) {
     throw usage(`autoPackFactor must be an integer in 2..1000, got ${settings.autoPackFactor}`)
   }

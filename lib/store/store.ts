@@ -6,7 +6,7 @@
 import { VstoreError } from '../errors.js'
 import type { GroupHeader } from '../group/frame.js'
 import type { ReadCounter } from '../pack/pack-file.js'
-import { AutoPacker, type AutoPackReport } from './auto-pack.js'
+import { withAutoPack } from './auto-pack.js'
 import type { BatchTarget } from './batch-writer.js'
 import { fetchFrom, type FetchSource } from './fetch.js'
 import { walkGroups, type WalkedGroup } from './group-walk.js'
@@ -22,7 +22,6 @@ import { PackKeys } from './pack-keys.js'
 import { RecentTexts } from './recent-texts.js'
 import { resolveSettings, type StoreOptions, type StoreSettings } from './settings.js'
 import { GroupContents, TextReader } from './text-reader.js'
-import { Mutex } from './mutex.js'
 import type {
   FetchOptions, FetchSummary, GroupDump, IndexDumpRow, InsertOptions, InsertSummary, PackOptions, PackSummary, RepairSummary, StoreStats, TextEntry,
   TextKey, TextLocation, TextRecord, VerifyReport,
@@ -30,7 +29,7 @@ import type {
 import { verifyStore } from './verify.js'
 import { hashText, isWholeHash } from './text-hash.js'
 
-export type { AncestryGraph, AnnotatedLine, AutoPackReport, FetchSource, Reparented, StoreOptions }
+export type { AncestryGraph, AnnotatedLine, FetchSource, Reparented, StoreOptions }
 export type { FetchOptions, FetchSummary, GroupDump, IndexDumpRow, InsertOptions, InsertProgress, PackOptions, PackSummary, RepairSummary } from './types.js'
 export { DEFAULT_STORE_OPTIONS, MAX_STORABLE_TEXT_BYTE_LENGTH } from './settings.js'
 export { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION } from './store-index.js'
@@ -57,9 +56,6 @@ export class Store implements FetchSource {
   /** A writer's texts committed last (RecentTexts), for the next insert. */
   private readonly recent = new RecentTexts(RECENT_TEXTS_BYTE_LENGTH)
   private readonly packKeys = new PackKeys()
-  /** Automatic packing, in the background by default; commits take turns with its merges (`commits`). */
-  private readonly autoPacker = new AutoPacker(() => !this.writing && !this.closed, () => this.closed)
-  private readonly commits = new Mutex()
 
   private constructor(readonly dir: string, private readonly opened: OpenedStore, private readonly settings: StoreSettings, writer: boolean) {
     this.reader = new TextReader(opened.index, opened.packs)
@@ -94,36 +90,15 @@ export class Store implements FetchSource {
     return verifyUnopenable(dir, openError)
   }
 
-  /** Whether automatic packing is merging packs in the background now (`settle` waits for it). */
-  get packingInBackground(): boolean {
-    return this.autoPacker.merging
-  }
-
   /** Bytes and reads taken from pack files since the store was opened. */
   get readCounter(): ReadCounter {
     return this.opened.packs.readCounter
   }
 
-  /** Waits for a merge automatic packing runs in the background, then closes the index and packs. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    try {
-      await this.autoPacker.wait()
-    } finally {
-      await this.opened.close()
-    }
-    this.autoPacker.rethrow()
-  }
-
-  /**
-   * Waits for the merge automatic packing runs in the background, if any, and tells what merges did since
-   * the last write's summary (nothing when none ran, or a write's summary told it already).
-   * @throws what a merge threw that is not a VstoreError (a bug); a merge's VstoreError is `packProblem`.
-   */
-  async settle(): Promise<AutoPackReport> {
-    this.open()
-    return this.autoPacker.settle()
+    await this.opened.close()
   }
 
   private open(): OpenedStore {
@@ -133,10 +108,7 @@ export class Store implements FetchSource {
 
   private target(): BatchTarget & { dir: string } {
     const { index, packs } = this.open()
-    return {
-      dir: this.dir, index, packs, reader: this.writerReader, settings: this.settings, recent: this.recent, packKeys: this.packKeys, commits: this.commits,
-      busyPackIds: this.autoPacker.busyPackIds, reservedPackIds: this.autoPacker.reservedPackIds,
-    }
+    return { dir: this.dir, index, packs, reader: this.writerReader, settings: this.settings, recent: this.recent, packKeys: this.packKeys }
   }
 
   // ---- reading ----
@@ -204,28 +176,23 @@ export class Store implements FetchSource {
 
   /** One file's keys with their entries, in key order; damage they may sit in is an error before the first. */
   async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
-    // A fetch reads the places these give later (FetchSource): not while a merge would delete them.
-    await this.autoPacker.wait()
     yield* this.open().index.fileEntries(file)
   }
 
   /** Every key with its index entry (or those whose file id starts with `filePrefix`), in index order. */
   async *entries(filePrefix?: string): AsyncGenerator<KeyedEntry> {
-    await this.autoPacker.wait()
     yield* this.open().index.entries(filePrefix)
   }
 
   /** The header of the group holding `location`. */
   async readGroupHeader(location: Pick<TextLocation, 'packId' | 'groupOffset'>, key: TextKey): Promise<GroupHeader> {
     this.open()
-    await this.autoPacker.wait()
     return this.reader.readGroupHeader(location, key)
   }
 
   /** `byteLength` bytes of the group holding `location`, as stored. @throws VSTORE_CORRUPT naming `key` past the pack's end. */
   async readGroupBytes(location: Pick<TextLocation, 'packId' | 'groupOffset'>, byteLength: number, key: TextKey): Promise<Uint8Array> {
     this.open()
-    await this.autoPacker.wait()
     return this.reader.readGroupBytes(location, byteLength, key)
   }
 
@@ -291,18 +258,14 @@ export class Store implements FetchSource {
    * @throws VSTORE_USAGE on a read-only store; VSTORE_LOCKED while another write runs; VSTORE_IO after a
    * failed index write (reopen the store to write again).
    */
-  private async write<T>(run: (target: BatchTarget & { dir: string }) => Promise<T>, { besideMerge = false } = {}): Promise<T> {
+  private async write<T>(run: (target: BatchTarget & { dir: string }) => Promise<T>): Promise<T> {
     const target = this.target()
     // Two writes would append at the same pack offsets; one process has one writer at a time.
     if (this.opened.readOnly) throw new VstoreError('VSTORE_USAGE', 'this store was opened read-only', this.dir)
     if (this.writing) throw new VstoreError('VSTORE_LOCKED', 'another insert is running on this store', this.dir)
     target.index.assertWritable()
-    // A bug in a background merge is thrown here, before anything of this write is done.
-    this.autoPacker.rethrow()
     this.writing = true
     try {
-      // Inserts and fetches go on beside a background merge; a rewrite or an upgrade waits for it.
-      if (!besideMerge) await this.autoPacker.wait()
       // An older store format is converted before its first write (and only then: readers read it as it is).
       await target.index.upgrade()
       return await run(target)
@@ -320,7 +283,7 @@ export class Store implements FetchSource {
    * record; VSTORE_LIMIT for a text over maxTextByteLength. In each case nothing of the batch is stored.
    */
   async insert(records: Iterable<TextRecord> | AsyncIterable<TextRecord>, options: InsertOptions = {}): Promise<InsertSummary> {
-    return this.write(async target => this.autoPacker.after(await insertRecords(records, options, target), target, options), { besideMerge: true })
+    return this.write(async target => withAutoPack(await insertRecords(records, options, target), options, target))
   }
 
   /**
@@ -372,33 +335,26 @@ export class Store implements FetchSource {
    * Nothing is stored then.
    */
   async fetch(source: FetchSource, options: FetchOptions = {}): Promise<FetchSummary> {
-    return this.write(async target => this.autoPacker.after(await fetchFrom(source, options, target), target, options), { besideMerge: true })
+    return this.write(async target => withAutoPack(await fetchFrom(source, options, target), options, target))
   }
 
   // ---- inspection ----
 
-  // Each waits for a background merge first, which would delete packs under it (a merge that a write
-  // starts while one of them runs still may: they read the packs the index names as they go).
-
   async stats(): Promise<StoreStats> {
-    await this.autoPacker.wait()
     return storeStats(this.open())
   }
 
   /** Group headers of every pack, in pack order. */
   async *groups(): AsyncGenerator<WalkedGroup> {
-    await this.autoPacker.wait()
     yield* walkGroups(this.open().packs)
   }
 
   /** One group's header and records, with the delta instructions and the keys that point at each record. */
   async dumpGroup(packId: number, groupOffset: number): Promise<GroupDump> {
-    await this.autoPacker.wait()
     return dumpGroup(this.open(), packId, groupOffset)
   }
 
   async *dumpIndex(filePrefix?: string): AsyncGenerator<IndexDumpRow> {
-    await this.autoPacker.wait()
     yield* dumpIndex(this.open(), filePrefix)
   }
 
@@ -408,7 +364,6 @@ export class Store implements FetchSource {
    * is repaired.
    */
   async verify(options: { readonly full?: boolean } = {}): Promise<VerifyReport> {
-    await this.autoPacker.wait()
     return verifyStore({ ...this.open(), reader: this.reader }, options)
   }
 }

@@ -57,7 +57,7 @@ export class GroupContents {
   }
 }
 
-/** Lookups a read makes of a key whose text merges keep moving under it (each merge a few ms to seconds). */
+/** Lookups a read makes of a key whose text the writer's merges keep moving under it. */
 const MOVED_READ_ATTEMPTS = 4
 
 export class TextReader {
@@ -83,7 +83,8 @@ export class TextReader {
       try {
         return (await this.rebuild([{ key, location: entry }], entry.readByteLength, entry.recordEnd, depthLeft, bases))[0] as Uint8Array
       } catch (error) {
-        // A merge beside this read moved the text (and deleted its old pack) after the lookup: again.
+        // The writer's merge (an insert's automatic packing, running while this store reads) moved the
+        // text and deleted its old pack after the lookup: again.
         if (attempt >= MOVED_READ_ATTEMPTS || !this.moved(entry)) throw error
       }
     }

@@ -41,13 +41,9 @@ export interface InsertSummary {
   readonly newRawByteLength: number
   readonly groupCount: number
   readonly storedByteLength: number
-  /**
-   * What automatic packing merged (lib/store/auto-pack.ts): in the foreground, the merge that followed
-   * this write; in the background, the merges that ended since the last write's summary (their sums, the
-   * packs' bytes before the first and after the last). Absent when none did.
-   */
+  /** The automatic packing that followed the insert (lib/store/auto-pack.ts), if it merged packs. */
   readonly packed?: PackSummary
-  /** Why such a merge failed, when one did (the writes are stored; the packs it would merge stay as they were). */
+  /** Why that packing failed, when it did (the insert itself is stored; the packs it would merge stay as they were). */
   readonly packProblem?: string
 }
 

@@ -26,16 +26,16 @@ export interface PlannedText {
 export interface Replacement {
   /** Packs the batch forgets; their files are deleted once it is committed. */
   readonly oldPackIds: readonly number[]
-  /** The rewrite writes only to packs it creates, the first numbered so (PackSet.beginWrite), so that no old pack is appended to. */
+  /** The rewrite writes only to packs from this id on, so that no old pack is appended to. */
   readonly firstPackId: number
   /** Keys the batch deletes (texts a repair could not read back). */
   readonly deletedKeys: readonly TextKey[]
   /**
-   * A rewrite of some packs only (automatic packing): what the packs it replaces hold, which its commit
-   * takes from the totals as they are then (inserts may have committed beside a background merge). Its
-   * texts may then start on bases stored in the kept packs. Absent: every pack is replaced.
+   * A rewrite of some packs only (automatic packing): what the packs it keeps hold, which its totals start
+   * from. Its texts may then point at content and start on bases stored in the kept packs. Absent: every
+   * pack is replaced.
    */
-  readonly movedTotals?: Totals
+  readonly keptTotals?: Totals
 }
 
 /** The index records of groups copied whole, and what they count for in the totals. */
@@ -64,7 +64,7 @@ export interface WritePlan {
   readonly options: InsertOptions
   readonly replaces?: Replacement
   readonly copied?: CopiedGroups
-  /** Append only to packs the batch creates, the first numbered so (a new pack for each insert, so that automatic packing can merge them). */
+  /** Append only to packs from this id on (a new pack for each insert, so that automatic packing can merge them). */
   readonly firstPackId?: number
   /**
    * With automatic packing: a file's group starts only on a stored version in a pack at least this high

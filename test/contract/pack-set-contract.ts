@@ -128,33 +128,6 @@ export function packSetContract(name: string, harness: PackSetHarness): void {
     await packs.close()
   })
 
-  each('writes with packs of their own run side by side: each appends only to its own, numbered apart, and pending until committed', async (t, backend) => {
-    const states = new Map<number, PackState>()
-    const packs = await backend.open(states, { writable: true, maxPackByteLength: 1000 })
-    const [old] = await appendCommitted(packs, [group(1, 10)], states)
-    const first = (old?.packId as number) + 1
-    const merge = packs.beginWrite({ firstPackId: first })
-    const insert = packs.beginWrite({ firstPackId: first + 1 })
-    const inMerge = await merge.append(group(2, 600))
-    const inInsert = await insert.append(group(3, 600))
-    t.deepEqual([inMerge.packId, inInsert.packId], [first, first + 1])
-    t.deepEqual(packs.pendingPackIds(), [first, first + 1])
-    // Past the cap, each goes on in a new pack after every pack there is or will be, never in the other's.
-    const overflow = await merge.append(group(4, 600))
-    t.is(overflow.packId, first + 2)
-    const insertMore = await insert.append(group(5, 300))
-    t.is(insertMore.packId, first + 1)
-    await insert.sync()
-    for (const [id, state] of insert.touched) states.set(id, state)
-    insert.committed()
-    t.deepEqual(packs.pendingPackIds(), [first, first + 2])
-    await merge.rollback()
-    t.deepEqual(packs.pendingPackIds(), [])
-    t.deepEqual(packs.packIds(), [old?.packId as number, first + 1])
-    t.deepEqual(await packs.read(first + 1, inInsert.offset, 600, 'x'), group(3, 600))
-    await packs.close()
-  })
-
   each('ensurePack leaves an empty pack that the index can name, and remove forgets packs for good', async (t, backend) => {
     const states = new Map<number, PackState>()
     let packs = await backend.open(states, { writable: true, maxPackByteLength: BIG })

@@ -1,10 +1,10 @@
 import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
-import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
 import { INDEX_COMPACTION_BYTES } from '../../../lib/store/leveldb-index.js'
-import { Store, type TextRecord } from '../../../lib/vstore.js'
+import type { TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history } from '../../helpers/history.js'
 import { PROPERTY_SEED, randomLines, seededRandom } from '../../helpers/random.js'
 import { dumpIndex, openStore } from '../../helpers/store.js'
@@ -54,29 +54,17 @@ test('property: whatever the insert sizes, merges take the newest packs, and eac
   t.pass()
 })
 
-for (const background of [false, true]) {
-  test(`a store written one commit at a time packs itself (merging ${background ? 'in the background' : 'in the foreground'}): few packs, chains at most 3 bases deep throughout and their costs as the index says, every text and parent as inserted, verify clean, and within 1.15× of one insert`, async t => {
-    await packsItself(t, background)
-  })
-}
-
-async function packsItself(t: ExecutionContext, background: boolean): Promise<void> {
+test('a store written one commit at a time packs itself: few packs, chains at most 3 bases deep throughout, every text and parent as inserted, verify clean, and within 1.15× of one insert', async t => {
   const commits = history(6, 60, 23)
   const dir = await makeTempDir(t, 'vstore-autopack-')
-  const store = await openStore(t, dir, { create: true, autoPackFactor: 3, autoPackInBackground: background })
+  const store = await openStore(t, dir, { create: true, autoPackFactor: 3 })
   let packed = 0
   let deepest = 0
-  let besideMerges = 0
-  for (const [i, commit] of commits.entries()) {
-    if (store.packingInBackground) besideMerges++
+  for (const commit of commits) {
     if ((await store.insert(commit)).packed !== undefined) packed++
     // Chains run down the tiers: every extraction at every point takes at most 4 reads (3 bases deep).
-    // (dumpIndex waits for a merge running in the background.)
-    if (!background || i % 7 === 6) for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
+    for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
   }
-  packed += (await store.settle()).packed === undefined ? 0 : 1
-  await checkBaseChains(t, store)
-  if (background) t.true(besideMerges >= 10, `${besideMerges} inserts began while a merge ran`)
   t.true(deepest <= 3, `a base chain ${deepest} deep`)
   const bulk = await openStore(t, await makeTempDir(t, 'vstore-autopack-bulk-'), { create: true, autoPack: false })
   await bulk.insert(commits.flat())
@@ -97,12 +85,13 @@ async function packsItself(t: ExecutionContext, background: boolean): Promise<vo
   t.deepEqual((await store.verify({ full: true })).problems, [])
   await expectTexts(t, store, commits)
   t.deepEqual((await readdir(join(dir, 'packs'))).length, stats.packCount, 'merged packs are deleted')
-}
+  await checkBaseChains(t, store)
+})
 
 /**
- * Every entry's pack is in the store, and every entry of a group with a base carries the chain's costs from
- * its base's entry (index.md, Location): depth one more, bytes read and decoded its base's plus its base's
- * chain. A text committed beside a background merge that moved its base must have been brought up to date.
+ * Every entry names a group the packs hold, and every entry of a group with a base carries the chain's
+ * costs from its base's entry (index.md, Location): depth one more, bytes read and decoded its base's plus
+ * its base's chain.
  */
 async function checkBaseChains(t: ExecutionContext, store: Awaited<ReturnType<typeof openStore>>): Promise<void> {
   const rows = await dumpIndex(store)
@@ -134,6 +123,30 @@ async function checkBaseChains(t: ExecutionContext, store: Awaited<ReturnType<ty
   }
 }
 
+test('getMany reads the keys it located before an insert\'s merge moved them and deleted their packs', async t => {
+  const commits = history(3, 12, 19)
+  const store = await openStore(t, await makeTempDir(t, 'vstore-autopack-moved-'), { create: true, autoPackFactor: 3 })
+  // Two packs of the lowest tier: the third insert merges them (factor 3).
+  let done = 0
+  while ((await store.stats()).packCount < 2) await store.insert(commits[done++] as TextRecord[])
+  t.true(done < commits.length)
+  const stored = commits.slice(0, done).flat()
+  const packsBefore = (await store.stats()).packCount
+  async function* locatedThenMerged() {
+    yield* stored.map(({ file, rev }) => ({ file, rev }))
+    // After every key is located and before any is read: the merge rewrites the packs they are in.
+    t.not((await store.insert(commits[done] as TextRecord[])).packed, undefined)
+  }
+  const texts = new Map(stored.map(record => [`${record.file}@${record.rev}`, record.text]))
+  let read = 0
+  for await (const { file, rev, text } of store.getMany(locatedThenMerged())) {
+    t.deepEqual(text, texts.get(`${file}@${rev}`), `${file}@${rev}`)
+    read++
+  }
+  t.is(read, stored.length)
+  t.true((await store.stats()).packCount < packsBefore + 1, 'the packs the keys were located in are gone')
+})
+
 async function dumpGroupCount(store: Awaited<ReturnType<typeof openStore>>): Promise<number> {
   let count = 0
   for await (const _ of store.groups()) count++
@@ -151,7 +164,7 @@ test('a large text is found through merges: a later copy naming it as its origin
   const random = seededRandom(9)
   const large = randomLines(random, 1200)
   t.true(large.length >= 16 * 1024)
-  const store = await openStore(t, await makeTempDir(t), { create: true, autoPackFactor: 2, autoPackInBackground: false })
+  const store = await openStore(t, await makeTempDir(t), { create: true, autoPackFactor: 2 })
   const commits: TextRecord[][] = [[{ file: 'big.txt', rev: 'r0', parents: [], text: large }]]
   for (let i = 1; i <= 8; i++) commits.push([{ file: 'small.txt', rev: `r${i}`, parents: i === 1 ? [] : [`r${i - 1}`], text: randomLines(random, 80) }])
   let merges = 0
@@ -166,7 +179,7 @@ test('a large text is found through merges: a later copy naming it as its origin
 test('a reader opened before merges reads every text it knew after the writer merged and deleted those packs', async t => {
   const commits = history(4, 12, 31)
   const dir = await makeTempDir(t, 'vstore-autopack-reader-')
-  const writer = await openStore(t, dir, { create: true, autoPackFactor: 2, autoPackInBackground: false })
+  const writer = await openStore(t, dir, { create: true, autoPackFactor: 2 })
   for (const commit of commits.slice(0, 6)) await writer.insert(commit)
   const reader = await openStore(t, dir, { readOnly: true })
   const packsBefore = (await readdir(join(dir, 'packs'))).sort()
@@ -177,82 +190,4 @@ test('a reader opened before merges reads every text it knew after the writer me
   await expectTexts(t, reader, commits.slice(0, 6))
   const later = await openStore(t, dir, { readOnly: true })
   await expectTexts(t, later, commits)
-})
-
-test('beside a background merge, reverts to texts it moves and copies of them are stored and read back; getMany reads keys it located before a merge moved them; close waits for the merge', async t => {
-  const random = seededRandom(17)
-  const dir = await makeTempDir(t, 'vstore-autopack-beside-')
-  let store = await openStore(t, dir, { create: true, autoPackFactor: 2 })
-  const texts = new Map<string, Uint8Array>()
-  const put = async (commit: TextRecord[]) => {
-    await store.insert(commit)
-    for (const record of commit) texts.set(`${record.file}@${record.rev}`, record.text)
-  }
-  let previous: Record<string, string> = {}
-  let revisions = 0
-  let reverts = 0
-  for (let i = 0; i < 40; i++) {
-    const rev = `r${revisions++}`
-    const commit = ['a.txt', 'b.txt', 'c.txt'].map(file => ({ file, rev, parents: previous[file] === undefined ? [] : [previous[file] as string], text: randomLines(random, 60 + i) }))
-    await put(commit)
-    const last = commit[0] as TextRecord
-    for (const record of commit) previous[record.file] = rev
-    if (!store.packingInBackground) continue
-    // A merge has just taken the newest packs, this commit's among them: a.txt reverted to what it just
-    // stored (the same content, in a busy pack: stored again, not pointed at a place about to go), and a
-    // copy of b.txt naming it as its origin.
-    const again = `r${revisions++}`
-    await put([
-      { file: 'a.txt', rev: again, parents: [last.rev], text: last.text },
-      { file: `copy${i}.txt`, rev: again, parents: [], origin: { file: 'b.txt', rev }, text: texts.get(`b.txt@${rev}`) as Uint8Array },
-    ])
-    previous.a = again
-    reverts++
-  }
-  t.true(reverts >= 5, `${reverts} inserts beside a merge`)
-  // Keys located now, read after the merge running now has committed and deleted their packs.
-  const keys = [...texts.keys()].map(name => ({ file: name.slice(0, name.indexOf('@')), rev: name.slice(name.indexOf('@') + 1) }))
-  async function* locatedThenMerged() {
-    yield* keys
-    await store.settle()
-  }
-  let read = 0
-  for await (const { file, rev, text } of store.getMany(locatedThenMerged())) {
-    t.deepEqual(text, texts.get(`${file}@${rev}`), `${file}@${rev}`)
-    read++
-  }
-  t.is(read, keys.length)
-  await checkBaseChains(t, store)
-  t.deepEqual((await store.verify({ full: true })).problems, [])
-  // A merge running at close is waited for: the store reopens whole.
-  await put([{ file: 'a.txt', rev: `r${revisions++}`, parents: [previous.a as string], text: randomLines(random, 90) }])
-  await store.close()
-  store = await openStore(t, dir, {})
-  t.deepEqual((await store.verify({ full: true })).problems, [])
-  for (const [name, text] of texts) t.deepEqual(await store.get(name.slice(0, name.indexOf('@')), name.slice(name.indexOf('@') + 1)), text, name)
-})
-
-test('a background merge that fails on a damaged pack is told as a packProblem, is not started again until the packs change, and leaves every text the inserts committed', async t => {
-  const random = seededRandom(41)
-  const commits: TextRecord[][] = [0, 1, 2].map(i => [{ file: `f${i}.txt`, rev: `r${i}`, parents: [], text: randomLines(random, 200) }])
-  const dir = await makeTempDir(t, 'vstore-autopack-fail-')
-  const first = await Store.open(dir, { create: true, autoPackFactor: 3 })
-  for (const commit of commits.slice(0, 2)) await first.insert(commit)
-  await first.close()
-  const packs = (await readdir(join(dir, 'packs'))).sort()
-  t.is(packs.length, 2)
-  // The second pack's last byte: its group's stored bytes no longer match their checksum.
-  const damaged = join(dir, 'packs', packs[1] as string)
-  const bytes = await readFile(damaged)
-  bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
-  await writeFile(damaged, bytes)
-  const store = await openStore(t, dir, { autoPackFactor: 3 })
-  const summary = await store.insert(commits[2] as TextRecord[])
-  t.is(summary.packProblem, undefined, 'the merge runs after the insert returns')
-  t.true(store.packingInBackground)
-  const report = await store.settle()
-  t.regex(report.packProblem ?? '', /^VSTORE_CORRUPT/)
-  t.false(store.packingInBackground, 'not started again by itself')
-  t.is((await store.stats()).packCount, 3, 'nothing merged')
-  await expectTexts(t, store, commits.slice(2, 3))
 })

@@ -14,7 +14,7 @@ test('every value out of its range, and an unknown codec, is VSTORE_USAGE before
     { largeTextFactor: -1 }, { maxRebuildByteLength: -1 }, { maxRebuildByteLength: 2 * 1024 ** 3 }, { maxBaseDepth: 17 }, { maxBaseDepth: 1.5 },
     { maxTextByteLength: MAX_STORABLE_TEXT_BYTE_LENGTH + 1 }, { maxContentByteLength: 0 }, { maxReadByteLength: -5 }, { readChunkByteLength: 1.5 },
     { maxPackByteLength: Number.NaN }, { minCopyByteLength: 15 }, { codec: 'bogus' }, { codec: 'brotli:12' },
-    { autoPackFactor: 1 }, { autoPack: 'yes' as unknown as boolean }, { autoPackInBackground: 1 as unknown as boolean }, { indexBlockByteLength: 1023 }, { indexBlockByteLength: 4 * 1024 * 1024 + 1 }, { indexBlockByteLength: 4096.5 },
+    { autoPackFactor: 1 }, { indexBlockByteLength: 1023 }, { indexBlockByteLength: 4 * 1024 * 1024 + 1 }, { indexBlockByteLength: 4096.5 },
   ]
   for (const options of bad) t.throws(() => resolveSettings(options), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, JSON.stringify(options))
 })
