@@ -71,6 +71,22 @@ test('after an index write that failed, every write is refused at once, before i
   await t.throwsAsync(store.repair(), { instanceOf: VstoreError, code: 'VSTORE_IO' })
 })
 
+test('a failure after an index batch is durable keeps the packs it names: the store refuses writes until reopened, and reopened it has the batch', async t => {
+  const { dir, store } = await newStore(t)
+  const runs = (indexOf(store) as unknown as { runs: { operations: (...args: unknown[]) => Promise<{ operations: unknown[]; written: () => void }> } }).runs
+  const operations = runs.operations.bind(runs)
+  runs.operations = async (...args: unknown[]) => {
+    const planned = await operations(...args)
+    return { operations: planned.operations, written: () => { throw new Error('written: simulated') } }
+  }
+  await t.throwsAsync(store.insert([record('d.txt', 'r1', [], 'durable before the failure\n')]), { message: /simulated/ })
+  await t.throwsAsync(store.insert([record('e.txt', 'r1', [], 'x')]), { instanceOf: VstoreError, code: 'VSTORE_IO' })
+  await store.close()
+  const reopened = await openStore(t, dir)
+  t.deepEqual(new TextDecoder().decode(await reopened.get('d.txt', 'r1')), 'durable before the failure\n')
+  t.deepEqual((await reopened.verify()).problems, [])
+})
+
 test('once a pack is committed its old packs are gone from the store, even if the tidying after it fails', async t => {
   const { store } = await newStore(t)
   failOnce(indexOf(store), 'compact')
