@@ -1,8 +1,9 @@
 import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
 import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
+import { parsePackFileName } from '../../../lib/store/layout.js'
 import { INDEX_COMPACTION_BYTES } from '../../../lib/store/leveldb-index.js'
 import type { TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history } from '../../helpers/history.js'
@@ -100,7 +101,7 @@ async function checkBaseChains(t: ExecutionContext, store: Awaited<ReturnType<ty
   for await (const group of store.groups()) groups.add(`${group.packId}@${group.groupOffset}`)
   const bases = new Map<string, string>()
   for (const row of rows) {
-    const packId = Number(row.pack.replace(/\D/g, ''))
+    const packId = parsePackFileName(basename(row.pack)) as number
     const groupName = `${packId}@${row.groupOffset}`
     t.true(groups.has(groupName), `${row.file}@${row.rev} in ${groupName}, a group the packs hold`)
     if (row.baseDepth === 0) continue
