@@ -154,7 +154,7 @@ export class PackFile {
     } catch (error) {
       const code = (error as { code?: string } | null)?.code
       const full = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT'
-      const room = full ? `; a group of ${bytes.length} bytes needed room${await freeSpaceNote(this.path)}` : ''
+      const room = full ? `; ${bytes.length} bytes of groups needed room${await freeSpaceNote(this.path)}` : ''
       throw ioError(error, `${this.where}@${offset}`, 'cannot write pack', room)
     }
     this.length = Math.max(this.length, offset + bytes.length)

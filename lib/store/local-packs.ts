@@ -189,21 +189,43 @@ function weighed(state: PackState, rawByteLength: number): { rawByteLength?: num
   return state.rawByteLength === undefined ? {} : { rawByteLength: state.rawByteLength + rawByteLength }
 }
 
+/**
+ * Appended groups are held in memory up to this many bytes and written in one call: each write is a hop to
+ * libuv's threads, and a commit's groups are small (the jq replay wrote 9,538 times, 0.24 ms each, 2.2 s of
+ * its 13 s loop, one call a group).
+ */
+const WRITE_BUFFER_BYTE_LENGTH = 256 * 1024
+
 class LocalPackWrite implements PackWrite {
   touched = new Map<number, PackState>()
   private created: number[] = []
+  /** Groups appended but not yet written: to `packId` from `offset` on. */
+  private pending: { packId: number; offset: number; chunks: Uint8Array[]; byteLength: number } | undefined
 
   constructor(private readonly set: LocalPackSet, private readonly firstPackId: number) {}
 
   async append(bytes: Uint8Array, rawByteLength = 0): Promise<{ packId: number; offset: number }> {
     const target = this.set.target(this.touched, bytes.length, this.firstPackId)
+    if (this.pending !== undefined && this.pending.packId !== target.packId) await this.flush()
     const state = target.state ?? (await this.createPack(target.packId))
     const offset = state.committedByteLength
     // Touched before the write: a write cut short (a full disk) leaves bytes that the rollback must remove.
     this.touched.set(target.packId, state)
-    await this.set.file(target.packId).writeAt(offset, bytes)
+    this.pending ??= { packId: target.packId, offset, chunks: [], byteLength: 0 }
+    this.pending.chunks.push(bytes)
+    this.pending.byteLength += bytes.length
     this.touched.set(target.packId, { committedByteLength: offset + bytes.length, groupCount: state.groupCount + 1, ...weighed(state, rawByteLength) })
+    if (this.pending.byteLength >= WRITE_BUFFER_BYTE_LENGTH) await this.flush()
     return { packId: target.packId, offset }
+  }
+
+  /** Writes the groups held in memory. */
+  private async flush(): Promise<void> {
+    const pending = this.pending
+    if (pending === undefined) return
+    this.pending = undefined
+    const bytes = pending.chunks.length === 1 ? pending.chunks[0] as Uint8Array : Buffer.concat(pending.chunks, pending.byteLength)
+    await this.set.file(pending.packId).writeAt(pending.offset, bytes)
   }
 
   async ensurePack(packId: number): Promise<void> {
@@ -217,6 +239,7 @@ class LocalPackWrite implements PackWrite {
   }
 
   async sync(): Promise<void> {
+    await this.flush()
     for (const packId of this.touched.keys()) await this.set.file(packId).sync()
     if (this.created.length > 0) await this.set.syncDirectory()
   }
@@ -229,6 +252,7 @@ class LocalPackWrite implements PackWrite {
   }
 
   async rollback(): Promise<void> {
+    this.pending = undefined
     for (const packId of this.touched.keys()) {
       try {
         await this.set.undo(packId)
