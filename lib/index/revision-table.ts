@@ -12,6 +12,9 @@ import {
 
 type Operation = { key: Uint8Array; value: Uint8Array | undefined }
 
+/** Ids remembered as absent (RevisionTable.absent) before the list starts again. */
+const ABSENT_ID_COUNT = 4096
+
 /** Revision ids given numbers by a batch: the records that list them, and what to remember once they are written. */
 export interface NumberedRevisions {
   readonly numbers: ReadonlyMap<string, number>
@@ -24,6 +27,13 @@ export class RevisionTable {
   /** Chunks read or written, by chunk number (the last may be partial). */
   private readonly chunks = new Map<number, string[]>()
   private readonly numbers = new Map<string, number>()
+  /**
+   * Ids looked up and not found. Only this table's own commits number ids (a writer holds the store's lock,
+   * a reader reads a copy no one writes), and an id it numbers is in `numbers`, asked first: an id absent
+   * once stays absent. An insert looks each of its keys up before it numbers them, a bucket read each (the
+   * jq replay: 6,771 index reads, 3.7 an insert, most of them for the one new revision id of the commit).
+   */
+  private readonly absent = new Set<string>()
   private knownCount: number | undefined
 
   constructor(private readonly db: KeyValueStore) {}
@@ -66,12 +76,14 @@ export class RevisionTable {
   /** numberOf, with the buckets read so far (`buckets`, by bucket byte) read once. */
   private async lookUp(rev: string, buckets: Map<number, { key: Uint8Array; members: { rev: number; tag: number }[] }>): Promise<number | undefined> {
     const known = this.numbers.get(rev)
-    if (known !== undefined) return known
+    if (known !== undefined || this.absent.has(rev)) return known
     const { key, tag } = revisionBucket(rev)
     const bucket = await this.bucket(key, buckets)
     for (const member of bucket.members) {
       if (member.tag === tag && (await this.revOf(member.rev, `index:revision bucket ${key[1]}`)) === rev) return member.rev
     }
+    if (this.absent.size >= ABSENT_ID_COUNT) this.absent.clear()
+    this.absent.add(rev)
     return undefined
   }
 
@@ -154,6 +166,7 @@ export class RevisionTable {
       numbers,
       operations,
       written: () => {
+        for (const rev of fresh) this.absent.delete(rev)
         for (const [chunk, revs] of chunks) this.remember(chunk, revs)
         this.knownCount = start + fresh.length
       },
