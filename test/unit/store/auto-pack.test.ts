@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava'
 import fc from 'fast-check'
 import { readdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
+import { AUTO_PACK_UNIT_BYTE_LENGTH, packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
 import { parsePackFileName } from '../../../lib/store/layout.js'
 import { INDEX_COMPACTION_BYTES } from '../../../lib/store/leveldb-index.js'
 import type { TextRecord } from '../../../lib/vstore.js'
@@ -153,6 +153,38 @@ async function dumpGroupCount(store: Awaited<ReturnType<typeof openStore>>): Pro
   for await (const _ of store.groups()) count++
   return count
 }
+
+test('an insert may start on the version the insert before it left, in a pack of the lowest tier, while that version is at most 2 bases deep', async t => {
+  const commits = history(1, 40, 31)
+  const store = await openStore(t, await makeTempDir(t, 'vstore-autopack-same-tier-'), { create: true, autoPackFactor: 3 })
+  let onParent = 0
+  let mergedBefore = true
+  for (const commit of commits.filter(records => records.length > 0)) {
+    const merged = (await store.insert(commit)).packed !== undefined
+    const [record] = commit
+    if (!merged && !mergedBefore && record?.parents[0] !== undefined) {
+      const all = await dumpIndex(store)
+      // Only once a pack of tier 1 holds versions: before that (a young store) every insert starts on its parent.
+      const weights = new Map<string, number>()
+      for (const row of all) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
+      if (![...weights.values()].some(weight => tierOf(weight, { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH }) >= 1)) continue
+      const rows = new Map(all.map(row => [row.rev, row]))
+      const row = rows.get(record.rev)
+      const parent = rows.get(record.parents[0])
+      if (row === undefined || parent === undefined) throw new Error(`${record.rev} or its parent is not stored`)
+      const base = (await store.dumpGroup(parsePackFileName(basename(row.pack)) as number, row.groupOffset)).records.find(named => named.kind === 'base')?.base
+      if (base?.rev === parent.rev) {
+        onParent++
+        t.true(parent.baseDepth <= 2, `${record.rev} starts on ${parent.rev}, ${parent.baseDepth} bases deep`)
+        t.is(row.baseDepth, parent.baseDepth + 1)
+      }
+    }
+    mergedBefore = merged
+  }
+  t.true(onParent > 0, 'no insert started on the one before it')
+  t.true((await dumpIndex(store)).every(row => row.baseDepth <= 3))
+  await checkBaseChains(t, store)
+})
 
 test('with autoPack off, inserts append to the newest pack and nothing is merged', async t => {
   const commits = history(3, 12, 5)
