@@ -34,11 +34,17 @@ const TOP_TIER_BASE_PACKS = 2
 const WALK_LOOKUPS = 8
 /**
  * With automatic packing, the deepest base chain a text may have: 3 bases, so an extraction takes at most 4
- * reads. A group may also start on a version in its own tier (an insert on a lower-tier version, a merge on
- * one in an older pack of the tier it makes) when that version's chain leaves room for every tier below to
- * chain on what the group writes: a text of tier k starts at most `3 − k` deep. On the jq replay this took
- * the appends from 4.40 to 4.03 MB and write amplification from 5.35 to 5.06, every tenth at or below where it
- * was, the final store and its reads per extraction the same.
+ * reads. A write that makes tier k starts a group only on a version at most max(0, 2 − k) bases deep, so that
+ * every tier below can chain one base more on what it writes. Bases also run down the tiers, but that alone
+ * bounds a chain by the tiers a store has: with a top tier of 3 or more, a small history merged by 3 reached
+ * 4 bases and one merged by 2, 6 (jq's replay, which makes one tier-3 pack, stayed within 3). Held here, those
+ * two end at 3, for 7.6 % and 14.7 % more bytes (some of their merges start afresh); jq's and
+ * express+lodash's replays end the same but for 1.3 KB (express+lodash), after 17 and 196 KB more appended.
+ *
+ * A group may also start on a version in its own tier (an insert on a lower-tier version, a merge on one in
+ * an older pack of the tier it makes) within that depth: on the jq replay this took the appends from 4.40 to
+ * 4.03 MB and write amplification from 5.35 to 5.06, every tenth at or below where it was, the final store
+ * and its reads per extraction the same.
  */
 const AUTO_PACK_MAX_BASE_DEPTH = 3
 /** The minimum copy of texts over the group cap (GroupBuilderOptions.largeText). */
@@ -219,7 +225,7 @@ class BatchWriter {
 
   /**
    * The stored version of `file` a group starts on: `rev`, or with `baseTier` its nearest ancestor high enough
-   * in the tiers, or in its own tier with room left in its chain (AUTO_PACK_MAX_BASE_DEPTH).
+   * in the tiers, or in its own tier, with room left in its chain either way (AUTO_PACK_MAX_BASE_DEPTH).
    */
   private async baseFrom(file: string, rev: string): Promise<StoredBase | undefined> {
     const known = this.target.recent?.get({ file, rev })?.entry ?? (await this.target.index.tryGetEntry({ file, rev }))
@@ -236,6 +242,8 @@ class BatchWriter {
     const replaced = this.plan.replaces?.oldPackIds
     const topMerge = lower && replaced !== undefined
     const maxDepth = topMerge ? 0 : Infinity
+    // This write makes tier minTier - 1 (an insert: 0); see AUTO_PACK_MAX_BASE_DEPTH.
+    const deepestBase = Math.max(0, AUTO_PACK_MAX_BASE_DEPTH - tiers.minTier)
     const newestTop = topMerge ? new Set(this.target.packs.packIds().filter(packId => !replaced.includes(packId) && tiers.tierOf(packId) >= minTier).slice(-TOP_TIER_BASE_PACKS)) : undefined
     // Along first parents: the last commits' entries from what the writer kept, the first steps by lookups,
     // then the file's entries read at once (one range of the index; a long walk would be a lookup a step).
@@ -247,8 +255,8 @@ class BatchWriter {
     while (candidate !== undefined && entry !== undefined && !seen.has(candidate)) {
       seen.add(candidate)
       const tier = tiers.tierOf(entry.packId)
-      const high = tier >= minTier && entry.baseDepth <= maxDepth && newestTop?.has(entry.packId) !== false
-      const same = !lower && tier >= minTier - 1 && entry.baseDepth <= AUTO_PACK_MAX_BASE_DEPTH - tiers.minTier
+      const high = tier >= minTier && entry.baseDepth <= Math.min(maxDepth, deepestBase) && newestTop?.has(entry.packId) !== false
+      const same = !lower && tier >= minTier - 1 && entry.baseDepth <= deepestBase
       if (replaced?.includes(entry.packId) !== true && (high || same)) return { file, rev: candidate, entry }
       candidate = entry.parents[0]
       if (candidate === undefined) break

@@ -186,6 +186,25 @@ test('an insert may start on the version the insert before it left, in a pack of
   await checkBaseChains(t, store)
 })
 
+test('in a store whose top tier is 3 or more no base chain passes 3 bases at any point, though a base a tier would', async t => {
+  // Merged by 3, 6 files of about 20 KB over 150 commits reach tier 3 or more: a base a tier would pass 3 deep
+  // (it reached 4 from the 68th commit on).
+  const commits = history(6, 150, 23)
+  const store = await openStore(t, await makeTempDir(t, 'vstore-autopack-deep-'), { create: true, autoPackFactor: 3 })
+  let deepest = 0
+  for (const commit of commits) {
+    await store.insert(commit)
+    for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
+  }
+  const weights = new Map<string, number>()
+  for (const row of await dumpIndex(store)) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
+  const top = Math.max(...[...weights.values()].map(weight => tierOf(weight, { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH })))
+  t.true(top >= 3, `the top tier is ${top}`)
+  t.true(deepest <= 3, `a base chain ${deepest} deep`)
+  await checkBaseChains(t, store)
+  await expectTexts(t, store, commits)
+})
+
 test('with autoPack off, inserts append to the newest pack and nothing is merged', async t => {
   const commits = history(3, 12, 5)
   const store = await openStore(t, await makeTempDir(t), { create: true, autoPack: false })
