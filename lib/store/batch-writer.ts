@@ -241,9 +241,9 @@ class BatchWriter {
     const minTier = lower ? tiers.minTier - 1 : tiers.minTier
     const replaced = this.plan.replaces?.oldPackIds
     const topMerge = lower && replaced !== undefined
-    const maxDepth = topMerge ? 0 : Infinity
-    // This write makes tier minTier - 1 (an insert: 0); see AUTO_PACK_MAX_BASE_DEPTH.
-    const deepestBase = Math.max(0, AUTO_PACK_MAX_BASE_DEPTH - tiers.minTier)
+    // This write makes tier minTier - 1 (an insert: 0); see AUTO_PACK_MAX_BASE_DEPTH. A top-tier merge starts
+    // only on versions without a base.
+    const deepestBase = topMerge ? 0 : Math.max(0, AUTO_PACK_MAX_BASE_DEPTH - tiers.minTier)
     const newestTop = topMerge ? new Set(this.target.packs.packIds().filter(packId => !replaced.includes(packId) && tiers.tierOf(packId) >= minTier).slice(-TOP_TIER_BASE_PACKS)) : undefined
     // Along first parents: the last commits' entries from what the writer kept, the first steps by lookups,
     // then the file's entries read at once (one range of the index; a long walk would be a lookup a step).
@@ -255,7 +255,7 @@ class BatchWriter {
     while (candidate !== undefined && entry !== undefined && !seen.has(candidate)) {
       seen.add(candidate)
       const tier = tiers.tierOf(entry.packId)
-      const high = tier >= minTier && entry.baseDepth <= Math.min(maxDepth, deepestBase) && newestTop?.has(entry.packId) !== false
+      const high = tier >= minTier && entry.baseDepth <= deepestBase && newestTop?.has(entry.packId) !== false
       const same = !lower && tier >= minTier - 1 && entry.baseDepth <= deepestBase
       if (replaced?.includes(entry.packId) !== true && (high || same)) return { file, rev: candidate, entry }
       candidate = entry.parents[0]
