@@ -186,6 +186,39 @@ test('an insert may start on the version the insert before it left, in a pack of
   await checkBaseChains(t, store)
 })
 
+test('a merge may start a file on a version in an older pack of the tier it makes, only as deep as leaves every tier below a base', async t => {
+  const commits = history(6, 60, 23)
+  const store = await openStore(t, await makeTempDir(t, 'vstore-autopack-merge-same-tier-'), { create: true, autoPackFactor: 3 })
+  const policy = { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH }
+  let sameTier = 0
+  for (const commit of commits) {
+    if ((await store.insert(commit)).packed === undefined) continue
+    const rows = await dumpIndex(store)
+    const weights = new Map<string, number>()
+    for (const row of rows) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
+    const packId = (row: { pack: string }) => parsePackFileName(basename(row.pack)) as number
+    // The merged pack is the newest; its groups' bases are in older packs.
+    const merged = Math.max(...rows.map(packId))
+    const byKey = new Map(rows.map(row => [`${row.file}@${row.rev}`, row]))
+    const groups = new Set<number>()
+    for (const row of rows.filter(candidate => packId(candidate) === merged)) {
+      if (groups.has(row.groupOffset)) continue
+      groups.add(row.groupOffset)
+      const named = (await store.dumpGroup(merged, row.groupOffset)).records.find(record => record.kind === 'base')?.base
+      const base = named === undefined ? undefined : byKey.get(`${named.file}@${named.rev}`)
+      if (base === undefined) continue
+      const tier = tierOf(weights.get(row.pack), policy)
+      // A merge into the top tier starts on its newest packs' unbased versions anyway (no tier above to start on).
+      const belowTop = [...weights.values()].some(weight => tierOf(weight, policy) > tier)
+      if (!belowTop || tierOf(weights.get(base.pack), policy) !== tier) continue
+      sameTier++
+      t.true(packId(base) < merged)
+      t.true(base.baseDepth <= Math.max(0, 2 - tier), `${row.file}@${row.rev}, tier ${tier}, on ${named?.file}@${named?.rev} ${base.baseDepth} deep`)
+    }
+  }
+  t.true(sameTier > 0, 'no merge started a group in its own tier')
+})
+
 test('in a store whose top tier is 3 or more no base chain passes 3 bases at any point, though a base a tier would', async t => {
   // Merged by 3, 6 files of about 20 KB over 150 commits reach tier 3 or more: a base a tier would pass 3 deep
   // (it reached 4 from the 68th commit on).
