@@ -5,7 +5,7 @@ import { basename, join } from 'node:path'
 import { AUTO_PACK_UNIT_BYTE_LENGTH, packsToMerge, tierOf, type WeighedPack } from '../../../lib/store/auto-pack.js'
 import { parsePackFileName } from '../../../lib/store/layout.js'
 import { INDEX_COMPACTION_BYTES } from '../../../lib/store/leveldb-index.js'
-import type { TextRecord } from '../../../lib/vstore.js'
+import type { IndexDumpRow, TextRecord } from '../../../lib/vstore.js'
 import { expectTexts, history } from '../../helpers/history.js'
 import { PROPERTY_SEED, randomLines, seededRandom } from '../../helpers/random.js'
 import { dumpIndex, openStore } from '../../helpers/store.js'
@@ -89,6 +89,27 @@ test('a store written one commit at a time packs itself: few packs, chains at mo
   await checkBaseChains(t, store)
 })
 
+/** The tiers of packs merged by 3 (the tests' autoPackFactor). */
+const FACTOR_3 = { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH }
+
+/** Each pack's tier (merged by 3), weighed by the lengths of the texts its entries locate in it. */
+function packTiers(rows: readonly IndexDumpRow[]): Map<string, number> {
+  const weights = new Map<string, number>()
+  for (const row of rows) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
+  return new Map([...weights].map(([pack, weight]) => [pack, tierOf(weight, FACTOR_3)]))
+}
+
+/** The pack number of a row's pack. */
+function packIdOf(row: Pick<IndexDumpRow, 'pack'>): number {
+  return parsePackFileName(basename(row.pack)) as number
+}
+
+/** `file@rev` of the stored version a row's group starts on, or undefined for a group without a base. */
+async function groupBase(store: Awaited<ReturnType<typeof openStore>>, row: IndexDumpRow): Promise<string | undefined> {
+  const named = (await store.dumpGroup(packIdOf(row), row.groupOffset)).records.find(record => record.kind === 'base')?.base
+  return named === undefined ? undefined : `${named.file}@${named.rev}`
+}
+
 /**
  * Every entry names a group the packs hold, and every entry of a group with a base carries the chain's
  * costs from its base's entry (index.md, Location): depth one more, bytes read and decoded its base's plus
@@ -101,14 +122,12 @@ async function checkBaseChains(t: ExecutionContext, store: Awaited<ReturnType<ty
   for await (const group of store.groups()) groups.add(`${group.packId}@${group.groupOffset}`)
   const bases = new Map<string, string>()
   for (const row of rows) {
-    const packId = parsePackFileName(basename(row.pack)) as number
-    const groupName = `${packId}@${row.groupOffset}`
+    const groupName = `${packIdOf(row)}@${row.groupOffset}`
     t.true(groups.has(groupName), `${row.file}@${row.rev} in ${groupName}, a group the packs hold`)
     if (row.baseDepth === 0) continue
     let base = bases.get(groupName)
     if (base === undefined) {
-      const named = (await store.dumpGroup(packId, row.groupOffset)).records.find(record => record.kind === 'base')?.base
-      base = named === undefined ? '' : `${named.file}@${named.rev}`
+      base = (await groupBase(store, row)) ?? ''
       bases.set(groupName, base)
     }
     const baseRow = byKey.get(base)
@@ -165,15 +184,12 @@ test('an insert may start on the version the insert before it left, in a pack of
     if (!merged && !mergedBefore && record?.parents[0] !== undefined) {
       const all = await dumpIndex(store)
       // Only once a pack of tier 1 holds versions: before that (a young store) every insert starts on its parent.
-      const weights = new Map<string, number>()
-      for (const row of all) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
-      if (![...weights.values()].some(weight => tierOf(weight, { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH }) >= 1)) continue
+      if (![...packTiers(all).values()].some(tier => tier >= 1)) continue
       const rows = new Map(all.map(row => [row.rev, row]))
       const row = rows.get(record.rev)
       const parent = rows.get(record.parents[0])
       if (row === undefined || parent === undefined) throw new Error(`${record.rev} or its parent is not stored`)
-      const base = (await store.dumpGroup(parsePackFileName(basename(row.pack)) as number, row.groupOffset)).records.find(named => named.kind === 'base')?.base
-      if (base?.rev === parent.rev) {
+      if ((await groupBase(store, row)) === `${parent.file}@${parent.rev}`) {
         onParent++
         t.true(parent.baseDepth <= 2, `${record.rev} starts on ${parent.rev}, ${parent.baseDepth} bases deep`)
         t.is(row.baseDepth, parent.baseDepth + 1)
@@ -189,31 +205,28 @@ test('an insert may start on the version the insert before it left, in a pack of
 test('a merge may start a file on a version in an older pack of the tier it makes, only as deep as leaves every tier below a base', async t => {
   const commits = history(6, 60, 23)
   const store = await openStore(t, await makeTempDir(t, 'vstore-autopack-merge-same-tier-'), { create: true, autoPackFactor: 3 })
-  const policy = { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH }
   let sameTier = 0
   for (const commit of commits) {
     if ((await store.insert(commit)).packed === undefined) continue
     const rows = await dumpIndex(store)
-    const weights = new Map<string, number>()
-    for (const row of rows) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
-    const packId = (row: { pack: string }) => parsePackFileName(basename(row.pack)) as number
+    const tiers = packTiers(rows)
     // The merged pack is the newest; its groups' bases are in older packs.
-    const merged = Math.max(...rows.map(packId))
+    const merged = Math.max(...rows.map(packIdOf))
     const byKey = new Map(rows.map(row => [`${row.file}@${row.rev}`, row]))
     const groups = new Set<number>()
-    for (const row of rows.filter(candidate => packId(candidate) === merged)) {
+    for (const row of rows.filter(candidate => packIdOf(candidate) === merged)) {
       if (groups.has(row.groupOffset)) continue
       groups.add(row.groupOffset)
-      const named = (await store.dumpGroup(merged, row.groupOffset)).records.find(record => record.kind === 'base')?.base
-      const base = named === undefined ? undefined : byKey.get(`${named.file}@${named.rev}`)
+      const named = await groupBase(store, row)
+      const base = named === undefined ? undefined : byKey.get(named)
       if (base === undefined) continue
-      const tier = tierOf(weights.get(row.pack), policy)
+      const tier = tiers.get(row.pack) as number
       // A merge into the top tier starts on its newest packs' unbased versions anyway (no tier above to start on).
-      const belowTop = [...weights.values()].some(weight => tierOf(weight, policy) > tier)
-      if (!belowTop || tierOf(weights.get(base.pack), policy) !== tier) continue
+      const belowTop = [...tiers.values()].some(other => other > tier)
+      if (!belowTop || tiers.get(base.pack) !== tier) continue
       sameTier++
-      t.true(packId(base) < merged)
-      t.true(base.baseDepth <= Math.max(0, 2 - tier), `${row.file}@${row.rev}, tier ${tier}, on ${named?.file}@${named?.rev} ${base.baseDepth} deep`)
+      t.true(packIdOf(base) < merged)
+      t.true(base.baseDepth <= Math.max(0, 2 - tier), `${row.file}@${row.rev}, tier ${tier}, on ${named} ${base.baseDepth} deep`)
     }
   }
   t.true(sameTier > 0, 'no merge started a group in its own tier')
@@ -229,9 +242,7 @@ test('in a store whose top tier is 3 or more no base chain passes 3 bases at any
     await store.insert(commit)
     for (const row of await dumpIndex(store)) deepest = Math.max(deepest, row.baseDepth)
   }
-  const weights = new Map<string, number>()
-  for (const row of await dumpIndex(store)) weights.set(row.pack, (weights.get(row.pack) ?? 0) + row.textByteLength)
-  const top = Math.max(...[...weights.values()].map(weight => tierOf(weight, { factor: 3, unitByteLength: AUTO_PACK_UNIT_BYTE_LENGTH })))
+  const top = Math.max(...packTiers(await dumpIndex(store)).values())
   t.true(top >= 3, `the top tier is ${top}`)
   t.true(deepest <= 3, `a base chain ${deepest} deep`)
   await checkBaseChains(t, store)
