@@ -98,12 +98,39 @@ export class IndexCheck {
       for (let i = low; i < table.blocks.length; i++) {
         const block = table.blocks[i] as DataBlock
         if (!overlaps(block.firstKey, block.lastKey, start, end)) break
-        if (table.checked.has(i)) continue
-        table.checked.add(i)
-        const found = dataBlockDamage(table.name, block, await readAt(table.fd)(block.offset, block.byteLength + BLOCK_TRAILER_BYTE_LENGTH))
-        if (found !== undefined) this.damage.push(found)
+        await this.checkBlock(table, i)
       }
     }
+  }
+
+  /**
+   * Checks the data blocks a search for the last key at or before `atOrBefore` (and from `start`) reads first:
+   * in each table, the block that may hold `atOrBefore` and the one before it (the greatest key at or before
+   * it is in one of the two, unless newer deletes hide them; the caller checks what the search crossed).
+   */
+  async checkLast(start: Uint8Array, atOrBefore: Uint8Array): Promise<void> {
+    for (const table of this.tables) {
+      if (!overlaps(table.firstKey, table.lastKey, start, undefined) || (table.firstKey !== undefined && compareBytes(table.firstKey, atOrBefore) > 0)) continue
+      let low = 0
+      for (let high = table.blocks.length; low < high;) {
+        const middle = (low + high) >>> 1
+        if (compareBytes((table.blocks[middle] as DataBlock).lastKey, atOrBefore) < 0) low = middle + 1
+        else high = middle
+      }
+      for (const i of [low - 1, low]) {
+        const block = table.blocks[i]
+        if (block === undefined || compareBytes(block.lastKey, start) < 0) continue
+        await this.checkBlock(table, i)
+      }
+    }
+  }
+
+  private async checkBlock(table: CheckedTable, i: number): Promise<void> {
+    if (table.checked.has(i)) return
+    table.checked.add(i)
+    const block = table.blocks[i] as DataBlock
+    const found = dataBlockDamage(table.name, block, await readAt(table.fd)(block.offset, block.byteLength + BLOCK_TRAILER_BYTE_LENGTH))
+    if (found !== undefined) this.damage.push(found)
   }
 
   async close(): Promise<void> {

@@ -18,8 +18,8 @@ export interface KeyValueStore {
   entries(prefix: Uint8Array, from?: Uint8Array, options?: { readonly aroundDamage?: boolean }): AsyncIterable<[Uint8Array, Uint8Array]>
   /**
    * The last entry whose key starts with `prefix` and is at most `atOrBefore` (a run's key holds its first
-   * revision: the run that may hold a revision is the last one at or before it), or undefined.
-   * @throws VSTORE_CORRUPT when a damaged block may hold keys of that range.
+   * file and revision: the run that may hold a text is the last one at or before it), or undefined.
+   * @throws VSTORE_CORRUPT when a damaged block may hold that entry or one after it (damage further back does not matter).
    */
   last(prefix: Uint8Array, atOrBefore: Uint8Array): Promise<[Uint8Array, Uint8Array] | undefined>
   /** Damage found in the index's files so far (IndexCheck): reads that may touch it throw. */
@@ -167,6 +167,36 @@ async function openClassicLevel(path: string, where: string, options: { create: 
   return db
 }
 
+/**
+ * KeyValueStore.last. Only the blocks around `atOrBefore` are checked, not the whole range from `prefix`: a
+ * search reads back from there, and stops above any damage already known (what lies in it may be the answer).
+ */
+async function lastAtOrBefore(
+  index: { db: ClassicLevel<Uint8Array, Uint8Array>; check: IndexCheck | undefined; damage: readonly IndexDamage[]; guard: RangeCheck; where: string },
+  prefix: Uint8Array, atOrBefore: Uint8Array,
+): Promise<[Uint8Array, Uint8Array] | undefined> {
+  const { db, damage, where } = index
+  await index.check?.checkLast(prefix, atOrBefore)
+  const end = successor(atOrBefore)
+  const below = damage.filter(part => meets(part, prefix, end))
+  const open = below.find(part => part.lastKey === undefined)
+  if (open !== undefined) throw damageError(open, where)
+  const top = below.reduce<IndexDamage | undefined>((a, b) => (a === undefined || compareBytes(b.lastKey as Uint8Array, a.lastKey as Uint8Array) > 0 ? b : a), undefined)
+  let found: [Uint8Array, Uint8Array] | undefined
+  try {
+    const range = top === undefined ? { gte: prefix, lte: atOrBefore } : { gt: top.lastKey as Uint8Array, lte: atOrBefore }
+    for await (const [key, value] of db.iterator({ ...range, reverse: true, limit: 1 })) found = [view(key), view(value)]
+  } catch (error) {
+    throw translate(error, where, 'cannot read index')
+  }
+  // Keys deleted since their table was written can send the search further back than the blocks checked:
+  // check what it crossed, and refuse an answer that damage may have given or hidden.
+  const from = found?.[0] ?? (top === undefined ? prefix : successor(top.lastKey as Uint8Array))
+  await index.guard(from, end)
+  if (found === undefined && top !== undefined) throw damageError(top, where)
+  return found
+}
+
 export async function openLevelDb(path: string, where: string, options: { create: boolean; check?: IndexCheck; blockByteLength?: number }): Promise<KeyValueStore> {
   const check = options.check
   const damage: readonly IndexDamage[] = check?.damage ?? []
@@ -200,13 +230,7 @@ export async function openLevelDb(path: string, where: string, options: { create
       }
     },
     async last(prefix, atOrBefore) {
-      await guard(prefix, successor(atOrBefore))
-      try {
-        for await (const [key, value] of db.iterator({ gte: prefix, lte: atOrBefore, reverse: true, limit: 1 })) return [view(key), view(value)]
-      } catch (error) {
-        throw translate(error, where, 'cannot read index')
-      }
-      return undefined
+      return lastAtOrBefore({ db, check, damage, guard, where }, prefix, atOrBefore)
     },
     async *entries(prefix, from, entryOptions) {
       const start = from ?? prefix
