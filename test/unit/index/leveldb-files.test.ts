@@ -1,7 +1,10 @@
 import test, { type ExecutionContext } from 'ava'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { compareBytes } from '../../../lib/bytes/index.js'
+import { VstoreError } from '../../../lib/errors.js'
 import { IndexCheck } from '../../../lib/index/index-check.js'
+import { openLevelDb } from '../../../lib/index/leveldb.js'
 import { findIndexDamage } from '../../../lib/index/leveldb-files.js'
 import { crc32c, snappyDecompress } from '../../../lib/index/leveldb-format.js'
 import { Store } from '../../../lib/vstore.js'
@@ -72,5 +75,29 @@ test('IndexCheck checks a data block only when a read may touch it, and finds it
     t.deepEqual(check.damage[0]?.lastKey, expected.lastKey)
   } finally {
     await check.close()
+  }
+})
+
+test('a checked reader\'s search for the last key at or before another answers from above damage, and refuses where damage may hold the answer', async t => {
+  const { index, table } = await indexWithTable(t)
+  const bytes = readFileSync(join(index, table))
+  bytes[20] = (bytes[20] as number) ^ 0x01
+  writeFileSync(join(index, table), bytes)
+  const [damaged] = await findIndexDamage(index)
+  if (damaged?.firstKey === undefined || damaged.lastKey === undefined) return t.fail('no damaged range')
+  const check = await IndexCheck.open(index)
+  const db = await openLevelDb(index, 'index', { create: false, check })
+  try {
+    const all = new Uint8Array(0)
+    // The index's last key is far past the damaged first block: found, though the range from the start meets the damage.
+    const last = await db.last(all, Uint8Array.of(0xff))
+    t.truthy(last, 'an answer above the damage')
+    t.true(compareBytes(last?.[0] ?? all, damaged.lastKey) > 0)
+    // The last key at or before one just past the damaged block is in it: refused, never a key from before it.
+    const past = Uint8Array.of(...damaged.lastKey, 0)
+    await t.throwsAsync(db.last(all, past), { instanceOf: VstoreError, code: 'VSTORE_CORRUPT' })
+    await t.throwsAsync(db.last(all, damaged.lastKey), { instanceOf: VstoreError, code: 'VSTORE_CORRUPT' })
+  } finally {
+    await db.close()
   }
 })
