@@ -25,7 +25,7 @@ import {
 } from '../lib/index/records.js'
 import {
   REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue,
-  decodeRunKey, decodeRunValue, encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunPrefix, encodeRunValue, revisionBucket,
+  decodeRunKey, decodeRunSections, encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunSections, revisionBucket,
 } from '../lib/index/runs.js'
 import { decodePackHeader, encodePackHeader } from '../lib/pack/pack-file.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../lib/bytes/index.js'
@@ -35,7 +35,7 @@ import { hashText } from '../lib/store/text-hash.js'
 import { buildVectors } from '../scripts/make-vectors.js'
 import { VECTOR_FOLDERS, instructionJson, type GroupJson, type InstructionJson, type RecordJson } from '../scripts/vectors/common.js'
 import type { LocationJson } from '../scripts/vectors/common.js'
-import { runEntryJson, type RunEntryJson } from '../scripts/vectors/index-runs.js'
+import { runEntryJson, runSectionsJson, type RunSectionJson } from '../scripts/vectors/index-runs.js'
 import type { RecordStreamJson } from '../scripts/vectors/record-stream.js'
 import { decodeRecordStream, encodeRecordStream } from '../lib/import/record-stream.js'
 
@@ -223,8 +223,7 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
     }
     case TAG_FILE_RUN: {
       const { file, firstRev } = decodeRunKey(key, where)
-      const entries = decodeRunValue(key, value, where).map(runEntryJson)
-      return { kind: 'run', valueVersion: value[0], ...common, key: { file, firstRev }, value: { entries } }
+      return { kind: 'run', valueVersion: value[0], ...common, key: { file, firstRev }, value: { sections: runSectionsJson(decodeRunSections(key, value, where)) } }
     }
     case TAG_REVISIONS: {
       const revs = decodeRevisionChunkValue(key, value, where)
@@ -257,7 +256,7 @@ function decodeIndexVector(bytes: Uint8Array, where: string) {
 
 type IndexJson =
   | { kind: 'text'; storeFormat: number; key: { file: string; rev: string }; value: LocationJson & { parents: string[]; origin?: { file: string; rev: string } } }
-  | { kind: 'run'; valueVersion: number; key: { file: string; firstRev: number }; value: { entries: RunEntryJson[] } }
+  | { kind: 'run'; valueVersion: number; key: { file: string; firstRev: number }; value: { sections: RunSectionJson[] } }
   | { kind: 'revisions'; valueVersion: number; key: { chunk: number }; value: { revs: string[] } }
   | { kind: 'bucket'; key: { bucketHex: string }; value: { members: { rev: number; tagHex: string }[] } }
   | { kind: 'hash'; key: { hashPrefixHex: string }; value: LocationJson }
@@ -280,7 +279,10 @@ function encodeIndexJson(json: IndexJson): Uint8Array {
       break
     case 'run': {
       key = encodeRunKey(json.key.file, json.key.firstRev)
-      value = encodeRunValue(key, json.value.entries.map(({ rev, parents, origin, ...location }) => ({ rev, location: locationOf(location), parents, ...(origin === undefined ? {} : { origin }) })), json.valueVersion)
+      value = encodeRunSections(key, json.value.sections.map(section => ({
+        file: section.file,
+        entries: section.entries.map(({ rev, parents, origin, ...location }) => ({ rev, location: locationOf(location), parents, ...(origin === undefined ? {} : { origin }) })),
+      })), json.valueVersion)
       break
     }
     case 'revisions':
@@ -442,8 +444,8 @@ async function textAt(location: LocationJson): Promise<Uint8Array> {
 test('index: the text, hash and run vectors locate their texts in pack vector good-two-groups', async t => {
   const located: [string, LocationJson][] = []
   for (const file of ['good-text.bin', 'good-text-sha1.bin', 'good-text-format-2.bin', 'good-hash.bin']) located.push([file, (readJson('index', file) as { value: LocationJson }).value])
-  for (const file of ['good-run.bin', 'good-run-one-entry.bin', 'good-run-origin.bin']) {
-    for (const entry of (readJson('index', file) as { value: { entries: RunEntryJson[] } }).value.entries) located.push([file, entry])
+  for (const file of ['good-run-files.bin', 'good-run.bin', 'good-run-one-entry.bin', 'good-run-origin.bin']) {
+    for (const section of (readJson('index', file) as { value: { sections: RunSectionJson[] } }).value.sections) for (const entry of section.entries) located.push([file, entry])
   }
   for (const [file, value] of located) {
     const text = await textAt(value)
@@ -452,13 +454,13 @@ test('index: the text, hash and run vectors locate their texts in pack vector go
     t.true(toHex(hashText(text)).startsWith(value.hashHex), file)
     t.is(value.hashHex.length, /^good-(text|text-sha1|run.*)\.bin$/.test(file) ? 8 : 40, file)
   }
-  t.is(located.length, 4 + 4)
+  t.is(located.length, 4 + 3 + 4)
 })
 
 /** The writer's records of the vector store, as the index README names them: its runs, its one chunk, its buckets. */
 function writtenRecords(): { key: Uint8Array; value: Uint8Array }[] {
   return readTable('index')
-    .filter(row => /^good-(run|run-one-entry|revisions|bucket-[0-9a-f]{2})\.bin$/.test(row.file))
+    .filter(row => /^good-(run-files|revisions|bucket-[0-9a-f]{2})\.bin$/.test(row.file))
     .map(row => splitIndexVector(readVector('index', row.file), row.file))
 }
 
@@ -475,16 +477,16 @@ test('index: every text of the writer\'s records is found as a lookup finds it: 
     if (bucket === undefined) return undefined
     return decodeRevisionBucketValue(bucket.key, bucket.value, 'bucket').find(member => member.tag === tag && idOf(member.rev) === rev)?.rev
   }
+  // The run that may hold a text is the last at or before its file and number, whichever file it starts with.
   const runAtOrBefore = (file: string, number: number) => {
-    const prefix = encodeRunPrefix(file)
     const bound = encodeRunKey(file, number)
     return ofTag(TAG_FILE_RUN)
-      .filter(({ key }) => bytesEqual(key.subarray(0, prefix.length), prefix) && compareBytes(key, bound) <= 0)
+      .filter(({ key }) => compareBytes(key, bound) <= 0)
       .sort((a, b) => compareBytes(a.key, b.key))
       .at(-1)
   }
   // Every (file, revision id) the runs hold, named through the chunk: each must be found again from its id.
-  const keys = ofTag(TAG_FILE_RUN).flatMap(({ key, value }) => decodeRunValue(key, value, 'run').map(entry => ({ file: decodeRunKey(key).file, rev: idOf(entry.rev) })))
+  const keys = ofTag(TAG_FILE_RUN).flatMap(({ key, value }) => decodeRunSections(key, value, 'run').flatMap(section => section.entries.map(entry => ({ file: section.file, rev: idOf(entry.rev) }))))
   // One entry for each text the pack's groups hold.
   t.is(keys.length, (readJson('pack', 'good-two-groups.bin') as PackJson).groups.reduce((sum, group) => sum + group.records.length, 0))
   for (const { file, rev } of keys) {
@@ -498,7 +500,7 @@ test('index: every text of the writer\'s records is found as a lookup finds it: 
       continue
     }
     const run = runAtOrBefore(file, number)
-    const entry = run === undefined ? undefined : decodeRunValue(run.key, run.value, 'run').find(candidate => candidate.rev === number)
+    const entry = run === undefined ? undefined : decodeRunSections(run.key, run.value, 'run').find(section => section.file === file)?.entries.find(candidate => candidate.rev === number)
     if (entry === undefined) {
       t.fail(`${file}@${rev}: no run at or before #${number} holds it`)
       continue

@@ -24,13 +24,14 @@ export const TAG_HASH = 0x48 // 'H'
  */
 export const HASH_RECORD_MIN_TEXT_BYTE_LENGTH = 16 * 1024
 /**
- * The store format this build writes (`M format`): 5 since run values and revision chunks are coded more
- * tightly (value version 2 of each, lib/index/runs.ts); 4 first kept a file's text entries in runs with
+ * The store format this build writes (`M format`): 6 since a run may go on from one file into the next
+ * (run value version 3, lib/index/runs.ts); 5 coded run values and revision chunks more tightly (value
+ * version 2 of each); 4 first kept a file's text entries in runs with
  * revision ids numbered once; 3 kept a `T` entry a text, with a short check in place of the content hash of
- * a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and an origin in another file. Formats 1 to 4 are read,
+ * a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH, and an origin in another file. Formats 1 to 5 are read,
  * and upgraded before their first write (LevelDbStoreIndex.upgrade).
  */
-export const STORE_FORMAT_VERSION = 5
+export const STORE_FORMAT_VERSION = 6
 /** The first store format whose text entries keep a short check (TEXT_CHECK_BYTE_LENGTH bytes) for a short text. */
 export const SHORT_CHECK_STORE_FORMAT = 3
 /** The first store format whose text entries may name an origin: the version of another file a text was copied or moved from. */
@@ -193,11 +194,12 @@ export function sealValue(key: Uint8Array, writer: ByteWriter): Uint8Array {
  * Version 2 is accepted only where a location is read (`based`).
  */
 /** Opens a value of version 1, or of `alsoVersion` (2 for a based location or a weighed pack state). */
-export function openValue(key: Uint8Array, value: Uint8Array, where: string, alsoVersion?: number): ByteReader {
+export function openValue(key: Uint8Array, value: Uint8Array, where: string, alsoVersion?: number | readonly number[]): ByteReader {
   const reader = new ByteReader(value, where)
   const version = reader.byte()
-  if (version !== INDEX_VALUE_VERSION && version !== alsoVersion) {
-    throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${INDEX_VALUE_VERSION}${alsoVersion === undefined ? '' : ` and ${alsoVersion}`}`)
+  const readable = [INDEX_VALUE_VERSION, ...(alsoVersion === undefined ? [] : typeof alsoVersion === 'number' ? [alsoVersion] : alsoVersion.filter(other => other !== INDEX_VALUE_VERSION))]
+  if (!readable.includes(version)) {
+    throw reader.error('VSTORE_UNSUPPORTED', `index value version ${version}, this build reads ${readable.join(', ')}`)
   }
   if (value.length < 5) throw reader.error('VSTORE_CORRUPT', 'index value too short')
   const body = value.subarray(0, value.length - 4)

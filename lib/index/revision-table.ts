@@ -1,5 +1,5 @@
 /**
- * The store's revision ids by number (store formats 4 and 5, formats/index.md): `N` chunks list them in number
+ * The store's revision ids by number (store formats 4 to 6, formats/index.md): `N` chunks list them in number
  * order, `Q` buckets find a number from an id. An open index keeps what it has read in memory: numbers and
  * ids never change once given (a writer only appends), so nothing read goes stale.
  */

@@ -1,12 +1,13 @@
 /**
- * The records of the run-based index layout (store formats 4 and 5, formats/index.md): revision ids numbered once
- * for the whole store (`N` chunks of 16 ids, found again through `Q` buckets keyed by their hash), and each
- * file's entries in runs (`F`), sorted by revision number and delta-coded, one checksum a run. A text entry
- * then costs what is particular to it (where its record is, its length, a 4-byte check, its parents as
+ * The records of the run-based index layout (store formats 4 to 6, formats/index.md): revision ids numbered once
+ * for the whole store (`N` chunks of 16 ids, found again through `Q` buckets keyed by their hash), and text
+ * entries in runs (`F`), sorted by file and revision number and delta-coded, one checksum a run; since store
+ * format 6 a run may go on from one file into the next, so that files of a few versions share one. A text
+ * entry then costs what is particular to it (where its record is, its length, a 4-byte check, its parents as
  * numbers) instead of a LevelDB key, a revision id per parent and a checksum of its own.
  */
 import { createHash } from 'node:crypto'
-import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, fromHex, toHex } from '../bytes/index.js'
+import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, compareBytes, decodeUtf8Strictly, fromHex, toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import {
   INDEX_VALUE_VERSION, MAX_BASE_DEPTH, MAX_PARENTS, REV_SHA1, REV_SHA256, REV_TEXT, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, readRev, revKindOf, sealValue, writeRev,
@@ -41,6 +42,22 @@ export interface RunEntry {
   readonly location: TextLocation
   readonly parents: readonly number[]
   readonly origin?: { readonly file: string; readonly rev: number } | undefined
+}
+
+/** The entries of one file within a run: a run holds one section or (value version 3) several, files in key order. */
+export interface RunSection {
+  readonly file: string
+  readonly entries: readonly RunEntry[]
+}
+
+/** The order of two file ids in keys (their length, then their bytes): negative, zero or positive. */
+export function compareFileIds(a: string, b: string): number {
+  return a === b ? 0 : compareBytes(encodeFilePrefix(a), encodeFilePrefix(b))
+}
+
+/** The order of two text positions (file, then revision number), as their run keys sort. */
+export function comparePositions(a: { readonly file: string; readonly rev: number }, b: { readonly file: string; readonly rev: number }): number {
+  return compareFileIds(a.file, b.file) || a.rev - b.rev
 }
 
 function uint32Key(tag: number, prefix: Uint8Array, value: number): Uint8Array {
@@ -87,13 +104,19 @@ function sameGroup(a: TextLocation, b: TextLocation): boolean {
 }
 
 /**
- * The run value version a writer of store format 5 writes: each entry's revision step folded into its
- * shape, a parent that is the entry before marked by a flag, the record start predicted from the entry
- * before, and no decoded length (formats/index.md, `F`). Version 1 (store format 4) is still read.
+ * The run value version a writer of store format 6 writes: version 2's entries, where an entry with a
+ * revision step of 0 after the first starts the next file of the run (formats/index.md, `F`). Versions 1
+ * (store format 4) and 2 (store format 5) are still read; they hold one file each.
  */
-export const RUN_VALUE_VERSION = 2
+export const RUN_VALUE_VERSION = 3
+/**
+ * The run value version of store format 5: each entry's revision step folded into its shape, a parent that
+ * is the entry before marked by a flag, the record start predicted from the entry before, and no decoded length.
+ */
+export const RUN_VALUE_VERSION_2 = 2
 /** The run value version of store format 4, which readers still read (and tests and vectors write). */
 export const RUN_VALUE_VERSION_1 = 1
+const RUN_VALUE_VERSIONS: readonly number[] = [RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2, RUN_VALUE_VERSION]
 
 /** Version 2's `Shape` flags, below its revision step (× 16). */
 const SHARES_GROUP = 1
@@ -108,141 +131,228 @@ const SHAPE_FLAGS = 16
  * @throws VSTORE_USAGE for entries out of order, not starting at the key's number, or with a hash shorter than the check.
  */
 export function encodeRunValue(key: Uint8Array, entries: readonly RunEntry[], version = RUN_VALUE_VERSION): Uint8Array {
-  const { firstRev } = decodeRunKey(key)
-  if (entries.length === 0 || entries.length > MAX_RUN_LENGTH) throw new VstoreError('VSTORE_USAGE', `a run of ${entries.length} entries`, 'index')
-  if (version !== RUN_VALUE_VERSION && version !== RUN_VALUE_VERSION_1) throw new Error(`vstore bug: run value version ${version}`)
-  const writer = new ByteWriter(32 * entries.length + 16)
+  return encodeRunSections(key, [{ file: decodeRunKey(key).file, entries }], version)
+}
+
+/**
+ * A run's value for the entries of one or (version 3) several files: the first section is the key's file and
+ * starts at the key's number, each later one a file after the one before in key order.
+ * @throws VSTORE_USAGE for sections or entries out of order, or a hash shorter than the check.
+ */
+export function encodeRunSections(key: Uint8Array, sections: readonly RunSection[], version = RUN_VALUE_VERSION): Uint8Array {
+  const { file: keyFile, firstRev } = decodeRunKey(key)
+  const count = sections.reduce((sum, section) => sum + section.entries.length, 0)
+  if (count === 0 || count > MAX_RUN_LENGTH || sections.some(section => section.entries.length === 0)) throw new VstoreError('VSTORE_USAGE', `a run of ${count} entries`, 'index')
+  if (!RUN_VALUE_VERSIONS.includes(version)) throw new Error(`vstore bug: run value version ${version}`)
+  if (sections.length > 1 && version !== RUN_VALUE_VERSION) throw new VstoreError('VSTORE_USAGE', `a run of value version ${version} holds one file`, 'index')
+  if ((sections[0] as RunSection).file !== keyFile) throw new VstoreError('VSTORE_USAGE', `a run of ${keyFile} whose first file is ${(sections[0] as RunSection).file}`, 'index')
+  const writer = new ByteWriter(32 * count + 16)
   writer.byte(version)
-  writer.varint(entries.length)
+  writer.varint(count)
   let previous: RunEntry | undefined
-  for (const entry of entries) {
-    const { location: at } = entry
-    checkNumber(entry.rev, 'revision')
-    if (previous === undefined ? entry.rev !== firstRev : entry.rev <= previous.rev) throw new VstoreError('VSTORE_USAGE', `run entry ${entry.rev} out of order`, 'index')
-    if (at.hash.length < TEXT_CHECK_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `a hash of ${at.hash.length} bytes`, 'index')
-    if (entry.parents.length > MAX_PARENTS) throw new VstoreError('VSTORE_LIMIT', `${entry.parents.length} parents, at most ${MAX_PARENTS}`, 'index')
-    for (const parent of entry.parents) {
-      checkNumber(parent, 'parent')
-      if (parent === entry.rev) throw new VstoreError('VSTORE_USAGE', `revision ${parent} named as its own parent`, 'index')
+  let previousFile: Uint8Array | undefined
+  for (const [index, section] of sections.entries()) {
+    const fileBytes = index === 0 ? undefined : Buffer.from(section.file, 'utf8')
+    if (index > 0 && compareFileIds((sections[index - 1] as RunSection).file, section.file) >= 0) throw new VstoreError('VSTORE_USAGE', `run section ${section.file} out of order`, 'index')
+    for (const [place, entry] of section.entries.entries()) {
+      const switching = fileBytes !== undefined && place === 0
+      checkNumber(entry.rev, 'revision')
+      if (previous === undefined ? entry.rev !== firstRev : !switching && entry.rev <= previous.rev) throw new VstoreError('VSTORE_USAGE', `run entry ${entry.rev} out of order`, 'index')
+      writeEntry(writer, entry, previous, version, switching ? { previous: previousFile as Uint8Array, next: fileBytes } : undefined, firstRev)
+      previous = entry
     }
-    const before = previous?.location
-    const same = before !== undefined && sameGroup(before, at)
-    const step = entry.rev - (previous?.rev ?? firstRev)
-    const origin = entry.origin === undefined ? 0 : HAS_ORIGIN
-    const parentIsPrevious = version === RUN_VALUE_VERSION && previous !== undefined && entry.parents.length === 1 && entry.parents[0] === previous.rev
-    if (version === RUN_VALUE_VERSION) {
-      const parentFlags = parentIsPrevious ? PARENT_IS_PREVIOUS : entry.parents.length > 0 ? HAS_PARENT_LIST : 0
-      writer.varint(step * SHAPE_FLAGS + parentFlags + origin + (same ? SHARES_GROUP : 0))
-      if (parentFlags === HAS_PARENT_LIST) writer.varint(entry.parents.length)
-    } else {
-      writer.varint(step)
-      writer.varint(entry.parents.length * 4 + origin + (same ? 1 : 0))
-    }
-    if (!same) {
-      writer.varint(at.packId)
-      writer.varint(at.groupOffset)
-      writer.varint(at.baseDepth)
-      if (at.baseDepth > 0) {
-        writer.varint(at.baseReadByteLength)
-        writer.varint(at.baseDecodedByteLength)
-      }
-    }
-    writer.varint(same ? zigzag(at.readByteLength - before.readByteLength) : at.readByteLength)
-    const recordByteLength = at.recordEnd - at.recordStart
-    if (version === RUN_VALUE_VERSION) {
-      writer.varint(recordByteLength)
-      writer.varint(same ? zigzag(at.recordStart - (before.recordStart - recordByteLength)) : at.recordStart)
-    } else {
-      writer.varint(same ? zigzag(at.recordStart - before.recordStart) : at.recordStart)
-      writer.varint(recordByteLength)
-      writer.varint(same ? zigzag(at.decodedByteLength - before.decodedByteLength) : at.decodedByteLength)
-    }
-    writer.varint(zigzag(at.textByteLength - (before?.textByteLength ?? 0)))
-    writer.bytes(at.hash.subarray(0, TEXT_CHECK_BYTE_LENGTH))
-    if (!parentIsPrevious) for (const parent of entry.parents) writer.varint(zigzag(entry.rev - parent))
-    if (entry.origin !== undefined) {
-      checkNumber(entry.origin.rev, 'origin')
-      writer.string(entry.origin.file)
-      writer.varint(entry.origin.rev)
-    }
-    previous = entry
+    previousFile = fileBytes ?? Buffer.from(section.file, 'utf8')
   }
   return sealValue(key, writer)
 }
 
-/** @throws VSTORE_CORRUPT for a checksum mismatch or a malformed run, VSTORE_LIMIT past a limit, VSTORE_UNSUPPORTED for another version. */
-export function decodeRunValue(key: Uint8Array, value: Uint8Array, where: string): RunEntry[] {
-  const { firstRev } = decodeRunKey(key, where)
-  const reader = openValue(key, value, where, RUN_VALUE_VERSION)
-  const entries: RunEntry[] = []
-  readRunEntries(reader, firstRev, entries, value[0] as number)
-  reader.expectEnd('file run')
-  return entries
+/** The bytes two file ids share at their start. */
+function sharedPrefixByteLength(a: Uint8Array, b: Uint8Array): number {
+  let shared = 0
+  while (shared < a.length && shared < b.length && a[shared] === b[shared]) shared++
+  return shared
+}
+
+/** One entry, coded against the one before (`switching`: the first entry of a later file of the run, version 3). */
+function writeEntry(writer: ByteWriter, entry: RunEntry, previous: RunEntry | undefined, version: number, switching: { previous: Uint8Array; next: Uint8Array } | undefined, firstRev: number): void {
+  const { location: at } = entry
+  if (at.hash.length < TEXT_CHECK_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `a hash of ${at.hash.length} bytes`, 'index')
+  if (entry.parents.length > MAX_PARENTS) throw new VstoreError('VSTORE_LIMIT', `${entry.parents.length} parents, at most ${MAX_PARENTS}`, 'index')
+  for (const parent of entry.parents) {
+    checkNumber(parent, 'parent')
+    if (parent === entry.rev) throw new VstoreError('VSTORE_USAGE', `revision ${parent} named as its own parent`, 'index')
+  }
+  const before = previous?.location
+  const same = before !== undefined && sameGroup(before, at)
+  const step = switching === undefined ? entry.rev - (previous?.rev ?? firstRev) : 0
+  const origin = entry.origin === undefined ? 0 : HAS_ORIGIN
+  const parentIsPrevious = version !== RUN_VALUE_VERSION_1 && switching === undefined && previous !== undefined && entry.parents.length === 1 && entry.parents[0] === previous.rev
+  if (version !== RUN_VALUE_VERSION_1) {
+    const parentFlags = parentIsPrevious ? PARENT_IS_PREVIOUS : entry.parents.length > 0 ? HAS_PARENT_LIST : 0
+    writer.varint(step * SHAPE_FLAGS + parentFlags + origin + (same ? SHARES_GROUP : 0))
+    if (switching !== undefined) {
+      const shared = sharedPrefixByteLength(switching.previous, switching.next)
+      writer.varint(shared)
+      writer.varint(switching.next.length - shared)
+      writer.bytes(switching.next.subarray(shared))
+      writer.varint(entry.rev)
+    }
+    if (parentFlags === HAS_PARENT_LIST) writer.varint(entry.parents.length)
+  } else {
+    writer.varint(step)
+    writer.varint(entry.parents.length * 4 + origin + (same ? 1 : 0))
+  }
+  if (!same) {
+    writer.varint(at.packId)
+    writer.varint(at.groupOffset)
+    writer.varint(at.baseDepth)
+    if (at.baseDepth > 0) {
+      writer.varint(at.baseReadByteLength)
+      writer.varint(at.baseDecodedByteLength)
+    }
+  }
+  writer.varint(same ? zigzag(at.readByteLength - before.readByteLength) : at.readByteLength)
+  const recordByteLength = at.recordEnd - at.recordStart
+  if (version !== RUN_VALUE_VERSION_1) {
+    writer.varint(recordByteLength)
+    writer.varint(same ? zigzag(at.recordStart - (before.recordStart - recordByteLength)) : at.recordStart)
+  } else {
+    writer.varint(same ? zigzag(at.recordStart - before.recordStart) : at.recordStart)
+    writer.varint(recordByteLength)
+    writer.varint(same ? zigzag(at.decodedByteLength - before.decodedByteLength) : at.decodedByteLength)
+  }
+  writer.varint(zigzag(at.textByteLength - (before?.textByteLength ?? 0)))
+  writer.bytes(at.hash.subarray(0, TEXT_CHECK_BYTE_LENGTH))
+  if (!parentIsPrevious) for (const parent of entry.parents) writer.varint(zigzag(entry.rev - parent))
+  if (entry.origin !== undefined) {
+    checkNumber(entry.origin.rev, 'origin')
+    writer.string(entry.origin.file)
+    writer.varint(entry.origin.rev)
+  }
 }
 
 /**
- * The revision numbers of a damaged run's entries, as far as they parse before the damage (unchecked: for
+ * The entries of a run of one file (value versions 1 and 2, or a version 3 run that holds one file).
+ * @throws VSTORE_CORRUPT for a checksum mismatch or a malformed run, VSTORE_LIMIT past a limit, VSTORE_UNSUPPORTED
+ * for another version; VSTORE_USAGE for a run that holds several files (read it with decodeRunSections).
+ */
+export function decodeRunValue(key: Uint8Array, value: Uint8Array, where: string): RunEntry[] {
+  const sections = decodeRunSections(key, value, where)
+  if (sections.length !== 1) throw new VstoreError('VSTORE_USAGE', `a run of ${sections.length} files read as one file's`, where)
+  return (sections[0] as RunSection).entries as RunEntry[]
+}
+
+/** A run's files and their entries. @throws as decodeRunValue, but for a run of several files (version 3). */
+export function decodeRunSections(key: Uint8Array, value: Uint8Array, where: string): RunSection[] {
+  const { file, firstRev } = decodeRunKey(key, where)
+  const reader = openValue(key, value, where, RUN_VALUE_VERSIONS)
+  const sections: { file: string; entries: RunEntry[] }[] = []
+  readRunEntries(reader, file, firstRev, sections, value[0] as number)
+  reader.expectEnd('file run')
+  return sections
+}
+
+/**
+ * The text positions of a damaged run's entries, as far as they parse before the damage (unchecked: for
  * naming what a repair loses, never for reading entries).
  */
-export function runRevisionsBeforeDamage(key: Uint8Array, value: Uint8Array): number[] {
-  const entries: RunEntry[] = []
+export function runPositionsBeforeDamage(key: Uint8Array, value: Uint8Array): { file: string; rev: number }[] {
+  const sections: { file: string; entries: RunEntry[] }[] = []
   try {
-    const { firstRev } = decodeRunKey(key)
-    const version = value[0]
-    if (version === RUN_VALUE_VERSION || version === RUN_VALUE_VERSION_1) readRunEntries(new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index'), firstRev, entries, version)
+    const { file, firstRev } = decodeRunKey(key)
+    const version = value[0] as number
+    if (RUN_VALUE_VERSIONS.includes(version)) readRunEntries(new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index'), file, firstRev, sections, version)
   } catch (error) {
     if (!(error instanceof VstoreError)) throw error
   }
-  return entries.map(entry => entry.rev)
+  return sections.flatMap(section => section.entries.map(entry => ({ file: section.file, rev: entry.rev })))
 }
 
-/** An entry's revision step and flags: version 2's `Shape`, or version 1's `Rev_Step` and `Shape` as the same flags. */
-function readShape(reader: ByteReader, version: number, first: boolean): { step: number; same: boolean; origin: boolean; parentIsPrevious: boolean; parentCount: number } {
+/** An entry's revision step and flags: version 2's and 3's `Shape`, or version 1's `Rev_Step` and `Shape` as the same flags. */
+function readShape(reader: ByteReader, version: number, first: boolean): { step: number; same: boolean; origin: boolean; parentIsPrevious: boolean; listed: boolean; parentCount: number } {
   if (version === RUN_VALUE_VERSION_1) {
     const step = reader.varint()
     const shape = reader.varint()
     const parentCount = Math.floor(shape / 4)
     if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
-    return { step, same: shape % 2 === 1, origin: shape % 4 >= 2, parentIsPrevious: false, parentCount }
+    return { step, same: shape % 2 === 1, origin: shape % 4 >= 2, parentIsPrevious: false, listed: true, parentCount }
   }
   const shape = reader.varint()
   const flags = shape % SHAPE_FLAGS
+  const step = Math.floor(shape / SHAPE_FLAGS)
   const parentIsPrevious = (flags & PARENT_IS_PREVIOUS) !== 0
   const listed = (flags & HAS_PARENT_LIST) !== 0
   if (parentIsPrevious && (listed || first)) throw reader.error('VSTORE_CORRUPT', first ? 'the first entry of a run names the entry before as parent' : 'a parent list and the entry before as parent')
-  let parentCount = parentIsPrevious ? 1 : 0
-  if (listed) {
-    parentCount = reader.varint()
-    if (parentCount === 0) throw reader.error('VSTORE_CORRUPT', 'an empty parent list')
-    if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
-  }
-  return { step: Math.floor(shape / SHAPE_FLAGS), same: (flags & SHARES_GROUP) !== 0, origin: (flags & HAS_ORIGIN) !== 0, parentIsPrevious, parentCount }
+  // A file's first entry in a run of several files (step 0, version 3) names no entry before it either.
+  if (parentIsPrevious && step === 0 && version === RUN_VALUE_VERSION) throw reader.error('VSTORE_CORRUPT', 'the first entry of a file names the entry before (another file\'s) as parent')
+  return { step, same: (flags & SHARES_GROUP) !== 0, origin: (flags & HAS_ORIGIN) !== 0, parentIsPrevious, listed, parentCount: parentIsPrevious ? 1 : 0 }
 }
 
-/** Reads a run's entry count and entries into `entries`, one by one (a damaged run keeps those before the damage). */
-function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[], version: number): void {
+/** Version 3's next file: the bytes it shares with the file before, the rest, and its first revision number. */
+function readNextFile(reader: ByteReader, previous: string): { file: string; rev: number } {
+  const before = Buffer.from(previous, 'utf8')
+  const shared = reader.varint()
+  const rest = reader.varint()
+  if (shared > before.length) throw reader.error('VSTORE_CORRUPT', `a file id sharing ${shared} bytes with one of ${before.length}`)
+  if (shared + rest > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_LIMIT', `a file id of ${shared + rest} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
+  const tail = reader.take(rest)
+  // One encoding: the shared part is all the two ids share.
+  if (rest > 0 && shared < before.length && tail[0] === before[shared]) throw reader.error('VSTORE_CORRUPT', 'a file id that shares more with the one before than it says')
+  const bytes = new Uint8Array(shared + rest)
+  bytes.set(before.subarray(0, shared))
+  bytes.set(tail, shared)
+  if (bytes.length === 0) throw reader.error('VSTORE_CORRUPT', 'an empty file id')
+  const file = decodeUtf8Strictly(bytes)
+  if (file === undefined) throw reader.error('VSTORE_CORRUPT', 'a file id that is not UTF-8')
+  if (compareFileIds(previous, file) >= 0) throw reader.error('VSTORE_CORRUPT', `file ${JSON.stringify(file)} is not after ${JSON.stringify(previous)} in key order`)
+  const rev = reader.varint()
+  if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
+  return { file, rev }
+}
+
+/** An entry's group: the entry before's when it shares it, else as written (which must differ from that). */
+function readGroup(reader: ByteReader, same: boolean, before: TextLocation | undefined): Pick<TextLocation, 'packId' | 'groupOffset' | 'baseDepth' | 'baseReadByteLength' | 'baseDecodedByteLength'> {
+  if (same && before === undefined) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
+  if (same && before !== undefined) return before
+  const packId = reader.varint()
+  const groupOffset = reader.varint()
+  const baseDepth = reader.varint()
+  if (baseDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${baseDepth} above ${MAX_BASE_DEPTH}`)
+  const group = baseDepth === 0 ? { packId, groupOffset, baseDepth, baseReadByteLength: 0, baseDecodedByteLength: 0 }
+    : { packId, groupOffset, baseDepth, baseReadByteLength: reader.varint(), baseDecodedByteLength: reader.varint() }
+  if (before !== undefined && sameGroup(before, { ...before, ...group })) throw reader.error('VSTORE_CORRUPT', 'a group repeated instead of shared')
+  return group
+}
+
+/** Reads a run's entry count and entries into `sections`, one by one (a damaged run keeps those before the damage). */
+function readRunEntries(reader: ByteReader, keyFile: string, firstRev: number, sections: { file: string; entries: RunEntry[] }[], version: number): void {
   const count = reader.varint()
   if (count === 0) throw reader.error('VSTORE_CORRUPT', 'an empty run')
   if (count > MAX_RUN_LENGTH) throw reader.error('VSTORE_LIMIT', `a run of ${count} entries`)
   let previous: RunEntry | undefined
+  let section = { file: keyFile, entries: [] as RunEntry[] }
+  sections.push(section)
   for (let i = 0; i < count; i++) {
-    const { step, same, origin: hasOrigin, parentIsPrevious, parentCount } = readShape(reader, version, previous === undefined)
-    if (previous === undefined ? step !== 0 : step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${step} in a run`)
-    const rev = (previous?.rev ?? firstRev) + step
-    if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
-    const before = previous?.location
-    if (same && before === undefined) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
-    let group: Pick<TextLocation, 'packId' | 'groupOffset' | 'baseDepth' | 'baseReadByteLength' | 'baseDecodedByteLength'>
-    if (same && before !== undefined) group = before
-    else {
-      const packId = reader.varint()
-      const groupOffset = reader.varint()
-      const baseDepth = reader.varint()
-      if (baseDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${baseDepth} above ${MAX_BASE_DEPTH}`)
-      group = baseDepth === 0 ? { packId, groupOffset, baseDepth, baseReadByteLength: 0, baseDecodedByteLength: 0 }
-        : { packId, groupOffset, baseDepth, baseReadByteLength: reader.varint(), baseDecodedByteLength: reader.varint() }
-      if (before !== undefined && sameGroup(before, { ...before, ...group })) throw reader.error('VSTORE_CORRUPT', 'a group repeated instead of shared')
+    const { step, same, origin: hasOrigin, parentIsPrevious, listed, parentCount: flaggedCount } = readShape(reader, version, previous === undefined)
+    let rev: number
+    if (previous !== undefined && step === 0 && version === RUN_VALUE_VERSION) {
+      const next = readNextFile(reader, section.file)
+      section = { file: next.file, entries: [] }
+      sections.push(section)
+      rev = next.rev
+    } else {
+      if (previous === undefined ? step !== 0 : step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${step} in a run`)
+      rev = (previous?.rev ?? firstRev) + step
+      if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
     }
+    let parentCount = flaggedCount
+    if (listed && version !== RUN_VALUE_VERSION_1) {
+      parentCount = reader.varint()
+      if (parentCount === 0) throw reader.error('VSTORE_CORRUPT', 'an empty parent list')
+      if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
+    }
+    const before = previous?.location
+    const group = readGroup(reader, same, before)
     const delta = (field: number) => (before !== undefined && same ? field + unzigzag(reader.varint()) : reader.varint())
     const readByteLength = delta(before?.readByteLength ?? 0)
     let recordStart: number
@@ -276,7 +386,7 @@ function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[
         parents.push(parent)
       }
       // One encoding a run: a lone parent that is the entry before is the flag's, never a list's.
-      if (version === RUN_VALUE_VERSION && parentCount === 1 && parents[0] === previous?.rev) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
+      if (version !== RUN_VALUE_VERSION_1 && parentCount === 1 && parents[0] === previous?.rev && section.entries.length > 0) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
     }
     let origin: RunEntry['origin']
     if (hasOrigin) {
@@ -288,10 +398,12 @@ function readRunEntries(reader: ByteReader, firstRev: number, entries: RunEntry[
     }
     const location: TextLocation = { ...group, readByteLength, recordStart, recordEnd, decodedByteLength: decodedByteLength ?? recordEnd, textByteLength, hash }
     const entry: RunEntry = origin === undefined ? { rev, location, parents } : { rev, location, parents, origin }
-    entries.push(entry)
+    section.entries.push(entry)
     previous = entry
   }
 }
+
+/** `N` and the chunk number (4 bytes, big-endian). */
 
 /** `N` and the chunk number (4 bytes, big-endian). */
 export function encodeRevisionChunkKey(chunk: number): Uint8Array {
@@ -308,7 +420,7 @@ export function decodeRevisionChunkKey(key: Uint8Array, where = 'index'): number
 }
 
 /**
- * The revision chunk value version a writer of store format 5 writes: one `Chunk_Kind` byte for the whole
+ * The revision chunk value version a writer of store formats 5 and 6 writes: one `Chunk_Kind` byte for the whole
  * chunk, so that a chunk of git commit ids keeps 20 bytes an id instead of 21. Version 1 (store format 4),
  * each id with its own kind, is still read.
  */

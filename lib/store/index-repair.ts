@@ -22,7 +22,7 @@ import {
   TAG_PACK, TAG_TEXT, decodePackKey, decodePackValue, decodeTextKey, decodeTextValue, describeKey, encodeMetaKey,
   SHORT_CHECK_STORE_FORMAT, type PackState,
 } from '../index/records.js'
-import { TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRunKey, decodeRunValue, runRevisionsBeforeDamage, type RunEntry } from '../index/runs.js'
+import { TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRunKey, decodeRunSections, runPositionsBeforeDamage, type RunSection } from '../index/runs.js'
 import { LevelDbStoreIndex } from './leveldb-index.js'
 import { RUN_STORE_FORMAT, revisionIdsOf, runTextKey } from './run-index.js'
 import { READABLE_STORE_FORMATS } from './store-index.js'
@@ -324,33 +324,38 @@ class SurvivingRuns {
       const newest = versions.reduce((a, b) => (newer(b.rank, a.rank) ? b : a))
       const deleted = this.deleted.get(name)
       if (deleted !== undefined && newer(deleted, newest.rank)) continue
-      let entries: RunEntry[]
+      let sections: RunSection[]
       try {
-        entries = decodeRunValue(newest.key, newest.value, 'index')
+        sections = decodeRunSections(newest.key, newest.value, 'index')
       } catch (error) {
         if (!(error instanceof VstoreError)) throw error
-        const named = new Set([newest.firstRev, ...runRevisionsBeforeDamage(newest.key, newest.value)])
+        const named = new Map<string, { file: string; rev: number }>()
+        const name = (position: { file: string; rev: number }) => named.set(`${position.file}\0${position.rev}`, position)
+        name({ file: newest.file, rev: newest.firstRev })
+        for (const position of runPositionsBeforeDamage(newest.key, newest.value)) name(position)
         for (const older of versions) {
           try {
-            for (const entry of decodeRunValue(older.key, older.value, 'index')) named.add(entry.rev)
+            for (const section of decodeRunSections(older.key, older.value, 'index')) for (const entry of section.entries) name({ file: section.file, rev: entry.rev })
           } catch {
             // A damaged older version names nothing more.
           }
         }
-        for (const number of named) this.lost.push(runTextKey({ file: newest.file, firstRev: number }, revOf))
+        for (const position of named.values()) this.lost.push(runTextKey({ file: position.file, firstRev: position.rev }, revOf))
         continue
       }
-      for (const entry of entries) {
-        const rev = revOf(entry.rev)
-        if (rev === undefined) {
-          this.lost.push({ file: newest.file, rev: `#${entry.rev}` })
-          continue
+      for (const { file, entries } of sections) {
+        for (const entry of entries) {
+          const rev = revOf(entry.rev)
+          if (rev === undefined) {
+            this.lost.push({ file, rev: `#${entry.rev}` })
+            continue
+          }
+          // A parent no chunk lists is kept as `#N`, which names no kept text: re-parenting replaces and reports it.
+          const parents = entry.parents.map(parent => revOf(parent) ?? `#${parent}`)
+          const originRev = entry.origin === undefined ? undefined : revOf(entry.origin.rev)
+          const origin = entry.origin === undefined || originRev === undefined ? {} : { origin: { file: entry.origin.file, rev: originRev } }
+          rows.push({ file, rev, entry: { ...entry.location, parents, ...origin }, recovered: newest.recovered })
         }
-        // A parent no chunk lists is kept as `#N`, which names no kept text: re-parenting replaces and reports it.
-        const parents = entry.parents.map(parent => revOf(parent) ?? `#${parent}`)
-        const originRev = entry.origin === undefined ? undefined : revOf(entry.origin.rev)
-        const origin = entry.origin === undefined || originRev === undefined ? {} : { origin: { file: entry.origin.file, rev: originRev } }
-        rows.push({ file: newest.file, rev, entry: { ...entry.location, parents, ...origin }, recovered: newest.recovered })
       }
     }
     return rows

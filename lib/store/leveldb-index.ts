@@ -121,7 +121,7 @@ export class LevelDbStoreIndex implements StoreIndex {
   private writtenSinceCompaction = 0
   private compactedByteLength: number | undefined
 
-  /** The run layout's reads and writes (store formats 4 and 5; older formats are read through their `T` entries). */
+  /** The run layout's reads and writes (store formats 4 to 6; older formats are read through their `T` entries). */
   readonly runs: RunIndex
 
   private constructor(private readonly db: KeyValueStore, private readonly paths: LevelDbIndexPaths, public format: number) {

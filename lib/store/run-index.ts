@@ -1,18 +1,18 @@
 /**
- * The index of store formats 4 and 5 read and written through LevelDB (formats/index.md, Runs): a text's entry is
- * found by its revision's number (memory, else its `Q` bucket and `N` chunk) and the last run of its file at
- * or before that number; parents and origins come back as ids through the same revision table.
+ * The index of store formats 4 to 6 read and written through LevelDB (formats/index.md, Runs): a text's entry is
+ * found by its revision's number (memory, else its `Q` bucket and `N` chunk) and the last run at or before its
+ * file and that number; parents and origins come back as ids through the same revision table.
  */
 import { toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import type { KeyValueStore } from '../index/leveldb.js'
 import { TAG_TEXT, decodeTextKey, describeKey, encodeTextKey, revKindOf } from '../index/records.js'
 import { RevisionTable } from '../index/revision-table.js'
-import { fileRunOperations } from '../index/run-writes.js'
+import { readRun, rejoined, runOperations, type DecodedRun } from '../index/run-writes.js'
 import {
-  REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, RUN_VALUE_VERSION, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue,
-  decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRevisionChunkValue, encodeRunKey, encodeRunPrefix,
-  encodeRunValue, revisionBucket, type RunEntry,
+  REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, comparePositions,
+  decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunSections, encodeRevisionChunkValue, encodeRunKey,
+  encodeRunPrefix, encodeRunSections, revisionBucket, runPositionsBeforeDamage, type RunEntry, type RunSection,
 } from '../index/runs.js'
 import type { KeyedEntry } from './locations.js'
 import { problemOf } from './problems.js'
@@ -41,18 +41,27 @@ function inKeyOrder(rows: KeyedEntry[]): KeyedEntry[] {
  */
 const CACHED_ENTRY_COUNT = 200_000
 
-/** A file's runs as an open index keeps them: by first revision number, each run's entries and, once asked for, its rows. */
-type FileRuns = Map<number, { entries: readonly RunEntry[]; rows?: KeyedEntry[] }>
+/** A run as an open index keeps it: its files' entries and, once asked for, a file's rows. */
+interface CachedRun extends DecodedRun {
+  readonly count: number
+  rows?: Map<string, KeyedEntry[]>
+}
+
+const RUN_TAG = Uint8Array.of(TAG_FILE_RUN)
+const entryCount = (sections: readonly RunSection[]) => sections.reduce((sum, section) => sum + section.entries.length, 0)
 
 export class RunIndex {
   readonly revisions: RevisionTable
   /** Whether the index holds `T` entries an upgrade could not read; undefined until asked. */
   private leftOvers: boolean | undefined
   /**
-   * Files whose runs were all read, least lately used first. The index's own commits keep them current
-   * (`operations`' `written`): a writer holds the store's lock, and a reader reads a copy no one writes.
+   * Files whose runs were all read (the keys of the runs that hold their entries, in key order), least
+   * lately used first. The index's own commits keep them current (`operations`' `written`): a writer holds
+   * the store's lock, and a reader reads a copy no one writes.
    */
-  private readonly files = new Map<string, FileRuns>()
+  private readonly files = new Map<string, string[]>()
+  /** The runs those files' lists name, by key (hex), with how many of the files name each. */
+  private readonly runs = new Map<string, { run: CachedRun; users: number }>()
   private cachedEntryCount = 0
   /**
    * Counts the commits that wrote runs: a read of a file's runs that a commit overlapped is not kept (it
@@ -83,56 +92,89 @@ export class RunIndex {
     return undefined
   }
 
-  /** The entry numbered `number` of `file`'s runs: from memory for a file read whole, else from the last run at or before it. */
+  /** The entry numbered `number` of `file`: from memory for a file read whole, else from the last run at or before it. */
   private async runEntry(file: string, number: number, where: string): Promise<RunEntry | undefined> {
     const runs = this.cachedFile(file)
     if (runs !== undefined) {
-      let holding: readonly RunEntry[] | undefined
-      let start = -1
-      for (const [runStart, run] of runs) {
-        if (runStart <= number && runStart > start) {
-          start = runStart
-          holding = run.entries
-        }
+      for (const run of runs) {
+        const entry = run.sections.find(section => section.file === file)?.entries.find(candidate => candidate.rev === number)
+        if (entry !== undefined) return entry
       }
-      return holding?.find(candidate => candidate.rev === number)
+      return undefined
     }
-    const found = await this.db.last(encodeRunPrefix(file), encodeRunKey(file, number))
-    return found === undefined ? undefined : decodeRunValue(found[0], found[1], where).find(candidate => candidate.rev === number)
+    const found = await this.db.last(RUN_TAG, encodeRunKey(file, number))
+    if (found === undefined) return undefined
+    return decodeRunSections(found[0], found[1], where).find(section => section.file === file)?.entries.find(candidate => candidate.rev === number)
   }
 
-  /** A file's runs when they are all in memory (marked as used now), else undefined. */
-  private cachedFile(file: string): FileRuns | undefined {
-    const runs = this.files.get(file)
-    if (runs === undefined) return undefined
+  /** The runs holding a file's entries, in key order, when they are all in memory (the file marked as used now), else undefined. */
+  private cachedFile(file: string): CachedRun[] | undefined {
+    const keys = this.files.get(file)
+    if (keys === undefined) return undefined
     this.files.delete(file)
-    this.files.set(file, runs)
-    return runs
+    this.files.set(file, keys)
+    return keys.map(key => (this.runs.get(key) as { run: CachedRun }).run)
   }
 
-  /** All of a file's runs, from memory or read (and kept). */
-  private async fileRuns(file: string): Promise<FileRuns> {
+  /** All the runs that hold a file's entries, from memory or read (and kept). */
+  private async fileRuns(file: string): Promise<CachedRun[]> {
     const cached = this.cachedFile(file)
     if (cached !== undefined) return cached
     const generation = this.generation
-    const runs: FileRuns = new Map()
-    for await (const [key, value] of this.db.entries(encodeRunPrefix(file))) runs.set(decodeRunKey(key).firstRev, { entries: decodeRunValue(key, value, `index:${file}`) })
+    const where = `index:${file}`
+    const runs: CachedRun[] = []
+    // One run keyed before the file may hold its first entries (a run that goes on from one file into the next).
+    const before = await this.db.last(RUN_TAG, encodeRunKey(file, 0))
+    const prefix = encodeRunPrefix(file)
+    if (before !== undefined && !startsWith(before[0], prefix)) {
+      const run = readRun(before[0], before[1], where)
+      if (run.sections.some(section => section.file === file)) runs.push({ ...run, count: entryCount(run.sections) })
+    }
+    for await (const [key, value] of this.db.entries(prefix)) {
+      const run = readRun(key, value, where)
+      runs.push({ ...run, count: entryCount(run.sections) })
+    }
     if (generation === this.generation) this.keep(file, runs)
     return runs
   }
 
-  private keep(file: string, runs: FileRuns): void {
+  private keep(file: string, runs: readonly CachedRun[]): void {
     // Two reads of one file may finish one after the other: the second replaces the first.
-    for (const run of this.files.get(file)?.values() ?? []) this.cachedEntryCount -= run.entries.length
-    let count = 0
-    for (const run of runs.values()) count += run.entries.length
-    this.cachedEntryCount += count
-    this.files.set(file, runs)
-    for (const [oldest, old] of this.files) {
+    this.forget(file)
+    const keys = runs.map(run => toHex(run.key))
+    this.files.set(file, keys)
+    runs.forEach((run, i) => this.use(keys[i] as string, run))
+    for (const oldest of this.files.keys()) {
       if (this.cachedEntryCount <= CACHED_ENTRY_COUNT || oldest === file) break
-      this.files.delete(oldest)
-      for (const run of old.values()) this.cachedEntryCount -= run.entries.length
+      this.forget(oldest)
     }
+  }
+
+  /** Counts one more file naming a run (kept the first time). */
+  private use(key: string, run: CachedRun): void {
+    const held = this.runs.get(key)
+    if (held !== undefined) {
+      held.users++
+      return
+    }
+    this.runs.set(key, { run, users: 1 })
+    this.cachedEntryCount += run.count
+  }
+
+  /** Counts one file fewer naming a run (let go by the last). */
+  private release(key: string): void {
+    const held = this.runs.get(key)
+    if (held === undefined) return
+    if (--held.users > 0) return
+    this.runs.delete(key)
+    this.cachedEntryCount -= held.run.count
+  }
+
+  private forget(file: string): void {
+    const keys = this.files.get(file)
+    if (keys === undefined) return
+    this.files.delete(file)
+    for (const key of keys) this.release(key)
   }
 
   /** Applies a commit's run records to the files kept in memory (a file not kept stays unkept). */
@@ -140,15 +182,31 @@ export class RunIndex {
     for (const { key, value } of operations) {
       if (key[0] !== TAG_FILE_RUN) continue
       this.generation++
-      const { file, firstRev } = decodeRunKey(key)
-      const runs = this.files.get(file)
-      if (runs === undefined) continue
-      this.cachedEntryCount -= runs.get(firstRev)?.entries.length ?? 0
-      if (value === undefined) runs.delete(firstRev)
-      else {
-        const entries = decodeRunValue(key, value, `index:${file}`)
-        runs.set(firstRev, { entries })
-        this.cachedEntryCount += entries.length
+      const hex = toHex(key)
+      const old = this.runs.get(hex)?.run
+      const run: CachedRun | undefined = value === undefined ? undefined : (() => {
+        const sections = decodeRunSections(key, value, `index:${decodeRunKey(key).file}`)
+        return { key, sections, count: entryCount(sections) }
+      })()
+      const touched = new Set([...(old?.sections ?? []), ...(run?.sections ?? [])].map(section => section.file))
+      for (const file of touched) {
+        const keys = this.files.get(file)
+        if (keys === undefined) continue
+        const had = keys.includes(hex)
+        const has = run?.sections.some(section => section.file === file) === true
+        if (had) this.release(hex)
+        if (has) this.use(hex, run as CachedRun)
+        if (had && !has) keys.splice(keys.indexOf(hex), 1)
+        if (!had && has) {
+          keys.push(hex)
+          keys.sort()
+        }
+      }
+      // A run rewritten under its key: files that keep it see the new one.
+      const held = this.runs.get(hex)
+      if (held !== undefined && run !== undefined && held.run !== run) {
+        this.cachedEntryCount += run.count - held.run.count
+        held.run = run
       }
     }
   }
@@ -165,36 +223,40 @@ export class RunIndex {
     return this.leftOvers && (await this.db.get(encodeTextKey(key))) !== undefined
   }
 
-  /** A run's entries with their keys (made once a run). */
-  private async runRows(file: string, run: { entries: readonly RunEntry[]; rows?: KeyedEntry[] }): Promise<KeyedEntry[]> {
-    if (run.rows !== undefined) return run.rows
+  /** A file's entries in a run, with their keys (made once a run and file). */
+  private async runRows(file: string, run: { readonly sections: readonly RunSection[]; rows?: Map<string, KeyedEntry[]> }): Promise<KeyedEntry[]> {
+    const made = run.rows?.get(file)
+    if (made !== undefined) return made
     const rows: KeyedEntry[] = []
-    for (const entry of run.entries) {
+    for (const entry of run.sections.find(section => section.file === file)?.entries ?? []) {
       const rev = this.revisions.knownRev(entry.rev) ?? (await this.revisions.revOf(entry.rev, `index:${file}`))
       rows.push({ file, rev, entry: await this.textEntry(entry, `index:${file}@${rev}`) })
     }
-    run.rows = rows
+    run.rows ??= new Map()
+    run.rows.set(file, rows)
     return rows
   }
 
   async *fileEntries(file: string): AsyncGenerator<KeyedEntry> {
     const rows: KeyedEntry[] = []
-    for (const run of (await this.fileRuns(file)).values()) rows.push(...(await this.runRows(file, run)))
+    for (const run of await this.fileRuns(file)) rows.push(...(await this.runRows(file, run)))
     yield* inKeyOrder(rows)
   }
 
   async *entries(filePrefix?: string): AsyncGenerator<KeyedEntry> {
     let file: string | undefined
     let rows: KeyedEntry[] = []
-    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN))) {
-      const run = decodeRunKey(key)
-      if (filePrefix !== undefined && !run.file.startsWith(filePrefix)) continue
-      if (run.file !== file) {
-        yield* inKeyOrder(rows)
-        rows = []
-        file = run.file
+    for await (const [key, value] of this.db.entries(RUN_TAG)) {
+      const run: DecodedRun = readRun(key, value, `index:${decodeRunKey(key).file}`)
+      for (const section of run.sections) {
+        if (filePrefix !== undefined && !section.file.startsWith(filePrefix)) continue
+        if (section.file !== file) {
+          yield* inKeyOrder(rows)
+          rows = []
+          file = section.file
+        }
+        rows.push(...(await this.runRows(section.file, run)))
       }
-      rows.push(...(await this.runRows(run.file, { entries: decodeRunValue(key, value, `index:${run.file}`) })))
     }
     yield* inKeyOrder(rows)
   }
@@ -231,8 +293,7 @@ export class RunIndex {
       const run: RunEntry = { rev, location, parents: parents.map(numberOf) }
       mine.set(rev, origin === undefined ? run : { ...run, origin: { file: origin.file, rev: numberOf(origin.rev) } })
     }
-    const operations: Operation[] = [...numbered.operations]
-    for (const [file, mine] of byFile) operations.push(...(await fileRunOperations(this.db, file, mine, this.cachedFile(file))))
+    const operations: Operation[] = [...numbered.operations, ...(await runOperations(this.db, byFile, file => this.cachedFile(file)))]
     return {
       operations,
       written: () => {
@@ -243,25 +304,37 @@ export class RunIndex {
   }
 
   /**
-   * The runs and revision chunks of an older value version written again in this build's (the upgrade from
-   * store format 4), under the same keys. A record that does not decode (damaged) stays as it is, for
-   * verify to name and repair to drop.
+   * The runs and revision chunks of older value versions written again in this build's (the upgrade from
+   * store formats 4 and 5): the runs joined as a rewrite joins them (several files of few entries a run), the
+   * chunks under the same keys. A record that does not decode (damaged) stays as it is, for verify to name and
+   * repair to drop, and the runs on either side of it are joined apart, so that it keeps its range of keys.
    */
   async recoded(): Promise<Operation[]> {
     const operations: Operation[] = []
-    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN))) {
-      if (value[0] === RUN_VALUE_VERSION) continue
-      // A run that decodes but does not fit version 2 (damage with a right checksum: a record start past
-      // what a varint holds once coded against the entry before) stays as it is too.
-      const recoded = decodedOrUndefined(() => encodeRunValue(key, decodeRunValue(key, value, 'index')))
-      if (recoded !== undefined) operations.push({ key, value: recoded })
+    let stretch: DecodedRun[] = []
+    const flush = () => {
+      operations.push(...rejoined(stretch))
+      stretch = []
     }
+    for await (const [key, value] of this.db.entries(RUN_TAG)) {
+      // A run that decodes but does not fit this version (damage with a right checksum: a record start past
+      // what a varint holds once coded against the entry before) stays as it is too.
+      const run = decodedOrUndefined(() => {
+        const decoded = readRun(key, value, 'index')
+        encodeRunSections(key, decoded.sections)
+        return decoded
+      })
+      if (run === undefined) flush()
+      else stretch.push(run)
+    }
+    flush()
     for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_REVISIONS))) {
       if (value[0] === REVISION_CHUNK_VALUE_VERSION) continue
       const recoded = decodedOrUndefined(() => encodeRevisionChunkValue(key, decodeRevisionChunkValue(key, value, 'index')))
       if (recoded !== undefined) operations.push({ key, value: recoded })
     }
     this.files.clear()
+    this.runs.clear()
     this.cachedEntryCount = 0
     this.generation++
     return operations
@@ -320,7 +393,7 @@ export class RunIndex {
     let textCount = 0
     // The last entry of the run before, which the next run of the same file must start after.
     let before: { file: string; rev: number } | undefined
-    for await (const [key, value] of this.db.entries(Uint8Array.of(TAG_FILE_RUN), undefined, { aroundDamage: true })) {
+    for await (const [key, value] of this.db.entries(RUN_TAG, undefined, { aroundDamage: true })) {
       let run: { file: string; firstRev: number }
       try {
         run = decodeRunKey(key)
@@ -329,33 +402,36 @@ export class RunIndex {
         continue
       }
       const runKey = runTextKey(run, revOf)
-      let decoded: RunEntry[]
+      let sections: RunSection[]
       try {
-        decoded = decodeRunValue(key, value, `index:${describeKey(runKey)}`)
+        sections = decodeRunSections(key, value, `index:${describeKey(runKey)}`)
       } catch (error) {
-        problems.push(problemOf(error, `index:${describeKey(runKey)}`, [runKey]))
+        problems.push(problemOf(error, `index:${describeKey(runKey)}`, runTextKeys(key, value, revOf)))
         continue
       }
-      if (before?.file === run.file && run.firstRev <= before.rev) {
-        problems.push({ code: 'VSTORE_CORRUPT', where: `index:${describeKey(runKey)}`, message: `a run that starts at or before the end of the one before (revision number ${before.rev}): a lookup finds only one of them`, keys: [runKey] })
+      if (before !== undefined && comparePositions({ file: run.file, rev: run.firstRev }, before) <= 0) {
+        problems.push({ code: 'VSTORE_CORRUPT', where: `index:${describeKey(runKey)}`, message: `a run that starts at or before the end of the one before (${before.file} at revision number ${before.rev}): a lookup finds only one of them`, keys: [runKey] })
       }
-      before = { file: run.file, rev: (decoded.at(-1) as RunEntry).rev }
-      for (const entry of decoded) {
-        textCount++
-        const rev = ids.get(entry.rev)
-        const textKey = { file: run.file, rev: rev ?? `#${entry.rev}` }
-        const missing = [entry.rev, ...entry.parents, ...(entry.origin === undefined ? [] : [entry.origin.rev])].filter(number => !ids.has(number))
-        if (missing.length > 0) {
-          problems.push({ code: 'VSTORE_CORRUPT', where: `index:${describeKey(textKey)}`, message: `revision number ${missing[0]} is not in the index's revision list`, keys: [textKey] })
-          continue
+      const lastSection = sections.at(-1) as RunSection
+      before = { file: lastSection.file, rev: (lastSection.entries.at(-1) as RunEntry).rev }
+      for (const section of sections) {
+        for (const entry of section.entries) {
+          textCount++
+          const rev = ids.get(entry.rev)
+          const textKey = { file: section.file, rev: rev ?? `#${entry.rev}` }
+          const missing = [entry.rev, ...entry.parents, ...(entry.origin === undefined ? [] : [entry.origin.rev])].filter(number => !ids.has(number))
+          if (missing.length > 0) {
+            problems.push({ code: 'VSTORE_CORRUPT', where: `index:${describeKey(textKey)}`, message: `revision number ${missing[0]} is not in the index's revision list`, keys: [textKey] })
+            continue
+          }
+          if (!bucketed.has(entry.rev)) unfound.set(entry.rev, [...(unfound.get(entry.rev) ?? []), textKey])
+          const parents = entry.parents.map(parent => ids.get(parent) as string)
+          const { location } = entry
+          entries.push({
+            ...textKey,
+            entry: entry.origin === undefined ? { ...location, parents } : { ...location, parents, origin: { file: entry.origin.file, rev: ids.get(entry.origin.rev) as string } },
+          })
         }
-        if (!bucketed.has(entry.rev)) unfound.set(entry.rev, [...(unfound.get(entry.rev) ?? []), textKey])
-        const parents = entry.parents.map(parent => ids.get(parent) as string)
-        const { location } = entry
-        entries.push({
-          ...textKey,
-          entry: entry.origin === undefined ? { ...location, parents } : { ...location, parents, origin: { file: entry.origin.file, rev: ids.get(entry.origin.rev) as string } },
-        })
       }
     }
     for (const [number, keys] of unfound) {
@@ -455,7 +531,8 @@ export function revisionIdsOf(entries: readonly { readonly key: Uint8Array; read
 
 /**
  * The text keys a run record names (read from damaged index files): every entry's, when its checksum holds;
- * else its file with its first revision. None for another record or a key that does not decode.
+ * else those that parse before the damage, or its first file with its first revision. None for another
+ * record or a key that does not decode.
  */
 export function runTextKeys(key: Uint8Array, value: Uint8Array, revOf: (number: number) => string | undefined): TextKey[] {
   if (key[0] !== TAG_FILE_RUN) return []
@@ -466,9 +543,14 @@ export function runTextKeys(key: Uint8Array, value: Uint8Array, revOf: (number: 
     return []
   }
   try {
-    return decodeRunValue(key, value, 'index').map(entry => runTextKey({ file: run.file, firstRev: entry.rev }, revOf))
+    return decodeRunSections(key, value, 'index').flatMap(section => section.entries.map(entry => runTextKey({ file: section.file, firstRev: entry.rev }, revOf)))
   } catch (error) {
     if (!(error instanceof VstoreError)) throw error
-    return [runTextKey(run, revOf)]
+    const named = runPositionsBeforeDamage(key, value).map(position => runTextKey({ file: position.file, firstRev: position.rev }, revOf))
+    return named.length > 0 ? named : [runTextKey(run, revOf)]
   }
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && Buffer.compare(bytes.subarray(0, prefix.length), prefix) === 0
 }

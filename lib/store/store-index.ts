@@ -11,12 +11,13 @@ import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 export type { Totals }
 
 /**
- * The store format this build writes (kept in the index): 5 (lib/index/records.ts). Formats 1 (groups of
- * version 1 only), 2 (text entries with whole hashes), 3 (a `T` entry a text) and 4 (runs and revision
- * chunks of value version 1) are read as they are, and upgraded to 5 by the first write (StoreIndex.upgrade).
+ * The store format this build writes (kept in the index): 6 (lib/index/records.ts). Formats 1 (groups of
+ * version 1 only), 2 (text entries with whole hashes), 3 (a `T` entry a text), 4 (runs and revision chunks
+ * of value version 1) and 5 (runs of one file each) are read as they are, and upgraded to 6 by the first
+ * write (StoreIndex.upgrade).
  */
 export { STORE_FORMAT_VERSION }
-export const READABLE_STORE_FORMATS: readonly number[] = [1, 2, 3, 4, 5]
+export const READABLE_STORE_FORMATS: readonly number[] = [1, 2, 3, 4, 5, 6]
 
 export interface StoreIndex {
   /** The store format the index records (upgrade brings it to STORE_FORMAT_VERSION). */

@@ -1,17 +1,18 @@
 /**
- * The index vectors of store format 4's records (formats/vectors/index/, formats/index.md): `F` file runs,
- * `N` revision chunks and `Q` revision buckets. The good ones of the vector store are the records a writer
- * writes for the three texts of pack vector `good-two-groups` (RunIndex.operations over a map in memory);
- * the others are made by the codec (lib/index/runs.ts) from made-up entries, or field by field for a defect.
+ * The index vectors of the run layout's records (store formats 4 to 6; formats/vectors/index/, formats/index.md):
+ * `F` runs, `N` revision chunks and `Q` revision buckets. The good ones of the vector store are the records a
+ * writer writes for the three texts of pack vector `good-two-groups` (RunIndex.operations over a map in
+ * memory); the others are made by the codec (lib/index/runs.ts) from made-up entries, or field by field for
+ * a defect.
  */
 import { createHash } from 'node:crypto'
 import { MAX_VARINT, bytesEqual, compareBytes, fromHex, toHex } from '../../lib/bytes/index.js'
 import type { KeyValueStore } from '../../lib/index/leveldb.js'
 import { MAX_PARENTS } from '../../lib/index/records.js'
 import {
-  MAX_RUN_LENGTH, MAX_REVISION_NUMBER, REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET,
-  decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, encodeRevisionBucketValue,
-  encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunValue, type RunEntry,
+  MAX_RUN_LENGTH, MAX_REVISION_NUMBER, REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2, TAG_FILE_RUN,
+  TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunSections,
+  encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunSections, encodeRunValue, type RunEntry, type RunSection,
 } from '../../lib/index/runs.js'
 import { RunIndex } from '../../lib/store/run-index.js'
 import { hashText } from '../../lib/store/text-hash.js'
@@ -20,6 +21,12 @@ import { Folder, concat, encodeIndexVector, flip, locationJson, sealedValue, utf
 
 /** A run entry's decoded side: its number, its location (4-byte check), its parents' and origin's numbers. */
 export type RunEntryJson = { rev: number } & LocationJson & { parents: number[]; origin?: { file: string; rev: number } }
+/** A run's files, each with its entries. */
+export type RunSectionJson = { file: string; entries: RunEntryJson[] }
+
+export function runSectionsJson(sections: readonly RunSection[]): RunSectionJson[] {
+  return sections.map(section => ({ file: section.file, entries: section.entries.map(runEntryJson) }))
+}
 
 export function runEntryJson(entry: RunEntry): RunEntryJson {
   const { rev, location, parents, origin } = entry
@@ -62,7 +69,7 @@ class MemoryStore implements KeyValueStore {
   async close(): Promise<void> {}
 }
 
-/** The records a writer writes for the pack's texts, inserted in one batch into an empty store of format 4. */
+/** The records a writer writes for the pack's texts, inserted in one batch into an empty store. */
 async function writtenRecords(pack: PackBuild, entries: readonly TextEntry[]): Promise<[Uint8Array, Uint8Array][]> {
   const store = new MemoryStore()
   const runs = new RunIndex(store)
@@ -122,12 +129,16 @@ function rawEntries(entries: readonly RunEntry[]): RawEntry[] {
 
 const runBody = (entries: readonly RawEntry[], count = entries.length): Uint8Array => concat(varint(count), ...entries.map(rawEntryBytes))
 
-/** A good run vector, in `version` (what a reader gives back: version 2 keeps no decoded length, and gives the record's end). */
-function runVector(folder: Folder, name: string, what: string, key: Uint8Array, entries: readonly RunEntry[], version = RUN_VALUE_VERSION): void {
+/**
+ * A good run vector of one file's entries or of several files' (`sections`), in `version` (what a reader
+ * gives back: versions 2 and 3 keep no decoded length, and give the record's end).
+ */
+function runVector(folder: Folder, name: string, what: string, key: Uint8Array, entries: readonly RunEntry[] | readonly RunSection[], version = RUN_VALUE_VERSION): void {
   const { file, firstRev } = decodeRunKey(key)
-  const value = encodeRunValue(key, entries, version)
+  const sections = entries.length > 0 && 'file' in (entries[0] as RunEntry | RunSection) ? entries as readonly RunSection[] : [{ file, entries: entries as readonly RunEntry[] }]
+  const value = encodeRunSections(key, sections, version)
   folder.good(name, what, encodeIndexVector(key, value), {
-    kind: 'run', valueVersion: version, keyHex: toHex(key), valueHex: toHex(value), key: { file, firstRev }, value: { entries: decodeRunValue(key, value, 'make-vectors').map(runEntryJson) },
+    kind: 'run', valueVersion: version, keyHex: toHex(key), valueHex: toHex(value), key: { file, firstRev }, value: { sections: runSectionsJson(decodeRunSections(key, value, 'make-vectors')) },
   })
 }
 
@@ -154,24 +165,31 @@ function madeUp(label: string, location: Omit<TextEntry, 'hash' | 'parents' | 'b
 export async function runVectors(folder: Folder, pack: PackBuild, entries: readonly TextEntry[]): Promise<void> {
   const records = await writtenRecords(pack, entries)
   const ofTag = (tag: number) => records.filter(([key]) => key[0] === tag)
-  const runs = ofTag(TAG_FILE_RUN).map(([key, value]) => ({ key, value, ...decodeRunKey(key), entries: decodeRunValue(key, value, 'make-vectors') }))
+  const runs = ofTag(TAG_FILE_RUN).map(([key, value]) => ({ key, value, ...decodeRunKey(key), sections: decodeRunSections(key, value, 'make-vectors') }))
   const chunks = ofTag(TAG_REVISIONS)
   const buckets = ofTag(TAG_REVISION_BUCKET)
-  const pangrams = runs.find(run => run.file === 'pangrams.txt')
-  const hello = runs.find(run => run.file === 'hello.txt')
-  if (runs.length !== 2 || pangrams === undefined || hello === undefined || chunks.length !== 1) throw new Error('vstore bug: the vector store is not two runs and one chunk')
+  const [run] = runs
+  const [hello, pangrams] = run?.sections ?? []
+  if (runs.length !== 1 || run === undefined || hello?.file !== 'hello.txt' || pangrams?.file !== 'pangrams.txt' || run.sections.length !== 2 || chunks.length !== 1) {
+    throw new Error('vstore bug: the vector store is not one run of hello.txt and pangrams.txt and one chunk')
+  }
   const [chunkKey, chunkValue] = chunks[0] as [Uint8Array, Uint8Array]
   const ids = decodeRevisionChunkValue(chunkKey, chunkValue, 'make-vectors')
 
   // The store of pack vector good-two-groups, as a writer leaves its index (with the P and M vectors).
   const r1 = pangrams.entries[0] as RunEntry
   const r2 = pangrams.entries[1] as RunEntry
+  const commit = hello.entries[0] as RunEntry
   if (pangrams.entries.length !== 2 || ids[r1.rev] !== 'r1' || ids[r2.rev] !== 'r2' || r2.parents[0] !== r1.rev || hello.entries.length !== 1) throw new Error('vstore bug: the vector store\'s runs are not as described')
-  runVector(folder, 'run', `\`F\` run of pangrams.txt starting at revision number ${r1.rev}: r1 (#${r1.rev}) and r2 (#${r2.rev}, parent #${r1.rev}), both in the first group of pack vector \`good-two-groups\`, the second sharing its group (the worked example)`,
-    pangrams.key, pangrams.entries)
+  runVector(folder, 'run-files', `\`F\` run of hello.txt starting at revision number ${commit.rev}, going on into pangrams.txt (the worked example): the commit (#${commit.rev}) in the second group of pack vector \`good-two-groups\`, then r1 (#${r1.rev}) and r2 (#${r2.rev}, parent #${r1.rev}) in its first group, the second sharing it`,
+    run.key, run.sections)
+  const pangramsKey = encodeRunKey(pangrams.file, r1.rev)
+  const helloKey = encodeRunKey(hello.file, commit.rev)
+  runVector(folder, 'run', `\`F\` run of pangrams.txt alone, starting at #${r1.rev}, as store format 5 wrote it (\`Value_Version\` 2): r1 and r2, both in the first group of \`good-two-groups\`, the second sharing its group`,
+    pangramsKey, pangrams.entries, RUN_VALUE_VERSION_2)
   runVector(folder, 'run-version-1', `the run of \`good-run\` as store format 4 wrote it (\`Value_Version\` 1: a \`Rev_Step\` and a \`Shape\` an entry, the parent written out, the record start a difference from the one before, and a decoded length)`,
-    pangrams.key, pangrams.entries, RUN_VALUE_VERSION_1)
-  runVector(folder, 'run-one-entry', `\`F\` run of hello.txt starting at #${hello.firstRev}: one entry, in the second group of \`good-two-groups\``, hello.key, hello.entries)
+    pangramsKey, pangrams.entries, RUN_VALUE_VERSION_1)
+  runVector(folder, 'run-one-entry', `\`F\` run of hello.txt alone at #${commit.rev}, as store format 5 wrote it: one entry, in the second group of \`good-two-groups\``, helloKey, hello.entries, RUN_VALUE_VERSION_2)
   const chunkNames = ids.map(id => (id.length === 40 ? `the SHA-1 id ${id.slice(0, 8)}… (kind 01)` : id)).join(', ')
   if (!bytesEqual(encodeRevisionChunkValue(chunkKey, ids), chunkValue)) throw new Error('vstore bug: the writer\'s chunk is not the codec\'s')
   chunkVector(folder, 'revisions', `\`N\` chunk ${decodeRevisionChunkKey(chunkKey)} of the same store: ${chunkNames}, numbered parents first (\`Chunk_Kind\` 00: the ids are of two kinds)`, decodeRevisionChunkKey(chunkKey), ids)
@@ -183,22 +201,31 @@ export async function runVectors(folder: Folder, pack: PackBuild, entries: reado
   }
 
   // Runs made by the codec, from made-up locations: what the store above does not show.
-  runVector(folder, 'run-origin', `\`F\` run of pangrams.txt at #${r2.rev}: r2 moved from old/pangrams.txt at #${r1.rev} (r1; an origin: \`Shape\` 4 + 2)`,
-    encodeRunKey('pangrams.txt', r2.rev), [{ ...r2, origin: { file: 'old/pangrams.txt', rev: r1.rev } }])
+  runVector(folder, 'run-origin', `\`F\` run of pangrams.txt at #${r2.rev} (version 2): r2 moved from old/pangrams.txt at #${r1.rev} (r1; an origin: \`Shape\` 4 + 2)`,
+    encodeRunKey('pangrams.txt', r2.rev), [{ ...r2, origin: { file: 'old/pangrams.txt', rev: r1.rev } }], RUN_VALUE_VERSION_2)
   const based = { packId: 3, groupOffset: 70_000, baseDepth: 2, baseReadByteLength: 300_000, baseDecodedByteLength: 2_100_000 }
-  runVector(folder, 'run-based', '`F` run of based.txt at #7 (made-up locations): two texts of a group whose base is two hops deep (`Base_Depth` 2 and the chain\'s lengths, written once)',
+  runVector(folder, 'run-based', '`F` run of based.txt at #7 (version 2, made-up locations): two texts of a group whose base is two hops deep (`Base_Depth` 2 and the chain\'s lengths, written once)',
     encodeRunKey('based.txt', 7), [
       { rev: 7, location: madeUp('based.txt@7', { ...based, readByteLength: 4_000, recordStart: 0, recordEnd: 3_000, decodedByteLength: 4_096, textByteLength: 9_000 }), parents: [] },
       { rev: 8, location: madeUp('based.txt@8', { ...based, readByteLength: 4_000, recordStart: 3_000, recordEnd: 3_050, decodedByteLength: 4_096, textByteLength: 9_010 }), parents: [7] },
-    ])
+    ], RUN_VALUE_VERSION_2)
   const groupA = { packId: 2, groupOffset: 4_000 }
   const groupB = { packId: 2, groupOffset: 9_000 }
-  runVector(folder, 'run-two-groups', '`F` run of notes.txt at #300 (made-up locations): a text of 20,000 bytes (a 4-byte check all the same), entries that change groups and come back, a shorter text, two parents, one numbered after its child',
+  runVector(folder, 'run-two-groups', '`F` run of notes.txt at #300 (version 2, made-up locations): a text of 20,000 bytes (a 4-byte check all the same), entries that change groups and come back, a shorter text, two parents, one numbered after its child',
     encodeRunKey('notes.txt', 300), [
       { rev: 300, location: madeUp('notes.txt@300', { ...groupA, readByteLength: 5_000, recordStart: 0, recordEnd: 20_000, decodedByteLength: 20_480, textByteLength: 20_000 }), parents: [] },
       { rev: 305, location: madeUp('notes.txt@305', { ...groupB, readByteLength: 900, recordStart: 0, recordEnd: 2_000, decodedByteLength: 4_096, textByteLength: 2_000 }), parents: [300, 310] },
       { rev: 306, location: madeUp('notes.txt@306', { ...groupB, readByteLength: 950, recordStart: 2_000, recordEnd: 2_040, decodedByteLength: 4_096, textByteLength: 1_990 }), parents: [305] },
       { rev: 400, location: madeUp('notes.txt@400', { ...groupA, readByteLength: 5_200, recordStart: 20_000, recordEnd: 20_100, decodedByteLength: 24_576, textByteLength: 20_050 }), parents: [300, 306] },
+    ], RUN_VALUE_VERSION_2)
+  const small = { packId: 4, groupOffset: 8 }
+  runVector(folder, 'run-files-shared', '`F` run of src/a.c at #3 going on into src/b.c (made-up locations): src/b.c shares 4 bytes of its id with src/a.c (`Shared_Byte_Length` 4), its first text the group of the entry before (`Shares_Group`), its one parent that entry\'s number, listed (another file\'s entry before it: no `Parent_Is_Previous`)',
+    encodeRunKey('src/a.c', 3), [
+      { file: 'src/a.c', entries: [{ rev: 3, location: madeUp('src/a.c@3', { ...small, readByteLength: 700, recordStart: 200, recordEnd: 260, decodedByteLength: 260, textByteLength: 600 }), parents: [] }] },
+      { file: 'src/b.c', entries: [
+        { rev: 1, location: madeUp('src/b.c@1', { ...small, readByteLength: 600, recordStart: 0, recordEnd: 200, decodedByteLength: 200, textByteLength: 640 }), parents: [3] },
+        { rev: 4, location: madeUp('src/b.c@4', { ...small, readByteLength: 750, recordStart: 260, recordEnd: 280, decodedByteLength: 280, textByteLength: 650 }), parents: [1] },
+      ] },
     ])
   const fullIds = [...Array.from({ length: REVISION_CHUNK_LENGTH - 1 }, (_, i) => `r${REVISION_CHUNK_LENGTH + i}`), createHash('sha256').update('a full chunk').digest('hex')]
   chunkVector(folder, 'revisions-full', `\`N\` chunk 1, full: numbers ${REVISION_CHUNK_LENGTH} to ${2 * REVISION_CHUNK_LENGTH - 1}, text ids r${REVISION_CHUNK_LENGTH} … r${2 * REVISION_CHUNK_LENGTH - 2}, then a SHA-256 id (kind 02; \`Chunk_Kind\` 00)`, 1, fullIds)
@@ -209,8 +236,9 @@ export async function runVectors(folder: Folder, pack: PackBuild, entries: reado
   bucketVector(folder, 'bucket-gaps', `\`Q\` bucket 00 with made-up members: numbers ${gapMembers.map(member => member.rev).join(', ')} (\`Number_Gap\` ${gaps.join(', ')}) and made-up tags`,
     Uint8Array.of(TAG_REVISION_BUCKET, 0), gapMembers)
 
-  badRunVectors(folder, pangrams.key, encodeRunValue(pangrams.key, pangrams.entries, RUN_VALUE_VERSION_1), r1, r2)
-  badRunVectorsVersion2(folder, pangrams.key, pangrams.value, r1, r2)
+  badRunVectors(folder, pangramsKey, encodeRunValue(pangramsKey, pangrams.entries, RUN_VALUE_VERSION_1), r1, r2)
+  badRunVectorsVersion2(folder, pangramsKey, encodeRunValue(pangramsKey, pangrams.entries, RUN_VALUE_VERSION_2), r1, r2)
+  badRunVectorsVersion3(folder, run.key, run.value, commit, r1, r2)
   badChunkVectors(folder, chunkKey, encodeRevisionChunkValue(chunkKey, ids, 1), ids)
   badChunkVectorsVersion2(folder, sha1Ids)
   const [bucketKey, bucketValue] = buckets[0] as [Uint8Array, Uint8Array]
@@ -238,7 +266,7 @@ function badRunVectorsVersion2(folder: Folder, key: Uint8Array, value: Uint8Arra
     varint(zigzag(at2.readByteLength - at1.readByteLength)), varint(recordByteLength(at2)), varint(start), varint(zigzag(at2.textByteLength - at1.textByteLength)),
     at2.hash.subarray(0, 4), list?.distances ?? new Uint8Array(0),
   )
-  const vector = (...entries: Uint8Array[]) => encodeIndexVector(key, sealedValue(key, concat(varint(entries.length), ...entries), RUN_VALUE_VERSION))
+  const vector = (...entries: Uint8Array[]) => encodeIndexVector(key, sealedValue(key, concat(varint(entries.length), ...entries), RUN_VALUE_VERSION_2))
   if (!bytesEqual(vector(first(), second(4)), encodeIndexVector(key, value))) throw new Error('vstore bug: a version 2 run written field by field differs from the codec\'s')
   const bad = (name: string, what: string, bytes: Uint8Array, code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' = 'VSTORE_CORRUPT') => folder.bad(`run-v2-${name}`, what, code, bytes)
   const distance = varint(zigzag(r2.rev - r1.rev))
@@ -249,7 +277,43 @@ function badRunVectorsVersion2(folder: Folder, key: Uint8Array, value: Uint8Arra
   bad('too-many-parents', `version 2: the second entry with \`Parent_Count\` ${MAX_PARENTS + 1} (rejected before reading them)`, vector(first(), second(8, { count: MAX_PARENTS + 1, distances: new Uint8Array(0) })), 'VSTORE_LIMIT')
   bad('negative-record-start', `version 2: the second entry's \`Record_Start\` one before 0, against the predicted ${at1.recordStart - recordByteLength(at2)}`,
     vector(first(), second(4, undefined, zigzag(-1 - (at1.recordStart - recordByteLength(at2))))))
-  folder.unsupported('run-value-version', '`F` value with `Value_Version` 3 (checksum right): runs have versions 1 and 2', encodeIndexVector(key, sealedValue(key, concat(varint(2), first(), second(4)), 3)))
+  bad('file-switch', 'version 2: the second entry with `Rev_Step` 0 (`Shape` 4 + 1): only a version 3 run goes on into another file', vector(first(), concat(varint(4 + 1), second(4).subarray(varint(step * 16 + 4 + 1).length))))
+}
+
+/**
+ * Defects of version 3 runs: the writer's run of hello.txt and pangrams.txt (`good-run-files`) written field
+ * by field, with one field of the entry that starts pangrams.txt changed, its checksum right.
+ */
+function badRunVectorsVersion3(folder: Folder, key: Uint8Array, value: Uint8Array, commit: RunEntry, r1: RunEntry, r2: RunEntry): void {
+  const at = [commit.location, r1.location, r2.location] as const
+  const [atCommit, at1, at2] = at
+  if (at1.packId !== atCommit.packId || at1.groupOffset === atCommit.groupOffset || at1.baseDepth !== 0 || atCommit.baseDepth !== 0 || r1.parents.length !== 0 || commit.parents.length !== 0) {
+    throw new Error('vstore bug: good-run-files is not the commit alone in one group, then r1 and r2 in another')
+  }
+  const recordByteLength = (location: RunEntry['location']) => location.recordEnd - location.recordStart
+  const group = (location: RunEntry['location']) => concat(varint(location.packId), varint(location.groupOffset), varint(0))
+  const place = (location: RunEntry['location'], start: number, text: number) => concat(varint(location.readByteLength), varint(recordByteLength(location)), varint(start), varint(zigzag(text)), location.hash.subarray(0, 4))
+  const first = concat(varint(0), group(atCommit), place(atCommit, atCommit.recordStart, atCommit.textByteLength))
+  // The entry that starts pangrams.txt: Shape (step 0), the next file (shared bytes, the rest, its number), its group and place.
+  const next = (options: { shape?: number; shared?: number; rest?: Uint8Array; rev?: number } = {}) => concat(
+    varint(options.shape ?? 0), varint(options.shared ?? 0), varint((options.rest ?? utf8('pangrams.txt')).length), options.rest ?? utf8('pangrams.txt'), varint(options.rev ?? r1.rev),
+    group(at1), place(at1, at1.recordStart, at1.textByteLength - atCommit.textByteLength),
+  )
+  const third = concat(varint((r2.rev - r1.rev) * 16 + 4 + 1), varint(zigzag(at2.readByteLength - at1.readByteLength)), varint(recordByteLength(at2)),
+    varint(zigzag(at2.recordStart - (at1.recordStart - recordByteLength(at2)))), varint(zigzag(at2.textByteLength - at1.textByteLength)), at2.hash.subarray(0, 4))
+  const vector = (middle: Uint8Array) => encodeIndexVector(key, sealedValue(key, concat(varint(3), first, middle, third), RUN_VALUE_VERSION))
+  if (!bytesEqual(vector(next()), encodeIndexVector(key, value))) throw new Error('vstore bug: a version 3 run written field by field differs from the codec\'s')
+  const bad = (name: string, what: string, bytes: Uint8Array, code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' = 'VSTORE_CORRUPT') => folder.bad(`run-v3-${name}`, what, code, bytes)
+  bad('file-before', 'version 3: the second file is a.txt, which sorts before hello.txt (a shorter id first)', vector(next({ rest: utf8('a.txt') })))
+  bad('file-same', 'version 3: the second file is hello.txt again (`Shared_Byte_Length` 9, no more bytes)', vector(next({ shared: 9, rest: new Uint8Array(0) })))
+  bad('file-empty', 'version 3: the second file id is empty (no bytes shared, none more)', vector(next({ rest: new Uint8Array(0) })))
+  bad('shared-past', 'version 3: `Shared_Byte_Length` 10, past the 9 bytes of hello.txt', vector(next({ shared: 10, rest: utf8('x') })))
+  bad('shared-short', 'version 3: hello.txt2 written as 5 shared bytes and `.txt2`: it shares 9 with hello.txt, and must say so', vector(next({ shared: 5, rest: utf8('.txt2') })))
+  bad('file-not-utf8', 'version 3: the second file id is the byte FF (not UTF-8)', vector(next({ rest: Uint8Array.of(0xff) })))
+  bad('file-past-limit', 'version 3: the second file id is hello.txt and 4088 more bytes: 4097 in all', vector(next({ shared: 9, rest: utf8('a'.repeat(4088)) })), 'VSTORE_LIMIT')
+  bad('next-parent-previous', 'version 3: the entry that starts pangrams.txt with `Parent_Is_Previous` (`Shape` 4): the entry before is another file\'s', vector(next({ shape: 4 })))
+  bad('next-rev-past-limit', 'version 3: the entry that starts pangrams.txt at number 4294967296', vector(next({ rev: MAX_REVISION_NUMBER + 1 })))
+  folder.unsupported('run-value-version', '`F` value with `Value_Version` 4 (checksum right): runs have versions 1 to 3', encodeIndexVector(key, sealedValue(key, concat(varint(3), first, next(), third), 4)))
 }
 
 /** Defects of version 2 revision chunks: chunk 2 of three SHA-1 ids (`good-revisions-sha1`) with one change, its checksum right. */

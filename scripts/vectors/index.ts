@@ -24,23 +24,26 @@ good vector's \`.json\` gives \`kind\`, \`keyHex\`, \`valueHex\`, the decoded \`
 
 Store format ${STORE_FORMAT_VERSION} keeps texts in three kinds of record:
 
-- \`run\` (\`F\`): a file's entries from one revision number on. The key decodes to \`file\` and \`firstRev\`
-  (a revision number); the value to \`entries\`, each with its revision number \`rev\`, its location (the
-  fields of a \`T\` entry's, with a 4-byte \`hashHex\`), \`parents\` as revision numbers and, when it has one,
-  an \`origin\` of \`file\` and revision number \`rev\`. The \`.json\` gives the value's \`valueVersion\`: 2 as
-  store format 5 writes it, whose entries keep no decoded length (a reader gives the record's end as
+- \`run\` (\`F\`): text entries from one file and revision number on. The key decodes to \`file\` and
+  \`firstRev\` (a revision number); the value to \`sections\`, one a file (the key's first, then files after
+  it in key order), each a \`file\` and its \`entries\`, each entry with its revision number \`rev\`, its
+  location (the fields of a \`T\` entry's, with a 4-byte \`hashHex\`), \`parents\` as revision numbers and,
+  when it has one, an \`origin\` of \`file\` and revision number \`rev\`. The \`.json\` gives the value's
+  \`valueVersion\`: 3 as store format 6 writes it (several files a run), 2 as store format 5 wrote it (one
+  file; bad run vectors named \`*-v2-*\`), both without a decoded length (a reader gives the record's end as
   \`decodedByteLength\`), or 1 as store format 4 wrote it (vectors named \`*-version-1\`, and the bad run
-  vectors whose name has no \`v2\`).
+  vectors whose name has no \`v2\` or \`v3\`).
 - \`revisions\` (\`N\`): the key decodes to \`chunk\`, the value to \`revs\`, the revision ids numbered
   \`chunk\` × ${REVISION_CHUNK_LENGTH} and on; \`valueVersion\` as for runs (the bad chunk vectors whose name has
   no \`v2\` are of version 1).
 - \`bucket\` (\`Q\`): the key decodes to \`bucketHex\`, the first byte of the SHA-256 of its ids' UTF-8; the
   value to \`members\`, each a revision number \`rev\` and \`tagHex\`, bytes 1 and 2 of that SHA-256.
 
-\`good-run\`, \`good-run-one-entry\`, \`good-revisions\` and the \`good-bucket-XX\` vectors named by a byte
-are the records a writer of store format ${STORE_FORMAT_VERSION} writes for the three texts of pack vector
-\`good-two-groups\`, inserted in one batch: looking each text up through them (bucket, chunk, run) finds its
-location. Other run, chunk and bucket vectors are made up, and say so. A bad run, chunk or bucket vector
+\`good-run-files\`, \`good-revisions\` and the \`good-bucket-XX\` vectors named by a byte are the records a
+writer of store format ${STORE_FORMAT_VERSION} writes for the three texts of pack vector \`good-two-groups\`,
+inserted in one batch: looking each text up through them (bucket, chunk, the last run at or before its file
+and number) finds its location. \`good-run\` and \`good-run-one-entry\` are the same entries as store format 5
+wrote them, a run a file. Other run, chunk and bucket vectors are made up, and say so. A bad run, chunk or bucket vector
 changes one field of those records and seals the value again, so its checksum is right unless its row says
 otherwise.
 

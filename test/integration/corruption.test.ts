@@ -104,9 +104,13 @@ test('a flipped byte in any index file is refused at open or reported by verify:
   // index, so that a damaged one leaves runs in others.
   const store = await Store.open(dir, { create: true, indexBlockByteLength: 1024 })
   const records = []
-  // Enough entries for the index table to hold several data blocks, so that a damaged one leaves others.
-  for (let v = 1; v <= 16; v++) {
-    for (let f = 0; f < 8; f++) records.push({ file: `src/file-${f}.txt`, rev: `r${v}`, parents: v === 1 ? [] : [`r${v - 1}`], text: encoder.encode(`file ${f} version ${v}\n`.repeat(5 + f)) })
+  // Enough entries for the index table to hold several data blocks, so that a damaged one leaves others:
+  // files of many versions (a run each) and files of a few (which share one).
+  for (let v = 1; v <= 40; v++) {
+    for (let f = 0; f < 8; f++) {
+      if (f >= 4 && v > 4) continue
+      records.push({ file: `src/file-${f}.txt`, rev: `r${v}`, parents: v === 1 ? [] : [`r${v - 1}`], text: encoder.encode(`file ${f} version ${v}\n`.repeat(5 + f)) })
+    }
   }
   await store.insert(records)
   await store.close()

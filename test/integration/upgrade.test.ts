@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { openLevelDb } from '../../lib/index/leveldb.js'
 import { STORE_FORMAT_VERSION, TAG_TEXT, TEXT_CHECK_BYTE_LENGTH, decodeTextKey } from '../../lib/index/records.js'
-import { RUN_VALUE_VERSION, TAG_FILE_RUN, TAG_REVISIONS } from '../../lib/index/runs.js'
+import { REVISION_CHUNK_VALUE_VERSION, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2, TAG_FILE_RUN, TAG_REVISIONS } from '../../lib/index/runs.js'
 import { Store, type TextRecord } from '../../lib/vstore.js'
 import { runVstore, succeeds } from '../helpers/cli.js'
-import { rewriteAsFormatFour, rewriteAsOldFormat, storeFormatOf } from '../helpers/old-format.js'
+import { rewriteAsOldFormat, rewriteAsRunFormat, storeFormatOf } from '../helpers/old-format.js'
 import { makeTempDir } from '../helpers/tmp.js'
 
 const encoder = new TextEncoder()
@@ -84,56 +84,61 @@ test('a format-2 store is read as it is, and `vstore upgrade` converts it once i
   t.deepEqual(JSON.parse(succeeds(t, runVstore(['--store', dir, 'upgrade', '--json']))), { from: STORE_FORMAT_VERSION, to: STORE_FORMAT_VERSION })
 })
 
-/** The value versions of the closed store's runs and revision chunks, and their bytes in all. */
-async function runValues(dir: string): Promise<{ versions: Set<number>; byteLength: number }> {
+/** The value versions of the closed store's runs and of its revision chunks, how many runs, and the bytes of both (keys and values) in all. */
+async function runValues(dir: string): Promise<{ runVersions: Set<number>; chunkVersions: Set<number>; runCount: number; byteLength: number }> {
   const db = await openLevelDb(join(dir, 'index'), 'index', { create: false })
   try {
-    const versions = new Set<number>()
-    let byteLength = 0
+    const found = { runVersions: new Set<number>(), chunkVersions: new Set<number>(), runCount: 0, byteLength: 0 }
     for (const tag of [TAG_FILE_RUN, TAG_REVISIONS]) {
-      for await (const [, value] of db.entries(Uint8Array.of(tag))) {
-        versions.add(value[0] as number)
-        byteLength += value.length
+      for await (const [key, value] of db.entries(Uint8Array.of(tag))) {
+        ;(tag === TAG_FILE_RUN ? found.runVersions : found.chunkVersions).add(value[0] as number)
+        if (tag === TAG_FILE_RUN) found.runCount++
+        found.byteLength += key.length + value.length
       }
     }
-    return { versions, byteLength }
+    return found
   } finally {
     await db.close()
   }
 }
 
-test('a format-4 store is read as it is, and `vstore upgrade` rewrites its runs and revision chunks in version 2: smaller, the same keys and parents, verify clean', async t => {
-  // Commit ids as revisions (hex: a chunk of them keeps no kind byte an id), and a merge.
-  const records = history().map(record => ({ ...record, rev: hexRev(record.rev), parents: record.parents.map(hexRev) }))
-  records.push({ file: 'short.txt', rev: hexRev('merge'), parents: [hexRev('r11'), hexRev('r5')], text: encoder.encode('merged\n') })
-  const dir = await makeTempDir(t, 'vstore-upgrade-4-')
-  const store = await Store.open(dir, { create: true })
-  await store.insert(records)
-  await store.close()
-  const current = await runValues(dir)
-  await rewriteAsFormatFour(dir)
-  const old = await runValues(dir)
-  t.deepEqual([...old.versions], [1])
-  t.true(current.byteLength < old.byteLength, `version 2 values ${current.byteLength} bytes, version 1 ${old.byteLength}`)
-  const reader = await Store.open(dir, { readOnly: true })
-  await readsEveryText(t, reader, records)
-  const before = []
-  for await (const row of reader.entries()) before.push({ key: `${row.file}@${row.rev}`, parents: row.entry.parents })
-  t.deepEqual((await reader.verify({ full: true })).problems, [])
-  await reader.close()
-  t.is(await storeFormatOf(dir), 4, 'reading changes nothing')
+for (const format of [4, 5] as const) {
+  test(`a format-${format} store (a file a run) is read as it is, and \`vstore upgrade\` joins its runs as this build writes them: smaller, the same keys and parents, verify clean`, async t => {
+    // Commit ids as revisions (hex: a chunk of them keeps no kind byte an id), and a merge.
+    const records = history().map(record => ({ ...record, rev: hexRev(record.rev), parents: record.parents.map(hexRev) }))
+    records.push({ file: 'short.txt', rev: hexRev('merge'), parents: [hexRev('r11'), hexRev('r5')], text: encoder.encode('merged\n') })
+    const dir = await makeTempDir(t, `vstore-upgrade-${format}-`)
+    const store = await Store.open(dir, { create: true })
+    await store.insert(records)
+    await store.close()
+    const current = await runValues(dir)
+    await rewriteAsRunFormat(dir, format)
+    const old = await runValues(dir)
+    t.deepEqual([...old.runVersions], [format === 4 ? RUN_VALUE_VERSION_1 : RUN_VALUE_VERSION_2])
+    t.deepEqual([...old.chunkVersions], [format === 4 ? 1 : REVISION_CHUNK_VALUE_VERSION])
+    t.true(current.byteLength < old.byteLength, `this build's runs ${current.byteLength} bytes, format ${format}'s ${old.byteLength}`)
+    t.is(current.runCount, 1, 'both files in one run')
+    t.is(old.runCount, 2, 'a file a run')
+    const reader = await Store.open(dir, { readOnly: true })
+    await readsEveryText(t, reader, records)
+    const before = []
+    for await (const row of reader.entries()) before.push({ key: `${row.file}@${row.rev}`, parents: row.entry.parents })
+    t.deepEqual((await reader.verify({ full: true })).problems, [])
+    await reader.close()
+    t.is(await storeFormatOf(dir), format, 'reading changes nothing')
 
-  t.is(succeeds(t, runVstore(['--store', dir, 'upgrade'])), `upgraded the store from format 4 to ${STORE_FORMAT_VERSION}\n`)
-  t.is(await storeFormatOf(dir), STORE_FORMAT_VERSION)
-  t.deepEqual(await runValues(dir), { versions: new Set([RUN_VALUE_VERSION]), byteLength: current.byteLength }, 'as this build writes them')
-  const upgraded = await Store.open(dir)
-  const after = []
-  for await (const row of upgraded.entries()) after.push({ key: `${row.file}@${row.rev}`, parents: row.entry.parents })
-  t.deepEqual(after, before)
-  await readsEveryText(t, upgraded, records)
-  t.deepEqual((await upgraded.verify({ full: true })).problems, [])
-  await upgraded.close()
-})
+    t.is(succeeds(t, runVstore(['--store', dir, 'upgrade'])), `upgraded the store from format ${format} to ${STORE_FORMAT_VERSION}\n`)
+    t.is(await storeFormatOf(dir), STORE_FORMAT_VERSION)
+    t.deepEqual(await runValues(dir), { ...current, runVersions: new Set([RUN_VALUE_VERSION]) }, 'as this build writes them')
+    const upgraded = await Store.open(dir)
+    const after = []
+    for await (const row of upgraded.entries()) after.push({ key: `${row.file}@${row.rev}`, parents: row.entry.parents })
+    t.deepEqual(after, before)
+    await readsEveryText(t, upgraded, records)
+    t.deepEqual((await upgraded.verify({ full: true })).problems, [])
+    await upgraded.close()
+  })
+}
 
 /** A made-up 40-digit commit id for a label. */
 function hexRev(label: string): string {

@@ -13,8 +13,9 @@ import {
   encodePackKey, encodePackValue, encodeTextKey, encodeTextValue, encodeTotalsValue, TAG_HASH, TAG_PACK, TAG_TEXT,
 } from '../../lib/index/records.js'
 import {
-  TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkValue, decodeRunKey, decodeRunValue,
-  encodeRevisionBucketValue, encodeRevisionChunkValue, encodeRunKey, encodeRunValue, RUN_VALUE_VERSION_1,
+  TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkValue, decodeRunKey, decodeRunSections,
+  encodeRevisionBucketValue, encodeRevisionChunkValue, encodeRunKey, encodeRunSections, encodeRunValue, RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2,
+  type RunEntry,
 } from '../../lib/index/runs.js'
 import { RunIndex } from '../../lib/store/run-index.js'
 import { Store } from '../../lib/vstore.js'
@@ -52,7 +53,7 @@ const VALUE_CODECS: Record<ValueKind, {
   encode: (key: Uint8Array, decoded: never, value: Uint8Array) => Uint8Array
 }> = {
   text: { decode: (key, value, where) => decodeTextValue(key, value, where, TEXT_ENTRY_FORMAT), encode: (key, decoded) => encodeTextValue(key, decoded, TEXT_ENTRY_FORMAT) },
-  run: { decode: decodeRunValue, encode: (key, decoded, value) => encodeRunValue(key, decoded, value[0]) },
+  run: { decode: decodeRunSections, encode: (key, decoded, value) => encodeRunSections(key, decoded, value[0]) },
   revisions: { decode: decodeRevisionChunkValue, encode: (key, decoded, value) => encodeRevisionChunkValue(key, decoded, value[0]) },
   bucket: { decode: decodeRevisionBucketValue, encode: encodeRevisionBucketValue },
   location: { decode: decodeLocationValue, encode: encodeLocationValue },
@@ -95,8 +96,14 @@ test.before(async () => {
   const entries: IndexEntry[] = []
   for await (const [key, value] of db.entries(new Uint8Array(0))) {
     entries.push({ key: key.slice(), value: value.slice() })
-    // Runs and revision chunks as store format 4 wrote them too (value version 1), which readers still decode.
-    if (key[0] === TAG_FILE_RUN) entries.push({ key: key.slice(), value: encodeRunValue(key, decodeRunValue(key, value, 'fixture'), RUN_VALUE_VERSION_1) })
+    // Runs and revision chunks as store formats 4 and 5 wrote them too (a file a run, value versions 1 and
+    // 2), which readers still decode.
+    if (key[0] === TAG_FILE_RUN) {
+      for (const section of decodeRunSections(key, value, 'fixture')) {
+        const runKey = encodeRunKey(section.file, (section.entries[0] as RunEntry).rev)
+        for (const version of [RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2]) entries.push({ key: runKey, value: encodeRunValue(runKey, section.entries, version) })
+      }
+    }
     if (key[0] === TAG_REVISIONS) entries.push({ key: key.slice(), value: encodeRevisionChunkValue(key, decodeRevisionChunkValue(key, value, 'fixture'), 1) })
   }
   // The same entries as `T` records, and a content hash record for the large text, as store format 3
@@ -144,6 +151,10 @@ function decodeChecked(what: string, input: Uint8Array, decode: () => unknown): 
 test('the fixture index holds run, revision chunk and bucket values, and text, hash, pack and totals values', t => {
   const kinds = new Set(entries().map(entry => kindOf(entry.key)))
   t.deepEqual([...kinds].filter(kind => kind !== undefined).sort(), ['bucket', 'location', 'pack', 'revisions', 'run', 'text', 'totals'])
+  const runVersions = new Set(entries().filter(entry => kindOf(entry.key) === 'run').map(entry => entry.value[0]))
+  t.deepEqual([...runVersions].sort(), [1, 2, 3], 'runs of every value version')
+  const files = entries().filter(entry => kindOf(entry.key) === 'run').map(({ key, value }) => decodeRunSections(key, value, 'fixture').length)
+  t.true(files.some(count => count === 3), 'a run of all three files')
 })
 
 test('a real index value of every kind, mutated and often resealed, gives every value decoder a value or a VstoreError, a bounded allocation, and re-encodes exactly', t => {

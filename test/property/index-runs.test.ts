@@ -11,8 +11,9 @@ import { ByteWriter } from '../../lib/bytes/writer.js'
 import { VstoreError } from '../../lib/errors.js'
 import { MAX_BASE_DEPTH, idProblem } from '../../lib/index/records.js'
 import {
-  REVISION_CHUNK_LENGTH, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunValue, revisionBucket,
-  encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunValue, type RunEntry,
+  REVISION_CHUNK_LENGTH, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2, comparePositions, compareFileIds, decodeRevisionBucketValue, decodeRevisionChunkKey,
+  decodeRevisionChunkValue, decodeRunKey, decodeRunSections, decodeRunValue, revisionBucket, encodeRevisionBucketValue, encodeRevisionChunkKey,
+  encodeRevisionChunkValue, encodeRunKey, encodeRunSections, encodeRunValue, type RunEntry, type RunSection,
 } from '../../lib/index/runs.js'
 import type { TextLocation } from '../../lib/index/types.js'
 import { mutate, mutationsArbitrary } from '../helpers/mutate.js'
@@ -63,6 +64,28 @@ const runArbitrary = fc.tuple(
   return { file, entries }
 })
 
+/**
+ * Runs of several files (value version 3): runs of distinct files in key order, a later file's first entry
+ * often in the group of the entry before it (as a group holds several small files), and a later file's
+ * revision numbers anywhere.
+ */
+const sectionsArbitrary = fc.tuple(fc.array(runArbitrary, { minLength: 1, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })).map(([runs, shares]) => {
+  const byFile = new Map(runs.map(run => [run.file, run.entries]))
+  const files = [...byFile.keys()].sort(compareFileIds)
+  const sections: RunSection[] = []
+  for (const [i, file] of files.entries()) {
+    let entries = byFile.get(file) as RunEntry[]
+    const before = sections.at(-1)?.entries.at(-1)
+    if (before !== undefined && shares[i] === true) {
+      const { packId, groupOffset, baseDepth, baseReadByteLength, baseDecodedByteLength } = before.location
+      const first = entries[0] as RunEntry
+      entries = [{ ...first, location: { ...first.location, packId, groupOffset, baseDepth, baseReadByteLength, baseDecodedByteLength } }, ...entries.slice(1)]
+    }
+    sections.push({ file, entries })
+  }
+  return sections
+})
+
 /** Decodes `value`: a VstoreError is an answer, and whatever decodes must re-encode (in `value`'s version) to exactly `value`. */
 function decodesToItsEncoding<T>(value: Uint8Array, decode: () => T, encode: (decoded: T) => Uint8Array, what: string): void {
   let decoded: T
@@ -83,13 +106,13 @@ function resealed(key: Uint8Array, value: Uint8Array): Uint8Array {
   return writer.finish()
 }
 
-/** Entries as a run of `version` gives them back: version 2 keeps no decoded length, and gives the record's end. */
+/** Entries as a run of `version` gives them back: versions 2 and 3 keep no decoded length, and give the record's end. */
 function asKept(entries: readonly RunEntry[], version: number): RunEntry[] {
   return entries.map(entry => (version === RUN_VALUE_VERSION_1 ? entry : { ...entry, location: { ...entry.location, decodedByteLength: entry.location.recordEnd } }))
 }
 
-test('runs round-trip in both value versions, and their keys sort by file, then by first revision number', t => {
-  fc.assert(fc.property(runArbitrary, fc.constantFrom(RUN_VALUE_VERSION, RUN_VALUE_VERSION_1), ({ file, entries }, version) => {
+test('runs of one file round-trip in every value version, and their keys sort by file, then by first revision number', t => {
+  fc.assert(fc.property(runArbitrary, fc.constantFrom(RUN_VALUE_VERSION, RUN_VALUE_VERSION_2, RUN_VALUE_VERSION_1), ({ file, entries }, version) => {
     const key = encodeRunKey(file, (entries[0] as RunEntry).rev)
     const decoded = decodeRunValue(key, encodeRunValue(key, entries, version), 'test')
     if (!isDeepStrictEqual(decoded, asKept(entries, version))) throw new Error(`${JSON.stringify(decoded)} != ${JSON.stringify(entries)}`)
@@ -100,14 +123,58 @@ test('runs round-trip in both value versions, and their keys sort by file, then 
   t.pass()
 })
 
-test('a run value of either version, mutated and resealed, decodes to a run that re-encodes to exactly its bytes, or throws a VstoreError', t => {
-  fc.assert(fc.property(runArbitrary, fc.constantFrom(RUN_VALUE_VERSION, RUN_VALUE_VERSION_1), mutationsArbitrary, fc.boolean(), ({ file, entries }, version, mutations, reseal) => {
+test('a run value of any version, mutated and resealed, decodes to a run that re-encodes to exactly its bytes, or throws a VstoreError', t => {
+  fc.assert(fc.property(runArbitrary, fc.constantFrom(RUN_VALUE_VERSION, RUN_VALUE_VERSION_2, RUN_VALUE_VERSION_1), mutationsArbitrary, fc.boolean(), ({ file, entries }, version, mutations, reseal) => {
     const key = encodeRunKey(file, (entries[0] as RunEntry).rev)
     let value = mutate(encodeRunValue(key, entries, version), mutations)
     if (reseal && value.length >= 5) value = resealed(key, value)
     decodesToItsEncoding(value, () => decodeRunValue(key, value, 'test'), run => encodeRunValue(key, run, value[0]), 'run')
   }), options)
   t.pass()
+})
+
+const keyOf = (sections: readonly RunSection[]) => encodeRunKey((sections[0] as RunSection).file, ((sections[0] as RunSection).entries[0] as RunEntry).rev)
+
+test('runs of several files (version 3) round-trip, each file after the one before in key order', t => {
+  fc.assert(fc.property(sectionsArbitrary, sections => {
+    const key = keyOf(sections)
+    const decoded = decodeRunSections(key, encodeRunSections(key, sections), 'test')
+    const kept = sections.map(section => ({ file: section.file, entries: asKept(section.entries, RUN_VALUE_VERSION) }))
+    if (!isDeepStrictEqual(decoded, kept)) throw new Error(`${JSON.stringify(decoded)} != ${JSON.stringify(kept)}`)
+  }), options)
+  t.pass()
+})
+
+test('a run of several files, mutated and resealed, decodes to sections that re-encode to exactly its bytes, or throws a VstoreError', t => {
+  fc.assert(fc.property(sectionsArbitrary, mutationsArbitrary, fc.boolean(), (sections, mutations, reseal) => {
+    const key = keyOf(sections)
+    let value = mutate(encodeRunSections(key, sections), mutations)
+    if (reseal && value.length >= 5) value = resealed(key, value)
+    decodesToItsEncoding(value, () => decodeRunSections(key, value, 'test'), decoded => encodeRunSections(key, decoded, value[0]), 'run')
+  }), options)
+  t.pass()
+})
+
+test('positions order as their run keys do: by file id (its length, then its bytes), then by revision number', t => {
+  fc.assert(fc.property(fileArbitrary, fc.nat(2 ** 32 - 1), fileArbitrary, fc.nat(2 ** 32 - 1), (fileA, revA, fileB, revB) => {
+    const byKey = Math.sign(Buffer.compare(encodeRunKey(fileA, revA), encodeRunKey(fileB, revB)))
+    if (Math.sign(comparePositions({ file: fileA, rev: revA }, { file: fileB, rev: revB })) !== byKey) throw new Error('orders differ')
+  }), options)
+  t.pass()
+})
+
+test('a run of several files refuses files out of order or twice, a first file other than the key\'s, and an empty file; version 2 holds one file', t => {
+  const location: TextLocation = { packId: 1, groupOffset: 8, readByteLength: 100, recordStart: 0, recordEnd: 10, decodedByteLength: 10, textByteLength: 10, hash: Uint8Array.of(1, 2, 3, 4), baseDepth: 0, baseReadByteLength: 0, baseDecodedByteLength: 0 }
+  const at = (file: string, rev: number): RunSection => ({ file, entries: [{ rev, location, parents: [] }] })
+  const key = encodeRunKey('b', 5)
+  t.throws(() => encodeRunSections(key, [at('b', 5), at('a', 1)]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, 'a shorter id sorts first')
+  t.throws(() => encodeRunSections(key, [at('b', 5), at('b', 9)]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeRunSections(key, [at('c', 5)]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeRunSections(key, [at('b', 5), { file: 'bb', entries: [] }]), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  t.throws(() => encodeRunSections(key, [at('b', 5), at('bb', 1)], RUN_VALUE_VERSION_2), { instanceOf: VstoreError, code: 'VSTORE_USAGE' })
+  const good = encodeRunSections(key, [at('b', 5), at('bb', 1), at('abc', 0)])
+  t.deepEqual(decodeRunSections(key, good, 'test').map(section => [section.file, section.entries.map(entry => entry.rev)]), [['b', [5]], ['bb', [1]], ['abc', [0]]])
+  t.throws(() => decodeRunValue(key, good, 'test'), { instanceOf: VstoreError, code: 'VSTORE_USAGE' }, 'read as one file\'s')
 })
 
 /** Revision ids of every kind, and chunks of one hex kind (which version 2 codes without a kind byte an id). */

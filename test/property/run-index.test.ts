@@ -3,7 +3,8 @@
  * of puts and deletes over a few files and revisions, committed to a real LevelDB, reads back exactly as a
  * map of keys to entries says, through the index that wrote it (its runs kept in memory, kept current by
  * its own commits), through a fresh one reading from disk, and through a writer that reads every run from
- * disk for each batch. Runs stay within their lengths and hold each file's entries once, in order.
+ * disk for each batch. Runs stay within their lengths and hold each entry once, in order of file and number,
+ * a run going on from one file into the next where the writer chose so.
  */
 import test from 'ava'
 import fc from 'fast-check'
@@ -12,12 +13,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isDeepStrictEqual } from 'node:util'
 import { openLevelDb, type KeyValueStore } from '../../lib/index/leveldb.js'
-import { MAX_RUN_LENGTH, TAG_FILE_RUN, decodeRunKey, decodeRunValue } from '../../lib/index/runs.js'
+import { MAX_RUN_LENGTH, TAG_FILE_RUN, comparePositions, decodeRunKey, decodeRunSections } from '../../lib/index/runs.js'
 import { RunIndex } from '../../lib/store/run-index.js'
 import type { TextEntry, TextKey } from '../../lib/store/types.js'
 import { PROPERTY_RUNS, PROPERTY_SEED } from '../helpers/random.js'
 
-const FILES = ['a', 'b/c.txt', 'b/c.txt2']
+const FILES = ['a', 'b/c.txt', 'b/c.txt2', 'b/d']
 const REVS = Array.from({ length: 90 }, (_, i) => (i % 3 === 0 ? `r${i}` : (BigInt(i + 1) * 0x9e3779b97f4a7c15n).toString(16).padStart(40, '0').slice(-40)))
 
 function entryOf(seed: number, parents: readonly string[], origin: TextKey | undefined): TextEntry {
@@ -58,6 +59,7 @@ async function readAll(index: RunIndex, files: readonly string[]): Promise<Map<s
 }
 
 test('any batches of puts and deletes read back as the model says, from the writer\'s memory, from disk, and by a writer that reads every run again', async t => {
+  let spanning = 0
   await t.notThrowsAsync(fc.assert(fc.asyncProperty(fc.array(batchArbitrary, { minLength: 1, maxLength: 6 }), fc.boolean(), async (batches, rereadEachBatch) => {
     await withDb(async db => {
       let writer = new RunIndex(db)
@@ -89,19 +91,26 @@ test('any batches of puts and deletes read back as the model says, from the writ
           if (!isDeepStrictEqual(got, entry)) throw new Error(`${name}: ${JSON.stringify(got)}`)
         }
       }
-      // Each file's runs hold its entries once, in number order, each run within the decoder's length.
-      const seen = new Map<string, number>()
+      // The runs hold each entry once, in position order (file, then number) across runs, each run within
+      // the decoder's length and starting at its key.
+      let before: { file: string; rev: number } | undefined
       for await (const [key, value] of db.entries(Uint8Array.of(TAG_FILE_RUN))) {
         const { file, firstRev } = decodeRunKey(key)
-        const entries = decodeRunValue(key, value, 'test')
-        if (entries.length > MAX_RUN_LENGTH || entries[0]?.rev !== firstRev) throw new Error(`run ${file}@${firstRev}`)
-        for (const entry of entries) {
-          if (entry.rev <= (seen.get(file) ?? -1)) throw new Error(`${file}: entry ${entry.rev} out of order or twice`)
-          seen.set(file, entry.rev)
+        const sections = decodeRunSections(key, value, 'test')
+        const count = sections.reduce((sum, section) => sum + section.entries.length, 0)
+        if (sections.length > 1) spanning++
+        if (count > MAX_RUN_LENGTH || sections[0]?.file !== file || sections[0]?.entries[0]?.rev !== firstRev) throw new Error(`run ${file}@${firstRev}`)
+        for (const section of sections) {
+          for (const entry of section.entries) {
+            const position = { file: section.file, rev: entry.rev }
+            if (before !== undefined && comparePositions(before, position) >= 0) throw new Error(`${section.file}: entry ${entry.rev} out of order or twice`)
+            before = position
+          }
         }
       }
     })
   }), { seed: PROPERTY_SEED, numRuns: Math.max(20, Math.floor(PROPERTY_RUNS / 5)) }))
+  t.true(spanning > 0, 'some runs went on from one file into the next')
 })
 
 test('a read of a file\'s runs that a commit overlaps is not kept: the next commit of that file builds on what is on disk', async t => {
