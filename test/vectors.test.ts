@@ -25,7 +25,7 @@ import {
 } from '../lib/index/records.js'
 import {
   REVISION_CHUNK_LENGTH, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue,
-  decodeRunKey, decodeRunSections, encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunSections, revisionBucket,
+  decodeRunKey, decodeRunSections, encodeRevisionBucketValue, findRunEntry, encodeRevisionChunkKey, encodeRevisionChunkValue, encodeRunKey, encodeRunSections, revisionBucket,
 } from '../lib/index/runs.js'
 import { decodePackHeader, encodePackHeader } from '../lib/pack/pack-file.js'
 import { PACK_HEADER_BYTE_LENGTH } from '../lib/bytes/index.js'
@@ -501,6 +501,8 @@ test('index: every text of the writer\'s records is found as a lookup finds it: 
     }
     const run = runAtOrBefore(file, number)
     const entry = run === undefined ? undefined : decodeRunSections(run.key, run.value, 'run').find(section => section.file === file)?.entries.find(candidate => candidate.rev === number)
+    // A lookup's reading, which makes only the one entry, finds the same.
+    t.deepEqual(run === undefined ? undefined : findRunEntry(run.key, run.value, 'run', file, number), entry, `${file}@${rev}`)
     if (entry === undefined) {
       t.fail(`${file}@${rev}: no run at or before #${number} holds it`)
       continue

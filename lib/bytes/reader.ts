@@ -41,6 +41,14 @@ export class ByteReader {
     return view
   }
 
+  /** Passes over `byteLength` bytes without a view of them. */
+  skip(byteLength: number): void {
+    if (byteLength > this.remainingByteLength) {
+      throw this.error('VSTORE_CORRUPT', `needs ${byteLength} bytes, ${this.remainingByteLength} left`)
+    }
+    this.position += byteLength
+  }
+
   uint32(): number {
     const b = this.take(4)
     return ((b[0] as number) | ((b[1] as number) << 8) | ((b[2] as number) << 16)) + (b[3] as number) * 0x1000000

@@ -7,7 +7,8 @@
  * numbers) instead of a LevelDB key, a revision id per parent and a checksum of its own.
  */
 import { createHash } from 'node:crypto'
-import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, compareBytes, decodeUtf8Strictly, fromHex, toHex } from '../bytes/index.js'
+import { isUtf8 } from 'node:buffer'
+import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, bytesEqual, compareBytes, decodeUtf8Strictly, fromHex, toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
 import {
   INDEX_VALUE_VERSION, MAX_BASE_DEPTH, MAX_PARENTS, REV_SHA1, REV_SHA256, REV_TEXT, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, readRev, revKindOf, sealValue, writeRev,
@@ -50,9 +51,20 @@ export interface RunSection {
   readonly entries: readonly RunEntry[]
 }
 
-/** The order of two file ids in keys (their length, then their bytes): negative, zero or positive. */
+/** The order of two file ids in keys (the varint of their UTF-8 length, then their bytes): negative, zero or positive. */
 export function compareFileIds(a: string, b: string): number {
-  return a === b ? 0 : compareBytes(encodeFilePrefix(a), encodeFilePrefix(b))
+  return a === b ? 0 : compareFileBytes(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
+
+/** The order of two file ids given as UTF-8 bytes, as their keys sort: the varint of the length, then the bytes. */
+function compareFileBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let x = a.length, y = b.length; x > 0 || y > 0; x = Math.floor(x / 128), y = Math.floor(y / 128)) {
+    const byteA = x >= 128 ? (x % 128) | 0x80 : x
+    const byteB = y >= 128 ? (y % 128) | 0x80 : y
+    if (byteA !== byteB) return byteA - byteB
+    if (x < 128) break
+  }
+  return compareBytes(a, b)
 }
 
 /** The order of two text positions (file, then revision number), as their run keys sort. */
@@ -152,6 +164,8 @@ export function encodeRunSections(key: Uint8Array, sections: readonly RunSection
   let previous: RunEntry | undefined
   let previousFile: Uint8Array | undefined
   for (const [index, section] of sections.entries()) {
+    // A later file's id is checked as a key's is (encodeFilePrefix throws for one no key can have).
+    if (index > 0) encodeFilePrefix(section.file)
     const fileBytes = index === 0 ? undefined : Buffer.from(section.file, 'utf8')
     if (index > 0 && compareFileIds((sections[index - 1] as RunSection).file, section.file) >= 0) throw new VstoreError('VSTORE_USAGE', `run section ${section.file} out of order`, 'index')
     for (const [place, entry] of section.entries.entries()) {
@@ -253,6 +267,19 @@ export function decodeRunSections(key: Uint8Array, value: Uint8Array, where: str
 }
 
 /**
+ * The entry of `file` numbered `rev` in a run, or undefined: the whole run is read and checked, but only that
+ * entry is made (a lookup's one entry of up to 64). @throws as decodeRunSections.
+ */
+export function findRunEntry(key: Uint8Array, value: Uint8Array, where: string, file: string, rev: number): RunEntry | undefined {
+  const { file: keyFile, firstRev } = decodeRunKey(key, where)
+  const reader = openValue(key, value, where, RUN_VALUE_VERSIONS)
+  const sections: Sections = []
+  readRunEntries(reader, keyFile, firstRev, sections, value[0] as number, { file, bytes: Buffer.from(file, 'utf8'), rev })
+  reader.expectEnd('file run')
+  return sections.find(section => section.file === file)?.entries[0]
+}
+
+/**
  * The text positions of a damaged run's entries, as far as they parse before the damage (unchecked: for
  * naming what a repair loses, never for reading entries).
  */
@@ -288,61 +315,70 @@ function readShape(reader: ByteReader, version: number, first: boolean): { step:
   return { step, same: (flags & SHARES_GROUP) !== 0, origin: (flags & HAS_ORIGIN) !== 0, parentIsPrevious, listed, parentCount: parentIsPrevious ? 1 : 0 }
 }
 
-/** Version 3's next file: the bytes it shares with the file before, the rest, and its first revision number. */
-function readNextFile(reader: ByteReader, previous: string): { file: string; rev: number } {
-  const before = Buffer.from(previous, 'utf8')
+/** Version 3's next file (after `previous`, as UTF-8 bytes): the bytes it shares with it, the rest, and its first revision number. */
+function readNextFile(reader: ByteReader, previous: Uint8Array): { bytes: Uint8Array; rev: number } {
   const shared = reader.varint()
   const rest = reader.varint()
-  if (shared > before.length) throw reader.error('VSTORE_CORRUPT', `a file id sharing ${shared} bytes with one of ${before.length}`)
+  if (shared > previous.length) throw reader.error('VSTORE_CORRUPT', `a file id sharing ${shared} bytes with one of ${previous.length}`)
   if (shared + rest > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_LIMIT', `a file id of ${shared + rest} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
   const tail = reader.take(rest)
   // One encoding: the shared part is all the two ids share.
-  if (rest > 0 && shared < before.length && tail[0] === before[shared]) throw reader.error('VSTORE_CORRUPT', 'a file id that shares more with the one before than it says')
+  if (rest > 0 && shared < previous.length && tail[0] === previous[shared]) throw reader.error('VSTORE_CORRUPT', 'a file id that shares more with the one before than it says')
   const bytes = new Uint8Array(shared + rest)
-  bytes.set(before.subarray(0, shared))
+  bytes.set(previous.subarray(0, shared))
   bytes.set(tail, shared)
   if (bytes.length === 0) throw reader.error('VSTORE_CORRUPT', 'an empty file id')
-  const file = decodeUtf8Strictly(bytes)
-  if (file === undefined) throw reader.error('VSTORE_CORRUPT', 'a file id that is not UTF-8')
-  if (compareFileIds(previous, file) >= 0) throw reader.error('VSTORE_CORRUPT', `file ${JSON.stringify(file)} is not after ${JSON.stringify(previous)} in key order`)
+  // Checked without making a string: a lookup makes one only for the file it wants.
+  if (!isUtf8(bytes)) throw reader.error('VSTORE_CORRUPT', 'a file id that is not UTF-8')
+  if (compareFileBytes(previous, bytes) >= 0) throw reader.error('VSTORE_CORRUPT', `file ${JSON.stringify(decodeUtf8Strictly(bytes))} is not after the one before it in key order`)
   const rev = reader.varint()
   if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
-  return { file, rev }
+  return { bytes, rev }
 }
 
-/** An entry's group: the entry before's when it shares it, else as written (which must differ from that). */
-function readGroup(reader: ByteReader, same: boolean, before: TextLocation | undefined): Pick<TextLocation, 'packId' | 'groupOffset' | 'baseDepth' | 'baseReadByteLength' | 'baseDecodedByteLength'> {
-  if (same && before === undefined) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
-  if (same && before !== undefined) return before
-  const packId = reader.varint()
-  const groupOffset = reader.varint()
-  const baseDepth = reader.varint()
-  if (baseDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${baseDepth} above ${MAX_BASE_DEPTH}`)
-  const group = baseDepth === 0 ? { packId, groupOffset, baseDepth, baseReadByteLength: 0, baseDecodedByteLength: 0 }
-    : { packId, groupOffset, baseDepth, baseReadByteLength: reader.varint(), baseDecodedByteLength: reader.varint() }
-  if (before !== undefined && sameGroup(before, { ...before, ...group })) throw reader.error('VSTORE_CORRUPT', 'a group repeated instead of shared')
-  return group
-}
+/** What a run's entries decode into: each file's entries, of those `wanted` says to keep (all when it is absent). */
+type Sections = { file: string; entries: RunEntry[] }[]
 
-/** Reads a run's entry count and entries into `sections`, one by one (a damaged run keeps those before the damage). */
-function readRunEntries(reader: ByteReader, keyFile: string, firstRev: number, sections: { file: string; entries: RunEntry[] }[], version: number): void {
+/**
+ * Reads a run's entry count and entries into `sections`, one by one (a damaged run keeps those before the
+ * damage). Every entry is read and checked; with `wanted`, only that file's entry of that number becomes an
+ * object (in a section of its own), since a lookup needs one entry of a run that may hold 64 of many files.
+ */
+function readRunEntries(reader: ByteReader, keyFile: string, firstRev: number, sections: Sections, version: number, wanted?: { file: string; bytes: Uint8Array; rev: number }): void {
   const count = reader.varint()
   if (count === 0) throw reader.error('VSTORE_CORRUPT', 'an empty run')
   if (count > MAX_RUN_LENGTH) throw reader.error('VSTORE_LIMIT', `a run of ${count} entries`)
-  let previous: RunEntry | undefined
-  let section = { file: keyFile, entries: [] as RunEntry[] }
-  sections.push(section)
+  let section: Sections[number] = { file: keyFile, entries: [] }
+  let sectionBytes: Uint8Array | undefined
+  let inSection = 0
+  let keep = wanted === undefined || wanted.file === keyFile
+  if (keep) sections.push(section)
+  // The entry before, as the fields the next one is coded against.
+  let rev = -1
+  let packId = 0
+  let groupOffset = 0
+  let baseDepth = 0
+  let baseReadByteLength = 0
+  let baseDecodedByteLength = 0
+  let readByteLength = 0
+  let recordStart = 0
+  let decodedByteLength = 0
+  let textByteLength = 0
   for (let i = 0; i < count; i++) {
-    const { step, same, origin: hasOrigin, parentIsPrevious, listed, parentCount: flaggedCount } = readShape(reader, version, previous === undefined)
-    let rev: number
-    if (previous !== undefined && step === 0 && version === RUN_VALUE_VERSION) {
-      const next = readNextFile(reader, section.file)
-      section = { file: next.file, entries: [] }
-      sections.push(section)
+    const first = i === 0
+    const { step, same, origin: hasOrigin, parentIsPrevious, listed, parentCount: flaggedCount } = readShape(reader, version, first)
+    const previousRev = rev
+    if (!first && step === 0 && version === RUN_VALUE_VERSION) {
+      const next = readNextFile(reader, sectionBytes ?? Buffer.from(keyFile, 'utf8'))
+      sectionBytes = next.bytes
+      keep = wanted === undefined || bytesEqual(next.bytes, wanted.bytes)
+      section = { file: wanted !== undefined && keep ? wanted.file : (decodeUtf8Strictly(next.bytes) as string), entries: [] }
+      if (keep) sections.push(section)
+      inSection = 0
       rev = next.rev
     } else {
-      if (previous === undefined ? step !== 0 : step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${step} in a run`)
-      rev = (previous?.rev ?? firstRev) + step
+      if (first ? step !== 0 : step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${step} in a run`)
+      rev = (first ? firstRev : rev) + step
       if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
     }
     let parentCount = flaggedCount
@@ -351,42 +387,58 @@ function readRunEntries(reader: ByteReader, keyFile: string, firstRev: number, s
       if (parentCount === 0) throw reader.error('VSTORE_CORRUPT', 'an empty parent list')
       if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
     }
-    const before = previous?.location
-    const group = readGroup(reader, same, before)
-    const delta = (field: number) => (before !== undefined && same ? field + unzigzag(reader.varint()) : reader.varint())
-    const readByteLength = delta(before?.readByteLength ?? 0)
-    let recordStart: number
-    let recordByteLength: number
-    let decodedByteLength: number | undefined
-    if (version === RUN_VALUE_VERSION_1) {
-      recordStart = delta(before?.recordStart ?? 0)
-      recordByteLength = reader.varint()
-      decodedByteLength = delta(before?.decodedByteLength ?? 0)
-    } else {
-      // Version 2 predicts that the record ends where the one before starts (a group holds a file's newer
-      // versions first), and keeps no decoded length: a reader takes the record's end.
-      recordByteLength = reader.varint()
-      recordStart = delta((before?.recordStart ?? 0) - recordByteLength)
+    if (same && first) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
+    if (!same) {
+      const nextPack = reader.varint()
+      const nextOffset = reader.varint()
+      const nextDepth = reader.varint()
+      if (nextDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${nextDepth} above ${MAX_BASE_DEPTH}`)
+      const nextBaseRead = nextDepth === 0 ? 0 : reader.varint()
+      const nextBaseDecoded = nextDepth === 0 ? 0 : reader.varint()
+      if (!first && nextPack === packId && nextOffset === groupOffset && nextDepth === baseDepth && nextBaseRead === baseReadByteLength && nextBaseDecoded === baseDecodedByteLength) {
+        throw reader.error('VSTORE_CORRUPT', 'a group repeated instead of shared')
+      }
+      packId = nextPack
+      groupOffset = nextOffset
+      baseDepth = nextDepth
+      baseReadByteLength = nextBaseRead
+      baseDecodedByteLength = nextBaseDecoded
     }
-    const textByteLength = (before?.textByteLength ?? 0) + unzigzag(reader.varint())
-    if (readByteLength < 0 || recordStart < 0 || (decodedByteLength ?? 0) < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
+    // Shared with the entry before: the read and record start are differences from its.
+    readByteLength = same ? readByteLength + unzigzag(reader.varint()) : reader.varint()
+    let recordByteLength: number
+    let decoded: number | undefined
+    if (version === RUN_VALUE_VERSION_1) {
+      recordStart = same ? recordStart + unzigzag(reader.varint()) : reader.varint()
+      recordByteLength = reader.varint()
+      decoded = decodedByteLength = same ? decodedByteLength + unzigzag(reader.varint()) : reader.varint()
+    } else {
+      // Versions 2 and 3 predict that the record ends where the one before starts (a group holds a file's
+      // newer versions first), and keep no decoded length: a reader takes the record's end.
+      recordByteLength = reader.varint()
+      recordStart = same ? recordStart - recordByteLength + unzigzag(reader.varint()) : reader.varint()
+    }
+    textByteLength += unzigzag(reader.varint())
+    if (readByteLength < 0 || recordStart < 0 || (decoded ?? 0) < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
     // A delta can carry a field past what a varint holds (and, entry after entry, past 2^53, where numbers stop being exact).
-    if (Math.max(readByteLength, recordStart, decodedByteLength ?? 0, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
+    if (Math.max(readByteLength, recordStart, decoded ?? 0, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
     if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
     const recordEnd = recordStart + recordByteLength
     if (recordEnd > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a record end past the largest varint')
-    if (decodedByteLength !== undefined && decodedByteLength < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decodedByteLength} bytes, record ends at ${recordEnd}`)
-    const hash = reader.take(TEXT_CHECK_BYTE_LENGTH).slice()
+    if (decoded !== undefined && decoded < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decoded} bytes, record ends at ${recordEnd}`)
+    const made = keep && (wanted === undefined || wanted.rev === rev)
+    const check = made ? reader.take(TEXT_CHECK_BYTE_LENGTH).slice() : undefined
+    if (!made) reader.skip(TEXT_CHECK_BYTE_LENGTH)
     const parents: number[] = []
-    if (parentIsPrevious) parents.push((previous as RunEntry).rev)
+    if (parentIsPrevious) parents.push(previousRev)
     else {
       for (let p = 0; p < parentCount; p++) {
         const parent = rev - unzigzag(reader.varint())
         if (parent < 0 || parent > MAX_REVISION_NUMBER || parent === rev) throw reader.error('VSTORE_CORRUPT', `parent revision number ${parent}`)
-        parents.push(parent)
+        // One encoding a run: a lone parent that is the entry before (of the same file) is the flag's, never a list's.
+        if (parentCount === 1 && parent === previousRev && inSection > 0 && version !== RUN_VALUE_VERSION_1) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
+        if (made) parents.push(parent)
       }
-      // One encoding a run: a lone parent that is the entry before is the flag's, never a list's.
-      if (version !== RUN_VALUE_VERSION_1 && parentCount === 1 && parents[0] === previous?.rev && section.entries.length > 0) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
     }
     let origin: RunEntry['origin']
     if (hasOrigin) {
@@ -396,10 +448,13 @@ function readRunEntries(reader: ByteReader, keyFile: string, firstRev: number, s
       if (originRev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `origin revision number ${originRev}`)
       origin = { file, rev: originRev }
     }
-    const location: TextLocation = { ...group, readByteLength, recordStart, recordEnd, decodedByteLength: decodedByteLength ?? recordEnd, textByteLength, hash }
-    const entry: RunEntry = origin === undefined ? { rev, location, parents } : { rev, location, parents, origin }
-    section.entries.push(entry)
-    previous = entry
+    inSection++
+    if (!made || check === undefined) continue
+    const location: TextLocation = {
+      packId, groupOffset, baseDepth, baseReadByteLength, baseDecodedByteLength, readByteLength, recordStart, recordEnd,
+      decodedByteLength: decoded ?? recordEnd, textByteLength, hash: check,
+    }
+    section.entries.push(origin === undefined ? { rev, location, parents } : { rev, location, parents, origin })
   }
 }
 

@@ -12,7 +12,7 @@ import { readRun, rejoined, runOperations, type DecodedRun } from '../index/run-
 import {
   REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, TAG_FILE_RUN, TAG_REVISIONS, TAG_REVISION_BUCKET, comparePositions,
   decodeRevisionBucketValue, decodeRevisionChunkKey, decodeRevisionChunkValue, decodeRunKey, decodeRunSections, encodeRevisionChunkValue, encodeRunKey,
-  encodeRunPrefix, encodeRunSections, revisionBucket, runPositionsBeforeDamage, type RunEntry, type RunSection,
+  encodeRunPrefix, encodeRunSections, findRunEntry, revisionBucket, runPositionsBeforeDamage, type RunEntry, type RunSection,
 } from '../index/runs.js'
 import type { KeyedEntry } from './locations.js'
 import { problemOf } from './problems.js'
@@ -103,8 +103,7 @@ export class RunIndex {
       return undefined
     }
     const found = await this.db.last(RUN_TAG, encodeRunKey(file, number))
-    if (found === undefined) return undefined
-    return decodeRunSections(found[0], found[1], where).find(section => section.file === file)?.entries.find(candidate => candidate.rev === number)
+    return found === undefined ? undefined : findRunEntry(found[0], found[1], where, file, number)
   }
 
   /** The runs holding a file's entries, in key order, when they are all in memory (the file marked as used now), else undefined. */

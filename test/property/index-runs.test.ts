@@ -13,7 +13,7 @@ import { MAX_BASE_DEPTH, idProblem } from '../../lib/index/records.js'
 import {
   REVISION_CHUNK_LENGTH, RUN_VALUE_VERSION, RUN_VALUE_VERSION_1, RUN_VALUE_VERSION_2, comparePositions, compareFileIds, decodeRevisionBucketValue, decodeRevisionChunkKey,
   decodeRevisionChunkValue, decodeRunKey, decodeRunSections, decodeRunValue, revisionBucket, encodeRevisionBucketValue, encodeRevisionChunkKey,
-  encodeRevisionChunkValue, encodeRunKey, encodeRunSections, encodeRunValue, type RunEntry, type RunSection,
+  encodeRevisionChunkValue, encodeRunKey, encodeRunSections, encodeRunValue, findRunEntry, type RunEntry, type RunSection,
 } from '../../lib/index/runs.js'
 import type { TextLocation } from '../../lib/index/types.js'
 import { mutate, mutationsArbitrary } from '../helpers/mutate.js'
@@ -141,6 +141,13 @@ test('runs of several files (version 3) round-trip, each file after the one befo
     const decoded = decodeRunSections(key, encodeRunSections(key, sections), 'test')
     const kept = sections.map(section => ({ file: section.file, entries: asKept(section.entries, RUN_VALUE_VERSION) }))
     if (!isDeepStrictEqual(decoded, kept)) throw new Error(`${JSON.stringify(decoded)} != ${JSON.stringify(kept)}`)
+    // A lookup's reading finds each entry alone, and nothing at a number a file does not have.
+    const value = encodeRunSections(key, sections)
+    for (const section of kept) {
+      for (const entry of section.entries) if (!isDeepStrictEqual(findRunEntry(key, value, 'test', section.file, entry.rev), entry)) throw new Error(`${section.file}#${entry.rev} not found alone`)
+      const missing = (section.entries.at(-1) as RunEntry).rev + 1
+      if (findRunEntry(key, value, 'test', section.file, missing) !== undefined) throw new Error('found an entry that is not there')
+    }
   }), options)
   t.pass()
 })
@@ -156,7 +163,9 @@ test('a run of several files, mutated and resealed, decodes to sections that re-
 })
 
 test('positions order as their run keys do: by file id (its length, then its bytes), then by revision number', t => {
-  fc.assert(fc.property(fileArbitrary, fc.nat(2 ** 32 - 1), fileArbitrary, fc.nat(2 ** 32 - 1), (fileA, revA, fileB, revB) => {
+  // Ids of up to 300 bytes: a length of 128 or more takes a 2-byte varint, which does not sort as the number does.
+  const longFile = fc.oneof(fileArbitrary, fc.string({ minLength: 100, maxLength: 300 }).filter(file => idProblem(file) === undefined))
+  fc.assert(fc.property(longFile, fc.nat(2 ** 32 - 1), longFile, fc.nat(2 ** 32 - 1), (fileA, revA, fileB, revB) => {
     const byKey = Math.sign(Buffer.compare(encodeRunKey(fileA, revA), encodeRunKey(fileB, revB)))
     if (Math.sign(comparePositions({ file: fileA, rev: revA }, { file: fileB, rev: revB })) !== byKey) throw new Error('orders differ')
   }), options)

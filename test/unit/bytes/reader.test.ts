@@ -29,6 +29,14 @@ test('take returns a view without copying', t => {
   t.is(view[0], 99)
 })
 
+test('skip passes over bytes, and refuses to pass the end (VSTORE_CORRUPT) without moving', t => {
+  const reader = new ByteReader(Uint8Array.of(1, 2, 3, 4), 'b')
+  reader.skip(2)
+  t.is(reader.byte(), 3)
+  t.throws(() => reader.skip(2), { instanceOf: VstoreError, code: 'VSTORE_CORRUPT' })
+  t.is(reader.byte(), 4)
+})
+
 test('a byte past the end is VSTORE_CORRUPT naming where and offset', t => {
   const reader = new ByteReader(Uint8Array.of(1), 'packs/1.vpk', 100)
   reader.byte()
