@@ -6,10 +6,11 @@
  * rewritten within its own range of keys:
  * - an append (entries after every one of their file's) goes to the run that holds its position, rewritten
  *   while it is short (TAIL_RUN_LENGTH) and holds nothing after the new entries, else into new runs after it;
- * - any other change (a pack moving texts, a delete, an entry numbered before the file's last) rewrites the
- *   runs from the one holding the first change to the one holding the file's last entry, in runs of
- *   RUN_LENGTH that go on from one file into the next, each file of many entries ending its run
- *   (SPANNING_FILE_ENTRY_COUNT) so that its appends start runs of their own.
+ * - any other change (a pack moving texts, a delete, an entry numbered before the file's last, an append
+ *   inside a run that holds other files' entries after it) rewrites the runs from the one holding the first
+ *   change to the one holding the file's last entry, in runs of RUN_LENGTH that go on from one file into the
+ *   next; a file in use (one that keeps entries beside the changed ones) gets runs of its own, so that its
+ *   next changes rewrite only its own entries.
  */
 import { toHex } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
@@ -26,12 +27,6 @@ export interface DecodedRun {
   readonly key: Uint8Array
   readonly sections: readonly RunSection[]
 }
-
-/**
- * A file whose entries a rewrite puts in runs with other files' only while it has at most this many in the
- * stretch rewritten: a file of more ends its run, so its next commit starts a run instead of rewriting one.
- */
-export const SPANNING_FILE_ENTRY_COUNT = 16
 
 const RUN_TAG = Uint8Array.of(TAG_FILE_RUN)
 
@@ -196,14 +191,8 @@ function fileOrder(): (a: Placed, b: Placed) => number {
   return (a, b) => (a.file === b.file ? a.entry.rev - b.entry.rev : Buffer.compare(prefixOf(a.file), prefixOf(b.file)))
 }
 
-/**
- * Entries (in position order) cut into runs: at most RUN_LENGTH each; a run ends after the last entry of a
- * file that has more than SPANNING_FILE_ENTRY_COUNT of them here; and an `active` file's entries are a run
- * (or runs) of their own.
- */
+/** Entries (in position order) cut into runs of at most RUN_LENGTH, an `active` file's entries in runs of their own. */
 function inRuns(placed: readonly Placed[], active: ReadonlySet<string> = new Set()): Placed[][] {
-  const counts = new Map<string, number>()
-  for (const { file } of placed) counts.set(file, (counts.get(file) ?? 0) + 1)
   const runs: Placed[][] = []
   let current: Placed[] = []
   placed.forEach((item, i) => {
@@ -214,7 +203,7 @@ function inRuns(placed: readonly Placed[], active: ReadonlySet<string> = new Set
     current.push(item)
     const next = placed[i + 1]
     const fileEnds = next === undefined || next.file !== item.file
-    if (current.length >= RUN_LENGTH || (fileEnds && ((counts.get(item.file) as number) > SPANNING_FILE_ENTRY_COUNT || active.has(item.file)))) {
+    if (current.length >= RUN_LENGTH || (fileEnds && active.has(item.file))) {
       runs.push(current)
       current = []
     }

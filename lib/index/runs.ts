@@ -1,29 +1,27 @@
 /**
- * The records of the run-based index layout (store formats 4 to 6, formats/index.md): revision ids numbered once
- * for the whole store (`N` chunks of 16 ids, found again through `Q` buckets keyed by their hash), and text
- * entries in runs (`F`), sorted by file and revision number and delta-coded, one checksum a run; since store
- * format 6 a run may go on from one file into the next, so that files of a few versions share one. A text
- * entry then costs what is particular to it (where its record is, its length, a 4-byte check, its parents as
- * numbers) instead of a LevelDB key, a revision id per parent and a checksum of its own.
+ * The text entries of the run-based index layout (store formats 4 to 6, formats/index.md): entries in runs
+ * (`F`), sorted by file and revision number and delta-coded, one checksum a run; since store format 6 a run
+ * may go on from one file into the next, so that files of a few versions share one. Revisions are named by
+ * the numbers of lib/index/revision-records.ts (re-exported here). A text entry then costs what is
+ * particular to it (where its record is, its length, a 4-byte check, its parents as numbers) instead of a
+ * LevelDB key, a revision id per parent and a checksum of its own.
  */
-import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
-import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, bytesEqual, compareBytes, decodeUtf8Strictly, fromHex, toHex } from '../bytes/index.js'
+import { ByteReader, ByteWriter, MAX_ID_BYTE_LENGTH, MAX_VARINT, bytesEqual, compareBytes, decodeUtf8Strictly } from '../bytes/index.js'
 import { VstoreError } from '../errors.js'
-import {
-  INDEX_VALUE_VERSION, MAX_BASE_DEPTH, MAX_PARENTS, REV_SHA1, REV_SHA256, REV_TEXT, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, readRev, revKindOf, sealValue, writeRev,
-} from './records.js'
+import { MAX_BASE_DEPTH, MAX_PARENTS, TEXT_CHECK_BYTE_LENGTH, encodeFilePrefix, openValue, sealValue } from './records.js'
 import type { TextLocation } from './types.js'
+import {
+  MAX_REVISION_NUMBER, REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, TAG_REVISIONS, TAG_REVISION_BUCKET, checkNumber, decodeRevisionBucketValue,
+  decodeRevisionChunkKey, decodeRevisionChunkValue, encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, revisionBucket, uint32Key,
+} from './revision-records.js'
 
 export const TAG_FILE_RUN = 0x46 // 'F'
-export const TAG_REVISIONS = 0x4e // 'N'
-export const TAG_REVISION_BUCKET = 0x51 // 'Q'
-/**
- * Revision ids an `N` record holds: revision number n is in chunk floor(n / 16), at n mod 16. A commit
- * rewrites the last chunk with its new ids, so a chunk is short: on jq, 64 ids would rewrite 670 bytes a
- * commit on average, 16 rewrite 170, for 0.4 more index bytes a text.
- */
-export const REVISION_CHUNK_LENGTH = 16
+// The revision records' codec, which runs name their revisions through, is part of the same layout.
+export {
+  MAX_REVISION_NUMBER, REVISION_CHUNK_LENGTH, REVISION_CHUNK_VALUE_VERSION, TAG_REVISIONS, TAG_REVISION_BUCKET, decodeRevisionBucketValue, decodeRevisionChunkKey,
+  decodeRevisionChunkValue, encodeRevisionBucketValue, encodeRevisionChunkKey, encodeRevisionChunkValue, revisionBucket,
+}
 /** Entries a writer puts in one run when it writes a file's runs afresh; a decoder takes up to MAX_RUN_LENGTH. */
 export const RUN_LENGTH = 64
 /**
@@ -33,9 +31,6 @@ export const RUN_LENGTH = 64
  */
 export const TAIL_RUN_LENGTH = 4
 export const MAX_RUN_LENGTH = 1024
-/** Revision numbers fit 32 bits (a key holds 4 bytes of one). */
-export const MAX_REVISION_NUMBER = 0xffff_ffff
-const BUCKET_TAG_BYTE_LENGTH = 2
 
 /** One text entry of a run: its location (with a 4-byte check), its parents' and origin's revisions by number. */
 export interface RunEntry {
@@ -70,18 +65,6 @@ function compareFileBytes(a: Uint8Array, b: Uint8Array): number {
 /** The order of two text positions (file, then revision number), as their run keys sort. */
 export function comparePositions(a: { readonly file: string; readonly rev: number }, b: { readonly file: string; readonly rev: number }): number {
   return compareFileIds(a.file, b.file) || a.rev - b.rev
-}
-
-function uint32Key(tag: number, prefix: Uint8Array, value: number): Uint8Array {
-  const key = new Uint8Array(prefix.length + 4)
-  key.set(prefix)
-  key[0] = tag
-  new DataView(key.buffer).setUint32(prefix.length, value)
-  return key
-}
-
-function checkNumber(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > MAX_REVISION_NUMBER) throw new VstoreError('VSTORE_USAGE', `${what} ${value} is not a revision number`, 'index')
 }
 
 /** `F`, the file id as in a `T` key, then the run's first revision number (4 bytes, big-endian: runs sort by it). */
@@ -160,24 +143,46 @@ export function encodeRunSections(key: Uint8Array, sections: readonly RunSection
   if ((sections[0] as RunSection).file !== keyFile) throw new VstoreError('VSTORE_USAGE', `a run of ${keyFile} whose first file is ${(sections[0] as RunSection).file}`, 'index')
   const writer = new ByteWriter(32 * count + 16)
   writer.byte(version)
-  writer.varint(count)
+  if (version === RUN_VALUE_VERSION) {
+    // Version 3: the count less one, doubled, plus 1 when a list of the run's later files follows.
+    writer.varint((count - 1) * 2 + (sections.length > 1 ? 1 : 0))
+    writeNextFiles(writer, sections)
+  } else writer.varint(count)
   let previous: RunEntry | undefined
-  let previousFile: Uint8Array | undefined
   for (const [index, section] of sections.entries()) {
-    // A later file's id is checked as a key's is (encodeFilePrefix throws for one no key can have).
-    if (index > 0) encodeFilePrefix(section.file)
-    const fileBytes = index === 0 ? undefined : Buffer.from(section.file, 'utf8')
-    if (index > 0 && compareFileIds((sections[index - 1] as RunSection).file, section.file) >= 0) throw new VstoreError('VSTORE_USAGE', `run section ${section.file} out of order`, 'index')
     for (const [place, entry] of section.entries.entries()) {
-      const switching = fileBytes !== undefined && place === 0
+      const switching = index > 0 && place === 0
       checkNumber(entry.rev, 'revision')
       if (previous === undefined ? entry.rev !== firstRev : !switching && entry.rev <= previous.rev) throw new VstoreError('VSTORE_USAGE', `run entry ${entry.rev} out of order`, 'index')
-      writeEntry(writer, entry, previous, version, switching ? { previous: previousFile as Uint8Array, next: fileBytes } : undefined, firstRev)
+      writeEntry(writer, entry, previous, version, switching, firstRev)
       previous = entry
     }
-    previousFile = fileBytes ?? Buffer.from(section.file, 'utf8')
   }
   return sealValue(key, writer)
+}
+
+/**
+ * Version 3's list of a run's files after its first: each id as the bytes it shares with the one before
+ * (doubled, plus 1 when another file follows) and the rest, then the number of its first entry. The ids
+ * come before the entries, so a run damaged among its entries still names every file it holds.
+ */
+function writeNextFiles(writer: ByteWriter, sections: readonly RunSection[]): void {
+  let previous = Buffer.from((sections[0] as RunSection).file, 'utf8')
+  for (const [index, section] of sections.entries()) {
+    if (index === 0) continue
+    // A later file's id is checked as a key's is (encodeFilePrefix throws for one no key can have).
+    encodeFilePrefix(section.file)
+    if (compareFileIds((sections[index - 1] as RunSection).file, section.file) >= 0) throw new VstoreError('VSTORE_USAGE', `run section ${section.file} out of order`, 'index')
+    const bytes = Buffer.from(section.file, 'utf8')
+    const shared = sharedPrefixByteLength(previous, bytes)
+    writer.varint(shared * 2 + (index < sections.length - 1 ? 1 : 0))
+    writer.varint(bytes.length - shared)
+    writer.bytes(bytes.subarray(shared))
+    const first = (section.entries[0] as RunEntry).rev
+    checkNumber(first, 'revision')
+    writer.varint(first)
+    previous = bytes
+  }
 }
 
 /** The bytes two file ids share at their start. */
@@ -188,7 +193,7 @@ function sharedPrefixByteLength(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** One entry, coded against the one before (`switching`: the first entry of a later file of the run, version 3). */
-function writeEntry(writer: ByteWriter, entry: RunEntry, previous: RunEntry | undefined, version: number, switching: { previous: Uint8Array; next: Uint8Array } | undefined, firstRev: number): void {
+function writeEntry(writer: ByteWriter, entry: RunEntry, previous: RunEntry | undefined, version: number, switching: boolean, firstRev: number): void {
   const { location: at } = entry
   if (at.hash.length < TEXT_CHECK_BYTE_LENGTH) throw new VstoreError('VSTORE_USAGE', `a hash of ${at.hash.length} bytes`, 'index')
   if (entry.parents.length > MAX_PARENTS) throw new VstoreError('VSTORE_LIMIT', `${entry.parents.length} parents, at most ${MAX_PARENTS}`, 'index')
@@ -198,19 +203,12 @@ function writeEntry(writer: ByteWriter, entry: RunEntry, previous: RunEntry | un
   }
   const before = previous?.location
   const same = before !== undefined && sameGroup(before, at)
-  const step = switching === undefined ? entry.rev - (previous?.rev ?? firstRev) : 0
+  const step = !switching ? entry.rev - (previous?.rev ?? firstRev) : 0
   const origin = entry.origin === undefined ? 0 : HAS_ORIGIN
-  const parentIsPrevious = version !== RUN_VALUE_VERSION_1 && switching === undefined && previous !== undefined && entry.parents.length === 1 && entry.parents[0] === previous.rev
+  const parentIsPrevious = version !== RUN_VALUE_VERSION_1 && !switching && previous !== undefined && entry.parents.length === 1 && entry.parents[0] === previous.rev
   if (version !== RUN_VALUE_VERSION_1) {
     const parentFlags = parentIsPrevious ? PARENT_IS_PREVIOUS : entry.parents.length > 0 ? HAS_PARENT_LIST : 0
     writer.varint(step * SHAPE_FLAGS + parentFlags + origin + (same ? SHARES_GROUP : 0))
-    if (switching !== undefined) {
-      const shared = sharedPrefixByteLength(switching.previous, switching.next)
-      writer.varint(shared)
-      writer.varint(switching.next.length - shared)
-      writer.bytes(switching.next.subarray(shared))
-      writer.varint(entry.rev)
-    }
     if (parentFlags === HAS_PARENT_LIST) writer.varint(entry.parents.length)
   } else {
     writer.varint(step)
@@ -229,7 +227,9 @@ function writeEntry(writer: ByteWriter, entry: RunEntry, previous: RunEntry | un
   const recordByteLength = at.recordEnd - at.recordStart
   if (version !== RUN_VALUE_VERSION_1) {
     writer.varint(recordByteLength)
-    writer.varint(same ? zigzag(at.recordStart - (before.recordStart - recordByteLength)) : at.recordStart)
+    // A file's first entry in a run of several predicts its record right after the one before (a group's
+    // files of one version each follow each other); otherwise it ends where the one before starts.
+    writer.varint(same ? zigzag(at.recordStart - (switching ? before.recordEnd : before.recordStart - recordByteLength)) : at.recordStart)
   } else {
     writer.varint(same ? zigzag(at.recordStart - before.recordStart) : at.recordStart)
     writer.varint(recordByteLength)
@@ -285,14 +285,28 @@ export function findRunEntry(key: Uint8Array, value: Uint8Array, where: string, 
  */
 export function runPositionsBeforeDamage(key: Uint8Array, value: Uint8Array): { file: string; rev: number }[] {
   const sections: { file: string; entries: RunEntry[] }[] = []
+  const named = new Map<string, { file: string; rev: number }>()
+  const name = (file: string, rev: number) => named.set(`${file}\0${rev}`, { file, rev })
   try {
     const { file, firstRev } = decodeRunKey(key)
     const version = value[0] as number
-    if (RUN_VALUE_VERSIONS.includes(version)) readRunEntries(new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index'), file, firstRev, sections, version)
+    if (!RUN_VALUE_VERSIONS.includes(version)) return []
+    const body = () => new ByteReader(value.subarray(1, Math.max(1, value.length - 4)), 'index')
+    // A version 3 run lists its files before its entries: those name their first texts even where the entries are damaged.
+    try {
+      for (const next of readRunHead(body(), version, Buffer.from(file, 'utf8')).files) {
+        const nextFile = decodeUtf8Strictly(next.bytes)
+        if (nextFile !== undefined) name(nextFile, next.rev)
+      }
+    } catch (error) {
+      if (!(error instanceof VstoreError)) throw error
+    }
+    readRunEntries(body(), file, firstRev, sections, version)
   } catch (error) {
     if (!(error instanceof VstoreError)) throw error
   }
-  return sections.flatMap(section => section.entries.map(entry => ({ file: section.file, rev: entry.rev })))
+  for (const section of sections) for (const entry of section.entries) name(section.file, entry.rev)
+  return [...named.values()]
 }
 
 /** An entry's revision step and flags: version 2's and 3's `Shape`, or version 1's `Rev_Step` and `Shape` as the same flags. */
@@ -315,29 +329,140 @@ function readShape(reader: ByteReader, version: number, first: boolean): { step:
   return { step, same: (flags & SHARES_GROUP) !== 0, origin: (flags & HAS_ORIGIN) !== 0, parentIsPrevious, listed, parentCount: parentIsPrevious ? 1 : 0 }
 }
 
-/** Version 3's next file (after `previous`, as UTF-8 bytes): the bytes it shares with it, the rest, and its first revision number. */
-function readNextFile(reader: ByteReader, previous: Uint8Array): { bytes: Uint8Array; rev: number } {
-  const shared = reader.varint()
-  const rest = reader.varint()
-  if (shared > previous.length) throw reader.error('VSTORE_CORRUPT', `a file id sharing ${shared} bytes with one of ${previous.length}`)
-  if (shared + rest > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_LIMIT', `a file id of ${shared + rest} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
-  const tail = reader.take(rest)
-  // One encoding: the shared part is all the two ids share.
-  if (rest > 0 && shared < previous.length && tail[0] === previous[shared]) throw reader.error('VSTORE_CORRUPT', 'a file id that shares more with the one before than it says')
-  const bytes = new Uint8Array(shared + rest)
-  bytes.set(previous.subarray(0, shared))
-  bytes.set(tail, shared)
-  if (bytes.length === 0) throw reader.error('VSTORE_CORRUPT', 'an empty file id')
-  // Checked without making a string: a lookup makes one only for the file it wants.
-  if (!isUtf8(bytes)) throw reader.error('VSTORE_CORRUPT', 'a file id that is not UTF-8')
-  if (compareFileBytes(previous, bytes) >= 0) throw reader.error('VSTORE_CORRUPT', `file ${JSON.stringify(decodeUtf8Strictly(bytes))} is not after the one before it in key order`)
-  const rev = reader.varint()
-  if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
-  return { bytes, rev }
+/** A file of version 3's list: its id's UTF-8 and the number of its first entry. */
+interface NextFile {
+  readonly bytes: Uint8Array
+  readonly rev: number
+}
+
+/**
+ * A run's entry count, and (version 3) the list of its files after the first (`keyFile`, as UTF-8 bytes).
+ * @throws VSTORE_LIMIT for a count past MAX_RUN_LENGTH or an id past 4096 bytes, VSTORE_CORRUPT for a list
+ * longer than the entries it needs, or an id that is empty, not UTF-8, shares more or less than it says, or
+ * is not after the one before in key order.
+ */
+function readRunHead(reader: ByteReader, version: number, keyFile: Uint8Array): { count: number; files: NextFile[] } {
+  const field = reader.varint()
+  const count = version === RUN_VALUE_VERSION ? Math.floor(field / 2) + 1 : field
+  if (count === 0) throw reader.error('VSTORE_CORRUPT', 'an empty run')
+  if (count > MAX_RUN_LENGTH) throw reader.error('VSTORE_LIMIT', `a run of ${count} entries`)
+  const files: NextFile[] = []
+  let more = version === RUN_VALUE_VERSION && field % 2 === 1
+  let previous = keyFile
+  while (more) {
+    // Each file needs an entry of its own, the key's file one too.
+    if (files.length + 1 >= count) throw reader.error('VSTORE_CORRUPT', `a run of ${count} entries listing more files`)
+    const sharedField = reader.varint()
+    const shared = Math.floor(sharedField / 2)
+    more = sharedField % 2 === 1
+    const rest = reader.varint()
+    if (shared > previous.length) throw reader.error('VSTORE_CORRUPT', `a file id sharing ${shared} bytes with one of ${previous.length}`)
+    if (shared + rest > MAX_ID_BYTE_LENGTH) throw reader.error('VSTORE_LIMIT', `a file id of ${shared + rest} bytes, limit ${MAX_ID_BYTE_LENGTH}`)
+    const tail = reader.take(rest)
+    // One encoding: the shared part is all the two ids share.
+    if (rest > 0 && shared < previous.length && tail[0] === previous[shared]) throw reader.error('VSTORE_CORRUPT', 'a file id that shares more with the one before than it says')
+    const bytes = new Uint8Array(shared + rest)
+    bytes.set(previous.subarray(0, shared))
+    bytes.set(tail, shared)
+    if (bytes.length === 0) throw reader.error('VSTORE_CORRUPT', 'an empty file id')
+    // Checked without making a string: a lookup makes one only for the file it wants.
+    if (!isUtf8(bytes)) throw reader.error('VSTORE_CORRUPT', 'a file id that is not UTF-8')
+    if (compareFileBytes(previous, bytes) >= 0) throw reader.error('VSTORE_CORRUPT', `file ${JSON.stringify(decodeUtf8Strictly(bytes))} is not after the one before it in key order`)
+    const rev = reader.varint()
+    if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
+    files.push({ bytes, rev })
+    previous = bytes
+  }
+  return { count, files }
 }
 
 /** What a run's entries decode into: each file's entries, of those `wanted` says to keep (all when it is absent). */
 type Sections = { file: string; entries: RunEntry[] }[]
+
+/** The fields of the entry before (all 0 before the first), which an entry is coded against. */
+interface Coded {
+  packId: number
+  groupOffset: number
+  baseDepth: number
+  baseReadByteLength: number
+  baseDecodedByteLength: number
+  readByteLength: number
+  recordStart: number
+  recordEnd: number
+  decodedByteLength: number
+  textByteLength: number
+}
+
+/**
+ * Reads an entry's group and lengths into `at`, which holds the entry before's (`same`: the entry shares its
+ * group; `switched`: it starts the next file). Returns the decoded length version 1 keeps, else undefined.
+ */
+function readPlace(reader: ByteReader, at: Coded, version: number, first: boolean, same: boolean, switched: boolean): number | undefined {
+  if (same && first) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
+  if (!same) {
+    const packId = reader.varint()
+    const groupOffset = reader.varint()
+    const baseDepth = reader.varint()
+    if (baseDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${baseDepth} above ${MAX_BASE_DEPTH}`)
+    const baseReadByteLength = baseDepth === 0 ? 0 : reader.varint()
+    const baseDecodedByteLength = baseDepth === 0 ? 0 : reader.varint()
+    if (!first && packId === at.packId && groupOffset === at.groupOffset && baseDepth === at.baseDepth && baseReadByteLength === at.baseReadByteLength && baseDecodedByteLength === at.baseDecodedByteLength) {
+      throw reader.error('VSTORE_CORRUPT', 'a group repeated instead of shared')
+    }
+    at.packId = packId
+    at.groupOffset = groupOffset
+    at.baseDepth = baseDepth
+    at.baseReadByteLength = baseReadByteLength
+    at.baseDecodedByteLength = baseDecodedByteLength
+  }
+  // Shared with the entry before: the read and record start are differences from its.
+  at.readByteLength = same ? at.readByteLength + unzigzag(reader.varint()) : reader.varint()
+  let recordByteLength: number
+  let decoded: number | undefined
+  if (version === RUN_VALUE_VERSION_1) {
+    at.recordStart = same ? at.recordStart + unzigzag(reader.varint()) : reader.varint()
+    recordByteLength = reader.varint()
+    decoded = at.decodedByteLength = same ? at.decodedByteLength + unzigzag(reader.varint()) : reader.varint()
+  } else {
+    // Versions 2 and 3 predict that the record ends where the one before starts (a group holds a file's
+    // newer versions first), or, for a next file's first entry, starts where it ends; and keep no decoded
+    // length: a reader takes the record's end.
+    recordByteLength = reader.varint()
+    at.recordStart = same ? (switched ? at.recordEnd : at.recordStart - recordByteLength) + unzigzag(reader.varint()) : reader.varint()
+  }
+  at.textByteLength += unzigzag(reader.varint())
+  const { readByteLength, recordStart, textByteLength } = at
+  if (readByteLength < 0 || recordStart < 0 || (decoded ?? 0) < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
+  // A delta can carry a field past what a varint holds (and, entry after entry, past 2^53, where numbers stop being exact).
+  if (Math.max(readByteLength, recordStart, decoded ?? 0, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
+  if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
+  at.recordEnd = recordStart + recordByteLength
+  if (at.recordEnd > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a record end past the largest varint')
+  if (decoded !== undefined && decoded < at.recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decoded} bytes, record ends at ${at.recordEnd}`)
+  return decoded
+}
+
+/** An entry's parent numbers (`keep`: into the array returned; else only read and checked). */
+function readParents(reader: ByteReader, rev: number, previousRev: number, shape: { parentIsPrevious: boolean; parentCount: number }, sameFile: boolean, version: number, keep: boolean): number[] {
+  if (shape.parentIsPrevious) return [previousRev]
+  const parents: number[] = []
+  for (let p = 0; p < shape.parentCount; p++) {
+    const parent = rev - unzigzag(reader.varint())
+    if (parent < 0 || parent > MAX_REVISION_NUMBER || parent === rev) throw reader.error('VSTORE_CORRUPT', `parent revision number ${parent}`)
+    // One encoding a run: a lone parent that is the entry before (of the same file) is the flag's, never a list's.
+    if (shape.parentCount === 1 && parent === previousRev && sameFile && version !== RUN_VALUE_VERSION_1) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
+    if (keep) parents.push(parent)
+  }
+  return parents
+}
+
+function readOrigin(reader: ByteReader): { file: string; rev: number } {
+  const file = reader.string(MAX_ID_BYTE_LENGTH)
+  if (file.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file id in an origin')
+  const rev = reader.varint()
+  if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `origin revision number ${rev}`)
+  return { file, rev }
+}
 
 /**
  * Reads a run's entry count and entries into `sections`, one by one (a damaged run keeps those before the
@@ -345,216 +470,51 @@ type Sections = { file: string; entries: RunEntry[] }[]
  * object (in a section of its own), since a lookup needs one entry of a run that may hold 64 of many files.
  */
 function readRunEntries(reader: ByteReader, keyFile: string, firstRev: number, sections: Sections, version: number, wanted?: { file: string; bytes: Uint8Array; rev: number }): void {
-  const count = reader.varint()
-  if (count === 0) throw reader.error('VSTORE_CORRUPT', 'an empty run')
-  if (count > MAX_RUN_LENGTH) throw reader.error('VSTORE_LIMIT', `a run of ${count} entries`)
+  const { count, files } = readRunHead(reader, version, Buffer.from(keyFile, 'utf8'))
   let section: Sections[number] = { file: keyFile, entries: [] }
-  let sectionBytes: Uint8Array | undefined
+  let nextFile = 0
   let inSection = 0
   let keep = wanted === undefined || wanted.file === keyFile
   if (keep) sections.push(section)
-  // The entry before, as the fields the next one is coded against.
   let rev = -1
-  let packId = 0
-  let groupOffset = 0
-  let baseDepth = 0
-  let baseReadByteLength = 0
-  let baseDecodedByteLength = 0
-  let readByteLength = 0
-  let recordStart = 0
-  let decodedByteLength = 0
-  let textByteLength = 0
+  const at: Coded = { packId: 0, groupOffset: 0, baseDepth: 0, baseReadByteLength: 0, baseDecodedByteLength: 0, readByteLength: 0, recordStart: 0, recordEnd: 0, decodedByteLength: 0, textByteLength: 0 }
   for (let i = 0; i < count; i++) {
     const first = i === 0
-    const { step, same, origin: hasOrigin, parentIsPrevious, listed, parentCount: flaggedCount } = readShape(reader, version, first)
+    const shape = readShape(reader, version, first)
     const previousRev = rev
-    if (!first && step === 0 && version === RUN_VALUE_VERSION) {
-      const next = readNextFile(reader, sectionBytes ?? Buffer.from(keyFile, 'utf8'))
-      sectionBytes = next.bytes
+    const switched = !first && shape.step === 0 && version === RUN_VALUE_VERSION
+    if (switched) {
+      const next = files[nextFile++]
+      if (next === undefined) throw reader.error('VSTORE_CORRUPT', 'an entry that starts a file the run does not list')
       keep = wanted === undefined || bytesEqual(next.bytes, wanted.bytes)
       section = { file: wanted !== undefined && keep ? wanted.file : (decodeUtf8Strictly(next.bytes) as string), entries: [] }
       if (keep) sections.push(section)
       inSection = 0
       rev = next.rev
     } else {
-      if (first ? step !== 0 : step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${step} in a run`)
-      rev = (first ? firstRev : rev) + step
+      if (first ? shape.step !== 0 : shape.step === 0) throw reader.error('VSTORE_CORRUPT', `revision step ${shape.step} in a run`)
+      rev = (first ? firstRev : rev) + shape.step
       if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
     }
-    let parentCount = flaggedCount
-    if (listed && version !== RUN_VALUE_VERSION_1) {
-      parentCount = reader.varint()
-      if (parentCount === 0) throw reader.error('VSTORE_CORRUPT', 'an empty parent list')
-      if (parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${parentCount} parents`)
+    if (shape.listed && version !== RUN_VALUE_VERSION_1) {
+      shape.parentCount = reader.varint()
+      if (shape.parentCount === 0) throw reader.error('VSTORE_CORRUPT', 'an empty parent list')
+      if (shape.parentCount > MAX_PARENTS) throw reader.error('VSTORE_LIMIT', `${shape.parentCount} parents`)
     }
-    if (same && first) throw reader.error('VSTORE_CORRUPT', 'the first entry of a run shares a group')
-    if (!same) {
-      const nextPack = reader.varint()
-      const nextOffset = reader.varint()
-      const nextDepth = reader.varint()
-      if (nextDepth > MAX_BASE_DEPTH) throw reader.error('VSTORE_CORRUPT', `base depth ${nextDepth} above ${MAX_BASE_DEPTH}`)
-      const nextBaseRead = nextDepth === 0 ? 0 : reader.varint()
-      const nextBaseDecoded = nextDepth === 0 ? 0 : reader.varint()
-      if (!first && nextPack === packId && nextOffset === groupOffset && nextDepth === baseDepth && nextBaseRead === baseReadByteLength && nextBaseDecoded === baseDecodedByteLength) {
-        throw reader.error('VSTORE_CORRUPT', 'a group repeated instead of shared')
-      }
-      packId = nextPack
-      groupOffset = nextOffset
-      baseDepth = nextDepth
-      baseReadByteLength = nextBaseRead
-      baseDecodedByteLength = nextBaseDecoded
-    }
-    // Shared with the entry before: the read and record start are differences from its.
-    readByteLength = same ? readByteLength + unzigzag(reader.varint()) : reader.varint()
-    let recordByteLength: number
-    let decoded: number | undefined
-    if (version === RUN_VALUE_VERSION_1) {
-      recordStart = same ? recordStart + unzigzag(reader.varint()) : reader.varint()
-      recordByteLength = reader.varint()
-      decoded = decodedByteLength = same ? decodedByteLength + unzigzag(reader.varint()) : reader.varint()
-    } else {
-      // Versions 2 and 3 predict that the record ends where the one before starts (a group holds a file's
-      // newer versions first), and keep no decoded length: a reader takes the record's end.
-      recordByteLength = reader.varint()
-      recordStart = same ? recordStart - recordByteLength + unzigzag(reader.varint()) : reader.varint()
-    }
-    textByteLength += unzigzag(reader.varint())
-    if (readByteLength < 0 || recordStart < 0 || (decoded ?? 0) < 0 || textByteLength < 0) throw reader.error('VSTORE_CORRUPT', 'a negative length or offset')
-    // A delta can carry a field past what a varint holds (and, entry after entry, past 2^53, where numbers stop being exact).
-    if (Math.max(readByteLength, recordStart, decoded ?? 0, textByteLength) > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a length or offset past the largest varint')
-    if (recordByteLength === 0) throw reader.error('VSTORE_CORRUPT', 'empty record range')
-    const recordEnd = recordStart + recordByteLength
-    if (recordEnd > MAX_VARINT) throw reader.error('VSTORE_CORRUPT', 'a record end past the largest varint')
-    if (decoded !== undefined && decoded < recordEnd) throw reader.error('VSTORE_CORRUPT', `decodes ${decoded} bytes, record ends at ${recordEnd}`)
+    const decoded = readPlace(reader, at, version, first, shape.same, switched)
     const made = keep && (wanted === undefined || wanted.rev === rev)
     const check = made ? reader.take(TEXT_CHECK_BYTE_LENGTH).slice() : undefined
     if (!made) reader.skip(TEXT_CHECK_BYTE_LENGTH)
-    const parents: number[] = []
-    if (parentIsPrevious) parents.push(previousRev)
-    else {
-      for (let p = 0; p < parentCount; p++) {
-        const parent = rev - unzigzag(reader.varint())
-        if (parent < 0 || parent > MAX_REVISION_NUMBER || parent === rev) throw reader.error('VSTORE_CORRUPT', `parent revision number ${parent}`)
-        // One encoding a run: a lone parent that is the entry before (of the same file) is the flag's, never a list's.
-        if (parentCount === 1 && parent === previousRev && inSection > 0 && version !== RUN_VALUE_VERSION_1) throw reader.error('VSTORE_CORRUPT', 'a parent list of the entry before alone')
-        if (made) parents.push(parent)
-      }
-    }
-    let origin: RunEntry['origin']
-    if (hasOrigin) {
-      const file = reader.string(MAX_ID_BYTE_LENGTH)
-      if (file.length === 0) throw reader.error('VSTORE_CORRUPT', 'empty file id in an origin')
-      const originRev = reader.varint()
-      if (originRev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `origin revision number ${originRev}`)
-      origin = { file, rev: originRev }
-    }
+    const parents = readParents(reader, rev, previousRev, shape, inSection > 0, version, made)
+    const origin = shape.origin ? readOrigin(reader) : undefined
     inSection++
     if (!made || check === undefined) continue
     const location: TextLocation = {
-      packId, groupOffset, baseDepth, baseReadByteLength, baseDecodedByteLength, readByteLength, recordStart, recordEnd,
-      decodedByteLength: decoded ?? recordEnd, textByteLength, hash: check,
+      packId: at.packId, groupOffset: at.groupOffset, baseDepth: at.baseDepth, baseReadByteLength: at.baseReadByteLength, baseDecodedByteLength: at.baseDecodedByteLength,
+      readByteLength: at.readByteLength, recordStart: at.recordStart, recordEnd: at.recordEnd, decodedByteLength: decoded ?? at.recordEnd, textByteLength: at.textByteLength, hash: check,
     }
     section.entries.push(origin === undefined ? { rev, location, parents } : { rev, location, parents, origin })
   }
+  if (nextFile < files.length) throw reader.error('VSTORE_CORRUPT', `a run that lists ${files.length - nextFile} file(s) that no entry starts`)
 }
 
-/** `N` and the chunk number (4 bytes, big-endian). */
-
-/** `N` and the chunk number (4 bytes, big-endian). */
-export function encodeRevisionChunkKey(chunk: number): Uint8Array {
-  checkNumber(chunk, 'chunk')
-  return uint32Key(TAG_REVISIONS, Uint8Array.of(TAG_REVISIONS), chunk)
-}
-
-export function decodeRevisionChunkKey(key: Uint8Array, where = 'index'): number {
-  const reader = new ByteReader(key, where)
-  if (reader.byte() !== TAG_REVISIONS) throw reader.error('VSTORE_CORRUPT', 'not a revision chunk key')
-  const number = reader.take(4)
-  reader.expectEnd('revision chunk key')
-  return new DataView(number.buffer, number.byteOffset, 4).getUint32(0)
-}
-
-/**
- * The revision chunk value version a writer of store formats 5 and 6 writes: one `Chunk_Kind` byte for the whole
- * chunk, so that a chunk of git commit ids keeps 20 bytes an id instead of 21. Version 1 (store format 4),
- * each id with its own kind, is still read.
- */
-export const REVISION_CHUNK_VALUE_VERSION = 2
-
-/** A chunk's revision ids, in number order. */
-export function encodeRevisionChunkValue(key: Uint8Array, revs: readonly string[], version = REVISION_CHUNK_VALUE_VERSION): Uint8Array {
-  if (revs.length === 0 || revs.length > REVISION_CHUNK_LENGTH) throw new VstoreError('VSTORE_USAGE', `a chunk of ${revs.length} revisions`, 'index')
-  const writer = new ByteWriter(24 * revs.length + 8)
-  writer.byte(version)
-  writer.varint(revs.length)
-  const kind = version === REVISION_CHUNK_VALUE_VERSION ? chunkKind(revs) : REV_TEXT
-  if (version === REVISION_CHUNK_VALUE_VERSION) writer.byte(kind)
-  for (const rev of revs) {
-    if (kind === REV_TEXT) writeRev(writer, rev, true)
-    else writer.bytes(fromHex(rev))
-  }
-  return sealValue(key, writer)
-}
-
-/** A chunk's `Chunk_Kind`: the kind all its ids share when that is a hex kind, else REV_TEXT (each id says its own). */
-function chunkKind(revs: readonly string[]): number {
-  const kind = revKindOf(revs[0] as string)
-  return kind !== REV_TEXT && revs.every(rev => revKindOf(rev) === kind) ? kind : REV_TEXT
-}
-
-export function decodeRevisionChunkValue(key: Uint8Array, value: Uint8Array, where: string): string[] {
-  const reader = openValue(key, value, where, REVISION_CHUNK_VALUE_VERSION)
-  const count = reader.varint()
-  if (count === 0 || count > REVISION_CHUNK_LENGTH) throw reader.error('VSTORE_CORRUPT', `a chunk of ${count} revisions`)
-  const kind = value[0] === REVISION_CHUNK_VALUE_VERSION ? reader.byte() : REV_TEXT
-  if (kind !== REV_TEXT && kind !== REV_SHA1 && kind !== REV_SHA256) throw reader.error('VSTORE_CORRUPT', `unknown chunk kind ${kind}`)
-  const revs: string[] = []
-  for (let i = 0; i < count; i++) revs.push(kind === REV_TEXT ? readRev(reader, true) : toHex(reader.take(kind === REV_SHA1 ? 20 : 32)))
-  reader.expectEnd('revision chunk')
-  // One encoding a chunk: ids that all share a hex kind are written under it, never each with its own.
-  if (value[0] === REVISION_CHUNK_VALUE_VERSION && kind === REV_TEXT && chunkKind(revs) !== REV_TEXT) throw reader.error('VSTORE_CORRUPT', 'ids of one hex kind under Chunk_Kind 00')
-  return revs
-}
-
-/**
- * Where a revision id is listed: the SHA-256 of its UTF-8 bytes, whose first byte names its `Q` bucket
- * (`key`) and whose next two tag it there (`tag`).
- */
-export function revisionBucket(rev: string): { key: Uint8Array; tag: number } {
-  const hash = createHash('sha256').update(rev, 'utf8').digest()
-  return { key: Uint8Array.of(TAG_REVISION_BUCKET, hash[0] as number), tag: ((hash[1] as number) << 8) | (hash[2] as number) }
-}
-
-/** A bucket: the numbers of its revisions, increasing, each with its tag (a lookup reads the `N` chunk of each candidate to confirm it). */
-export function encodeRevisionBucketValue(key: Uint8Array, members: readonly { readonly rev: number; readonly tag: number }[]): Uint8Array {
-  const writer = new ByteWriter(6 * members.length + 8)
-  writer.byte(INDEX_VALUE_VERSION)
-  writer.varint(members.length)
-  let previous = -1
-  for (const { rev, tag } of members) {
-    checkNumber(rev, 'revision')
-    if (rev <= previous) throw new VstoreError('VSTORE_USAGE', `bucket member ${rev} out of order`, 'index')
-    writer.varint(rev - previous - 1)
-    writer.byte(tag >> 8)
-    writer.byte(tag & 0xff)
-    previous = rev
-  }
-  return sealValue(key, writer)
-}
-
-export function decodeRevisionBucketValue(key: Uint8Array, value: Uint8Array, where: string): { rev: number; tag: number }[] {
-  const reader = openValue(key, value, where)
-  const count = reader.varint()
-  if (count > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `a bucket of ${count} revisions`)
-  const members: { rev: number; tag: number }[] = []
-  let previous = -1
-  for (let i = 0; i < count; i++) {
-    const rev = previous + 1 + reader.varint()
-    if (rev > MAX_REVISION_NUMBER) throw reader.error('VSTORE_CORRUPT', `revision number ${rev}`)
-    const tag = reader.take(BUCKET_TAG_BYTE_LENGTH)
-    members.push({ rev, tag: ((tag[0] as number) << 8) | (tag[1] as number) })
-    previous = rev
-  }
-  reader.expectEnd('revision bucket')
-  return members
-}

@@ -219,12 +219,12 @@ export async function runVectors(folder: Folder, pack: PackBuild, entries: reado
       { rev: 400, location: madeUp('notes.txt@400', { ...groupA, readByteLength: 5_200, recordStart: 20_000, recordEnd: 20_100, decodedByteLength: 24_576, textByteLength: 20_050 }), parents: [300, 306] },
     ], RUN_VALUE_VERSION_2)
   const small = { packId: 4, groupOffset: 8 }
-  runVector(folder, 'run-files-shared', '`F` run of src/a.c at #3 going on into src/b.c (made-up locations): src/b.c shares 4 bytes of its id with src/a.c (`Shared_Byte_Length` 4), its first text the group of the entry before (`Shares_Group`), its one parent that entry\'s number, listed (another file\'s entry before it: no `Parent_Is_Previous`)',
+  runVector(folder, 'run-files-shared', '`F` run of src/a.c at #3 going on into src/b.c (made-up locations): src/b.c shares 4 bytes of its id with src/a.c (`Shared_Byte_Length` 4), its first text the group of the entry before (`Shares_Group`) with its record right after that entry\'s (`Record_Start` 00), its one parent that entry\'s number, listed (another file\'s entry before it: no `Parent_Is_Previous`)',
     encodeRunKey('src/a.c', 3), [
       { file: 'src/a.c', entries: [{ rev: 3, location: madeUp('src/a.c@3', { ...small, readByteLength: 700, recordStart: 200, recordEnd: 260, decodedByteLength: 260, textByteLength: 600 }), parents: [] }] },
       { file: 'src/b.c', entries: [
-        { rev: 1, location: madeUp('src/b.c@1', { ...small, readByteLength: 600, recordStart: 0, recordEnd: 200, decodedByteLength: 200, textByteLength: 640 }), parents: [3] },
-        { rev: 4, location: madeUp('src/b.c@4', { ...small, readByteLength: 750, recordStart: 260, recordEnd: 280, decodedByteLength: 280, textByteLength: 650 }), parents: [1] },
+        { rev: 1, location: madeUp('src/b.c@1', { ...small, readByteLength: 800, recordStart: 260, recordEnd: 460, decodedByteLength: 460, textByteLength: 640 }), parents: [3] },
+        { rev: 4, location: madeUp('src/b.c@4', { ...small, readByteLength: 820, recordStart: 460, recordEnd: 480, decodedByteLength: 480, textByteLength: 650 }), parents: [1] },
       ] },
     ])
   const fullIds = [...Array.from({ length: REVISION_CHUNK_LENGTH - 1 }, (_, i) => `r${REVISION_CHUNK_LENGTH + i}`), createHash('sha256').update('a full chunk').digest('hex')]
@@ -282,38 +282,42 @@ function badRunVectorsVersion2(folder: Folder, key: Uint8Array, value: Uint8Arra
 
 /**
  * Defects of version 3 runs: the writer's run of hello.txt and pangrams.txt (`good-run-files`) written field
- * by field, with one field of the entry that starts pangrams.txt changed, its checksum right.
+ * by field, with one field of its list of files or of the entry that starts pangrams.txt changed, its
+ * checksum right.
  */
 function badRunVectorsVersion3(folder: Folder, key: Uint8Array, value: Uint8Array, commit: RunEntry, r1: RunEntry, r2: RunEntry): void {
-  const at = [commit.location, r1.location, r2.location] as const
-  const [atCommit, at1, at2] = at
+  const [atCommit, at1, at2] = [commit.location, r1.location, r2.location] as const
   if (at1.packId !== atCommit.packId || at1.groupOffset === atCommit.groupOffset || at1.baseDepth !== 0 || atCommit.baseDepth !== 0 || r1.parents.length !== 0 || commit.parents.length !== 0) {
     throw new Error('vstore bug: good-run-files is not the commit alone in one group, then r1 and r2 in another')
   }
   const recordByteLength = (location: RunEntry['location']) => location.recordEnd - location.recordStart
   const group = (location: RunEntry['location']) => concat(varint(location.packId), varint(location.groupOffset), varint(0))
   const place = (location: RunEntry['location'], start: number, text: number) => concat(varint(location.readByteLength), varint(recordByteLength(location)), varint(start), varint(zigzag(text)), location.hash.subarray(0, 4))
+  // The count field (3 entries: (3 − 1) × 2, plus 1 for a list), then the list: one file, pangrams.txt at r1's number.
+  const listed = (file: { shared?: number; more?: boolean; rest?: Uint8Array; rev?: number } = {}) => concat(
+    varint((file.shared ?? 0) * 2 + (file.more === true ? 1 : 0)), varint((file.rest ?? utf8('pangrams.txt')).length), file.rest ?? utf8('pangrams.txt'), varint(file.rev ?? r1.rev))
   const first = concat(varint(0), group(atCommit), place(atCommit, atCommit.recordStart, atCommit.textByteLength))
-  // The entry that starts pangrams.txt: Shape (step 0), the next file (shared bytes, the rest, its number), its group and place.
-  const next = (options: { shape?: number; shared?: number; rest?: Uint8Array; rev?: number } = {}) => concat(
-    varint(options.shape ?? 0), varint(options.shared ?? 0), varint((options.rest ?? utf8('pangrams.txt')).length), options.rest ?? utf8('pangrams.txt'), varint(options.rev ?? r1.rev),
-    group(at1), place(at1, at1.recordStart, at1.textByteLength - atCommit.textByteLength),
-  )
+  const next = (shape = 0) => concat(varint(shape), group(at1), place(at1, at1.recordStart, at1.textByteLength - atCommit.textByteLength))
   const third = concat(varint((r2.rev - r1.rev) * 16 + 4 + 1), varint(zigzag(at2.readByteLength - at1.readByteLength)), varint(recordByteLength(at2)),
     varint(zigzag(at2.recordStart - (at1.recordStart - recordByteLength(at2)))), varint(zigzag(at2.textByteLength - at1.textByteLength)), at2.hash.subarray(0, 4))
-  const vector = (middle: Uint8Array) => encodeIndexVector(key, sealedValue(key, concat(varint(3), first, middle, third), RUN_VALUE_VERSION))
-  if (!bytesEqual(vector(next()), encodeIndexVector(key, value))) throw new Error('vstore bug: a version 3 run written field by field differs from the codec\'s')
+  const sealed = (...parts: Uint8Array[]) => encodeIndexVector(key, sealedValue(key, concat(...parts), RUN_VALUE_VERSION))
+  const vector = (list = listed(), middle = next(), count = varint(2 * 2 + 1)) => sealed(count, list, first, middle, third)
+  if (!bytesEqual(vector(), encodeIndexVector(key, value))) throw new Error('vstore bug: a version 3 run written field by field differs from the codec\'s')
   const bad = (name: string, what: string, bytes: Uint8Array, code: 'VSTORE_CORRUPT' | 'VSTORE_LIMIT' = 'VSTORE_CORRUPT') => folder.bad(`run-v3-${name}`, what, code, bytes)
-  bad('file-before', 'version 3: the second file is a.txt, which sorts before hello.txt (a shorter id first)', vector(next({ rest: utf8('a.txt') })))
-  bad('file-same', 'version 3: the second file is hello.txt again (`Shared_Byte_Length` 9, no more bytes)', vector(next({ shared: 9, rest: new Uint8Array(0) })))
-  bad('file-empty', 'version 3: the second file id is empty (no bytes shared, none more)', vector(next({ rest: new Uint8Array(0) })))
-  bad('shared-past', 'version 3: `Shared_Byte_Length` 10, past the 9 bytes of hello.txt', vector(next({ shared: 10, rest: utf8('x') })))
-  bad('shared-short', 'version 3: hello.txt2 written as 5 shared bytes and `.txt2`: it shares 9 with hello.txt, and must say so', vector(next({ shared: 5, rest: utf8('.txt2') })))
-  bad('file-not-utf8', 'version 3: the second file id is the byte FF (not UTF-8)', vector(next({ rest: Uint8Array.of(0xff) })))
-  bad('file-past-limit', 'version 3: the second file id is hello.txt and 4088 more bytes: 4097 in all', vector(next({ shared: 9, rest: utf8('a'.repeat(4088)) })), 'VSTORE_LIMIT')
-  bad('next-parent-previous', 'version 3: the entry that starts pangrams.txt with `Parent_Is_Previous` (`Shape` 4): the entry before is another file\'s', vector(next({ shape: 4 })))
-  bad('next-rev-past-limit', 'version 3: the entry that starts pangrams.txt at number 4294967296', vector(next({ rev: MAX_REVISION_NUMBER + 1 })))
-  folder.unsupported('run-value-version', '`F` value with `Value_Version` 4 (checksum right): runs have versions 1 to 3', encodeIndexVector(key, sealedValue(key, concat(varint(3), first, next(), third), 4)))
+  bad('file-before', 'version 3: the listed file is a.txt, which sorts before hello.txt (a shorter id first)', vector(listed({ rest: utf8('a.txt') })))
+  bad('file-same', 'version 3: the listed file is hello.txt again (9 shared bytes, no more)', vector(listed({ shared: 9, rest: new Uint8Array(0) })))
+  bad('file-empty', 'version 3: the listed file id is empty (no bytes shared, none more)', vector(listed({ rest: new Uint8Array(0) })))
+  bad('shared-past', 'version 3: the listed file shares 10 bytes, past the 9 of hello.txt', vector(listed({ shared: 10, rest: utf8('x') })))
+  bad('shared-short', 'version 3: hello.txt2 listed as 5 shared bytes and `.txt2`: it shares 9 with hello.txt, and must say so', vector(listed({ shared: 5, rest: utf8('.txt2') })))
+  bad('file-not-utf8', 'version 3: the listed file id is the byte FF (not UTF-8)', vector(listed({ rest: Uint8Array.of(0xff) })))
+  bad('file-past-limit', 'version 3: the listed file id is hello.txt and 4088 more bytes: 4097 in all', vector(listed({ shared: 9, rest: utf8('a'.repeat(4088)) })), 'VSTORE_LIMIT')
+  bad('file-rev-past-limit', 'version 3: the listed file\'s first number is 4294967296', vector(listed({ rev: MAX_REVISION_NUMBER + 1 })))
+  bad('files-past-count', 'version 3: three files listed after hello.txt (pangrams.txt, pangrams.txt2, pangrams.txt22) in a run of 3 entries, which can start at most two',
+    vector(concat(listed({ more: true }), listed({ shared: 12, rest: utf8('2'), rev: 9, more: true }), listed({ shared: 13, rest: utf8('2'), rev: 10 }))))
+  bad('file-unused', 'version 3: pangrams.txt listed, but no entry starts it (the second entry steps on within hello.txt)', vector(listed(), concat(varint(16), next().subarray(1))))
+  bad('file-unlisted', 'version 3: an entry starts a next file (`Rev_Step` 0) in a run whose count says no list follows', sealed(varint(2 * 2), first, next(), third))
+  bad('next-parent-previous', 'version 3: the entry that starts pangrams.txt with `Parent_Is_Previous` (`Shape` 4): the entry before is another file\'s', vector(listed(), next(4)))
+  folder.unsupported('run-value-version', '`F` value with `Value_Version` 4 (checksum right): runs have versions 1 to 3', encodeIndexVector(key, sealedValue(key, concat(varint(5), listed(), first, next(), third), 4)))
 }
 
 /** Defects of version 2 revision chunks: chunk 2 of three SHA-1 ids (`good-revisions-sha1`) with one change, its checksum right. */

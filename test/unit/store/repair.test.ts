@@ -182,13 +182,13 @@ async function storeWithTable(t: ExecutionContext): Promise<{ dir: string; recor
   return { dir, records, table }
 }
 
-/** Flips a byte a third of the way into the first data block of `table` whose keys all have the tag `tag`. */
+/** Flips a byte half way into the first data block of `table` whose keys all have the tag `tag`. */
 async function damageBlockOf(path: string, tag: number): Promise<void> {
   const bytes = await readFile(path)
   const blocks = await mapTable(bytes.length, async (offset, byteLength) => bytes.subarray(offset, offset + byteLength), { firstKey: undefined })
   const block = blocks.find(candidate => candidate.firstKey?.[0] === tag && candidate.lastKey[0] === tag)
   if (block === undefined) throw new Error(`no block of tag ${tag} only`)
-  const at = block.offset + Math.floor(block.byteLength / 3)
+  const at = block.offset + Math.floor(block.byteLength / 2)
   bytes[at] = (bytes[at] as number) ^ 0xff
   await writeFile(path, bytes)
 }
