@@ -15,7 +15,7 @@ export interface TextLocation {
   readonly recordStart: number
   readonly recordEnd: number
   /**
-   * Bytes of content that read decodes, at least: the record's end in store format 5, which keeps no more;
+   * Bytes of content that read decodes, at least: the record's end from store format 5 on, which keeps no more;
    * what the read decoded when it was written in older formats (the record's end, rounded up to the read chunk).
    */
   readonly decodedByteLength: number

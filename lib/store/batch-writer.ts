@@ -396,7 +396,7 @@ class BatchWriter {
     this.storedByteLength += group.bytes.length
     for (const record of group.records) {
       if (record.id.kind !== 'new') throw new Error('vstore bug: a stored base was written as a record')
-      // The decoded length as the index gives it back (store format 5 keeps none: the record's end), so
+      // The decoded length as the index gives it back (from store format 5 on it keeps none: the record's end), so
       // that what a writer derives from it (a base chain's cost) is the same whether it kept the entry or
       // read it again.
       this.locations.set(record.id.index, {

@@ -175,7 +175,7 @@ export class TextReader {
     if (content === undefined) {
       const groupBytes = await this.readGroupBytes(first.location, readByteLength, first.key)
       try {
-        // Bounded by the group's content length: store format 5 keeps no decoded length to bound it closer
+        // Bounded by the group's content length: store formats 5 and 6 keep no decoded length to bound it closer
         // (the flush decode of the read's last chunk of stored bytes may run far past the record's end).
         content = await decodeGroupPrefix(groupBytes, recordEnd, where, DEFAULT_GROUP_LIMITS)
       } catch (error) {

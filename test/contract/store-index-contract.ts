@@ -40,7 +40,7 @@ function entry(seed: number, parents: readonly string[] = [], overrides: Partial
 /**
  * An entry as an index gives it back: as put, but for its hash, which may be cut to a check of at least
  * TEXT_CHECK_BYTE_LENGTH bytes for a text under HASH_RECORD_MIN_TEXT_BYTE_LENGTH (whole otherwise), and its
- * decoded length, which an index that does not keep it (store format 5) gives as the record's end.
+ * decoded length, which an index that does not keep it (store formats 5 and 6) gives as the record's end.
  */
 function assertKept(t: ExecutionContext, got: TextEntry | undefined, put: TextEntry, what = ''): void {
   if (got === undefined) return void t.fail(`${what}: no entry`)

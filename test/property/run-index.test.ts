@@ -73,7 +73,7 @@ test('any batches of puts and deletes read back as the model says, from the writ
           const origin = draft.origin === undefined ? undefined : { file: FILES[(draft.file + 1) % FILES.length] as string, rev: REVS[draft.origin] as string }
           const entry = draft.put ? entryOf(draft.seed, draft.parents.filter(p => p !== draft.rev).map(p => REVS[p] as string), origin) : undefined
           changes.push({ key, entry })
-          // The index keeps no decoded length (store format 5): it gives the record's end.
+          // The index keeps no decoded length (from store format 5 on): it gives the record's end.
           if (entry === undefined) model.delete(name)
           else model.set(name, { ...entry, decodedByteLength: entry.recordEnd })
         }
