@@ -63,13 +63,15 @@ export async function runOperations(
     stretches.push(await stretchOf(db, file, mine, known(file)))
   }
   const operations: Operation[] = []
-  for (const stretch of joined(stretches)) operations.push(...rewrite(stretch, changes))
+  // One push an operation: a batch may hold more than a call's arguments can.
+  for (const stretch of joined(stretches)) for (const operation of rewrite(stretch, changes)) operations.push(operation)
   return operations
 }
 
 /** The runs a file's changes touch. */
 async function stretchOf(db: KeyValueStore, file: string, mine: ReadonlyMap<number, RunEntry | undefined>, known: readonly DecodedRun[] | undefined): Promise<Stretch> {
-  const first = Math.min(...mine.keys())
+  let first = Infinity
+  for (const number of mine.keys()) first = Math.min(first, number)
   const puts = [...mine.values()].every(entry => entry !== undefined)
   const where = `index:${file}`
   if (known !== undefined && known.length > 0) {
@@ -160,9 +162,10 @@ function rewrite(stretch: Stretch, changes: ReadonlyMap<string, ReadonlyMap<numb
  */
 function activeFiles(existing: readonly Placed[], kept: readonly Placed[], puts: readonly Placed[]): Set<string> {
   const untouched = new Set(kept.map(placed => placed.file))
+  const stored = new Set(existing.map(placed => placed.file))
   const had = new Set(existing.map(placed => `${placed.file}\0${placed.entry.rev}`))
   const active = new Set<string>()
-  for (const { file, entry } of puts) if (untouched.has(file) || (!had.has(`${file}\0${entry.rev}`) && existing.some(placed => placed.file === file))) active.add(file)
+  for (const { file, entry } of puts) if (untouched.has(file) || (stored.has(file) && !had.has(`${file}\0${entry.rev}`))) active.add(file)
   return active
 }
 

@@ -16,7 +16,7 @@ import {
 import { indexPath, packName } from './layout.js'
 import type { KeyedEntry } from './locations.js'
 import { naming, problemOf } from './problems.js'
-import { RUN_STORE_FORMAT, RunIndex, revisionIdsOf, runTextKeys } from './run-index.js'
+import { RUN_STORE_FORMAT, RunIndex, SPANNING_STORE_FORMAT, revisionIdsOf, runTextKeys } from './run-index.js'
 import { READABLE_STORE_FORMATS, STORE_FORMAT_VERSION, type IndexBatch, type StoreIndex } from './store-index.js'
 import type { TextEntry, TextKey, VerifyProblem } from './types.js'
 
@@ -125,7 +125,7 @@ export class LevelDbStoreIndex implements StoreIndex {
   readonly runs: RunIndex
 
   private constructor(private readonly db: KeyValueStore, private readonly paths: LevelDbIndexPaths, public format: number) {
-    this.runs = new RunIndex(db)
+    this.runs = new RunIndex(db, () => this.format >= SPANNING_STORE_FORMAT)
   }
 
   private get inRuns(): boolean {
@@ -284,7 +284,9 @@ export class LevelDbStoreIndex implements StoreIndex {
     // runs and revision chunks more tightly. One batch: a crash leaves the old index or the new one, never a
     // mix of their entries.
     if (from >= RUN_STORE_FORMAT) {
-      await this.write([...(await this.runs.recoded()), { key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) }], await this.totals())
+      const recoded = await this.runs.recoded()
+      await this.write([...recoded.operations, { key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) }], await this.totals())
+      recoded.written()
       await this.compactNow()
       return from
     }
@@ -302,8 +304,14 @@ export class LevelDbStoreIndex implements StoreIndex {
     }
     for (const key of await this.hashKeys()) operations.push({ key, value: undefined })
     const runs = await this.runs.operations(changes)
-    operations.push(...runs.operations, { key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
-    await this.write(operations, await this.totals())
+    for (const operation of runs.operations) operations.push(operation)
+    operations.push({ key: encodeMetaKey('format'), value: Uint8Array.of(STORE_FORMAT_VERSION) })
+    try {
+      await this.write(operations, await this.totals())
+    } catch (error) {
+      runs.abandoned()
+      throw error
+    }
     runs.written()
     await this.compactNow()
     return from
@@ -435,7 +443,12 @@ class LevelDbBatch implements IndexBatch {
       const key = encodeMetaKey('totals')
       operations.push({ key, value: encodeTotalsValue(key, this.totalsValue) })
     }
-    await this.index.write(operations, this.totalsValue)
+    try {
+      await this.index.write(operations, this.totalsValue)
+    } catch (error) {
+      runs.abandoned()
+      throw error
+    }
     try {
       runs.written()
     } catch (error) {

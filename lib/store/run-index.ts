@@ -22,6 +22,8 @@ type Operation = { key: Uint8Array; value: Uint8Array | undefined }
 
 /** The first store format that keeps text entries in runs (formats/index.md). */
 export const RUN_STORE_FORMAT = 4
+/** The first store format whose runs may go on from one file into the next. */
+export const SPANNING_STORE_FORMAT = 6
 
 /**
  * One file's keyed entries in the order of their old `T` keys (revision kind, then its bytes), as every
@@ -68,8 +70,17 @@ export class RunIndex {
    * may hold the runs as they were before; the commit found no kept file to bring up to date).
    */
   private generation = 0
+  /**
+   * Batches whose records were made and not yet written or abandoned: a read of runs that ends meanwhile may
+   * have seen some runs before the write and some after, and is not kept either.
+   */
+  private writing = 0
 
-  constructor(private readonly db: KeyValueStore) {
+  /**
+   * @param spanning whether a run may hold several files (store format 6 and later): else a file's entries
+   * are only in runs keyed by it, and a lookup never reads the run before them (which may be damaged).
+   */
+  constructor(private readonly db: KeyValueStore, private readonly spanning: () => boolean = () => true) {
     this.revisions = new RevisionTable(db)
   }
 
@@ -102,7 +113,7 @@ export class RunIndex {
       }
       return undefined
     }
-    const found = await this.db.last(RUN_TAG, encodeRunKey(file, number))
+    const found = await this.db.last(this.spanning() ? RUN_TAG : encodeRunPrefix(file), encodeRunKey(file, number))
     return found === undefined ? undefined : findRunEntry(found[0], found[1], where, file, number)
   }
 
@@ -123,7 +134,7 @@ export class RunIndex {
     const where = `index:${file}`
     const runs: CachedRun[] = []
     // One run keyed before the file may hold its first entries (a run that goes on from one file into the next).
-    const before = await this.db.last(RUN_TAG, encodeRunKey(file, 0))
+    const before = this.spanning() ? await this.db.last(RUN_TAG, encodeRunKey(file, 0)) : undefined
     const prefix = encodeRunPrefix(file)
     if (before !== undefined && !startsWith(before[0], prefix)) {
       const run = readRun(before[0], before[1], where)
@@ -133,7 +144,7 @@ export class RunIndex {
       const run = readRun(key, value, where)
       runs.push({ ...run, count: entryCount(run.sections) })
     }
-    if (generation === this.generation) this.keep(file, runs)
+    if (generation === this.generation && this.writing === 0) this.keep(file, runs)
     return runs
   }
 
@@ -272,9 +283,10 @@ export class RunIndex {
 
   /**
    * The records a batch writes for its text changes (`undefined`: a delete): new revision ids numbered
-   * parents first, then each changed file's runs. `written` is to be called once they are durable.
+   * parents first, then each changed file's runs. `written` is to be called once they are durable, or
+   * `abandoned` when they will not be written.
    */
-  async operations(changes: readonly { key: TextKey; entry: TextEntry | undefined }[]): Promise<{ operations: Operation[]; written: () => void }> {
+  async operations(changes: readonly { key: TextKey; entry: TextEntry | undefined }[]): Promise<{ operations: Operation[]; written: () => void; abandoned: () => void }> {
     const numbered = await this.revisions.number(revisionsParentsFirst(changes))
     const numberOf = (rev: string) => numbered.numbers.get(rev) as number
     const byFile = new Map<string, Map<number, RunEntry | undefined>>()
@@ -293,12 +305,21 @@ export class RunIndex {
       mine.set(rev, origin === undefined ? run : { ...run, origin: { file: origin.file, rev: numberOf(origin.rev) } })
     }
     const operations: Operation[] = [...numbered.operations, ...(await runOperations(this.db, byFile, file => this.cachedFile(file)))]
+    // From here until the batch is written (or abandoned), a read of runs is used but not kept.
+    this.writing++
+    this.generation++
+    const settle = () => {
+      this.writing--
+      this.generation++
+    }
     return {
       operations,
       written: () => {
+        settle()
         numbered.written()
         this.applyWritten(operations)
       },
+      abandoned: settle,
     }
   }
 
@@ -307,12 +328,15 @@ export class RunIndex {
    * store formats 4 and 5): the runs joined as a rewrite joins them (several files of few entries a run), the
    * chunks under the same keys. A record that does not decode (damaged) stays as it is, for verify to name and
    * repair to drop, and the runs on either side of it are joined apart, so that it keeps its range of keys.
+   * `written` is to be called once they are durable: what this index kept of the old runs is let go then.
    */
-  async recoded(): Promise<Operation[]> {
+  async recoded(): Promise<{ operations: Operation[]; written: () => void }> {
+    this.forgetRuns()
     const operations: Operation[] = []
     let stretch: DecodedRun[] = []
     const flush = () => {
-      operations.push(...rejoined(stretch))
+      // One push an operation: a store's runs may be more than a call's arguments can hold.
+      for (const operation of rejoined(stretch)) operations.push(operation)
       stretch = []
     }
     for await (const [key, value] of this.db.entries(RUN_TAG)) {
@@ -332,11 +356,15 @@ export class RunIndex {
       const recoded = decodedOrUndefined(() => encodeRevisionChunkValue(key, decodeRevisionChunkValue(key, value, 'index')))
       if (recoded !== undefined) operations.push({ key, value: recoded })
     }
+    return { operations, written: () => this.forgetRuns() }
+  }
+
+  /** Lets go of every run kept, and of any read of them under way (it will not be kept). */
+  private forgetRuns(): void {
     this.files.clear()
     this.runs.clear()
     this.cachedEntryCount = 0
     this.generation++
-    return operations
   }
 
   /**

@@ -141,3 +141,37 @@ test('a read of a file\'s runs that a commit overlaps is not kept: the next comm
     for (const reader of [index, new RunIndex(real)]) t.deepEqual([...(await readAll(reader, ['a'])).keys()].sort(), ['a@r1', 'a@r2', 'a@r3'])
   })
 })
+
+test('a read of a file\'s runs that straddles a commit\'s write (the run before the file read before it, the file\'s own after) is not kept', async t => {
+  await withDb(async real => {
+    // Reads of a range wait for `gate` when one is set: the read of c's own runs is held until the commit is written.
+    let gate: Promise<void> | undefined
+    const db: KeyValueStore = {
+      ...real,
+      async *entries(prefix, from, options) {
+        if (gate !== undefined) await gate
+        yield* real.entries(prefix, from, options)
+      },
+    }
+    const index = new RunIndex(db)
+    const put = (file: string, rev: string, seed: number) => ({ key: { file, rev }, entry: entryOf(seed, [], undefined) })
+    await commit(db, index, [put('a', 'r1', 1), put('a', 'r2', 2), put('b', 'r1', 3), put('b', 'r2', 4), put('c', 'r3', 5), put('c', 'r4', 6)])
+    // A commit that moves one of c's texts, so that c gets a run of its own; c's history is read meanwhile.
+    const moving = await index.operations([put('c', 'r3', 9)])
+    let open: () => void = () => {}
+    gate = new Promise(resolve => { open = resolve })
+    const readingC = readAll(index, ['c'])
+    await new Promise(resolve => setTimeout(resolve, 20))
+    await real.write(moving.operations, { sync: false })
+    gate = undefined
+    await readAll(index, ['b'])
+    open()
+    await readingC
+    moving.written()
+    // The next commit of c, at a revision numbered before its first (r1, a's and b's): it must build on the runs on disk.
+    await commit(db, index, [put('c', 'r1', 10)])
+    const expected = ['c@r1', 'c@r3', 'c@r4']
+    for (const reader of [index, new RunIndex(real)]) t.deepEqual([...(await readAll(reader, ['c'])).keys()].sort(), expected)
+    t.is((await index.tryGetEntry({ file: 'c', rev: 'r3' }))?.textByteLength, entryOf(9, [], undefined).textByteLength, 'the moved text where the commit put it')
+  })
+})
